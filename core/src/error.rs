@@ -1,0 +1,513 @@
+//! The crate's one error type, the service's error codes, and how each is classified.
+//!
+//! Nothing in this module ever holds the client key, so `Display` and `Debug` are safe to log.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::TaskId;
+
+/// Every error code the CapMonster Cloud documentation lists (reference §4), plus
+/// [`ErrorCode::Other`] for anything newer.
+///
+/// Parsing is exact (`ERROR_ZERO_BALANCE`), with the documented alias `WRONG_CAPTCHA_ID`
+/// kept distinct so that what the service said is never lost; both classify the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `ERROR_KEY_DOES_NOT_EXIST`: the client key is unknown or malformed.
+    KeyDoesNotExist,
+    /// `ERROR_ZERO_BALANCE`: the account has no funds.
+    ZeroBalance,
+    /// `ERROR_TOO_BIG_CAPTCHA_FILESIZE`: the image is larger than the service accepts.
+    TooBigCaptchaFilesize,
+    /// `ERROR_ZERO_CAPTCHA_FILESIZE`: the image is smaller than 100 bytes.
+    ZeroCaptchaFilesize,
+    /// `ERROR_NO_SUCH_CAPCHA_ID` (sic): no such task, or its result expired.
+    NoSuchCapchaId,
+    /// `WRONG_CAPTCHA_ID`: the same as [`ErrorCode::NoSuchCapchaId`].
+    WrongCaptchaId,
+    /// `ERROR_CAPTCHA_UNSOLVABLE`: the service could not solve this task.
+    CaptchaUnsolvable,
+    /// `CAPTCHA_NOT_READY`: still processing (reported as an error by some paths).
+    CaptchaNotReady,
+    /// `ERROR_IP_NOT_ALLOWED`: the key is restricted to other IP addresses.
+    IpNotAllowed,
+    /// `ERROR_IP_BANNED`: too many requests with a wrong key; banned for a while.
+    IpBanned,
+    /// `ERROR_NO_SUCH_METHOD`: unknown method or task type.
+    NoSuchMethod,
+    /// `ERROR_TOO_MUCH_REQUESTS`: polling too often (or too many polls for one task).
+    TooMuchRequests,
+    /// `ERROR_DOMAIN_NOT_ALLOWED`: captchas from this domain are not accepted.
+    DomainNotAllowed,
+    /// `ERROR_TOKEN_EXPIRED`: an additional token (for example GeeTest `challenge`) expired.
+    TokenExpired,
+    /// `ERROR_NO_SLOT_AVAILABLE`: no free workers right now; the task was not created.
+    NoSlotAvailable,
+    /// `ERROR_RECAPTCHA_INVALID_SITEKEY`: the site key is invalid.
+    RecaptchaInvalidSitekey,
+    /// `ERROR_RECAPTCHA_INVALID_DOMAIN`: the domain does not match the site key.
+    RecaptchaInvalidDomain,
+    /// `ERROR_RECAPTCHA_TIMEOUT`: solving took too long (slow proxy or Google).
+    RecaptchaTimeout,
+    /// `ERROR_IP_BLOCKED`: this IP is blocked after many failed requests.
+    IpBlocked,
+    /// `ERROR_PROXY_CONNECT_REFUSED`: the service could not connect to the task's proxy.
+    ProxyConnectRefused,
+    /// `ERROR_PROXY_BANNED`: the task's proxy is banned by the captcha provider.
+    ProxyBanned,
+    /// `ERROR_PROXY_MISSING`: proxy fields are required but missing or invalid.
+    ProxyMissing,
+    /// `ERROR_PROXY_NOT_AUTHORISED`: wrong proxy login or password.
+    ProxyNotAuthorised,
+    /// `ERROR_PROXY_READ_TIMEOUT`: the task's proxy timed out.
+    ProxyReadTimeout,
+    /// `ERROR_TASK_NOT_SUPPORTED`: the task type is not supported.
+    TaskNotSupported,
+    /// `ERROR_TASK_ABSENT`: no task in the request, or the JSON was invalid.
+    TaskAbsent,
+    /// `ERROR_WRONG_USERAGENT`: the user agent is outdated; fetch the current one.
+    WrongUserAgent,
+    /// Any code this crate does not know. Classified as [`ErrorClass::Fail`].
+    Other(String),
+}
+
+/// What a code means for the client (reference §4), decided once, here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// Not an error: the task is still being solved; keep polling.
+    Progress,
+    /// The same request may be repeated after a back-off without a second charge.
+    RetrySame,
+    /// This task is over; polling it again is pointless.
+    TaskOver,
+    /// Stop: the request or the account must change first.
+    Fail,
+    /// Stop all traffic with this key: repeating it extends a 10-minute ban.
+    FailBanRisk,
+}
+
+const CODES: &[(&str, ErrorCode)] = &[
+    ("ERROR_KEY_DOES_NOT_EXIST", ErrorCode::KeyDoesNotExist),
+    ("ERROR_ZERO_BALANCE", ErrorCode::ZeroBalance),
+    ("ERROR_TOO_BIG_CAPTCHA_FILESIZE", ErrorCode::TooBigCaptchaFilesize),
+    ("ERROR_ZERO_CAPTCHA_FILESIZE", ErrorCode::ZeroCaptchaFilesize),
+    ("ERROR_NO_SUCH_CAPCHA_ID", ErrorCode::NoSuchCapchaId),
+    ("WRONG_CAPTCHA_ID", ErrorCode::WrongCaptchaId),
+    ("ERROR_CAPTCHA_UNSOLVABLE", ErrorCode::CaptchaUnsolvable),
+    ("CAPTCHA_NOT_READY", ErrorCode::CaptchaNotReady),
+    ("ERROR_IP_NOT_ALLOWED", ErrorCode::IpNotAllowed),
+    ("ERROR_IP_BANNED", ErrorCode::IpBanned),
+    ("ERROR_NO_SUCH_METHOD", ErrorCode::NoSuchMethod),
+    ("ERROR_TOO_MUCH_REQUESTS", ErrorCode::TooMuchRequests),
+    ("ERROR_DOMAIN_NOT_ALLOWED", ErrorCode::DomainNotAllowed),
+    ("ERROR_TOKEN_EXPIRED", ErrorCode::TokenExpired),
+    ("ERROR_NO_SLOT_AVAILABLE", ErrorCode::NoSlotAvailable),
+    ("ERROR_RECAPTCHA_INVALID_SITEKEY", ErrorCode::RecaptchaInvalidSitekey),
+    ("ERROR_RECAPTCHA_INVALID_DOMAIN", ErrorCode::RecaptchaInvalidDomain),
+    ("ERROR_RECAPTCHA_TIMEOUT", ErrorCode::RecaptchaTimeout),
+    ("ERROR_IP_BLOCKED", ErrorCode::IpBlocked),
+    ("ERROR_PROXY_CONNECT_REFUSED", ErrorCode::ProxyConnectRefused),
+    ("ERROR_PROXY_BANNED", ErrorCode::ProxyBanned),
+    ("ERROR_PROXY_MISSING", ErrorCode::ProxyMissing),
+    ("ERROR_PROXY_NOT_AUTHORISED", ErrorCode::ProxyNotAuthorised),
+    ("ERROR_PROXY_READ_TIMEOUT", ErrorCode::ProxyReadTimeout),
+    ("ERROR_TASK_NOT_SUPPORTED", ErrorCode::TaskNotSupported),
+    ("ERROR_TASK_ABSENT", ErrorCode::TaskAbsent),
+    ("ERROR_WRONG_USERAGENT", ErrorCode::WrongUserAgent),
+];
+
+impl ErrorCode {
+    /// All 27 documented codes, in the documentation's order.
+    pub fn documented() -> impl Iterator<Item = Self> {
+        CODES.iter().map(|(_, c)| c.clone())
+    }
+
+    /// Reads a code as the service sends it. Never fails: unknown codes become
+    /// [`ErrorCode::Other`].
+    pub fn parse(s: &str) -> Self {
+        CODES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map_or_else(|| Self::Other(s.to_owned()), |(_, c)| c.clone())
+    }
+
+    /// The code as the service spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Other(s) => s,
+            known => CODES
+                .iter()
+                .find(|(_, c)| c == known)
+                .map_or("", |(name, _)| name),
+        }
+    }
+
+    /// How the client must react to this code (reference §4).
+    pub fn class(&self) -> ErrorClass {
+        use ErrorCode as C;
+        match self {
+            C::CaptchaNotReady => ErrorClass::Progress,
+            C::TooMuchRequests | C::NoSlotAvailable => ErrorClass::RetrySame,
+            C::NoSuchCapchaId
+            | C::WrongCaptchaId
+            | C::CaptchaUnsolvable
+            | C::TokenExpired
+            | C::RecaptchaTimeout
+            | C::ProxyConnectRefused
+            | C::ProxyBanned
+            | C::ProxyNotAuthorised
+            | C::ProxyReadTimeout => ErrorClass::TaskOver,
+            C::KeyDoesNotExist | C::ZeroBalance | C::IpBanned | C::IpBlocked => {
+                ErrorClass::FailBanRisk
+            }
+            C::TooBigCaptchaFilesize
+            | C::ZeroCaptchaFilesize
+            | C::IpNotAllowed
+            | C::NoSuchMethod
+            | C::DomainNotAllowed
+            | C::RecaptchaInvalidSitekey
+            | C::RecaptchaInvalidDomain
+            | C::ProxyMissing
+            | C::TaskNotSupported
+            | C::TaskAbsent
+            | C::WrongUserAgent
+            | C::Other(_) => ErrorClass::Fail,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ErrorCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
+/// How a transport failed, as the adapter saw it. The distinction matters for createTask:
+/// only a failure that provably happened before the request left may be retried without
+/// risking a second charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// Could not connect (DNS, refused, TLS handshake): nothing was sent.
+    Connect,
+    /// No complete response in time; the request may have reached the server.
+    Timeout,
+    /// The connection broke after the request may have been sent (reset, EOF, truncated body).
+    Io,
+    /// The response body was larger than the configured limit.
+    BodyTooLarge,
+}
+
+impl TransportErrorKind {
+    /// Whether the request may have reached the server (everything except [`Self::Connect`]).
+    pub fn may_have_reached_server(self) -> bool {
+        !matches!(self, Self::Connect)
+    }
+}
+
+/// A transport failure reported by an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    /// What kind of failure.
+    pub kind: TransportErrorKind,
+    /// A short human-readable message. Adapters must not put the key in it.
+    pub message: String,
+}
+
+impl TransportError {
+    /// A failure of `kind` with a message.
+    pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Io => "connection failed",
+            TransportErrorKind::BodyTooLarge => "response body too large",
+        };
+        if self.message.is_empty() {
+            f.write_str(what)
+        } else {
+            write!(f, "{what}: {}", self.message)
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// The service answered with an error (`errorId` non-zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The `errorCode` (or [`ErrorCode::Other`] with an empty string when none was sent).
+    pub code: ErrorCode,
+    /// The `errorDescription`, when present.
+    pub description: Option<String>,
+    /// The HTTP status the error came with (usually 200; 402/403/429 are seen too).
+    pub http_status: u16,
+}
+
+/// What went wrong. See [`Error`] for the task id and helpers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad input from the caller (task, key, URL, configuration), caught before anything was sent.
+    InvalidInput(String),
+    /// The service answered with an error code.
+    Api(ApiError),
+    /// An HTTP status that is not success, with a body that is not a JSON API answer
+    /// (an HTML error page, an empty body, ...).
+    HttpStatus {
+        /// The HTTP status.
+        status: u16,
+        /// The first bytes of the body, lossily decoded, control characters removed.
+        snippet: String,
+    },
+    /// A success status whose body could not be understood (not JSON, wrong shape, missing fields).
+    Decode {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong.
+        message: String,
+        /// The first bytes of the body.
+        snippet: String,
+    },
+    /// getTaskResult answered with a `status` this crate does not know, until the task gave up.
+    UnknownStatus(String),
+    /// The transport failed.
+    Transport(TransportError),
+    /// createTask failed after the request may have reached the server: a task may exist and
+    /// be charged. It was not sent again (see `Config::retry_ambiguous_create`).
+    CreateOutcomeUnknown(TransportError),
+    /// The overall deadline passed before the task was ready.
+    Timeout {
+        /// How long the solve ran.
+        elapsed: Duration,
+        /// getTaskResult requests sent.
+        polls: u32,
+    },
+    /// The poll budget (at most 120 getTaskResult requests per task) is used up.
+    PollBudgetExhausted {
+        /// getTaskResult requests sent.
+        polls: u32,
+    },
+    /// The account guard stopped this request because an earlier answer showed the key,
+    /// balance or IP is unusable; sending more would extend a ban.
+    AccountBlocked {
+        /// The code that tripped the guard.
+        code: ErrorCode,
+        /// How long the guard still blocks traffic.
+        remaining: Duration,
+    },
+}
+
+/// The crate's error: what went wrong, and the task id when a task exists, so the caller can
+/// resume with getTaskResult or report it.
+///
+/// `Display` and `Debug` never contain the client key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    task_id: Option<TaskId>,
+}
+
+impl Error {
+    /// An error of `kind` with no task id.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            task_id: None,
+        }
+    }
+
+    /// Shorthand for [`ErrorKind::InvalidInput`].
+    pub fn invalid_input(msg: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput(msg.into()))
+    }
+
+    /// The same error, tagged with a task id.
+    #[must_use]
+    pub fn with_task_id(mut self, id: Option<TaskId>) -> Self {
+        if id.is_some() {
+            self.task_id = id;
+        }
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The task this error belongs to, when one was created.
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.task_id
+    }
+
+    /// The service's error code, when the service answered with one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match &self.kind {
+            ErrorKind::Api(e) => Some(&e.code),
+            ErrorKind::AccountBlocked { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// A coarse category, for exit codes and metrics.
+    pub fn category(&self) -> ErrorCategory {
+        match &self.kind {
+            ErrorKind::InvalidInput(_) => ErrorCategory::Input,
+            ErrorKind::Api(_) | ErrorKind::AccountBlocked { .. } => ErrorCategory::Service,
+            ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. } => {
+                ErrorCategory::GaveUp
+            }
+            ErrorKind::HttpStatus { .. }
+            | ErrorKind::Decode { .. }
+            | ErrorKind::UnknownStatus(_)
+            | ErrorKind::Transport(_)
+            | ErrorKind::CreateOutcomeUnknown(_) => ErrorCategory::Transport,
+        }
+    }
+}
+
+/// A coarse grouping of [`ErrorKind`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The caller's input was rejected locally; nothing was sent.
+    Input,
+    /// The service answered with an error.
+    Service,
+    /// The client gave up: deadline or poll budget.
+    GaveUp,
+    /// The transport or the answer's framing failed (including an unknown createTask outcome).
+    Transport,
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::InvalidInput(m) => write!(f, "invalid input: {m}")?,
+            ErrorKind::Api(e) => {
+                write!(f, "service error {}", e.code)?;
+                if let Some(d) = &e.description {
+                    write!(f, ": {d}")?;
+                }
+                if e.http_status != 200 {
+                    write!(f, " (HTTP {})", e.http_status)?;
+                }
+            }
+            ErrorKind::HttpStatus { status, snippet } => {
+                write!(f, "HTTP {status} without a JSON answer")?;
+                if !snippet.is_empty() {
+                    write!(f, ": {snippet:?}")?;
+                }
+            }
+            ErrorKind::Decode {
+                status,
+                message,
+                snippet,
+            } => write!(
+                f,
+                "could not decode the answer (HTTP {status}): {message}; body starts {snippet:?}"
+            )?,
+            ErrorKind::UnknownStatus(s) => write!(f, "unknown task status {s:?}")?,
+            ErrorKind::Transport(t) => write!(f, "transport error: {t}")?,
+            ErrorKind::CreateOutcomeUnknown(t) => write!(
+                f,
+                "createTask outcome unknown ({t}); not resent, to avoid a second charge"
+            )?,
+            ErrorKind::Timeout { elapsed, polls } => write!(
+                f,
+                "gave up: deadline reached after {:.1}s and {polls} polls",
+                elapsed.as_secs_f64()
+            )?,
+            ErrorKind::PollBudgetExhausted { polls } => {
+                write!(f, "gave up: poll budget exhausted after {polls} polls")?;
+            }
+            ErrorKind::AccountBlocked { code, remaining } => write!(
+                f,
+                "account guard: not sending, {code} was returned earlier; blocked for {}s more",
+                remaining.as_secs()
+            )?,
+        }
+        if let Some(id) = self.task_id {
+            write!(f, " (task {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Transport(t) | ErrorKind::CreateOutcomeUnknown(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The first bytes of a body as printable text, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 120;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX)
+        .collect();
+    if text.chars().count() > MAX || body.len() > MAX * 4 {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_are_27_documented_codes_and_they_round_trip() {
+        let all: Vec<_> = ErrorCode::documented().collect();
+        assert_eq!(all.len(), 27);
+        for c in all {
+            assert!(!matches!(c, ErrorCode::Other(_)));
+            assert_eq!(ErrorCode::parse(c.as_str()), c);
+        }
+        assert_eq!(
+            ErrorCode::parse("ERROR_SOMETHING_NEW"),
+            ErrorCode::Other("ERROR_SOMETHING_NEW".into())
+        );
+        assert_eq!(ErrorCode::parse("ERROR_SOMETHING_NEW").class(), ErrorClass::Fail);
+    }
+
+    #[test]
+    fn snippet_is_short_and_printable() {
+        let s = snippet(b"<html>\n<body>\x00oops</body></html>");
+        assert!(!s.contains('\n') && !s.contains('\0'));
+        assert!(snippet(&[b'a'; 10_000]).chars().count() <= 121);
+        assert_eq!(snippet(&[0xff, 0xfe]), "\u{fffd}\u{fffd}");
+    }
+}

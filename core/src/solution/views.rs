@@ -1,0 +1,1 @@
+//! Typed accessors over a [`Solution`](super::Solution), per task family.

@@ -1,0 +1,1 @@
+//! Typed builders, one per documented task type.
