@@ -292,9 +292,10 @@ pub enum ErrorKind {
     UnknownStatus(String),
     /// The transport failed.
     Transport(TransportError),
-    /// createTask failed after the request may have reached the server: a task may exist and
-    /// be charged. It was not sent again (see `Config::retry_ambiguous_create`).
-    CreateOutcomeUnknown(TransportError),
+    /// createTask failed after the request may have reached the server (a timeout, a broken
+    /// connection, an unreadable 2xx answer): a task may exist and be charged. It was not sent
+    /// again (see `Config::with_retry_ambiguous_create`).
+    CreateOutcomeUnknown(String),
     /// The overall deadline passed before the task was ready.
     Timeout {
         /// How long the solve ran.
@@ -435,9 +436,9 @@ impl fmt::Display for Error {
             )?,
             ErrorKind::UnknownStatus(s) => write!(f, "unknown task status {s:?}")?,
             ErrorKind::Transport(t) => write!(f, "transport error: {t}")?,
-            ErrorKind::CreateOutcomeUnknown(t) => write!(
+            ErrorKind::CreateOutcomeUnknown(why) => write!(
                 f,
-                "createTask outcome unknown ({t}); not resent, to avoid a second charge"
+                "createTask outcome unknown ({why}); not resent, to avoid a second charge"
             )?,
             ErrorKind::Timeout { elapsed, polls } => write!(
                 f,
@@ -463,7 +464,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
-            ErrorKind::Transport(t) | ErrorKind::CreateOutcomeUnknown(t) => Some(t),
+            ErrorKind::Transport(t) => Some(t),
             _ => None,
         }
     }

@@ -1,0 +1,404 @@
+//! The stateless codec: build each request, interpret each answer. For users who want only
+//! the wire format (one-shot calls in their own runtime); the [`Solve`](crate::Solve) state
+//! machine uses the same functions.
+//!
+//! Interpretation is lenient the way the real service needs: unknown fields are ignored,
+//! `null` counts as absent, `cost` may be a number or a string, `errorId` non-zero means an
+//! error whatever else the body holds, and the JSON body is read whatever the HTTP status
+//! (the service sends 402/403/429 with JSON error bodies). A body that is not JSON becomes a
+//! typed error with the status and a short snippet.
+
+use http::{Method, Request, Response, StatusCode, header};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{Config, Endpoint, USER_AGENT};
+use crate::error::{ApiError, Error, ErrorCode, ErrorKind, snippet};
+use crate::solution::{Metadata, Solution, number_or_string_f64};
+use crate::task::Task;
+use crate::TaskId;
+
+/// Which report endpoint to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportKind {
+    /// `reportIncorrectImageCaptcha`: ImageToText and ComplexImageTask answers.
+    Image,
+    /// `reportIncorrectTokenCaptcha`: token answers (reCAPTCHA, GeeTest, Turnstile, ...).
+    Token,
+}
+
+impl ReportKind {
+    /// The endpoint it uses.
+    pub fn endpoint(self) -> Endpoint {
+        match self {
+            Self::Image => Endpoint::ReportIncorrectImage,
+            Self::Token => Endpoint::ReportIncorrectToken,
+        }
+    }
+}
+
+/// What a getTaskResult answer says about the task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskStatus {
+    /// Not ready yet (`status: "processing"`, or the `CAPTCHA_NOT_READY` error).
+    Processing,
+    /// Solved.
+    Ready(Solution),
+}
+
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    #[serde(rename = "clientKey")]
+    client_key: &'a str,
+    task: &'a Map<String, Value>,
+    #[serde(rename = "softId", skip_serializing_if = "Option::is_none")]
+    soft_id: Option<u32>,
+    #[serde(rename = "callbackUrl", skip_serializing_if = "Option::is_none")]
+    callback_url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct KeyBody<'a> {
+    #[serde(rename = "clientKey")]
+    client_key: &'a str,
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    task_id: Option<u64>,
+}
+
+fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
+    let mut req = Request::new(body);
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = cfg.endpoint(endpoint).clone();
+    let h = req.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::USER_AGENT,
+        header::HeaderValue::from_static(USER_AGENT),
+    );
+    req
+}
+
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serializing these plain structs of strings, integers and JSON values cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// The createTask body for `task`, as bytes.
+pub(crate) fn create_task_body(cfg: &Config, task: &Task) -> Vec<u8> {
+    to_json(&CreateBody {
+        client_key: cfg.key().expose(),
+        task: task.as_json(),
+        soft_id: cfg.soft_id(),
+        callback_url: cfg.callback_url(),
+    })
+}
+
+/// `POST {base}/createTask` with `{clientKey, task, softId?, callbackUrl?}`.
+pub fn create_task_request(cfg: &Config, task: &Task) -> Request<Vec<u8>> {
+    post(cfg, Endpoint::CreateTask, create_task_body(cfg, task))
+}
+
+/// `POST {base}/createTask` with an already serialized body (used for retries).
+pub(crate) fn create_task_request_from_body(cfg: &Config, body: Vec<u8>) -> Request<Vec<u8>> {
+    post(cfg, Endpoint::CreateTask, body)
+}
+
+/// `POST {base}/getTaskResult` with `{clientKey, taskId}`.
+pub fn task_result_request(cfg: &Config, task_id: TaskId) -> Request<Vec<u8>> {
+    let body = to_json(&KeyBody {
+        client_key: cfg.key().expose(),
+        task_id: Some(task_id.0),
+    });
+    post(cfg, Endpoint::GetTaskResult, body)
+}
+
+/// `POST {base}/getBalance` with `{clientKey}`.
+pub fn balance_request(cfg: &Config) -> Request<Vec<u8>> {
+    let body = to_json(&KeyBody {
+        client_key: cfg.key().expose(),
+        task_id: None,
+    });
+    post(cfg, Endpoint::GetBalance, body)
+}
+
+/// `POST {base}/reportIncorrect{Image,Token}Captcha` with `{clientKey, taskId}`.
+pub fn report_incorrect_request(cfg: &Config, kind: ReportKind, task_id: TaskId) -> Request<Vec<u8>> {
+    let body = to_json(&KeyBody {
+        client_key: cfg.key().expose(),
+        task_id: Some(task_id.0),
+    });
+    post(cfg, kind.endpoint(), body)
+}
+
+/// `GET` the current Windows user agent (plain text). Sends no key.
+pub fn user_agent_request(cfg: &Config) -> Request<Vec<u8>> {
+    let mut req = Request::new(Vec::new());
+    *req.uri_mut() = cfg.endpoint(Endpoint::UserAgent).clone();
+    req.headers_mut().insert(
+        header::USER_AGENT,
+        header::HeaderValue::from_static(USER_AGENT),
+    );
+    req
+}
+
+/// An answer, read as far as the envelope.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// `errorId` zero (or absent): the object, envelope fields still in it.
+    Ok(Map<String, Value>),
+    /// `errorId` non-zero.
+    Api(ApiError),
+    /// Not a JSON object: the error describing it.
+    Unreadable(Error),
+}
+
+/// Reads any answer's envelope.
+pub(crate) fn read_answer(status: StatusCode, body: &[u8]) -> Answer {
+    let unreadable = |message: String| {
+        let snip = snippet(body);
+        if status.is_success() {
+            Error::new(ErrorKind::Decode {
+                status: status.as_u16(),
+                message,
+                snippet: snip,
+            })
+        } else {
+            Error::new(ErrorKind::HttpStatus {
+                status: status.as_u16(),
+                snippet: snip,
+            })
+        }
+    };
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) if body.is_empty() => return Answer::Unreadable(unreadable(format!("empty body ({e})"))),
+        Err(e) => return Answer::Unreadable(unreadable(format!("not JSON: {e}"))),
+    };
+    let Value::Object(mut obj) = value else {
+        return Answer::Unreadable(unreadable("not a JSON object".to_owned()));
+    };
+    let error_id = obj.get("errorId").and_then(|v| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    });
+    let code = match obj.remove("errorCode") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    let is_error = match error_id {
+        Some(id) => id != 0.0,
+        None => code.is_some(),
+    };
+    if !is_error {
+        if error_id.is_none() && !status.is_success() {
+            // No envelope at all and an error status: a proxy's JSON page, not the service.
+            return Answer::Unreadable(unreadable("no errorId in the answer".to_owned()));
+        }
+        return Answer::Ok(obj);
+    }
+    let description = match obj.remove("errorDescription") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    Answer::Api(ApiError {
+        code: ErrorCode::parse(code.as_deref().unwrap_or_default()),
+        description,
+        http_status: status.as_u16(),
+    })
+}
+
+fn decode_error(status: StatusCode, body: &[u8], message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Decode {
+        status: status.as_u16(),
+        message: message.into(),
+        snippet: snippet(body),
+    })
+}
+
+/// Reads the `taskId` of a createTask success.
+pub(crate) fn read_task_id(obj: &Map<String, Value>) -> Result<TaskId, String> {
+    match obj.get("taskId") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(TaskId)
+            .ok_or_else(|| format!("taskId {n} is not a non-negative integer")),
+        Some(Value::Null) | None => Err("the answer has no taskId".to_owned()),
+        Some(other) => Err(format!("taskId is {}, not an integer", crate::task::json_kind(other))),
+    }
+}
+
+/// How a getTaskResult answer reads, in detail.
+#[derive(Debug)]
+pub(crate) enum PollReading {
+    Processing,
+    Ready(Solution),
+    /// `status` is something else (or missing).
+    UnknownStatus(String),
+    /// `ready` without a `solution` object.
+    ReadyWithoutSolution,
+}
+
+/// Reads a getTaskResult success object.
+pub(crate) fn read_poll(mut obj: Map<String, Value>) -> PollReading {
+    let status = match obj.remove("status") {
+        Some(Value::String(s)) => s,
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    match status.as_str() {
+        "processing" => PollReading::Processing,
+        "ready" => {
+            let solution = match obj.remove("solution") {
+                Some(v @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => v,
+                _ => return PollReading::ReadyWithoutSolution,
+            };
+            for k in ["errorId", "errorDescription", "taskId"] {
+                obj.remove(k);
+            }
+            PollReading::Ready(Solution::new(solution, Metadata::from_fields(obj)))
+        }
+        _ => PollReading::UnknownStatus(status),
+    }
+}
+
+/// Interprets a createTask answer: the task id, or the error.
+pub fn parse_create_task<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskId, Error> {
+    let body = resp.body().as_ref();
+    match read_answer(resp.status(), body) {
+        Answer::Ok(obj) => read_task_id(&obj).map_err(|m| decode_error(resp.status(), body, m)),
+        Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
+        Answer::Unreadable(e) => Err(e),
+    }
+}
+
+/// Interprets a getTaskResult answer: processing, ready with the solution, or the error.
+/// `CAPTCHA_NOT_READY` reads as [`TaskStatus::Processing`], as every official SDK does.
+pub fn parse_task_result<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskStatus, Error> {
+    let body = resp.body().as_ref();
+    match read_answer(resp.status(), body) {
+        Answer::Ok(obj) => match read_poll(obj) {
+            PollReading::Processing => Ok(TaskStatus::Processing),
+            PollReading::Ready(s) => Ok(TaskStatus::Ready(s)),
+            PollReading::UnknownStatus(s) => Err(Error::new(ErrorKind::UnknownStatus(s))),
+            PollReading::ReadyWithoutSolution => Err(decode_error(
+                resp.status(),
+                body,
+                "status is ready but there is no solution object",
+            )),
+        },
+        Answer::Api(e) if e.code == ErrorCode::CaptchaNotReady => Ok(TaskStatus::Processing),
+        Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
+        Answer::Unreadable(e) => Err(e),
+    }
+}
+
+/// Interprets a getBalance answer: the balance (a number, or a decimal string).
+pub fn parse_balance<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<f64, Error> {
+    let body = resp.body().as_ref();
+    match read_answer(resp.status(), body) {
+        Answer::Ok(obj) => obj
+            .get("balance")
+            .and_then(number_or_string_f64)
+            .ok_or_else(|| decode_error(resp.status(), body, "the answer has no numeric balance")),
+        Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
+        Answer::Unreadable(e) => Err(e),
+    }
+}
+
+/// Interprets a reportIncorrect* answer: `Ok` when the service accepted it
+/// (`status: "success"`).
+pub fn parse_report<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<(), Error> {
+    let body = resp.body().as_ref();
+    match read_answer(resp.status(), body) {
+        Answer::Ok(obj) => match obj.get("status").and_then(Value::as_str) {
+            Some("success") => Ok(()),
+            _ => Err(decode_error(resp.status(), body, "the report was not accepted (no status \"success\")")),
+        },
+        Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
+        Answer::Unreadable(e) => Err(e),
+    }
+}
+
+/// Interprets the user-agent answer: plain text, trimmed.
+pub fn parse_user_agent<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<String, Error> {
+    let body = resp.body().as_ref();
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(Error::new(ErrorKind::HttpStatus {
+            status: status.as_u16(),
+            snippet: snippet(body),
+        }));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| decode_error(status, body, "the user agent is not UTF-8 text"))?
+        .trim();
+    if text.is_empty() || text.len() > 2048 || text.chars().any(char::is_control) {
+        return Err(decode_error(status, body, "not a single-line user agent"));
+    }
+    Ok(text.to_owned())
+}
+
+/// A ready-made one-shot call: the request and the function that reads its answer.
+#[derive(Debug)]
+pub struct Call<T> {
+    /// Which endpoint.
+    pub endpoint: Endpoint,
+    /// The request to send.
+    pub request: Request<Vec<u8>>,
+    /// Reads the answer.
+    pub parse: fn(&Response<&[u8]>) -> Result<T, Error>,
+}
+
+/// A createTask call without polling (no retries: see [`Solve`](crate::Solve) for those).
+pub fn create_task(cfg: &Config, task: &Task) -> Call<TaskId> {
+    Call {
+        endpoint: Endpoint::CreateTask,
+        request: create_task_request(cfg, task),
+        parse: |r| parse_create_task(r),
+    }
+}
+
+/// One getTaskResult call.
+pub fn task_result(cfg: &Config, task_id: TaskId) -> Call<TaskStatus> {
+    Call {
+        endpoint: Endpoint::GetTaskResult,
+        request: task_result_request(cfg, task_id),
+        parse: |r| parse_task_result(r),
+    }
+}
+
+/// One getBalance call.
+pub fn balance(cfg: &Config) -> Call<f64> {
+    Call {
+        endpoint: Endpoint::GetBalance,
+        request: balance_request(cfg),
+        parse: |r| parse_balance(r),
+    }
+}
+
+/// One reportIncorrect* call.
+pub fn report_incorrect(cfg: &Config, kind: ReportKind, task_id: TaskId) -> Call<()> {
+    Call {
+        endpoint: kind.endpoint(),
+        request: report_incorrect_request(cfg, kind, task_id),
+        parse: |r| parse_report(r),
+    }
+}
+
+/// One user-agent call.
+pub fn user_agent(cfg: &Config) -> Call<String> {
+    Call {
+        endpoint: Endpoint::UserAgent,
+        request: user_agent_request(cfg),
+        parse: |r| parse_user_agent(r),
+    }
+}

@@ -1,0 +1,449 @@
+//! Client configuration: the secret key, where to send requests, and policy overrides.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Uri;
+
+use crate::error::Error;
+use crate::guard::AccountGuard;
+use crate::policy::PolicyOverrides;
+
+/// The service's public API address.
+pub const DEFAULT_BASE_URL: &str = "https://api.capmonster.cloud";
+
+/// Where the real service serves its current Windows user agent (plain text). Note the host:
+/// `capmonster.cloud`, not `api.capmonster.cloud`.
+pub const DEFAULT_USER_AGENT_URL: &str = "https://capmonster.cloud/api/useragent/actual";
+
+/// Default per-request timeout (the official SDKs use 20–21 s).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Default cap on a response body. Real answers are a few kilobytes; the largest documented
+/// solutions (cookies, tokens) stay far below this.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The `User-Agent` header this crate sends.
+pub const USER_AGENT: &str = concat!("capmonster-rs/", env!("CARGO_PKG_VERSION"));
+
+/// The account's client key. A secret: it never appears in `Debug` output, and it has no
+/// `Display`; use [`ClientKey::expose`] where the raw value is really needed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientKey(Arc<str>);
+
+impl ClientKey {
+    /// Checks and wraps a key. Rejects empty keys and keys with whitespace or control characters
+    /// (a stray newline from a file or an environment variable), with an error that does not
+    /// repeat the key. Suffix modifiers such as `KEY__nocache` are kept as they are.
+    pub fn new(key: impl AsRef<str>) -> Result<Self, Error> {
+        let key = key.as_ref();
+        if key.is_empty() {
+            return Err(Error::invalid_input("the client key is empty"));
+        }
+        if let Some((i, _)) = key
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::invalid_input(format!(
+                "the client key contains whitespace or a control character at position {i} (of {} characters)",
+                key.chars().count()
+            )));
+        }
+        if !key.is_ascii() {
+            return Err(Error::invalid_input(
+                "the client key contains non-ASCII characters",
+            ));
+        }
+        Ok(Self(key.into()))
+    }
+
+    /// The raw key, for building request bodies. Do not log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientKey(<redacted>)")
+    }
+}
+
+/// The service endpoints this crate talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `POST /createTask`.
+    CreateTask,
+    /// `POST /getTaskResult`.
+    GetTaskResult,
+    /// `POST /getBalance`.
+    GetBalance,
+    /// `POST /reportIncorrectImageCaptcha`.
+    ReportIncorrectImage,
+    /// `POST /reportIncorrectTokenCaptcha`.
+    ReportIncorrectToken,
+    /// `GET /api/useragent/actual` (plain text).
+    UserAgent,
+}
+
+impl Endpoint {
+    /// The method name as it appears in the path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::CreateTask => "createTask",
+            Self::GetTaskResult => "getTaskResult",
+            Self::GetBalance => "getBalance",
+            Self::ReportIncorrectImage => "reportIncorrectImageCaptcha",
+            Self::ReportIncorrectToken => "reportIncorrectTokenCaptcha",
+            Self::UserAgent => "api/useragent/actual",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Inner {
+    key: ClientKey,
+    base_url: String,
+    endpoints: [Uri; 6],
+    loopback: bool,
+    soft_id: Option<u32>,
+    callback_url: Option<String>,
+    policy: PolicyOverrides,
+    request_timeout: Duration,
+    max_body_bytes: usize,
+    retry_ambiguous_create: bool,
+    guard: AccountGuard,
+}
+
+/// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
+/// overrides and the shared [`AccountGuard`]. Cheap to clone (one reference count); clones
+/// share the guard.
+///
+/// `Debug` shows everything but the key.
+#[derive(Clone)]
+pub struct Config {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Config")
+            .field("key", &i.key)
+            .field("base_url", &i.base_url)
+            .field("soft_id", &i.soft_id)
+            .field("callback_url", &i.callback_url)
+            .field("policy", &i.policy)
+            .field("request_timeout", &i.request_timeout)
+            .field("max_body_bytes", &i.max_body_bytes)
+            .field("retry_ambiguous_create", &i.retry_ambiguous_create)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// A configuration for the real service (`https://api.capmonster.cloud`) with defaults.
+    pub fn new(key: ClientKey) -> Self {
+        let base = parse_base(DEFAULT_BASE_URL, false).unwrap_or_else(|_| unreachable_base());
+        Self {
+            inner: Arc::new(Inner {
+                key,
+                base_url: DEFAULT_BASE_URL.to_owned(),
+                endpoints: base.endpoints,
+                loopback: false,
+                soft_id: None,
+                callback_url: None,
+                policy: PolicyOverrides::default(),
+                request_timeout: DEFAULT_REQUEST_TIMEOUT,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                retry_ambiguous_create: false,
+                guard: AccountGuard::new(),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// Sends requests to another base URL (a path prefix is kept: `https://host/prefix` sends
+    /// to `https://host/prefix/createTask`). Only `https` is accepted, except for loopback
+    /// hosts (`127.0.0.0/8`, `localhost`, `[::1]`), where plain `http` is allowed. Redirects
+    /// are never followed by the adapters, so the key only ever travels to this host.
+    pub fn with_base_url(self, url: &str) -> Result<Self, Error> {
+        self.set_base(url, false)
+    }
+
+    /// Like [`Config::with_base_url`], but also accepts plain `http` to a non-loopback host.
+    /// The key then travels unencrypted: an explicit opt-in.
+    pub fn with_base_url_insecure(self, url: &str) -> Result<Self, Error> {
+        self.set_base(url, true)
+    }
+
+    fn set_base(self, url: &str, allow_http: bool) -> Result<Self, Error> {
+        let base = parse_base(url, allow_http)?;
+        Ok(self.edit(|i| {
+            i.base_url = base.display;
+            i.endpoints = base.endpoints;
+            i.loopback = base.loopback;
+        }))
+    }
+
+    /// The `softId` sent with createTask.
+    pub fn with_soft_id(self, soft_id: u32) -> Self {
+        self.edit(|i| i.soft_id = Some(soft_id))
+    }
+
+    /// A `callbackUrl` sent with every createTask: the service POSTs the result there.
+    pub fn with_callback_url(self, url: &str) -> Result<Self, Error> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| Error::invalid_input(format!("callback URL is not a valid URL: {e}")))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(Error::invalid_input(
+                "callback URL must be an absolute http:// or https:// URL",
+            ));
+        }
+        Ok(self.edit(|i| i.callback_url = Some(url.to_owned())))
+    }
+
+    /// Overrides parts of the per-task-type polling policy.
+    pub fn with_policy(self, policy: PolicyOverrides) -> Self {
+        self.edit(|i| i.policy = policy)
+    }
+
+    /// The longest a single request may take (default 20 s). A request never outlives the
+    /// task's overall deadline either.
+    pub fn with_request_timeout(self, timeout: Duration) -> Self {
+        self.edit(|i| i.request_timeout = timeout.max(Duration::from_millis(1)))
+    }
+
+    /// The largest response body accepted (default 1 MiB); a larger one is a clean
+    /// [`TransportErrorKind::BodyTooLarge`](crate::TransportErrorKind::BodyTooLarge) error.
+    pub fn with_max_body_bytes(self, limit: usize) -> Self {
+        self.edit(|i| i.max_body_bytes = limit.max(64))
+    }
+
+    /// Opt in to sending createTask again after a failure that may have reached the server
+    /// (timeout, reset, unreadable answer). Each resend may create and charge another task.
+    /// Off by default.
+    pub fn with_retry_ambiguous_create(self, yes: bool) -> Self {
+        self.edit(|i| i.retry_ambiguous_create = yes)
+    }
+
+    /// Uses this account guard (for example one shared by several configurations of the same
+    /// key). Each [`Config::new`] starts with its own guard, shared by its clones.
+    pub fn with_account_guard(self, guard: AccountGuard) -> Self {
+        self.edit(|i| i.guard = guard)
+    }
+
+    /// The client key.
+    pub fn key(&self) -> &ClientKey {
+        &self.inner.key
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// Whether the base URL points at a loopback host.
+    pub fn is_loopback(&self) -> bool {
+        self.inner.loopback
+    }
+
+    /// The full URL of an endpoint. For the real service, the user-agent endpoint lives on
+    /// `capmonster.cloud` ([`DEFAULT_USER_AGENT_URL`]); for any other base URL it is
+    /// `{base}/api/useragent/actual`.
+    pub fn endpoint(&self, endpoint: Endpoint) -> &Uri {
+        &self.inner.endpoints[endpoint_index(endpoint)]
+    }
+
+    /// The `softId`, if set.
+    pub fn soft_id(&self) -> Option<u32> {
+        self.inner.soft_id
+    }
+
+    /// The `callbackUrl`, if set.
+    pub fn callback_url(&self) -> Option<&str> {
+        self.inner.callback_url.as_deref()
+    }
+
+    /// The policy overrides.
+    pub fn policy(&self) -> &PolicyOverrides {
+        &self.inner.policy
+    }
+
+    /// The per-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        self.inner.request_timeout
+    }
+
+    /// The response body limit.
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.max_body_bytes
+    }
+
+    /// Whether createTask may be resent after an ambiguous failure.
+    pub fn retry_ambiguous_create(&self) -> bool {
+        self.inner.retry_ambiguous_create
+    }
+
+    /// The account guard shared by this configuration's clones.
+    pub fn guard(&self) -> &AccountGuard {
+        &self.inner.guard
+    }
+}
+
+fn endpoint_index(e: Endpoint) -> usize {
+    match e {
+        Endpoint::CreateTask => 0,
+        Endpoint::GetTaskResult => 1,
+        Endpoint::GetBalance => 2,
+        Endpoint::ReportIncorrectImage => 3,
+        Endpoint::ReportIncorrectToken => 4,
+        Endpoint::UserAgent => 5,
+    }
+}
+
+struct ParsedBase {
+    display: String,
+    endpoints: [Uri; 6],
+    loopback: bool,
+}
+
+fn unreachable_base() -> ParsedBase {
+    // DEFAULT_BASE_URL is a constant that parses; this keeps `Config::new` panic-free anyway.
+    let uri = Uri::from_static("https://api.capmonster.cloud/");
+    ParsedBase {
+        display: DEFAULT_BASE_URL.to_owned(),
+        endpoints: std::array::from_fn(|_| uri.clone()),
+        loopback: false,
+    }
+}
+
+/// Whether a host names the loopback interface.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+fn parse_base(url: &str, allow_http: bool) -> Result<ParsedBase, Error> {
+    let bad = |why: &str| Error::invalid_input(format!("base URL {url:?}: {why}"));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains whitespace"));
+    }
+    let uri: Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
+    let scheme = uri.scheme_str().ok_or_else(|| bad("needs http:// or https://"))?;
+    let host = uri.host().ok_or_else(|| bad("has no host"))?;
+    if uri.query().is_some() {
+        return Err(bad("must not have a query"));
+    }
+    let loopback = is_loopback_host(host);
+    match scheme {
+        "https" => {}
+        "http" if loopback || allow_http => {}
+        "http" => {
+            return Err(bad(
+                "plain http is only allowed for loopback hosts (the key would travel unencrypted); use https, or opt in explicitly",
+            ));
+        }
+        _ => return Err(bad("needs http:// or https://")),
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(bad("must not contain credentials"));
+    }
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
+    let prefix = uri.path().trim_end_matches('/');
+    let display = format!("{scheme}://{authority}{prefix}");
+    let is_default = display == DEFAULT_BASE_URL;
+    let mut endpoints: Vec<Uri> = Vec::with_capacity(6);
+    for e in [
+        Endpoint::CreateTask,
+        Endpoint::GetTaskResult,
+        Endpoint::GetBalance,
+        Endpoint::ReportIncorrectImage,
+        Endpoint::ReportIncorrectToken,
+        Endpoint::UserAgent,
+    ] {
+        let full = if e == Endpoint::UserAgent && is_default {
+            DEFAULT_USER_AGENT_URL.to_owned()
+        } else {
+            format!("{display}/{}", e.path())
+        };
+        endpoints.push(full.parse().map_err(|_| bad("not a valid URL"))?);
+    }
+    let endpoints: [Uri; 6] = endpoints
+        .try_into()
+        .map_err(|_| bad("internal: endpoint count"))?;
+    Ok(ParsedBase {
+        display,
+        endpoints,
+        loopback,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ClientKey {
+        ClientKey::new("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn key_is_redacted_and_checked() {
+        let k = key();
+        assert_eq!(format!("{k:?}"), "ClientKey(<redacted>)");
+        let cfg = Config::new(k);
+        assert!(!format!("{cfg:?}").contains("0123456789abcdef"));
+        for bad in ["", "abc def", "abc\n", "\tabc", "ключ"] {
+            let e = ClientKey::new(bad).unwrap_err();
+            if !bad.trim().is_empty() {
+                assert!(!e.to_string().contains(bad.trim()), "{e}");
+            }
+        }
+        assert!(ClientKey::new("abc__nocache").is_ok());
+    }
+
+    #[test]
+    fn base_url_rules() {
+        let cfg = Config::new(key());
+        assert_eq!(
+            cfg.endpoint(Endpoint::CreateTask).to_string(),
+            "https://api.capmonster.cloud/createTask"
+        );
+        assert_eq!(
+            cfg.endpoint(Endpoint::UserAgent).to_string(),
+            DEFAULT_USER_AGENT_URL
+        );
+        let cfg = cfg.with_base_url("http://127.0.0.1:8080/prefix/").unwrap();
+        assert_eq!(
+            cfg.endpoint(Endpoint::GetTaskResult).to_string(),
+            "http://127.0.0.1:8080/prefix/getTaskResult"
+        );
+        assert_eq!(
+            cfg.endpoint(Endpoint::UserAgent).to_string(),
+            "http://127.0.0.1:8080/prefix/api/useragent/actual"
+        );
+        assert!(cfg.is_loopback());
+        let c = Config::new(key());
+        assert!(c.clone().with_base_url("http://example.com").is_err());
+        assert!(c.clone().with_base_url_insecure("http://example.com").is_ok());
+        assert!(c.clone().with_base_url("http://localhost:1").is_ok());
+        assert!(c.clone().with_base_url("http://[::1]:1").is_ok());
+        assert!(c.clone().with_base_url("ftp://x").is_err());
+        assert!(c.clone().with_base_url("https://u:p@x").is_err());
+        assert!(c.clone().with_base_url("https://x y").is_err());
+        assert!(c.with_base_url("not a url").is_err());
+    }
+}

@@ -1,0 +1,256 @@
+//! The polling policy: when to poll, how often, when to give up, how to back off.
+//!
+//! Defaults are per task family and start from the official SDKs' schedules (reference §6.3,
+//! peers.md §4): the same first delay and interval, so every poll lands on the same time grid
+//! and detection latency is the same. Where the documentation gives a solve-time floor
+//! (reference §6.2: reCAPTCHA v2 Enterprise, v3, hCaptcha, GeeTest, FunCaptcha 10 s;
+//! Turnstile 5 s), the grid points before that floor are skipped: those polls could only ever
+//! answer `processing`. That keeps latency equal and removes the wasted requests.
+//!
+//! Whatever the configuration says, a task is never polled more than
+//! [`MAX_POLLS_PER_TASK`] times.
+
+use std::time::Duration;
+
+use crate::task::{Task, TaskFamily};
+
+/// The service's hard limit of getTaskResult requests per task. Going over may lock the
+/// account; no configuration can raise the budget above it.
+pub const MAX_POLLS_PER_TASK: u32 = 120;
+
+/// The first-poll delay used when `nocache` is set (as the official SDKs do).
+pub const NOCACHE_FIRST_DELAY: Duration = Duration::from_secs(10);
+
+/// The shortest poll interval accepted from an override: never a hot loop.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The longest back-off between retries.
+pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// How many createTask attempts (first send included) are made when the service answers
+/// with a retryable refusal (`ERROR_NO_SLOT_AVAILABLE`, 5xx, 429) or a connection could not
+/// be made.
+pub const DEFAULT_MAX_CREATE_ATTEMPTS: u32 = 5;
+
+/// A polling schedule: first delay, interval, overall timeout (official SDK notation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Delay between createTask succeeding and the first getTaskResult.
+    pub first_delay: Duration,
+    /// First delay when the task has `nocache` set, where the SDKs define one.
+    pub nocache_first_delay: Option<Duration>,
+    /// Interval between polls.
+    pub interval: Duration,
+    /// Overall time before giving up.
+    pub timeout: Duration,
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Schedule {
+    Schedule {
+        first_delay: ms(first),
+        nocache_first_delay: match nocache {
+            Some(n) => Some(ms(n)),
+            None => None,
+        },
+        interval: ms(every),
+        timeout: Duration::from_secs(total_s),
+    }
+}
+
+/// The schedule the official SDKs use for a family (.NET 3.4.0 / Python 4.3.1 where they
+/// agree, .NET otherwise; reference §6.3, peers.md §4a). Unknown types get the .NET default.
+pub fn official_schedule(family: TaskFamily) -> Schedule {
+    use TaskFamily as F;
+    match family {
+        F::ImageToText | F::ComplexImage => sched(350, None, 200, 10),
+        F::RecaptchaV2
+        | F::RecaptchaV2Enterprise
+        | F::RecaptchaV3
+        | F::RecaptchaV3Enterprise
+        | F::HCaptcha
+        | F::Amazon
+        | F::TenDi
+        | F::MtCaptcha
+        | F::Yidun
+        | F::Prosopo
+        | F::Temu => sched(1000, Some(10_000), 3000, 180),
+        F::FunCaptcha | F::Turnstile => sched(1000, Some(10_000), 1000, 80),
+        F::GeeTest => sched(1000, None, 1000, 80),
+        F::DataDome | F::Hunt | F::Friendly => sched(1000, None, 3000, 180),
+        F::Basilisk => sched(1000, Some(10_000), 3000, 100),
+        F::Binance => sched(1000, None, 1000, 20),
+        F::Imperva => sched(1000, None, 1000, 15),
+        F::Altcha => sched(1000, None, 1000, 50),
+        F::Castle | F::Tspd => sched(1000, None, 1000, 60),
+        F::Alibaba => sched(1000, None, 3000, 120),
+        F::YandexSmartCaptcha | F::CustomOther | F::Unknown => sched(1000, Some(10_000), 1000, 80),
+    }
+}
+
+/// The documented lower bound of a family's solve time (reference §6.2), where the docs give
+/// one as a range. Polls before it can only answer `processing`.
+pub fn documented_solve_floor(family: TaskFamily) -> Duration {
+    use TaskFamily as F;
+    match family {
+        F::RecaptchaV2Enterprise
+        | F::RecaptchaV3
+        | F::RecaptchaV3Enterprise
+        | F::HCaptcha
+        | F::GeeTest
+        | F::FunCaptcha => Duration::from_secs(10),
+        F::Turnstile => Duration::from_secs(5),
+        _ => Duration::ZERO,
+    }
+}
+
+/// The decisions' parameters for one task. Build with [`PollPolicy::for_task`] and adjust
+/// with [`PolicyOverrides`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// Delay between createTask succeeding and the first poll.
+    pub first_delay: Duration,
+    /// Minimum spacing between two polls.
+    pub interval: Duration,
+    /// Overall deadline, counted from the start of the solve; backoff included.
+    pub timeout: Duration,
+    /// Poll budget; clamped to [`MAX_POLLS_PER_TASK`].
+    pub max_polls: u32,
+    /// createTask attempts for retryable refusals (first attempt included).
+    pub max_create_attempts: u32,
+    /// The longest back-off between retries.
+    pub backoff_max: Duration,
+}
+
+impl PollPolicy {
+    /// The default policy for a task: see the module docs.
+    pub fn for_task(task: &Task) -> Self {
+        Self::for_family(task.family(), task.nocache())
+    }
+
+    /// The default policy for a family, with or without `nocache`.
+    pub fn for_family(family: TaskFamily, nocache: bool) -> Self {
+        let s = official_schedule(family);
+        let floor = documented_solve_floor(family);
+        let mut first = s.first_delay;
+        if floor > first && !s.interval.is_zero() {
+            let skips = (floor - first).as_nanos() / s.interval.as_nanos();
+            first += s.interval * u32::try_from(skips).unwrap_or(0);
+        }
+        if nocache {
+            first = first.max(NOCACHE_FIRST_DELAY);
+        }
+        Self {
+            first_delay: first,
+            interval: s.interval,
+            timeout: s.timeout,
+            max_polls: MAX_POLLS_PER_TASK,
+            max_create_attempts: DEFAULT_MAX_CREATE_ATTEMPTS,
+            backoff_max: DEFAULT_BACKOFF_MAX,
+        }
+    }
+
+    /// The official SDKs' schedule for a family, as a policy (for comparisons).
+    pub fn official(family: TaskFamily, nocache: bool) -> Self {
+        let s = official_schedule(family);
+        let first = match (nocache, s.nocache_first_delay) {
+            (true, Some(n)) => n,
+            _ => s.first_delay,
+        };
+        Self {
+            first_delay: first,
+            interval: s.interval,
+            timeout: s.timeout,
+            max_polls: MAX_POLLS_PER_TASK,
+            max_create_attempts: 1,
+            backoff_max: DEFAULT_BACKOFF_MAX,
+        }
+    }
+
+    /// The same policy with its limits enforced: at most [`MAX_POLLS_PER_TASK`] polls, an
+    /// interval of at least [`MIN_INTERVAL`], at least one createTask attempt.
+    #[must_use]
+    pub fn sanitized(mut self) -> Self {
+        self.max_polls = self.max_polls.min(MAX_POLLS_PER_TASK);
+        self.interval = self.interval.max(MIN_INTERVAL);
+        self.max_create_attempts = self.max_create_attempts.max(1);
+        self.backoff_max = self.backoff_max.max(self.interval);
+        self
+    }
+}
+
+/// User overrides of the per-type defaults. `None` keeps the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PolicyOverrides {
+    /// Overrides [`PollPolicy::first_delay`].
+    pub first_delay: Option<Duration>,
+    /// Overrides [`PollPolicy::interval`] (at least [`MIN_INTERVAL`]).
+    pub interval: Option<Duration>,
+    /// Overrides [`PollPolicy::timeout`].
+    pub timeout: Option<Duration>,
+    /// Overrides [`PollPolicy::max_polls`] (never above [`MAX_POLLS_PER_TASK`]).
+    pub max_polls: Option<u32>,
+    /// Overrides [`PollPolicy::max_create_attempts`].
+    pub max_create_attempts: Option<u32>,
+    /// Overrides [`PollPolicy::backoff_max`].
+    pub backoff_max: Option<Duration>,
+}
+
+impl PolicyOverrides {
+    /// Applies the overrides to `base` and enforces the hard limits.
+    pub fn apply(&self, base: PollPolicy) -> PollPolicy {
+        PollPolicy {
+            first_delay: self.first_delay.unwrap_or(base.first_delay),
+            interval: self.interval.unwrap_or(base.interval),
+            timeout: self.timeout.unwrap_or(base.timeout),
+            max_polls: self.max_polls.unwrap_or(base.max_polls),
+            max_create_attempts: self.max_create_attempts.unwrap_or(base.max_create_attempts),
+            backoff_max: self.backoff_max.unwrap_or(base.backoff_max),
+        }
+        .sanitized()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_grid_matches_official_grid_but_skips_pre_floor_polls() {
+        let ours = PollPolicy::for_family(TaskFamily::RecaptchaV3, false);
+        let off = PollPolicy::official(TaskFamily::RecaptchaV3, false);
+        assert_eq!(ours.interval, off.interval);
+        assert_eq!(ours.first_delay, Duration::from_secs(10));
+        let phase = (ours.first_delay - off.first_delay).as_millis() % off.interval.as_millis();
+        assert_eq!(phase, 0, "same grid");
+        let t = PollPolicy::for_family(TaskFamily::Turnstile, false);
+        assert_eq!(t.first_delay, Duration::from_secs(5));
+        let img = PollPolicy::for_family(TaskFamily::ImageToText, false);
+        assert_eq!(img.first_delay, Duration::from_millis(350));
+        assert_eq!(
+            PollPolicy::for_family(TaskFamily::RecaptchaV2, true).first_delay,
+            NOCACHE_FIRST_DELAY
+        );
+    }
+
+    #[test]
+    fn overrides_cannot_exceed_the_hard_cap() {
+        let o = PolicyOverrides {
+            max_polls: Some(10_000),
+            interval: Some(Duration::ZERO),
+            ..PolicyOverrides::default()
+        };
+        let p = o.apply(PollPolicy::for_family(TaskFamily::Unknown, false));
+        assert_eq!(p.max_polls, MAX_POLLS_PER_TASK);
+        assert_eq!(p.interval, MIN_INTERVAL);
+        for f in [TaskFamily::ImageToText, TaskFamily::GeeTest, TaskFamily::Alibaba] {
+            let p = PollPolicy::for_family(f, false);
+            let max = 1 + (p.timeout.saturating_sub(p.first_delay).as_millis()
+                / p.interval.as_millis()) as u32;
+            assert!(max <= MAX_POLLS_PER_TASK, "{f:?} schedules {max} polls");
+        }
+    }
+}

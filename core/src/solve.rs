@@ -1,0 +1,583 @@
+//! The per-task state machine: create, wait, poll, until ready, failed or given up.
+//!
+//! See the crate docs for the run loop and the call-order contract.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use http::{Request, Response, StatusCode};
+
+use crate::codec::{self, Answer, PollReading};
+use crate::config::{Config, Endpoint};
+use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
+use crate::policy::PollPolicy;
+use crate::solution::Solution;
+use crate::task::Task;
+use crate::TaskId;
+
+/// Identifies one request the machine asked for; hand it back with the answer. Answers with
+/// a stale ticket are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+impl Ticket {
+    /// The ticket of one-shot calls made outside a [`Solve`].
+    pub const ONE_SHOT: Self = Self(0);
+}
+
+/// Which request an [`Outgoing`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// createTask, attempt `attempt` (1-based).
+    CreateTask {
+        /// 1 for the first send.
+        attempt: u32,
+    },
+    /// getTaskResult number `poll` (1-based) of the task.
+    GetTaskResult {
+        /// The task being polled.
+        task_id: TaskId,
+        /// 1 for the first poll; never above 120.
+        poll: u32,
+    },
+    /// A one-shot call made with [`call`](crate::drive::call) (no state machine).
+    OneShot {
+        /// Which endpoint.
+        endpoint: Endpoint,
+    },
+}
+
+/// A request to perform. Answer it exactly once, with [`Solve::handle_response`] or
+/// [`Solve::handle_transport_error`], passing `ticket` back.
+///
+/// `Debug` shows the method, URL and body length, never the body (it holds the key).
+pub struct Outgoing {
+    /// The HTTP request.
+    pub request: Request<Vec<u8>>,
+    /// Hand this back with the answer.
+    pub ticket: Ticket,
+    /// Which request this is.
+    pub kind: RequestKind,
+    /// Give up waiting for the answer at this instant (report a
+    /// [`TransportErrorKind::Timeout`]). Never later than the task's deadline.
+    pub deadline: Instant,
+    /// Read at most this many body bytes; report [`TransportErrorKind::BodyTooLarge`] beyond.
+    pub body_limit: usize,
+}
+
+impl fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", self.request.method())
+            .field("uri", self.request.uri())
+            .field("body_len", &self.request.body().len())
+            .field("ticket", &self.ticket)
+            .field("kind", &self.kind)
+            .field("deadline", &self.deadline)
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+/// Why the machine is waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Backing off before sending createTask again (retryable refusal, or connect failure).
+    CreateBackoff,
+    /// The first-poll delay after createTask.
+    FirstPollDelay,
+    /// The regular interval between polls.
+    PollInterval,
+    /// Backing off after a transient poll failure.
+    PollBackoff,
+    /// Waiting for the answer to the request with this ticket.
+    AwaitingResponse(Ticket),
+}
+
+/// A solved task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solved {
+    /// The task's id (keep it to report a wrong answer).
+    pub task_id: TaskId,
+    /// The solution and its metadata.
+    pub solution: Solution,
+    /// getTaskResult requests sent.
+    pub polls: u32,
+}
+
+/// What the caller must do next.
+#[must_use]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Action {
+    /// Perform this request, then report the answer.
+    Send(Outgoing),
+    /// Nothing to do before `until`; call [`Solve::poll_action`] again then (earlier is harmless).
+    Wait {
+        /// When to call again.
+        until: Instant,
+        /// Why.
+        reason: WaitReason,
+    },
+    /// Terminal: the task is solved. Repeated on every later call.
+    Done(Solved),
+    /// Terminal: the task failed or was given up. Repeated on every later call. The error
+    /// carries the task id when a task exists.
+    Fail(Error),
+}
+
+#[derive(Debug)]
+enum State {
+    /// Send createTask at `at`.
+    Create { at: Instant },
+    /// Waiting for the createTask answer.
+    AwaitCreate { ticket: Ticket, until: Instant },
+    /// Send getTaskResult at `at`.
+    Poll { at: Instant, reason: WaitReason },
+    /// Waiting for a getTaskResult answer.
+    AwaitPoll { ticket: Ticket, until: Instant },
+    Done(Solved),
+    Failed(Error),
+}
+
+/// The state machine for one task. Deterministic: no clock, no I/O, no randomness; the same
+/// inputs give the same outputs.
+///
+/// ```text
+///            new()                                   resume()
+///              │                                        │
+///              ▼                                        ▼
+///   ┌──► Create ──Send──► AwaitCreate ──taskId──► Poll ◄─────────────┐
+///   │        ▲                 │                  │                 │
+///   │ backoff└──retryable──────┤            Send (≤120)        processing /
+///   │   (NO_SLOT, 5xx, 429,    │                  ▼            transient (backoff)
+///   │    connect failed)       │              AwaitPoll ────────────┘
+///   │                          │                  │
+///   │             ambiguous / fatal         ready │ error / deadline / budget
+///   │                          ▼                  ▼
+///   └───────────────────── Failed ◄──────────── Done
+/// ```
+#[derive(Debug)]
+pub struct Solve {
+    cfg: Config,
+    policy: PollPolicy,
+    create_body: Option<Vec<u8>>,
+    state: State,
+    started: Instant,
+    deadline: Instant,
+    last_now: Instant,
+    task_id: Option<TaskId>,
+    polls: u32,
+    create_attempts: u32,
+    failures: u32,
+    last_poll_sent: Option<Instant>,
+    next_ticket: u64,
+}
+
+impl Solve {
+    /// A machine that will create `task` and poll it to the end, with the policy
+    /// `cfg.policy().apply(PollPolicy::for_task(&task))`.
+    pub fn new(cfg: &Config, task: &Task, now: Instant) -> Self {
+        let policy = cfg.policy().apply(PollPolicy::for_task(task));
+        Self::with_policy(cfg, task, policy, now)
+    }
+
+    /// Like [`Solve::new`] with an explicit policy (hard limits still enforced).
+    pub fn with_policy(cfg: &Config, task: &Task, policy: PollPolicy, now: Instant) -> Self {
+        let policy = policy.sanitized();
+        Self {
+            cfg: cfg.clone(),
+            policy,
+            create_body: Some(codec::create_task_body(cfg, task)),
+            state: State::Create { at: now },
+            started: now,
+            deadline: now + policy.timeout,
+            last_now: now,
+            task_id: None,
+            polls: 0,
+            create_attempts: 0,
+            failures: 0,
+            last_poll_sent: None,
+            next_ticket: 0,
+        }
+    }
+
+    /// A machine that polls an existing task (created earlier, or by another process) from
+    /// `now`, with `polls_already_sent` counted against the 120 budget.
+    pub fn resume(
+        cfg: &Config,
+        task_id: TaskId,
+        policy: PollPolicy,
+        polls_already_sent: u32,
+        now: Instant,
+    ) -> Self {
+        let policy = policy.sanitized();
+        Self {
+            cfg: cfg.clone(),
+            policy,
+            create_body: None,
+            state: State::Poll {
+                at: now,
+                reason: WaitReason::PollInterval,
+            },
+            started: now,
+            deadline: now + policy.timeout,
+            last_now: now,
+            task_id: Some(task_id),
+            polls: polls_already_sent,
+            create_attempts: 0,
+            failures: 0,
+            last_poll_sent: None,
+            next_ticket: 0,
+        }
+    }
+
+    /// The task id, once createTask succeeded.
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.task_id
+    }
+
+    /// getTaskResult requests sent so far (never more than 120).
+    pub fn polls_sent(&self) -> u32 {
+        self.polls
+    }
+
+    /// createTask requests sent so far.
+    pub fn create_attempts(&self) -> u32 {
+        self.create_attempts
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &PollPolicy {
+        &self.policy
+    }
+
+    /// The overall deadline.
+    #[must_use]
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the machine reached `Done` or `Fail`.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.state, State::Done(_) | State::Failed(_))
+    }
+
+    fn clamp_now(&mut self, now: Instant) -> Instant {
+        self.last_now = self.last_now.max(now);
+        self.last_now
+    }
+
+    fn ticket(&mut self) -> Ticket {
+        self.next_ticket += 1;
+        Ticket(self.next_ticket)
+    }
+
+    fn fail(&mut self, err: Error) {
+        self.state = State::Failed(err.with_task_id(self.task_id));
+    }
+
+    fn give_up(&mut self, now: Instant) {
+        let kind = if self.polls >= self.policy.max_polls {
+            ErrorKind::PollBudgetExhausted { polls: self.polls }
+        } else {
+            ErrorKind::Timeout {
+                elapsed: now.saturating_duration_since(self.started),
+                polls: self.polls,
+            }
+        };
+        self.fail(Error::new(kind));
+    }
+
+    fn response_deadline(&self, now: Instant) -> Instant {
+        (now + self.cfg.request_timeout()).min(self.deadline).max(now)
+    }
+
+    /// The next thing to do at `now`. Idempotent between inputs: asking twice gives the same
+    /// wait, and a `Send` is given once (then `Wait { reason: AwaitingResponse }` until its
+    /// answer, or until its deadline passes, which the machine records as a timeout).
+    /// `now` going backwards is treated as the latest `now` seen.
+    pub fn poll_action(&mut self, now: Instant) -> Action {
+        let now = self.clamp_now(now);
+        loop {
+            match &self.state {
+                State::Done(s) => return Action::Done(s.clone()),
+                State::Failed(e) => return Action::Fail(e.clone()),
+                State::AwaitCreate { ticket, until } | State::AwaitPoll { ticket, until } => {
+                    let (ticket, until) = (*ticket, *until);
+                    if now < until {
+                        return Action::Wait {
+                            until,
+                            reason: WaitReason::AwaitingResponse(ticket),
+                        };
+                    }
+                    self.on_transport_error(
+                        now,
+                        TransportError::new(TransportErrorKind::Timeout, "no answer before the deadline"),
+                    );
+                }
+                State::Create { at } => {
+                    let at = *at;
+                    if now < at {
+                        return Action::Wait {
+                            until: at,
+                            reason: WaitReason::CreateBackoff,
+                        };
+                    }
+                    if now >= self.deadline {
+                        self.give_up(now);
+                        continue;
+                    }
+                    if let Err(e) = self.cfg.guard().check(Endpoint::CreateTask, now) {
+                        self.fail(e);
+                        continue;
+                    }
+                    let Some(body) = self.create_body.clone() else {
+                        self.fail(Error::invalid_input("internal: no task to create"));
+                        continue;
+                    };
+                    self.create_attempts += 1;
+                    let ticket = self.ticket();
+                    let until = self.response_deadline(now);
+                    self.state = State::AwaitCreate { ticket, until };
+                    return Action::Send(Outgoing {
+                        request: codec::create_task_request_from_body(&self.cfg, body),
+                        ticket,
+                        kind: RequestKind::CreateTask {
+                            attempt: self.create_attempts,
+                        },
+                        deadline: until,
+                        body_limit: self.cfg.max_body_bytes(),
+                    });
+                }
+                State::Poll { at, reason } => {
+                    let (at, reason) = (*at, *reason);
+                    if now < at {
+                        return Action::Wait { until: at, reason };
+                    }
+                    if now >= self.deadline || self.polls >= self.policy.max_polls {
+                        self.give_up(now);
+                        continue;
+                    }
+                    if let Err(e) = self.cfg.guard().check(Endpoint::GetTaskResult, now) {
+                        self.fail(e);
+                        continue;
+                    }
+                    let Some(task_id) = self.task_id else {
+                        self.fail(Error::invalid_input("internal: polling without a task id"));
+                        continue;
+                    };
+                    self.polls += 1;
+                    self.last_poll_sent = Some(now);
+                    let ticket = self.ticket();
+                    let until = self.response_deadline(now);
+                    self.state = State::AwaitPoll { ticket, until };
+                    return Action::Send(Outgoing {
+                        request: codec::task_result_request(&self.cfg, task_id),
+                        ticket,
+                        kind: RequestKind::GetTaskResult {
+                            task_id,
+                            poll: self.polls,
+                        },
+                        deadline: until,
+                        body_limit: self.cfg.max_body_bytes(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn awaiting(&self, ticket: Ticket) -> bool {
+        matches!(self.state,
+            State::AwaitCreate { ticket: t, .. } | State::AwaitPoll { ticket: t, .. } if t == ticket)
+    }
+
+    /// Feeds the answer to the request with `ticket`. Answers to anything but the request in
+    /// flight are ignored.
+    pub fn handle_response<B: AsRef<[u8]>>(&mut self, now: Instant, ticket: Ticket, response: &Response<B>) {
+        let now = self.clamp_now(now);
+        if !self.awaiting(ticket) {
+            return;
+        }
+        let body = response.body().as_ref();
+        if body.len() > self.cfg.max_body_bytes() {
+            let err = TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                format!("{} bytes, limit {}", body.len(), self.cfg.max_body_bytes()),
+            );
+            self.on_transport_error(now, err);
+            return;
+        }
+        let answer = codec::read_answer(response.status(), body);
+        match self.state {
+            State::AwaitCreate { .. } => self.on_create_answer(now, response.status(), answer),
+            State::AwaitPoll { .. } => self.on_poll_answer(now, response.status(), answer),
+            _ => {}
+        }
+    }
+
+    /// Feeds a transport failure of the request with `ticket`. Stale tickets are ignored.
+    pub fn handle_transport_error(&mut self, now: Instant, ticket: Ticket, error: TransportError) {
+        let now = self.clamp_now(now);
+        if self.awaiting(ticket) {
+            self.on_transport_error(now, error);
+        }
+    }
+
+    fn on_transport_error(&mut self, now: Instant, error: TransportError) {
+        match self.state {
+            State::AwaitCreate { .. } => {
+                if error.kind.may_have_reached_server() && !self.cfg.retry_ambiguous_create() {
+                    self.fail(Error::new(ErrorKind::CreateOutcomeUnknown(error.to_string())));
+                } else {
+                    self.retry_create(now, Error::new(ErrorKind::Transport(error)));
+                }
+            }
+            State::AwaitPoll { .. } => self.poll_again_after_failure(now, 1),
+            _ => {}
+        }
+    }
+
+    fn on_create_answer(&mut self, now: Instant, status: StatusCode, answer: Answer) {
+        match answer {
+            Answer::Ok(obj) => match codec::read_task_id(&obj) {
+                Ok(id) => {
+                    self.task_id = Some(id);
+                    self.create_body = None;
+                    self.schedule_poll(now, now + self.policy.first_delay, WaitReason::FirstPollDelay);
+                }
+                Err(why) => self.create_ambiguous(now, format!("HTTP {status} answer unreadable: {why}")),
+            },
+            Answer::Api(api) => {
+                let class = api.code.class();
+                let err = Error::new(ErrorKind::Api(api));
+                match class {
+                    ErrorClass::RetrySame => self.retry_create(now, err),
+                    ErrorClass::FailBanRisk => {
+                        if let Some(code) = err.code() {
+                            self.cfg.guard().observe(code, now);
+                        }
+                        self.fail(err);
+                    }
+                    _ => self.fail(err),
+                }
+            }
+            Answer::Unreadable(err) => {
+                if is_retryable_status(status) {
+                    self.retry_create(now, err);
+                } else if status.is_success() {
+                    self.create_ambiguous(now, err.to_string());
+                } else {
+                    self.fail(err);
+                }
+            }
+        }
+    }
+
+    fn create_ambiguous(&mut self, now: Instant, why: String) {
+        if self.cfg.retry_ambiguous_create() {
+            self.retry_create(now, Error::new(ErrorKind::CreateOutcomeUnknown(why)));
+        } else {
+            self.fail(Error::new(ErrorKind::CreateOutcomeUnknown(why)));
+        }
+    }
+
+    fn retry_create(&mut self, now: Instant, err: Error) {
+        if self.create_attempts >= self.policy.max_create_attempts {
+            self.fail(err);
+            return;
+        }
+        let delay = backoff(Duration::from_secs(1), self.create_attempts, self.policy.backoff_max);
+        let at = now + delay;
+        if at >= self.deadline {
+            self.fail(err);
+            return;
+        }
+        self.state = State::Create { at };
+    }
+
+    fn on_poll_answer(&mut self, now: Instant, status: StatusCode, answer: Answer) {
+        match answer {
+            Answer::Ok(obj) => match codec::read_poll(obj) {
+                PollReading::Processing => self.poll_again(now),
+                PollReading::Ready(solution) => {
+                    self.failures = 0;
+                    let solved = Solved {
+                        task_id: self.task_id.unwrap_or(TaskId(0)),
+                        solution,
+                        polls: self.polls,
+                    };
+                    self.state = State::Done(solved);
+                }
+                PollReading::UnknownStatus(_) | PollReading::ReadyWithoutSolution => {
+                    self.poll_again_after_failure(now, 1);
+                }
+            },
+            Answer::Api(api) => match api.code.class() {
+                ErrorClass::Progress => self.poll_again(now),
+                ErrorClass::RetrySame => {
+                    let factor = if api.code == ErrorCode::TooMuchRequests { 2 } else { 1 };
+                    self.poll_again_after_failure(now, factor);
+                }
+                ErrorClass::FailBanRisk => {
+                    self.cfg.guard().observe(&api.code, now);
+                    self.fail(Error::new(ErrorKind::Api(api)));
+                }
+                _ => self.fail(Error::new(ErrorKind::Api(api))),
+            },
+            Answer::Unreadable(err) => {
+                if is_retryable_status(status) || status.is_success() {
+                    self.poll_again_after_failure(now, 1);
+                } else {
+                    self.fail(err);
+                }
+            }
+        }
+    }
+
+    /// Processing: next poll on the fixed-rate grid (last send + interval).
+    fn poll_again(&mut self, now: Instant) {
+        self.failures = 0;
+        let at = self.next_grid_point(now);
+        self.schedule_poll(now, at, WaitReason::PollInterval);
+    }
+
+    fn next_grid_point(&self, now: Instant) -> Instant {
+        let base = self.last_poll_sent.unwrap_or(now);
+        (base + self.policy.interval).max(now)
+    }
+
+    /// A transient failure: exponential back-off from at least the interval (and at least
+    /// 1 s, 2 s for rate limiting), bounded by `backoff_max`.
+    fn poll_again_after_failure(&mut self, now: Instant, floor_factor: u32) {
+        self.failures = self.failures.saturating_add(1);
+        let floor = self
+            .policy
+            .interval
+            .max(Duration::from_secs(1))
+            .saturating_mul(floor_factor);
+        let delay = backoff(floor, self.failures, self.policy.backoff_max.max(floor));
+        let at = self.next_grid_point(now).max(now + delay);
+        self.schedule_poll(now, at, WaitReason::PollBackoff);
+    }
+
+    fn schedule_poll(&mut self, now: Instant, at: Instant, reason: WaitReason) {
+        if self.polls >= self.policy.max_polls || at >= self.deadline {
+            self.give_up(now);
+        } else {
+            self.state = State::Poll { at, reason };
+        }
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// `floor * 2^(n-1)`, capped at `max`.
+fn backoff(floor: Duration, n: u32, max: Duration) -> Duration {
+    let shift = n.saturating_sub(1).min(16);
+    floor.saturating_mul(1 << shift).min(max)
+}
