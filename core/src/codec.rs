@@ -12,11 +12,11 @@ use http::{Method, Request, Response, StatusCode, header};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::TaskId;
 use crate::config::{Config, Endpoint, USER_AGENT};
 use crate::error::{ApiError, Error, ErrorCode, ErrorKind, snippet};
 use crate::solution::{Metadata, Solution, number_or_string_f64};
 use crate::task::Task;
-use crate::TaskId;
 
 /// Which report endpoint to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,7 +129,11 @@ pub fn balance_request(cfg: &Config) -> Request<Vec<u8>> {
 }
 
 /// `POST {base}/reportIncorrect{Image,Token}Captcha` with `{clientKey, taskId}`.
-pub fn report_incorrect_request(cfg: &Config, kind: ReportKind, task_id: TaskId) -> Request<Vec<u8>> {
+pub fn report_incorrect_request(
+    cfg: &Config,
+    kind: ReportKind,
+    task_id: TaskId,
+) -> Request<Vec<u8>> {
     let body = to_json(&KeyBody {
         client_key: cfg.key().expose(),
         task_id: Some(task_id.0),
@@ -178,7 +182,9 @@ pub(crate) fn read_answer(status: StatusCode, body: &[u8]) -> Answer {
     };
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) if body.is_empty() => return Answer::Unreadable(unreadable(format!("empty body ({e})"))),
+        Err(e) if body.is_empty() => {
+            return Answer::Unreadable(unreadable(format!("empty body ({e})")));
+        }
         Err(e) => return Answer::Unreadable(unreadable(format!("not JSON: {e}"))),
     };
     let Value::Object(mut obj) = value else {
@@ -232,7 +238,10 @@ pub(crate) fn read_task_id(obj: &Map<String, Value>) -> Result<TaskId, String> {
             .map(TaskId)
             .ok_or_else(|| format!("taskId {n} is not a non-negative integer")),
         Some(Value::Null) | None => Err("the answer has no taskId".to_owned()),
-        Some(other) => Err(format!("taskId is {}, not an integer", crate::task::json_kind(other))),
+        Some(other) => Err(format!(
+            "taskId is {}, not an integer",
+            crate::task::json_kind(other)
+        )),
     }
 }
 
@@ -257,9 +266,10 @@ pub(crate) fn read_poll(mut obj: Map<String, Value>) -> PollReading {
     match status.as_str() {
         "processing" => PollReading::Processing,
         "ready" => {
-            let solution = match obj.remove("solution") {
-                Some(v @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => v,
-                _ => return PollReading::ReadyWithoutSolution,
+            let Some(solution @ (Value::Object(_) | Value::Array(_) | Value::String(_))) =
+                obj.remove("solution")
+            else {
+                return PollReading::ReadyWithoutSolution;
             };
             for k in ["errorId", "errorDescription", "taskId"] {
                 obj.remove(k);
@@ -321,7 +331,11 @@ pub fn parse_report<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<(), Error> {
     match read_answer(resp.status(), body) {
         Answer::Ok(obj) => match obj.get("status").and_then(Value::as_str) {
             Some("success") => Ok(()),
-            _ => Err(decode_error(resp.status(), body, "the report was not accepted (no status \"success\")")),
+            _ => Err(decode_error(
+                resp.status(),
+                body,
+                "the report was not accepted (no status \"success\")",
+            )),
         },
         Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
         Answer::Unreadable(e) => Err(e),

@@ -343,7 +343,9 @@ fn parse_base(url: &str, allow_http: bool) -> Result<ParsedBase, Error> {
         return Err(bad("contains whitespace"));
     }
     let uri: Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
-    let scheme = uri.scheme_str().ok_or_else(|| bad("needs http:// or https://"))?;
+    let scheme = uri
+        .scheme_str()
+        .ok_or_else(|| bad("needs http:// or https://"))?;
     let host = uri.host().ok_or_else(|| bad("has no host"))?;
     if uri.query().is_some() {
         return Err(bad("must not have a query"));
@@ -438,7 +440,11 @@ mod tests {
         assert!(cfg.is_loopback());
         let c = Config::new(key());
         assert!(c.clone().with_base_url("http://example.com").is_err());
-        assert!(c.clone().with_base_url_insecure("http://example.com").is_ok());
+        assert!(
+            c.clone()
+                .with_base_url_insecure("http://example.com")
+                .is_ok()
+        );
         assert!(c.clone().with_base_url("http://localhost:1").is_ok());
         assert!(c.clone().with_base_url("http://[::1]:1").is_ok());
         assert!(c.clone().with_base_url("ftp://x").is_err());

@@ -44,7 +44,10 @@ pub trait AsyncEffects {
     fn sleep_until(&mut self, deadline: Instant) -> impl Future<Output = ()>;
 
     /// Perform the request (see [`Effects::send`]).
-    fn send(&mut self, out: Outgoing) -> impl Future<Output = Result<Response<Self::Body>, TransportError>>;
+    fn send(
+        &mut self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>>;
 
     /// Observes every step of the loop (for tracing). The default does nothing.
     fn observe(&mut self, _event: Event<'_>) {}
@@ -131,7 +134,10 @@ pub fn drive<E: Effects + ?Sized>(solve: &mut Solve, fx: &mut E) -> Result<Solve
 
 /// Drives `solve` to its end with async effects. Same loop as [`drive`]. Dropping the future
 /// cancels cleanly: the machine holds no resources.
-pub async fn drive_async<E: AsyncEffects + ?Sized>(solve: &mut Solve, fx: &mut E) -> Result<Solved, Error> {
+pub async fn drive_async<E: AsyncEffects + ?Sized>(
+    solve: &mut Solve,
+    fx: &mut E,
+) -> Result<Solved, Error> {
     loop {
         let now = fx.now();
         match solve.poll_action(now) {
@@ -214,7 +220,9 @@ fn finish<T, B: AsRef<[u8]>>(
     parse: Parser<T>,
     result: Result<Response<B>, TransportError>,
 ) -> Result<T, Error> {
-    let (parts, body) = result.map_err(|e| Error::new(ErrorKind::Transport(e)))?.into_parts();
+    let (parts, body) = result
+        .map_err(|e| Error::new(ErrorKind::Transport(e)))?
+        .into_parts();
     let body = body.as_ref();
     if body.len() > cfg.max_body_bytes() {
         return Err(Error::new(ErrorKind::Transport(TransportError::new(
@@ -241,7 +249,11 @@ pub fn call<T, E: Effects + ?Sized>(cfg: &Config, fx: &mut E, call: Call<T>) -> 
 }
 
 /// [`call`] with async effects.
-pub async fn call_async<T, E: AsyncEffects + ?Sized>(cfg: &Config, fx: &mut E, call: Call<T>) -> Result<T, Error> {
+pub async fn call_async<T, E: AsyncEffects + ?Sized>(
+    cfg: &Config,
+    fx: &mut E,
+    call: Call<T>,
+) -> Result<T, Error> {
     let now = fx.now();
     let (out, parse) = prepare(cfg, call, now)?;
     let result = fx.send(out).await;

@@ -92,8 +92,14 @@ pub enum ErrorClass {
 const CODES: &[(&str, ErrorCode)] = &[
     ("ERROR_KEY_DOES_NOT_EXIST", ErrorCode::KeyDoesNotExist),
     ("ERROR_ZERO_BALANCE", ErrorCode::ZeroBalance),
-    ("ERROR_TOO_BIG_CAPTCHA_FILESIZE", ErrorCode::TooBigCaptchaFilesize),
-    ("ERROR_ZERO_CAPTCHA_FILESIZE", ErrorCode::ZeroCaptchaFilesize),
+    (
+        "ERROR_TOO_BIG_CAPTCHA_FILESIZE",
+        ErrorCode::TooBigCaptchaFilesize,
+    ),
+    (
+        "ERROR_ZERO_CAPTCHA_FILESIZE",
+        ErrorCode::ZeroCaptchaFilesize,
+    ),
     ("ERROR_NO_SUCH_CAPCHA_ID", ErrorCode::NoSuchCapchaId),
     ("WRONG_CAPTCHA_ID", ErrorCode::WrongCaptchaId),
     ("ERROR_CAPTCHA_UNSOLVABLE", ErrorCode::CaptchaUnsolvable),
@@ -105,11 +111,20 @@ const CODES: &[(&str, ErrorCode)] = &[
     ("ERROR_DOMAIN_NOT_ALLOWED", ErrorCode::DomainNotAllowed),
     ("ERROR_TOKEN_EXPIRED", ErrorCode::TokenExpired),
     ("ERROR_NO_SLOT_AVAILABLE", ErrorCode::NoSlotAvailable),
-    ("ERROR_RECAPTCHA_INVALID_SITEKEY", ErrorCode::RecaptchaInvalidSitekey),
-    ("ERROR_RECAPTCHA_INVALID_DOMAIN", ErrorCode::RecaptchaInvalidDomain),
+    (
+        "ERROR_RECAPTCHA_INVALID_SITEKEY",
+        ErrorCode::RecaptchaInvalidSitekey,
+    ),
+    (
+        "ERROR_RECAPTCHA_INVALID_DOMAIN",
+        ErrorCode::RecaptchaInvalidDomain,
+    ),
     ("ERROR_RECAPTCHA_TIMEOUT", ErrorCode::RecaptchaTimeout),
     ("ERROR_IP_BLOCKED", ErrorCode::IpBlocked),
-    ("ERROR_PROXY_CONNECT_REFUSED", ErrorCode::ProxyConnectRefused),
+    (
+        "ERROR_PROXY_CONNECT_REFUSED",
+        ErrorCode::ProxyConnectRefused,
+    ),
     ("ERROR_PROXY_BANNED", ErrorCode::ProxyBanned),
     ("ERROR_PROXY_MISSING", ErrorCode::ProxyMissing),
     ("ERROR_PROXY_NOT_AUTHORISED", ErrorCode::ProxyNotAuthorised),
@@ -147,34 +162,33 @@ impl ErrorCode {
 
     /// How the client must react to this code (reference §4).
     pub fn class(&self) -> ErrorClass {
-        use ErrorCode as C;
         match self {
-            C::CaptchaNotReady => ErrorClass::Progress,
-            C::TooMuchRequests | C::NoSlotAvailable => ErrorClass::RetrySame,
-            C::NoSuchCapchaId
-            | C::WrongCaptchaId
-            | C::CaptchaUnsolvable
-            | C::TokenExpired
-            | C::RecaptchaTimeout
-            | C::ProxyConnectRefused
-            | C::ProxyBanned
-            | C::ProxyNotAuthorised
-            | C::ProxyReadTimeout => ErrorClass::TaskOver,
-            C::KeyDoesNotExist | C::ZeroBalance | C::IpBanned | C::IpBlocked => {
+            Self::CaptchaNotReady => ErrorClass::Progress,
+            Self::TooMuchRequests | Self::NoSlotAvailable => ErrorClass::RetrySame,
+            Self::NoSuchCapchaId
+            | Self::WrongCaptchaId
+            | Self::CaptchaUnsolvable
+            | Self::TokenExpired
+            | Self::RecaptchaTimeout
+            | Self::ProxyConnectRefused
+            | Self::ProxyBanned
+            | Self::ProxyNotAuthorised
+            | Self::ProxyReadTimeout => ErrorClass::TaskOver,
+            Self::KeyDoesNotExist | Self::ZeroBalance | Self::IpBanned | Self::IpBlocked => {
                 ErrorClass::FailBanRisk
             }
-            C::TooBigCaptchaFilesize
-            | C::ZeroCaptchaFilesize
-            | C::IpNotAllowed
-            | C::NoSuchMethod
-            | C::DomainNotAllowed
-            | C::RecaptchaInvalidSitekey
-            | C::RecaptchaInvalidDomain
-            | C::ProxyMissing
-            | C::TaskNotSupported
-            | C::TaskAbsent
-            | C::WrongUserAgent
-            | C::Other(_) => ErrorClass::Fail,
+            Self::TooBigCaptchaFilesize
+            | Self::ZeroCaptchaFilesize
+            | Self::IpNotAllowed
+            | Self::NoSuchMethod
+            | Self::DomainNotAllowed
+            | Self::RecaptchaInvalidSitekey
+            | Self::RecaptchaInvalidDomain
+            | Self::ProxyMissing
+            | Self::TaskNotSupported
+            | Self::TaskAbsent
+            | Self::WrongUserAgent
+            | Self::Other(_) => ErrorClass::Fail,
         }
     }
 }
@@ -501,7 +515,10 @@ mod tests {
             ErrorCode::parse("ERROR_SOMETHING_NEW"),
             ErrorCode::Other("ERROR_SOMETHING_NEW".into())
         );
-        assert_eq!(ErrorCode::parse("ERROR_SOMETHING_NEW").class(), ErrorClass::Fail);
+        assert_eq!(
+            ErrorCode::parse("ERROR_SOMETHING_NEW").class(),
+            ErrorClass::Fail
+        );
     }
 
     #[test]

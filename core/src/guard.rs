@@ -122,7 +122,7 @@ mod tests {
     impl NowForTests for Instant {
         #[allow(clippy::disallowed_methods)] // tests may read a clock to get a base instant
         fn now_for_tests() -> Instant {
-            Instant::now()
+            Self::now()
         }
     }
 }

@@ -246,10 +246,15 @@ mod tests {
         let p = o.apply(PollPolicy::for_family(TaskFamily::Unknown, false));
         assert_eq!(p.max_polls, MAX_POLLS_PER_TASK);
         assert_eq!(p.interval, MIN_INTERVAL);
-        for f in [TaskFamily::ImageToText, TaskFamily::GeeTest, TaskFamily::Alibaba] {
+        for f in [
+            TaskFamily::ImageToText,
+            TaskFamily::GeeTest,
+            TaskFamily::Alibaba,
+        ] {
             let p = PollPolicy::for_family(f, false);
-            let max = 1 + (p.timeout.saturating_sub(p.first_delay).as_millis()
-                / p.interval.as_millis()) as u32;
+            let max = 1
+                + (p.timeout.saturating_sub(p.first_delay).as_millis() / p.interval.as_millis())
+                    as u32;
             assert!(max <= MAX_POLLS_PER_TASK, "{f:?} schedules {max} polls");
         }
     }

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response, StatusCode};
 
+use crate::TaskId;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
 use crate::policy::PollPolicy;
 use crate::solution::Solution;
 use crate::task::Task;
-use crate::TaskId;
 
 /// Identifies one request the machine asked for; hand it back with the answer. Answers with
 /// a stale ticket are ignored.
@@ -111,6 +111,8 @@ pub struct Solved {
 #[must_use]
 #[derive(Debug)]
 #[non_exhaustive]
+// `Send` is the common case; boxing it would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// Perform this request, then report the answer.
     Send(Outgoing),
@@ -131,13 +133,24 @@ pub enum Action {
 #[derive(Debug)]
 enum State {
     /// Send createTask at `at`.
-    Create { at: Instant },
+    Create {
+        at: Instant,
+    },
     /// Waiting for the createTask answer.
-    AwaitCreate { ticket: Ticket, until: Instant },
+    AwaitCreate {
+        ticket: Ticket,
+        until: Instant,
+    },
     /// Send getTaskResult at `at`.
-    Poll { at: Instant, reason: WaitReason },
+    Poll {
+        at: Instant,
+        reason: WaitReason,
+    },
     /// Waiting for a getTaskResult answer.
-    AwaitPoll { ticket: Ticket, until: Instant },
+    AwaitPoll {
+        ticket: Ticket,
+        until: Instant,
+    },
     Done(Solved),
     Failed(Error),
 }
@@ -292,7 +305,9 @@ impl Solve {
     }
 
     fn response_deadline(&self, now: Instant) -> Instant {
-        (now + self.cfg.request_timeout()).min(self.deadline).max(now)
+        (now + self.cfg.request_timeout())
+            .min(self.deadline)
+            .max(now)
     }
 
     /// The next thing to do at `now`. Idempotent between inputs: asking twice gives the same
@@ -315,7 +330,10 @@ impl Solve {
                     }
                     self.on_transport_error(
                         now,
-                        TransportError::new(TransportErrorKind::Timeout, "no answer before the deadline"),
+                        TransportError::new(
+                            TransportErrorKind::Timeout,
+                            "no answer before the deadline",
+                        ),
                     );
                 }
                 State::Create { at } => {
@@ -396,7 +414,12 @@ impl Solve {
 
     /// Feeds the answer to the request with `ticket`. Answers to anything but the request in
     /// flight are ignored.
-    pub fn handle_response<B: AsRef<[u8]>>(&mut self, now: Instant, ticket: Ticket, response: &Response<B>) {
+    pub fn handle_response<B: AsRef<[u8]>>(
+        &mut self,
+        now: Instant,
+        ticket: Ticket,
+        response: &Response<B>,
+    ) {
         let now = self.clamp_now(now);
         if !self.awaiting(ticket) {
             return;
@@ -430,7 +453,9 @@ impl Solve {
         match self.state {
             State::AwaitCreate { .. } => {
                 if error.kind.may_have_reached_server() && !self.cfg.retry_ambiguous_create() {
-                    self.fail(Error::new(ErrorKind::CreateOutcomeUnknown(error.to_string())));
+                    self.fail(Error::new(ErrorKind::CreateOutcomeUnknown(
+                        error.to_string(),
+                    )));
                 } else {
                     self.retry_create(now, Error::new(ErrorKind::Transport(error)));
                 }
@@ -446,9 +471,15 @@ impl Solve {
                 Ok(id) => {
                     self.task_id = Some(id);
                     self.create_body = None;
-                    self.schedule_poll(now, now + self.policy.first_delay, WaitReason::FirstPollDelay);
+                    self.schedule_poll(
+                        now,
+                        now + self.policy.first_delay,
+                        WaitReason::FirstPollDelay,
+                    );
                 }
-                Err(why) => self.create_ambiguous(now, format!("HTTP {status} answer unreadable: {why}")),
+                Err(why) => {
+                    self.create_ambiguous(now, format!("HTTP {status} answer unreadable: {why}"))
+                }
             },
             Answer::Api(api) => {
                 let class = api.code.class();
@@ -489,7 +520,11 @@ impl Solve {
             self.fail(err);
             return;
         }
-        let delay = backoff(Duration::from_secs(1), self.create_attempts, self.policy.backoff_max);
+        let delay = backoff(
+            Duration::from_secs(1),
+            self.create_attempts,
+            self.policy.backoff_max,
+        );
         let at = now + delay;
         if at >= self.deadline {
             self.fail(err);
@@ -518,7 +553,11 @@ impl Solve {
             Answer::Api(api) => match api.code.class() {
                 ErrorClass::Progress => self.poll_again(now),
                 ErrorClass::RetrySame => {
-                    let factor = if api.code == ErrorCode::TooMuchRequests { 2 } else { 1 };
+                    let factor = if api.code == ErrorCode::TooMuchRequests {
+                        2
+                    } else {
+                        1
+                    };
                     self.poll_again_after_failure(now, factor);
                 }
                 ErrorClass::FailBanRisk => {

@@ -1,0 +1,238 @@
+//! Every documented answer parses to the right outcome through the stateless codec.
+
+use std::fs;
+use std::path::Path;
+
+use capmonster_core::http::{Response, StatusCode};
+use capmonster_core::{
+    ClientKey, Config, ErrorCode, ErrorKind, ReportKind, Task, TaskId, TaskStatus, codec,
+};
+use serde_json::{Value, json};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/fixtures");
+
+fn resp(path: &Path) -> Response<Vec<u8>> {
+    Response::new(fs::read(path).unwrap())
+}
+
+fn with_status(body: &[u8], status: u16) -> Response<Vec<u8>> {
+    let mut r = Response::new(body.to_vec());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    r
+}
+
+#[test]
+fn every_synthesized_error_parses_to_its_code() {
+    let mut n = 0;
+    for entry in fs::read_dir(Path::new(FIXTURES).join("synthesized")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let Some(rest) = name.strip_prefix("error-") else {
+            continue;
+        };
+        let code = rest.split('.').next().unwrap();
+        let r = resp(&path);
+        let expected = ErrorCode::parse(code);
+        assert!(
+            !matches!(expected, ErrorCode::Other(_)),
+            "{code} is documented"
+        );
+        if code == "CAPTCHA_NOT_READY" {
+            assert_eq!(
+                codec::parse_task_result(&r).unwrap(),
+                TaskStatus::Processing
+            );
+        } else {
+            let e = codec::parse_task_result(&r).unwrap_err();
+            assert_eq!(e.code(), Some(&expected), "{name}");
+            assert!(matches!(e.kind(), ErrorKind::Api(a) if a.description.is_some()));
+        }
+        let e = codec::parse_create_task(&r).unwrap_err();
+        assert_eq!(e.code(), Some(&expected), "{name}");
+        n += 1;
+    }
+    assert!(n >= 26, "only {n} error fixtures");
+}
+
+#[test]
+fn documented_envelopes() {
+    let f = Path::new(FIXTURES);
+    assert_eq!(
+        codec::parse_create_task(&resp(&f.join("createTask.response.json"))).unwrap(),
+        TaskId(7_654_321)
+    );
+    assert_eq!(
+        codec::parse_create_task(&resp(&f.join("createTask-407533072.response.json"))).unwrap(),
+        TaskId(407_533_072)
+    );
+    let e = codec::parse_create_task(&resp(
+        &f.join("error-ERROR_KEY_DOES_NOT_EXIST.createTask.response.json"),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), Some(&ErrorCode::KeyDoesNotExist));
+    let e = codec::parse_report(&resp(
+        &f.join("error-ERROR_KEY_DOES_NOT_EXIST.reportIncorrect.response.json"),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Api(a) if a.code == ErrorCode::KeyDoesNotExist && a.description.is_none())
+    );
+    codec::parse_report(&resp(&f.join("reportIncorrect-success.response.json"))).unwrap();
+    assert_eq!(
+        codec::parse_balance(&resp(&f.join("getBalance.response.json"))).unwrap(),
+        345.678
+    );
+    assert_eq!(
+        codec::parse_task_result(&resp(&f.join("getTaskResult-processing.response.json"))).unwrap(),
+        TaskStatus::Processing
+    );
+    // Every ready fixture reads as Ready, keeping the raw solution exactly.
+    let mut n = 0;
+    for dir in [f.to_path_buf(), f.join("historical")] {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap();
+            if !name.starts_with("getTaskResult-ready-") {
+                continue;
+            }
+            let raw: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+            match codec::parse_task_result(&resp(&path)).unwrap() {
+                TaskStatus::Ready(s) => {
+                    assert_eq!(s.raw(), &raw["solution"], "{name}");
+                    if let Some(cost) = raw.get("cost").and_then(Value::as_f64) {
+                        assert_eq!(s.metadata().cost(), Some(cost), "{name}");
+                    }
+                    assert!(s.metadata().fields().get("errorCode").is_none());
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 40, "{n}");
+}
+
+#[test]
+fn compat_and_lenient_envelopes() {
+    let f = Path::new(FIXTURES).join("compat");
+    // anti-captcha: numeric error ids, cost and solveCount as strings.
+    let ready = codec::parse_task_result(&resp(
+        &f.join("anticaptcha-getTaskResult-ready.response.json"),
+    ))
+    .unwrap();
+    let TaskStatus::Ready(s) = ready else {
+        panic!()
+    };
+    assert!(s.metadata().cost().is_some());
+    assert!(s.metadata().solve_count().is_some());
+    let e = codec::parse_create_task(&resp(&f.join("anticaptcha-createTask-error.response.json")))
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Api(_)));
+    // Nulls where values were expected, unknown fields, errorId as a string.
+    let r = Response::new(
+        br#"{"errorId":"0","taskId":12,"newField":{"a":1},"errorCode":null}"#.to_vec(),
+    );
+    assert_eq!(codec::parse_create_task(&r).unwrap(), TaskId(12));
+    // taskId beyond 2^32 (2captcha issues such ids).
+    let r = Response::new(br#"{"errorId":0,"taskId":72345678901}"#.to_vec());
+    assert_eq!(
+        codec::parse_create_task(&r).unwrap(),
+        TaskId(72_345_678_901)
+    );
+    // A string taskId is a typed decode error.
+    let r = Response::new(br#"{"errorId":0,"taskId":"37223a89"}"#.to_vec());
+    assert!(matches!(
+        codec::parse_create_task(&r).unwrap_err().kind(),
+        ErrorKind::Decode { .. }
+    ));
+}
+
+#[test]
+fn non_json_bodies_are_typed_errors_with_status_and_snippet() {
+    let html = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+    let e = codec::parse_task_result(&with_status(html, 502)).unwrap_err();
+    match e.kind() {
+        ErrorKind::HttpStatus { status, snippet } => {
+            assert_eq!(*status, 502);
+            assert!(snippet.contains("502 Bad Gateway"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = codec::parse_balance(&with_status(b"", 200)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Decode { status: 200, .. }));
+    let e = codec::parse_create_task(&with_status(b"", 503)).unwrap_err();
+    assert!(matches!(
+        e.kind(),
+        ErrorKind::HttpStatus { status: 503, .. }
+    ));
+    // A 402 with the service's JSON is the service's answer.
+    let e = codec::parse_create_task(&with_status(
+        br#"{"errorId":1,"errorCode":"ERROR_ZERO_BALANCE","errorDescription":"no funds"}"#,
+        402,
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Api(a) if a.http_status == 402 && a.code == ErrorCode::ZeroBalance)
+    );
+    let huge = vec![b'x'; 10 * 1024 * 1024];
+    let e = codec::parse_task_result(&with_status(&huge, 200)).unwrap_err();
+    assert!(e.to_string().len() < 600);
+}
+
+#[test]
+fn requests_have_the_documented_shape() {
+    let cfg = Config::new(ClientKey::new("API_KEY").unwrap()).with_soft_id(55);
+    let task: Value = serde_json::from_slice(
+        &fs::read(Path::new(FIXTURES).join("createTask-RecaptchaV2Task-minimal.request.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let t = Task::from_json(task["task"].clone()).unwrap();
+    let req = codec::create_task_request(&cfg, &t);
+    assert_eq!(req.method(), "POST");
+    assert_eq!(
+        req.uri().to_string(),
+        "https://api.capmonster.cloud/createTask"
+    );
+    assert_eq!(req.headers()["content-type"], "application/json");
+    assert!(
+        req.headers()["user-agent"]
+            .to_str()
+            .unwrap()
+            .starts_with("capmonster-rs/")
+    );
+    let body: Value = serde_json::from_slice(req.body()).unwrap();
+    assert_eq!(
+        body,
+        json!({"clientKey": "API_KEY", "task": task["task"], "softId": 55})
+    );
+
+    let body: Value =
+        serde_json::from_slice(codec::task_result_request(&cfg, TaskId(7_654_321)).body()).unwrap();
+    let doc: Value = serde_json::from_slice(
+        &fs::read(Path::new(FIXTURES).join("getTaskResult.request.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body, doc);
+    let body: Value = serde_json::from_slice(codec::balance_request(&cfg).body()).unwrap();
+    let doc: Value = serde_json::from_slice(
+        &fs::read(Path::new(FIXTURES).join("getBalance.request.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body, doc);
+    let doc: Value = serde_json::from_slice(
+        &fs::read(Path::new(FIXTURES).join("reportIncorrect.request.json")).unwrap(),
+    )
+    .unwrap();
+    let id = TaskId(doc["taskId"].as_u64().unwrap());
+    for kind in [ReportKind::Image, ReportKind::Token] {
+        let req = codec::report_incorrect_request(&cfg, kind, id);
+        let body: Value = serde_json::from_slice(req.body()).unwrap();
+        assert_eq!(body, doc);
+    }
+    let cb = Config::new(ClientKey::new("API_KEY").unwrap())
+        .with_callback_url("https://example.com/callback")
+        .unwrap();
+    let body: Value = serde_json::from_slice(codec::create_task_request(&cb, &t).body()).unwrap();
+    assert_eq!(body["callbackUrl"], "https://example.com/callback");
+}

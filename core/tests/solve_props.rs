@@ -1,0 +1,345 @@
+//! Property tests: the state machine against a pure fake service on a virtual clock, over
+//! generated scenarios (create outcomes, poll scripts with every error code, HTTP statuses,
+//! arbitrary bytes, transport failures of each kind, latencies, policies).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use capmonster_core::http::{Response, StatusCode};
+use capmonster_core::{
+    Action, ErrorCode, ErrorKind, MAX_POLLS_PER_TASK, PolicyOverrides, RequestKind, Solve, Task,
+    TransportErrorKind, codec, drive,
+};
+use proptest::prelude::*;
+use serde_json::json;
+use support::{Fake, Reply, config, t0};
+
+fn any_code() -> impl Strategy<Value = String> {
+    let documented: Vec<String> = ErrorCode::documented()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    prop_oneof![
+        4 => proptest::sample::select(documented),
+        1 => "[A-Z_]{0,24}",
+    ]
+}
+
+fn any_transport() -> impl Strategy<Value = TransportErrorKind> {
+    prop_oneof![
+        Just(TransportErrorKind::Connect),
+        Just(TransportErrorKind::Timeout),
+        Just(TransportErrorKind::Io),
+        Just(TransportErrorKind::BodyTooLarge),
+    ]
+}
+
+fn any_status() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        Just(200u16),
+        Just(402),
+        Just(403),
+        Just(404),
+        Just(429),
+        Just(500),
+        Just(502),
+        Just(503),
+        Just(504),
+        100u16..600,
+    ]
+}
+
+fn create_reply() -> impl Strategy<Value = Reply> {
+    prop_oneof![
+        4 => (1u64..u64::MAX).prop_map(Reply::Created),
+        2 => (any_code(), any_status()).prop_map(|(c, s)| Reply::ApiError(c, s)),
+        2 => (any_status(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(s, b)| Reply::Raw(s, b)),
+        2 => any_transport().prop_map(Reply::Fail),
+    ]
+}
+
+fn poll_reply() -> impl Strategy<Value = Reply> {
+    prop_oneof![
+        8 => Just(Reply::Processing),
+        1 => Just(Reply::Ready(json!({"gRecaptchaResponse": "tok", "userAgent": "UA"}))),
+        2 => (any_code(), any_status()).prop_map(|(c, s)| Reply::ApiError(c, s)),
+        1 => (any_status(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(s, b)| Reply::Raw(s, b)),
+        1 => "[a-z]{0,8}".prop_map(|s| Reply::Raw(200, format!(r#"{{"errorId":0,"status":"{s}"}}"#).into_bytes())),
+        2 => any_transport().prop_map(Reply::Fail),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Scenario {
+    creates: Vec<Reply>,
+    polls: Vec<Reply>,
+    poll_default: Reply,
+    latencies: Vec<u64>,
+    first_delay_ms: u64,
+    interval_ms: u64,
+    timeout_ms: u64,
+    max_polls: u32,
+    max_create_attempts: u32,
+    retry_ambiguous: bool,
+    request_timeout_ms: u64,
+}
+
+fn scenario() -> impl Strategy<Value = Scenario> {
+    (
+        proptest::collection::vec(create_reply(), 0..4),
+        proptest::collection::vec(poll_reply(), 0..40),
+        prop_oneof![Just(Reply::Processing), poll_reply()],
+        proptest::collection::vec(0u64..4_000, 0..50),
+        (0u64..20_000, 0u64..10_000, 0u64..600_000),
+        (0u32..1_000, 0u32..8),
+        any::<bool>(),
+        1u64..30_000,
+    )
+        .prop_map(
+            |(creates, polls, poll_default, latencies, (f, i, t), (mp, mc), ra, rt)| Scenario {
+                creates,
+                polls,
+                poll_default,
+                latencies,
+                first_delay_ms: f,
+                interval_ms: i,
+                timeout_ms: t,
+                max_polls: mp,
+                max_create_attempts: mc,
+                retry_ambiguous: ra,
+                request_timeout_ms: rt,
+            },
+        )
+}
+
+fn task() -> Task {
+    Task::from_json(
+        json!({"type": "TurnstileTask", "websiteURL": "https://a.example", "websiteKey": "0x4AAA"}),
+    )
+    .unwrap()
+}
+
+struct Run {
+    fake: Fake,
+    outcome: Result<capmonster_core::Solved, capmonster_core::Error>,
+    policy: capmonster_core::PollPolicy,
+    start: Instant,
+}
+
+fn run(s: &Scenario, start: Instant) -> Run {
+    let cfg = config()
+        .with_policy(PolicyOverrides {
+            first_delay: Some(Duration::from_millis(s.first_delay_ms)),
+            interval: Some(Duration::from_millis(s.interval_ms)),
+            timeout: Some(Duration::from_millis(s.timeout_ms)),
+            max_polls: Some(s.max_polls),
+            max_create_attempts: Some(s.max_create_attempts),
+            backoff_max: None,
+        })
+        .with_retry_ambiguous_create(s.retry_ambiguous)
+        .with_request_timeout(Duration::from_millis(s.request_timeout_ms));
+    let mut fake = Fake::new(start);
+    fake.create_script = s.creates.iter().cloned().collect();
+    fake.poll_script = s.polls.iter().cloned().collect();
+    fake.poll_default = s.poll_default.clone();
+    fake.latencies = s
+        .latencies
+        .iter()
+        .map(|&ms| Duration::from_millis(ms))
+        .collect();
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let policy = *solve.policy();
+    let outcome = drive(&mut solve, &mut fake);
+    Run {
+        fake,
+        outcome,
+        policy,
+        start,
+    }
+}
+
+/// Whether a createTask answer allows sending createTask again without opt-in.
+fn create_retry_allowed(r: &Reply) -> bool {
+    match r {
+        Reply::Fail(TransportErrorKind::Connect) => true,
+        Reply::Fail(_) => false,
+        Reply::ApiError(code, _) => {
+            matches!(
+                ErrorCode::parse(code).class(),
+                capmonster_core::ErrorClass::RetrySame
+            )
+        }
+        Reply::Raw(status, _) => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+
+    #[test]
+    fn state_machine_invariants(s in scenario()) {
+        let start = t0();
+        let r = run(&s, start);
+        let polls = r.fake.polls();
+        let deadline = start + r.policy.timeout;
+
+        // Hard cap, and the configured budget.
+        prop_assert!(polls.len() as u32 <= MAX_POLLS_PER_TASK);
+        prop_assert!(polls.len() as u32 <= r.policy.max_polls);
+
+        // Spacing: at least the interval apart; the first no sooner than the first delay
+        // after createTask was answered.
+        for w in polls.windows(2) {
+            prop_assert!(w[1] - w[0] >= r.policy.interval, "polls {:?} apart", w[1] - w[0]);
+        }
+        if let Some(first) = polls.first() {
+            let created = r.fake.answered.iter()
+                .rfind(|(_, k, rep)| matches!(k, RequestKind::CreateTask { .. }) && matches!(rep, Reply::Created(_)))
+                .map(|(t, _, _)| *t)
+                .expect("a poll implies a created task");
+            prop_assert!(*first >= created + r.policy.first_delay);
+        }
+
+        // No send at or after the deadline.
+        for seen in &r.fake.seen {
+            prop_assert!(seen.at < deadline);
+        }
+
+        // No second createTask after an ambiguous failure, unless opted in.
+        let creates: Vec<_> = r.fake.answered.iter()
+            .filter(|(_, k, _)| matches!(k, RequestKind::CreateTask { .. }))
+            .collect();
+        prop_assert!(creates.len() as u32 <= r.policy.max_create_attempts.max(1));
+        for w in creates.windows(2) {
+            prop_assert!(s.retry_ambiguous || create_retry_allowed(&w[0].2),
+                "createTask resent after {:?}", w[0].2);
+        }
+
+        // Faithfulness.
+        match &r.outcome {
+            Ok(solved) => {
+                let last = r.fake.answered.last().unwrap();
+                prop_assert!(matches!(last.2, Reply::Ready(_)));
+                prop_assert_eq!(&solved.solution.raw()["gRecaptchaResponse"], "tok");
+                prop_assert_eq!(solved.polls as usize, polls.len());
+            }
+            Err(e) => {
+                if let Some(code) = e.code()
+                    && !matches!(e.kind(), ErrorKind::AccountBlocked { .. })
+                {
+                    let seen_code = r.fake.answered.iter().any(|(_, _, rep)| {
+                        matches!(rep, Reply::ApiError(c, _) if ErrorCode::parse(c) == *code)
+                    });
+                    prop_assert!(seen_code, "error code {} was never sent", code);
+                }
+                if matches!(e.kind(), ErrorKind::PollBudgetExhausted { .. }) {
+                    prop_assert_eq!(polls.len() as u32, r.policy.max_polls);
+                }
+                if !polls.is_empty() {
+                    prop_assert!(e.task_id().is_some(), "a failure after polling carries the task id: {e}");
+                }
+                // The key is never in an error.
+                prop_assert!(!e.to_string().contains(support::KEY));
+                let debug = format!("{e:?}");
+                prop_assert!(!debug.contains(support::KEY));
+            }
+        }
+
+        // Termination in bounded virtual time: nothing after the deadline plus one request.
+        prop_assert!(r.fake.now <= deadline + Duration::from_millis(s.request_timeout_ms) + Duration::from_secs(1));
+        let _ = r.start;
+    }
+
+    #[test]
+    fn same_inputs_same_outputs(s in scenario()) {
+        let start = t0();
+        let a = run(&s, start);
+        let b = run(&s, start);
+        prop_assert_eq!(&a.fake.seen, &b.fake.seen);
+        prop_assert_eq!(format!("{:?}", a.outcome), format!("{:?}", b.outcome));
+    }
+
+    /// Poll actions are idempotent between inputs, and early wake-ups never send.
+    #[test]
+    fn poll_action_idempotent(s in scenario(), jitter in proptest::collection::vec(0u64..5_000, 1..30)) {
+        let start = t0();
+        let cfg = config().with_policy(PolicyOverrides {
+            first_delay: Some(Duration::from_millis(s.first_delay_ms)),
+            interval: Some(Duration::from_millis(s.interval_ms)),
+            timeout: Some(Duration::from_millis(s.timeout_ms)),
+            ..PolicyOverrides::default()
+        });
+        let mut solve = Solve::new(&cfg, &task(), start);
+        let mut fake = Fake::new(start);
+        fake.poll_script = s.polls.iter().cloned().collect();
+        let mut now = start;
+        for (i, j) in jitter.iter().enumerate() {
+            match solve.poll_action(now) {
+                Action::Wait { until, reason } => {
+                    // Twice at the same instant: the same answer.
+                    match solve.poll_action(now) {
+                        Action::Wait { until: u2, reason: r2 } => {
+                            prop_assert_eq!(until, u2);
+                            prop_assert_eq!(reason, r2);
+                        }
+                        other => prop_assert!(false, "changed to {:?}", other),
+                    }
+                    // An early wake-up never sends.
+                    if until > now {
+                        let early = now + (until - now) / 2;
+                        prop_assert!(!matches!(solve.poll_action(early), Action::Send(_)));
+                    }
+                    now = until.max(now) + Duration::from_millis(*j % 3);
+                }
+                Action::Send(out) => {
+                    let reply = if i % 2 == 0 { Reply::Created(9) } else { Reply::Processing };
+                    let (st, body) = reply.body().unwrap();
+                    let mut resp = Response::new(body);
+                    *resp.status_mut() = StatusCode::from_u16(st).unwrap();
+                    now += Duration::from_millis(*j);
+                    solve.handle_response(now, out.ticket, &resp);
+                }
+                Action::Done(_) | Action::Fail(_) => {
+                    prop_assert!(solve.is_terminal());
+                    break;
+                }
+                _ => prop_assert!(false, "unknown action"),
+            }
+        }
+    }
+
+    /// Nothing panics on any bytes, any status, through every parser.
+    #[test]
+    fn parsers_never_panic(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut resp = Response::new(body.clone());
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        let _ = codec::parse_create_task(&resp);
+        let _ = codec::parse_task_result(&resp);
+        let _ = codec::parse_balance(&resp);
+        let _ = codec::parse_report(&resp);
+        let _ = codec::parse_user_agent(&resp);
+    }
+
+    /// JSON-shaped garbage: envelopes with random field types never panic either.
+    #[test]
+    fn envelope_fields_of_any_type(
+        error_id in prop_oneof![Just(json!(0)), Just(json!(1)), Just(json!(null)), Just(json!("0")), Just(json!(-3.5)), Just(json!([]))],
+        code in prop_oneof![Just(json!(null)), Just(json!("ERROR_ZERO_BALANCE")), Just(json!(7)), Just(json!({}))],
+        task_id in prop_oneof![Just(json!(1)), Just(json!(-1)), Just(json!(1.5)), Just(json!("12")), Just(json!(null)), Just(json!(u64::MAX))],
+        status in prop_oneof![Just(json!("ready")), Just(json!("processing")), Just(json!(null)), Just(json!(3))],
+        solution in prop_oneof![Just(json!(null)), Just(json!({"text": "a"})), Just(json!("s")), Just(json!(1))],
+        cost in prop_oneof![Just(json!(null)), Just(json!("0.1")), Just(json!(0.1)), Just(json!("x"))],
+    ) {
+        let body = serde_json::to_vec(&json!({
+            "errorId": error_id, "errorCode": code, "taskId": task_id, "status": status,
+            "solution": solution, "cost": cost, "balance": cost
+        })).unwrap();
+        let resp = Response::new(body);
+        let _ = codec::parse_create_task(&resp);
+        if let Ok(capmonster_core::TaskStatus::Ready(s)) = codec::parse_task_result(&resp) {
+            let _ = s.metadata().cost();
+        }
+        let _ = codec::parse_balance(&resp);
+    }
+}

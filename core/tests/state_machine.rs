@@ -1,0 +1,403 @@
+//! Scenario tests of the Solve state machine against the pure fake service.
+
+mod support;
+
+use std::time::Duration;
+
+use capmonster_core::http::{Response, StatusCode};
+use capmonster_core::{
+    Action, Config, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, RequestKind, Solve, Task,
+    TaskId, TransportError, TransportErrorKind, WaitReason, drive,
+};
+use serde_json::json;
+use support::{Fake, Reply, config, t0};
+
+fn task() -> Task {
+    Task::from_json(json!({
+        "type": "RecaptchaV2Task",
+        "websiteURL": "https://example.com/page",
+        "websiteKey": "6Lcg7CMUAAAAANphynKgn9YAgA4tQ2KI_iqRyTwd"
+    }))
+    .unwrap()
+}
+
+fn fast(cfg: Config) -> Config {
+    cfg.with_policy(PolicyOverrides {
+        first_delay: Some(Duration::from_secs(1)),
+        interval: Some(Duration::from_secs(2)),
+        timeout: Some(Duration::from_secs(60)),
+        ..PolicyOverrides::default()
+    })
+}
+
+#[test]
+fn happy_path_waits_first_delay_then_polls_on_interval() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.poll_script
+        .extend([Reply::Processing, Reply::Processing]);
+    fake.poll_default = Reply::Ready(json!({"gRecaptchaResponse": "tok"}));
+    let cfg = fast(config());
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let solved = drive(&mut solve, &mut fake).unwrap();
+    assert_eq!(solved.task_id, TaskId(7_654_321));
+    assert_eq!(solved.polls, 3);
+    assert_eq!(solved.solution.raw()["gRecaptchaResponse"], "tok");
+    assert_eq!(solved.solution.metadata().cost(), Some(0.0006));
+    let polls = fake.polls();
+    assert_eq!(polls[0] - start, Duration::from_secs(1));
+    assert_eq!(polls[1] - polls[0], Duration::from_secs(2));
+    assert_eq!(polls[2] - polls[1], Duration::from_secs(2));
+    // Wire shape.
+    let create = &fake.seen[0];
+    assert_eq!(create.path, "/createTask");
+    assert_eq!(create.body["clientKey"], support::KEY);
+    assert_eq!(create.body["task"]["type"], "RecaptchaV2Task");
+    let poll = &fake.seen[1];
+    assert_eq!(poll.path, "/getTaskResult");
+    assert_eq!(
+        poll.body,
+        json!({"clientKey": support::KEY, "taskId": 7_654_321})
+    );
+}
+
+#[test]
+fn never_more_than_120_polls_whatever_the_policy() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    let cfg = config().with_policy(PolicyOverrides {
+        first_delay: Some(Duration::ZERO),
+        interval: Some(Duration::from_millis(1)),
+        timeout: Some(Duration::from_secs(100_000)),
+        max_polls: Some(u32::MAX),
+        ..PolicyOverrides::default()
+    });
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let err = drive(&mut solve, &mut fake).unwrap_err();
+    assert_eq!(fake.polls().len(), 120);
+    assert_eq!(err.kind(), &ErrorKind::PollBudgetExhausted { polls: 120 });
+    assert_eq!(err.task_id(), Some(TaskId(7_654_321)));
+}
+
+#[test]
+fn a_lower_budget_can_be_configured() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    let cfg = fast(config()).with_policy(PolicyOverrides {
+        interval: Some(Duration::from_millis(100)),
+        max_polls: Some(5),
+        ..PolicyOverrides::default()
+    });
+    let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+    assert_eq!(fake.polls().len(), 5);
+    assert!(matches!(
+        err.kind(),
+        ErrorKind::PollBudgetExhausted { polls: 5 }
+    ));
+}
+
+#[test]
+fn deadline_bounds_everything_and_carries_the_task_id() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    let cfg = fast(config()).with_policy(PolicyOverrides {
+        first_delay: Some(Duration::from_secs(1)),
+        interval: Some(Duration::from_secs(2)),
+        timeout: Some(Duration::from_secs(10)),
+        ..PolicyOverrides::default()
+    });
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let err = drive(&mut solve, &mut fake).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");
+    assert_eq!(err.task_id(), Some(TaskId(7_654_321)));
+    for s in &fake.seen {
+        assert!(s.at < start + Duration::from_secs(10));
+    }
+    assert!(
+        fake.sleeps
+            .iter()
+            .all(|&t| t <= start + Duration::from_secs(10))
+    );
+    assert!(err.to_string().contains("7654321"));
+}
+
+#[test]
+fn create_reset_after_send_is_not_resent() {
+    for kind in [
+        TransportErrorKind::Timeout,
+        TransportErrorKind::Io,
+        TransportErrorKind::BodyTooLarge,
+    ] {
+        let start = t0();
+        let mut fake = Fake::new(start);
+        fake.create_script.push_back(Reply::Fail(kind));
+        let cfg = fast(config());
+        let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+        assert_eq!(fake.creates(), 1, "{kind:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(_)),
+            "{err}"
+        );
+        assert_eq!(err.task_id(), None);
+    }
+}
+
+#[test]
+fn create_ambiguous_resent_only_with_opt_in() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.create_script
+        .push_back(Reply::Fail(TransportErrorKind::Io));
+    fake.create_script
+        .push_back(Reply::Raw(200, b"<html>oops</html>".to_vec()));
+    fake.poll_default = Reply::Ready(json!({"text": "x"}));
+    let cfg = fast(config()).with_retry_ambiguous_create(true);
+    drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap();
+    assert_eq!(fake.creates(), 3);
+}
+
+#[test]
+fn create_retries_refusals_and_connect_failures_with_backoff() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.create_script.extend([
+        Reply::Fail(TransportErrorKind::Connect),
+        Reply::ApiError("ERROR_NO_SLOT_AVAILABLE".into(), 200),
+        Reply::Raw(503, b"<html>Service Unavailable</html>".to_vec()),
+        Reply::Raw(429, Vec::new()),
+    ]);
+    fake.poll_default = Reply::Ready(json!({"text": "x"}));
+    let cfg = fast(config());
+    drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap();
+    assert_eq!(fake.creates(), 5);
+    let times: Vec<_> = fake
+        .seen
+        .iter()
+        .filter(|s| matches!(s.kind, RequestKind::CreateTask { .. }))
+        .map(|s| s.at)
+        .collect();
+    for w in times.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_secs(1),
+            "backoff between creates"
+        );
+    }
+    assert!(times[4] - times[3] > times[1] - times[0], "backoff grows");
+}
+
+#[test]
+fn create_attempts_are_bounded() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.create_default = Reply::ApiError("ERROR_NO_SLOT_AVAILABLE".into(), 200);
+    let cfg = config();
+    let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+    assert_eq!(
+        fake.creates(),
+        capmonster_core::policy::DEFAULT_MAX_CREATE_ATTEMPTS as usize
+    );
+    assert_eq!(err.code(), Some(&ErrorCode::NoSlotAvailable));
+}
+
+#[test]
+fn transient_poll_failures_back_off_and_count() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.poll_script.extend([
+        Reply::Raw(500, b"<html>500</html>".to_vec()),
+        Reply::Raw(502, Vec::new()),
+        Reply::ApiError("ERROR_TOO_MUCH_REQUESTS".into(), 429),
+        Reply::Fail(TransportErrorKind::Io),
+        Reply::Raw(200, b"not json at all".to_vec()),
+        Reply::Raw(200, br#"{"errorId":0,"status":"idle"}"#.to_vec()),
+        Reply::ApiError("CAPTCHA_NOT_READY".into(), 200),
+    ]);
+    fake.poll_default = Reply::Ready(json!({"text": "x"}));
+    let cfg = fast(config()).with_policy(PolicyOverrides {
+        first_delay: Some(Duration::from_secs(1)),
+        interval: Some(Duration::from_secs(2)),
+        timeout: Some(Duration::from_secs(180)),
+        ..PolicyOverrides::default()
+    });
+    let solved = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap();
+    assert_eq!(solved.polls, 8);
+    let polls = fake.polls();
+    for w in polls.windows(2) {
+        assert!(w[1] - w[0] >= Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn task_over_and_fatal_codes_fail_at_once_with_task_id() {
+    for code in [
+        "ERROR_CAPTCHA_UNSOLVABLE",
+        "ERROR_NO_SUCH_CAPCHA_ID",
+        "ERROR_PROXY_BANNED",
+        "ERROR_SOMETHING_NEW",
+    ] {
+        let start = t0();
+        let mut fake = Fake::new(start);
+        fake.poll_default = Reply::ApiError(code.into(), 200);
+        let err = drive(&mut Solve::new(&fast(config()), &task(), start), &mut fake).unwrap_err();
+        assert_eq!(fake.polls().len(), 1, "{code}");
+        assert_eq!(err.code().map(ErrorCode::as_str), Some(code));
+        assert_eq!(err.task_id(), Some(TaskId(7_654_321)));
+    }
+}
+
+#[test]
+fn a_402_json_body_is_the_answer() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.create_default = Reply::ApiError("ERROR_ZERO_BALANCE".into(), 402);
+    let err = drive(&mut Solve::new(&fast(config()), &task(), start), &mut fake).unwrap_err();
+    match err.kind() {
+        ErrorKind::Api(api) => {
+            assert_eq!(api.code, ErrorCode::ZeroBalance);
+            assert_eq!(api.http_status, 402);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn account_guard_stops_every_solve_sharing_the_config() {
+    let start = t0();
+    let cfg = fast(config());
+    let mut fake = Fake::new(start);
+    fake.create_default = Reply::ApiError("ERROR_KEY_DOES_NOT_EXIST".into(), 403);
+    let first = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+    assert_eq!(first.code(), Some(&ErrorCode::KeyDoesNotExist));
+    let mut other = Fake::new(start);
+    let second = drive(&mut Solve::new(&cfg.clone(), &task(), start), &mut other).unwrap_err();
+    assert!(
+        matches!(second.kind(), ErrorKind::AccountBlocked { .. }),
+        "{second}"
+    );
+    assert!(
+        other.seen.is_empty(),
+        "nothing sent while the guard is tripped"
+    );
+    // An independent config has its own guard.
+    let mut third = Fake::new(start);
+    third.poll_default = Reply::Ready(json!({"text": "x"}));
+    drive(&mut Solve::new(&fast(config()), &task(), start), &mut third).unwrap();
+}
+
+#[test]
+fn poll_action_is_idempotent_stale_tickets_and_backwards_time_are_ignored() {
+    let start = t0();
+    let cfg = fast(config());
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let Action::Send(out) = solve.poll_action(start) else {
+        panic!()
+    };
+    let ticket = out.ticket;
+    // While awaiting: the same wait, twice.
+    let a = format!("{:?}", solve.poll_action(start));
+    let b = format!("{:?}", solve.poll_action(start));
+    assert_eq!(a, b);
+    assert!(a.contains("AwaitingResponse"));
+    let mut ok = Response::new(br#"{"errorId":0,"taskId":5}"#.to_vec());
+    *ok.status_mut() = StatusCode::OK;
+    solve.handle_response(start, ticket, &ok);
+    // A second answer with the same (now stale) ticket changes nothing.
+    solve.handle_transport_error(
+        start,
+        ticket,
+        TransportError::new(TransportErrorKind::Io, "x"),
+    );
+    assert_eq!(solve.task_id(), Some(TaskId(5)));
+    let w1 = solve.poll_action(start + Duration::from_millis(10));
+    // Time going backwards is clamped.
+    let w2 = solve.poll_action(start);
+    match (w1, w2) {
+        (
+            Action::Wait {
+                until: u1,
+                reason: WaitReason::FirstPollDelay,
+            },
+            Action::Wait { until: u2, .. },
+        ) => {
+            assert_eq!(u1, u2);
+            assert_eq!(u1, start + Duration::from_secs(1));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Early wake-ups never send.
+    assert!(matches!(
+        solve.poll_action(start + Duration::from_millis(999)),
+        Action::Wait { .. }
+    ));
+    assert!(matches!(
+        solve.poll_action(start + Duration::from_secs(1)),
+        Action::Send(_)
+    ));
+}
+
+#[test]
+fn the_core_times_out_a_request_the_adapter_never_answers() {
+    let start = t0();
+    let cfg = fast(config()).with_request_timeout(Duration::from_secs(5));
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let Action::Send(out) = solve.poll_action(start) else {
+        panic!()
+    };
+    assert_eq!(out.deadline, start + Duration::from_secs(5));
+    match solve.poll_action(start + Duration::from_secs(5)) {
+        Action::Fail(e) => assert!(matches!(e.kind(), ErrorKind::CreateOutcomeUnknown(_))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn terminal_states_are_sticky() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.poll_default = Reply::Ready(json!({"text": "abc"}));
+    let mut solve = Solve::new(&fast(config()), &task(), start);
+    let solved = drive(&mut solve, &mut fake).unwrap();
+    for _ in 0..3 {
+        match solve.poll_action(start + Duration::from_secs(1000)) {
+            Action::Done(s) => assert_eq!(s, solved),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(solve.is_terminal());
+}
+
+#[test]
+fn resume_polls_an_existing_task_at_once() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    fake.poll_default = Reply::Ready(json!({"token": "t"}));
+    let policy = PollPolicy::for_family(capmonster_core::TaskFamily::Turnstile, false);
+    let mut solve = Solve::resume(&config(), TaskId(42), policy, 118, start);
+    let solved = drive(&mut solve, &mut fake).unwrap();
+    assert_eq!(fake.creates(), 0);
+    assert_eq!(fake.seen[0].at, start);
+    assert_eq!(fake.seen[0].body["taskId"], 42);
+    assert_eq!(solved.polls, 119);
+    // Budget accounting carries over.
+    let mut fake = Fake::new(start);
+    let err = drive(
+        &mut Solve::resume(&config(), TaskId(42), policy, 120, start),
+        &mut fake,
+    )
+    .unwrap_err();
+    assert!(fake.seen.is_empty());
+    assert!(matches!(err.kind(), ErrorKind::PollBudgetExhausted { .. }));
+}
+
+#[test]
+fn nocache_lengthens_the_first_delay() {
+    let start = t0();
+    let t = Task::from_json(json!({
+        "type": "RecaptchaV2Task", "websiteURL": "https://a.b", "websiteKey": "k", "nocache": true
+    }))
+    .unwrap();
+    let mut fake = Fake::new(start);
+    fake.poll_default = Reply::Ready(json!({"gRecaptchaResponse": "x"}));
+    drive(&mut Solve::new(&config(), &t, start), &mut fake).unwrap();
+    assert_eq!(fake.polls()[0] - start, Duration::from_secs(10));
+}
