@@ -159,7 +159,11 @@ impl Task {
     pub fn from_map(body: Map<String, Value>) -> Result<Self, Error> {
         match body.get("type") {
             Some(Value::String(t)) if !t.trim().is_empty() => {}
-            Some(_) => return Err(Error::invalid_input("task field `type` must be a non-empty string")),
+            Some(_) => {
+                return Err(Error::invalid_input(
+                    "task field `type` must be a non-empty string",
+                ));
+            }
             None => return Err(Error::invalid_input("task has no `type` field")),
         }
         validate::validate(&body)?;
@@ -168,7 +172,10 @@ impl Task {
 
     /// The task `type`.
     pub fn type_name(&self) -> &str {
-        self.body.get("type").and_then(Value::as_str).unwrap_or_default()
+        self.body
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// The `class` (or `Class`) of a CustomTask or ComplexImageTask.

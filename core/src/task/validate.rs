@@ -1,10 +1,661 @@
 //! Local checks of required fields, shared by raw JSON tasks and the typed builders.
+//!
+//! The checks follow the documentation's parameter tables (reference §5.2/§5.3) and are
+//! deliberately no stricter than the documentation's own examples: every example request in
+//! `testdata/fixtures` passes. In particular:
+//!
+//! * A required field must be present, non-null and of the documented JSON type; a required
+//!   string must also be non-empty, except where the docs allow any string (AmazonTask option
+//!   3's `websiteKey`/`captchaScript`/`context`/`iv`, altcha's `websiteKey`, the Cloudflare
+//!   `cf_clearance` `websiteKey`).
+//! * `websiteURL` (also spelled `websiteUrl` in several examples) must start with `http://` or
+//!   `https://`.
+//! * Proxy fields come as a group (`proxyType`, `proxyAddress`, `proxyPort`); types whose pages
+//!   mark the proxy as required (DataDome, Imperva, tspd, HUNT, Turnstile `cf_clearance` and
+//!   `wait_room`) must carry one.
+//! * Images: the docs' examples carry placeholders such as `"BASE64_BODY_HERE!"` or
+//!   `"{background_base64}"`, which are not base64 at all. So the image check only rejects an
+//!   empty body and (for `ImageToTextTask.body`, which the docs say must have no line breaks)
+//!   whitespace. The size limits are applied to what actually decodes: the upper limit
+//!   ([`MAX_IMAGE_BYTES`]) to an estimate from the text length whenever it is exceeded
+//!   either way, the lower limit ([`MIN_IMAGE_BYTES`]) only when the text is well-formed
+//!   base64 (so the exact decoded size is known).
+//!
+//! Unknown task types (and CustomTask classes this crate does not know) only get the generic
+//! checks: `websiteURL` scheme when present, and proxy consistency.
 
 use serde_json::{Map, Value};
 
+use super::builders::MAX_IMAGE_BYTES;
+use super::{TaskFamily, json_kind};
 use crate::error::Error;
 
-/// Checks a task object's required fields for its type. Unknown types pass unchecked.
-pub(crate) fn validate(_task: &Map<String, Value>) -> Result<(), Error> {
-    Ok(())
+/// The smallest image the service accepts: `ERROR_ZERO_CAPTCHA_FILESIZE` is "the size of the
+/// captcha is less than 100 bytes".
+pub(crate) const MIN_IMAGE_BYTES: usize = 100;
+
+/// The proxy types the docs list.
+const PROXY_TYPES: [&str; 4] = ["http", "https", "socks4", "socks5"];
+
+/// Checks a task object's required fields for its type. Unknown types get the generic checks
+/// only (see the module documentation).
+pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
+    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
+    let class = match task.get("class").or_else(|| task.get("Class")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(other) => {
+            return Err(Error::invalid_input(format!(
+                "{type_name}: `class` must be a string, got {}",
+                json_kind(other)
+            )));
+        }
+    };
+    let family = TaskFamily::of(type_name, class);
+    let name = match class {
+        Some(c) if family == TaskFamily::ComplexImage || is_custom(family) => {
+            format!("{type_name} ({c})")
+        }
+        _ => type_name.to_owned(),
+    };
+    let c = Checker { task, name: &name };
+
+    // Generic checks, for every task.
+    c.website_url(false)?;
+    let has_proxy = c.proxy()?;
+
+    match family {
+        TaskFamily::ImageToText => c.image_to_text(),
+        TaskFamily::ComplexImage => c.complex_image(class),
+        TaskFamily::RecaptchaV2
+        | TaskFamily::RecaptchaV2Enterprise
+        | TaskFamily::RecaptchaV3
+        | TaskFamily::RecaptchaV3Enterprise
+        | TaskFamily::HCaptcha
+        | TaskFamily::MtCaptcha
+        | TaskFamily::Prosopo
+        | TaskFamily::Yidun
+        | TaskFamily::YandexSmartCaptcha
+        | TaskFamily::Basilisk
+        | TaskFamily::TenDi => {
+            c.website_url(true)?;
+            c.req_str("websiteKey", false)?;
+            Ok(())
+        }
+        TaskFamily::FunCaptcha => {
+            c.website_url(true)?;
+            c.req_str("websitePublicKey", false)?;
+            Ok(())
+        }
+        TaskFamily::Binance => {
+            c.website_url(true)?;
+            c.req_str("websiteKey", false)?;
+            c.req_str("validateId", false)?;
+            Ok(())
+        }
+        TaskFamily::GeeTest => c.geetest(),
+        TaskFamily::Turnstile => c.turnstile(has_proxy),
+        TaskFamily::Amazon => c.amazon(),
+        TaskFamily::DataDome => {
+            c.website_url(true)?;
+            let meta = c.metadata()?;
+            if c.present(meta, "htmlPageBase64") && !c.present(meta, "captchaUrl") {
+                c.req_meta_str(meta, "htmlPageBase64", false)?;
+            } else {
+                c.req_meta_str(meta, "captchaUrl", false)?;
+            }
+            c.req_meta_str(meta, "datadomeCookie", false)?;
+            c.require_proxy(has_proxy)
+        }
+        TaskFamily::Imperva => {
+            c.website_url(true)?;
+            let meta = c.metadata()?;
+            // Older (2024-11) names are still what some official SDKs send (reference §8.7).
+            c.req_meta_one_of(meta, &["incapsulaScriptUrl", "incapsulaScriptBase64"])?;
+            c.req_meta_one_of(
+                meta,
+                &[
+                    "incapsulaCookies",
+                    "incapsulaCookie",
+                    "incapsulaSessionCookie",
+                ],
+            )?;
+            c.require_proxy(has_proxy)
+        }
+        TaskFamily::Altcha => {
+            c.website_url(true)?;
+            c.req_str("websiteKey", true)?;
+            let meta = c.metadata()?;
+            c.req_meta_str(meta, "challenge", false)?;
+            // Documented as a string ("5000"); a number is accepted too.
+            match meta.get("iterations") {
+                Some(Value::Number(_)) => {}
+                _ => {
+                    c.req_meta_str(meta, "iterations", false)?;
+                }
+            }
+            c.req_meta_str(meta, "salt", false)?;
+            c.req_meta_str(meta, "signature", false)?;
+            Ok(())
+        }
+        TaskFamily::Castle => {
+            c.website_url(true)?;
+            c.req_str("websiteKey", false)?;
+            let meta = c.metadata()?;
+            c.req_meta_str(meta, "wUrl", false)?;
+            c.req_meta_str(meta, "swUrl", false)?;
+            match meta.get("count") {
+                None | Some(Value::Null) => Ok(()),
+                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => Ok(()),
+                Some(_) => Err(c.err("`metadata.count` must be a positive integer")),
+            }
+        }
+        TaskFamily::Tspd => {
+            c.website_url(true)?;
+            let meta = c.metadata()?;
+            c.req_meta_str(meta, "tspdCookie", false)?;
+            c.req_meta_str(meta, "htmlPageBase64", false)?;
+            c.req_str("userAgent", false)?;
+            c.require_proxy(has_proxy)
+        }
+        TaskFamily::Hunt => {
+            c.website_url(true)?;
+            let meta = c.metadata()?;
+            c.req_meta_str(meta, "apiGetLib", false)?;
+            c.opt_meta_str(meta, "data")?;
+            c.require_proxy(has_proxy)
+        }
+        TaskFamily::Alibaba => {
+            c.website_url(true)?;
+            let meta = c.metadata()?;
+            c.req_meta_str(meta, "sceneId", false)?;
+            c.req_meta_str(meta, "prefix", false)?;
+            Ok(())
+        }
+        TaskFamily::Temu => {
+            c.website_url(true)?;
+            let meta = c.metadata()?;
+            c.req_meta_str(meta, "cookie", false)?;
+            Ok(())
+        }
+        TaskFamily::Friendly => {
+            // Field names undocumented (reference §5.2): only the common CustomTask field.
+            c.website_url(true)?;
+            Ok(())
+        }
+        TaskFamily::CustomOther => {
+            if type_name == "CustomTask" && class.is_none_or(|s| s.trim().is_empty()) {
+                return Err(c.err("`class` is required"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn is_custom(f: TaskFamily) -> bool {
+    matches!(
+        f,
+        TaskFamily::DataDome
+            | TaskFamily::Imperva
+            | TaskFamily::TenDi
+            | TaskFamily::Basilisk
+            | TaskFamily::Altcha
+            | TaskFamily::Castle
+            | TaskFamily::Tspd
+            | TaskFamily::Hunt
+            | TaskFamily::Alibaba
+            | TaskFamily::Temu
+            | TaskFamily::Friendly
+            | TaskFamily::CustomOther
+    )
+}
+
+struct Checker<'a> {
+    task: &'a Map<String, Value>,
+    name: &'a str,
+}
+
+impl<'a> Checker<'a> {
+    fn err(&self, msg: impl std::fmt::Display) -> Error {
+        Error::invalid_input(format!("{}: {msg}", self.name))
+    }
+
+    fn present(&self, obj: &Map<String, Value>, key: &str) -> bool {
+        obj.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    /// A string field of `obj` (shown as `label`): present, non-null, a string, and non-empty
+    /// unless `allow_empty`.
+    fn str_in(
+        &self,
+        obj: &'a Map<String, Value>,
+        key: &str,
+        label: &str,
+        allow_empty: bool,
+    ) -> Result<&'a str, Error> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Err(self.err(format_args!("`{label}` is required"))),
+            Some(Value::String(s)) => {
+                if !allow_empty && s.trim().is_empty() {
+                    Err(self.err(format_args!("`{label}` must not be empty")))
+                } else {
+                    Ok(s)
+                }
+            }
+            Some(other) => Err(self.err(format_args!(
+                "`{label}` must be a string, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+
+    fn req_str(&self, key: &str, allow_empty: bool) -> Result<&'a str, Error> {
+        self.str_in(self.task, key, key, allow_empty)
+    }
+
+    fn opt_str(&self, key: &str) -> Result<Option<&'a str>, Error> {
+        if self.present(self.task, key) {
+            self.str_in(self.task, key, key, true).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn metadata(&self) -> Result<&'a Map<String, Value>, Error> {
+        match self.task.get("metadata") {
+            None | Some(Value::Null) => Err(self.err("`metadata` is required")),
+            Some(Value::Object(m)) => Ok(m),
+            Some(other) => Err(self.err(format_args!(
+                "`metadata` must be an object, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+
+    fn req_meta_str(
+        &self,
+        meta: &'a Map<String, Value>,
+        key: &str,
+        allow_empty: bool,
+    ) -> Result<&'a str, Error> {
+        self.str_in(meta, key, &format!("metadata.{key}"), allow_empty)
+    }
+
+    fn opt_meta_str(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+        if self.present(meta, key) {
+            self.str_in(meta, key, &format!("metadata.{key}"), true)?;
+        }
+        Ok(())
+    }
+
+    /// The first of `keys` present must be a non-empty string; one of them is required.
+    fn req_meta_one_of(&self, meta: &'a Map<String, Value>, keys: &[&str]) -> Result<(), Error> {
+        match keys.iter().find(|k| self.present(meta, k)) {
+            Some(k) => self.req_meta_str(meta, k, false).map(|_| ()),
+            None => {
+                let first = keys.first().copied().unwrap_or_default();
+                Err(self.err(format_args!("`metadata.{first}` is required")))
+            }
+        }
+    }
+
+    /// `websiteURL` (or `websiteUrl`): required when `required`, and an http(s) URL when present.
+    fn website_url(&self, required: bool) -> Result<(), Error> {
+        let key = if self.present(self.task, "websiteURL") || !self.present(self.task, "websiteUrl")
+        {
+            "websiteURL"
+        } else {
+            "websiteUrl"
+        };
+        if !required && !self.present(self.task, key) {
+            return Ok(());
+        }
+        let url = self.req_str(key, false)?;
+        let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            Ok(())
+        } else {
+            Err(self.err(format_args!(
+                "`{key}` must start with http:// or https://, got {url:?}"
+            )))
+        }
+    }
+
+    /// Proxy consistency. Returns whether the task carries a proxy.
+    fn proxy(&self) -> Result<bool, Error> {
+        const GROUP: [&str; 3] = ["proxyType", "proxyAddress", "proxyPort"];
+        let present: Vec<&str> = GROUP
+            .iter()
+            .copied()
+            .filter(|k| self.present(self.task, k))
+            .collect();
+        if present.is_empty() {
+            for k in ["proxyLogin", "proxyPassword"] {
+                if self.present(self.task, k) {
+                    return Err(self.err(format_args!(
+                        "`{k}` is set but `proxyType`, `proxyAddress` and `proxyPort` are not"
+                    )));
+                }
+            }
+            return Ok(false);
+        }
+        if let Some(missing) = GROUP.iter().find(|k| !present.contains(k)) {
+            return Err(self.err(format_args!(
+                "`{missing}` is required when a proxy is given (`proxyType`, `proxyAddress` and `proxyPort` go together)"
+            )));
+        }
+        let kind = self.req_str("proxyType", false)?;
+        if !PROXY_TYPES.contains(&kind) {
+            return Err(self.err(format_args!(
+                "`proxyType` must be one of http, https, socks4, socks5, got {kind:?}"
+            )));
+        }
+        let address = self.req_str("proxyAddress", false)?;
+        if address.chars().any(char::is_whitespace) {
+            return Err(self.err("`proxyAddress` must not contain whitespace"));
+        }
+        match self.task.get("proxyPort") {
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|p| (1..=65535).contains(&p)) => {}
+            Some(other) => {
+                return Err(self.err(format_args!(
+                    "`proxyPort` must be an integer from 1 to 65535, got {other}"
+                )));
+            }
+            None => return Err(self.err("`proxyPort` is required")),
+        }
+        self.opt_str("proxyLogin")?;
+        self.opt_str("proxyPassword")?;
+        Ok(true)
+    }
+
+    fn require_proxy(&self, has_proxy: bool) -> Result<(), Error> {
+        if has_proxy {
+            Ok(())
+        } else {
+            Err(self.err(
+                "a proxy is required (`proxyType`, `proxyAddress`, `proxyPort`; usually also `proxyLogin` and `proxyPassword`)",
+            ))
+        }
+    }
+
+    fn image_to_text(&self) -> Result<(), Error> {
+        let body = self.req_str("body", false)?;
+        if body.chars().any(char::is_whitespace) {
+            return Err(self.err("`body` must be base64 without whitespace or line breaks"));
+        }
+        check_image_size(body, "body", true).map_err(|m| self.err(m))?;
+        match self.task.get("recognizingThreshold") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|t| t <= 100) => Ok(()),
+            Some(other) => Err(self.err(format_args!(
+                "`recognizingThreshold` must be an integer from 0 to 100, got {other}"
+            ))),
+        }
+    }
+
+    fn complex_image(&self, class: Option<&str>) -> Result<(), Error> {
+        let class = match class {
+            Some(c) if !c.trim().is_empty() => c.to_ascii_lowercase(),
+            Some(_) => return Err(self.err("`class` must not be empty")),
+            None => return Err(self.err("`class` is required")),
+        };
+        // Audio payloads (recognition `bills_audio`, `PayloadType: "Audio"`) are not images:
+        // the documented example is a ~250 KB WAV, so the image size limit does not apply.
+        let is_audio = self
+            .task
+            .get("metadata")
+            .and_then(|m| m.get("PayloadType"))
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.eq_ignore_ascii_case("audio"));
+        let urls = self.string_array("imageUrls", false)?;
+        let b64 = self.string_array("imagesBase64", !is_audio)?;
+        self.string_array("exampleImageUrls", false)?;
+        self.string_array("exampleImagesBase64", true)?;
+        let known = [
+            "recaptcha",
+            "recognition",
+            "hcaptcha",
+            "funcaptcha",
+            "yandexsmartcaptcha",
+        ];
+        if !known.contains(&class.as_str()) {
+            return Ok(());
+        }
+        match class.as_str() {
+            "recognition" | "yandexsmartcaptcha" => {
+                if b64 == 0 {
+                    return Err(self.err("`imagesBase64` is required and must not be empty"));
+                }
+            }
+            _ => {
+                if urls == 0 && b64 == 0 {
+                    return Err(
+                        self.err("`imageUrls` or `imagesBase64` is required and must not be empty")
+                    );
+                }
+            }
+        }
+        if class == "yandexsmartcaptcha" {
+            return Ok(());
+        }
+        let meta = self.metadata()?;
+        if class == "recaptcha" {
+            self.req_meta_str(meta, "Grid", false)?;
+            if self.present(meta, "TaskDefinition") {
+                self.req_meta_str(meta, "TaskDefinition", false)?;
+                self.opt_meta_str(meta, "Task")?;
+            } else if self.present(meta, "Task") {
+                self.req_meta_str(meta, "Task", false)?;
+            } else {
+                return Err(self.err("`metadata.Task` or `metadata.TaskDefinition` is required"));
+            }
+        } else {
+            self.req_meta_str(meta, "Task", false)?;
+            self.opt_meta_str(meta, "TaskArgument")?;
+        }
+        Ok(())
+    }
+
+    /// An optional array of non-empty strings; returns its length (0 when absent). When
+    /// `images` is set, each element is also checked against [`MAX_IMAGE_BYTES`].
+    fn string_array(&self, key: &str, images: bool) -> Result<usize, Error> {
+        let arr = match self.task.get(key) {
+            None | Some(Value::Null) => return Ok(0),
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                return Err(self.err(format_args!(
+                    "`{key}` must be an array of strings, got {}",
+                    json_kind(other)
+                )));
+            }
+        };
+        for (i, v) in arr.iter().enumerate() {
+            let label = format!("{key}[{i}]");
+            match v {
+                Value::String(s) if !s.trim().is_empty() => {
+                    if images {
+                        check_image_size(s, &label, false).map_err(|m| self.err(m))?;
+                    }
+                }
+                Value::String(_) => {
+                    return Err(self.err(format_args!("`{label}` must not be empty")));
+                }
+                other => {
+                    return Err(self.err(format_args!(
+                        "`{label}` must be a string, got {}",
+                        json_kind(other)
+                    )));
+                }
+            }
+        }
+        Ok(arr.len())
+    }
+
+    fn geetest(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        self.req_str("gt", false)?;
+        let version = match self.task.get("version") {
+            None | Some(Value::Null) => 3,
+            Some(Value::Number(n)) if matches!(n.as_u64(), Some(3 | 4)) => n.as_u64().unwrap_or(3),
+            Some(other) => {
+                return Err(self.err(format_args!("`version` must be 3 or 4, got {other}")));
+            }
+        };
+        if version == 3 {
+            self.req_str("challenge", false)?;
+        } else {
+            self.opt_str("challenge")?;
+        }
+        match self.task.get("initParameters") {
+            None | Some(Value::Null) | Some(Value::Object(_)) => Ok(()),
+            Some(other) => Err(self.err(format_args!(
+                "`initParameters` must be an object, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+
+    fn turnstile(&self, has_proxy: bool) -> Result<(), Error> {
+        self.website_url(true)?;
+        let kind = self.opt_str("cloudflareTaskType")?;
+        match kind {
+            Some("token") => {
+                self.req_str("websiteKey", false)?;
+                self.req_str("pageAction", false)?;
+                self.req_str("data", false)?;
+                self.req_str("pageData", false)?;
+                self.req_str("userAgent", false)?;
+                Ok(())
+            }
+            Some(k @ ("cf_clearance" | "wait_room")) => {
+                // cf_clearance: "any string" for websiteKey.
+                self.req_str("websiteKey", k == "cf_clearance")?;
+                self.req_str("htmlPageBase64", false)?;
+                self.req_str("userAgent", false)?;
+                if has_proxy {
+                    Ok(())
+                } else {
+                    Err(self.err(format_args!(
+                        "a proxy is required for cloudflareTaskType {k:?} (`proxyType`, `proxyAddress`, `proxyPort`, usually also `proxyLogin`, `proxyPassword`)"
+                    )))
+                }
+            }
+            Some(other) => Err(self.err(format_args!(
+                "`cloudflareTaskType` must be token, cf_clearance or wait_room, got {other:?}"
+            ))),
+            None => {
+                self.req_str("websiteKey", false)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The three documented AmazonTask options (reference §5.3): option 1 has `captchaScript`
+    /// and no `challengeScript`; options 2 and 3 have `challengeScript`. Option 3 allows empty
+    /// `websiteKey`/`context`/`iv`/`captchaScript`, and options 2 and 3 cannot be told apart
+    /// from the JSON, so with `challengeScript` those may be empty strings.
+    fn amazon(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        if self.present(self.task, "challengeScript") {
+            self.req_str("challengeScript", false)?;
+            self.req_str("websiteKey", true)?;
+            self.req_str("context", true)?;
+            self.req_str("iv", true)?;
+            self.opt_str("captchaScript")?;
+        } else if self.present(self.task, "captchaScript") {
+            self.req_str("websiteKey", false)?;
+            self.req_str("captchaScript", false)?;
+        } else {
+            return Err(self.err(
+                "`captchaScript` (option 1) or `challengeScript` (options 2 and 3) is required",
+            ));
+        }
+        match self.task.get("cookieSolution") {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
+            Some(other) => Err(self.err(format_args!(
+                "`cookieSolution` must be a boolean, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+}
+
+/// Size checks for one base64 image (see the module documentation). `check_min` applies the
+/// 100-byte lower limit (only to well-formed base64).
+fn check_image_size(text: &str, label: &str, check_min: bool) -> Result<(), String> {
+    match decoded_len(text) {
+        Some(n) => {
+            if n > MAX_IMAGE_BYTES {
+                return Err(format!(
+                    "`{label}` decodes to {n} bytes, more than the {MAX_IMAGE_BYTES}-byte limit"
+                ));
+            }
+            if check_min && n < MIN_IMAGE_BYTES {
+                return Err(format!(
+                    "`{label}` decodes to {n} bytes, less than the {MIN_IMAGE_BYTES}-byte minimum"
+                ));
+            }
+            Ok(())
+        }
+        None => {
+            // Not well-formed base64 (a placeholder, or something the service may still
+            // accept): estimate the size from the length, only for the upper limit.
+            let estimate = text.len() / 4 * 3;
+            if estimate > MAX_IMAGE_BYTES {
+                Err(format!(
+                    "`{label}` is about {estimate} bytes once decoded, more than the {MAX_IMAGE_BYTES}-byte limit"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The exact decoded length of well-formed base64 (standard or URL-safe alphabet, padding
+/// optional), or `None` when `text` is not base64.
+pub(crate) fn decoded_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let unpadded = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let padding = bytes.len() - unpadded;
+    if unpadded == 0 || padding > 2 {
+        return None;
+    }
+    let data = bytes.get(..unpadded)?;
+    if !data
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+    {
+        return None;
+    }
+    if padding > 0 && !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    let tail = match unpadded % 4 {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        _ => return None,
+    };
+    Some(unpadded / 4 * 3 + tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decoded_len;
+
+    #[test]
+    fn decoded_lengths() {
+        assert_eq!(decoded_len("TWFu"), Some(3));
+        assert_eq!(decoded_len("TWE="), Some(2));
+        assert_eq!(decoded_len("TQ=="), Some(1));
+        assert_eq!(decoded_len("TQ"), Some(1));
+        assert_eq!(decoded_len("TWE"), Some(2));
+        assert_eq!(decoded_len("T"), None);
+        assert_eq!(decoded_len("TQ="), None);
+        assert_eq!(decoded_len("BASE64_BODY_HERE!"), None);
+        assert_eq!(decoded_len("===="), None);
+        assert_eq!(decoded_len(""), None);
+    }
 }
