@@ -1,0 +1,508 @@
+//! The HTTP side: hyper 1 HTTP/1.1 server with keep-alive, routing and fault injection.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use crate::DEFAULT_USER_AGENT;
+use crate::config::{Endpoint, Fault, SimConfig};
+use crate::state::{Callback, JSON, Reply, State, Stats};
+
+/// Largest request body the simulator reads (larger bodies count as malformed JSON).
+const MAX_REQUEST_BODY: usize = 32 << 20;
+
+pub(crate) struct Shared {
+    pub cfg: Arc<SimConfig>,
+    pub state: Mutex<State>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running simulator. Stops (and joins its thread) on [`Sim::shutdown`] or drop.
+pub struct Sim {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sim {
+    /// Start a simulator on `127.0.0.1:0` (a free port) with its own tokio runtime on a
+    /// background thread. Usable from synchronous code and from inside another runtime.
+    pub fn spawn(config: SimConfig) -> io::Result<Self> {
+        Self::spawn_on(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Start a simulator bound to `addr` (bound as given; use a loopback address).
+    pub fn spawn_on(config: SimConfig, addr: SocketAddr) -> io::Result<Self> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let threads = config
+            .worker_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(8)));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("capmonster-sim-worker")
+            .enable_all()
+            .build()?;
+        let cfg = Arc::new(config);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(Arc::clone(&cfg))),
+            cfg,
+        });
+        let (stop, stop_rx) = oneshot::channel();
+        let sh = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("capmonster-sim".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(l) => serve(l, sh, stop_rx).await,
+                        Err(e) => tracing::error!("capmonster-sim: cannot register listener: {e}"),
+                    }
+                });
+                rt.shutdown_timeout(Duration::from_millis(500));
+            })?;
+        Ok(Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://IP:PORT` (no trailing slash), to use as the client's base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats()
+    }
+
+    /// Stop the server and join its thread.
+    pub fn shutdown(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
+    let ticker = tokio::spawn(tick_loop(Arc::clone(&shared)));
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            res = listener.accept() => match res {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_conn(stream, peer, Arc::clone(&shared)));
+                }
+                Err(e) => {
+                    tracing::warn!("capmonster-sim: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        }
+    }
+    ticker.abort();
+}
+
+async fn tick_loop(shared: Arc<Shared>) {
+    let mut iv = tokio::time::interval(Duration::from_millis(10));
+    iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        iv.tick().await;
+        let cbs = shared.lock().tick(Instant::now());
+        for cb in cbs {
+            tokio::spawn(send_callback(Arc::clone(&shared), cb));
+        }
+    }
+}
+
+async fn send_callback(shared: Arc<Shared>, cb: Callback) {
+    let timeout = shared.cfg.callback_timeout;
+    let attempt = async {
+        let mut s = TcpStream::connect(cb.addr).await?;
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: capmonster-sim\r\n\r\n",
+            cb.path,
+            cb.host,
+            cb.body.len()
+        );
+        s.write_all(head.as_bytes()).await?;
+        s.write_all(&cb.body).await?;
+        s.flush().await?;
+        // The receiver's answer is not checked; wait briefly for it so it can read the body.
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf).await;
+        Ok::<(), io::Error>(())
+    };
+    let ok = matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(())));
+    shared.lock().callback_done(ok);
+}
+
+/// The TCP stream, with the ability to close with RST (SO_LINGER 0) when a reset fault fired.
+struct ConnIo {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ConnIo {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::Relaxed) {
+            let _ = socket2::SockRef::from(&self.inner).set_linger(Some(Duration::ZERO));
+        }
+    }
+}
+
+impl AsyncRead for ConnIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ConnIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.reset.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reset.load(Ordering::Relaxed) {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The error a service returns to make hyper drop the connection.
+#[derive(Debug)]
+pub(crate) struct Abort;
+
+impl fmt::Display for Abort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("capmonster-sim: connection aborted by fault injection")
+    }
+}
+
+impl std::error::Error for Abort {}
+
+/// Response body: complete, or truncated (a prefix, a short pause so hyper flushes it, then
+/// an error that aborts the connection).
+pub(crate) enum SimBody {
+    Full(Option<Bytes>),
+    Truncated(Option<Bytes>, Pin<Box<tokio::time::Sleep>>),
+}
+
+impl Body for SimBody {
+    type Data = Bytes;
+    type Error = Abort;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Abort>>> {
+        match self.get_mut() {
+            Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Self::Truncated(b, pause) => match b.take() {
+                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                None => pause.as_mut().poll(cx).map(|()| Some(Err(Abort))),
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Self::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Self::Truncated(..) => SizeHint::default(),
+        }
+    }
+}
+
+async fn serve_conn(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let reset = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(ConnIo {
+        inner: stream,
+        reset: Arc::clone(&reset),
+    });
+    let svc =
+        service_fn(move |req| handle(req, Arc::clone(&shared), peer.ip(), Arc::clone(&reset)));
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, svc)
+        .await;
+}
+
+#[derive(Clone, Copy)]
+enum Route {
+    Json(Endpoint, &'static str),
+    UserAgent,
+    Stats,
+    Unknown,
+}
+
+fn route(path: &str) -> Route {
+    let p = path.trim_end_matches('/');
+    let mut segs = p.rsplit('/');
+    let last = segs.next().unwrap_or("");
+    let prev = segs.next().unwrap_or("");
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    if eq(last, "stats") && prev == "_sim" {
+        return Route::Stats;
+    }
+    if eq(last, "actual") && eq(prev, "useragent") {
+        return Route::UserAgent;
+    }
+    const TABLE: [(&str, Endpoint); 7] = [
+        ("createTask", Endpoint::CreateTask),
+        ("getTaskResult", Endpoint::GetTaskResult),
+        ("getBalance", Endpoint::GetBalance),
+        (
+            "reportIncorrectImageCaptcha",
+            Endpoint::ReportIncorrectImage,
+        ),
+        (
+            "reportIncorrectTokenCaptcha",
+            Endpoint::ReportIncorrectToken,
+        ),
+        ("reportIncorrectRecaptcha", Endpoint::ReportIncorrectToken),
+        ("reportIncorrectHcaptcha", Endpoint::ReportIncorrectToken),
+    ];
+    TABLE
+        .iter()
+        .find(|(name, _)| eq(last, name))
+        .map_or(Route::Unknown, |&(name, ep)| Route::Json(ep, name))
+}
+
+fn respond(r: Reply) -> Response<SimBody> {
+    let mut resp = Response::new(SimBody::Full(Some(r.body)));
+    *resp.status_mut() =
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(r.content_type));
+    resp
+}
+
+fn html_error(code: u16) -> Reply {
+    let reason = StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let body = format!(
+        "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    Reply {
+        status: code,
+        content_type: "text/html",
+        body: Bytes::from(body),
+    }
+}
+
+/// The reply for a "replacing" fault, or None for transport faults.
+fn replacement(fault: &Fault, ep: Endpoint) -> Option<Reply> {
+    let create = ep == Endpoint::CreateTask;
+    Some(match fault {
+        Fault::Http5xxHtml(code) => html_error(*code),
+        Fault::Http429 => Reply::error(429, "ERROR_TOO_MUCH_REQUESTS", create),
+        Fault::Http402ZeroBalance => Reply::error(402, "ERROR_ZERO_BALANCE", create),
+        Fault::Http403KeyDoesNotExist => Reply::error(403, "ERROR_KEY_DOES_NOT_EXIST", create),
+        Fault::NoSlotAvailable => Reply::error(200, "ERROR_NO_SLOT_AVAILABLE", create),
+        Fault::CaptchaNotReady => Reply::error(200, "CAPTCHA_NOT_READY", false),
+        Fault::UnknownStatus(s) => Reply::json(
+            200,
+            &json!({ "errorId": 0, "errorCode": null, "errorDescription": null, "status": s }),
+        ),
+        Fault::EmptyBody => Reply {
+            status: 200,
+            content_type: JSON,
+            body: Bytes::new(),
+        },
+        Fault::NotJson => Reply {
+            status: 200,
+            content_type: JSON,
+            body: Bytes::from_static(b"upstream error: <b>not json</b> OK|"),
+        },
+        _ => return None,
+    })
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    peer: IpAddr,
+    reset: Arc<AtomicBool>,
+) -> Result<Response<SimBody>, Abort> {
+    let route = route(req.uri().path());
+    let (ep, name) = match route {
+        Route::Stats => {
+            shared.lock().count_request("stats");
+            let stats = shared.lock().stats();
+            let v = serde_json::to_value(&stats).unwrap_or(Value::Null);
+            return Ok(respond(Reply::json(200, &v)));
+        }
+        Route::Unknown => {
+            shared.lock().count_request("unknown");
+            return Ok(respond(Reply::error(404, "ERROR_NO_SUCH_METHOD", false)));
+        }
+        Route::UserAgent => (Endpoint::UserAgent, "userAgent"),
+        Route::Json(ep, name) => (ep, name),
+    };
+    let fault = shared.lock().pick_fault(ep, name);
+    if fault == Some(Fault::ResetBeforeRead) {
+        reset.store(true, Ordering::Relaxed);
+        return Err(Abort);
+    }
+    let bytes = match Limited::new(req.into_body(), MAX_REQUEST_BODY)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let now = Instant::now();
+
+    if let Some(f) = &fault
+        && let Some(reply) = replacement(f, ep)
+    {
+        if ep == Endpoint::GetTaskResult {
+            shared.lock().count_poll_only(parsed.as_ref(), now);
+        }
+        return Ok(respond(reply));
+    }
+
+    let (reply, callback) = match ep {
+        Endpoint::UserAgent => (
+            Reply {
+                status: 200,
+                content_type: "text/plain; charset=utf-8",
+                body: Bytes::from_static(DEFAULT_USER_AGENT.as_bytes()),
+            },
+            None,
+        ),
+        Endpoint::CreateTask => (shared.lock().create_task(parsed.as_ref(), peer, now), None),
+        Endpoint::GetTaskResult => shared.lock().get_task_result(parsed.as_ref(), now),
+        Endpoint::GetBalance => (shared.lock().get_balance(parsed.as_ref(), now), None),
+        Endpoint::ReportIncorrectImage | Endpoint::ReportIncorrectToken => {
+            (shared.lock().report_incorrect(parsed.as_ref(), now), None)
+        }
+        Endpoint::Any => (Reply::error(404, "ERROR_NO_SUCH_METHOD", false), None),
+    };
+    if let Some(cb) = callback {
+        tokio::spawn(send_callback(Arc::clone(&shared), cb));
+    }
+
+    match fault {
+        Some(Fault::ResetAfterRead) => {
+            reset.store(true, Ordering::Relaxed);
+            Err(Abort)
+        }
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(respond(reply))
+        }
+        Some(Fault::TruncatedBody) => {
+            let full = reply.body.len().max(2);
+            let half = reply.body.slice(..reply.body.len() / 2);
+            let mut resp = respond(reply);
+            let pause = Box::pin(tokio::time::sleep(Duration::from_millis(50)));
+            *resp.body_mut() = SimBody::Truncated(Some(half), pause);
+            resp.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(full));
+            Ok(resp)
+        }
+        Some(Fault::OversizedBody(n)) => {
+            let mut v = reply.body.to_vec();
+            if v.is_empty() {
+                v.extend_from_slice(b"{}");
+            }
+            if n > v.len() {
+                v.resize(n, b' ');
+            }
+            Ok(respond(Reply {
+                body: Bytes::from(v),
+                ..reply
+            }))
+        }
+        _ => Ok(respond(reply)),
+    }
+}
+
+/// Run until the future completes; helper used by `run_foreground`.
+pub(crate) fn block_on_ctrl_c() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(tokio::signal::ctrl_c())
+}

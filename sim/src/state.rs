@@ -1,0 +1,620 @@
+//! The simulator's shared state: accounts, tasks, rules and counters.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::config::{Endpoint, Fault, SimConfig, Trigger};
+use crate::rng::SplitMix64;
+use crate::tasks::{self, describe, field};
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A snapshot of the simulator's counters (also served as JSON at `GET /_sim/stats`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Requests per endpoint name (`createTask`, `getTaskResult`, `getBalance`,
+    /// `reportIncorrectImageCaptcha`, `reportIncorrectTokenCaptcha`,
+    /// `reportIncorrectRecaptcha`, `userAgent`, `stats`, `unknown`), faulted ones included.
+    pub requests: BTreeMap<String, u64>,
+    /// Tasks created (including those created by a createTask whose connection was then reset).
+    pub tasks_created: u64,
+    /// Tasks that reached `ready` with a solution.
+    pub tasks_solved: u64,
+    /// Tasks that ended in an error outcome (e.g. `ERROR_CAPTCHA_UNSOLVABLE`).
+    pub tasks_failed: u64,
+    /// Tasks currently stored (not yet expired).
+    pub tasks_live: u64,
+    /// Largest number of getTaskResult requests received for a single task.
+    pub max_polls_per_task: u64,
+    /// Histogram: number of polls → number of tasks polled that many times (every
+    /// created task appears, with 0 if never polled).
+    pub polls_histogram: BTreeMap<u64, u64>,
+    /// Tasks that were polled more often than the poll limit (120 by default).
+    pub tasks_over_poll_limit: u64,
+    /// createTask calls that created a task with the same key and byte-identical
+    /// (canonicalised) task JSON as an earlier one: each repeat counts once.
+    pub duplicate_creates: u64,
+    /// Times a key was locked for breaking the poll limit.
+    pub lock_events: u64,
+    /// Requests rejected because their key was locked.
+    pub blocked_requests: u64,
+    /// Injected faults per kind (see [`crate::Fault::kind`]).
+    pub faults: BTreeMap<String, u64>,
+    /// Callbacks POSTed to a loopback `callbackUrl`.
+    pub callbacks_sent: u64,
+    /// Callbacks to a loopback URL that could not be delivered.
+    pub callbacks_failed: u64,
+    /// Callbacks not sent because the URL was not `http://` on a loopback host.
+    pub callbacks_refused: u64,
+    /// Accepted reportIncorrect* requests.
+    pub reports_accepted: u64,
+    /// Polls per task id (not serialised; use [`Stats::polls_for`]).
+    #[serde(skip)]
+    pub polls_per_task: HashMap<u64, u64>,
+}
+
+impl Stats {
+    /// Number of getTaskResult requests received for `task_id` (None if it never existed).
+    pub fn polls_for(&self, task_id: u64) -> Option<u64> {
+        self.polls_per_task.get(&task_id).copied()
+    }
+
+    /// Total requests over all endpoints.
+    pub fn total_requests(&self) -> u64 {
+        self.requests.values().sum()
+    }
+}
+
+/// A reply ready to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Bytes,
+}
+
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+
+impl Reply {
+    pub(crate) fn json(status: u16, v: &Value) -> Self {
+        Self {
+            status,
+            content_type: JSON,
+            body: Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+        }
+    }
+
+    /// `{"errorId":1,"errorCode":code,"errorDescription":...}` (+ `"taskId":0` on createTask).
+    pub(crate) fn error(status: u16, code: &str, with_task_id: bool) -> Self {
+        let mut v = json!({ "errorId": 1, "errorCode": code, "errorDescription": describe(code) });
+        if with_task_id {
+            v["taskId"] = json!(0);
+        }
+        Self::json(status, &v)
+    }
+}
+
+/// A callback to deliver.
+#[derive(Debug)]
+pub(crate) struct Callback {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub path: String,
+    pub body: Bytes,
+}
+
+/// Parse an `http://` URL whose host is loopback (127.0.0.0/8, `localhost`, `[::1]`).
+pub(crate) fn loopback_target(url: &str) -> Option<(SocketAddr, String, String)> {
+    let scheme_end = url.find("://")?;
+    if !url[..scheme_end].eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let rest = &url[scheme_end + 3..];
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    let path = match path {
+        "" => "/".to_string(),
+        p if p.starts_with('/') => p.split('#').next().unwrap_or(p).to_string(),
+        p => format!("/{p}"),
+    };
+    if authority.contains('@') {
+        return None;
+    }
+    let (host, port) = if let Some(h) = authority.strip_prefix('[') {
+        let (h, after) = h.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => 80,
+            None => return None,
+        };
+        (h, port)
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, p.parse().ok()?),
+            None => (authority, 80u16),
+        }
+    };
+    let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        host.parse().ok()?
+    };
+    if !ip.is_loopback() {
+        return None;
+    }
+    Some((SocketAddr::new(ip, port), authority.to_string(), path))
+}
+
+struct Account {
+    balance_micros: i64,
+    locked_until: Option<Instant>,
+}
+
+struct Task {
+    key: String,
+    created_unix: u64,
+    solve_secs: u64,
+    ready_at: Instant,
+    expire_at: Instant,
+    outcome: Result<Value, String>,
+    price_micros: i64,
+    ip: IpAddr,
+    polls: u64,
+    last_poll: Option<Instant>,
+    over_limit: bool,
+    body: Option<Bytes>,
+    callback: Option<String>,
+}
+
+/// All mutable simulator state, behind one mutex held for microseconds per request.
+pub(crate) struct State {
+    cfg: Arc<SimConfig>,
+    rng: SplitMix64,
+    fault_rng: SplitMix64,
+    accounts: HashMap<String, Account>,
+    tasks: HashMap<u64, Task>,
+    next_id: u64,
+    pending: BinaryHeap<Reverse<(Instant, u64)>>,
+    expiry: BinaryHeap<Reverse<(Instant, u64)>>,
+    created_hashes: HashSet<u64>,
+    polls: HashMap<u64, u64>,
+    ep_counts: [u64; 7],
+    stats: Stats,
+}
+
+const PROCESSING: &[u8] =
+    br#"{"errorId":0,"errorCode":null,"errorDescription":null,"status":"processing"}"#;
+
+impl State {
+    pub(crate) fn new(cfg: Arc<SimConfig>) -> Self {
+        let mut accounts = HashMap::new();
+        for (k, b) in &cfg.accounts {
+            accounts.insert(
+                k.clone(),
+                Account {
+                    balance_micros: (b * 1e6).round() as i64,
+                    locked_until: None,
+                },
+            );
+        }
+        Self {
+            rng: SplitMix64::new(cfg.seed),
+            fault_rng: SplitMix64::new(cfg.seed ^ 0xFA17_FA17_FA17_FA17),
+            accounts,
+            tasks: HashMap::new(),
+            next_id: 100_000_000,
+            pending: BinaryHeap::new(),
+            expiry: BinaryHeap::new(),
+            created_hashes: HashSet::new(),
+            polls: HashMap::new(),
+            ep_counts: [0; 7],
+            stats: Stats::default(),
+            cfg,
+        }
+    }
+
+    pub(crate) fn count_request(&mut self, name: &str) {
+        match self.stats.requests.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                self.stats.requests.insert(name.to_string(), 1);
+            }
+        }
+    }
+
+    /// Count the request and decide whether a fault is injected.
+    pub(crate) fn pick_fault(&mut self, ep: Endpoint, name: &str) -> Option<Fault> {
+        self.count_request(name);
+        self.ep_counts[ep.index()] += 1;
+        self.ep_counts[Endpoint::Any.index()] += 1;
+        let cfg = Arc::clone(&self.cfg);
+        let mut chosen = None;
+        for rule in &cfg.faults {
+            if let Trigger::Nth(n) = rule.trigger
+                && rule.endpoint.matches(ep)
+                && self.ep_counts[rule.endpoint.index()] == n
+            {
+                chosen = Some(&rule.fault);
+                break;
+            }
+        }
+        if chosen.is_none() {
+            let mut rates = cfg.faults.iter().filter_map(|r| match r.trigger {
+                Trigger::Rate(p) if r.endpoint.matches(ep) && p > 0.0 => Some((p, &r.fault)),
+                _ => None,
+            });
+            if let Some(first) = rates.next() {
+                let u = self.fault_rng.next_f64();
+                let mut cum = 0.0;
+                for (p, f) in std::iter::once(first).chain(rates) {
+                    cum += p;
+                    if u < cum {
+                        chosen = Some(f);
+                        break;
+                    }
+                }
+            }
+        }
+        let fault = chosen.cloned()?;
+        *self.stats.faults.entry(fault.kind()).or_insert(0) += 1;
+        Some(fault)
+    }
+
+    fn auth(&mut self, v: &Value, now: Instant) -> Result<String, &'static str> {
+        let key = field(v, "clientKey")
+            .and_then(Value::as_str)
+            .ok_or("ERROR_KEY_DOES_NOT_EXIST")?;
+        let base = key.split("__").next().unwrap_or(key);
+        if !self.accounts.contains_key(base) {
+            let hex32 = base.len() == 32 && base.bytes().all(|b| b.is_ascii_hexdigit());
+            if !self.cfg.accounts.is_empty() || !hex32 {
+                return Err("ERROR_KEY_DOES_NOT_EXIST");
+            }
+            self.accounts.insert(
+                base.to_string(),
+                Account {
+                    balance_micros: (self.cfg.default_balance * 1e6).round() as i64,
+                    locked_until: None,
+                },
+            );
+        }
+        let acc = self
+            .accounts
+            .get_mut(base)
+            .ok_or("ERROR_KEY_DOES_NOT_EXIST")?;
+        if let Some(until) = acc.locked_until {
+            if now < until {
+                self.stats.blocked_requests += 1;
+                return Err("ERROR_IP_BLOCKED");
+            }
+            acc.locked_until = None;
+        }
+        Ok(base.to_string())
+    }
+
+    pub(crate) fn create_task(
+        &mut self,
+        body: Option<&Value>,
+        peer: IpAddr,
+        now: Instant,
+    ) -> Reply {
+        let Some(v) = body.filter(|v| v.is_object()) else {
+            return Reply::error(200, "ERROR_TASK_ABSENT", true);
+        };
+        let key = match self.auth(v, now) {
+            Ok(k) => k,
+            Err(code) => return Reply::error(200, code, true),
+        };
+        let Some(task) = field(v, "task").filter(|t| t.is_object()) else {
+            return Reply::error(200, "ERROR_TASK_ABSENT", true);
+        };
+        let spec = match tasks::validate(task, &self.cfg, &mut self.rng) {
+            Ok(s) => s,
+            Err(code) => return Reply::error(200, code, true),
+        };
+        let Some(acc) = self.accounts.get_mut(&key) else {
+            return Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", true);
+        };
+        if acc.balance_micros < spec.price_micros {
+            return Reply::error(200, "ERROR_ZERO_BALANCE", true);
+        }
+        acc.balance_micros -= spec.price_micros;
+
+        let (min, max) = tasks::solve_time(&self.cfg, spec.canon, spec.class.as_deref());
+        let span = max.saturating_sub(min);
+        let solve = if span.is_zero() {
+            min
+        } else {
+            min + span.mul_f64(self.rng.next_f64())
+        };
+        let mut outcome = Ok(spec.solution);
+        if !self.cfg.task_error_rates.is_empty() {
+            let u = self.rng.next_f64();
+            let mut cum = 0.0;
+            for (code, p) in &self.cfg.task_error_rates {
+                cum += p;
+                if u < cum {
+                    outcome = Err(code.clone());
+                    break;
+                }
+            }
+        }
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        task.to_string().hash(&mut h);
+        if !self.created_hashes.insert(h.finish()) {
+            self.stats.duplicate_creates += 1;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let ready_at = now + solve;
+        let expire_at = ready_at + self.cfg.retention;
+        let callback = field(v, "callbackUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        self.tasks.insert(
+            id,
+            Task {
+                key,
+                created_unix: unix_now(),
+                solve_secs: solve.as_secs(),
+                ready_at,
+                expire_at,
+                outcome,
+                price_micros: spec.price_micros,
+                ip: peer,
+                polls: 0,
+                last_poll: None,
+                over_limit: false,
+                body: None,
+                callback,
+            },
+        );
+        self.polls.insert(id, 0);
+        self.pending.push(Reverse((ready_at, id)));
+        self.expiry.push(Reverse((expire_at, id)));
+        self.stats.tasks_created += 1;
+        Reply::json(200, &json!({ "errorId": 0, "taskId": id }))
+    }
+
+    /// Mark a task ready (once): build its final body, settle the charge, prepare the callback.
+    fn finalize(&mut self, id: u64, now: Instant) -> Option<Callback> {
+        let task = self.tasks.get_mut(&id)?;
+        if task.body.is_some() || now < task.ready_at {
+            return None;
+        }
+        let body = match &task.outcome {
+            Ok(solution) => {
+                self.stats.tasks_solved += 1;
+                json!({
+                    "errorId": 0,
+                    "errorCode": null,
+                    "errorDescription": null,
+                    "status": "ready",
+                    "solution": solution,
+                    "cost": task.price_micros as f64 / 1e6,
+                    "ip": task.ip.to_string(),
+                    "createTime": task.created_unix,
+                    "endTime": task.created_unix + task.solve_secs,
+                    "solveCount": 1,
+                })
+            }
+            Err(code) => {
+                self.stats.tasks_failed += 1;
+                if let Some(acc) = self.accounts.get_mut(&task.key) {
+                    acc.balance_micros += task.price_micros;
+                }
+                json!({ "errorId": 1, "errorCode": code, "errorDescription": describe(code) })
+            }
+        };
+        let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        task.body = Some(body.clone());
+        let url = task.callback.take()?;
+        match loopback_target(&url) {
+            Some((addr, host, path)) => Some(Callback {
+                addr,
+                host,
+                path,
+                body,
+            }),
+            None => {
+                self.stats.callbacks_refused += 1;
+                None
+            }
+        }
+    }
+
+    fn live_task(&self, id: u64, key: &str, now: Instant) -> bool {
+        self.tasks
+            .get(&id)
+            .is_some_and(|t| t.key == key && now < t.expire_at)
+    }
+
+    fn task_id(v: &Value) -> Option<u64> {
+        match field(v, "taskId")? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn add_poll(&mut self, id: u64) -> u64 {
+        let Some(t) = self.tasks.get_mut(&id) else {
+            return 0;
+        };
+        t.polls += 1;
+        let n = t.polls;
+        self.polls.insert(id, n);
+        if n > self.stats.max_polls_per_task {
+            self.stats.max_polls_per_task = n;
+        }
+        if n > self.cfg.poll_limit && !t.over_limit {
+            t.over_limit = true;
+            self.stats.tasks_over_poll_limit += 1;
+        }
+        n
+    }
+
+    /// A getTaskResult whose answer is replaced by a fault: it still counts as a poll.
+    pub(crate) fn count_poll_only(&mut self, body: Option<&Value>, now: Instant) {
+        let Some(v) = body else { return };
+        let Some(key) = field(v, "clientKey").and_then(Value::as_str) else {
+            return;
+        };
+        let key = key.split("__").next().unwrap_or(key).to_string();
+        if let Some(id) = Self::task_id(v)
+            && self.live_task(id, &key, now)
+        {
+            self.add_poll(id);
+        }
+    }
+
+    pub(crate) fn get_task_result(
+        &mut self,
+        body: Option<&Value>,
+        now: Instant,
+    ) -> (Reply, Option<Callback>) {
+        let Some(v) = body.filter(|v| v.is_object()) else {
+            return (Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", false), None);
+        };
+        let key = match self.auth(v, now) {
+            Ok(k) => k,
+            Err(code) => return (Reply::error(200, code, false), None),
+        };
+        let Some(id) = Self::task_id(v).filter(|&id| self.live_task(id, &key, now)) else {
+            return (Reply::error(200, "ERROR_NO_SUCH_CAPCHA_ID", false), None);
+        };
+        let n = self.add_poll(id);
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return (Reply::error(200, "ERROR_NO_SUCH_CAPCHA_ID", false), None);
+        };
+        let last = task.last_poll.replace(now);
+        if n > self.cfg.poll_limit {
+            if let Some(acc) = self.accounts.get_mut(&key) {
+                acc.locked_until = Some(now + self.cfg.lock_duration);
+            }
+            self.stats.lock_events += 1;
+            return (Reply::error(200, "ERROR_TOO_MUCH_REQUESTS", false), None);
+        }
+        if let (Some(min), Some(last)) = (self.cfg.min_poll_interval, last)
+            && now.duration_since(last) < min
+        {
+            return (Reply::error(200, "ERROR_TOO_MUCH_REQUESTS", false), None);
+        }
+        if now < task.ready_at {
+            let r = Reply {
+                status: 200,
+                content_type: JSON,
+                body: Bytes::from_static(PROCESSING),
+            };
+            return (r, None);
+        }
+        let cb = self.finalize(id, now);
+        let body = self
+            .tasks
+            .get(&id)
+            .and_then(|t| t.body.clone())
+            .unwrap_or_default();
+        let r = Reply {
+            status: 200,
+            content_type: JSON,
+            body,
+        };
+        (r, cb)
+    }
+
+    pub(crate) fn get_balance(&mut self, body: Option<&Value>, now: Instant) -> Reply {
+        let Some(v) = body.filter(|v| v.is_object()) else {
+            return Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", false);
+        };
+        match self.auth(v, now) {
+            Ok(k) => {
+                let micros = self.accounts.get(&k).map_or(0, |a| a.balance_micros);
+                Reply::json(
+                    200,
+                    &json!({ "errorId": 0, "balance": micros as f64 / 1e6 }),
+                )
+            }
+            Err(code) => Reply::error(200, code, false),
+        }
+    }
+
+    pub(crate) fn report_incorrect(&mut self, body: Option<&Value>, now: Instant) -> Reply {
+        let Some(v) = body.filter(|v| v.is_object()) else {
+            return Reply::json(
+                200,
+                &json!({ "errorId": 1, "errorCode": "ERROR_KEY_DOES_NOT_EXIST" }),
+            );
+        };
+        let key = match self.auth(v, now) {
+            Ok(k) => k,
+            Err(code) => return Reply::json(200, &json!({ "errorId": 1, "errorCode": code })),
+        };
+        match Self::task_id(v) {
+            Some(id) if self.live_task(id, &key, now) => {
+                self.stats.reports_accepted += 1;
+                Reply::json(200, &json!({ "errorId": 0, "status": "success" }))
+            }
+            _ => Reply::json(
+                200,
+                &json!({ "errorId": 1, "errorCode": "ERROR_NO_SUCH_CAPCHA_ID" }),
+            ),
+        }
+    }
+
+    /// Periodic housekeeping: finish due tasks (charging, callbacks) and drop expired ones.
+    pub(crate) fn tick(&mut self, now: Instant) -> Vec<Callback> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, id))) = self.pending.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.pending.pop();
+            if let Some(cb) = self.finalize(id, now) {
+                out.push(cb);
+            }
+        }
+        while let Some(Reverse((at, id))) = self.expiry.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.expiry.pop();
+            self.tasks.remove(&id);
+        }
+        out
+    }
+
+    pub(crate) fn callback_done(&mut self, ok: bool) {
+        if ok {
+            self.stats.callbacks_sent += 1;
+        } else {
+            self.stats.callbacks_failed += 1;
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.tasks_live = self.tasks.len() as u64;
+        let mut hist = BTreeMap::new();
+        for &n in self.polls.values() {
+            *hist.entry(n).or_insert(0) += 1;
+        }
+        s.polls_histogram = hist;
+        s.polls_per_task = self.polls.clone();
+        s
+    }
+}
