@@ -1,1 +1,425 @@
-fn main() {}
+//! `capmonster`: a command-line client for the CapMonster Cloud captcha-solving API, for
+//! shell users, scripts and CI pipelines.
+//!
+//! ```text
+//! capmonster --sim solve cli/examples/tasks/recaptcha-v2.json      # offline, no key
+//! CAPMONSTER_CLIENT_KEY=... capmonster solve task.json            # the real service
+//! capmonster solve-many --concurrency 5 tasks.jsonl > results.jsonl
+//! ```
+//!
+//! Standard output carries only JSON, one object per line; errors are one line on stderr;
+//! the exit code tells what happened (0 ok, 2 usage or bad input, 3 service error, 4 gave
+//! up, 5 transport failure). Run `capmonster --help` for the whole contract.
+#![forbid(unsafe_code)]
+
+mod args;
+mod backend;
+mod many;
+mod output;
+mod redact;
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use capmonster_core::{ClientKey, Config, Error, PolicyOverrides, Task, TaskId};
+use clap::Parser;
+use clap::error::ErrorKind as ClapErrorKind;
+
+use args::{Cli, Command, GlobalOpts};
+use backend::Backend;
+use output::{EXIT_INTERNAL, EXIT_OK, EXIT_USAGE};
+use redact::Redactor;
+
+/// How the built-in simulator (`--sim`) solves: every task type takes this long (uniform).
+const SIM_SOLVE_MIN: Duration = Duration::from_millis(200);
+/// See [`SIM_SOLVE_MIN`].
+const SIM_SOLVE_MAX: Duration = Duration::from_millis(1500);
+/// With `--sim`, the default first-poll delay and poll interval (unless given).
+const SIM_POLL: Duration = Duration::from_millis(300);
+
+/// A key for `user-agent`, which sends none: the library's `Config` still wants one.
+const NO_KEY: &str = "user-agent-sends-no-key";
+
+/// The only way the command writes: stdout lines and stderr lines, both redacted.
+pub(crate) struct Io {
+    redactor: Redactor,
+}
+
+impl Io {
+    /// Writes one line to standard output.
+    pub(crate) fn out(&self, line: &str) -> io::Result<()> {
+        let clean = self.redactor.apply(line);
+        let mut out = io::stdout().lock();
+        out.write_all(clean.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.flush()
+    }
+
+    /// Writes `error: <message>` to standard error.
+    pub(crate) fn err(&self, message: &str) {
+        let clean = self.redactor.apply(message);
+        let one_line: String = clean
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
+        let _ = writeln!(io::stderr().lock(), "error: {one_line}");
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let redactor = Redactor::from_process(&args);
+    install_panic_hook(redactor.clone());
+    let io = Io { redactor };
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(parse_error(&e, &io)),
+    };
+    ExitCode::from(run(cli, &io))
+}
+
+/// A panic is a bug: report it on one line instead of a backtrace, key redacted.
+fn install_panic_hook(redactor: Redactor) {
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = format!("error: internal error (please report this bug): {info}");
+        let clean = redactor.apply(&msg).replace('\n', " ");
+        let _ = writeln!(io::stderr().lock(), "{clean}");
+    }));
+}
+
+/// Help and version go to stdout with exit 0; a usage error becomes one line on stderr with
+/// exit 2.
+fn parse_error(e: &clap::Error, io: &Io) -> u8 {
+    match e.kind() {
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
+            let text = e.render().to_string();
+            let _ = write!(io::stdout().lock(), "{}", io.redactor.apply(&text));
+            EXIT_OK
+        }
+        ClapErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            io.err(
+                "a command is required: solve, solve-many, create, result, balance, \
+                 report-incorrect, user-agent or sim (see `capmonster --help`)",
+            );
+            EXIT_USAGE
+        }
+        _ => {
+            let text = e.render().to_string();
+            let mut parts: Vec<&str> = Vec::new();
+            for line in text.lines() {
+                let line = line.trim();
+                if line.starts_with("Usage:") || line.starts_with("For more information") {
+                    break;
+                }
+                if !line.is_empty() {
+                    parts.push(line);
+                }
+            }
+            let joined = parts.join(" ");
+            let msg = joined.strip_prefix("error: ").unwrap_or(&joined);
+            io.err(&format!("{msg} (see `capmonster --help`)"));
+            EXIT_USAGE
+        }
+    }
+}
+
+/// What the command needs from its input file, read before anything is sent.
+enum Input {
+    /// No input.
+    None,
+    /// One task (solve, create).
+    One(Task),
+    /// JSON Lines (solve-many).
+    Many(Vec<many::Line>),
+}
+
+/// Runs the parsed command; returns the exit code.
+fn run(cli: Cli, io: &Io) -> u8 {
+    let Cli { opts, command } = cli;
+    if let Command::Sim(sim_args) = command {
+        return match capmonster_sim::run_foreground(sim_args) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                io.err(&format!("simulator: {e}"));
+                EXIT_INTERNAL
+            }
+        };
+    }
+    if opts.verbose {
+        init_tracing(&io.redactor);
+    }
+
+    // Everything that can be checked locally is checked before any request (exit 2).
+    let key = match resolve_key(&opts, &command) {
+        Ok(k) => k,
+        Err(msg) => {
+            io.err(&msg);
+            return EXIT_USAGE;
+        }
+    };
+    if key != NO_KEY {
+        io.redactor.add(&key);
+    }
+    let key = match ClientKey::new(&key) {
+        Ok(k) => k,
+        Err(e) => {
+            io.err(&format!("client key: {e}"));
+            return EXIT_USAGE;
+        }
+    };
+    let input = match read_input(&command) {
+        Ok(i) => i,
+        Err(msg) => {
+            io.err(&msg);
+            return EXIT_USAGE;
+        }
+    };
+    let mut policy = PolicyOverrides {
+        first_delay: opts.first_poll_delay,
+        interval: opts.poll_interval,
+        timeout: opts.timeout,
+        ..PolicyOverrides::default()
+    };
+    if !opts.sim
+        && let Some(url) = &opts.base_url
+        && let Err(e) = Config::new(key.clone()).with_base_url(url)
+    {
+        io.err(&e.to_string());
+        return EXIT_USAGE;
+    }
+
+    // The simulator, when asked for, lives exactly as long as this command.
+    let sim = if opts.sim {
+        let config =
+            capmonster_sim::SimConfig::default().with_solve_time("*", SIM_SOLVE_MIN, SIM_SOLVE_MAX);
+        match capmonster_sim::Sim::spawn(config) {
+            Ok(sim) => {
+                policy.first_delay = policy.first_delay.or(Some(SIM_POLL));
+                policy.interval = policy.interval.or(Some(SIM_POLL));
+                Some(sim)
+            }
+            Err(e) => {
+                io.err(&format!("could not start the simulator: {e}"));
+                return EXIT_INTERNAL;
+            }
+        }
+    } else {
+        None
+    };
+    let base_url = match &sim {
+        Some(sim) => Some(sim.base_url()),
+        None => opts.base_url.clone(),
+    };
+    let mut config = Config::new(key).with_policy(policy);
+    if let Some(t) = opts.timeout {
+        // One-shot commands (create, result, balance, ...) are bounded by --timeout too.
+        let limit = t.min(config.request_timeout());
+        config = config.with_request_timeout(limit);
+    }
+    if let Some(url) = &base_url {
+        config = match config.with_base_url(url) {
+            Ok(c) => c,
+            Err(e) => {
+                io.err(&e.to_string());
+                return EXIT_USAGE;
+            }
+        };
+    }
+    tracing::debug!(
+        transport = ?opts.transport,
+        base_url = config.base_url(),
+        sim = opts.sim,
+        "capmonster starting"
+    );
+
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => {
+            let code = rt.block_on(async {
+                match Backend::new(opts.transport, config) {
+                    Ok(backend) => execute(backend, command, input, io).await,
+                    Err(e) => report(io, &e),
+                }
+            });
+            // Blocking (ureq) calls still running after an output error are abandoned.
+            rt.shutdown_timeout(Duration::from_millis(200));
+            code
+        }
+        Err(e) => {
+            io.err(&format!("could not start the async runtime: {e}"));
+            EXIT_INTERNAL
+        }
+    };
+    if let Some(sim) = sim {
+        sim.shutdown();
+    }
+    code
+}
+
+/// The key to use, or why there is none.
+fn resolve_key(opts: &GlobalOpts, command: &Command) -> Result<String, String> {
+    match &opts.client_key {
+        Some(k) if !k.is_empty() => Ok(k.clone()),
+        _ if opts.sim => Ok(capmonster_sim::DEFAULT_TEST_KEY.to_owned()),
+        _ if !command.needs_key() => Ok(NO_KEY.to_owned()),
+        _ => Err(
+            "no client key: pass --client-key KEY or set CAPMONSTER_CLIENT_KEY \
+                  (or try the built-in simulator with --sim)"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Reads `-` (standard input) or a file.
+fn read_source(path: &Path) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("could not read standard input: {e}"))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))
+    }
+}
+
+/// The name of the input in messages.
+fn source_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// A task validation error, with a hint when the text looks like a whole createTask request
+/// rather than its `task` object.
+pub(crate) fn task_hint(text: &str, e: Error) -> Error {
+    let whole_request = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.as_object()
+                .map(|o| o.contains_key("task") && !o.contains_key("type"))
+        })
+        .unwrap_or(false);
+    if whole_request {
+        Error::invalid_input(format!(
+            "{}; this looks like a whole createTask request: the input must hold only its `task` object",
+            e.to_string().trim_start_matches("invalid input: ")
+        ))
+    } else {
+        e
+    }
+}
+
+/// Reads and validates the command's input (exit 2 on failure, nothing sent).
+fn read_input(command: &Command) -> Result<Input, String> {
+    match command {
+        Command::Solve { file } | Command::Create { file } => {
+            let bytes = read_source(file)?;
+            let name = source_name(file);
+            let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let task = Task::from_json_str(text)
+                .map_err(|e| task_hint(text, e))
+                .map_err(|e| format!("{name}: {e}"))?;
+            Ok(Input::One(task))
+        }
+        Command::SolveMany { file, .. } => {
+            let bytes = read_source(file)?;
+            Ok(Input::Many(many::parse_lines(&bytes)))
+        }
+        _ => Ok(Input::None),
+    }
+}
+
+/// Prints a library error on stderr and returns its exit code.
+fn report(io: &Io, e: &Error) -> u8 {
+    io.err(&output::describe(e));
+    output::exit_code(e)
+}
+
+/// Prints one output line; an unwritable stdout is exit 1.
+fn emit(io: &Io, line: &str) -> u8 {
+    match io.out(line) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            io.err(&format!("could not write standard output: {e}"));
+            EXIT_INTERNAL
+        }
+    }
+}
+
+/// Sends the command's requests and prints the result.
+async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u8 {
+    match (command, input) {
+        (Command::Solve { .. }, Input::One(task)) => match backend.solve(task).await {
+            Ok(solved) => emit(io, &output::solved(&solved)),
+            Err(e) => report(io, &e),
+        },
+        (Command::Create { .. }, Input::One(task)) => match backend.create_task(task).await {
+            Ok(id) => emit(io, &output::created(id)),
+            Err(e) => report(io, &e),
+        },
+        (Command::SolveMany { concurrency, .. }, Input::Many(lines)) => {
+            match many::run(backend, lines, usize::from(concurrency), io).await {
+                Ok(code) => code,
+                Err(e) => {
+                    io.err(&format!("could not write standard output: {e}"));
+                    EXIT_INTERNAL
+                }
+            }
+        }
+        (Command::Result { task_id }, _) => match backend.task_result(TaskId(task_id)).await {
+            Ok(status) => emit(io, &output::status(&status)),
+            Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
+        },
+        (Command::Balance, _) => match backend.balance().await {
+            Ok(b) => emit(io, &output::balance(b)),
+            Err(e) => report(io, &e),
+        },
+        (Command::ReportIncorrect { kind, task_id }, _) => {
+            match backend.report_incorrect(kind, TaskId(task_id)).await {
+                Ok(()) => emit(io, &output::success()),
+                Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
+            }
+        }
+        (Command::UserAgent, _) => match backend.user_agent().await {
+            Ok(ua) => emit(io, &output::user_agent(&ua)),
+            Err(e) => report(io, &e),
+        },
+        _ => {
+            io.err("internal error: command and input do not match");
+            EXIT_INTERNAL
+        }
+    }
+}
+
+/// `--verbose`: the libraries' debug events (one per request and per polling decision) on
+/// stderr, through the redactor.
+fn init_tracing(redactor: &Redactor) {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let targets = Targets::new()
+        .with_target("capmonster", Level::DEBUG)
+        .with_target("capmonster_core", Level::DEBUG)
+        .with_target("capmonster_hyper", Level::DEBUG)
+        .with_target("capmonster_ureq", Level::DEBUG)
+        .with_target("capmonster_sim", Level::WARN);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(redactor.stderr_writer())
+        .with_max_level(Level::DEBUG)
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_target(true)
+        .finish()
+        .with(targets);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}

@@ -1,0 +1,232 @@
+//! The command line: options, commands and their parsing rules.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Text shown at the end of `--help`: exit codes, environment, the simulator.
+const AFTER_HELP: &str = "\
+Input:
+  <FILE|-> holds ONE task object: exactly what goes into createTask's `task` field, for
+  example {\"type\":\"RecaptchaV2Task\",\"websiteURL\":\"...\",\"websiteKey\":\"...\"}.
+  `-` reads standard input. solve-many reads JSON Lines: one task object per line (blank
+  lines are skipped).
+
+Output (standard output, one JSON object per line):
+  solve, solve-many   {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra fields
+  solve-many errors   {\"error\":{\"line\":N,\"category\":\"...\",\"exitCode\":N,\"message\":\"...\",...}}
+  create              {\"taskId\":N}
+  result              {\"status\":\"processing\"} or {\"status\":\"ready\",\"solution\":{...}} (+ metadata)
+  balance             {\"balance\":NUMBER}
+  report-incorrect    {\"status\":\"success\"}
+  user-agent          {\"userAgent\":\"...\"}
+
+Exit codes:
+  0  success
+  1  internal error, or standard output could not be written
+  2  usage or bad input (missing key, unreadable or malformed task file, bad option value);
+     no request was sent
+  3  the service answered with an error (its errorCode and description on stderr)
+  4  gave up: deadline or poll budget exhausted (the task id is on stderr; resume with
+     `capmonster result TASK_ID`)
+  5  transport failure, including a createTask whose outcome is unknown
+  solve-many exits with the highest code of any line.
+
+The simulator (--sim):
+  Starts the built-in CapMonster Cloud simulator on 127.0.0.1 for this one command, uses
+  its address and, unless a key is given, its test key. To answer quickly, it solves every
+  task in 0.2-1.5 s (instead of the documented solve times), and polling defaults to a
+  0.3 s first delay and a 0.3 s interval (--first-poll-delay/--poll-interval still win).
+  --base-url is ignored. For documented solve times, run `capmonster sim` in another
+  terminal and point --base-url at it.
+
+Options may come before or after the command; when one is repeated, the last one wins.
+
+The client key is never printed, not even with --verbose.";
+
+/// `capmonster`: a command-line client for the CapMonster Cloud captcha-solving API.
+#[derive(Parser)]
+#[command(
+    name = "capmonster",
+    version,
+    about = "Solve captchas with CapMonster Cloud from the shell, or offline against the built-in simulator",
+    after_help = AFTER_HELP,
+    color = clap::ColorChoice::Never,
+    args_override_self = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub(crate) opts: GlobalOpts,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options accepted before or after the command.
+///
+/// No `Debug`: it holds the client key.
+#[derive(Args)]
+pub(crate) struct GlobalOpts {
+    /// The account's client key
+    #[arg(
+        long,
+        global = true,
+        env = "CAPMONSTER_CLIENT_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub(crate) client_key: Option<String>,
+
+    /// The API's base URL; https only, except loopback [default: https://api.capmonster.cloud]
+    #[arg(long, global = true, env = "CAPMONSTER_BASE_URL", value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+
+    /// The HTTP client library to use
+    #[arg(long, global = true, value_enum, default_value_t = TransportKind::Hyper, value_name = "ureq|hyper")]
+    pub(crate) transport: TransportKind,
+
+    /// Start the built-in simulator on 127.0.0.1 and use it (no key needed)
+    #[arg(long, global = true)]
+    pub(crate) sim: bool,
+
+    /// Overall deadline for each task, in seconds (decimals allowed)
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true)]
+    pub(crate) timeout: Option<Duration>,
+
+    /// Delay before the first poll, in seconds [default: per task type]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
+    pub(crate) first_poll_delay: Option<Duration>,
+
+    /// Interval between polls, in seconds [default: per task type]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true)]
+    pub(crate) poll_interval: Option<Duration>,
+
+    /// One line per request on stderr (the key is redacted)
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+}
+
+/// Which transport crate sends the requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TransportKind {
+    /// capmonster-ureq: blocking ureq 3.
+    Ureq,
+    /// capmonster-hyper: async hyper 1 on tokio.
+    Hyper,
+}
+
+/// Which report endpoint `report-incorrect` uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportWhat {
+    /// An image answer (ImageToTextTask, ComplexImageTask): reportIncorrectImageCaptcha.
+    Image,
+    /// A token answer (reCAPTCHA, hCaptcha, Turnstile, ...): reportIncorrectTokenCaptcha.
+    Token,
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create the task and poll it to the end; prints {"taskId":N,"solution":{...}}
+    Solve {
+        /// File holding one task object, or `-` for standard input
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// JSON Lines of tasks in, one JSON line of result per task out, in input order
+    #[command(name = "solve-many")]
+    SolveMany {
+        /// File holding one task object per line, or `-` for standard input
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+        /// How many tasks are solved at the same time
+        #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        concurrency: u16,
+    },
+    /// Create the task only; prints {"taskId":N}
+    Create {
+        /// File holding one task object, or `-` for standard input
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// One getTaskResult, no polling; prints {"status":"processing"} or {"status":"ready","solution":{...}}
+    Result {
+        /// The task id createTask returned
+        #[arg(value_name = "TASK_ID")]
+        task_id: u64,
+    },
+    /// The account's balance; prints {"balance":NUMBER}
+    Balance,
+    /// Report a wrong answer; prints {"status":"success"}
+    #[command(name = "report-incorrect")]
+    ReportIncorrect {
+        /// `image` for ImageToText/ComplexImage answers, `token` for the others
+        #[arg(value_enum, value_name = "image|token", hide_possible_values = true)]
+        kind: ReportWhat,
+        /// The task id of the wrong answer
+        #[arg(value_name = "TASK_ID")]
+        task_id: u64,
+    },
+    /// The current browser user agent the service expects; prints {"userAgent":"..."} (no key needed)
+    #[command(name = "user-agent")]
+    UserAgent,
+    /// Run the simulator in the foreground (Ctrl-C stops it)
+    Sim(capmonster_sim::SimArgs),
+}
+
+impl Command {
+    /// Whether the command needs a client key (`user-agent` sends none; `sim` is a server).
+    pub(crate) fn needs_key(&self) -> bool {
+        !matches!(self, Self::UserAgent | Self::Sim(_))
+    }
+}
+
+/// A number of seconds: finite, not negative, decimals allowed.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() {
+        return Err(format!("`{s}` is not a finite number of seconds"));
+    }
+    if v < 0.0 {
+        return Err(format!("`{s}`: seconds must not be negative"));
+    }
+    Duration::try_from_secs_f64(v).map_err(|_| format!("`{s}` seconds is too large"))
+}
+
+/// A number of seconds greater than zero.
+fn parse_positive_secs(s: &str) -> Result<Duration, String> {
+    let d = parse_secs(s)?;
+    if d.is_zero() {
+        return Err(format!("`{s}`: must be greater than 0"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_secs("0.05"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_secs("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_secs("0"), Ok(Duration::ZERO));
+        for bad in ["-1", "NaN", "inf", "-0.5", "x", "", "1e300"] {
+            assert!(parse_secs(bad).is_err(), "{bad}");
+        }
+        assert!(parse_positive_secs("0").is_err());
+        assert!(parse_positive_secs("0.5").is_ok());
+    }
+}

@@ -1,0 +1,205 @@
+//! The JSON lines the commands print, and the exit code of each error.
+
+use capmonster_core::{Error, ErrorCategory, ErrorKind, Solution, Solved, TaskStatus};
+use serde_json::{Map, Value, json};
+
+/// Exit code: success.
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit code: internal error, or standard output could not be written.
+pub(crate) const EXIT_INTERNAL: u8 = 1;
+/// Exit code: usage or bad input; no request was sent.
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code: the service answered with an error.
+pub(crate) const EXIT_SERVICE: u8 = 3;
+/// Exit code: gave up (deadline or poll budget).
+pub(crate) const EXIT_GAVE_UP: u8 = 4;
+/// Exit code: transport failure (including an unknown createTask outcome).
+pub(crate) const EXIT_TRANSPORT: u8 = 5;
+
+/// The exit code for a library error.
+pub(crate) fn exit_code(e: &Error) -> u8 {
+    match e.category() {
+        ErrorCategory::Input => EXIT_USAGE,
+        ErrorCategory::Service => EXIT_SERVICE,
+        ErrorCategory::GaveUp => EXIT_GAVE_UP,
+        ErrorCategory::Transport => EXIT_TRANSPORT,
+        _ => EXIT_TRANSPORT,
+    }
+}
+
+/// A short name for an error's category, as used in `solve-many` error lines.
+pub(crate) fn category_name(e: &Error) -> &'static str {
+    match e.category() {
+        ErrorCategory::Input => "input",
+        ErrorCategory::Service => "service",
+        ErrorCategory::GaveUp => "gaveUp",
+        ErrorCategory::Transport => "transport",
+        _ => "other",
+    }
+}
+
+/// The one-line message for an error (without the `error: ` prefix). For a task that gave
+/// up, it says how to resume.
+pub(crate) fn describe(e: &Error) -> String {
+    let mut msg = e.to_string();
+    if let (ErrorCategory::GaveUp, Some(id)) = (e.category(), e.task_id()) {
+        msg.push_str(&format!("; resume with `capmonster result {id}`"));
+    }
+    if let (ErrorKind::CreateOutcomeUnknown(_), Some(id)) = (e.kind(), e.task_id()) {
+        msg.push_str(&format!("; check with `capmonster result {id}`"));
+    }
+    msg
+}
+
+/// Serializes a JSON value (cannot fail for `Value`; `null` just in case).
+fn to_json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Appends `,"key":value` for each metadata field not already in `taken`.
+fn push_metadata(out: &mut String, solution: &Solution, taken: &[&str]) {
+    for (k, v) in solution.metadata().fields() {
+        if taken.contains(&k.as_str()) {
+            continue;
+        }
+        out.push(',');
+        out.push_str(&to_json(&Value::String(k.clone())));
+        out.push(':');
+        out.push_str(&to_json(v));
+    }
+}
+
+/// `{"taskId":N,"solution":{...},<metadata>}`: the solution exactly as the service sent it,
+/// then the answer's metadata (`cost`, `createTime`, ...) as extra top-level fields.
+pub(crate) fn solved(s: &Solved) -> String {
+    let mut out = format!(
+        "{{\"taskId\":{},\"solution\":{}",
+        s.task_id.0,
+        to_json(s.solution.raw())
+    );
+    push_metadata(&mut out, &s.solution, &["taskId", "solution"]);
+    out.push('}');
+    out
+}
+
+/// `{"status":"processing"}` or `{"status":"ready","solution":{...},<metadata>}`.
+pub(crate) fn status(s: &TaskStatus) -> String {
+    match s {
+        TaskStatus::Processing => "{\"status\":\"processing\"}".to_owned(),
+        TaskStatus::Ready(solution) => {
+            let mut out = format!(
+                "{{\"status\":\"ready\",\"solution\":{}",
+                to_json(solution.raw())
+            );
+            push_metadata(&mut out, solution, &["status", "solution"]);
+            out.push('}');
+            out
+        }
+    }
+}
+
+/// `{"taskId":N}`.
+pub(crate) fn created(id: capmonster_core::TaskId) -> String {
+    format!("{{\"taskId\":{}}}", id.0)
+}
+
+/// `{"balance":NUMBER}`.
+pub(crate) fn balance(b: f64) -> String {
+    to_json(&json!({ "balance": b }))
+}
+
+/// `{"status":"success"}`.
+pub(crate) fn success() -> String {
+    "{\"status\":\"success\"}".to_owned()
+}
+
+/// `{"userAgent":"..."}`.
+pub(crate) fn user_agent(ua: &str) -> String {
+    to_json(&json!({ "userAgent": ua }))
+}
+
+/// A `solve-many` error line: `{"error":{"line":N,"category":"...","exitCode":N,
+/// "message":"...","errorCode":"...","errorDescription":"...","taskId":N}}` (the last three
+/// only when known).
+pub(crate) fn error_line(line: usize, e: &Error) -> String {
+    let mut obj = Map::new();
+    obj.insert("line".into(), json!(line));
+    obj.insert("category".into(), json!(category_name(e)));
+    obj.insert("exitCode".into(), json!(exit_code(e)));
+    obj.insert("message".into(), json!(describe(e)));
+    if let Some(code) = e.code() {
+        obj.insert("errorCode".into(), json!(code.as_str()));
+    }
+    if let ErrorKind::Api(api) = e.kind()
+        && let Some(d) = &api.description
+    {
+        obj.insert("errorDescription".into(), json!(d));
+    }
+    if let Some(id) = e.task_id() {
+        obj.insert("taskId".into(), json!(id.0));
+    }
+    // Fixed key order for readability: serde_json's map may sort, so build the text by hand.
+    let mut out = String::from("{\"error\":{");
+    let order = [
+        "line",
+        "category",
+        "exitCode",
+        "errorCode",
+        "errorDescription",
+        "taskId",
+        "message",
+    ];
+    let mut first = true;
+    for k in order {
+        if let Some(v) = obj.get(k) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&to_json(&Value::String(k.to_owned())));
+            out.push(':');
+            out.push_str(&to_json(v));
+        }
+    }
+    out.push_str("}}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capmonster_core::{Metadata, TaskId};
+
+    #[test]
+    fn shapes() {
+        let mut meta = Map::new();
+        meta.insert("cost".into(), json!(0.0003));
+        meta.insert("taskId".into(), json!(1));
+        let s = Solved {
+            task_id: TaskId(7),
+            solution: Solution::new(json!({"text": "abc"}), Metadata::from_fields(meta)),
+            polls: 1,
+        };
+        assert_eq!(
+            solved(&s),
+            r#"{"taskId":7,"solution":{"text":"abc"},"cost":0.0003}"#
+        );
+        assert_eq!(
+            status(&TaskStatus::Processing),
+            r#"{"status":"processing"}"#
+        );
+        assert_eq!(
+            status(&TaskStatus::Ready(s.solution.clone())),
+            r#"{"status":"ready","solution":{"text":"abc"},"cost":0.0003,"taskId":1}"#
+        );
+        assert_eq!(created(TaskId(9)), r#"{"taskId":9}"#);
+        assert_eq!(balance(12.5), r#"{"balance":12.5}"#);
+        assert_eq!(user_agent("UA \"x\""), r#"{"userAgent":"UA \"x\""}"#);
+        let e = Error::invalid_input("bad");
+        let line = error_line(3, &e);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["error"]["line"], 3);
+        assert_eq!(v["error"]["exitCode"], 2);
+        assert_eq!(v["error"]["category"], "input");
+    }
+}
