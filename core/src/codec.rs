@@ -9,7 +9,6 @@
 //! typed error with the status and a short snippet.
 
 use http::{Method, Request, Response, StatusCode, header};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::TaskId;
@@ -46,58 +45,46 @@ pub enum TaskStatus {
     Ready(Solution),
 }
 
-#[derive(Serialize)]
-struct CreateBody<'a> {
-    #[serde(rename = "clientKey")]
-    client_key: &'a str,
-    task: &'a Map<String, Value>,
-    #[serde(rename = "softId", skip_serializing_if = "Option::is_none")]
-    soft_id: Option<u32>,
-    #[serde(rename = "callbackUrl", skip_serializing_if = "Option::is_none")]
-    callback_url: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct KeyBody<'a> {
-    #[serde(rename = "clientKey")]
-    client_key: &'a str,
-    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
-    task_id: Option<u64>,
-}
-
 fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
     let mut req = Request::new(body);
     *req.method_mut() = Method::POST;
     *req.uri_mut() = cfg.endpoint(endpoint).clone();
-    let h = req.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        header::ACCEPT,
-        header::HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        header::USER_AGENT,
-        header::HeaderValue::from_static(USER_AGENT),
-    );
+    *req.headers_mut() = cfg.headers().clone();
     req
 }
 
-fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
-    // Serializing these plain structs of strings, integers and JSON values cannot fail.
-    serde_json::to_vec(v).unwrap_or_default()
+/// `{"clientKey":"…","taskId":N}` or `{"clientKey":"…"}`, written directly: the key is
+/// JSON-escaped once per configuration.
+fn key_body(cfg: &Config, task_id: Option<TaskId>) -> Vec<u8> {
+    let prefix = cfg.body_prefix();
+    let mut body = Vec::with_capacity(prefix.len() + 32);
+    body.extend_from_slice(prefix.as_bytes());
+    if let Some(id) = task_id {
+        body.extend_from_slice(b",\"taskId\":");
+        body.extend_from_slice(id.0.to_string().as_bytes());
+    }
+    body.push(b'}');
+    body
 }
 
 /// The createTask body for `task`, as bytes.
 pub(crate) fn create_task_body(cfg: &Config, task: &Task) -> Vec<u8> {
-    to_json(&CreateBody {
-        client_key: cfg.key().expose(),
-        task: task.as_json(),
-        soft_id: cfg.soft_id(),
-        callback_url: cfg.callback_url(),
-    })
+    let prefix = cfg.body_prefix();
+    let mut body = Vec::with_capacity(prefix.len() + 256);
+    body.extend_from_slice(prefix.as_bytes());
+    body.extend_from_slice(b",\"task\":");
+    // Writing a map of JSON values into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut body, task.as_json());
+    if let Some(id) = cfg.soft_id() {
+        body.extend_from_slice(b",\"softId\":");
+        body.extend_from_slice(id.to_string().as_bytes());
+    }
+    if let Some(url) = cfg.callback_url() {
+        body.extend_from_slice(b",\"callbackUrl\":");
+        let _ = serde_json::to_writer(&mut body, url);
+    }
+    body.push(b'}');
+    body
 }
 
 /// `POST {base}/createTask` with `{clientKey, task, softId?, callbackUrl?}`.
@@ -112,20 +99,12 @@ pub(crate) fn create_task_request_from_body(cfg: &Config, body: Vec<u8>) -> Requ
 
 /// `POST {base}/getTaskResult` with `{clientKey, taskId}`.
 pub fn task_result_request(cfg: &Config, task_id: TaskId) -> Request<Vec<u8>> {
-    let body = to_json(&KeyBody {
-        client_key: cfg.key().expose(),
-        task_id: Some(task_id.0),
-    });
-    post(cfg, Endpoint::GetTaskResult, body)
+    post(cfg, Endpoint::GetTaskResult, key_body(cfg, Some(task_id)))
 }
 
 /// `POST {base}/getBalance` with `{clientKey}`.
 pub fn balance_request(cfg: &Config) -> Request<Vec<u8>> {
-    let body = to_json(&KeyBody {
-        client_key: cfg.key().expose(),
-        task_id: None,
-    });
-    post(cfg, Endpoint::GetBalance, body)
+    post(cfg, Endpoint::GetBalance, key_body(cfg, None))
 }
 
 /// `POST {base}/reportIncorrect{Image,Token}Captcha` with `{clientKey, taskId}`.
@@ -134,11 +113,7 @@ pub fn report_incorrect_request(
     kind: ReportKind,
     task_id: TaskId,
 ) -> Request<Vec<u8>> {
-    let body = to_json(&KeyBody {
-        client_key: cfg.key().expose(),
-        task_id: Some(task_id.0),
-    });
-    post(cfg, kind.endpoint(), body)
+    post(cfg, kind.endpoint(), key_body(cfg, Some(task_id)))
 }
 
 /// `GET` the current Windows user agent (plain text). Sends no key.

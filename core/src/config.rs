@@ -105,6 +105,9 @@ impl Endpoint {
 #[derive(Clone)]
 struct Inner {
     key: ClientKey,
+    /// `{"clientKey":"<key as a JSON string>"`, the prefix of every JSON request body.
+    body_prefix: Arc<str>,
+    headers: http::HeaderMap,
     base_url: String,
     endpoints: [Uri; 6],
     loopback: bool,
@@ -149,6 +152,8 @@ impl Config {
         let base = parse_base(DEFAULT_BASE_URL, false).unwrap_or_else(|_| unreachable_base());
         Self {
             inner: Arc::new(Inner {
+                body_prefix: body_prefix(&key),
+                headers: default_headers(),
                 key,
                 base_url: DEFAULT_BASE_URL.to_owned(),
                 endpoints: base.endpoints,
@@ -245,6 +250,16 @@ impl Config {
         &self.inner.key
     }
 
+    /// `{"clientKey":"…"` (unterminated), shared by every request body.
+    pub(crate) fn body_prefix(&self) -> &str {
+        &self.inner.body_prefix
+    }
+
+    /// The headers of every JSON request.
+    pub(crate) fn headers(&self) -> &http::HeaderMap {
+        &self.inner.headers
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
@@ -296,6 +311,20 @@ impl Config {
     pub fn guard(&self) -> &AccountGuard {
         &self.inner.guard
     }
+}
+
+fn body_prefix(key: &ClientKey) -> Arc<str> {
+    let quoted = serde_json::to_string(key.expose()).unwrap_or_else(|_| "\"\"".to_owned());
+    format!("{{\"clientKey\":{quoted}").into()
+}
+
+fn default_headers() -> http::HeaderMap {
+    use http::header::{self, HeaderValue};
+    let mut h = http::HeaderMap::with_capacity(3);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    h
 }
 
 fn endpoint_index(e: Endpoint) -> usize {
