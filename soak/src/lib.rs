@@ -1,0 +1,1 @@
+//! Fault soak harness (work in progress).
