@@ -321,7 +321,10 @@ fn body_prefix(key: &ClientKey) -> Arc<str> {
 fn default_headers() -> http::HeaderMap {
     use http::header::{self, HeaderValue};
     let mut h = http::HeaderMap::with_capacity(3);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
     h

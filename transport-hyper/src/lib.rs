@@ -84,8 +84,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use capmonster_core::http;
 use capmonster_core::{
-    AsyncEffects, Event, Outgoing, PollPolicy, RequestKind, TransportError, TransportErrorKind,
-    codec,
+    AsyncEffects, Event, Outgoing, RequestKind, TransportError, TransportErrorKind, codec,
 };
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::connect::Connect;
@@ -94,8 +93,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use capmonster_core as core;
 pub use capmonster_core::{
-    ClientKey, Config, Error, ErrorKind, PolicyOverrides, ReportKind, Solution, Solved, Task,
-    TaskId, TaskStatus,
+    ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, ReportKind,
+    Solution, Solved, Task, TaskFamily, TaskId, TaskStatus,
 };
 
 /// The request body type this crate sends (and the body type of a `hyper_util` client given to

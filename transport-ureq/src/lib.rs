@@ -95,15 +95,15 @@ use std::time::Instant;
 
 use capmonster_core::codec;
 use capmonster_core::drive::{Effects, Event};
-use capmonster_core::{Outgoing, PollPolicy, Solve, TransportError, TransportErrorKind};
+use capmonster_core::{Outgoing, Solve, TransportError, TransportErrorKind};
 use ureq::Agent;
 use ureq::http::Response;
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 
 pub use capmonster_core as core;
 pub use capmonster_core::{
-    ClientKey, Config, Error, ErrorKind, PolicyOverrides, ReportKind, Solution, Solved, Task,
-    TaskId, TaskStatus,
+    ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, ReportKind,
+    Solution, Solved, Task, TaskFamily, TaskId, TaskStatus,
 };
 
 /// A blocking CapMonster Cloud client: a [`Config`] and a [`ureq::Agent`].
