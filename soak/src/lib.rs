@@ -453,3 +453,8 @@ mod tests {
         assert!(a.contains("n=1"));
     }
 }
+
+/// The README's Rust snippets, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
