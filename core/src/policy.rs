@@ -7,6 +7,17 @@
 //! Turnstile 5 s), the grid points before that floor are skipped: those polls could only ever
 //! answer `processing`. That keeps latency equal and removes the wasted requests.
 //!
+//! Where the documented range is wide (a uniform 10–80 s), skipping the floor is not enough:
+//! the schedule then follows the distribution. For a solve time uniform on `[a, b]`, the
+//! spacing that minimizes the expected number of polls for a given mean detection latency
+//! grows with the time left until `b`: `gap(t) = k·√(b − t)` (the hazard rate of a uniform
+//! distribution rises towards `b`). `k` is chosen so the mean latency stays at the official
+//! fixed interval's (`I/2`): about `3·I / (2·√(b − a))`, calibrated exactly on the discrete
+//! schedule ([`PollPolicy::adaptive_k`]). It applies where the official interval is at least
+//! 2 s, so no gap is ever shorter than [`MIN_ADAPTIVE_GAP`] (1 s). Past `b` the official
+//! interval applies again, so a task slower than documented costs nothing extra.
+//! See [`PollPolicy::solve_time_range`] and BENCHMARKS.md for the figures.
+//!
 //! Whatever the configuration says, a task is never polled more than
 //! [`MAX_POLLS_PER_TASK`] times.
 
@@ -107,6 +118,30 @@ pub fn documented_solve_floor(family: TaskFamily) -> Duration {
     }
 }
 
+/// The documented solve-time range of a family (reference §6.2), where the docs give one.
+pub fn documented_solve_range(family: TaskFamily) -> Option<(Duration, Duration)> {
+    use TaskFamily as F;
+    let s = Duration::from_secs;
+    match family {
+        F::RecaptchaV2Enterprise | F::HCaptcha => Some((s(10), s(80))),
+        F::RecaptchaV3 | F::RecaptchaV3Enterprise | F::GeeTest | F::FunCaptcha => {
+            Some((s(10), s(30)))
+        }
+        F::Turnstile => Some((s(5), s(20))),
+        _ => None,
+    }
+}
+
+/// The shortest gap the distribution-following schedule uses.
+pub const MIN_ADAPTIVE_GAP: Duration = Duration::from_secs(1);
+
+/// `k·√left`, between [`MIN_ADAPTIVE_GAP`] and four intervals; `None` if not finite.
+fn adaptive_gap(k: f64, left: f64, interval: f64) -> Option<f64> {
+    let g = k * left.max(0.0).sqrt();
+    g.is_finite()
+        .then(|| g.clamp(MIN_ADAPTIVE_GAP.as_secs_f64().min(interval), interval * 4.0))
+}
+
 /// The decisions' parameters for one task. Build with [`PollPolicy::for_task`] and adjust
 /// with [`PolicyOverrides`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +158,12 @@ pub struct PollPolicy {
     pub max_create_attempts: u32,
     /// The longest back-off between retries.
     pub backoff_max: Duration,
+    /// When set (and `interval` is at least 2 s), the gaps between polls follow this
+    /// solve-time range (measured from createTask) instead of the fixed `interval`:
+    /// `k·√(b − t)`, at least [`MIN_ADAPTIVE_GAP`], and `interval` once `t ≥ b` (see the
+    /// module docs). Set by the defaults for families with a documented range; cleared when
+    /// the user overrides `interval` or `first_delay`.
+    pub solve_time_range: Option<(Duration, Duration)>,
 }
 
 impl PollPolicy {
@@ -150,6 +191,78 @@ impl PollPolicy {
             max_polls: MAX_POLLS_PER_TASK,
             max_create_attempts: DEFAULT_MAX_CREATE_ATTEMPTS,
             backoff_max: DEFAULT_BACKOFF_MAX,
+            solve_time_range: documented_solve_range(family),
+        }
+    }
+
+    /// The gap after a poll sent `since_create` after createTask succeeded (`None` when the
+    /// creation time is unknown, as for a resumed task).
+    pub fn gap_after(&self, since_create: Option<Duration>) -> Duration {
+        self.gap_with(self.adaptive_k(), since_create)
+    }
+
+    /// The gap, with `k` from [`PollPolicy::adaptive_k`] (computed once per task).
+    pub(crate) fn gap_with(&self, k: Option<f64>, since_create: Option<Duration>) -> Duration {
+        let (Some(k), Some((_, hi)), Some(t)) = (k, self.solve_time_range, since_create) else {
+            return self.interval;
+        };
+        if t >= hi {
+            return self.interval;
+        }
+        adaptive_gap(
+            k,
+            hi.as_secs_f64() - t.as_secs_f64(),
+            self.interval.as_secs_f64(),
+        )
+        .map_or(self.interval, Duration::from_secs_f64)
+    }
+
+    /// The constant `k` of the distribution-following schedule `gap = k·√(b − t)`: the
+    /// largest `k` whose mean detection latency, for a solve time uniform on `[a, b]` and a
+    /// first poll at `a`, is at most the fixed interval's `I/2`. `None` when the schedule
+    /// does not apply (no range, or an interval under 2 s, where a shorter gap would poll
+    /// faster than once a second).
+    pub fn adaptive_k(&self) -> Option<f64> {
+        let (lo, hi) = self.solve_time_range?;
+        let (a, b, i) = (
+            lo.as_secs_f64(),
+            hi.as_secs_f64(),
+            self.interval.as_secs_f64(),
+        );
+        if b <= a || i < 2.0 {
+            return None;
+        }
+        let latency = |k: f64| {
+            let (mut t, mut acc) = (a, 0.0);
+            while t < b {
+                let g = adaptive_gap(k, b - t, i).unwrap_or(i);
+                let next = t + g;
+                let over = (next - b).max(0.0);
+                acc += (g * g - over * over) / 2.0;
+                t = next;
+            }
+            acc / (b - a)
+        };
+        let (mut good, mut bad) = (0.0, 3.0 * i / (b - a).sqrt());
+        if latency(bad) <= i / 2.0 {
+            return Some(bad);
+        }
+        for _ in 0..40 {
+            let mid = (good + bad) / 2.0;
+            if latency(mid) <= i / 2.0 {
+                good = mid
+            } else {
+                bad = mid
+            }
+        }
+        (good > 0.0).then_some(good)
+    }
+
+    /// The smallest gap this policy ever leaves between two polls.
+    pub fn min_spacing(&self) -> Duration {
+        match self.adaptive_k() {
+            Some(_) => MIN_ADAPTIVE_GAP.min(self.interval),
+            None => self.interval,
         }
     }
 
@@ -167,6 +280,7 @@ impl PollPolicy {
             max_polls: MAX_POLLS_PER_TASK,
             max_create_attempts: 1,
             backoff_max: DEFAULT_BACKOFF_MAX,
+            solve_time_range: None,
         }
     }
 
@@ -202,7 +316,9 @@ pub struct PolicyOverrides {
 impl PolicyOverrides {
     /// Applies the overrides to `base` and enforces the hard limits.
     pub fn apply(&self, base: PollPolicy) -> PollPolicy {
+        let fixed = self.interval.is_some() || self.first_delay.is_some();
         PollPolicy {
+            solve_time_range: if fixed { None } else { base.solve_time_range },
             first_delay: self.first_delay.unwrap_or(base.first_delay),
             interval: self.interval.unwrap_or(base.interval),
             timeout: self.timeout.unwrap_or(base.timeout),
@@ -233,6 +349,45 @@ mod tests {
         assert_eq!(
             PollPolicy::for_family(TaskFamily::RecaptchaV2, true).first_delay,
             NOCACHE_FIRST_DELAY
+        );
+    }
+
+    #[test]
+    fn wide_ranges_follow_the_distribution_and_fall_back_to_the_interval() {
+        let p = PollPolicy::for_family(TaskFamily::RecaptchaV2Enterprise, false);
+        assert_eq!(p.first_delay, Duration::from_secs(10));
+        let k = p
+            .adaptive_k()
+            .expect("adaptive for a 10–80 s range at a 3 s interval");
+        assert!(k > 0.4 && k < 0.6, "{k}");
+        let early = p.gap_after(Some(Duration::from_secs(10)));
+        let late = p.gap_after(Some(Duration::from_secs(75)));
+        assert!(
+            early > p.interval && late < p.interval,
+            "{early:?} {late:?}"
+        );
+        assert!(late >= MIN_ADAPTIVE_GAP);
+        assert_eq!(p.gap_after(Some(Duration::from_secs(80))), p.interval);
+        assert_eq!(
+            p.gap_after(None),
+            p.interval,
+            "resumed tasks use the interval"
+        );
+        assert_eq!(p.min_spacing(), MIN_ADAPTIVE_GAP);
+        // 1 s families keep the fixed grid: a shorter gap would poll faster than 1/s.
+        let g = PollPolicy::for_family(TaskFamily::GeeTest, false);
+        assert!(g.adaptive_k().is_none());
+        assert_eq!(g.gap_after(Some(Duration::from_secs(12))), g.interval);
+        // An override of the interval or first delay means a fixed schedule.
+        let o = PolicyOverrides {
+            interval: Some(Duration::from_secs(5)),
+            ..PolicyOverrides::default()
+        }
+        .apply(p);
+        assert_eq!(o.solve_time_range, None);
+        assert_eq!(
+            o.gap_after(Some(Duration::from_secs(10))),
+            Duration::from_secs(5)
         );
     }
 

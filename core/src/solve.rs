@@ -186,6 +186,9 @@ pub struct Solve {
     create_attempts: u32,
     failures: u32,
     last_poll_sent: Option<Instant>,
+    created_at: Option<Instant>,
+    /// The policy's distribution-following constant, computed once.
+    adaptive_k: Option<f64>,
     next_ticket: u64,
 }
 
@@ -213,6 +216,8 @@ impl Solve {
             create_attempts: 0,
             failures: 0,
             last_poll_sent: None,
+            created_at: None,
+            adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
         }
     }
@@ -243,6 +248,8 @@ impl Solve {
             create_attempts: 0,
             failures: 0,
             last_poll_sent: None,
+            created_at: None,
+            adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
         }
     }
@@ -471,6 +478,7 @@ impl Solve {
                 Ok(id) => {
                     self.task_id = Some(id);
                     self.create_body = None;
+                    self.created_at = Some(now);
                     self.schedule_poll(
                         now,
                         now + self.policy.first_delay,
@@ -576,7 +584,7 @@ impl Solve {
         }
     }
 
-    /// Processing: next poll on the fixed-rate grid (last send + interval).
+    /// Processing: next poll on the policy's grid (last send + gap).
     fn poll_again(&mut self, now: Instant) {
         self.failures = 0;
         let at = self.next_grid_point(now);
@@ -585,7 +593,8 @@ impl Solve {
 
     fn next_grid_point(&self, now: Instant) -> Instant {
         let base = self.last_poll_sent.unwrap_or(now);
-        (base + self.policy.interval).max(now)
+        let since_create = self.created_at.map(|c| base.saturating_duration_since(c));
+        (base + self.policy.gap_with(self.adaptive_k, since_create)).max(now)
     }
 
     /// A transient failure: exponential back-off from at least the interval (and at least

@@ -191,7 +191,7 @@ proptest! {
         // Spacing: at least the interval apart; the first no sooner than the first delay
         // after createTask was answered.
         for w in polls.windows(2) {
-            prop_assert!(w[1] - w[0] >= r.policy.interval, "polls {:?} apart", w[1] - w[0]);
+            prop_assert!(w[1] - w[0] >= r.policy.min_spacing(), "polls {:?} apart", w[1] - w[0]);
         }
         if let Some(first) = polls.first() {
             let created = r.fake.answered.iter()
@@ -341,5 +341,87 @@ proptest! {
             let _ = s.metadata().cost();
         }
         let _ = codec::parse_balance(&resp);
+    }
+}
+
+fn family_task() -> impl Strategy<Value = Task> {
+    let tasks = [
+        json!({"type": "RecaptchaV2EnterpriseTask", "websiteURL": "https://a.b", "websiteKey": "k"}),
+        json!({"type": "HCaptchaTask", "websiteURL": "https://a.b", "websiteKey": "k"}),
+        json!({"type": "RecaptchaV3TaskProxyless", "websiteURL": "https://a.b", "websiteKey": "k"}),
+        json!({"type": "GeeTestTask", "websiteURL": "https://a.b", "gt": "g", "challenge": "c"}),
+        json!({"type": "TurnstileTask", "websiteURL": "https://a.b", "websiteKey": "k"}),
+        json!({"type": "ImageToTextTask", "body": "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"}),
+        json!({"type": "CustomTask", "class": "Basilisk", "websiteURL": "https://a.b", "websiteKey": "k"}),
+    ];
+    proptest::sample::select(tasks.to_vec()).prop_map(|v| Task::from_json(v).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The default (per-family, possibly distribution-following) schedules keep every
+    /// invariant: the cap, the minimum spacing, the first delay, the deadline; and a task
+    /// ready before the deadline is always found.
+    #[test]
+    fn default_schedules_keep_the_invariants(
+        task in family_task(),
+        ready_ms in 0u64..400_000,
+        transient in proptest::collection::vec(any::<bool>(), 0..20),
+    ) {
+        let start = t0();
+        let cfg = config();
+        let mut solve = Solve::new(&cfg, &task, start);
+        let policy = *solve.policy();
+        let ready_at = start + Duration::from_millis(ready_ms);
+        let mut fake = Fake::new(start);
+        // A few transient failures, then processing until `ready_at`.
+        fake.poll_script = transient
+            .iter()
+            .map(|&t| if t { Reply::Raw(503, Vec::new()) } else { Reply::Processing })
+            .collect();
+        let mut outcome = None;
+        for _ in 0..10_000 {
+            let now = fake.now;
+            match solve.poll_action(now) {
+                Action::Send(out) => {
+                    if matches!(out.kind, RequestKind::GetTaskResult { .. })
+                        && fake.poll_script.is_empty()
+                    {
+                        fake.poll_default = if now >= ready_at {
+                            Reply::Ready(json!({"gRecaptchaResponse": "tok"}))
+                        } else {
+                            Reply::Processing
+                        };
+                    }
+                    let ticket = out.ticket;
+                    match capmonster_core::Effects::send(&mut fake, out) {
+                        Ok(resp) => solve.handle_response(fake.now, ticket, &resp),
+                        Err(e) => solve.handle_transport_error(fake.now, ticket, e),
+                    }
+                }
+                Action::Wait { until, .. } => fake.now = fake.now.max(until),
+                Action::Done(s) => { outcome = Some(Ok(s)); break; }
+                Action::Fail(e) => { outcome = Some(Err(e)); break; }
+                _ => prop_assert!(false, "unknown action"),
+            }
+        }
+        let outcome = outcome.expect("terminates");
+        let polls = fake.polls();
+        prop_assert!(polls.len() as u32 <= MAX_POLLS_PER_TASK);
+        for w in polls.windows(2) {
+            prop_assert!(w[1] - w[0] >= policy.min_spacing());
+        }
+        if let Some(first) = polls.first() {
+            prop_assert!(*first - start >= policy.first_delay);
+        }
+        for s in &fake.seen {
+            prop_assert!(s.at < start + policy.timeout);
+        }
+        // Found whenever there was room for a poll after it became ready and no transient
+        // failure pushed the schedule past the deadline.
+        if transient.iter().all(|t| !t) && ready_at + policy.interval * 2 < start + policy.timeout {
+            prop_assert!(outcome.is_ok(), "{:?} not found: {:?}", task.family(), outcome);
+        }
     }
 }

@@ -119,6 +119,7 @@ async fn resume_polls_an_existing_task() {
         max_polls: 120,
         max_create_attempts: 1,
         backoff_max: Duration::from_millis(100),
+        solve_time_range: None,
     };
     let solved = client.resume(id, policy).await.unwrap();
     assert_eq!(solved.task_id, id);

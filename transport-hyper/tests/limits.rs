@@ -25,6 +25,7 @@ async fn at_most_120_polls_reach_the_sim_even_if_the_policy_asks_for_1000() {
         max_polls: 1000,
         max_create_attempts: 1,
         backoff_max: Duration::from_millis(100),
+        solve_time_range: None,
     };
     let err = tokio::time::timeout(
         Duration::from_secs(25),

@@ -202,6 +202,7 @@ async fn request_deadlines_and_the_overall_deadline_use_the_virtual_clock() {
         max_polls: 120,
         max_create_attempts: 1,
         backoff_max: Duration::from_secs(5),
+        solve_time_range: None,
     };
     let start = tokio::time::Instant::now();
     let real_start = std::time::Instant::now();

@@ -131,6 +131,7 @@ fn solve_with_policy_uses_the_given_policy() {
         max_polls: 3,
         max_create_attempts: 1,
         backoff_max: Duration::from_millis(50),
+        solve_time_range: None,
     };
     let err = client
         .solve_with_policy(&recaptcha_v2(), policy)
