@@ -50,3 +50,87 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     let idx = ((values.len() - 1) as f64 * q).round() as usize;
     values[idx.min(values.len() - 1)]
 }
+
+/// This process's CPU time (user + system, all threads) in seconds, from `/proc/self/stat`
+/// (clock ticks of 1/100 s, the Linux `USER_HZ`). `None` where `/proc` is unavailable.
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces: fields are counted after its `)`.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14, stime field 15.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// A `kB` figure of `/proc/self/status` (`VmHWM` = peak RSS, `VmRSS` = current RSS).
+pub fn proc_status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| {
+        let v = l.strip_prefix(field)?.strip_prefix(':')?;
+        v.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// Open file descriptors of this process (sockets included).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+/// The inputs of the codec benchmarks (shared by the criterion bench and `codec-profile`).
+pub mod fixtures {
+    use capmonster_core::{ClientKey, Config, Task};
+    use serde_json::json;
+
+    /// A createTask success answer.
+    pub const CREATED: &[u8] = br#"{"errorId":0,"taskId":7654321}"#;
+
+    /// A configuration with a 32-character key, default base URL.
+    pub fn config() -> Config {
+        Config::new(
+            ClientKey::new("0123456789abcdef0123456789abcdef")
+                .unwrap_or_else(|_| unreachable!("a valid key")),
+        )
+    }
+
+    /// A typical reCAPTCHA v2 task with a user agent.
+    pub fn task() -> Task {
+        Task::from_json(json!({
+            "type": "RecaptchaV2Task",
+            "websiteURL": "https://lessons.zennolab.com/captchas/recaptcha/v2_simple.php?level=high",
+            "websiteKey": "6Lcg7CMUAAAAANphynKgn9YAgA4tQ2KI_iqRyTwd",
+            "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+        }))
+        .unwrap_or_else(|e| unreachable!("a valid task: {e}"))
+    }
+
+    /// getTaskResult answers: processing, ready (small and large solution), error.
+    pub fn answers() -> Vec<(&'static str, Vec<u8>)> {
+        let big_tokens: Vec<String> = (0..40)
+            .map(|i| format!("{i:04}{}", "Q05ApH7nYn".repeat(50)))
+            .collect();
+        let large = json!({
+            "errorId": 0, "status": "ready", "cost": "0.0008", "solveCount": 1,
+            "solution": {
+                "data": {"tokens": big_tokens},
+                "domains": {"www.example.com": {"cookies": {"__cuid": "a".repeat(2048)}}}
+            }
+        });
+        vec![
+            (
+                "processing",
+                br#"{"errorCode":null,"errorDescription":null,"errorId":0,"status":"processing"}"#.to_vec(),
+            ),
+            (
+                "ready-small",
+                br#"{"errorId":0,"status":"ready","solution":{"gRecaptchaResponse":"3AHJ_VuvYIBNBW5yyv0zRYJ75VkOKvhKj9_xGBJKnQimF72rfoq3Iy-DyGHMwLAo6a3"},"cost":0.0006}"#.to_vec(),
+            ),
+            ("ready-large", serde_json::to_vec(&large).unwrap_or_default()),
+            (
+                "error",
+                br#"{"errorId":1,"errorCode":"ERROR_CAPTCHA_UNSOLVABLE","errorDescription":"Captcha could not be solved"}"#.to_vec(),
+            ),
+        ]
+    }
+}

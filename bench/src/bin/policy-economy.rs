@@ -64,17 +64,105 @@ struct Family {
 }
 
 const FAMILIES: &[Family] = &[
-    Family { name: "ImageToText", family: TaskFamily::ImageToText, task: r#"{"type":"ImageToTextTask","body":"x"}"#, lo: 0.3, hi: 6.0, range_source: "0.3–6 s", token_with_floor: false },
-    Family { name: "ComplexImage", family: TaskFamily::ComplexImage, task: r#"{"type":"ComplexImageTask","class":"recognition","imagesBase64":["x"],"metadata":{"Task":"shein"}}"#, lo: 0.3, hi: 6.0, range_source: "0.3–6 s", token_with_floor: false },
-    Family { name: "RecaptchaV2", family: TaskFamily::RecaptchaV2, task: r#"{"type":"RecaptchaV2Task","websiteURL":"https://a.b","websiteKey":"k"}"#, lo: 0.3, hi: 6.0, range_source: "docs say \"100 ms\"; general 0.3–6 s used", token_with_floor: false },
-    Family { name: "RecaptchaV2Enterprise", family: TaskFamily::RecaptchaV2Enterprise, task: r#"{"type":"RecaptchaV2EnterpriseTask","websiteURL":"https://a.b","websiteKey":"k"}"#, lo: 10.0, hi: 80.0, range_source: "10–80 s", token_with_floor: true },
-    Family { name: "RecaptchaV3", family: TaskFamily::RecaptchaV3, task: r#"{"type":"RecaptchaV3TaskProxyless","websiteURL":"https://a.b","websiteKey":"k"}"#, lo: 10.0, hi: 30.0, range_source: "10–30 s", token_with_floor: true },
-    Family { name: "RecaptchaV3Enterprise", family: TaskFamily::RecaptchaV3Enterprise, task: r#"{"type":"RecaptchaV3EnterpriseTask","websiteURL":"https://a.b","websiteKey":"k"}"#, lo: 10.0, hi: 30.0, range_source: "10–30 s", token_with_floor: true },
-    Family { name: "HCaptcha", family: TaskFamily::HCaptcha, task: r#"{"type":"HCaptchaTask","websiteURL":"https://a.b","websiteKey":"k"}"#, lo: 10.0, hi: 80.0, range_source: "10–80 s", token_with_floor: true },
-    Family { name: "GeeTest", family: TaskFamily::GeeTest, task: r#"{"type":"GeeTestTask","websiteURL":"https://a.b","gt":"g","challenge":"c"}"#, lo: 10.0, hi: 30.0, range_source: "10–30 s", token_with_floor: true },
-    Family { name: "Turnstile", family: TaskFamily::Turnstile, task: r#"{"type":"TurnstileTask","websiteURL":"https://a.b","websiteKey":"k"}"#, lo: 5.0, hi: 20.0, range_source: "5–20 s", token_with_floor: true },
-    Family { name: "FunCaptcha", family: TaskFamily::FunCaptcha, task: r#"{"type":"FunCaptchaTask","websiteURL":"https://a.b","websitePublicKey":"k"}"#, lo: 10.0, hi: 30.0, range_source: "10–30 s (old docs)", token_with_floor: true },
-    Family { name: "Amazon (no range documented)", family: TaskFamily::Amazon, task: r#"{"type":"AmazonTask","websiteURL":"https://a.b","websiteKey":"k","captchaScript":"s"}"#, lo: 1.0, hi: 30.0, range_source: "FAQ 1–30 s", token_with_floor: false },
+    Family {
+        name: "ImageToText",
+        family: TaskFamily::ImageToText,
+        task: r#"{"type":"ImageToTextTask","body":"x"}"#,
+        lo: 0.3,
+        hi: 6.0,
+        range_source: "0.3–6 s",
+        token_with_floor: false,
+    },
+    Family {
+        name: "ComplexImage",
+        family: TaskFamily::ComplexImage,
+        task: r#"{"type":"ComplexImageTask","class":"recognition","imagesBase64":["x"],"metadata":{"Task":"shein"}}"#,
+        lo: 0.3,
+        hi: 6.0,
+        range_source: "0.3–6 s",
+        token_with_floor: false,
+    },
+    Family {
+        name: "RecaptchaV2",
+        family: TaskFamily::RecaptchaV2,
+        task: r#"{"type":"RecaptchaV2Task","websiteURL":"https://a.b","websiteKey":"k"}"#,
+        lo: 0.3,
+        hi: 6.0,
+        range_source: "docs say \"100 ms\"; general 0.3–6 s used",
+        token_with_floor: false,
+    },
+    Family {
+        name: "RecaptchaV2Enterprise",
+        family: TaskFamily::RecaptchaV2Enterprise,
+        task: r#"{"type":"RecaptchaV2EnterpriseTask","websiteURL":"https://a.b","websiteKey":"k"}"#,
+        lo: 10.0,
+        hi: 80.0,
+        range_source: "10–80 s",
+        token_with_floor: true,
+    },
+    Family {
+        name: "RecaptchaV3",
+        family: TaskFamily::RecaptchaV3,
+        task: r#"{"type":"RecaptchaV3TaskProxyless","websiteURL":"https://a.b","websiteKey":"k"}"#,
+        lo: 10.0,
+        hi: 30.0,
+        range_source: "10–30 s",
+        token_with_floor: true,
+    },
+    Family {
+        name: "RecaptchaV3Enterprise",
+        family: TaskFamily::RecaptchaV3Enterprise,
+        task: r#"{"type":"RecaptchaV3EnterpriseTask","websiteURL":"https://a.b","websiteKey":"k"}"#,
+        lo: 10.0,
+        hi: 30.0,
+        range_source: "10–30 s",
+        token_with_floor: true,
+    },
+    Family {
+        name: "HCaptcha",
+        family: TaskFamily::HCaptcha,
+        task: r#"{"type":"HCaptchaTask","websiteURL":"https://a.b","websiteKey":"k"}"#,
+        lo: 10.0,
+        hi: 80.0,
+        range_source: "10–80 s",
+        token_with_floor: true,
+    },
+    Family {
+        name: "GeeTest",
+        family: TaskFamily::GeeTest,
+        task: r#"{"type":"GeeTestTask","websiteURL":"https://a.b","gt":"g","challenge":"c"}"#,
+        lo: 10.0,
+        hi: 30.0,
+        range_source: "10–30 s",
+        token_with_floor: true,
+    },
+    Family {
+        name: "Turnstile",
+        family: TaskFamily::Turnstile,
+        task: r#"{"type":"TurnstileTask","websiteURL":"https://a.b","websiteKey":"k"}"#,
+        lo: 5.0,
+        hi: 20.0,
+        range_source: "5–20 s",
+        token_with_floor: true,
+    },
+    Family {
+        name: "FunCaptcha",
+        family: TaskFamily::FunCaptcha,
+        task: r#"{"type":"FunCaptchaTask","websiteURL":"https://a.b","websitePublicKey":"k"}"#,
+        lo: 10.0,
+        hi: 30.0,
+        range_source: "10–30 s (old docs)",
+        token_with_floor: true,
+    },
+    Family {
+        name: "Amazon (no range documented)",
+        family: TaskFamily::Amazon,
+        task: r#"{"type":"AmazonTask","websiteURL":"https://a.b","websiteKey":"k","captchaScript":"s"}"#,
+        lo: 1.0,
+        hi: 30.0,
+        range_source: "FAQ 1–30 s",
+        token_with_floor: false,
+    },
 ];
 
 #[derive(Default, Clone)]
@@ -90,8 +178,18 @@ impl Stats {
     }
 }
 
-fn run_one(cfg: &Config, task: &Task, policy: Option<PollPolicy>, solve_time: Duration, base: Instant) -> (u32, Option<f64>) {
-    let mut fx = Virtual { now: base, ready_at: None, solve_time };
+fn run_one(
+    cfg: &Config,
+    task: &Task,
+    policy: Option<PollPolicy>,
+    solve_time: Duration,
+    base: Instant,
+) -> (u32, Option<f64>) {
+    let mut fx = Virtual {
+        now: base,
+        ready_at: None,
+        solve_time,
+    };
     let mut solve = match policy {
         Some(p) => Solve::with_policy(cfg, task, p, base),
         None => Solve::new(cfg, task, base),
@@ -99,7 +197,10 @@ fn run_one(cfg: &Config, task: &Task, policy: Option<PollPolicy>, solve_time: Du
     match drive(&mut solve, &mut fx) {
         Ok(s) => {
             let ready = fx.ready_at.unwrap_or(base);
-            (s.polls, Some(fx.now.saturating_duration_since(ready).as_secs_f64()))
+            (
+                s.polls,
+                Some(fx.now.saturating_duration_since(ready).as_secs_f64()),
+            )
         }
         Err(_) => (solve.polls_sent(), None),
     }
@@ -108,7 +209,9 @@ fn run_one(cfg: &Config, task: &Task, policy: Option<PollPolicy>, solve_time: Du
 fn simulate(f: &Family, tasks: usize, seed: u64) -> [Stats; 2] {
     #[allow(clippy::disallowed_methods)] // a base for virtual time; never advanced by the clock
     let base = Instant::now();
-    let cfg = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap_or_else(|_| unreachable!()));
+    let cfg = Config::new(
+        ClientKey::new("0123456789abcdef0123456789abcdef").unwrap_or_else(|_| unreachable!()),
+    );
     let task = Task::from_json_str(f.task).unwrap_or_else(|e| panic!("{}: {e}", f.name));
     let official = PollPolicy::official(f.family, false);
     let mut rng = Rng::new(seed);
@@ -131,9 +234,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let tasks: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4_000);
     let runs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
-    println!("Polling economy: {tasks} tasks per family per run, {runs} runs (seeds 1..={runs}); median [min–max] over runs.");
-    println!("Requests = getTaskResult polls per task. Latency = ready → detected, seconds. Oracle: 1 request, 0 s.\n");
-    println!("| family | solve time | policy | first/interval/timeout | requests mean | requests max | latency mean | p50 | p95 | timeouts |");
+    println!(
+        "Polling economy: {tasks} tasks per family per run, {runs} runs (seeds 1..={runs}); median [min–max] over runs."
+    );
+    println!(
+        "Requests = getTaskResult polls per task. Latency = ready → detected, seconds. Oracle: 1 request, 0 s.\n"
+    );
+    println!(
+        "| family | solve time | policy | first/interval/timeout | requests mean | requests max | latency mean | p50 | p95 | timeouts |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut all_ok = true;
     let mut verdicts = Vec::new();
@@ -144,13 +253,31 @@ fn main() -> ExitCode {
         }
         let mut means = [(0.0, 0.0); 2];
         for (i, label) in ["capmonster-rs default", "official SDK"].iter().enumerate() {
-            let p = if i == 0 { PollPolicy::for_family(f.family, false) } else { PollPolicy::official(f.family, false) };
-            let mut req_mean: Vec<f64> = per_run.iter().map(|r| Stats::mean(&r[i].requests)).collect();
-            let req_max = per_run.iter().flat_map(|r| r[i].requests.iter().copied()).fold(0.0, f64::max);
-            let mut lat_mean: Vec<f64> = per_run.iter().map(|r| Stats::mean(&r[i].latency)).collect();
-            let mut p50: Vec<f64> = per_run.iter().map(|r| quantile(&mut r[i].latency.clone(), 0.5)).collect();
-            let mut p95: Vec<f64> = per_run.iter().map(|r| quantile(&mut r[i].latency.clone(), 0.95)).collect();
-            let timeouts: usize = per_run.iter().map(|r| r[i].timeouts).sum::<usize>() / per_run.len().max(1);
+            let p = if i == 0 {
+                PollPolicy::for_family(f.family, false)
+            } else {
+                PollPolicy::official(f.family, false)
+            };
+            let mut req_mean: Vec<f64> = per_run
+                .iter()
+                .map(|r| Stats::mean(&r[i].requests))
+                .collect();
+            let req_max = per_run
+                .iter()
+                .flat_map(|r| r[i].requests.iter().copied())
+                .fold(0.0, f64::max);
+            let mut lat_mean: Vec<f64> =
+                per_run.iter().map(|r| Stats::mean(&r[i].latency)).collect();
+            let mut p50: Vec<f64> = per_run
+                .iter()
+                .map(|r| quantile(&mut r[i].latency.clone(), 0.5))
+                .collect();
+            let mut p95: Vec<f64> = per_run
+                .iter()
+                .map(|r| quantile(&mut r[i].latency.clone(), 0.95))
+                .collect();
+            let timeouts: usize =
+                per_run.iter().map(|r| r[i].timeouts).sum::<usize>() / per_run.len().max(1);
             let (rm, rlo, rhi) = median_spread(&mut req_mean);
             let (lm, llo, lhi) = median_spread(&mut lat_mean);
             let (p50m, _, _) = median_spread(&mut p50);
@@ -168,11 +295,18 @@ fn main() -> ExitCode {
                 all_ok = false;
             }
         }
-        println!("| {} | {} | oracle | – | 1.00 | 1 | 0.000 | 0.000 | 0.000 | 0 |", f.name, f.range_source);
+        println!(
+            "| {} | {} | oracle | – | 1.00 | 1 | 0.000 | 0.000 | 0.000 | 0 |",
+            f.name, f.range_source
+        );
         let (ours, off) = (means[0], means[1]);
         let saving = 1.0 - ours.0 / off.0;
         let dominated = ours.0 <= off.0 + 1e-9 && ours.1 <= off.1 + 1e-9;
-        let goal = if f.token_with_floor { dominated && saving >= 0.25 } else { dominated };
+        let goal = if f.token_with_floor {
+            dominated && saving >= 0.25
+        } else {
+            dominated
+        };
         all_ok &= goal;
         verdicts.push(format!(
             "- {}: {:.0} % fewer requests, latency {:+.3} s vs official → {}",
@@ -186,5 +320,9 @@ fn main() -> ExitCode {
     for v in verdicts {
         println!("{v}");
     }
-    if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

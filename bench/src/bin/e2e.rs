@@ -1,0 +1,720 @@
+//! End-to-end throughput and scale on loopback, against the simulator in a separate process.
+//!
+//! Orchestrator (what `bench/run` calls):
+//!
+//! ```text
+//! e2e run --sim target/release/capmonster-sim [--runs 5] [--quick]
+//!         [--python VENV/bin/python --py-driver bench/sdk/py_client.py]
+//!         [--node node --js-driver bench/sdk/js_client.js --node-path NPM/node_modules]
+//! ```
+//!
+//! For every client and run it starts a fresh simulator process (`--instant`: every task is
+//! ready on its first poll), then the client in its own process, which measures itself over
+//! the solve window: wall time, CPU seconds (user + system, all threads, `/proc/self/stat`)
+//! and peak RSS (`VmHWM`). The simulator's CPU and memory are not counted. Each figure is the
+//! median of the runs, with the spread (min–max). Markdown goes to stdout.
+//!
+//! Client processes (also usable alone; each prints one JSON line):
+//!
+//! ```text
+//! e2e client hyper  URL TASKS CONCURRENCY   capmonster-hyper, CONCURRENCY solve loops
+//! e2e client bare   URL TASKS CONCURRENCY   bare hyper-util client, same requests, no protocol logic
+//! e2e client ureq   URL TASKS THREADS       capmonster-ureq Client::solve_many
+//! e2e client scale  URL TASKS [RAMP_MS]     capmonster-hyper, TASKS solves started at once (or
+//!                                           evenly over RAMP_MS), default policy
+//! ```
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use capmonster_bench::{median_spread, open_fds, proc_status_kb, process_cpu_secs};
+use capmonster_core::{ClientKey, Config, PolicyOverrides, Task};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Uri, header};
+use hyper_util::client::legacy;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use serde_json::{Value, json};
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.test/","websiteKey":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn runtime() -> Res<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn config(url: &str, zero_first_delay: bool) -> Res<Config> {
+    let mut cfg = Config::new(ClientKey::new(KEY)?).with_base_url(url)?;
+    if zero_first_delay {
+        cfg = cfg.with_policy(PolicyOverrides {
+            first_delay: Some(Duration::ZERO),
+            ..PolicyOverrides::default()
+        });
+    }
+    Ok(cfg)
+}
+
+/// Runs `f` and prints the JSON line of a client process.
+fn measured(name: &str, tasks: usize, f: impl FnOnce() -> Res<usize>) -> Res<()> {
+    let cpu0 = process_cpu_secs().unwrap_or(f64::NAN);
+    let t0 = Instant::now();
+    let ok = f()?;
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs().unwrap_or(f64::NAN) - cpu0;
+    println!(
+        "{}",
+        json!({
+            "client": name, "tasks": tasks, "ok": ok, "secs": secs, "cpu_secs": cpu,
+            "peak_rss_kb": proc_status_kb("VmHWM"),
+        })
+    );
+    Ok(())
+}
+
+/// `conc` loops on the runtime, each taking the next task index until `tasks` are done;
+/// `one` returns whether the solve succeeded.
+async fn solve_loops<F, Fut>(tasks: usize, conc: usize, one: F) -> usize
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let one = Arc::new(one);
+    let mut handles = Vec::with_capacity(conc);
+    for _ in 0..conc {
+        let (next, ok, one) = (Arc::clone(&next), Arc::clone(&ok), Arc::clone(&one));
+        handles.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < tasks {
+                if one().await {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    ok.load(Ordering::Relaxed)
+}
+
+/// (a) capmonster-hyper: `Client::solve` with a zero first delay.
+fn client_hyper(url: &str, tasks: usize, conc: usize) -> Res<()> {
+    let rt = runtime()?;
+    let client = capmonster_hyper::Client::from_config(config(url, true)?)?;
+    let task = Arc::new(Task::from_json_str(TASK)?);
+    measured("capmonster-hyper", tasks, || {
+        Ok(rt.block_on(solve_loops(tasks, conc, move || {
+            let (client, task) = (client.clone(), Arc::clone(&task));
+            async move { client.solve(&task).await.is_ok() }
+        })))
+    })
+}
+
+/// (b) A bare hyper-util pooled client: createTask, then getTaskResult until the body says
+/// ready. Same headers and bodies; no JSON parsing, no limits, no policy, no error model.
+fn client_bare(url: &str, tasks: usize, conc: usize) -> Res<()> {
+    let rt = runtime()?;
+    let _guard = rt.enter();
+    let mut b = legacy::Client::builder(TokioExecutor::new());
+    b.pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60));
+    let client: legacy::Client<_, Full<Bytes>> = b.build_http();
+    let create_uri: Uri = format!("{url}/createTask").parse()?;
+    let poll_uri: Uri = format!("{url}/getTaskResult").parse()?;
+    let task: Value = serde_json::from_str(TASK)?;
+    let create_body = Bytes::from(serde_json::to_vec(
+        &json!({"clientKey": KEY, "task": task}),
+    )?);
+    let post = move |uri: &Uri, body: Bytes| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(uri.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::USER_AGENT, "capmonster-rs/0.1.0")
+            .body(Full::new(body))
+    };
+    let one = move || {
+        let (client, create_uri, poll_uri, create_body) = (
+            client.clone(),
+            create_uri.clone(),
+            poll_uri.clone(),
+            create_body.clone(),
+        );
+        async move {
+            let Ok(req) = post(&create_uri, create_body) else {
+                return false;
+            };
+            let Ok(resp) = client.request(req).await else {
+                return false;
+            };
+            let Ok(body) = resp.into_body().collect().await.map(|b| b.to_bytes()) else {
+                return false;
+            };
+            let Some(id) = find_task_id(&body) else {
+                return false;
+            };
+            let poll_body = Bytes::from(format!(r#"{{"clientKey":"{KEY}","taskId":{id}}}"#));
+            for _ in 0..120 {
+                let Ok(req) = post(&poll_uri, poll_body.clone()) else {
+                    return false;
+                };
+                let Ok(resp) = client.request(req).await else {
+                    return false;
+                };
+                let Ok(body) = resp.into_body().collect().await.map(|b| b.to_bytes()) else {
+                    return false;
+                };
+                if contains(&body, b"\"ready\"") {
+                    return true;
+                }
+                if !contains(&body, b"\"processing\"") {
+                    return false;
+                }
+            }
+            false
+        }
+    };
+    measured("bare hyper", tasks, || {
+        Ok(rt.block_on(solve_loops(tasks, conc, one)))
+    })
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn find_task_id(body: &[u8]) -> Option<u64> {
+    let key = b"\"taskId\":";
+    let at = body.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits: Vec<u8> = body[at..]
+        .iter()
+        .copied()
+        .skip_while(|c| *c == b' ')
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+/// (c) capmonster-ureq: `Client::solve_many` on a thread pool.
+fn client_ureq(url: &str, tasks: usize, threads: usize) -> Res<()> {
+    let client = capmonster_ureq::Client::from_config(config(url, true)?)?;
+    let all = vec![Task::from_json_str(TASK)?; tasks];
+    measured("capmonster-ureq", tasks, || {
+        Ok(client
+            .solve_many(&all, threads)
+            .iter()
+            .filter(|r| r.is_ok())
+            .count())
+    })
+}
+
+/// Scale: `tasks` solves started at once through capmonster-hyper (default reCAPTCHA v2
+/// policy), against a simulator solving in 2–5 s; RSS and open fds sampled while they run.
+fn client_scale(url: &str, tasks: usize, ramp_ms: usize) -> Res<()> {
+    let rt = runtime()?;
+    let client = capmonster_hyper::Client::from_config(config(url, false)?)?;
+    let task = Arc::new(Task::from_json_str(TASK)?);
+    let base_rss = proc_status_kb("VmRSS").unwrap_or(0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak_fds = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak_fds) = (Arc::clone(&stop), Arc::clone(&peak_fds));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak_fds.fetch_max(open_fds() as u64, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let t0 = Instant::now();
+    let cpu0 = process_cpu_secs().unwrap_or(f64::NAN);
+    let ok = rt.block_on(async {
+        let start = tokio::time::Instant::now();
+        let mut handles = Vec::with_capacity(tasks);
+        for i in 0..tasks {
+            if ramp_ms > 0 {
+                let at = Duration::from_millis((ramp_ms * i / tasks) as u64);
+                tokio::time::sleep_until(start + at).await;
+            }
+            let (client, task) = (client.clone(), Arc::clone(&task));
+            handles.push(tokio::spawn(
+                async move { client.solve(&task).await.is_ok() },
+            ));
+        }
+        let mut ok = 0;
+        for h in handles {
+            ok += usize::from(h.await.unwrap_or(false));
+        }
+        ok
+    });
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs().unwrap_or(f64::NAN) - cpu0;
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    println!(
+        "{}",
+        json!({
+            "client": "capmonster-hyper (scale)", "tasks": tasks, "ok": ok, "secs": secs,
+            "cpu_secs": cpu, "peak_rss_kb": proc_status_kb("VmHWM"), "base_rss_kb": base_rss,
+            "peak_fds": peak_fds.load(Ordering::Relaxed),
+        })
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Orchestrator
+
+/// How one row of the scale table reads a column.
+type Figure<'a> = dyn Fn(&mut Col) -> String + 'a;
+
+/// One scale column: ramp, peak RSS, base RSS, peak fds, wall secs, CPU secs (MiB, s), failed.
+type Col = (
+    usize,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    usize,
+);
+
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start(path: &str, extra: &[&str]) -> Res<Self> {
+        let mut child = Command::new(path)
+            .args(["--instant", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the simulator {path}: {e}"))?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().ok_or("no simulator stdout")?;
+        BufReader::new(stdout).read_line(&mut line)?;
+        let url = line.trim().to_owned();
+        if !url.starts_with("http://") {
+            let _ = child.kill();
+            return Err(format!("the simulator printed {url:?}, not its URL").into());
+        }
+        Ok(Self { child, url })
+    }
+
+    /// The simulator's `/_sim/stats`, over a plain HTTP/1.0 GET.
+    fn stats(&self) -> Option<Value> {
+        let hostport = self.url.strip_prefix("http://")?;
+        let mut s = TcpStream::connect(hostport).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(
+            s,
+            "GET /_sim/stats HTTP/1.0\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf);
+        serde_json::from_str(&text[text.find("\r\n\r\n")? + 4..]).ok()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One client run: its JSON line plus the simulator's requests per created task.
+fn run_client(sim_path: &str, sim_extra: &[&str], cmd: &mut Command) -> Res<(Value, f64)> {
+    let sim = Sim::start(sim_path, sim_extra)?;
+    let out = cmd
+        .arg(&sim.url)
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            let err = String::from_utf8_lossy(&out.stderr);
+            format!(
+                "{cmd:?} printed no result (status {}): {}",
+                out.status,
+                err.lines().take(5).collect::<Vec<_>>().join(" | ")
+            )
+        })?;
+    let v: Value = serde_json::from_str(line)?;
+    let stats = sim.stats().unwrap_or(Value::Null);
+    let requests: f64 = stats["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| *k == "createTask" || *k == "getTaskResult")
+                .filter_map(|(_, v)| v.as_f64())
+                .sum()
+        })
+        .unwrap_or(f64::NAN);
+    let created = stats["tasks_created"].as_f64().unwrap_or(f64::NAN);
+    Ok((v, requests / created))
+}
+
+struct Row {
+    name: String,
+    setup: String,
+    rate: Vec<f64>,
+    cpu_ms: Vec<f64>,
+    rss_mib: Vec<f64>,
+    req_per_task: Vec<f64>,
+    failed: usize,
+    tasks: usize,
+}
+
+fn fmt3(v: &mut [f64], prec: usize) -> String {
+    let (m, lo, hi) = median_spread(v);
+    format!("{m:.prec$} [{lo:.prec$}–{hi:.prec$}]")
+}
+
+fn median(v: &[f64]) -> f64 {
+    median_spread(&mut v.to_vec()).0
+}
+
+struct Spec {
+    name: &'static str,
+    setup: String,
+    tasks: usize,
+    cmd: Box<dyn Fn() -> Command>,
+}
+
+fn orchestrate(args: &[String]) -> Res<bool> {
+    let opt = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let sim = opt("--sim").ok_or("--sim PATH is required")?;
+    let runs: usize = opt("--runs")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 3 } else { 5 });
+    let scale_tasks: usize = opt("--scale-tasks")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10_000);
+    let div = if quick { 4 } else { 1 };
+    let me = std::env::current_exe()?;
+    let rust = |kind: &'static str, tasks: usize, conc: usize| {
+        let me = me.clone();
+        Box::new(move || {
+            let mut c = Command::new(&me);
+            c.args(["client", kind]);
+            c.env("E2E_TASKS", tasks.to_string())
+                .env("E2E_CONC", conc.to_string());
+            c
+        }) as Box<dyn Fn() -> Command>
+    };
+    let mut specs = vec![
+        Spec {
+            name: "(a) capmonster-hyper",
+            setup: "256 concurrent solves, tokio multi-thread".into(),
+            tasks: 40_000 / div,
+            cmd: rust("hyper", 40_000 / div, 256),
+        },
+        Spec {
+            name: "(b) bare hyper-util client (the limit)",
+            setup: "256 concurrent request sequences, tokio multi-thread".into(),
+            tasks: 40_000 / div,
+            cmd: rust("bare", 40_000 / div, 256),
+        },
+        Spec {
+            name: "(c) capmonster-ureq",
+            setup: "`solve_many`, 32 threads".into(),
+            tasks: 20_000 / div,
+            cmd: rust("ureq", 20_000 / div, 32),
+        },
+    ];
+    let mut notes = Vec::new();
+    match (opt("--python"), opt("--py-driver")) {
+        (Some(py), Some(driver)) => {
+            let tasks = 3_000 / div;
+            specs.push(Spec {
+                name: "(d) official Python SDK 4.3.1",
+                setup: "asyncio, 64 concurrent `_solve` (first delay 0)".into(),
+                tasks,
+                cmd: Box::new(move || {
+                    let mut c = Command::new(&py);
+                    c.arg(&driver)
+                        .env("E2E_TASKS", tasks.to_string())
+                        .env("E2E_CONC", "64");
+                    c
+                }),
+            });
+        }
+        _ => {
+            notes.push("(d) official Python SDK: not run (not installed: see bench/run's output).")
+        }
+    }
+    match (opt("--node"), opt("--js-driver"), opt("--node-path")) {
+        (Some(node), Some(driver), Some(path)) => {
+            let tasks = 10_000 / div;
+            specs.push(Spec {
+                name: "(e) official JS SDK 2.6.1",
+                setup: "Node, 256 concurrent `Solve` (first delay 0)".into(),
+                tasks,
+                cmd: Box::new(move || {
+                    let mut c = Command::new(&node);
+                    c.arg(&driver)
+                        .env("NODE_PATH", &path)
+                        .env("E2E_TASKS", tasks.to_string())
+                        .env("E2E_CONC", "256");
+                    c
+                }),
+            });
+        }
+        _ => notes.push("(e) official JS SDK: not run (not installed: see bench/run's output)."),
+    }
+
+    let mut rows: Vec<Row> = specs
+        .iter()
+        .map(|spec| Row {
+            name: spec.name.into(),
+            setup: spec.setup.clone(),
+            rate: vec![],
+            cpu_ms: vec![],
+            rss_mib: vec![],
+            req_per_task: vec![],
+            failed: 0,
+            tasks: spec.tasks,
+        })
+        .collect();
+    // Runs are interleaved (a, b, c, ... then again) so that a change of load on the machine
+    // affects every client alike.
+    for run in 1..=runs {
+        for (spec, row) in specs.iter().zip(rows.iter_mut()) {
+            let mut cmd = (spec.cmd)();
+            let (v, rpt) = run_client(&sim, &[], &mut cmd)?;
+            let ok = v["ok"].as_f64().unwrap_or(0.0);
+            let secs = v["secs"].as_f64().unwrap_or(f64::NAN);
+            let tasks = v["tasks"].as_f64().unwrap_or(f64::NAN);
+            eprintln!(
+                "  {} run {run}: {v} (sim: {rpt:.2} requests/task)",
+                spec.name
+            );
+            row.failed += (tasks - ok).max(0.0) as usize;
+            row.rate.push(ok / secs);
+            row.cpu_ms
+                .push(v["cpu_secs"].as_f64().unwrap_or(f64::NAN) / ok * 1000.0);
+            row.rss_mib
+                .push(v["peak_rss_kb"].as_f64().unwrap_or(f64::NAN) / 1024.0);
+            row.req_per_task.push(rpt);
+        }
+    }
+
+    println!("### End-to-end throughput (loopback, simulator with instant solves)\n");
+    println!(
+        "Each run: a fresh simulator process (`capmonster-sim --instant`), then the client in its own process; \
+         every task is createTask + one getTaskResult (first delay 0). CPU is the client process's user + system \
+         time over the solve window; peak RSS is the client process's `VmHWM` (for Python/JS: `ru_maxrss` / \
+         `maxRSS`, interpreter included). Median [min–max] of {runs} interleaved runs.\n"
+    );
+    println!(
+        "| client | setup | tasks/run | tasks/s | CPU ms/task | peak RSS MiB | requests/task (sim) | failed |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &mut rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.2} | {} |",
+            r.name,
+            r.setup,
+            r.tasks,
+            fmt3(&mut r.rate, 0),
+            fmt3(&mut r.cpu_ms, 4),
+            fmt3(&mut r.rss_mib, 1),
+            median(&r.req_per_task),
+            r.failed
+        );
+    }
+    for n in &notes {
+        println!("\n{n}");
+    }
+    let rate = |prefix: &str| {
+        rows.iter()
+            .find(|r| r.name.starts_with(prefix))
+            .map(|r| (median(&r.rate), median(&r.cpu_ms)))
+    };
+    let mut all_ok = true;
+    println!();
+    if let (Some(a), Some(b)) = (rate("(a)"), rate("(b)")) {
+        let ratio = a.0 / b.0;
+        let met = ratio >= 0.9;
+        all_ok &= met;
+        println!(
+            "- (a)/(b) throughput: **{ratio:.2}x** (goal ≥ 0.9x) → {}; CPU per task (a)/(b): {:.2}x",
+            if met { "goal met" } else { "GOAL NOT MET" },
+            a.1 / b.1
+        );
+    }
+    match (rate("(a)"), rate("(d)")) {
+        (Some(a), Some(d)) => {
+            let ratio = a.0 / d.0;
+            let met = ratio >= 10.0;
+            all_ok &= met;
+            println!(
+                "- (a)/(d) throughput: **{ratio:.1}x** (goal ≥ 10x) → {}; CPU per task (d)/(a): {:.1}x",
+                if met { "goal met" } else { "GOAL NOT MET" },
+                d.1 / a.1
+            );
+        }
+        _ => println!("- (a)/(d): not measured (Python SDK not installed)"),
+    }
+    if let (Some(a), Some(e)) = (rate("(a)"), rate("(e)")) {
+        println!(
+            "- (a)/(e) throughput: {:.1}x; CPU per task (e)/(a): {:.1}x",
+            a.0 / e.0,
+            e.1 / a.1
+        );
+    }
+    if let (Some(a), Some(c)) = (rate("(a)"), rate("(c)")) {
+        println!(
+            "- (c)/(a) throughput: {:.2}x; CPU per task (c)/(a): {:.2}x",
+            c.0 / a.0,
+            c.1 / a.1
+        );
+    }
+
+    // Scale: all at once (burst), and started evenly over 2 s (ramp).
+    let scale_runs = runs.min(5);
+    let mut cols = Vec::new();
+    for ramp_ms in [0usize, 2000] {
+        let (mut rss, mut base, mut fds, mut secs, mut cpu) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let mut failed = 0usize;
+        for run in 1..=scale_runs {
+            let mut cmd = (rust("scale", scale_tasks, 0))();
+            cmd.env("E2E_RAMP_MS", ramp_ms.to_string());
+            let (v, rpt) = run_client(&sim, &["--solve-time", "*=2..5"], &mut cmd)?;
+            eprintln!("  scale (ramp {ramp_ms} ms) run {run}: {v} (sim: {rpt:.2} requests/task)");
+            rss.push(v["peak_rss_kb"].as_f64().unwrap_or(f64::NAN) / 1024.0);
+            base.push(v["base_rss_kb"].as_f64().unwrap_or(f64::NAN) / 1024.0);
+            fds.push(v["peak_fds"].as_f64().unwrap_or(f64::NAN));
+            secs.push(v["secs"].as_f64().unwrap_or(f64::NAN));
+            cpu.push(v["cpu_secs"].as_f64().unwrap_or(f64::NAN));
+            failed += (v["tasks"].as_f64().unwrap_or(0.0) - v["ok"].as_f64().unwrap_or(0.0))
+                .max(0.0) as usize;
+        }
+        let col: Col = (ramp_ms, rss, base, fds, secs, cpu, failed);
+        cols.push(col);
+    }
+    println!("\n### Scale: {scale_tasks} concurrent solves through capmonster-hyper\n");
+    println!(
+        "{scale_tasks} `Client::solve` futures, each on its own tokio task (default reCAPTCHA v2 policy: first poll \
+         at 1 s, then every 3 s), against a simulator process solving each task in 2–5 s (`--solve-time '*=2..5'`): \
+         every solve takes 4–7 s, so all {scale_tasks} are in flight together. *Burst*: all spawned at the same \
+         instant, so about as many createTask requests are in flight at once and hyper's pool opens a connection \
+         for each (no idle one exists yet), then keeps them. *Ramp*: spawned evenly over 2 s (5 per ms). \
+         Median [min–max] of {scale_runs} runs.\n"
+    );
+    println!("| figure | burst (all at once) | ramp (over 2 s) |");
+    println!("|---|---|---|");
+    let rows: [(&str, &Figure<'_>); 7] = [
+        ("peak RSS (VmHWM), MiB", &|c| fmt3(&mut c.1, 1)),
+        ("RSS before the solves (runtime + client), MiB", &|c| {
+            fmt3(&mut c.2, 1)
+        }),
+        (
+            "peak RSS per in-flight solve ((peak − before) / solves), KiB",
+            &|c| {
+                format!(
+                    "{:.1}",
+                    (median(&c.1) - median(&c.2)) * 1024.0 / scale_tasks as f64
+                )
+            },
+        ),
+        (
+            "peak open fds (≈ pooled connections), sampled every 200 ms",
+            &|c| fmt3(&mut c.3, 0),
+        ),
+        ("wall time for all solves, s", &|c| fmt3(&mut c.4, 2)),
+        ("client CPU, s", &|c| fmt3(&mut c.5, 2)),
+        ("failed solves (all runs)", &|c| c.6.to_string()),
+    ];
+    for (label, f) in rows {
+        println!(
+            "| {label} | {} | {} |",
+            f(&mut cols[0].clone()),
+            f(&mut cols[1].clone())
+        );
+    }
+    let burst = median(&cols[0].1);
+    let ramp = median(&cols[1].1);
+    let met = burst <= 64.0;
+    all_ok &= met;
+    println!(
+        "\n- burst: peak RSS {burst:.1} MiB (goal ≤ 64 MiB) → {}",
+        if met { "goal met" } else { "GOAL NOT MET" }
+    );
+    println!(
+        "- ramp over 2 s: peak RSS {ramp:.1} MiB → {}",
+        if ramp <= 64.0 {
+            "within 64 MiB"
+        } else {
+            "above 64 MiB"
+        }
+    );
+    Ok(all_ok)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env_num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    let result = match args.first().map(String::as_str) {
+        Some("run") => orchestrate(&args[1..]).map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }),
+        Some("client") => {
+            // `client KIND URL [TASKS [CONC]]`; TASKS / CONC may also come from E2E_TASKS /
+            // E2E_CONC (how the orchestrator passes them, the URL being appended last).
+            let kind = args.get(1).map_or("", String::as_str);
+            let url = args.get(2).map_or("", String::as_str).trim_end_matches('/');
+            let num = |i: usize, env: &str, default: usize| {
+                args.get(i)
+                    .and_then(|v| v.parse().ok())
+                    .or_else(|| env_num(env))
+                    .unwrap_or(default)
+            };
+            let tasks = num(3, "E2E_TASKS", 10_000);
+            let conc = num(4, "E2E_CONC", 256);
+            match kind {
+                "hyper" => client_hyper(url, tasks, conc),
+                "bare" => client_bare(url, tasks, conc),
+                "ureq" => client_ureq(url, tasks, conc),
+                "scale" => client_scale(url, tasks, num(4, "E2E_RAMP_MS", 0)),
+                _ => Err(format!("unknown client {kind:?}").into()),
+            }
+            .map(|()| ExitCode::SUCCESS)
+        }
+        _ => Err("usage: e2e run --sim PATH [...] | e2e client KIND URL [TASKS [CONC]]".into()),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("e2e: {e}");
+        ExitCode::FAILURE
+    })
+}
