@@ -61,23 +61,38 @@ fn key_body(cfg: &Config, task_id: Option<TaskId>) -> Vec<u8> {
     body.extend_from_slice(prefix.as_bytes());
     if let Some(id) = task_id {
         body.extend_from_slice(b",\"taskId\":");
-        body.extend_from_slice(id.0.to_string().as_bytes());
+        push_u64(&mut body, id.0);
     }
     body.push(b'}');
     body
 }
 
+/// Appends the decimal digits of `n`, without a temporary `String`.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// The createTask body for `task`, as bytes.
 pub(crate) fn create_task_body(cfg: &Config, task: &Task) -> Vec<u8> {
     let prefix = cfg.body_prefix();
-    let mut body = Vec::with_capacity(prefix.len() + 256);
+    let task_json = task.to_json_bytes();
+    let mut body = Vec::with_capacity(prefix.len() + task_json.len() + 64);
     body.extend_from_slice(prefix.as_bytes());
     body.extend_from_slice(b",\"task\":");
-    // Writing a map of JSON values into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut body, task.as_json());
+    body.extend_from_slice(task_json);
     if let Some(id) = cfg.soft_id() {
         body.extend_from_slice(b",\"softId\":");
-        body.extend_from_slice(id.to_string().as_bytes());
+        push_u64(&mut body, u64::from(id));
     }
     if let Some(url) = cfg.callback_url() {
         body.extend_from_slice(b",\"callbackUrl\":");

@@ -230,6 +230,17 @@ fn requests_have_the_documented_shape() {
         let body: Value = serde_json::from_slice(req.body()).unwrap();
         assert_eq!(body, doc);
     }
+    for id in [0, 9, 10, 7_654_321, u64::MAX] {
+        let body: Value =
+            serde_json::from_slice(codec::task_result_request(&cfg, TaskId(id)).body()).unwrap();
+        assert_eq!(body["taskId"].as_u64(), Some(id));
+    }
+    // A key with characters JSON must escape still makes valid JSON.
+    let odd = Config::new(ClientKey::new(r#"ab"c\d"#).unwrap());
+    let body: Value = serde_json::from_slice(codec::balance_request(&odd).body()).unwrap();
+    assert_eq!(body["clientKey"], r#"ab"c\d"#);
+    let body: Value = serde_json::from_slice(codec::create_task_request(&odd, &t).body()).unwrap();
+    assert_eq!(body["task"], task["task"]);
     let cb = Config::new(ClientKey::new("API_KEY").unwrap())
         .with_callback_url("https://example.com/callback")
         .unwrap();

@@ -13,10 +13,12 @@ mod validate;
 
 pub use builders::*;
 
-/// A validated task object, ready to be sent in createTask.
+/// A validated task object, ready to be sent in createTask. Immutable: its JSON text is
+/// written once, when it is validated, and every createTask built from it copies those bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     body: Map<String, Value>,
+    json: Box<[u8]>,
 }
 
 /// The family a task belongs to: it decides the default polling schedule and which typed
@@ -167,7 +169,10 @@ impl Task {
             None => return Err(Error::invalid_input("task has no `type` field")),
         }
         validate::validate(&body)?;
-        Ok(Self { body })
+        let json = serde_json::to_vec(&body)
+            .map_err(|e| Error::invalid_input(format!("task cannot be serialized: {e}")))?
+            .into_boxed_slice();
+        Ok(Self { body, json })
     }
 
     /// The task `type`.
@@ -204,6 +209,11 @@ impl Task {
     /// The task object as it will be sent.
     pub fn as_json(&self) -> &Map<String, Value> {
         &self.body
+    }
+
+    /// The task object as JSON text, exactly as it is sent.
+    pub fn to_json_bytes(&self) -> &[u8] {
+        &self.json
     }
 
     /// The task object as a JSON value.
