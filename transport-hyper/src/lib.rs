@@ -35,6 +35,22 @@
 //! Use [`Client::from_config`] for another base URL (for example a local simulator) and
 //! [`Client::builder`] to bring your own connector or `hyper_util` client (proxies, custom TLS).
 //!
+//! # Connections
+//!
+//! A [`Client`] (with its clones) has at most [`ClientBuilder::max_in_flight`] HTTP requests
+//! in flight at once (default [`DEFAULT_MAX_IN_FLIGHT`]); further requests wait, in order, for
+//! one to finish. hyper's pool opens a new connection for every request that finds no idle
+//! one, so without this bound 10,000 solves started together would open thousands of
+//! connections (about 20 KiB each); with it, the pool holds on the order of `max_in_flight`
+//! connections and reuses them (somewhat more under contention: hyper-util starts a new
+//! connection for a request that finds no idle one, even when the connection of the request
+//! that just freed its slot is about to return to the pool; 10,000 solves started at once
+//! with the default bound of 256 peaked at about 400 connections on loopback). Waiting for a
+//! slot counts against the request's deadline; a request whose deadline passes while it waits
+//! was never sent, and is reported as [`TransportErrorKind::Connect`] (so the core may safely
+//! send a createTask again). This is resource management only: the adapter never retries or
+//! delays anything on its own.
+//!
 //! # What this crate forces
 //!
 //! On every request, whatever client or connector was supplied:
@@ -46,8 +62,8 @@
 //!   another host.
 //! - **Status is data**: any HTTP status is returned to the core (the body of a 402 is the
 //!   answer).
-//! - **Timeout**: each request (connect, headers and body together) must complete before the
-//!   deadline the core gives ([`Outgoing::deadline`](capmonster_core::Outgoing), derived from
+//! - **Timeout**: each request (waiting for a slot, connect, headers and body together) must
+//!   complete before the deadline the core gives ([`Outgoing::deadline`](capmonster_core::Outgoing), derived from
 //!   [`Config::with_request_timeout`], default
 //!   [`DEFAULT_REQUEST_TIMEOUT`](capmonster_core::config::DEFAULT_REQUEST_TIMEOUT), and the
 //!   task's overall deadline).
@@ -65,6 +81,7 @@
 //! | hyper outcome | [`TransportErrorKind`] |
 //! |---|---|
 //! | connector failed (DNS, connection refused, TLS handshake) — nothing was sent | `Connect` |
+//! | the deadline passed while waiting for a slot ([`ClientBuilder::max_in_flight`]) — nothing was sent | `Connect` |
 //! | the deadline passed (while connecting, waiting for headers or reading the body) | `Timeout` |
 //! | any other failure (reset, EOF, truncated body, protocol error) | `Io` |
 //! | the body exceeded the limit | `BodyTooLarge` |
@@ -78,18 +95,24 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use bytes::{BufMut, BytesMut};
 use capmonster_core::http;
 use capmonster_core::{
     AsyncEffects, Event, Outgoing, RequestKind, TransportError, TransportErrorKind, codec,
 };
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::Connect;
 use hyper_util::client::legacy::{self, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::sync::Semaphore;
+use tokio::time::Sleep;
 
 pub use capmonster_core as core;
 pub use capmonster_core::{
@@ -107,22 +130,29 @@ pub type HyperClient<C> = legacy::Client<C, RequestBody>;
 /// How long an idle pooled connection is kept by the clients this crate builds.
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The default bound on HTTP requests in flight at once per [`Client`] (and its clones); see
+/// [`ClientBuilder::max_in_flight`].
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
 type SendFn = dyn Fn(http::Request<RequestBody>) -> ResponseFuture + Send + Sync;
 
 /// An async CapMonster Cloud client over hyper.
 ///
-/// Cheap to clone (two reference counts); clones share the connection pool and the
-/// [`Config`]'s account guard. `Debug` never shows the key.
+/// Cheap to clone (three reference counts); clones share the connection pool, the bound on
+/// requests in flight and the [`Config`]'s account guard. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Client {
     config: Config,
     send: Arc<SendFn>,
+    /// One permit per request in flight ([`ClientBuilder::max_in_flight`]).
+    slots: Arc<Semaphore>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("config", &self.config)
+            .field("free_slots", &self.slots.available_permits())
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +168,7 @@ pub struct ClientBuilder {
     transport: Transport,
     pool_idle_timeout: Duration,
     pool_max_idle_per_host: usize,
+    max_in_flight: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -153,6 +184,7 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }
@@ -212,10 +244,24 @@ impl ClientBuilder {
     }
 
     /// The most idle connections kept per host (default: unlimited). Applies like
-    /// [`ClientBuilder::pool_idle_timeout`].
+    /// [`ClientBuilder::pool_idle_timeout`]. Keep it at least
+    /// [`ClientBuilder::max_in_flight`], or connections are closed only to be opened again.
     #[must_use]
     pub fn pool_max_idle_per_host(mut self, max_idle: usize) -> Self {
         self.pool_max_idle_per_host = max_idle;
+        self
+    }
+
+    /// The most HTTP requests this client (with all its clones) has in flight at once
+    /// (default [`DEFAULT_MAX_IN_FLIGHT`]; `0` counts as `1`). A request beyond it waits, first
+    /// come first served, until one in flight has its whole answer read, so the pool keeps
+    /// about this many connections open instead of one per concurrent request. The wait
+    /// counts against the request's deadline; a request still waiting at its deadline was
+    /// never sent and fails with [`TransportErrorKind::Connect`]. Applies to every transport
+    /// (default, [`ClientBuilder::connector`] or [`ClientBuilder::hyper_client`]).
+    #[must_use]
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
         self
     }
 
@@ -238,9 +284,11 @@ impl ClientBuilder {
                 )
             }
         };
+        let permits = self.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
         Ok(Client {
             config: self.config,
             send,
+            slots: Arc::new(Semaphore::new(permits)),
         })
     }
 }
@@ -265,6 +313,7 @@ impl Client {
             transport: Transport::Default,
             pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
             pool_max_idle_per_host: usize::MAX,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
@@ -274,7 +323,10 @@ impl Client {
     }
 
     fn effects(&self) -> HyperEffects<'_> {
-        HyperEffects { client: self }
+        HyperEffects {
+            client: self,
+            deadline_timer: None,
+        }
     }
 
     /// Creates `task` and polls it until it is solved, fails or is given up, with the
@@ -344,6 +396,10 @@ impl Client {
 /// The effects the core asks for, over the client's hyper transport.
 struct HyperEffects<'a> {
     client: &'a Client,
+    /// The request deadline's timer, created on the first request and reset for each one.
+    /// Reusing it lets tokio move a still-registered timer to a later deadline with one
+    /// atomic operation instead of registering (and deregistering) a timer per request.
+    deadline_timer: Option<Pin<Box<Sleep>>>,
 }
 
 /// A short name of the request, for events.
@@ -382,37 +438,85 @@ fn map_request_error(e: &legacy::Error) -> TransportError {
     TransportError::new(kind, chain(e))
 }
 
-fn map_body_error(
-    e: &(dyn std::error::Error + Send + Sync + 'static),
+/// Waits for the response, then reads the whole body, failing beyond `limit` bytes. A body
+/// that arrives in one frame (the common case for the service's small JSON answers) is kept
+/// as it is, without a copy.
+async fn read_response(
+    response: ResponseFuture,
     limit: usize,
-) -> TransportError {
-    if e.is::<LengthLimitError>() {
-        TransportError::new(
-            TransportErrorKind::BodyTooLarge,
-            format!("more than {limit} bytes"),
-        )
-    } else {
-        TransportError::new(
-            TransportErrorKind::Io,
-            format!("reading the body: {}", chain(e)),
-        )
+) -> Result<http::Response<Bytes>, TransportError> {
+    let response = response.await.map_err(|e| map_request_error(&e))?;
+    let (parts, mut body) = response.into_parts();
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::Io,
+                format!("reading the body: {}", chain(&e)),
+            )
+        })?;
+        // Trailers (not used by the service) are ignored.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        len = len.saturating_add(data.len());
+        if len > limit {
+            return Err(TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                format!("more than {limit} bytes"),
+            ));
+        }
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(data),
+            (Some(head), None) => {
+                let mut buf = BytesMut::with_capacity(len.max(2 * head.len()));
+                buf.put_slice(head);
+                buf.put_slice(&data);
+                rest = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.put_slice(&data),
+        }
     }
+    let body = match (first, rest) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(one), None) => one,
+        (None, None) => Bytes::new(),
+    };
+    Ok(http::Response::from_parts(parts, body))
 }
 
-async fn perform(
-    client: &Client,
-    request: http::Request<RequestBody>,
-    body_limit: usize,
-) -> Result<http::Response<Bytes>, TransportError> {
-    let response = (client.send)(request)
-        .await
-        .map_err(|e| map_request_error(&e))?;
-    let (parts, body) = response.into_parts();
-    let collected = Limited::new(body, body_limit)
-        .collect()
-        .await
-        .map_err(|e| map_body_error(&*e, body_limit))?;
-    Ok(http::Response::from_parts(parts, collected.to_bytes()))
+/// Polls `fut` until it completes or `timer` fires (`None`). Takes both pinned in place, so
+/// that the caller's future holds `fut` once (an `async fn` would hold a second copy).
+fn until_timer<'a, F: Future>(
+    mut fut: Pin<&'a mut F>,
+    mut timer: Pin<&'a mut Sleep>,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    poll_fn(move |cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+}
+
+impl HyperEffects<'_> {
+    /// The deadline timer, set to `deadline`.
+    fn timer(&mut self, deadline: Instant) -> Pin<&mut Sleep> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        match &mut self.deadline_timer {
+            Some(timer) => timer.as_mut().reset(deadline),
+            slot @ None => *slot = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+        match &mut self.deadline_timer {
+            Some(timer) => timer.as_mut(),
+            None => unreachable!("set above"),
+        }
+    }
 }
 
 impl AsyncEffects for HyperEffects<'_> {
@@ -427,51 +531,76 @@ impl AsyncEffects for HyperEffects<'_> {
     }
 
     async fn send(&mut self, out: Outgoing) -> Result<http::Response<Bytes>, TransportError> {
-        let Outgoing {
-            request,
-            kind,
-            deadline,
-            body_limit,
-            ..
-        } = out;
-        let name = request_name(kind);
+        // Kept flat (one `async fn`, the request consumed before the first long wait): this
+        // future is part of every in-flight solve, so its size is memory per task.
+        let client = self.client;
         let started = tokio::time::Instant::now();
-        let (mut parts, body) = request.into_parts();
-        parts.version = http::Version::HTTP_11;
-        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let result = match tokio::time::timeout_at(
-            tokio::time::Instant::from_std(deadline),
-            perform(self.client, request, body_limit),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                format!(
-                    "no complete answer within {} ms",
-                    deadline
-                        .saturating_duration_since(started.into_std())
-                        .as_millis()
-                ),
-            )),
+        let deadline = out.deadline;
+        let allowed_ms = || {
+            deadline
+                .saturating_duration_since(started.into_std())
+                .as_millis()
         };
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // A slot first (see `ClientBuilder::max_in_flight`): nothing is sent without one.
+        let permit = match client.slots.try_acquire() {
+            Ok(permit) => Ok(permit),
+            Err(_) => {
+                let acquire = std::pin::pin!(client.slots.acquire());
+                match until_timer(acquire, self.timer(deadline)).await {
+                    Some(Ok(permit)) => Ok(permit),
+                    Some(Err(_)) => Err(TransportError::new(
+                        TransportErrorKind::Connect,
+                        "not sent: the client's connection slots are closed",
+                    )),
+                    None => Err(TransportError::new(
+                        TransportErrorKind::Connect,
+                        format!(
+                            "not sent: waited for a connection slot until the deadline ({} ms)",
+                            allowed_ms()
+                        ),
+                    )),
+                }
+            }
+        };
+        let kind = out.kind;
+        let result = match permit {
+            Err(e) => Err(e),
+            Ok(permit) => {
+                let Outgoing {
+                    request,
+                    body_limit,
+                    ..
+                } = out;
+                let (mut parts, body) = request.into_parts();
+                parts.version = http::Version::HTTP_11;
+                let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+                let response = std::pin::pin!(read_response((client.send)(request), body_limit));
+                let result = until_timer(response, self.timer(deadline)).await;
+                drop(permit);
+                result.unwrap_or_else(|| {
+                    Err(TransportError::new(
+                        TransportErrorKind::Timeout,
+                        format!("no complete answer within {} ms", allowed_ms()),
+                    ))
+                })
+            }
+        };
+        // Field values are only computed when an enabled subscriber wants the event.
         match &result {
             Ok(resp) => tracing::debug!(
-                endpoint = name,
+                endpoint = request_name(kind),
                 request = ?kind,
                 status = resp.status().as_u16(),
                 body_len = resp.body().len(),
-                elapsed_ms,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "capmonster request answered"
             ),
             Err(error) => tracing::debug!(
-                endpoint = name,
+                endpoint = request_name(kind),
                 request = ?kind,
                 error_kind = ?error.kind,
                 %error,
-                elapsed_ms,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "capmonster request failed"
             ),
         }
@@ -506,5 +635,96 @@ impl AsyncEffects for HyperEffects<'_> {
             // Answers and transport failures are logged by `send`, with their duration.
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capmonster_core::{Action, Solve};
+    use capmonster_sim::{
+        DEFAULT_TEST_KEY, Endpoint as SimEndpoint, Fault, FaultRule, Sim, SimConfig,
+    };
+
+    const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.test/","websiteKey":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+
+    fn creates(sim: &Sim) -> u64 {
+        sim.stats().requests.get("createTask").copied().unwrap_or(0)
+    }
+
+    /// With one slot held by a slow createTask, a second createTask whose deadline passes
+    /// while it waits for the slot is reported as `Connect` (not sent, so safe to resend) and
+    /// never reaches the server.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_that_times_out_waiting_for_a_slot_is_connect_and_never_sent() {
+        let sim = Sim::spawn(SimConfig::instant().with_worker_threads(2).with_fault(
+            FaultRule::nth(
+                SimEndpoint::CreateTask,
+                1,
+                Fault::Delay(Duration::from_secs(2)),
+            ),
+        ))
+        .expect("simulator starts");
+        let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).expect("key"))
+            .with_base_url(&sim.base_url())
+            .expect("loopback url")
+            .with_request_timeout(Duration::from_secs(10));
+        let client = Client::builder(config)
+            .max_in_flight(1)
+            .build()
+            .expect("client");
+        let task = Task::from_json_str(TASK).expect("task");
+
+        // The first createTask takes the only slot; the simulator answers it after 2 s.
+        let first = tokio::spawn({
+            let (client, task) = (client.clone(), task.clone());
+            async move { client.create_task(&task).await }
+        });
+        let t0 = Instant::now();
+        while creates(&sim) < 1 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "first createTask not received"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        // The second createTask, with 300 ms to go, waits for the slot until its deadline.
+        let now = Instant::now();
+        let mut solve = Solve::new(client.config(), &task, now);
+        let Action::Send(mut out) = solve.poll_action(now) else {
+            panic!("a new solve starts with createTask");
+        };
+        assert!(matches!(out.kind, RequestKind::CreateTask { .. }));
+        out.deadline = now + Duration::from_millis(300);
+        let err = client.effects().send(out).await.unwrap_err();
+        let took = now.elapsed();
+        assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+        assert!(err.message.starts_with("not sent"), "{err}");
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_millis(1500),
+            "{took:?}"
+        );
+        assert_eq!(creates(&sim), 1, "the second createTask was not sent");
+
+        // The first one completes; the second never reached the simulator.
+        first
+            .await
+            .expect("no panic")
+            .expect("first createTask answered");
+        assert_eq!(creates(&sim), 1);
+        assert_eq!(sim.stats().tasks_created, 1);
+        // The slot is free again.
+        client.balance().await.expect("balance");
+    }
+
+    #[test]
+    fn max_in_flight_zero_counts_as_one() {
+        let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).expect("key"));
+        let client = Client::builder(config)
+            .max_in_flight(0)
+            .build()
+            .expect("client");
+        assert_eq!(client.slots.available_permits(), 1);
     }
 }

@@ -184,3 +184,28 @@ async fn dropping_a_solve_while_the_request_is_in_flight_sends_nothing_more() {
     // The client is still fine.
     assert!(client.balance().await.unwrap() > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn solves_beyond_max_in_flight_wait_for_a_slot_and_complete() {
+    let sim = spawn(SimConfig::instant());
+    let client = Client::builder(sim_config(&sim))
+        .max_in_flight(4)
+        .build()
+        .unwrap();
+    let handles: Vec<_> = (0..200)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.solve(&recaptcha()).await })
+        })
+        .collect();
+    for h in handles {
+        tokio::time::timeout(Duration::from_secs(60), h)
+            .await
+            .expect("bounded")
+            .expect("task did not panic")
+            .expect("solved");
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.tasks_created, 200);
+    assert_eq!(stats.requests.get("createTask"), Some(&200));
+}

@@ -181,8 +181,12 @@ async fn the_default_schedule_runs_in_virtual_time() {
     let virtual_elapsed = virtual_start.elapsed();
     assert_eq!(solved.polls, 4);
     assert_eq!(fake.creates.load(Ordering::SeqCst), 1);
-    // The default first delay and three intervals passed on the virtual clock...
-    let expected = policy.first_delay + policy.interval * 3;
+    // The default first delay and the policy's three gaps after it passed on the virtual
+    // clock...
+    let mut expected = policy.first_delay;
+    for _ in 0..3 {
+        expected += policy.gap_after(Some(expected));
+    }
     assert!(
         virtual_elapsed >= expected && virtual_elapsed < expected + Duration::from_secs(1),
         "{virtual_elapsed:?} vs {expected:?}"
