@@ -9,10 +9,11 @@
 //! typed error with the status and a short snippet.
 
 use http::{Method, Request, Response, StatusCode, header};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::TaskId;
 use crate::config::{Config, Endpoint, USER_AGENT};
+use crate::envelope::{self, Envelope};
 use crate::error::{ApiError, Error, ErrorCode, ErrorKind, snippet};
 use crate::solution::{Metadata, Solution, number_or_string_f64};
 use crate::task::Task;
@@ -145,12 +146,19 @@ pub fn user_agent_request(cfg: &Config) -> Request<Vec<u8>> {
 /// An answer, read as far as the envelope.
 #[derive(Debug)]
 pub(crate) enum Answer {
-    /// `errorId` zero (or absent): the object, envelope fields still in it.
-    Ok(Map<String, Value>),
+    /// `errorId` zero (or absent).
+    Ok(Envelope),
     /// `errorId` non-zero.
     Api(ApiError),
     /// Not a JSON object: the error describing it.
     Unreadable(Error),
+}
+
+fn non_empty_string(v: Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    }
 }
 
 /// Reads any answer's envelope.
@@ -170,26 +178,23 @@ pub(crate) fn read_answer(status: StatusCode, body: &[u8]) -> Answer {
             })
         }
     };
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
+    let mut env = match envelope::parse(body) {
+        Ok(env) => env,
         Err(e) if body.is_empty() => {
             return Answer::Unreadable(unreadable(format!("empty body ({e})")));
         }
+        Err(e) if e.is_data() => {
+            return Answer::Unreadable(unreadable(format!("not a JSON object: {e}")));
+        }
         Err(e) => return Answer::Unreadable(unreadable(format!("not JSON: {e}"))),
     };
-    let Value::Object(mut obj) = value else {
-        return Answer::Unreadable(unreadable("not a JSON object".to_owned()));
-    };
-    let error_id = obj.get("errorId").and_then(|v| match v {
+    let error_id = env.error_id.as_ref().and_then(|v| match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok(),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
         _ => None,
     });
-    let code = match obj.remove("errorCode") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s),
-        _ => None,
-    };
+    let code = non_empty_string(env.error_code.take());
     let is_error = match error_id {
         Some(id) => id != 0.0,
         None => code.is_some(),
@@ -199,15 +204,11 @@ pub(crate) fn read_answer(status: StatusCode, body: &[u8]) -> Answer {
             // No envelope at all and an error status: a proxy's JSON page, not the service.
             return Answer::Unreadable(unreadable("no errorId in the answer".to_owned()));
         }
-        return Answer::Ok(obj);
+        return Answer::Ok(env);
     }
-    let description = match obj.remove("errorDescription") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s),
-        _ => None,
-    };
     Answer::Api(ApiError {
         code: ErrorCode::parse(code.as_deref().unwrap_or_default()),
-        description,
+        description: non_empty_string(env.error_description),
         http_status: status.as_u16(),
     })
 }
@@ -221,8 +222,8 @@ fn decode_error(status: StatusCode, body: &[u8], message: impl Into<String>) -> 
 }
 
 /// Reads the `taskId` of a createTask success.
-pub(crate) fn read_task_id(obj: &Map<String, Value>) -> Result<TaskId, String> {
-    match obj.get("taskId") {
+pub(crate) fn read_task_id(env: &Envelope) -> Result<TaskId, String> {
+    match env.task_id.as_ref() {
         Some(Value::Number(n)) => n
             .as_u64()
             .map(TaskId)
@@ -246,26 +247,21 @@ pub(crate) enum PollReading {
     ReadyWithoutSolution,
 }
 
-/// Reads a getTaskResult success object.
-pub(crate) fn read_poll(mut obj: Map<String, Value>) -> PollReading {
-    let status = match obj.remove("status") {
+/// Reads a getTaskResult success answer.
+pub(crate) fn read_poll(env: Envelope) -> PollReading {
+    let status = match env.status {
         Some(Value::String(s)) => s,
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
     match status.as_str() {
         "processing" => PollReading::Processing,
-        "ready" => {
-            let Some(solution @ (Value::Object(_) | Value::Array(_) | Value::String(_))) =
-                obj.remove("solution")
-            else {
-                return PollReading::ReadyWithoutSolution;
-            };
-            for k in ["errorId", "errorDescription", "taskId"] {
-                obj.remove(k);
+        "ready" => match env.solution {
+            Some(solution @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => {
+                PollReading::Ready(Solution::new(solution, Metadata::from_fields(env.rest)))
             }
-            PollReading::Ready(Solution::new(solution, Metadata::from_fields(obj)))
-        }
+            _ => PollReading::ReadyWithoutSolution,
+        },
         _ => PollReading::UnknownStatus(status),
     }
 }
@@ -274,7 +270,7 @@ pub(crate) fn read_poll(mut obj: Map<String, Value>) -> PollReading {
 pub fn parse_create_task<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskId, Error> {
     let body = resp.body().as_ref();
     match read_answer(resp.status(), body) {
-        Answer::Ok(obj) => read_task_id(&obj).map_err(|m| decode_error(resp.status(), body, m)),
+        Answer::Ok(env) => read_task_id(&env).map_err(|m| decode_error(resp.status(), body, m)),
         Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
         Answer::Unreadable(e) => Err(e),
     }
@@ -285,7 +281,7 @@ pub fn parse_create_task<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskId, E
 pub fn parse_task_result<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskStatus, Error> {
     let body = resp.body().as_ref();
     match read_answer(resp.status(), body) {
-        Answer::Ok(obj) => match read_poll(obj) {
+        Answer::Ok(env) => match read_poll(env) {
             PollReading::Processing => Ok(TaskStatus::Processing),
             PollReading::Ready(s) => Ok(TaskStatus::Ready(s)),
             PollReading::UnknownStatus(s) => Err(Error::new(ErrorKind::UnknownStatus(s))),
@@ -305,7 +301,8 @@ pub fn parse_task_result<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskStatu
 pub fn parse_balance<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<f64, Error> {
     let body = resp.body().as_ref();
     match read_answer(resp.status(), body) {
-        Answer::Ok(obj) => obj
+        Answer::Ok(env) => env
+            .rest
             .get("balance")
             .and_then(number_or_string_f64)
             .ok_or_else(|| decode_error(resp.status(), body, "the answer has no numeric balance")),
@@ -319,7 +316,7 @@ pub fn parse_balance<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<f64, Error> {
 pub fn parse_report<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<(), Error> {
     let body = resp.body().as_ref();
     match read_answer(resp.status(), body) {
-        Answer::Ok(obj) => match obj.get("status").and_then(Value::as_str) {
+        Answer::Ok(env) => match env.status.as_ref().and_then(Value::as_str) {
             Some("success") => Ok(()),
             _ => Err(decode_error(
                 resp.status(),

@@ -111,6 +111,7 @@ pub use serde_json;
 pub mod codec;
 pub mod config;
 pub mod drive;
+mod envelope;
 pub mod error;
 pub mod guard;
 pub mod policy;

@@ -474,7 +474,7 @@ impl Solve {
 
     fn on_create_answer(&mut self, now: Instant, status: StatusCode, answer: Answer) {
         match answer {
-            Answer::Ok(obj) => match codec::read_task_id(&obj) {
+            Answer::Ok(env) => match codec::read_task_id(&env) {
                 Ok(id) => {
                     self.task_id = Some(id);
                     self.create_body = None;
@@ -543,7 +543,7 @@ impl Solve {
 
     fn on_poll_answer(&mut self, now: Instant, status: StatusCode, answer: Answer) {
         match answer {
-            Answer::Ok(obj) => match codec::read_poll(obj) {
+            Answer::Ok(env) => match codec::read_poll(env) {
                 PollReading::Processing => self.poll_again(now),
                 PollReading::Ready(solution) => {
                     self.failures = 0;
