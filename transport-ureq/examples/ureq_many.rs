@@ -2,7 +2,7 @@
 //! injected faults, and prints a summary (INFO-level tracing to stderr).
 //!
 //! ```text
-//! cargo run -p capmonster-ureq --example many
+//! cargo run -p capmonster-ureq --example ureq_many
 //! ```
 
 use std::time::{Duration, Instant};

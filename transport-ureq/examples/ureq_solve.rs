@@ -2,7 +2,7 @@
 //! prints the solution, the balance and the simulator's counters.
 //!
 //! ```text
-//! cargo run -p capmonster-ureq --example solve
+//! cargo run -p capmonster-ureq --example ureq_solve
 //! ```
 
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! client, and prints the answers and the account balance.
 //!
 //! ```text
-//! cargo run -p capmonster-hyper --example solve
+//! cargo run -p capmonster-hyper --example hyper_solve
 //! ```
 //!
 //! With `CAPMONSTER_TRACE=1` it also prints the crate's `debug` tracing events (one per
