@@ -94,6 +94,41 @@ pub enum Event<'a> {
     },
 }
 
+/// One turn of the loop, shared by [`drive`] and [`drive_async`].
+#[allow(clippy::large_enum_variant)] // short-lived, like `Action`
+enum Step {
+    Send(Outgoing),
+    Sleep(Instant),
+    Finish(Result<Solved, Error>),
+}
+
+/// Asks the machine what to do at `now` and reports it to the observer.
+fn step(solve: &mut Solve, now: Instant, observe: &mut impl FnMut(Event<'_>)) -> Step {
+    match solve.poll_action(now) {
+        Action::Send(out) => {
+            observe(Event::Sending {
+                kind: out.kind,
+                uri: out.request.uri(),
+            });
+            Step::Send(out)
+        }
+        Action::Wait { until, reason } => {
+            if !matches!(reason, WaitReason::AwaitingResponse(_)) {
+                observe(Event::Waiting { until, reason });
+            }
+            Step::Sleep(until)
+        }
+        Action::Done(s) => {
+            observe(Event::Finished { outcome: Ok(&s) });
+            Step::Finish(Ok(s))
+        }
+        Action::Fail(e) => {
+            observe(Event::Finished { outcome: Err(&e) });
+            Step::Finish(Err(e))
+        }
+    }
+}
+
 /// Drives `solve` to its end with blocking effects.
 ///
 /// The loop: read `now`, ask [`Solve::poll_action`]; on `Send`, perform it and hand the
@@ -102,32 +137,15 @@ pub enum Event<'a> {
 pub fn drive<E: Effects + ?Sized>(solve: &mut Solve, fx: &mut E) -> Result<Solved, Error> {
     loop {
         let now = fx.now();
-        match solve.poll_action(now) {
-            Action::Send(out) => {
+        match step(solve, now, &mut |e| fx.observe(e)) {
+            Step::Send(out) => {
                 let (ticket, kind) = (out.ticket, out.kind);
-                fx.observe(Event::Sending {
-                    kind,
-                    uri: out.request.uri(),
-                });
                 let result = fx.send(out);
                 let now = fx.now();
-                let mut obs = |e: Event<'_>| fx.observe(e);
-                feed(solve, &mut obs, now, ticket, kind, result);
+                feed(solve, &mut |e| fx.observe(e), now, ticket, kind, result);
             }
-            Action::Wait { until, reason } => {
-                if !matches!(reason, WaitReason::AwaitingResponse(_)) {
-                    fx.observe(Event::Waiting { until, reason });
-                }
-                fx.sleep_until(until);
-            }
-            Action::Done(s) => {
-                fx.observe(Event::Finished { outcome: Ok(&s) });
-                return Ok(s);
-            }
-            Action::Fail(e) => {
-                fx.observe(Event::Finished { outcome: Err(&e) });
-                return Err(e);
-            }
+            Step::Sleep(until) => fx.sleep_until(until),
+            Step::Finish(outcome) => return outcome,
         }
     }
 }
@@ -140,32 +158,15 @@ pub async fn drive_async<E: AsyncEffects + ?Sized>(
 ) -> Result<Solved, Error> {
     loop {
         let now = fx.now();
-        match solve.poll_action(now) {
-            Action::Send(out) => {
+        match step(solve, now, &mut |e| fx.observe(e)) {
+            Step::Send(out) => {
                 let (ticket, kind) = (out.ticket, out.kind);
-                fx.observe(Event::Sending {
-                    kind,
-                    uri: out.request.uri(),
-                });
                 let result = fx.send(out).await;
                 let now = fx.now();
-                let mut obs = |e: Event<'_>| fx.observe(e);
-                feed(solve, &mut obs, now, ticket, kind, result);
+                feed(solve, &mut |e| fx.observe(e), now, ticket, kind, result);
             }
-            Action::Wait { until, reason } => {
-                if !matches!(reason, WaitReason::AwaitingResponse(_)) {
-                    fx.observe(Event::Waiting { until, reason });
-                }
-                fx.sleep_until(until).await;
-            }
-            Action::Done(s) => {
-                fx.observe(Event::Finished { outcome: Ok(&s) });
-                return Ok(s);
-            }
-            Action::Fail(e) => {
-                fx.observe(Event::Finished { outcome: Err(&e) });
-                return Err(e);
-            }
+            Step::Sleep(until) => fx.sleep_until(until).await,
+            Step::Finish(outcome) => return outcome,
         }
     }
 }
