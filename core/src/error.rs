@@ -310,8 +310,11 @@ pub enum ErrorKind {
     /// connection, an unreadable 2xx answer): a task may exist and be charged. It was not sent
     /// again (see `Config::with_retry_ambiguous_create`).
     CreateOutcomeUnknown(String),
-    /// The overall deadline passed before the task was ready.
+    /// The overall deadline passed, or no further poll fits before it, and the task was not
+    /// ready.
     Timeout {
+        /// The overall deadline, counted from the start of the solve.
+        timeout: Duration,
         /// How long the solve ran.
         elapsed: Duration,
         /// getTaskResult requests sent.
@@ -454,9 +457,14 @@ impl fmt::Display for Error {
                 f,
                 "createTask outcome unknown ({why}); not resent, to avoid a second charge"
             )?,
-            ErrorKind::Timeout { elapsed, polls } => write!(
+            ErrorKind::Timeout {
+                timeout,
+                elapsed,
+                polls,
+            } => write!(
                 f,
-                "gave up: deadline reached after {:.1}s and {polls} polls",
+                "gave up: not ready within the {:.1}s deadline ({polls} polls in {:.1}s; no further poll fits)",
+                timeout.as_secs_f64(),
                 elapsed.as_secs_f64()
             )?,
             ErrorKind::PollBudgetExhausted { polls } => {

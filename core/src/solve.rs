@@ -304,6 +304,7 @@ impl Solve {
             ErrorKind::PollBudgetExhausted { polls: self.polls }
         } else {
             ErrorKind::Timeout {
+                timeout: self.policy.timeout,
                 elapsed: now.saturating_duration_since(self.started),
                 polls: self.polls,
             }
