@@ -17,7 +17,7 @@ Output (standard output, one JSON object per line):
   solve, solve-many   {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra fields
   solve-many errors   {\"error\":{\"line\":N,\"category\":\"...\",\"exitCode\":N,\"message\":\"...\",...}}
   create              {\"taskId\":N}
-  result              {\"status\":\"processing\"} or {\"status\":\"ready\",\"solution\":{...}} (+ metadata)
+  result              {\"status\":\"processing\"} or {\"status\":\"ready\",\"solution\":{...}}
   balance             {\"balance\":NUMBER}
   report-incorrect    {\"status\":\"success\"}
   user-agent          {\"userAgent\":\"...\"}

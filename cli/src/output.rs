@@ -82,19 +82,15 @@ pub(crate) fn solved(s: &Solved) -> String {
     out
 }
 
-/// `{"status":"processing"}` or `{"status":"ready","solution":{...},<metadata>}`.
+/// `{"status":"processing"}` or `{"status":"ready","solution":{...}}`, exactly the contract's
+/// two shapes (the metadata goes with `solve`'s line only).
 pub(crate) fn status(s: &TaskStatus) -> String {
     match s {
         TaskStatus::Processing => "{\"status\":\"processing\"}".to_owned(),
-        TaskStatus::Ready(solution) => {
-            let mut out = format!(
-                "{{\"status\":\"ready\",\"solution\":{}",
-                to_json(solution.raw())
-            );
-            push_metadata(&mut out, solution, &["status", "solution"]);
-            out.push('}');
-            out
-        }
+        TaskStatus::Ready(solution) => format!(
+            "{{\"status\":\"ready\",\"solution\":{}}}",
+            to_json(solution.raw())
+        ),
     }
 }
 
@@ -190,7 +186,7 @@ mod tests {
         );
         assert_eq!(
             status(&TaskStatus::Ready(s.solution.clone())),
-            r#"{"status":"ready","solution":{"text":"abc"},"cost":0.0003,"taskId":1}"#
+            r#"{"status":"ready","solution":{"text":"abc"}}"#
         );
         assert_eq!(created(TaskId(9)), r#"{"taskId":9}"#);
         assert_eq!(balance(12.5), r#"{"balance":12.5}"#);
