@@ -349,7 +349,8 @@ pub fn parse_user_agent<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<String, Er
 }
 
 /// A ready-made one-shot call: the request and the function that reads its answer.
-#[derive(Debug)]
+///
+/// `Debug` shows the endpoint, method, URL and body length, never the body (it holds the key).
 pub struct Call<T> {
     /// Which endpoint.
     pub endpoint: Endpoint,
@@ -357,6 +358,17 @@ pub struct Call<T> {
     pub request: Request<Vec<u8>>,
     /// Reads the answer.
     pub parse: fn(&Response<&[u8]>) -> Result<T, Error>,
+}
+
+impl<T> std::fmt::Debug for Call<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("endpoint", &self.endpoint)
+            .field("method", self.request.method())
+            .field("uri", self.request.uri())
+            .field("body_len", &self.request.body().len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A createTask call without polling (no retries: see [`Solve`](crate::Solve) for those).

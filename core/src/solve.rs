@@ -172,7 +172,6 @@ enum State {
 ///   │                          ▼                  ▼
 ///   └───────────────────── Failed ◄──────────── Done
 /// ```
-#[derive(Debug)]
 pub struct Solve {
     cfg: Config,
     policy: PollPolicy,
@@ -190,6 +189,21 @@ pub struct Solve {
     /// The policy's distribution-following constant, computed once.
     adaptive_k: Option<f64>,
     next_ticket: u64,
+}
+
+impl fmt::Debug for Solve {
+    /// Everything but the createTask body, which holds the client key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Solve")
+            .field("state", &self.state)
+            .field("task_id", &self.task_id)
+            .field("polls", &self.polls)
+            .field("create_attempts", &self.create_attempts)
+            .field("policy", &self.policy)
+            .field("deadline", &self.deadline)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Solve {

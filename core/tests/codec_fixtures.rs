@@ -241,6 +241,15 @@ fn requests_have_the_documented_shape() {
     assert_eq!(body["clientKey"], r#"ab"c\d"#);
     let body: Value = serde_json::from_slice(codec::create_task_request(&odd, &t).body()).unwrap();
     assert_eq!(body["task"], task["task"]);
+    // Debug of a one-shot call never shows the body, which holds the key.
+    let call = codec::balance(&cfg);
+    let dbg = format!("{call:?}");
+    assert!(
+        !dbg.contains("API_KEY") && dbg.contains("getBalance"),
+        "{dbg}"
+    );
+    let key_bytes = format!("{:?}", b"API_KEY");
+    assert!(!dbg.contains(&key_bytes[1..key_bytes.len() - 1]), "{dbg}");
     let cb = Config::new(ClientKey::new("API_KEY").unwrap())
         .with_callback_url("https://example.com/callback")
         .unwrap();

@@ -401,3 +401,20 @@ fn nocache_lengthens_the_first_delay() {
     drive(&mut Solve::new(&config(), &t, start), &mut fake).unwrap();
     assert_eq!(fake.polls()[0] - start, Duration::from_secs(10));
 }
+
+#[test]
+fn debug_of_a_solve_never_shows_the_key_in_any_form() {
+    let start = t0();
+    let cfg = fast(config());
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let key_bytes = format!("{:?}", support::KEY.as_bytes());
+    let inner = &key_bytes[1..key_bytes.len() - 1];
+    for _ in 0..2 {
+        let dbg = format!("{solve:?}");
+        assert!(!dbg.contains(support::KEY), "{dbg}");
+        assert!(!dbg.contains(inner), "key bytes in {dbg}");
+        let action = solve.poll_action(start);
+        let dbg = format!("{action:?}");
+        assert!(!dbg.contains(support::KEY) && !dbg.contains(inner), "{dbg}");
+    }
+}

@@ -15,10 +15,16 @@ pub use builders::*;
 
 /// A validated task object, ready to be sent in createTask. Immutable: its JSON text is
 /// written once, when it is validated, and every createTask built from it copies those bytes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Task {
     body: Map<String, Value>,
     json: Box<[u8]>,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Task").field(&self.body).finish()
+    }
 }
 
 /// The family a task belongs to: it decides the default polling schedule and which typed
