@@ -6,7 +6,7 @@
 //! (reference §4, block-reason). Without a guard, a thousand concurrent solves would each
 //! repeat the failing request. With it, the first such answer trips the guard and every other
 //! solve sharing the [`Config`](crate::Config) fails at once with
-//! [`ErrorKind::AccountBlocked`](crate::ErrorKind::AccountBlocked) instead of sending.
+//! [`ErrorKind::AccountBlocked`] instead of sending.
 //!
 //! The guard reads no clock: it is tripped and checked with a `now` passed in.
 

@@ -8,7 +8,7 @@
 //!
 //! Adapters do the I/O: `capmonster-ureq` (blocking) and `capmonster-hyper` (async). To run
 //! the core in your own runtime, implement [`Effects`] or [`AsyncEffects`] (three functions:
-//! `now`, `sleep_until`, `send`) and call [`drive`] / [`drive_async`], or drive a [`Solve`]
+//! `now`, `sleep_until`, `send`) and call [`drive()`] / [`drive_async()`], or drive a [`Solve`]
 //! by hand.
 //!
 //! ## What the core guarantees
@@ -101,7 +101,7 @@
 //! ## Modules
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`solve`] (the state machine), [`drive`] (the loops), [`guard`], [`error`], [`config`].
+//! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,4 +1,4 @@
-//! Fault soak for capmonster-rs: many tasks through one transport's shared [`Client`] against
+//! Fault soak for capmonster-rs: many tasks through one transport's shared `Client` against
 //! the offline simulator with mixed faults, and a report of what happened.
 //!
 //! [`run_soak`] starts a [`Sim`] whose tasks take 0–300 ms to solve and which injects
