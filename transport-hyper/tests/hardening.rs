@@ -3,11 +3,11 @@
 //! and the account guard stopping concurrent solves of one client.
 
 mod common;
+#[path = "../../testdata/support/raw_servers.rs"]
+mod raw_servers;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use capmonster_core::task::{ImageToText, MAX_IMAGE_BYTES};
@@ -16,6 +16,7 @@ use capmonster_hyper::Client;
 use capmonster_hyper::ClientKey;
 use capmonster_sim::{DEFAULT_TEST_KEY, SimConfig};
 use common::*;
+use raw_servers::{endless_body_server, recording_server};
 
 const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -25,37 +26,6 @@ fn config_for(base_url: &str, key: &str) -> Config {
         .unwrap()
         .with_policy(fast_policy(Duration::from_secs(10)))
         .with_request_timeout(Duration::from_secs(5))
-}
-
-/// A plain-TCP server that records the first bytes of every connection and closes it.
-fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            stream
-                .set_read_timeout(Some(Duration::from_millis(500)))
-                .ok();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut got = Vec::new();
-            while let Ok(n) = stream.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&buf[..n]);
-                if got.len() > 4096 {
-                    break;
-                }
-            }
-            // Answer like a plain HTTP server would.
-            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-            s.lock().unwrap().push(got);
-        }
-    });
-    (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,38 +64,6 @@ async fn https_to_a_plain_http_server_speaks_tls_and_never_sends_the_key_in_clea
             "{text}"
         );
     }
-}
-
-/// A server that answers every request with a chunked body that never ends, counting the
-/// bytes it managed to write.
-fn endless_body_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let written = Arc::new(AtomicUsize::new(0));
-    let w = written.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let w = w.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                let _ = stream.read(&mut buf);
-                let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-                if stream.write_all(head).is_err() {
-                    return;
-                }
-                let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, " ".repeat(16 * 1024));
-                let started = Instant::now();
-                while started.elapsed() < Duration::from_secs(20) {
-                    if stream.write_all(chunk.as_bytes()).is_err() {
-                        return;
-                    }
-                    w.fetch_add(16 * 1024, Ordering::SeqCst);
-                }
-            });
-        }
-    });
-    (format!("http://127.0.0.1:{}", addr.port()), written)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
