@@ -231,6 +231,7 @@ fn cases() -> Vec<(&'static str, Check)> {
                 .map(|t| t.as_str().unwrap())
                 .collect();
             assert_eq!(tokens, ["Q05Ap...H7nYn", "cn9xW...aFl_4", "..."]);
+            assert_eq!(s.castle_tokens(), Some(tokens));
             assert_eq!(
                 s.domain_cookies("www.example.com"),
                 Some(map(&[("__cuid", "6883480a9ab7442d9f97da7307d6ea9c")]))
@@ -247,6 +248,14 @@ fn cases() -> Vec<(&'static str, Check)> {
                     )
                 );
                 assert_eq!(s.domains().map(|d| d.len()), Some(1));
+                // `localStorage` is documented only as null: absent.
+                assert_eq!(s.domain_local_storage("www.example.com"), None);
+                assert!(
+                    s.domains().unwrap()["www.example.com"]
+                        .as_object()
+                        .unwrap()
+                        .contains_key("localStorage")
+                );
                 // The documented nulls read as absent.
                 assert_eq!(s.url(), None);
                 assert_eq!(s.fingerprint(), None);
@@ -298,13 +307,38 @@ fn cases() -> Vec<(&'static str, Check)> {
                 let inner: Value = serde_json::from_str(tokens).unwrap();
                 assert_eq!(inner["sceneId"], "1ww7426c4");
                 assert_eq!(inner["certifyId"], "kBjCxX2W2c");
+                let typed = s.alibaba_tokens().unwrap();
+                assert_eq!(typed.raw, tokens, "kept verbatim");
+                assert_eq!(typed.scene_id.as_deref(), Some("1ww7426c4"));
+                assert_eq!(typed.certify_id.as_deref(), Some("kBjCxX2W2c"));
+                assert_eq!(
+                    typed.device_token.as_deref(),
+                    Some("U0dfV0VCIzM3...wOGJkMjY=")
+                );
+                assert_eq!(
+                    typed.data.as_deref(),
+                    Some("JRMnX3B...EUQdCpLkqSj7THYNf3dn")
+                );
             },
         ),
         ("getTaskResult-ready-CustomTask-altcha.response.json", |s| {
             assert_eq!(s.data_str("token"), Some("eyJhbGdvcml...Ljc2MDEzM30=="));
             assert_eq!(s.data_value("number").and_then(Value::as_u64), Some(44619));
+            assert_eq!(s.altcha_number(), Some(44619));
             assert_eq!(s.data_str("number"), None);
         }),
+        (
+            "getTaskResult-ready-CustomTask-friendly.response.json",
+            |s| {
+                assert_eq!(
+                    s.data_str("token"),
+                    Some(
+                        "56a3727f1f9ae4f339c8e512913cd6f8.ac7W...MAKgAAAN+MAQArAAAAjxMBACwAAAB5QgAA.AgAB"
+                    )
+                );
+                assert_eq!(s.token(), None);
+            },
+        ),
         ("getTaskResult-ready-CustomTask-tspd.response.json", |s| {
             // PascalCase `Domains` / `Cookies` (reference §5.4).
             let cookies = s.domain_cookies("example.com").unwrap();
@@ -663,4 +697,56 @@ fn cookies_and_domains_are_case_insensitive() {
     );
     assert_eq!(s.cookies(), Some(map(&[("k", "v")])));
     assert_eq!(s.domain_cookies("example.com"), Some(map(&[("a", "b")])));
+}
+
+#[test]
+fn typed_accessors_for_the_2026_08_shapes() {
+    let sol = |v: Value| Solution::new(v, Metadata::default());
+    // DataDome localStorage: null (documented) or an object of strings (SDK-NET's model).
+    let s = sol(json!({"domains": {
+        "www.example.com": {"cookies": {"datadome": "x"}, "localStorage": {"ddSession": "abc", "n": 5}},
+        "other.example.com": {"cookies": {}, "localStorage": null},
+        "third.example.com": {"cookies": {}},
+    }}));
+    assert_eq!(
+        s.domain_local_storage("WWW.example.com"),
+        Some(map(&[("ddSession", "abc"), ("n", "5")]))
+    );
+    assert_eq!(s.domain_local_storage("other.example.com"), None);
+    assert_eq!(s.domain_local_storage("third.example.com"), None);
+    assert_eq!(s.domain_local_storage("missing.example.com"), None);
+    // Castle: every token must be a string.
+    assert_eq!(
+        sol(json!({"data": {"tokens": ["a", "b"]}})).castle_tokens(),
+        Some(vec!["a", "b"])
+    );
+    assert_eq!(
+        sol(json!({"data": {"tokens": ["a", 1]}})).castle_tokens(),
+        None
+    );
+    assert_eq!(sol(json!({"data": {"tokens": "a"}})).castle_tokens(), None);
+    assert_eq!(sol(json!({"data": {"token": "a"}})).castle_tokens(), None);
+    // altcha: integer, or a string of digits.
+    assert_eq!(
+        sol(json!({"data": {"number": "123"}})).altcha_number(),
+        Some(123)
+    );
+    assert_eq!(sol(json!({"data": {"number": -1}})).altcha_number(), None);
+    assert_eq!(sol(json!({"data": {"number": 1.5}})).altcha_number(), None);
+    assert_eq!(sol(json!({"data": {}})).altcha_number(), None);
+    // Alibaba: a string that is not JSON is still returned verbatim; an object is accepted.
+    let t = sol(json!({"data": {"tokens": "not json"}}))
+        .alibaba_tokens()
+        .unwrap();
+    assert_eq!((t.raw.as_str(), t.scene_id), ("not json", None));
+    let t = sol(json!({"data": {"tokens": {"sceneId": "s", "certifyId": "c"}}}))
+        .alibaba_tokens()
+        .unwrap();
+    assert_eq!(t.scene_id.as_deref(), Some("s"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&t.raw).unwrap()["certifyId"],
+        "c"
+    );
+    assert_eq!(sol(json!({"data": {"tokens": 5}})).alibaba_tokens(), None);
+    assert_eq!(sol(json!("text")).alibaba_tokens(), None);
 }

@@ -45,6 +45,23 @@ pub struct Point {
     pub y: f64,
 }
 
+/// An Alibaba solution's `data.tokens`: a JSON-encoded string the site expects verbatim, and
+/// the documented fields decoded from it (`None` each when absent or when the string is not a
+/// JSON object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlibabaTokens {
+    /// The `tokens` string exactly as sent (pass it on as it is).
+    pub raw: String,
+    /// `sceneId`.
+    pub scene_id: Option<String>,
+    /// `certifyId`.
+    pub certify_id: Option<String>,
+    /// `deviceToken`.
+    pub device_token: Option<String>,
+    /// `data`.
+    pub data: Option<String>,
+}
+
 /// A field of `obj`: the exact key first, then an ASCII case-insensitive match.
 fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).or_else(|| {
@@ -275,6 +292,59 @@ impl Solution {
     pub fn domain_cookies(&self, host: &str) -> Option<BTreeMap<String, String>> {
         let domain = get_ci(self.domains()?, host)?.as_object()?;
         string_map(get_ci(domain, "cookies")?)
+    }
+
+    /// CustomTask: the `localStorage` entries for `host` (`domains[host].localStorage`): an
+    /// object of strings (scalar values rendered as text). `None` when the domain is absent or
+    /// its `localStorage` is `null` or missing, which is all the DataDome docs show.
+    pub fn domain_local_storage(&self, host: &str) -> Option<BTreeMap<String, String>> {
+        let domain = get_ci(self.domains()?, host)?.as_object()?;
+        string_map(get_ci(domain, "localStorage")?)
+    }
+
+    /// Castle: the tokens (`data.tokens`, an array of strings; one per `metadata.count`).
+    /// `None` unless every element is a string.
+    pub fn castle_tokens(&self) -> Option<Vec<&str>> {
+        self.data_value("tokens")?
+            .as_array()?
+            .iter()
+            .map(Value::as_str)
+            .collect()
+    }
+
+    /// altcha: the solved `number` (`data.number`, documented as an integer such as `44619`;
+    /// a string of digits is accepted too). The token is [`data_str`](Self::data_str)`("token")`.
+    pub fn altcha_number(&self) -> Option<u64> {
+        match self.data_value("number")? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Alibaba: `data.tokens`, a JSON-encoded string (`{"sceneId","certifyId","deviceToken",
+    /// "data"}`), kept verbatim and decoded. An object instead of a string is accepted and
+    /// re-encoded. `None` when `data.tokens` is missing or another type.
+    pub fn alibaba_tokens(&self) -> Option<AlibabaTokens> {
+        let (raw, decoded) = match self.data_value("tokens")? {
+            Value::String(s) => (s.clone(), serde_json::from_str::<Value>(s).ok()),
+            v @ Value::Object(_) => (v.to_string(), Some(v.clone())),
+            _ => return None,
+        };
+        let field = |k: &str| {
+            decoded
+                .as_ref()
+                .and_then(Value::as_object)
+                .and_then(|o| o.get(k))
+                .and_then(scalar_string)
+        };
+        Some(AlibabaTokens {
+            scene_id: field("sceneId"),
+            certify_id: field("certifyId"),
+            device_token: field("deviceToken"),
+            data: field("data"),
+            raw,
+        })
     }
 
     /// CustomTask: `url` (DataDome; usually null).
