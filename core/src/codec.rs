@@ -103,7 +103,9 @@ pub(crate) fn create_task_body(cfg: &Config, task: &Task) -> Vec<u8> {
     body
 }
 
-/// `POST {base}/createTask` with `{clientKey, task, softId?, callbackUrl?}`.
+/// `POST {base}/createTask` with `{clientKey, task, softId?, callbackUrl?}`. This builds the
+/// request only: run [`Task::check_image_size`] with [`Config::max_image_bytes`] first (as
+/// [`create_task`] and [`Solve`](crate::Solve) do) if you send it yourself.
 pub fn create_task_request(cfg: &Config, task: &Task) -> Request<Vec<u8>> {
     post(cfg, Endpoint::CreateTask, create_task_body(cfg, task))
 }
@@ -358,6 +360,18 @@ pub struct Call<T> {
     pub request: Request<Vec<u8>>,
     /// Reads the answer.
     pub parse: fn(&Response<&[u8]>) -> Result<T, Error>,
+    /// A local check that failed: [`call`](crate::call) returns it without sending.
+    pub(crate) refused: Option<Error>,
+}
+
+impl<T> Call<T> {
+    /// The local check that refused this call (for example an image over
+    /// [`Config::max_image_bytes`](crate::Config::max_image_bytes)): [`call`](crate::call)
+    /// and [`call_async`](crate::call_async) return it without sending `request`. Check it
+    /// before sending `request` yourself.
+    pub fn refused(&self) -> Option<&Error> {
+        self.refused.as_ref()
+    }
 }
 
 impl<T> std::fmt::Debug for Call<T> {
@@ -372,11 +386,14 @@ impl<T> std::fmt::Debug for Call<T> {
 }
 
 /// A createTask call without polling (no retries: see [`Solve`](crate::Solve) for those).
+/// The task's images are checked against [`Config::max_image_bytes`] first: a larger one
+/// makes [`Call::refused`] an error, which [`call`](crate::call) returns without sending.
 pub fn create_task(cfg: &Config, task: &Task) -> Call<TaskId> {
     Call {
         endpoint: Endpoint::CreateTask,
         request: create_task_request(cfg, task),
         parse: |r| parse_create_task(r),
+        refused: task.check_image_size(cfg.max_image_bytes()).err(),
     }
 }
 
@@ -386,6 +403,7 @@ pub fn task_result(cfg: &Config, task_id: TaskId) -> Call<TaskStatus> {
         endpoint: Endpoint::GetTaskResult,
         request: task_result_request(cfg, task_id),
         parse: |r| parse_task_result(r),
+        refused: None,
     }
 }
 
@@ -395,6 +413,7 @@ pub fn balance(cfg: &Config) -> Call<f64> {
         endpoint: Endpoint::GetBalance,
         request: balance_request(cfg),
         parse: |r| parse_balance(r),
+        refused: None,
     }
 }
 
@@ -404,6 +423,7 @@ pub fn report_incorrect(cfg: &Config, kind: ReportKind, task_id: TaskId) -> Call
         endpoint: kind.endpoint(),
         request: report_incorrect_request(cfg, kind, task_id),
         parse: |r| parse_report(r),
+        refused: None,
     }
 }
 
@@ -413,5 +433,6 @@ pub fn user_agent(cfg: &Config) -> Call<String> {
         endpoint: Endpoint::UserAgent,
         request: user_agent_request(cfg),
         parse: |r| parse_user_agent(r),
+        refused: None,
     }
 }

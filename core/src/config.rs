@@ -118,6 +118,7 @@ struct Inner {
     max_body_bytes: usize,
     retry_ambiguous_create: bool,
     guard: AccountGuard,
+    max_image_bytes: usize,
 }
 
 /// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
@@ -142,6 +143,7 @@ impl fmt::Debug for Config {
             .field("request_timeout", &i.request_timeout)
             .field("max_body_bytes", &i.max_body_bytes)
             .field("retry_ambiguous_create", &i.retry_ambiguous_create)
+            .field("max_image_bytes", &i.max_image_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +167,7 @@ impl Config {
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                 retry_ambiguous_create: false,
                 guard: AccountGuard::new(),
+                max_image_bytes: crate::task::MAX_IMAGE_BYTES,
             }),
         }
     }
@@ -243,6 +246,21 @@ impl Config {
     /// key). Each [`Config::new`] starts with its own guard, shared by its clones.
     pub fn with_account_guard(self, guard: AccountGuard) -> Self {
         self.edit(|i| i.guard = guard)
+    }
+
+    /// The largest image (decoded bytes) a task may upload; default
+    /// [`MAX_IMAGE_BYTES`](crate::task::MAX_IMAGE_BYTES), the documented 50 KB. Older docs
+    /// (500,000 bytes) and the official SDKs accept more; raise it if the service takes your
+    /// larger images. Checked by [`Solve`](crate::Solve) and
+    /// [`codec::create_task`](crate::codec::create_task) before anything is sent (see
+    /// [`Task::check_image_size`](crate::Task::check_image_size)). At least 1.
+    pub fn with_max_image_bytes(self, limit: usize) -> Self {
+        self.edit(|i| i.max_image_bytes = limit.max(1))
+    }
+
+    /// The image size limit in decoded bytes (see [`Config::with_max_image_bytes`]).
+    pub fn max_image_bytes(&self) -> usize {
+        self.inner.max_image_bytes
     }
 
     /// The client key.

@@ -202,6 +202,9 @@ type Parser<T> = fn(&Response<&[u8]>) -> Result<T, Error>;
 
 /// Prepares a one-shot call: checks the account guard, builds the [`Outgoing`].
 fn prepare<T>(cfg: &Config, call: Call<T>, now: Instant) -> Result<(Outgoing, Parser<T>), Error> {
+    if let Some(e) = call.refused {
+        return Err(e);
+    }
     cfg.guard().check(call.endpoint, now)?;
     let out = Outgoing {
         request: call.request,

@@ -215,9 +215,13 @@ impl Solve {
     }
 
     /// Like [`Solve::new`] with an explicit policy (hard limits still enforced).
+    ///
+    /// A task whose images exceed [`Config::max_image_bytes`] starts failed (the first
+    /// action is [`Action::Fail`] with an [`InvalidInput`](ErrorKind::InvalidInput) error):
+    /// nothing is sent.
     pub fn with_policy(cfg: &Config, task: &Task, policy: PollPolicy, now: Instant) -> Self {
         let policy = policy.sanitized();
-        Self {
+        let mut solve = Self {
             cfg: cfg.clone(),
             policy,
             create_body: Some(codec::create_task_body(cfg, task)),
@@ -233,7 +237,13 @@ impl Solve {
             created_at: None,
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
+        };
+        // Checked against the configuration, before anything is sent.
+        if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
+            solve.create_body = None;
+            solve.state = State::Failed(e);
         }
+        solve
     }
 
     /// A machine that polls an existing task (created earlier, or by another process) from

@@ -237,6 +237,29 @@ fn alibaba(p: bool) -> Result<Task, Error> {
     with_proxy(b, p, Alibaba::proxy).build()
 }
 
+const ALIBABA_LIB: &str =
+    "https://o.example.com/captcha-frontend/aliyunCaptcha/AliyunCaptcha.js?t=2041";
+const FRIENDLY_LIB: &str = "https://cdn.example.com/package/widget.module.min.js";
+
+fn alibaba_extended(url: &str) -> Alibaba {
+    Alibaba::new(url, "your-scene-id", "your-prefix")
+        .user_agent(UA)
+        .user_id("your-user-id")
+        .user_user_id("your-user-user-id")
+        .user_certify_id("your-user-certify-id")
+        .api_get_lib(ALIBABA_LIB)
+}
+
+fn friendly(p: bool) -> Result<Task, Error> {
+    let b = Friendly::new(
+        "https://yourwebsite.com/page-with-captcha",
+        "your-website-key",
+        FRIENDLY_LIB,
+    )
+    .user_agent(UA);
+    with_proxy(b, p, Friendly::proxy).build()
+}
+
 fn tspd() -> Result<Task, Error> {
     Tspd::new(
         "https://example.com",
@@ -339,6 +362,23 @@ fn cases() -> Vec<(&'static str, Result<Task, Error>)> {
         ("createTask-CustomTask-TenDI.request.json", tendi(false)),
         ("createTask-CustomTask-TenDI-proxy.request.json", tendi(true)),
         ("createTask-CustomTask-altcha.request.json", altcha(false)),
+        (
+            "createTask-CustomTask-alibaba-punish.request.json",
+            Alibaba::punish(
+                "https://www.example.com",
+                "https://example.com/_____tmd_____/punish?x5secdata=your-x5secdata&x5step=2",
+            )
+            .user_agent(UA)
+            .build(),
+        ),
+        (
+            "createTask-CustomTask-alibaba-extended.request.json",
+            alibaba_extended("https://www.example.com").verify_type("your-verify-type").region("your-region").build(),
+        ),
+        (
+            "createTask-CustomTask-alibaba-cookieRequired.request.json",
+            alibaba_extended("https://example.com").verify_type("1.0").region("sgp").cookie_required(true).build(),
+        ),
         ("createTask-CustomTask-altcha-proxy.request.json", altcha(true)),
         ("createTask-FunCaptchaTask.request.json", funcaptcha(false)),
         ("createTask-FunCaptchaTask-proxy.request.json", funcaptcha(true)),
@@ -404,6 +444,15 @@ fn cases() -> Vec<(&'static str, Result<Task, Error>)> {
         ("normalized/createTask-CustomTask-Castle-proxy.request.json", castle(true)),
         ("normalized/createTask-CustomTask-HUNT-captcha.request.json", hunt(Some("kufyHK/s/jTNU...AfwIW"))),
         ("normalized/createTask-CustomTask-HUNT-xhd.request.json", hunt(None)),
+        (
+            "normalized/createTask-CustomTask-HUNT-widgetUrl.request.json",
+            Hunt::new("https://example.com/page-with-hunt", "https://example.com/hd-api/external/apps/<app-hash>/api.js", proxy())
+                .widget_url("https://captcha.example.com/widget?hash=<widget-hash>")
+                .user_agent(UA)
+                .build(),
+        ),
+        ("normalized/createTask-CustomTask-friendly.request.json", friendly(false)),
+        ("normalized/createTask-CustomTask-friendly-proxy.request.json", friendly(true)),
         ("normalized/createTask-CustomTask-alibaba.request.json", alibaba(false)),
         ("normalized/createTask-CustomTask-alibaba-proxy.request.json", alibaba(true)),
         ("normalized/createTask-CustomTask-tspd.request.json", tspd()),
@@ -894,8 +943,17 @@ fn missing_required_fields_in_raw_json_are_named() {
             &["htmlPageBase64", "userAgent", "websiteKey"],
         ),
         (
+            // `websiteKey` is optional with `challengeScript`: option 3 sends none.
             "createTask-AmazonTask-opt2-challengeScript.request.json",
-            &["websiteKey", "context", "iv"],
+            &["context", "iv"],
+        ),
+        (
+            "normalized/createTask-CustomTask-friendly.request.json",
+            &["websiteURL", "websiteKey", "metadata"],
+        ),
+        (
+            "createTask-CustomTask-alibaba-extended.request.json",
+            &["websiteURL", "metadata"],
         ),
         (
             "createTask-AmazonTask-opt1-captchaScript.request.json",
@@ -1046,16 +1104,48 @@ fn proxy_is_required_where_documented() {
     strip("createTask-CustomTask-altcha-proxy.request.json").unwrap();
 }
 
+/// The upper image limit is checked against the configuration when the task is sent, not
+/// when it is built: `Task::check_image_size` is what `Solve` and `codec::create_task` run.
+#[track_caller]
+fn assert_too_big(task: &Task, limit: usize, needles: &[&str]) {
+    match task.check_image_size(limit) {
+        Ok(()) => panic!(
+            "expected the {limit}-byte image limit to refuse {:?}",
+            task.type_name()
+        ),
+        Err(e) => match e.kind() {
+            ErrorKind::InvalidInput(msg) => {
+                let limit = limit.to_string();
+                let always: [&str; 3] = [
+                    limit.as_str(),
+                    "Config::with_max_image_bytes",
+                    "--max-image-bytes",
+                ];
+                for n in needles.iter().chain(always.iter()) {
+                    assert!(msg.contains(n), "error {msg:?} does not mention {n:?}");
+                }
+            }
+            other => panic!("expected InvalidInput, got {other:?}"),
+        },
+    }
+}
+
 #[test]
 fn image_size_limits() {
-    // Exactly at the limit passes; one byte more fails, naming the field and the limit.
-    ImageToText::from_image_bytes(&vec![7u8; MAX_IMAGE_BYTES])
+    // Exactly at the default limit passes; one byte more is refused at send time, naming the
+    // field, the limit and both ways to raise it.
+    let at = ImageToText::from_image_bytes(&vec![7u8; MAX_IMAGE_BYTES])
         .build()
         .unwrap();
-    assert_invalid(
-        ImageToText::from_image_bytes(&vec![7u8; MAX_IMAGE_BYTES + 1]).build(),
-        &["ImageToTextTask", "`body`", &MAX_IMAGE_BYTES.to_string()],
-    );
+    at.check_image_size(MAX_IMAGE_BYTES).unwrap();
+    let over = ImageToText::from_image_bytes(&vec![7u8; MAX_IMAGE_BYTES + 1])
+        .build()
+        .expect("building does not check the upper limit");
+    assert_too_big(&over, MAX_IMAGE_BYTES, &["ImageToTextTask", "`body`"]);
+    // A raised limit lets it through; a lowered one refuses the smaller image.
+    over.check_image_size(MAX_IMAGE_BYTES + 1).unwrap();
+    over.check_image_size(500_000).unwrap();
+    assert_too_big(&at, MAX_IMAGE_BYTES - 1, &["`body`"]);
     // Below 100 bytes (ERROR_ZERO_CAPTCHA_FILESIZE) fails when the body is real base64.
     assert_invalid(
         ImageToText::from_image_bytes(&[1u8; 99]).build(),
@@ -1067,27 +1157,48 @@ fn image_size_limits() {
         ImageToText::new("iVBORw0KGgo\nAAAANSUhEUg").build(),
         &["`body`", "whitespace"],
     );
-    // A huge non-base64 body is still too big.
-    assert_invalid(
-        ImageToText::new("!".repeat(MAX_IMAGE_BYTES * 2)).build(),
-        &["`body`", "limit"],
-    );
-    // ComplexImageTask: each base64 image.
+    // A huge non-base64 body is still too big (estimated from its length).
+    let junk = ImageToText::new("!".repeat(MAX_IMAGE_BYTES * 2))
+        .build()
+        .unwrap();
+    assert_too_big(&junk, MAX_IMAGE_BYTES, &["`body`"]);
+    // ComplexImageTask: each base64 image, examples included.
     let big = "A".repeat((MAX_IMAGE_BYTES + 3) / 3 * 4 + 4);
-    assert_invalid(
-        ComplexImageRecognition::new("shein", ["aGVsbG8=".to_owned(), big.clone()]).build(),
-        &["`imagesBase64[1]`", "limit"],
+    let t = ComplexImageRecognition::new("shein", ["aGVsbG8=".to_owned(), big.clone()])
+        .build()
+        .unwrap();
+    assert_too_big(
+        &t,
+        MAX_IMAGE_BYTES,
+        &["ComplexImageTask (recognition)", "`imagesBase64[1]`"],
     );
-    assert_invalid(
-        ComplexImageRecaptcha::with_base64([big.clone()], "3x3")
-            .task("t")
-            .build(),
-        &["`imagesBase64[0]`"],
-    );
+    t.check_image_size(2 * MAX_IMAGE_BYTES).unwrap();
+    let t = ComplexImageRecaptcha::with_base64([big.clone()], "3x3")
+        .task("t")
+        .build()
+        .unwrap();
+    assert_too_big(&t, MAX_IMAGE_BYTES, &["`imagesBase64[0]`"]);
+    let t = ComplexImageHCaptcha::with_urls(["https://i/x.jpg"], "t")
+        .example_images_base64([big.clone()])
+        .build()
+        .unwrap();
+    assert_too_big(&t, MAX_IMAGE_BYTES, &["`exampleImagesBase64[0]`"]);
+    // Raw JSON is checked the same way.
+    let raw = Task::from_json(json!({"type": "ImageToTextTask", "body": big.clone()})).unwrap();
+    assert_too_big(&raw, MAX_IMAGE_BYTES, &["`body`"]);
     // Audio payloads are not images: the documented bills_audio WAV is ~250 KB.
-    ComplexImageRecognition::new("bills_audio", [big])
+    ComplexImageRecognition::new("bills_audio", [big.clone()])
         .payload_type("Audio")
         .build()
+        .unwrap()
+        .check_image_size(MAX_IMAGE_BYTES)
+        .unwrap();
+    // Tasks without images always pass.
+    RecaptchaV2::new(URL, RV2_KEY)
+        .field("body", big)
+        .build()
+        .unwrap()
+        .check_image_size(1)
         .unwrap();
 }
 
@@ -1163,4 +1274,435 @@ fn proxy_debug_hides_the_password() {
     assert!(dbg.contains("***") && dbg.contains("user"), "{dbg}");
     let builder = RecaptchaV2::new(URL, RV2_KEY).proxy(p);
     assert!(!format!("{builder:?}").contains("hunter2-secret"));
+}
+
+// --- the 2026-08 documentation (addendum §3) ----------------------------------------------------
+
+/// The built task equals `expected` exactly (field names, JSON types, nothing extra).
+#[track_caller]
+fn assert_golden(built: Result<Task, Error>, expected: Value) {
+    let task = built.unwrap_or_else(|e| panic!("builder failed: {e}"));
+    assert_eq!(task.into_json(), expected);
+}
+
+#[test]
+fn geetest_v3_sends_integer_version_3_by_default() {
+    let t = GeeTest::v3(URL, "gt", "challenge").build().unwrap();
+    assert_eq!(t.as_json()["version"], json!(3));
+    assert!(t.as_json()["version"].is_u64(), "an integer, not \"3\"");
+    // explicit_version is now a no-op on v3 and never touches v4.
+    assert_eq!(
+        GeeTest::v3(URL, "gt", "challenge")
+            .explicit_version()
+            .build()
+            .unwrap(),
+        t
+    );
+    let v4 = GeeTest::v4(URL, "id").explicit_version().build().unwrap();
+    assert_eq!(v4.as_json()["version"], json!(4));
+    // A raw v3 task without `version` is still accepted as the user wrote it.
+    Task::from_json(json!({"type": "GeeTestTask", "websiteURL": URL, "gt": "g", "challenge": "c"}))
+        .unwrap();
+    assert_invalid(
+        GeeTest::v3(URL, "gt", "c").field("version", 5).build(),
+        &["`version` must be 3 or 4"],
+    );
+}
+
+#[test]
+fn amazon_option3_sends_empty_context_and_iv_only() {
+    let t = Amazon::challenge_only(URL, AMZ_CHALLENGE).build().unwrap();
+    let j = t.as_json();
+    assert_eq!(j["context"], "");
+    assert_eq!(j["iv"], "");
+    assert!(!j.contains_key("websiteKey"), "{j:?}");
+    assert!(!j.contains_key("captchaScript"), "{j:?}");
+    // The older shape (empty websiteKey/captchaScript) is still accepted as raw JSON.
+    Task::from_json(json!({
+        "type": "AmazonTask", "websiteURL": URL, "challengeScript": AMZ_CHALLENGE,
+        "websiteKey": "", "captchaScript": "", "context": "", "iv": ""
+    }))
+    .unwrap();
+    // context/iv stay required with challengeScript.
+    assert_invalid(
+        Task::from_json(
+            json!({"type": "AmazonTask", "websiteURL": URL, "challengeScript": AMZ_CHALLENGE, "iv": ""}),
+        ),
+        &["`context`"],
+    );
+}
+
+#[test]
+fn turnstile_widget_data() {
+    assert_golden(
+        Turnstile::new(URL, "0x4AAAAAAABUYP0XeMJF0xoy")
+            .page_action("login")
+            .data("874291f4retD1366")
+            .user_agent(UA)
+            .build(),
+        json!({
+            "type": "TurnstileTask",
+            "websiteURL": URL,
+            "websiteKey": "0x4AAAAAAABUYP0XeMJF0xoy",
+            "pageAction": "login",
+            "data": "874291f4retD1366",
+            "userAgent": UA,
+        }),
+    );
+    assert_invalid(
+        Turnstile::new(URL, "k").data("").build(),
+        &["TurnstileTask", "`data`"],
+    );
+    assert_invalid(
+        Turnstile::new(URL, "k").field("data", 5).build(),
+        &["`data` must be a string"],
+    );
+}
+
+#[test]
+fn alibaba_punish_mode_and_extended_fields() {
+    let punish = "https://example.com:443//api/example/testlogin/_____tmd_____/punish?x5secdata=xg&x5step=2&action=captchaclick&pureCaptcha=";
+    assert_golden(
+        Alibaba::punish(URL, punish).cookie_required(true).build(),
+        json!({
+            "type": "CustomTask",
+            "class": "alibaba",
+            "websiteURL": URL,
+            "metadata": {"punishUrl": punish, "cookieRequired": true},
+        }),
+    );
+    // The documented punish request as raw JSON passes (it failed locally before 2026-08).
+    Task::from_json(raw_task(
+        "createTask-CustomTask-alibaba-punish.request.json",
+    ))
+    .unwrap();
+    // Without punishUrl, sceneId and prefix are required; the message names the alternative.
+    assert_invalid(
+        Task::from_json(
+            json!({"type": "CustomTask", "class": "alibaba", "websiteURL": URL, "metadata": {}}),
+        ),
+        &["`metadata.sceneId`", "punishUrl"],
+    );
+    assert_invalid(
+        Alibaba::punish(URL, "x5secdata=abc").build(),
+        &["`metadata.punishUrl`", "http"],
+    );
+    assert_invalid(Alibaba::punish(URL, "").build(), &["`metadata.punishUrl`"]);
+    // Capital U on the wire, every setter in `metadata`.
+    let t = Alibaba::new(URL, "s", "p")
+        .punish_url(punish)
+        .user_id("u")
+        .user_user_id("uu")
+        .verify_type("1.0")
+        .region("sgp")
+        .user_certify_id("cid")
+        .api_get_lib(ALIBABA_LIB)
+        .build()
+        .unwrap();
+    let m = &t.as_json()["metadata"];
+    assert_eq!(m["UserCertifyId"], "cid");
+    assert!(m.get("userCertifyId").is_none());
+    for (k, v) in [
+        ("sceneId", "s"),
+        ("prefix", "p"),
+        ("punishUrl", punish),
+        ("userId", "u"),
+        ("userUserId", "uu"),
+        ("verifyType", "1.0"),
+        ("region", "sgp"),
+        ("apiGetLib", ALIBABA_LIB),
+    ] {
+        assert_eq!(m[k], v, "{k}");
+    }
+    assert_invalid(
+        Alibaba::new(URL, "s", "p").region("").build(),
+        &["`metadata.region`"],
+    );
+    assert_invalid(
+        Alibaba::new(URL, "s", "p")
+            .api_get_lib("AliyunCaptcha.js")
+            .build(),
+        &["`metadata.apiGetLib`", "http"],
+    );
+    assert_invalid(
+        Task::from_json(
+            json!({"type": "CustomTask", "class": "alibaba", "websiteURL": URL,
+            "metadata": {"sceneId": "s", "prefix": "p", "cookieRequired": "true"}}),
+        ),
+        &["`metadata.cookieRequired` must be a boolean"],
+    );
+}
+
+#[test]
+fn friendly_captcha_builder() {
+    assert_golden(
+        Friendly::new(
+            URL,
+            "FCMGEMUD2KTDSQ5H",
+            "https://cdn.jsdelivr.net/npm/@friendlycaptcha/sdk@0.1.8/site.min.js",
+        )
+        .proxy(proxy())
+        .build(),
+        json!({
+            "type": "CustomTask",
+            "class": "friendly",
+            "websiteURL": URL,
+            "websiteKey": "FCMGEMUD2KTDSQ5H",
+            "metadata": {"apiGetLib": "https://cdn.jsdelivr.net/npm/@friendlycaptcha/sdk@0.1.8/site.min.js"},
+            "proxyType": "http",
+            "proxyAddress": "8.8.8.8",
+            "proxyPort": 8080,
+            "proxyLogin": "proxyLoginHere",
+            "proxyPassword": "proxyPasswordHere",
+        }),
+    );
+    let t = friendly(false).unwrap();
+    assert_eq!(t.family(), TaskFamily::Friendly);
+    assert_invalid(
+        Friendly::new(URL, "", FRIENDLY_LIB).build(),
+        &["CustomTask (friendly)", "`websiteKey`"],
+    );
+    assert_invalid(
+        Friendly::new(URL, "k", "").build(),
+        &["CustomTask (friendly)", "`metadata.apiGetLib`"],
+    );
+    assert_invalid(
+        Friendly::new(URL, "k", "widget.module.min.js").build(),
+        &["`metadata.apiGetLib`", "http"],
+    );
+    assert_invalid(
+        Friendly::new("", "k", FRIENDLY_LIB).build(),
+        &["`websiteURL`"],
+    );
+    // Raw JSON without metadata is refused too.
+    assert_invalid(
+        Task::from_json(
+            json!({"type": "CustomTask", "class": "friendly", "websiteURL": URL, "websiteKey": "k"}),
+        ),
+        &["`metadata`"],
+    );
+}
+
+#[test]
+fn prosopo_user_agent() {
+    assert_golden(
+        Prosopo::new(URL, "5EZU3LG31uzq1Mwi8inwqxmfvFDpj7VzwDnZwj4Q3syyxBwV")
+            .user_agent(UA)
+            .build(),
+        json!({
+            "type": "ProsopoTask",
+            "websiteURL": URL,
+            "websiteKey": "5EZU3LG31uzq1Mwi8inwqxmfvFDpj7VzwDnZwj4Q3syyxBwV",
+            "userAgent": UA,
+        }),
+    );
+    assert_invalid(
+        Prosopo::new(URL, "k").user_agent("").build(),
+        &["ProsopoTask", "`userAgent`"],
+    );
+}
+
+#[test]
+fn hunt_widget_url_excludes_data() {
+    let widget = "https://captcha.example.com/widget?hash=abc123";
+    assert_golden(
+        Hunt::new(URL, HUNT_LIB, proxy()).widget_url(widget).build(),
+        json!({
+            "type": "CustomTask",
+            "class": "HUNT",
+            "websiteURL": URL,
+            "metadata": {"apiGetLib": HUNT_LIB, "widgetUrl": widget},
+            "proxyType": "http",
+            "proxyAddress": "8.8.8.8",
+            "proxyPort": 8080,
+            "proxyLogin": "proxyLoginHere",
+            "proxyPassword": "proxyPasswordHere",
+        }),
+    );
+    assert_invalid(
+        Hunt::new(URL, HUNT_LIB, proxy())
+            .data("tok")
+            .widget_url(widget)
+            .build(),
+        &[
+            "CustomTask (HUNT)",
+            "`metadata.data`",
+            "`metadata.widgetUrl`",
+            "mutually exclusive",
+        ],
+    );
+    // "Do not send only the hash value".
+    assert_invalid(
+        Hunt::new(URL, HUNT_LIB, proxy())
+            .widget_url("abc123")
+            .build(),
+        &["`metadata.widgetUrl`", "http"],
+    );
+    assert_invalid(
+        Hunt::new(URL, HUNT_LIB, proxy()).data("").build(),
+        &["`metadata.data`"],
+    );
+}
+
+#[test]
+fn tendi_aid_encrypted() {
+    assert_golden(
+        TenDi::new(URL, "189123456")
+            .captcha_url("https://global.captcha.example.com/TJNCaptcha-global.js")
+            .aid_encrypted("enc-aid-value")
+            .build(),
+        json!({
+            "type": "CustomTask",
+            "class": "TenDI",
+            "websiteURL": URL,
+            "websiteKey": "189123456",
+            "metadata": {
+                "captchaUrl": "https://global.captcha.example.com/TJNCaptcha-global.js",
+                "aidEncrypted": "enc-aid-value",
+            },
+        }),
+    );
+    assert_invalid(
+        TenDi::new(URL, "1").aid_encrypted("").build(),
+        &["CustomTask (TenDI)", "`metadata.aidEncrypted`"],
+    );
+    assert_invalid(
+        TenDi::new(URL, "1")
+            .field("metadata", json!({"aidEncrypted": 5}))
+            .build(),
+        &["`metadata.aidEncrypted` must be a string"],
+    );
+}
+
+#[test]
+fn custom_task_domains() {
+    assert_golden(
+        CustomTask::new("SomethingNew", URL)
+            .website_key("k")
+            .domains(["example.com", "www.example.com"])
+            .build(),
+        json!({
+            "type": "CustomTask",
+            "class": "SomethingNew",
+            "websiteURL": URL,
+            "websiteKey": "k",
+            "domains": ["example.com", "www.example.com"],
+        }),
+    );
+    assert_invalid(
+        CustomTask::new("SomethingNew", URL)
+            .domains(["ok", ""])
+            .build(),
+        &["`domains[1]`"],
+    );
+    assert_invalid(
+        Task::from_json(json!({"type": "CustomTask", "class": "X", "domains": "example.com"})),
+        &["`domains` must be an array of strings"],
+    );
+    assert_invalid(
+        Task::from_json(json!({"type": "CustomTask", "class": "X", "domains": [1]})),
+        &["`domains[0]` must be a string"],
+    );
+}
+
+#[test]
+fn nocache_on_funcaptcha_and_hcaptcha() {
+    assert_golden(
+        FunCaptcha::new(URL, "PK").nocache(true).build(),
+        json!({"type": "FunCaptchaTask", "websiteURL": URL, "websitePublicKey": "PK", "nocache": true}),
+    );
+    assert_golden(
+        HCaptcha::new(URL, "SK").nocache(true).build(),
+        json!({"type": "HCaptchaTask", "websiteURL": URL, "websiteKey": "SK", "nocache": true}),
+    );
+    assert!(
+        FunCaptcha::new(URL, "PK")
+            .nocache(true)
+            .build()
+            .unwrap()
+            .nocache()
+    );
+    assert!(
+        !HCaptcha::new(URL, "SK")
+            .nocache(false)
+            .build()
+            .unwrap()
+            .nocache()
+    );
+}
+
+#[test]
+fn recaptcha_v3_min_score_range() {
+    for ok in [0.1, 0.3, 0.7, 0.9] {
+        RecaptchaV3::new(URL, "k").min_score(ok).build().unwrap();
+        RecaptchaV3Enterprise::new(URL, "k")
+            .min_score(ok)
+            .build()
+            .unwrap();
+    }
+    for bad in [0.0, 0.09, 0.91, 1.0, -0.5, 7.0, f64::NAN, f64::INFINITY] {
+        assert_invalid(
+            RecaptchaV3::new(URL, "k").min_score(bad).build(),
+            &["RecaptchaV3TaskProxyless", "`minScore`", "0.1 to 0.9"],
+        );
+        assert_invalid(
+            RecaptchaV3Enterprise::new(URL, "k").min_score(bad).build(),
+            &["RecaptchaV3EnterpriseTask", "`minScore`", "0.1 to 0.9"],
+        );
+    }
+    assert_invalid(
+        Task::from_json(
+            json!({"type": "RecaptchaV3TaskProxyless", "websiteURL": URL, "websiteKey": "k", "minScore": "0.5"}),
+        ),
+        &["`minScore`"],
+    );
+}
+
+#[test]
+fn proxy_credentials_with_percent_are_refused_locally() {
+    for (login, password) in [("us%er", "pw"), ("user", "p%40ss")] {
+        let err = RecaptchaV2::new(URL, RV2_KEY)
+            .proxy(Proxy::http("8.8.8.8", 8080).credentials(login, password))
+            .build()
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
+        assert!(
+            msg.contains("ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER"),
+            "{msg}"
+        );
+        assert!(msg.contains('%'), "{msg}");
+        // The password itself is not repeated.
+        assert!(!msg.contains("p%40ss"), "{msg}");
+    }
+    // Raw JSON too, for any task type.
+    let mut t = raw_task("createTask-RecaptchaV2Task-proxy.request.json");
+    t["proxyPassword"] = json!("50%off");
+    assert_invalid(
+        Task::from_json(t),
+        &[
+            "`proxyPassword`",
+            "ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER",
+        ],
+    );
+    // Other characters pass.
+    RecaptchaV2::new(URL, RV2_KEY)
+        .proxy(Proxy::http("8.8.8.8", 8080).credentials("u;s|e)r", "p@ss:w/rd"))
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn tspd_proxy_login_forbids_semicolon_pipe_paren() {
+    for bad in ["a;b", "a|b", "a)b"] {
+        let p = Proxy::http("8.8.8.8", 8080).credentials(bad, "pw");
+        assert_invalid(
+            Tspd::new(URL, TSPD_COOKIE, "PCFET0NU", UA, p).build(),
+            &["CustomTask (tspd)", "`proxyLogin`"],
+        );
+    }
+    let p = Proxy::http("8.8.8.8", 8080).credentials("user-session-1", "pw;|)");
+    Tspd::new(URL, TSPD_COOKIE, "PCFET0NU", UA, p)
+        .build()
+        .unwrap();
 }

@@ -33,15 +33,18 @@ use serde_json::{Map, Value};
 use super::{Task, TaskFamily};
 use crate::error::Error;
 
-/// The largest image (decoded bytes) the typed builders and [`Task::from_json`] accept for
-/// `ImageToTextTask.body` and for each `ComplexImageTask` base64 image.
+/// The default limit on an uploaded image (decoded bytes): `ImageToTextTask.body` and each
+/// `ComplexImageTask` base64 image. Raise it with
+/// [`Config::with_max_image_bytes`](crate::Config::with_max_image_bytes) (CLI:
+/// `--max-image-bytes BYTES`).
 ///
 /// The sources disagree (reference §8.1): the 2026 docs say "the maximum allowed size of
 /// 50 KB", the old official Confluence page says 500,000 bytes, and the official .NET and JS
-/// SDKs' comments say 50,000 bytes. This crate uses the current documentation's 50 KB
-/// (51,200 bytes), the strictest of the documented readings after the SDKs' 50,000, so that
-/// a task it accepts is not rejected with `ERROR_TOO_BIG_CAPTCHA_FILESIZE` by the current
-/// service. (Audio payloads, `PayloadType: "Audio"`, are exempt.)
+/// SDKs' comments say 50,000 bytes (and send larger images anyway). The default is the current
+/// documentation's 50 KB (51,200 bytes), so that a task it accepts is not rejected with
+/// `ERROR_TOO_BIG_CAPTCHA_FILESIZE` by the current service. The limit is checked when the task
+/// is sent ([`Task::check_image_size`]), not when it is built. (Audio payloads,
+/// `PayloadType: "Audio"`, are exempt.)
 pub const MAX_IMAGE_BYTES: usize = 50 * 1024;
 
 /// The kind of proxy (`proxyType`).
@@ -326,11 +329,18 @@ macro_rules! setter {
             self
         }
     };
-    (f64 $name:ident, $key:literal, $doc:literal) => {
-        #[doc = $doc]
+    (min_score) => {
+        /// The minimum score wanted (`minScore`): the docs allow 0.1 to 0.9; anything else
+        /// (including NaN) is rejected by [`build`](Self::build), so nothing is sent.
         #[must_use]
-        pub fn $name(mut self, value: f64) -> Self {
-            self.inner.set($key, value);
+        pub fn min_score(mut self, value: f64) -> Self {
+            // JSON has no NaN/infinity: keep the bad value visible to validation.
+            let v = if value.is_finite() {
+                Value::from(value)
+            } else {
+                Value::String(value.to_string())
+            };
+            self.inner.set("minScore", v);
             self
         }
     };
@@ -414,7 +424,9 @@ pub struct ImageToText {
 
 impl ImageToText {
     /// A task for an image given as base64 text (`body`, without line breaks). It must decode
-    /// to between 100 bytes and [`MAX_IMAGE_BYTES`].
+    /// to at least 100 bytes, and when sent to at most
+    /// [`Config::max_image_bytes`](crate::Config::max_image_bytes) (default
+    /// [`MAX_IMAGE_BYTES`]).
     pub fn new(body_base64: impl Into<String>) -> Self {
         let mut inner = Inner::new("ImageToTextTask", None);
         inner.set("body", body_base64.into());
@@ -563,11 +575,7 @@ impl RecaptchaV3 {
         "isEnterprise",
         "Whether the site uses reCAPTCHA v3 Enterprise (`isEnterprise`)."
     );
-    setter!(
-        f64 min_score,
-        "minScore",
-        "The minimum score wanted, 0.1 to 0.9 (`minScore`)."
-    );
+    setter!(min_score);
     setter!(page_action);
     setter!(nocache);
 }
@@ -590,11 +598,7 @@ impl RecaptchaV3Enterprise {
         Self { inner }
     }
 
-    setter!(
-        f64 min_score,
-        "minScore",
-        "The minimum score wanted, 0.1 to 0.9 (`minScore`)."
-    );
+    setter!(min_score);
     setter!(page_action);
 }
 common!(RecaptchaV3Enterprise);
@@ -829,6 +833,7 @@ impl FunCaptcha {
     );
     setter!(user_agent);
     setter!(cookies);
+    setter!(nocache);
     setter!(proxy);
 }
 common!(FunCaptcha);
@@ -843,8 +848,9 @@ pub struct GeeTest {
 }
 
 impl GeeTest {
-    /// GeeTest v3: the page `website_url`, the `gt` key and a fresh `challenge` (a reused
-    /// challenge gives `ERROR_TOKEN_EXPIRED`, which is charged).
+    /// GeeTest v3 (`version: 3`, an integer, which the docs require since 2026-05): the page
+    /// `website_url`, the `gt` key and a fresh `challenge` (a reused challenge gives
+    /// `ERROR_TOKEN_EXPIRED`, which is charged).
     pub fn v3(
         website_url: impl Into<String>,
         gt: impl Into<String>,
@@ -854,6 +860,7 @@ impl GeeTest {
         inner.set("websiteURL", website_url.into());
         inner.set("gt", gt.into());
         inner.set("challenge", challenge.into());
+        inner.set("version", 3);
         Self { inner }
     }
 
@@ -866,8 +873,8 @@ impl GeeTest {
         Self { inner }
     }
 
-    /// Sends `version: 3` explicitly on a v3 task (the docs' examples omit it; some SDKs
-    /// send it). Has no effect on a v4 task.
+    /// Sends `version: 3` on a v3 task. Kept for compatibility: [`v3`](Self::v3) already sends
+    /// it (the docs require it since 2026-05). Has no effect on a v4 task.
     #[must_use]
     pub fn explicit_version(mut self) -> Self {
         self.inner.body.entry("version").or_insert(Value::from(3));
@@ -942,6 +949,7 @@ impl HCaptcha {
     );
     setter!(user_agent);
     setter!(cookies);
+    setter!(nocache);
     setter!(proxy);
 }
 common!(HCaptcha);
@@ -963,6 +971,11 @@ impl Turnstile {
     }
 
     setter!(page_action);
+    setter!(
+        str data,
+        "data",
+        "The widget's `cData` value (`data`), when the page renders the widget with one; `build` rejects an empty string."
+    );
     setter!(user_agent);
     setter!(nocache);
     setter!(proxy);
@@ -1113,8 +1126,9 @@ impl Amazon {
         Self { inner }
     }
 
-    /// Option 3: challenge only: the `…/challenge.js` URL; `websiteKey`, `captchaScript`,
-    /// `context` and `iv` are sent as the documented empty strings ("any string").
+    /// Option 3: challenge only: the `…/challenge.js` URL. As the docs require since 2026-04,
+    /// `context` and `iv` are sent as empty strings, and `websiteKey` and `captchaScript` are
+    /// not sent at all.
     pub fn challenge_only(
         website_url: impl Into<String>,
         challenge_script: impl Into<String>,
@@ -1122,7 +1136,7 @@ impl Amazon {
         let mut inner = Inner::new("AmazonTask", None);
         inner.set("websiteURL", website_url.into());
         inner.set("challengeScript", challenge_script.into());
-        for k in ["captchaScript", "websiteKey", "context", "iv"] {
+        for k in ["context", "iv"] {
             inner.set(k, "");
         }
         Self { inner }
@@ -1211,6 +1225,7 @@ impl Prosopo {
         Self { inner }
     }
 
+    setter!(user_agent);
     setter!(proxy);
 }
 common!(Prosopo);
@@ -1332,7 +1347,12 @@ impl TenDi {
     setter!(
         meta_str captcha_url,
         "captchaUrl",
-        "The `TCaptcha.js`/`TCaptcha-global.js` URL (`metadata.captchaUrl`)."
+        "The captcha script URL (`metadata.captchaUrl`): `TCaptcha.js`/`TCaptcha-global.js`, or for v2 `TJNCaptcha*.js`/`TJCaptcha*.js`."
+    );
+    setter!(
+        meta_str aid_encrypted,
+        "aidEncrypted",
+        "The encrypted app id (`metadata.aidEncrypted`), for sites that render the widget with one (sent by the official Python SDK; not on the docs page). `build` rejects an empty string."
     );
     setter!(user_agent);
     setter!(proxy);
@@ -1529,8 +1549,9 @@ pub struct Hunt {
 
 impl Hunt {
     /// A task for the page, the `…/hd-api/external/apps/<hash>/api.js` URL
-    /// (`metadata.apiGetLib`) and the proxy. Without [`data`](Self::data) the task yields the
-    /// X-HD fingerprint; with it, the captcha token.
+    /// (`metadata.apiGetLib`) and the proxy. Without [`data`](Self::data) or
+    /// [`widget_url`](Self::widget_url) the task yields the X-HD fingerprint; with one of
+    /// them, the captcha token.
     pub fn new(
         website_url: impl Into<String>,
         api_get_lib: impl Into<String>,
@@ -1545,15 +1566,24 @@ impl Hunt {
     setter!(
         meta_str data,
         "data",
-        "The site's `meta.token` (`metadata.data`): captcha mode."
+        "The site's `meta.token` (`metadata.data`): captcha mode. Not together with [`widget_url`](Self::widget_url): `build` rejects both."
+    );
+    setter!(
+        meta_str widget_url,
+        "widgetUrl",
+        "The full widget URL, `https://…/widget?hash=…` (`metadata.widgetUrl`), fetched in the same session just before: captcha mode without X-HD and `meta.token`. Not together with [`data`](Self::data): `build` rejects both, and a value that is not an http(s) URL (such as the bare hash)."
     );
     setter!(user_agent);
     setter!(proxy);
 }
 common!(Hunt);
 
-/// `CustomTask` class `alibaba` (Alibaba Cloud captcha). Solution:
-/// [`Solution::data_str`](crate::Solution::data_str)`("tokens")` (a JSON-encoded string).
+/// `CustomTask` class `alibaba` (Alibaba Cloud captcha): the standard mode
+/// ([`new`](Self::new): `sceneId` and `prefix`, plus the extended ids some sites need) or the
+/// punish mode ([`punish`](Self::punish): the `/punish` URL alone). Solution:
+/// [`Solution::alibaba_tokens`](crate::Solution::alibaba_tokens) (`data.tokens`, a
+/// JSON-encoded string), or with [`cookie_required`](Self::cookie_required)
+/// [`Solution::domain_cookies`](crate::Solution::domain_cookies).
 #[derive(Debug, Clone)]
 pub struct Alibaba {
     inner: Inner,
@@ -1570,6 +1600,60 @@ impl Alibaba {
         inner.set_meta("sceneId", scene_id.into());
         inner.set_meta("prefix", prefix.into());
         Self { inner }
+    }
+
+    /// Punish mode: the page and the full verification URL Alibaba returned
+    /// (`metadata.punishUrl`, `https://host:443/…/_____tmd_____/punish?x5secdata=…&x5step=…`);
+    /// `sceneId` and `prefix` are not needed.
+    pub fn punish(website_url: impl Into<String>, punish_url: impl Into<String>) -> Self {
+        let mut inner = custom("alibaba", website_url);
+        inner.set_meta("punishUrl", punish_url.into());
+        Self { inner }
+    }
+
+    setter!(
+        meta_str punish_url,
+        "punishUrl",
+        "The full `/punish` verification URL (`metadata.punishUrl`); with it, `sceneId` and `prefix` become optional. `build` requires an http(s) URL."
+    );
+    setter!(
+        meta_str user_id,
+        "userId",
+        "The site's user or session id (`metadata.userId`)."
+    );
+    setter!(
+        meta_str user_user_id,
+        "userUserId",
+        "The secondary user id (`metadata.userUserId`)."
+    );
+    setter!(
+        meta_str verify_type,
+        "verifyType",
+        "The verification type or version (`metadata.verifyType`), e.g. `1.0`."
+    );
+    setter!(
+        meta_str region,
+        "region",
+        "The region (`metadata.region`), e.g. `sgp`."
+    );
+    setter!(
+        meta_str user_certify_id,
+        "UserCertifyId",
+        "The per-session verification id (`metadata.UserCertifyId`, capital `U` on the wire)."
+    );
+    setter!(
+        meta_str api_get_lib,
+        "apiGetLib",
+        "The captcha library URL (`metadata.apiGetLib`), e.g. `…/AliyunCaptcha.js?t=2041` (may change on every page render). `build` requires an http(s) URL."
+    );
+
+    /// Asks for the cookies with the solution (`metadata.cookieRequired`): the docs say to use
+    /// `true` only for sites behind Alibaba WAF or Amazon WAF. The answer then carries
+    /// `domains.<host>.cookies` ([`Solution::domain_cookies`](crate::Solution::domain_cookies)).
+    #[must_use]
+    pub fn cookie_required(mut self, yes: bool) -> Self {
+        self.inner.set_meta("cookieRequired", yes);
+        self
     }
 
     setter!(user_agent);
@@ -1597,6 +1681,36 @@ impl Temu {
 }
 common!(Temu);
 
+/// `CustomTask` class `friendly` (Friendly Captcha v1 and v2). Solution:
+/// [`Solution::data_str`](crate::Solution::data_str)`("token")`, to put into
+/// `input.frc-captcha-solution` (v1) or `input.frc-captcha-response` (v2).
+#[derive(Debug, Clone)]
+pub struct Friendly {
+    inner: Inner,
+}
+
+impl Friendly {
+    /// A task for the page, the site key (`websiteKey`: v1 from the `puzzle?sitekey=`
+    /// request, v2 `data-sitekey`) and the widget script URL (`metadata.apiGetLib`: v1
+    /// `https://cdn.jsdelivr.net/npm/friendly-challenge@X.Y.Z/widget.module.min.js` with the
+    /// `x-frc-client` version; v2 the `site.min.js` URL the page loads). All three are
+    /// required; `build` checks that `apiGetLib` is an http(s) URL.
+    pub fn new(
+        website_url: impl Into<String>,
+        website_key: impl Into<String>,
+        api_get_lib: impl Into<String>,
+    ) -> Self {
+        let mut inner = custom("friendly", website_url);
+        inner.set("websiteKey", website_key.into());
+        inner.set_meta("apiGetLib", api_get_lib.into());
+        Self { inner }
+    }
+
+    setter!(user_agent);
+    setter!(proxy);
+}
+common!(Friendly);
+
 /// A `CustomTask` of any class, for classes newer than this crate (or to send a known class
 /// with fields of your choosing; known classes are still validated as such).
 #[derive(Debug, Clone)]
@@ -1623,6 +1737,19 @@ impl CustomTask {
     #[must_use]
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.inner.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// The domains to return cookies for (`domains`, an array of strings): a common
+    /// CustomTask field of the official SDKs (`CustomTaskRequestBase`), not on any docs page.
+    /// `build` rejects empty strings.
+    #[must_use]
+    pub fn domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.inner.set("domains", strings(domains));
         self
     }
 

@@ -181,6 +181,18 @@ impl Task {
         Ok(Self { body, json })
     }
 
+    /// Checks the images this task uploads (`ImageToTextTask.body`, `ComplexImageTask`
+    /// `imagesBase64`/`exampleImagesBase64`; audio payloads excepted) against `max_bytes`
+    /// decoded bytes. [`Solve`](crate::Solve) and [`codec::create_task`](crate::codec::create_task)
+    /// run this with [`Config::max_image_bytes`](crate::Config::max_image_bytes) before
+    /// anything is sent (default [`MAX_IMAGE_BYTES`], the documented 50 KB); a larger image is
+    /// an [`InvalidInput`](crate::ErrorKind::InvalidInput) error that names the limit and how
+    /// to raise it. Building a task does not check the upper limit, so that a configuration
+    /// can raise it.
+    pub fn check_image_size(&self, max_bytes: usize) -> Result<(), Error> {
+        validate::check_image_limit(&self.body, max_bytes)
+    }
+
     /// The task `type`.
     pub fn type_name(&self) -> &str {
         self.body

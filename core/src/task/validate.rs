@@ -16,16 +16,24 @@
 //! * Images: the docs' examples carry placeholders such as `"BASE64_BODY_HERE!"` or
 //!   `"{background_base64}"`, which are not base64 at all. So the image check only rejects an
 //!   empty body and (for `ImageToTextTask.body`, which the docs say must have no line breaks)
-//!   whitespace. The size limits are applied to what actually decodes: the upper limit
-//!   ([`MAX_IMAGE_BYTES`]) to an estimate from the text length whenever it is exceeded
-//!   either way, the lower limit ([`MIN_IMAGE_BYTES`]) only when the text is well-formed
-//!   base64 (so the exact decoded size is known).
+//!   whitespace. The lower limit ([`MIN_IMAGE_BYTES`]) applies only when the text is
+//!   well-formed base64 (so the exact decoded size is known). The upper limit is not checked
+//!   here but when the task is sent, against
+//!   [`Config::max_image_bytes`](crate::Config::max_image_bytes) (default
+//!   [`MAX_IMAGE_BYTES`], raised with
+//!   [`Config::with_max_image_bytes`](crate::Config::with_max_image_bytes)): see
+//!   [`check_image_limit`]. It applies to the exact decoded size, or to an estimate from the
+//!   text length when the text is not base64.
+//! * Proxy credentials: `proxyLogin`/`proxyPassword` must not contain `%`, the one character
+//!   the docs name (`ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER`); for tspd, `proxyLogin` must
+//!   not contain `;`, `|` or `)` either (tspd page).
 //!
 //! Unknown task types (and CustomTask classes this crate does not know) only get the generic
 //! checks: `websiteURL` scheme when present, and proxy consistency.
 
 use serde_json::{Map, Value};
 
+#[cfg(doc)]
 use super::builders::MAX_IMAGE_BYTES;
 use super::{TaskFamily, json_kind};
 use crate::error::Error;
@@ -63,6 +71,10 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
     // Generic checks, for every task.
     c.website_url(false)?;
     let has_proxy = c.proxy()?;
+    if type_name == "CustomTask" {
+        // `domains`: an array of strings on any CustomTask (SDK field, reference §5.3).
+        c.opt_string_list("domains")?;
+    }
 
     match family {
         TaskFamily::ImageToText => c.image_to_text(),
@@ -76,10 +88,27 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
         | TaskFamily::Prosopo
         | TaskFamily::Yidun
         | TaskFamily::YandexSmartCaptcha
-        | TaskFamily::Basilisk
-        | TaskFamily::TenDi => {
+        | TaskFamily::Basilisk => {
             c.website_url(true)?;
             c.req_str("websiteKey", false)?;
+            if matches!(
+                family,
+                TaskFamily::RecaptchaV3 | TaskFamily::RecaptchaV3Enterprise
+            ) {
+                c.min_score()?;
+            }
+            if family == TaskFamily::Prosopo {
+                c.opt_nonempty_str("userAgent")?;
+            }
+            Ok(())
+        }
+        TaskFamily::TenDi => {
+            c.website_url(true)?;
+            c.req_str("websiteKey", false)?;
+            if let Some(meta) = c.opt_metadata()? {
+                c.opt_meta_nonempty_str(meta, "captchaUrl")?;
+                c.opt_meta_nonempty_str(meta, "aidEncrypted")?;
+            }
             Ok(())
         }
         TaskFamily::FunCaptcha => {
@@ -156,21 +185,63 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
             c.req_meta_str(meta, "tspdCookie", false)?;
             c.req_meta_str(meta, "htmlPageBase64", false)?;
             c.req_str("userAgent", false)?;
-            c.require_proxy(has_proxy)
+            c.require_proxy(has_proxy)?;
+            // tspd page: `proxyLogin` "must not contain the characters `;`, `|`, `)`".
+            if let Some(login) = c.opt_str("proxyLogin")?
+                && let Some(bad) = login.chars().find(|ch| matches!(ch, ';' | '|' | ')'))
+            {
+                return Err(c.err(format_args!(
+                    "`proxyLogin` must not contain {bad:?} for tspd (the docs forbid `;`, `|` and `)`)"
+                )));
+            }
+            Ok(())
         }
         TaskFamily::Hunt => {
             c.website_url(true)?;
             let meta = c.metadata()?;
             c.req_meta_str(meta, "apiGetLib", false)?;
-            c.opt_meta_str(meta, "data")?;
+            c.opt_meta_nonempty_str(meta, "data")?;
+            if c.present(meta, "widgetUrl") {
+                if c.present(meta, "data") {
+                    return Err(c.err(
+                        "`metadata.data` and `metadata.widgetUrl` are mutually exclusive (the docs: \"do not use it together\"); send one",
+                    ));
+                }
+                // "Do not send only the hash value": the full widget URL.
+                c.req_meta_url(meta, "widgetUrl")?;
+            }
             c.require_proxy(has_proxy)
         }
         TaskFamily::Alibaba => {
             c.website_url(true)?;
             let meta = c.metadata()?;
-            c.req_meta_str(meta, "sceneId", false)?;
-            c.req_meta_str(meta, "prefix", false)?;
-            Ok(())
+            if c.present(meta, "punishUrl") {
+                // Punish mode: the docs' examples send `punishUrl` alone.
+                c.req_meta_url(meta, "punishUrl")?;
+                c.opt_meta_nonempty_str(meta, "sceneId")?;
+                c.opt_meta_nonempty_str(meta, "prefix")?;
+            } else {
+                if !c.present(meta, "sceneId") {
+                    return Err(c.err(
+                        "`metadata.sceneId` is required (with `metadata.prefix`), unless `metadata.punishUrl` is given (punish mode)",
+                    ));
+                }
+                c.req_meta_str(meta, "sceneId", false)?;
+                c.req_meta_str(meta, "prefix", false)?;
+            }
+            for k in [
+                "userId",
+                "userUserId",
+                "verifyType",
+                "region",
+                "UserCertifyId",
+            ] {
+                c.opt_meta_nonempty_str(meta, k)?;
+            }
+            if c.present(meta, "apiGetLib") {
+                c.req_meta_url(meta, "apiGetLib")?;
+            }
+            c.opt_meta_bool(meta, "cookieRequired")
         }
         TaskFamily::Temu => {
             c.website_url(true)?;
@@ -179,8 +250,10 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
             Ok(())
         }
         TaskFamily::Friendly => {
-            // Field names undocumented (reference §5.2): only the common CustomTask field.
             c.website_url(true)?;
+            c.req_str("websiteKey", false)?;
+            let meta = c.metadata()?;
+            c.req_meta_url(meta, "apiGetLib")?;
             Ok(())
         }
         TaskFamily::CustomOther => {
@@ -289,6 +362,96 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// An optional top-level string that, when present, must not be empty.
+    fn opt_nonempty_str(&self, key: &str) -> Result<(), Error> {
+        if self.present(self.task, key) {
+            self.str_in(self.task, key, key, false)?;
+        }
+        Ok(())
+    }
+
+    /// An optional `metadata` string that, when present, must not be empty.
+    fn opt_meta_nonempty_str(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+        if self.present(meta, key) {
+            self.req_meta_str(meta, key, false)?;
+        }
+        Ok(())
+    }
+
+    /// An optional `metadata` boolean.
+    fn opt_meta_bool(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+        match meta.get(key) {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
+            Some(other) => Err(self.err(format_args!(
+                "`metadata.{key}` must be a boolean, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+
+    /// A required `metadata` string holding an absolute `http://` or `https://` URL.
+    fn req_meta_url(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+        let url = self.req_meta_str(meta, key, false)?;
+        let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            Ok(())
+        } else {
+            Err(self.err(format_args!(
+                "`metadata.{key}` must be a full URL starting with http:// or https://, got {url:?}"
+            )))
+        }
+    }
+
+    /// `metadata` when present (an object), `None` when absent.
+    fn opt_metadata(&self) -> Result<Option<&'a Map<String, Value>>, Error> {
+        if self.present(self.task, "metadata") {
+            self.metadata().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// An optional top-level array of non-empty strings.
+    fn opt_string_list(&self, key: &str) -> Result<(), Error> {
+        match self.task.get(key) {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Array(items)) => {
+                for (i, v) in items.iter().enumerate() {
+                    match v {
+                        Value::String(s) if !s.trim().is_empty() => {}
+                        Value::String(_) => {
+                            return Err(self.err(format_args!("`{key}[{i}]` must not be empty")));
+                        }
+                        other => {
+                            return Err(self.err(format_args!(
+                                "`{key}[{i}]` must be a string, got {}",
+                                json_kind(other)
+                            )));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Some(other) => Err(self.err(format_args!(
+                "`{key}` must be an array of strings, got {}",
+                json_kind(other)
+            ))),
+        }
+    }
+
+    /// reCAPTCHA v3 / v3 Enterprise `minScore`: optional, a number from 0.1 to 0.9 (docs).
+    fn min_score(&self) -> Result<(), Error> {
+        match self.task.get("minScore") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|x| (0.1..=0.9).contains(&x)) => {
+                Ok(())
+            }
+            Some(other) => Err(self.err(format_args!(
+                "`minScore` must be a number from 0.1 to 0.9, got {other}"
+            ))),
+        }
+    }
+
     /// The first of `keys` present must be a non-empty string; one of them is required.
     fn req_meta_one_of(&self, meta: &'a Map<String, Value>, keys: &[&str]) -> Result<(), Error> {
         match keys.iter().find(|k| self.present(meta, k)) {
@@ -364,8 +527,13 @@ impl<'a> Checker<'a> {
             }
             None => return Err(self.err("`proxyPort` is required")),
         }
-        self.opt_str("proxyLogin")?;
-        self.opt_str("proxyPassword")?;
+        for k in ["proxyLogin", "proxyPassword"] {
+            if self.opt_str(k)?.is_some_and(|v| v.contains('%')) {
+                return Err(self.err(format_args!(
+                    "`{k}` must not contain `%`: the service rejects proxy credentials with it (ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER, \"invalid character %\"); give the credentials without it"
+                )));
+            }
+        }
         Ok(true)
     }
 
@@ -384,7 +552,13 @@ impl<'a> Checker<'a> {
         if body.chars().any(char::is_whitespace) {
             return Err(self.err("`body` must be base64 without whitespace or line breaks"));
         }
-        check_image_size(body, "body", true).map_err(|m| self.err(m))?;
+        if let Some(n) = decoded_len(body)
+            && n < MIN_IMAGE_BYTES
+        {
+            return Err(self.err(format_args!(
+                "`body` decodes to {n} bytes, less than the {MIN_IMAGE_BYTES}-byte minimum"
+            )));
+        }
         match self.task.get("recognizingThreshold") {
             None | Some(Value::Null) => Ok(()),
             Some(Value::Number(n)) if n.as_u64().is_some_and(|t| t <= 100) => Ok(()),
@@ -400,18 +574,10 @@ impl<'a> Checker<'a> {
             Some(_) => return Err(self.err("`class` must not be empty")),
             None => return Err(self.err("`class` is required")),
         };
-        // Audio payloads (recognition `bills_audio`, `PayloadType: "Audio"`) are not images:
-        // the documented example is a ~250 KB WAV, so the image size limit does not apply.
-        let is_audio = self
-            .task
-            .get("metadata")
-            .and_then(|m| m.get("PayloadType"))
-            .and_then(Value::as_str)
-            .is_some_and(|p| p.eq_ignore_ascii_case("audio"));
-        let urls = self.string_array("imageUrls", false)?;
-        let b64 = self.string_array("imagesBase64", !is_audio)?;
-        self.string_array("exampleImageUrls", false)?;
-        self.string_array("exampleImagesBase64", true)?;
+        let urls = self.string_array("imageUrls")?;
+        let b64 = self.string_array("imagesBase64")?;
+        self.string_array("exampleImageUrls")?;
+        self.string_array("exampleImagesBase64")?;
         let known = [
             "recaptcha",
             "recognition",
@@ -457,9 +623,8 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// An optional array of non-empty strings; returns its length (0 when absent). When
-    /// `images` is set, each element is also checked against [`MAX_IMAGE_BYTES`].
-    fn string_array(&self, key: &str, images: bool) -> Result<usize, Error> {
+    /// An optional array of non-empty strings; returns its length (0 when absent).
+    fn string_array(&self, key: &str) -> Result<usize, Error> {
         let arr = match self.task.get(key) {
             None | Some(Value::Null) => return Ok(0),
             Some(Value::Array(a)) => a,
@@ -473,11 +638,7 @@ impl<'a> Checker<'a> {
         for (i, v) in arr.iter().enumerate() {
             let label = format!("{key}[{i}]");
             match v {
-                Value::String(s) if !s.trim().is_empty() => {
-                    if images {
-                        check_image_size(s, &label, false).map_err(|m| self.err(m))?;
-                    }
-                }
+                Value::String(s) if !s.trim().is_empty() => {}
                 Value::String(_) => {
                     return Err(self.err(format_args!("`{label}` must not be empty")));
                 }
@@ -546,20 +707,24 @@ impl<'a> Checker<'a> {
             ))),
             None => {
                 self.req_str("websiteKey", false)?;
+                // Widget: optional `data` (cData) and `pageAction`.
+                self.opt_nonempty_str("data")?;
                 Ok(())
             }
         }
     }
 
-    /// The three documented AmazonTask options (reference §5.3): option 1 has `captchaScript`
-    /// and no `challengeScript`; options 2 and 3 have `challengeScript`. Option 3 allows empty
-    /// `websiteKey`/`context`/`iv`/`captchaScript`, and options 2 and 3 cannot be told apart
-    /// from the JSON, so with `challengeScript` those may be empty strings.
+    /// The three documented AmazonTask options (addendum §3.16): option 1 has `captchaScript`
+    /// and no `challengeScript`; options 2 and 3 have `challengeScript`, `context` and `iv`.
+    /// Option 3 (challenge only) sends `context` and `iv` as empty strings and no
+    /// `websiteKey`/`captchaScript`; options 2 and 3 cannot be told apart from the JSON, so
+    /// with `challengeScript`, `websiteKey` is optional and those fields may be empty strings
+    /// (older docs sent them as `""`).
     fn amazon(&self) -> Result<(), Error> {
         self.website_url(true)?;
         if self.present(self.task, "challengeScript") {
             self.req_str("challengeScript", false)?;
-            self.req_str("websiteKey", true)?;
+            self.opt_str("websiteKey")?;
             self.req_str("context", true)?;
             self.req_str("iv", true)?;
             self.opt_str("captchaScript")?;
@@ -581,36 +746,65 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Size checks for one base64 image (see the module documentation). `check_min` applies the
-/// 100-byte lower limit (only to well-formed base64).
-fn check_image_size(text: &str, label: &str, check_min: bool) -> Result<(), String> {
-    match decoded_len(text) {
-        Some(n) => {
-            if n > MAX_IMAGE_BYTES {
-                return Err(format!(
-                    "`{label}` decodes to {n} bytes, more than the {MAX_IMAGE_BYTES}-byte limit"
-                ));
+/// Checks every image a task uploads (`ImageToTextTask.body`, and each `ComplexImageTask`
+/// `imagesBase64`/`exampleImagesBase64` element) against `limit` decoded bytes: the exact
+/// decoded size for well-formed base64, else an estimate from the text length. Audio payloads
+/// (recognition `bills_audio`, `metadata.PayloadType: "Audio"`; the documented example is a
+/// ~250 KB WAV) are not images and are not checked. Other task types have no images.
+pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Result<(), Error> {
+    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
+    let class = task
+        .get("class")
+        .or_else(|| task.get("Class"))
+        .and_then(Value::as_str);
+    let mut images: Vec<(String, &str)> = Vec::new();
+    match TaskFamily::of(type_name, class) {
+        TaskFamily::ImageToText => {
+            if let Some(body) = task.get("body").and_then(Value::as_str) {
+                images.push(("body".to_owned(), body));
             }
-            if check_min && n < MIN_IMAGE_BYTES {
-                return Err(format!(
-                    "`{label}` decodes to {n} bytes, less than the {MIN_IMAGE_BYTES}-byte minimum"
-                ));
-            }
-            Ok(())
         }
-        None => {
-            // Not well-formed base64 (a placeholder, or something the service may still
-            // accept): estimate the size from the length, only for the upper limit.
-            let estimate = text.len() / 4 * 3;
-            if estimate > MAX_IMAGE_BYTES {
-                Err(format!(
-                    "`{label}` is about {estimate} bytes once decoded, more than the {MAX_IMAGE_BYTES}-byte limit"
-                ))
+        TaskFamily::ComplexImage => {
+            let is_audio = task
+                .get("metadata")
+                .and_then(|m| m.get("PayloadType"))
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.eq_ignore_ascii_case("audio"));
+            let keys: &[&str] = if is_audio {
+                &["exampleImagesBase64"]
             } else {
-                Ok(())
+                &["imagesBase64", "exampleImagesBase64"]
+            };
+            for key in keys {
+                if let Some(list) = task.get(*key).and_then(Value::as_array) {
+                    for (i, v) in list.iter().enumerate() {
+                        if let Some(text) = v.as_str() {
+                            images.push((format!("{key}[{i}]"), text));
+                        }
+                    }
+                }
             }
+        }
+        _ => {}
+    }
+    for (label, text) in images {
+        let (size, how) = match decoded_len(text) {
+            Some(n) => (n, "decodes to"),
+            None => (text.len() / 4 * 3, "is about"),
+        };
+        if size > limit {
+            let name = match class {
+                Some(c) => format!("{type_name} ({c})"),
+                None => type_name.to_owned(),
+            };
+            return Err(Error::invalid_input(format!(
+                "{name}: `{label}` {how} {size} bytes, more than the {limit}-byte image limit \
+                 (the documented 50 KB is the default); nothing was sent. To send larger images, \
+                 raise the limit with Config::with_max_image_bytes or the CLI option --max-image-bytes BYTES"
+            )));
         }
     }
+    Ok(())
 }
 
 /// The exact decoded length of well-formed base64 (standard or URL-safe alphabet, padding
