@@ -69,6 +69,9 @@ pub struct SimArgs {
     /// Solve-time override TYPE=MIN..MAX in seconds, e.g. `RecaptchaV2Task=1..3` or `*=0.5` (repeatable).
     #[arg(long = "solve-time", value_name = "TYPE=MIN..MAX", value_parser = parse_solve_time)]
     pub solve_times: Vec<(String, f64, f64)>,
+    /// Largest accepted image in decoded bytes; larger ones get ERROR_TOO_BIG_CAPTCHA_FILESIZE [default: 51200, the documented 50 KB]
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_image_bytes: Option<u64>,
 }
 
 impl SimArgs {
@@ -103,6 +106,9 @@ impl SimArgs {
         }
         for (k, a, b) in &self.solve_times {
             c = c.with_solve_time(k, secs(*a), secs(*b));
+        }
+        if let Some(n) = self.max_image_bytes {
+            c = c.with_max_image_bytes(usize::try_from(n).unwrap_or(usize::MAX));
         }
         c
     }

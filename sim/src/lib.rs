@@ -48,10 +48,16 @@
 //! (reference §5.2/§5.3) → `ERROR_TASK_ABSENT`. ImageToTextTask `body`: decoded size
 //! (computed from the base64 text length and padding; text that is not base64 counts by its
 //! length; a `data:...;base64,` prefix is skipped) above [`SimConfig::max_image_bytes`]
-//! (50 KiB) → `ERROR_TOO_BIG_CAPTCHA_FILESIZE`, below 100 bytes or missing →
+//! (default 50 KiB, the documented limit; raise it with [`SimConfig::with_max_image_bytes`]
+//! or `--max-image-bytes`, as `capmonster --sim --max-image-bytes N` does to match the
+//! client's own limit) → `ERROR_TOO_BIG_CAPTCHA_FILESIZE`, below 100 bytes or missing →
 //! `ERROR_ZERO_CAPTCHA_FILESIZE`. ComplexImageTask images: same upper limit; only empty
 //! strings count as too small. Legacy names (`NoCaptchaTask`, `NoCaptchaTaskProxyless`,
-//! any `...Proxyless`) are accepted, case-insensitively.
+//! any `...Proxyless`) are accepted, case-insensitively. CustomTask classes: `Basilisk`,
+//! `TenDI`, `DataDome`, `Imperva`, `altcha`, `Castle`, `tspd`, `HUNT`, `alibaba` (standard
+//! `sceneId` + `prefix`, or punish mode with `punishUrl` alone; `cookieRequired: true`
+//! answers `domains.<host>.cookies`), `Temu` and `friendly` (Friendly Captcha: `websiteKey`
+//! and an http(s) `metadata.apiGetLib` required; answer `{"data":{"token":"…"}}`).
 //!
 //! # Solving and rules
 //!

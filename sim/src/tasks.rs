@@ -600,16 +600,49 @@ fn custom_task(task: &Value, cls: &str, rng: &mut SplitMix64) -> Result<Value, R
             json!({ "data": { "token": tok(rng, B64URL, 160) } })
         }
         "alibaba" => {
-            let scene = require_str(meta, "sceneId")?;
-            require_str(meta, "prefix")?;
+            // Punish mode (2026-08 docs): `punishUrl` alone; otherwise sceneId + prefix.
+            let scene = match str_field(meta, "punishUrl") {
+                Some(url) if !url.trim().is_empty() => {
+                    str_field(meta, "sceneId").unwrap_or_default()
+                }
+                _ => {
+                    require_str(meta, "prefix")?;
+                    require_str(meta, "sceneId")?
+                }
+            };
             check_proxy(task, false)?;
-            let tokens = json!({
-                "sceneId": scene,
-                "certifyId": tok(rng, ALNUM, 10),
-                "deviceToken": tok(rng, B64URL, 60),
-                "data": tok(rng, B64URL, 120),
-            });
-            json!({ "data": { "tokens": tokens.to_string() } })
+            if field(meta, "cookieRequired").and_then(Value::as_bool) == Some(true) {
+                // "the response additionally contains cookies, grouped by domain".
+                json!({ "domains": { host: { "cookies": {
+                    "x5sec": tok(rng, B64URL, 120),
+                    "cna": tok(rng, B64URL, 24),
+                } } } })
+            } else {
+                let tokens = json!({
+                    "sceneId": scene,
+                    "certifyId": tok(rng, ALNUM, 10),
+                    "deviceToken": tok(rng, B64URL, 60),
+                    "data": tok(rng, B64URL, 120),
+                });
+                json!({ "data": { "tokens": tokens.to_string() } })
+            }
+        }
+        "friendly" => {
+            // Friendly Captcha (2026-08 docs): websiteKey and metadata.apiGetLib required.
+            require_sitekey(task, "websiteKey", false)?;
+            let lib = require_str(meta, "apiGetLib")?;
+            if !lib.starts_with("http://") && !lib.starts_with("https://") {
+                return Err("ERROR_TASK_ABSENT");
+            }
+            check_proxy(task, false)?;
+            let token = if lib.contains("friendly-challenge@") || lib.contains("widget") {
+                // V1 shape: <hex32>.<base64>.AgAB
+                format!("{}.{}.AgAB", tok(rng, HEX, 32), tok(rng, B64URL, 80))
+            } else {
+                // V2 shape: AQQA.<base64>
+                format!("AQQA.{}", tok(rng, B64URL, 120))
+            };
+            json!({ "data": { "token": token } })
         }
         "temu" => {
             require_str(meta, "cookie")?;
