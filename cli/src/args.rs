@@ -33,13 +33,17 @@ Exit codes:
   5  transport failure, including a createTask whose outcome is unknown
   solve-many exits with the highest code of any line.
 
+Images:
+  An image over --max-image-bytes (default 51200 decoded bytes, the documented 50 KB) is
+  refused locally with exit 2 and nothing sent; the message says how to raise the limit.
+
 The simulator (--sim):
   Starts the built-in CapMonster Cloud simulator on 127.0.0.1 for this one command, uses
   its address and, unless a key is given, its test key. To answer quickly, it solves every
   task in 0.2-1.5 s (instead of the documented solve times), and polling defaults to a
-  0.3 s first delay and a 0.3 s interval (--first-poll-delay/--poll-interval still win).
-  --base-url is ignored. For documented solve times, run `capmonster sim` in another
-  terminal and point --base-url at it.
+  0.3 s first delay and a 0.3 s interval (--first-poll-delay/--poll-interval still win),
+  and it accepts images up to --max-image-bytes. --base-url is ignored. For documented
+  solve times, run `capmonster sim` in another terminal and point --base-url at it.
 
 Options may come before or after the command; when one is repeated, the last one wins.
 
@@ -107,6 +111,13 @@ pub(crate) struct GlobalOpts {
     /// One line per request on stderr (the key is redacted)
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+
+    /// Largest image a task may upload, in decoded bytes (ImageToTextTask body, each
+    /// ComplexImageTask image); a larger one is refused locally (exit 2, nothing sent).
+    /// Raise it if the service accepts your larger images (older docs: 500000) [default: 51200,
+    /// the documented 50 KB]
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_image_bytes, allow_negative_numbers = true)]
+    pub(crate) max_image_bytes: Option<u64>,
 }
 
 /// Which transport crate sends the requests.
@@ -184,6 +195,16 @@ impl Command {
     }
 }
 
+/// A positive whole number of bytes. (`u64`, the type `capmonster sim --max-image-bytes`
+/// shares: clap keeps one value per argument id.)
+fn parse_image_bytes(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err(format!("`{s}`: must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number of bytes")),
+    }
+}
+
 /// A number of seconds: finite, not negative, decimals allowed.
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let v: f64 = s
@@ -228,5 +249,14 @@ mod tests {
         }
         assert!(parse_positive_secs("0").is_err());
         assert!(parse_positive_secs("0.5").is_ok());
+    }
+
+    #[test]
+    fn image_bytes() {
+        assert_eq!(parse_image_bytes("500000"), Ok(500_000));
+        assert_eq!(parse_image_bytes("1"), Ok(1));
+        for bad in ["0", "-1", "1.5", "x", "", "1e6"] {
+            assert!(parse_image_bytes(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -141,7 +141,9 @@ enum Input {
 /// Runs the parsed command; returns the exit code.
 fn run(cli: Cli, io: &Io) -> u8 {
     let Cli { opts, command } = cli;
-    if let Command::Sim(sim_args) = command {
+    if let Command::Sim(mut sim_args) = command {
+        // `--max-image-bytes` given before the command lands in the global option.
+        sim_args.max_image_bytes = sim_args.max_image_bytes.or(opts.max_image_bytes);
         return match capmonster_sim::run_foreground(sim_args) {
             Ok(()) => EXIT_OK,
             Err(e) => {
@@ -193,10 +195,18 @@ fn run(cli: Cli, io: &Io) -> u8 {
         return EXIT_USAGE;
     }
 
+    let max_image_bytes = opts
+        .max_image_bytes
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+
     // The simulator, when asked for, lives exactly as long as this command.
     let sim = if opts.sim {
-        let config =
+        let mut config =
             capmonster_sim::SimConfig::default().with_solve_time("*", SIM_SOLVE_MIN, SIM_SOLVE_MAX);
+        if let Some(n) = max_image_bytes {
+            // The simulator accepts what the client is configured to send.
+            config = config.with_max_image_bytes(n);
+        }
         match capmonster_sim::Sim::spawn(config) {
             Ok(sim) => {
                 policy.first_delay = policy.first_delay.or(Some(SIM_POLL));
@@ -216,6 +226,9 @@ fn run(cli: Cli, io: &Io) -> u8 {
         None => opts.base_url.clone(),
     };
     let mut config = Config::new(key).with_policy(policy);
+    if let Some(n) = max_image_bytes {
+        config = config.with_max_image_bytes(n);
+    }
     if let Some(t) = opts.timeout {
         // One-shot commands (create, result, balance, ...) are bounded by --timeout too.
         let limit = t.min(config.request_timeout());

@@ -99,32 +99,67 @@ async fn an_endless_body_is_cut_at_the_limit() {
 async fn an_image_over_the_documented_limit_is_refused_before_sending() {
     let sim = spawn(SimConfig::instant());
     let client = sim_client(&sim);
-    let big = vec![0x5a; MAX_IMAGE_BYTES + 1];
-    let err = ImageToText::from_image_bytes(&big).build().unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
-    assert!(
-        err.to_string().contains(&MAX_IMAGE_BYTES.to_string()),
-        "{err}"
-    );
-    // The raw JSON route checks the same limit.
-    let raw = serde_json::json!({
+    // Building does not apply the upper limit (a Config may raise it); sending does.
+    let big = ImageToText::from_image_bytes(&vec![0x5a; MAX_IMAGE_BYTES + 1])
+        .build()
+        .unwrap();
+    // The raw JSON route is checked the same way.
+    let raw = Task::from_json(serde_json::json!({
         "type": "ImageToTextTask",
         "body": "QUJD".repeat((MAX_IMAGE_BYTES + 3) / 3 + 1),
-    });
-    let err = Task::from_json(raw).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
+    }))
+    .unwrap();
+    for task in [&big, &raw] {
+        for err in [
+            client.solve(task).await.unwrap_err(),
+            client.create_task(task).await.unwrap_err(),
+        ] {
+            assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
+            let msg = err.to_string();
+            for needle in [
+                MAX_IMAGE_BYTES.to_string().as_str(),
+                "Config::with_max_image_bytes",
+                "--max-image-bytes",
+            ] {
+                assert!(msg.contains(needle), "{msg} lacks {needle}");
+            }
+        }
+    }
     assert_eq!(
         sim.stats().total_requests(),
         0,
         "nothing reached the service"
     );
-    // Exactly at the limit: accepted locally and by the simulator (whose limit is the
+    // Exactly at the limit: accepted locally and by the simulator (whose default limit is the
     // documented 50 KiB too).
     let ok = ImageToText::from_image_bytes(&vec![0x5a; MAX_IMAGE_BYTES])
         .build()
         .unwrap();
     client.solve(&ok).await.unwrap();
     assert_eq!(requests(&sim, "createTask"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raised_image_limit_sends_the_larger_image() {
+    let sim = spawn(SimConfig::instant().with_max_image_bytes(500_000));
+    let cfg = sim_config(&sim).with_max_image_bytes(500_000);
+    let client = Client::from_config(cfg).unwrap();
+    let big = ImageToText::from_image_bytes(&vec![0x5a; 300_000])
+        .build()
+        .unwrap();
+    let solved = client.solve(&big).await.unwrap();
+    assert!(solved.solution.text().is_some());
+    client.create_task(&big).await.unwrap();
+    assert_eq!(requests(&sim, "createTask"), 2);
+    // Over the raised limit: refused, nothing more sent.
+    let bigger = ImageToText::from_image_bytes(&vec![0x5a; 500_001])
+        .build()
+        .unwrap();
+    assert!(matches!(
+        client.solve(&bigger).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput(_)
+    ));
+    assert_eq!(requests(&sim, "createTask"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
