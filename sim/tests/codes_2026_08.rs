@@ -148,7 +148,10 @@ fn html_after_processing_creates_the_task_and_answers_a_gateway_page() {
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     assert!(String::from_utf8_lossy(&r.body).contains("502 Bad Gateway"));
     let s = sim.stats();
-    assert_eq!(s.tasks_created, 1, "the service created it before the gateway failed");
+    assert_eq!(
+        s.tasks_created, 1,
+        "the service created it before the gateway failed"
+    );
     assert_eq!(s.faults["http502_after_processing"], 1);
     // A client that sends it again pays twice: both counters see it.
     let v = common::post(sim.addr(), "/createTask", &create_body(recaptcha())).json();
