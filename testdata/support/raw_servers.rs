@@ -75,6 +75,7 @@ pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
 /// body; sent as given, then the connection is closed), counting the createTask requests it
 /// read in full. For answers the simulator does not model, e.g. a gateway's
 /// `502 <html>Bad Gateway</html>`.
+#[allow(dead_code)] // used by tests/create_rule.rs, not by every file including this one
 pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
