@@ -30,7 +30,12 @@ Exit codes:
   3  the service answered with an error (its errorCode and description on stderr)
   4  gave up: deadline or poll budget exhausted (the task id is on stderr; resume with
      `capmonster result TASK_ID`)
-  5  transport failure, including a createTask whose outcome is unknown
+  5  transport failure, including a createTask whose outcome is unknown: any createTask
+     answer without a task id (a bare 502/503/429/4xx with an HTML or empty body, JSON
+     without taskId, a timeout or reset after sending) may come from a gateway after the
+     task was created, so createTask is never sent again (no second charge). It is resent
+     only after a connect failure or the service's own refusal (ERROR_NO_SLOT_AVAILABLE,
+     ERROR_TOO_MUCH_REQUESTS, ERROR_SERVICE_NOT_AVAILABLE), with back-off within --timeout.
   solve-many exits with the highest code of any line.
 
 Images:

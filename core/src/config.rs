@@ -235,9 +235,14 @@ impl Config {
         self.edit(|i| i.max_body_bytes = limit.max(64))
     }
 
-    /// Opt in to sending createTask again after a failure that may have reached the server
-    /// (timeout, reset, unreadable answer). Each resend may create and charge another task.
-    /// Off by default.
+    /// Opt in to sending createTask again after an answer that may have created the task
+    /// (a bare HTTP status such as `502` with an HTML, empty or unreadable body, JSON without
+    /// `taskId`, a timeout, a reset or a truncated body after sending), with back-off, within
+    /// the deadline and `max_create_attempts`. Each resend may create and charge another
+    /// task. Off by default: such an answer is then
+    /// [`ErrorKind::CreateOutcomeUnknown`](crate::ErrorKind::CreateOutcomeUnknown). A connect
+    /// failure and a refusal in the service's envelope (`ERROR_NO_SLOT_AVAILABLE`,
+    /// `ERROR_TOO_MUCH_REQUESTS`, `ERROR_SERVICE_NOT_AVAILABLE`) are retried either way.
     pub fn with_retry_ambiguous_create(self, yes: bool) -> Self {
         self.edit(|i| i.retry_ambiguous_create = yes)
     }

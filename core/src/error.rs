@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::TaskId;
 
-/// Every error code the CapMonster Cloud documentation lists (reference §4), plus
-/// [`ErrorCode::Other`] for anything newer.
+/// Every error code the CapMonster Cloud documentation lists (reference §4, with the three
+/// added by the 2026-08 documentation: 30 in all), plus [`ErrorCode::Other`] for anything
+/// newer.
 ///
 /// Parsing is exact (`ERROR_ZERO_BALANCE`), with the documented alias `WRONG_CAPTCHA_ID`
 /// kept distinct so that what the service said is never lost; both classify the same way.
@@ -17,6 +18,9 @@ use crate::TaskId;
 pub enum ErrorCode {
     /// `ERROR_KEY_DOES_NOT_EXIST`: the client key is unknown or malformed.
     KeyDoesNotExist,
+    /// `ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER`: the proxy login or password contains a
+    /// character the service refuses (the documentation names `%`). The task was not created.
+    ProxyCredentialsInvalidCharacter,
     /// `ERROR_ZERO_BALANCE`: the account has no funds.
     ZeroBalance,
     /// `ERROR_TOO_BIG_CAPTCHA_FILESIZE`: the image is larger than the service accepts.
@@ -69,6 +73,15 @@ pub enum ErrorCode {
     TaskAbsent,
     /// `ERROR_WRONG_USERAGENT`: the user agent is outdated; fetch the current one.
     WrongUserAgent,
+    /// `ERROR_SERVICE_NOT_AVAILABLE`: task creation is blocked for a while (the callback
+    /// service or the getTaskResult availability check is down); the task was not created.
+    /// A refusal: createTask is sent again with back-off inside the deadline; on
+    /// getTaskResult it is transient and the task is polled again with back-off.
+    ServiceNotAvailable,
+    /// `ERROR_INVALID_TASK`: the request is well-formed but some task fields are missing,
+    /// invalid or expired. The service's `errorDescription` (kept in [`ApiError::description`])
+    /// says which fields and how to fix them.
+    InvalidTask,
     /// Any code this crate does not know. Classified as [`ErrorClass::Fail`].
     Other(String),
 }
@@ -79,7 +92,9 @@ pub enum ErrorCode {
 pub enum ErrorClass {
     /// Not an error: the task is still being solved; keep polling.
     Progress,
-    /// The same request may be repeated after a back-off without a second charge.
+    /// The same request may be repeated after a back-off without a second charge
+    /// (`ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS`, `ERROR_SERVICE_NOT_AVAILABLE`;
+    /// see [`ErrorCode::refuses_create`]).
     RetrySame,
     /// This task is over; polling it again is pointless.
     TaskOver,
@@ -91,6 +106,10 @@ pub enum ErrorClass {
 
 const CODES: &[(&str, ErrorCode)] = &[
     ("ERROR_KEY_DOES_NOT_EXIST", ErrorCode::KeyDoesNotExist),
+    (
+        "ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER",
+        ErrorCode::ProxyCredentialsInvalidCharacter,
+    ),
     ("ERROR_ZERO_BALANCE", ErrorCode::ZeroBalance),
     (
         "ERROR_TOO_BIG_CAPTCHA_FILESIZE",
@@ -132,10 +151,15 @@ const CODES: &[(&str, ErrorCode)] = &[
     ("ERROR_TASK_NOT_SUPPORTED", ErrorCode::TaskNotSupported),
     ("ERROR_TASK_ABSENT", ErrorCode::TaskAbsent),
     ("ERROR_WRONG_USERAGENT", ErrorCode::WrongUserAgent),
+    (
+        "ERROR_SERVICE_NOT_AVAILABLE",
+        ErrorCode::ServiceNotAvailable,
+    ),
+    ("ERROR_INVALID_TASK", ErrorCode::InvalidTask),
 ];
 
 impl ErrorCode {
-    /// All 27 documented codes, in the documentation's order.
+    /// All 30 documented codes (the 2026-08 documentation), in its order.
     pub fn documented() -> impl Iterator<Item = Self> {
         CODES.iter().map(|(_, c)| c.clone())
     }
@@ -164,7 +188,9 @@ impl ErrorCode {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::CaptchaNotReady => ErrorClass::Progress,
-            Self::TooMuchRequests | Self::NoSlotAvailable => ErrorClass::RetrySame,
+            Self::TooMuchRequests | Self::NoSlotAvailable | Self::ServiceNotAvailable => {
+                ErrorClass::RetrySame
+            }
             Self::NoSuchCapchaId
             | Self::WrongCaptchaId
             | Self::CaptchaUnsolvable
@@ -188,8 +214,22 @@ impl ErrorCode {
             | Self::TaskNotSupported
             | Self::TaskAbsent
             | Self::WrongUserAgent
+            | Self::ProxyCredentialsInvalidCharacter
+            | Self::InvalidTask
             | Self::Other(_) => ErrorClass::Fail,
         }
+    }
+
+    /// Whether this code, in the service's JSON envelope, is a refusal to create the task:
+    /// `ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS` or `ERROR_SERVICE_NOT_AVAILABLE`,
+    /// whatever the HTTP status. Nothing was created, so createTask may be sent again (with
+    /// back-off, inside the deadline) without a second charge. These are exactly the codes of
+    /// [`ErrorClass::RetrySame`].
+    pub fn refuses_create(&self) -> bool {
+        matches!(
+            self,
+            Self::NoSlotAvailable | Self::TooMuchRequests | Self::ServiceNotAvailable
+        )
     }
 }
 
@@ -306,9 +346,14 @@ pub enum ErrorKind {
     UnknownStatus(String),
     /// The transport failed.
     Transport(TransportError),
-    /// createTask failed after the request may have reached the server (a timeout, a broken
-    /// connection, an unreadable 2xx answer): a task may exist and be charged. It was not sent
-    /// again (see `Config::with_retry_ambiguous_create`).
+    /// createTask got no task id and no refusal: the request may have reached the server, so a
+    /// task may exist and be charged. This is every createTask answer without a task id except
+    /// a connect failure (nothing was sent) and a refusal in the service's JSON envelope
+    /// ([`ErrorCode::refuses_create`]): a bare HTTP status (5xx, 429, 4xx) with an HTML, empty
+    /// or unreadable body, JSON without `taskId`, a timeout, a reset or a truncated or
+    /// oversized body after sending. It was not sent again (unless
+    /// `Config::with_retry_ambiguous_create` opted in, which retries these too and reports
+    /// this error when the attempts or the deadline run out).
     CreateOutcomeUnknown(String),
     /// The overall deadline passed, or no further poll fits before it, and the task was not
     /// ready.
@@ -512,9 +557,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_27_documented_codes_and_they_round_trip() {
+    fn there_are_30_documented_codes_and_they_round_trip() {
         let all: Vec<_> = ErrorCode::documented().collect();
-        assert_eq!(all.len(), 27);
+        assert_eq!(all.len(), 30);
         for c in all {
             assert!(!matches!(c, ErrorCode::Other(_)));
             assert_eq!(ErrorCode::parse(c.as_str()), c);
@@ -526,6 +571,35 @@ mod tests {
         assert_eq!(
             ErrorCode::parse("ERROR_SOMETHING_NEW").class(),
             ErrorClass::Fail
+        );
+    }
+
+    #[test]
+    fn the_2026_08_codes_are_classified() {
+        let c = ErrorCode::parse("ERROR_SERVICE_NOT_AVAILABLE");
+        assert_eq!(c, ErrorCode::ServiceNotAvailable);
+        assert_eq!(c.class(), ErrorClass::RetrySame);
+        assert!(c.refuses_create());
+        let c = ErrorCode::parse("ERROR_INVALID_TASK");
+        assert_eq!(c, ErrorCode::InvalidTask);
+        assert_eq!(c.class(), ErrorClass::Fail);
+        assert!(!c.refuses_create());
+        let c = ErrorCode::parse("ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER");
+        assert_eq!(c, ErrorCode::ProxyCredentialsInvalidCharacter);
+        assert_eq!(c.class(), ErrorClass::Fail);
+        // The refusals are exactly the RetrySame class.
+        for c in ErrorCode::documented() {
+            assert_eq!(
+                c.refuses_create(),
+                c.class() == ErrorClass::RetrySame,
+                "{c}"
+            );
+        }
+        assert_eq!(
+            ErrorCode::documented()
+                .filter(ErrorCode::refuses_create)
+                .count(),
+            3
         );
     }
 

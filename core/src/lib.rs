@@ -14,8 +14,17 @@
 //! ## What the core guarantees
 //! - never more than [`MAX_POLLS_PER_TASK`] (120) getTaskResult requests per task, whatever
 //!   the configuration;
-//! - never a second createTask after a failure that may have reached the server, unless
-//!   [`Config::with_retry_ambiguous_create`] opted in (a second createTask is a second charge);
+//! - never pays twice: createTask is sent again only when (a) nothing can have reached the
+//!   server (a connect failure; `capmonster-hyper` also reports a request that found no
+//!   slot in its `max_in_flight` bound before its deadline as one), or (b) the service
+//!   refused in its own JSON envelope with `ERROR_NO_SLOT_AVAILABLE`,
+//!   `ERROR_TOO_MUCH_REQUESTS` or `ERROR_SERVICE_NOT_AVAILABLE`, whatever the HTTP status
+//!   ([`ErrorCode::refuses_create`]). Every other answer without a task id (a bare
+//!   5xx/429/4xx, an HTML, empty or unreadable body, JSON without `taskId`, a timeout or
+//!   reset after sending) is [`ErrorKind::CreateOutcomeUnknown`]: a task may exist, and it is
+//!   not sent again unless [`Config::with_retry_ambiguous_create`] opted in (then it is
+//!   retried with back-off within the deadline and `max_create_attempts`). getTaskResult
+//!   may repeat freely: a bare 5xx/429 or an unreadable answer on a poll is transient;
 //! - polls spaced at least the interval apart, the first no sooner than the first delay;
 //!   transient failures back off exponentially; the deadline bounds everything;
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
@@ -82,11 +91,17 @@
 //!              ▼                                        ▼
 //!   ┌──► Create ──Send──► AwaitCreate ──taskId──► Poll ◄─────────────┐
 //!   │        ▲                 │                  │                 │
-//!   │ backoff└──retryable──────┤            Send (≤120)        processing /
-//!   │   (NO_SLOT, 5xx, 429,    │                  ▼            transient (backoff)
-//!   │    connect failed)       │              AwaitPoll ────────────┘
-//!   │                          │                  │
-//!   │             ambiguous / fatal         ready │ error / deadline / budget
+//!   │ backoff└──refused────────┤            Send (≤120)        processing /
+//!   │  (envelope: NO_SLOT,     │                  ▼            transient (backoff)
+//!   │   TOO_MUCH_REQUESTS,     │              AwaitPoll ────────────┘
+//!   │   SERVICE_NOT_AVAILABLE; │                  │
+//!   │   connect failed)        │                  │
+//!   │                          │ unknown outcome  │
+//!   │                          │ (bare status,    │
+//!   │                          │ HTML/empty body, │
+//!   │                          │ no taskId,       │
+//!   │                          │ timeout, reset)  │
+//!   │                          │ / fatal    ready │ error / deadline / budget
 //!   │                          ▼                  ▼
 //!   └───────────────────── Failed            Done / Failed
 //! ```

@@ -39,8 +39,9 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// How many createTask attempts (first send included) are made when the service answers
-/// with a retryable refusal (`ERROR_NO_SLOT_AVAILABLE`, 5xx, 429) or a connection could not
-/// be made.
+/// with a refusal in its JSON envelope (`ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS`,
+/// `ERROR_SERVICE_NOT_AVAILABLE`, whatever the HTTP status) or a connection could not be made
+/// (and, only with `Config::with_retry_ambiguous_create`, after an unknown outcome).
 pub const DEFAULT_MAX_CREATE_ATTEMPTS: u32 = 5;
 
 /// A polling schedule: first delay, interval, overall timeout (official SDK notation).

@@ -84,7 +84,9 @@ impl fmt::Debug for Outgoing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WaitReason {
-    /// Backing off before sending createTask again (retryable refusal, or connect failure).
+    /// Backing off before sending createTask again: a refusal in the service's envelope
+    /// ([`ErrorCode::refuses_create`](crate::ErrorCode::refuses_create)), a connect failure,
+    /// or an unknown outcome with [`Config::with_retry_ambiguous_create`] opted in.
     CreateBackoff,
     /// The first-poll delay after createTask.
     FirstPollDelay,
@@ -164,11 +166,17 @@ enum State {
 ///              ▼                                        ▼
 ///   ┌──► Create ──Send──► AwaitCreate ──taskId──► Poll ◄─────────────┐
 ///   │        ▲                 │                  │                 │
-///   │ backoff└──retryable──────┤            Send (≤120)        processing /
-///   │   (NO_SLOT, 5xx, 429,    │                  ▼            transient (backoff)
-///   │    connect failed)       │              AwaitPoll ────────────┘
-///   │                          │                  │
-///   │             ambiguous / fatal         ready │ error / deadline / budget
+///   │ backoff└──refused────────┤            Send (≤120)        processing /
+///   │  (envelope: NO_SLOT,     │                  ▼            transient (backoff)
+///   │   TOO_MUCH_REQUESTS,     │              AwaitPoll ────────────┘
+///   │   SERVICE_NOT_AVAILABLE; │                  │
+///   │   connect failed)        │                  │
+///   │                          │ unknown outcome  │
+///   │                          │ (bare status,    │
+///   │                          │ HTML/empty body, │
+///   │                          │ no taskId,       │
+///   │                          │ timeout, reset)  │
+///   │                          │ / fatal    ready │ error / deadline / budget
 ///   │                          ▼                  ▼
 ///   └───────────────────── Failed ◄──────────── Done
 /// ```
@@ -484,11 +492,11 @@ impl Solve {
     fn on_transport_error(&mut self, now: Instant, error: TransportError) {
         match self.state {
             State::AwaitCreate { .. } => {
-                if error.kind.may_have_reached_server() && !self.cfg.retry_ambiguous_create() {
-                    self.fail(Error::new(ErrorKind::CreateOutcomeUnknown(
-                        error.to_string(),
-                    )));
+                if error.kind.may_have_reached_server() {
+                    // Timeout, reset, truncated or oversized body after sending.
+                    self.create_ambiguous(now, error.to_string());
                 } else {
+                    // Could not connect (or no slot): nothing reached the server.
                     self.retry_create(now, Error::new(ErrorKind::Transport(error)));
                 }
             }
@@ -510,33 +518,32 @@ impl Solve {
                         WaitReason::FirstPollDelay,
                     );
                 }
-                Err(why) => {
-                    self.create_ambiguous(now, format!("HTTP {status} answer unreadable: {why}"))
-                }
+                Err(why) => self.create_ambiguous(
+                    now,
+                    format!("HTTP {status} answer without a task id: {why}"),
+                ),
             },
             Answer::Api(api) => {
+                // The service answered in its own envelope. A refusal (whatever the HTTP
+                // status) created nothing: send again. Any other code is final.
+                let refused = api.code.refuses_create();
                 let class = api.code.class();
                 let err = Error::new(ErrorKind::Api(api));
-                match class {
-                    ErrorClass::RetrySame => self.retry_create(now, err),
-                    ErrorClass::FailBanRisk => {
-                        if let Some(code) = err.code() {
-                            self.cfg.guard().observe(code, now);
-                        }
-                        self.fail(err);
-                    }
-                    _ => self.fail(err),
-                }
-            }
-            Answer::Unreadable(err) => {
-                if is_retryable_status(status) {
+                if refused {
                     self.retry_create(now, err);
-                } else if status.is_success() {
-                    self.create_ambiguous(now, err.to_string());
+                } else if class == ErrorClass::FailBanRisk {
+                    if let Some(code) = err.code() {
+                        self.cfg.guard().observe(code, now);
+                    }
+                    self.fail(err);
                 } else {
                     self.fail(err);
                 }
             }
+            // A bare status (5xx, 429, 4xx, even 2xx) with an HTML, empty or unreadable body:
+            // a gateway, proxy or load balancer may have answered after the service created
+            // the task. Unknown outcome, never a blind resend.
+            Answer::Unreadable(err) => self.create_ambiguous(now, err.to_string()),
         }
     }
 
@@ -645,6 +652,8 @@ impl Solve {
     }
 }
 
+/// getTaskResult only: a bare 5xx or 429 is transient and the task is polled again (polls
+/// are free to repeat). createTask never resends on a bare status (see `on_create_answer`).
 fn is_retryable_status(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }

@@ -77,6 +77,8 @@ pub mod model {
         Status(String),
         /// A valid processing answer padded with this many spaces (body limit).
         Padded(u16),
+        /// What a gateway, proxy or load balancer sends: no envelope (index into a few).
+        Bare(u8),
     }
 
     /// One caller input.
@@ -125,6 +127,12 @@ pub mod model {
                 b.resize(b.len() + usize::from(*n), b' ');
                 b
             }
+            Body::Bare(i) => match i % 4 {
+                0 => Vec::new(),
+                1 => b"<html>Bad Gateway</html>".to_vec(),
+                2 => b"<html><body><h1>429 Too Many Requests</h1></body></html>".to_vec(),
+                _ => br#"{"message":"no healthy upstream"}"#.to_vec(),
+            },
         }
     }
 
@@ -177,9 +185,10 @@ pub mod model {
     }
 
     /// Whether this createTask answer allows sending createTask again without the opt-in:
-    /// a retryable refusal (`ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS`) or a 5xx/429
-    /// that is not a JSON API answer. Everything else either created the task, failed for
-    /// good, or may have created it.
+    /// only a refusal in the service's JSON envelope (`ERROR_NO_SLOT_AVAILABLE`,
+    /// `ERROR_TOO_MUCH_REQUESTS`, `ERROR_SERVICE_NOT_AVAILABLE`), whatever the HTTP status.
+    /// Everything else either created the task, failed for good, or may have created it
+    /// (a bare 5xx/429/4xx, HTML, an empty or unreadable body, JSON without a task id).
     fn create_retry_allowed(resp: &Response<Vec<u8>>, limit: usize) -> bool {
         if resp.body().len() > limit {
             return false;
@@ -187,8 +196,13 @@ pub mod model {
         match codec::parse_create_task(resp) {
             Ok(_) => false,
             Err(e) => match e.kind() {
-                ErrorKind::Api(api) => api.code.class() == ErrorClass::RetrySame,
-                ErrorKind::HttpStatus { status, .. } => *status >= 500 || *status == 429,
+                ErrorKind::Api(api) => {
+                    debug_assert_eq!(
+                        api.code.refuses_create(),
+                        api.code.class() == ErrorClass::RetrySame
+                    );
+                    api.code.refuses_create()
+                }
                 _ => false,
             },
         }
@@ -656,6 +670,7 @@ mod props {
             3 => (any::<u8>(), proptest::option::weighted(0.1, "[A-Z_]{0,12}")).prop_map(|(i, s)| Body::Error(i, s)),
             1 => "[a-z]{0,6}".prop_map(Body::Status),
             1 => (0u16..5000).prop_map(Body::Padded),
+            2 => any::<u8>().prop_map(Body::Bare),
         ]
     }
 

@@ -49,11 +49,38 @@ fn any_status() -> impl Strategy<Value = u16> {
     ]
 }
 
+/// A body a gateway, proxy or load balancer sends: no JSON envelope, or one without a task id.
+fn bare_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(Vec::new()),
+        Just(b"<html>Bad Gateway</html>".to_vec()),
+        Just(
+            b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head></html>"
+                .to_vec()
+        ),
+        Just(b"upstream connect error or disconnect/reset before headers".to_vec()),
+        Just(br#"{"errorId":0}"#.to_vec()),
+        Just(br#"{"message":"Internal server error"}"#.to_vec()),
+    ]
+}
+
+/// The three refusals the service sends in its envelope when it did not create the task.
+fn refusal_code() -> impl Strategy<Value = String> {
+    proptest::sample::select(vec![
+        "ERROR_NO_SLOT_AVAILABLE".to_owned(),
+        "ERROR_TOO_MUCH_REQUESTS".to_owned(),
+        "ERROR_SERVICE_NOT_AVAILABLE".to_owned(),
+    ])
+}
+
 fn create_reply() -> impl Strategy<Value = Reply> {
     prop_oneof![
         4 => (1u64..u64::MAX).prop_map(Reply::Created),
         2 => (any_code(), any_status()).prop_map(|(c, s)| Reply::ApiError(c, s)),
+        2 => (refusal_code(), any_status()).prop_map(|(c, s)| Reply::ApiError(c, s)),
         2 => (any_status(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(s, b)| Reply::Raw(s, b)),
+        // Bare statuses: 5xx, 429, 4xx (and 2xx) without the service's envelope.
+        3 => (any_status(), bare_body()).prop_map(|(s, b)| Reply::Raw(s, b)),
         2 => any_transport().prop_map(Reply::Fail),
     ]
 }
@@ -158,20 +185,46 @@ fn run(s: &Scenario, start: Instant) -> Run {
     }
 }
 
-/// Whether a createTask answer allows sending createTask again without opt-in.
-fn create_retry_allowed(r: &Reply) -> bool {
-    match r {
-        Reply::Fail(TransportErrorKind::Connect) => true,
-        Reply::Fail(_) => false,
-        Reply::ApiError(code, _) => {
-            matches!(
-                ErrorCode::parse(code).class(),
-                capmonster_core::ErrorClass::RetrySame
-            )
-        }
-        Reply::Raw(status, _) => *status >= 500 || *status == 429,
-        _ => false,
+/// How a createTask answer reads, independently of the state machine.
+#[derive(Debug, PartialEq)]
+enum CreateReading {
+    /// A task id.
+    Created,
+    /// Nothing reached the server.
+    ConnectFailed,
+    /// A refusal in the service's envelope: nothing was created.
+    Refused,
+    /// Another code in the service's envelope: final.
+    OtherServiceError,
+    /// Anything else: the task may exist.
+    Unknown,
+}
+
+fn read_create(r: &Reply) -> CreateReading {
+    let (status, body) = match r {
+        Reply::Fail(TransportErrorKind::Connect) => return CreateReading::ConnectFailed,
+        Reply::Fail(_) => return CreateReading::Unknown,
+        other => other.body().expect("not a failure"),
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+    match codec::parse_create_task(&resp) {
+        Ok(_) => CreateReading::Created,
+        Err(e) => match (e.kind(), e.code()) {
+            (ErrorKind::Api(_), Some(code)) if code.refuses_create() => CreateReading::Refused,
+            (ErrorKind::Api(_), _) => CreateReading::OtherServiceError,
+            _ => CreateReading::Unknown,
+        },
     }
+}
+
+/// Whether a createTask answer allows sending createTask again without opt-in: only a
+/// connect failure or one of the three refusal envelopes, whatever the HTTP status.
+fn create_retry_allowed(r: &Reply) -> bool {
+    matches!(
+        read_create(r),
+        CreateReading::ConnectFailed | CreateReading::Refused
+    )
 }
 
 proptest! {
@@ -214,6 +267,16 @@ proptest! {
         for w in creates.windows(2) {
             prop_assert!(s.retry_ambiguous || create_retry_allowed(&w[0].2),
                 "createTask resent after {:?}", w[0].2);
+        }
+        // Without the opt-in, an answer that may have created the task ends the solve as
+        // CreateOutcomeUnknown, with nothing sent after it.
+        if !s.retry_ambiguous
+            && let Some(last) = creates.last()
+            && read_create(&last.2) == CreateReading::Unknown
+        {
+            prop_assert!(polls.is_empty());
+            let unknown = matches!(&r.outcome, Err(e) if matches!(e.kind(), ErrorKind::CreateOutcomeUnknown(_)));
+            prop_assert!(unknown, "after {:?}: {:?}", last.2, r.outcome);
         }
 
         // Faithfulness.

@@ -163,8 +163,8 @@ fn create_retries_refusals_and_connect_failures_with_backoff() {
     fake.create_script.extend([
         Reply::Fail(TransportErrorKind::Connect),
         Reply::ApiError("ERROR_NO_SLOT_AVAILABLE".into(), 200),
-        Reply::Raw(503, b"<html>Service Unavailable</html>".to_vec()),
-        Reply::Raw(429, Vec::new()),
+        Reply::ApiError("ERROR_SERVICE_NOT_AVAILABLE".into(), 503),
+        Reply::ApiError("ERROR_TOO_MUCH_REQUESTS".into(), 429),
     ]);
     fake.poll_default = Reply::Ready(json!({"text": "x"}));
     let cfg = fast(config());

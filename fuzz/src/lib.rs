@@ -64,6 +64,8 @@ pub enum BodyInput {
     Status(String),
     /// A processing answer padded with spaces.
     Padded(u16),
+    /// A gateway's answer without the service's envelope (HTML, empty, ...), by index.
+    Bare(u8),
 }
 
 /// One caller input.
@@ -103,6 +105,7 @@ fn body(b: BodyInput) -> model::Body {
         BodyInput::Error(i, s) => model::Body::Error(i, s),
         BodyInput::Status(s) => model::Body::Status(s),
         BodyInput::Padded(n) => model::Body::Padded(n),
+        BodyInput::Bare(i) => model::Body::Bare(i),
     }
 }
 

@@ -92,6 +92,16 @@ pub enum Fault {
     EmptyBody,
     /// Replacing: HTTP 200, `Content-Type: application/json`, a body that is not JSON.
     NotJson,
+    /// Replacing: the given HTTP status with the JSON envelope of `ERROR_SERVICE_NOT_AVAILABLE`
+    /// (task creation blocked for a while; the task is not created).
+    ServiceNotAvailable(u16),
+    /// Replacing: the given HTTP status (for example 503 or 429) with an empty body and no
+    /// JSON, as a gateway or load balancer sends it.
+    HttpEmpty(u16),
+    /// The request is processed (a createTask creates and charges its task), then answered
+    /// with the given status and an nginx-style HTML page instead of the JSON: a gateway
+    /// that failed after the service answered.
+    HtmlAfterProcessing(u16),
 }
 
 impl Fault {
@@ -112,6 +122,9 @@ impl Fault {
             Self::CaptchaNotReady => "captcha_not_ready".into(),
             Self::EmptyBody => "empty_body".into(),
             Self::NotJson => "not_json".into(),
+            Self::ServiceNotAvailable(_) => "service_not_available".into(),
+            Self::HttpEmpty(code) => format!("http{code}_empty"),
+            Self::HtmlAfterProcessing(code) => format!("http{code}_after_processing"),
         }
     }
 }
@@ -161,9 +174,12 @@ impl FaultRule {
     }
 
     /// About `p` in total per request, spread evenly over every fault kind that makes
-    /// sense for each JSON endpoint (for soak tests). `NoSlotAvailable` only on createTask,
-    /// `CaptchaNotReady` and `UnknownStatus("idle")` only on getTaskResult; delays are
-    /// 100 ms and oversized bodies 2 MiB. The user-agent endpoint gets no faults.
+    /// sense for each JSON endpoint (for soak tests). `NoSlotAvailable`,
+    /// `ServiceNotAvailable(503)` and `HttpEmpty(429)` only on createTask, `CaptchaNotReady`,
+    /// `UnknownStatus("idle")` and `ServiceNotAvailable(200)` only on getTaskResult; delays
+    /// are 100 ms and oversized bodies 2 MiB. Every endpoint also gets bare statuses:
+    /// `HttpEmpty(503)` and `HtmlAfterProcessing(502)`. The user-agent endpoint gets no
+    /// faults.
     pub fn mixed(p: f64) -> Vec<Self> {
         let common = || {
             vec![
@@ -180,6 +196,8 @@ impl FaultRule {
                 Fault::OversizedBody(2 << 20),
                 Fault::EmptyBody,
                 Fault::NotJson,
+                Fault::HttpEmpty(503),
+                Fault::HtmlAfterProcessing(502),
             ]
         };
         let mut rules = Vec::new();
@@ -192,10 +210,15 @@ impl FaultRule {
         ] {
             let mut faults = common();
             match ep {
-                Endpoint::CreateTask => faults.push(Fault::NoSlotAvailable),
+                Endpoint::CreateTask => {
+                    faults.push(Fault::NoSlotAvailable);
+                    faults.push(Fault::ServiceNotAvailable(503));
+                    faults.push(Fault::HttpEmpty(429));
+                }
                 Endpoint::GetTaskResult => {
                     faults.push(Fault::CaptchaNotReady);
                     faults.push(Fault::UnknownStatus("idle".into()));
+                    faults.push(Fault::ServiceNotAvailable(200));
                 }
                 _ => {}
             }

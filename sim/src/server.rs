@@ -369,6 +369,19 @@ fn html_error(code: u16) -> Reply {
     }
 }
 
+/// Whether `reply` is a refusal in the service's JSON envelope: the task was not created and
+/// createTask may be sent again (`ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS`,
+/// `ERROR_SERVICE_NOT_AVAILABLE`).
+fn is_refusal(reply: &Reply) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(&reply.body) else {
+        return false;
+    };
+    matches!(
+        v.get("errorCode").and_then(Value::as_str),
+        Some("ERROR_NO_SLOT_AVAILABLE" | "ERROR_TOO_MUCH_REQUESTS" | "ERROR_SERVICE_NOT_AVAILABLE")
+    )
+}
+
 /// The reply for a "replacing" fault, or None for transport faults.
 fn replacement(fault: &Fault, ep: Endpoint) -> Option<Reply> {
     let create = ep == Endpoint::CreateTask;
@@ -392,6 +405,14 @@ fn replacement(fault: &Fault, ep: Endpoint) -> Option<Reply> {
             status: 200,
             content_type: JSON,
             body: Bytes::from_static(b"upstream error: <b>not json</b> OK|"),
+        },
+        Fault::ServiceNotAvailable(code) => {
+            Reply::error(*code, "ERROR_SERVICE_NOT_AVAILABLE", create)
+        }
+        Fault::HttpEmpty(code) => Reply {
+            status: *code,
+            content_type: "text/plain",
+            body: Bytes::new(),
         },
         _ => return None,
     })
@@ -439,6 +460,11 @@ async fn handle(
         if ep == Endpoint::GetTaskResult {
             shared.lock().count_poll_only(parsed.as_ref(), now);
         }
+        if ep == Endpoint::CreateTask {
+            shared
+                .lock()
+                .note_create(parsed.as_ref(), is_refusal(&reply));
+        }
         return Ok(respond(reply));
     }
 
@@ -462,6 +488,13 @@ async fn handle(
     if let Some(cb) = callback {
         tokio::spawn(send_callback(Arc::clone(&shared), cb));
     }
+    if ep == Endpoint::CreateTask {
+        // Only an answer delivered whole can be read as a refusal by the client.
+        let whole = matches!(fault, None | Some(Fault::Delay(_)));
+        shared
+            .lock()
+            .note_create(parsed.as_ref(), whole && is_refusal(&reply));
+    }
 
     match fault {
         Some(Fault::ResetAfterRead) => {
@@ -482,6 +515,7 @@ async fn handle(
                 .insert(CONTENT_LENGTH, HeaderValue::from(full));
             Ok(resp)
         }
+        Some(Fault::HtmlAfterProcessing(code)) => Ok(respond(html_error(code))),
         Some(Fault::OversizedBody(n)) => {
             let mut v = reply.body.to_vec();
             if v.is_empty() {

@@ -48,6 +48,16 @@ pub struct Stats {
     /// createTask calls that created a task with the same key and byte-identical
     /// (canonicalised) task JSON as an earlier one: each repeat counts once.
     pub duplicate_creates: u64,
+    /// createTask requests that repeat an earlier createTask request (same key, identical
+    /// task JSON), whether or not either created a task.
+    pub create_resends: u64,
+    /// Of [`Stats::create_resends`], those sent after an answer that was not a refusal in the
+    /// service's JSON envelope (`ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS`,
+    /// `ERROR_SERVICE_NOT_AVAILABLE`): a bare status, HTML, an empty body, a reset, a
+    /// truncated or oversized body, a task id. A client that never pays twice keeps this at 0
+    /// (a connect failure never reaches the simulator). Requests reset before their body was
+    /// read cannot be recognised and are not counted.
+    pub unsafe_create_resends: u64,
     /// Times a key was locked for breaking the poll limit.
     pub lock_events: u64,
     /// Requests rejected because their key was locked.
@@ -100,7 +110,17 @@ impl Reply {
 
     /// `{"errorId":1,"errorCode":code,"errorDescription":...}` (+ `"taskId":0` on createTask).
     pub(crate) fn error(status: u16, code: &str, with_task_id: bool) -> Self {
-        let mut v = json!({ "errorId": 1, "errorCode": code, "errorDescription": describe(code) });
+        Self::error_described(status, code, describe(code), with_task_id)
+    }
+
+    /// Like [`Reply::error`] with a given `errorDescription`.
+    pub(crate) fn error_described(
+        status: u16,
+        code: &str,
+        description: &str,
+        with_task_id: bool,
+    ) -> Self {
+        let mut v = json!({ "errorId": 1, "errorCode": code, "errorDescription": description });
         if with_task_id {
             v["taskId"] = json!(0);
         }
@@ -191,6 +211,8 @@ pub(crate) struct State {
     pending: BinaryHeap<Reverse<(Instant, u64)>>,
     expiry: BinaryHeap<Reverse<(Instant, u64)>>,
     created_hashes: HashSet<u64>,
+    /// Per (key, task JSON) of every createTask request read: whether its answer refused.
+    create_requests: HashMap<u64, bool>,
     polls: HashMap<u64, u64>,
     ep_counts: [u64; 7],
     stats: Stats,
@@ -220,6 +242,7 @@ impl State {
             pending: BinaryHeap::new(),
             expiry: BinaryHeap::new(),
             created_hashes: HashSet::new(),
+            create_requests: HashMap::new(),
             polls: HashMap::new(),
             ep_counts: [0; 7],
             stats: Stats::default(),
@@ -232,6 +255,24 @@ impl State {
             Some(n) => *n += 1,
             None => {
                 self.stats.requests.insert(name.to_string(), 1);
+            }
+        }
+    }
+
+    /// Record a createTask request that was read (`body` as parsed) and whether the answer
+    /// sent in full was a refusal envelope; counts resends of the same key and task.
+    pub(crate) fn note_create(&mut self, body: Option<&Value>, refused: bool) {
+        let Some(v) = body else { return };
+        let (Some(key), Some(task)) = (field(v, "clientKey"), field(v, "task")) else {
+            return;
+        };
+        let mut h = DefaultHasher::new();
+        key.to_string().hash(&mut h);
+        task.to_string().hash(&mut h);
+        if let Some(prev_refused) = self.create_requests.insert(h.finish(), refused) {
+            self.stats.create_resends += 1;
+            if !prev_refused {
+                self.stats.unsafe_create_resends += 1;
             }
         }
     }
@@ -322,6 +363,9 @@ impl State {
         let Some(task) = field(v, "task").filter(|t| t.is_object()) else {
             return Reply::error(200, "ERROR_TASK_ABSENT", true);
         };
+        if let Err((code, description)) = tasks::check_2026_08(task) {
+            return Reply::error_described(200, code, &description, true);
+        }
         let spec = match tasks::validate(task, &self.cfg, &mut self.rng) {
             Ok(s) => s,
             Err(code) => return Reply::error(200, code, true),

@@ -657,6 +657,50 @@ fn custom_task(task: &Value, cls: &str, rng: &mut SplitMix64) -> Result<Value, R
     })
 }
 
+/// Checks of the 2026-08 documentation that answer with the newer codes, run before
+/// [`validate`]: a `proxyLogin` or `proxyPassword` containing `%` →
+/// `ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER`; well-formed JSON whose data is invalid →
+/// `ERROR_INVALID_TASK` with an `errorDescription` naming the field (reCAPTCHA v3 `minScore`
+/// not a number in 0.1–0.9, ImageToText `recognizingThreshold` not an integer in 0–100).
+/// Returns the code and the description.
+pub(crate) fn check_2026_08(task: &Value) -> Result<(), (&'static str, String)> {
+    for name in ["proxyLogin", "proxyPassword"] {
+        if str_field(task, name).is_some_and(|v| v.contains('%')) {
+            return Err((
+                "ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER",
+                describe("ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER").to_string(),
+            ));
+        }
+    }
+    let canon = str_field(task, "type").and_then(canonical_type);
+    match canon {
+        Some("RecaptchaV3TaskProxyless" | "RecaptchaV3EnterpriseTask") => {
+            if let Some(v) = field(task, "minScore") {
+                let ok = v.as_f64().is_some_and(|x| (0.1..=0.9).contains(&x));
+                if !ok {
+                    return Err((
+                        "ERROR_INVALID_TASK",
+                        format!("minScore: must be a number from 0.1 to 0.9, got {v}"),
+                    ));
+                }
+            }
+        }
+        Some("ImageToTextTask") => {
+            if let Some(v) = field(task, "recognizingThreshold") {
+                let ok = v.as_u64().is_some_and(|x| x <= 100);
+                if !ok {
+                    return Err((
+                        "ERROR_INVALID_TASK",
+                        format!("recognizingThreshold: must be an integer from 0 to 100, got {v}"),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Human-readable description for an error code (texts from the reference fixtures).
 pub(crate) fn describe(code: &str) -> &'static str {
     match code {
@@ -726,6 +770,15 @@ pub(crate) fn describe(code: &str) -> &'static str {
             "The task object is missing in the createTask request or the JSON is invalid. Check the request structure."
         }
         "ERROR_WRONG_USERAGENT" => "An invalid User Agent was provided in the request.",
+        "ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER" => {
+            "Login or password of the proxy contains an invalid character %. Specify the proxy credentials without this character and retry the request."
+        }
+        "ERROR_SERVICE_NOT_AVAILABLE" => {
+            "The service is temporarily unavailable: new task creation is blocked. Try again later. If you are using a callback, make sure the specified callback URL is accessible."
+        }
+        "ERROR_INVALID_TASK" => {
+            "The request is syntactically valid but contains invalid data required to create a task."
+        }
         _ => "Simulated error.",
     }
 }

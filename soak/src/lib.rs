@@ -6,7 +6,10 @@
 //! see below) plus a share of expired tasks (`ERROR_NO_SUCH_CAPCHA_ID` when the task is
 //! polled, through [`SimConfig::with_task_error_rate`]). It then solves `tasks` reCAPTCHA v2
 //! tasks, each with a unique `websiteURL` (`…/?n=<i>`) so that the simulator's
-//! `duplicate_creates` counts every second createTask of one solve, through one shared client
+//! `duplicate_creates` counts every second task created by one solve and its
+//! `unsafe_create_resends` every createTask resent after an answer that was not a refusal
+//! (tasks left on the server by unknown-outcome creates are counted apart, see
+//! [`SoakReport::orphaned_tasks`]), through one shared client
 //! of the chosen transport with `concurrency` solves in flight, a millisecond-scale polling
 //! policy and a 50 ms request timeout (the simulator's 100 ms delay fault becomes a timeout).
 //!
@@ -73,9 +76,17 @@ pub fn is_account_fault(fault: &Fault) -> bool {
 
 /// [`FaultRule::mixed`]`(rate)` without the account-level faults, rescaled per endpoint so
 /// that a request to each endpoint still meets a fault with probability `rate`: 5xx with an
-/// HTML body (500/502/503), 429, resets before and after the request was read, a 100 ms delay,
-/// truncated and 2 MiB bodies, empty and non-JSON bodies, `ERROR_NO_SLOT_AVAILABLE`
-/// (createTask), `CAPTCHA_NOT_READY` and an unknown status (getTaskResult).
+/// HTML body (500/502/503), a bare 503 with an empty body, a 502 HTML page after the request
+/// took effect (on createTask: the task exists but the client gets no task id), 429 with the
+/// JSON `ERROR_TOO_MUCH_REQUESTS`, resets before and after the request was read, a 100 ms
+/// delay, truncated and 2 MiB bodies, empty and non-JSON bodies; on createTask also
+/// `ERROR_NO_SLOT_AVAILABLE`, `ERROR_SERVICE_NOT_AVAILABLE` (HTTP 503) and a bare 429 with an
+/// empty body; on getTaskResult `CAPTCHA_NOT_READY`, `ERROR_SERVICE_NOT_AVAILABLE` and an
+/// unknown status.
+///
+/// On createTask only the three refusals may be answered by sending createTask again; every
+/// other fault there ends the solve as `CreateOutcomeUnknown` (see [`SoakReport::problems`]
+/// for how these are counted).
 pub fn soak_faults(rate: f64) -> Vec<FaultRule> {
     let all = FaultRule::mixed(rate);
     let mut kept: BTreeMap<usize, (f64, f64)> = BTreeMap::new(); // endpoint -> (all, kept)
@@ -160,6 +171,8 @@ pub struct SoakReport {
     pub outcomes: BTreeMap<String, u64>,
     /// Solves that did not end within `TASK_TIMEOUT + HANG_MARGIN` (hyper only).
     pub hung: u64,
+    /// Distinct task ids the client learned (from solutions and from errors that carry one).
+    pub known_task_ids: u64,
     /// The simulator's counters at the end.
     pub stats: Stats,
     /// Wall time of the solves (simulator start-up excluded).
@@ -199,6 +212,22 @@ impl SoakReport {
         self.outcomes.get("solved").copied().unwrap_or(0)
     }
 
+    /// Solves that ended as `CreateOutcomeUnknown`: createTask got an answer without a task
+    /// id that was not a refusal (a bare status, HTML, an empty body, a reset, a timeout) and
+    /// was not sent again. Each may have left one task on the server, never two.
+    pub fn unknown_creates(&self) -> u64 {
+        self.outcomes
+            .get("create_outcome_unknown")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Tasks the simulator created whose id the client never learned: what unknown-outcome
+    /// creates left behind (one charge each at most).
+    pub fn orphaned_tasks(&self) -> u64 {
+        self.stats.tasks_created.saturating_sub(self.known_task_ids)
+    }
+
     /// Every broken rule, in words; empty when the soak passed.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
@@ -227,8 +256,23 @@ impl SoakReport {
             ));
         }
         let s = &self.stats;
+        // A double create is two tasks for one solve; a task left by an unknown outcome is
+        // counted apart (orphaned), and only an unknown outcome may leave one.
         if s.duplicate_creates != 0 {
             p.push(format!("duplicate_creates = {}", s.duplicate_creates));
+        }
+        if s.unsafe_create_resends != 0 {
+            p.push(format!(
+                "unsafe_create_resends = {} (createTask resent after an answer that was not a refusal)",
+                s.unsafe_create_resends
+            ));
+        }
+        if self.orphaned_tasks() > self.unknown_creates() {
+            p.push(format!(
+                "{} tasks created that the client never learned of, but only {} unknown-outcome creates",
+                self.orphaned_tasks(),
+                self.unknown_creates()
+            ));
         }
         if s.tasks_over_poll_limit != 0 {
             p.push(format!(
@@ -256,7 +300,9 @@ impl SoakReport {
     }
 
     /// Whether every task ended as a solution or a typed error, no task was created twice by
-    /// one solve, none was polled more than 120 times, and the key was never locked.
+    /// one solve, createTask was resent only after a refusal, every task the client does not
+    /// know of is explained by an unknown-outcome create, none was polled more than 120
+    /// times, and the key was never locked.
     pub fn ok(&self) -> bool {
         self.problems().is_empty()
     }
@@ -300,7 +346,7 @@ impl SoakReport {
             let _ = writeln!(m, "| {k} | {n} |");
         }
         let _ = writeln!(m, "\n| check | value |\n|---|---:|");
-        let rows: [(&str, String); 9] = [
+        let rows: [(&str, String); 13] = [
             (
                 "tasks ended / asked",
                 format!("{} / {}", self.ended(), self.tasks),
@@ -308,6 +354,19 @@ impl SoakReport {
             ("hung", self.hung.to_string()),
             ("tasks created (sim)", s.tasks_created.to_string()),
             ("duplicate_creates", s.duplicate_creates.to_string()),
+            (
+                "create resends (after refusals)",
+                s.create_resends.to_string(),
+            ),
+            ("unsafe_create_resends", s.unsafe_create_resends.to_string()),
+            (
+                "unknown-outcome creates",
+                self.unknown_creates().to_string(),
+            ),
+            (
+                "tasks the client never learned of",
+                self.orphaned_tasks().to_string(),
+            ),
             ("max_polls_per_task", s.max_polls_per_task.to_string()),
             ("tasks_over_poll_limit", s.tasks_over_poll_limit.to_string()),
             ("lock_events", s.lock_events.to_string()),
@@ -343,8 +402,13 @@ pub fn run_soak(
     };
     let wall = started.elapsed();
     let mut outcomes = BTreeMap::new();
+    let mut ids = std::collections::BTreeSet::new();
     for r in &results {
         *outcomes.entry(outcome_kind(r)).or_insert(0) += 1;
+        match r {
+            Ok(s) => ids.insert(s.task_id),
+            Err(e) => e.task_id().is_some_and(|id| ids.insert(id)),
+        };
     }
     let stats = sim.stats();
     sim.shutdown();
@@ -356,6 +420,7 @@ pub fn run_soak(
         seed,
         outcomes,
         hung,
+        known_task_ids: ids.len() as u64,
         stats,
         wall,
     }
@@ -440,9 +505,63 @@ mod tests {
             "captcha_not_ready",
             "empty_body",
             "not_json",
+            "http503_empty",
+            "http429_empty",
+            "http502_after_processing",
+            "service_not_available",
         ] {
             assert!(kinds.iter().any(|x| x == k), "{k} missing");
         }
+        // Bare statuses on createTask are in the mix.
+        let create: Vec<String> = rules
+            .iter()
+            .filter(|r| r.endpoint == Endpoint::CreateTask)
+            .map(|r| r.fault.kind())
+            .collect();
+        for k in [
+            "http502",
+            "http503_empty",
+            "http429_empty",
+            "http502_after_processing",
+        ] {
+            assert!(create.iter().any(|x| x == k), "{k} missing on createTask");
+        }
+    }
+
+    fn report(created: u64, known: u64, unknown: u64, unsafe_resends: u64) -> SoakReport {
+        let mut outcomes = BTreeMap::new();
+        outcomes.insert("solved".to_owned(), 10 - unknown);
+        if unknown > 0 {
+            outcomes.insert("create_outcome_unknown".to_owned(), unknown);
+        }
+        SoakReport {
+            transport: Transport::Ureq,
+            tasks: 10,
+            fault_rate: 0.1,
+            concurrency: 1,
+            seed: 1,
+            outcomes,
+            hung: 0,
+            known_task_ids: known,
+            stats: Stats {
+                tasks_created: created,
+                unsafe_create_resends: unsafe_resends,
+                ..Stats::default()
+            },
+            wall: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn orphaned_tasks_must_be_explained_by_unknown_outcomes() {
+        // 8 solved + 2 unknown outcomes, one of which left a task: fine.
+        assert!(report(9, 8, 2, 0).ok());
+        // A task nobody knows of without an unknown outcome: a problem.
+        let r = report(11, 10, 0, 0);
+        assert_eq!(r.orphaned_tasks(), 1);
+        assert!(!r.ok(), "{:?}", r.problems());
+        // A createTask resent after a bare status: a problem, even if nothing doubled.
+        assert!(!report(10, 10, 0, 1).ok());
     }
 
     #[test]

@@ -70,3 +70,54 @@ pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
     });
     (format!("http://127.0.0.1:{}", addr.port()), written)
 }
+
+/// A server that answers every HTTP request with `response` (raw bytes: status line, headers,
+/// body; sent as given, then the connection is closed), counting the createTask requests it
+/// read in full. For answers the simulator does not model, e.g. a gateway's
+/// `502 <html>Bad Gateway</html>`.
+#[allow(dead_code)] // used by tests/create_rule.rs, not by every file including this one
+pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let creates = Arc::new(AtomicUsize::new(0));
+    let c = creates.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let c = c.clone();
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                // Headers, then Content-Length bytes of body.
+                let head_end = loop {
+                    if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while got.len() < head_end + len {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if head.starts_with("post ") && head.contains("/createtask ") {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = stream.write_all(response);
+                let _ = stream.flush();
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{}", addr.port()), creates)
+}

@@ -45,11 +45,15 @@ async fn http_5xx_html_on_poll_is_recovered() {
 }
 
 #[tokio::test]
-async fn http_5xx_html_on_create_is_retried() {
+async fn http_5xx_html_on_create_is_an_unknown_outcome_sent_once() {
+    // A bare gateway status says nothing about whether the task exists.
     let (out, stats) = solve_with_fault(SimEndpoint::CreateTask, Fault::Http5xxHtml(503)).await;
-    out.unwrap();
-    assert_eq!(stats.requests.get("createTask"), Some(&2));
-    assert_eq!(stats.tasks_created, 1);
+    let err = out.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(_)),
+        "{err:?}"
+    );
+    assert_eq!(stats.requests.get("createTask"), Some(&1));
 }
 
 #[tokio::test]
@@ -58,6 +62,7 @@ async fn http_429_on_poll_is_recovered() {
     assert_recovered_on_poll(&out, &stats, "http429");
 }
 
+/// HTTP 429 with the service's JSON `ERROR_TOO_MUCH_REQUESTS`: a refusal, nothing created.
 #[tokio::test]
 async fn http_429_on_create_is_retried() {
     let (out, stats) = solve_with_fault(SimEndpoint::CreateTask, Fault::Http429).await;

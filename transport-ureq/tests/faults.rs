@@ -96,14 +96,25 @@ fn no_slot_available_on_create_is_recovered() {
 }
 
 #[test]
-fn http_5xx_and_429_on_create_are_recovered() {
-    for fault in [Fault::Http5xxHtml(503), Fault::Http429] {
-        let sim = sim_with(SimEndpoint::CreateTask, 1, fault);
-        client_for(&sim).solve(&recaptcha_v2()).unwrap();
-        assert_eq!(requests(&sim, "createTask"), 2);
-        assert_eq!(sim.stats().tasks_created, 1);
-        assert_eq!(sim.stats().duplicate_creates, 0);
-    }
+fn a_429_refusal_envelope_on_create_is_recovered() {
+    // HTTP 429 with the service's JSON ERROR_TOO_MUCH_REQUESTS: a refusal, nothing created.
+    let sim = sim_with(SimEndpoint::CreateTask, 1, Fault::Http429);
+    client_for(&sim).solve(&recaptcha_v2()).unwrap();
+    assert_eq!(requests(&sim, "createTask"), 2);
+    assert_eq!(sim.stats().tasks_created, 1);
+    assert_eq!(sim.stats().duplicate_creates, 0);
+}
+
+#[test]
+fn a_5xx_html_on_create_is_create_outcome_unknown_and_not_resent() {
+    // A bare gateway status says nothing about whether the task exists.
+    let sim = sim_with(SimEndpoint::CreateTask, 1, Fault::Http5xxHtml(503));
+    let err = client_for(&sim).solve(&recaptcha_v2()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(_)),
+        "{err:?}"
+    );
+    assert_eq!(requests(&sim, "createTask"), 1);
 }
 
 #[test]

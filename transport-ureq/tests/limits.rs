@@ -199,10 +199,11 @@ fn redirects_are_never_followed() {
             matches!(err.kind(), ErrorKind::HttpStatus { status, .. } if *status == code),
             "{status}: {err:?}"
         );
-        // createTask: a redirect is a definite answer (not retryable, not ambiguous).
+        // createTask: a redirect is an answer without a task id and without the service's
+        // refusal envelope: an unknown outcome, neither followed nor resent.
         let err = client.solve(&recaptcha_v2()).unwrap_err();
         assert!(
-            matches!(err.kind(), ErrorKind::HttpStatus { status, .. } if *status == code),
+            matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(why) if why.contains(&code.to_string())),
             "{status}: {err:?}"
         );
         assert_eq!(hits.load(Ordering::SeqCst), 2);
