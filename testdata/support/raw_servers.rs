@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)]
 /// A plain-TCP server that records the first bytes of every connection and closes it.
 pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -39,6 +40,7 @@ pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
+#[allow(dead_code)]
 /// A server that answers every request with a chunked body that never ends, counting the
 /// bytes it managed to write.
 pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
@@ -69,4 +71,84 @@ pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
         }
     });
     (format!("http://127.0.0.1:{}", addr.port()), written)
+}
+
+/// A server that reads each HTTP/1.1 request whole (head and `Content-Length` body) and
+/// answers `answer(path, request body)`: a status and a body, sent verbatim with
+/// `Connection: close`. For hostile answers: echoed requests, control characters, ...
+/// Returns the base URL.
+#[allow(dead_code)]
+pub(crate) fn scripted_server(
+    answer: impl Fn(&str, &[u8]) -> (u16, Vec<u8>) + Send + Sync + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                let head_end = loop {
+                    if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                while got.len() < head_end + len {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let (status, body) = answer(&path, &got[head_end..head_end + len]);
+                let head = format!(
+                    "HTTP/1.1 {status} Whatever\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+                let _ = stream.flush();
+            });
+        }
+    });
+    format!("http://127.0.0.1:{}", addr.port())
+}
+
+/// A hostile page: `filler` characters of HTML, then the request echoed, then more HTML.
+#[allow(dead_code)]
+pub(crate) fn echo_page(filler: usize, request: &[u8]) -> Vec<u8> {
+    let mut b = b"<html><body>".to_vec();
+    b.extend(std::iter::repeat_n(b'x', filler));
+    b.extend_from_slice(b" you sent: ");
+    b.extend_from_slice(request);
+    b.extend_from_slice(b"</body></html>");
+    b
+}
+
+/// Every run of 8 characters of `key` that occurs in `text`.
+#[allow(dead_code)]
+pub(crate) fn key_fragments_in(text: &str, key: &str) -> Vec<String> {
+    let k: Vec<char> = key.chars().collect();
+    k.windows(8)
+        .map(|w| w.iter().collect::<String>())
+        .filter(|w| text.contains(w.as_str()))
+        .collect()
 }
