@@ -4,9 +4,8 @@
 //! The libraries never put the key in a message or a tracing event; this is the second line
 //! of defence: every line written to stdout or stderr (tracing output and clap's own errors
 //! included) passes through [`Redactor::apply`], which replaces any known key and any run of
-//! 8 or more consecutive characters of it (the core's
-//! [`redact_secret`](capmonster_core::error::redact_secret)). Every stderr line is then
-//! escaped with the core's [`escape_untrusted`] (no control, bidi or line-separator
+//! 8 or more consecutive characters of it (the core's [`redact_secret`]). Every stderr line
+//! is then escaped with the core's [`escape_untrusted`] (no control, bidi or line-separator
 //! character reaches the terminal).
 
 use std::borrow::Cow;
