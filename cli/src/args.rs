@@ -52,7 +52,10 @@ The simulator (--sim):
 
 Options may come before or after the command; when one is repeated, the last one wins.
 
-The client key is never printed, not even with --verbose.";
+Durations (--timeout, --first-poll-delay, --poll-interval) are seconds, at most 86400.
+
+The client key is never printed, not even in part, not even with --verbose. Text from the
+server is printed with control, bidi and line-separator characters escaped.";
 
 /// `capmonster`: a command-line client for the CapMonster Cloud captcha-solving API.
 #[derive(Parser)]
@@ -101,15 +104,15 @@ pub(crate) struct GlobalOpts {
     #[arg(long, global = true)]
     pub(crate) sim: bool,
 
-    /// Overall deadline for each task, in seconds (decimals allowed)
+    /// Overall deadline for each task, in seconds (decimals allowed; at most 86400)
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true)]
     pub(crate) timeout: Option<Duration>,
 
-    /// Delay before the first poll, in seconds [default: per task type]
+    /// Delay before the first poll, in seconds, 0 to 86400 [default: per task type]
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
     pub(crate) first_poll_delay: Option<Duration>,
 
-    /// Interval between polls, in seconds [default: per task type]
+    /// Interval between polls, in seconds, up to 86400 [default: per task type]
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true)]
     pub(crate) poll_interval: Option<Duration>,
 
@@ -210,26 +213,43 @@ fn parse_image_bytes(s: &str) -> Result<u64, String> {
     }
 }
 
-/// A number of seconds: finite, not negative, decimals allowed.
+/// The largest number of seconds any duration option accepts: one day. Larger values are
+/// refused when the command line is parsed (exit 2, nothing sent), so no option can reach
+/// the clock arithmetic with an absurd value (`--timeout 9.3e18` used to panic there).
+pub(crate) const MAX_SECS: u64 = 86_400;
+
+/// A number of seconds: finite, not negative, at most [`MAX_SECS`], decimals allowed.
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+        .map_err(|_| format!("`{s}` is not a number of seconds (0 to {MAX_SECS})"))?;
     if !v.is_finite() {
-        return Err(format!("`{s}` is not a finite number of seconds"));
+        return Err(format!(
+            "`{s}` is not a finite number of seconds (0 to {MAX_SECS})"
+        ));
     }
     if v < 0.0 {
-        return Err(format!("`{s}`: seconds must not be negative"));
+        return Err(format!(
+            "`{s}`: seconds must not be negative (0 to {MAX_SECS})"
+        ));
     }
-    Duration::try_from_secs_f64(v).map_err(|_| format!("`{s}` seconds is too large"))
+    if v > MAX_SECS as f64 {
+        return Err(format!(
+            "`{s}` seconds is too large: at most {MAX_SECS} (one day)"
+        ));
+    }
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| format!("`{s}` seconds is out of range (0 to {MAX_SECS})"))
 }
 
-/// A number of seconds greater than zero.
+/// A number of seconds greater than zero and at most [`MAX_SECS`].
 fn parse_positive_secs(s: &str) -> Result<Duration, String> {
-    let d = parse_secs(s)?;
+    let d = parse_secs(s).map_err(|e| e.replace("(0 to", "(more than 0, up to"))?;
     if d.is_zero() {
-        return Err(format!("`{s}`: must be greater than 0"));
+        return Err(format!(
+            "`{s}`: must be greater than 0 (and at most {MAX_SECS} seconds)"
+        ));
     }
     Ok(d)
 }
@@ -254,6 +274,19 @@ mod tests {
         }
         assert!(parse_positive_secs("0").is_err());
         assert!(parse_positive_secs("0.5").is_ok());
+        assert_eq!(parse_secs("86400"), Ok(Duration::from_secs(MAX_SECS)));
+        for huge in [
+            "86400.001",
+            "9.3e18",
+            "1.8e19",
+            "1e300",
+            "18446744073709551616",
+        ] {
+            for parse in [parse_secs, parse_positive_secs] {
+                let e = parse(huge).unwrap_err();
+                assert!(e.contains("86400"), "{huge}: {e}");
+            }
+        }
     }
 
     #[test]

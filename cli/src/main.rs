@@ -26,6 +26,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use capmonster_core::error::escape_untrusted;
 use capmonster_core::{ClientKey, Config, Error, PolicyOverrides, Task, TaskId};
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
@@ -51,22 +52,22 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    /// Writes one line to standard output.
+    /// Writes one line to standard output: a JSON line, whose control, bidi and
+    /// line-separator characters are written as `\uXXXX` escapes (the same JSON value).
     pub(crate) fn out(&self, line: &str) -> io::Result<()> {
         let clean = self.redactor.apply(line);
+        let clean = output::json_terminal_safe(&clean);
         let mut out = io::stdout().lock();
         out.write_all(clean.as_bytes())?;
         out.write_all(b"\n")?;
         out.flush()
     }
 
-    /// Writes `error: <message>` to standard error.
+    /// Writes `error: <message>` to standard error: one line, the key redacted, every
+    /// control, bidi and line-separator character escaped.
     pub(crate) fn err(&self, message: &str) {
         let clean = self.redactor.apply(message);
-        let one_line: String = clean
-            .chars()
-            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-            .collect();
+        let one_line = escape_untrusted(&clean);
         let _ = writeln!(io::stderr().lock(), "error: {one_line}");
     }
 }
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
 fn install_panic_hook(redactor: Redactor) {
     std::panic::set_hook(Box::new(move |info| {
         let msg = format!("error: internal error (please report this bug): {info}");
-        let clean = redactor.apply(&msg).replace('\n', " ");
+        let clean = escape_untrusted(&redactor.apply(&msg)).into_owned();
         let _ = writeln!(io::stderr().lock(), "{clean}");
     }));
 }

@@ -51,6 +51,29 @@ pub(crate) fn describe(e: &Error) -> String {
     msg
 }
 
+/// A JSON line with every [unsafe character](capmonster_core::error::is_unsafe_char) written
+/// as a `\uXXXX` escape. serde_json escapes C0 controls itself; DEL, C1 (NEL), bidi
+/// characters and U+2028/U+2029 are valid raw in JSON strings, and only there, so escaping
+/// them keeps every value the same while nothing reaches the terminal raw.
+pub(crate) fn json_terminal_safe(line: &str) -> std::borrow::Cow<'_, str> {
+    use capmonster_core::error::is_unsafe_char;
+    if !line.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if is_unsafe_char(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", u));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Serializes a JSON value (cannot fail for `Value`; `null` just in case).
 fn to_json(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
@@ -191,6 +214,14 @@ mod tests {
         assert_eq!(created(TaskId(9)), r#"{"taskId":9}"#);
         assert_eq!(balance(12.5), r#"{"balance":12.5}"#);
         assert_eq!(user_agent("UA \"x\""), r#"{"userAgent":"UA \"x\""}"#);
+        let raw = "a\u{7f}b\u{85}c\u{202e}d\u{2028}e\u{1b}f";
+        let safe = json_terminal_safe(&to_json(&json!({ "t": raw }))).into_owned();
+        assert!(
+            !safe.chars().any(capmonster_core::error::is_unsafe_char),
+            "{safe}"
+        );
+        let back: Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["t"], raw, "the same value");
         let e = Error::invalid_input("bad");
         let line = error_line(3, &e);
         let v: Value = serde_json::from_str(&line).unwrap();

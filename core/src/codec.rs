@@ -156,6 +156,22 @@ pub(crate) enum Answer {
     Unreadable(Error),
 }
 
+/// [`read_answer`] for a request sent with `cfg`'s key: the key, and any fragment of 8 or more
+/// characters of it, is redacted from the error (body snippets redacted before they are cut).
+pub(crate) fn read_answer_for(cfg: &Config, status: StatusCode, body: &[u8]) -> Answer {
+    match read_answer(status, body) {
+        Answer::Ok(env) => Answer::Ok(env),
+        Answer::Api(api) => match Error::new(ErrorKind::Api(api))
+            .redact_key_with_body(cfg.key(), Some(body))
+            .into_kind()
+        {
+            ErrorKind::Api(api) => Answer::Api(api),
+            other => Answer::Unreadable(Error::new(other)),
+        },
+        Answer::Unreadable(e) => Answer::Unreadable(e.redact_key_with_body(cfg.key(), Some(body))),
+    }
+}
+
 fn non_empty_string(v: Option<Value>) -> Option<String> {
     match v {
         Some(Value::String(s)) if !s.is_empty() => Some(s),

@@ -212,7 +212,7 @@ fn prepare<T>(cfg: &Config, call: Call<T>, now: Instant) -> Result<(Outgoing, Pa
         kind: RequestKind::OneShot {
             endpoint: call.endpoint,
         },
-        deadline: now + cfg.request_timeout(),
+        deadline: crate::policy::add_sat(now, cfg.request_timeout()),
         body_limit: cfg.max_body_bytes(),
     };
     Ok((out, call.parse))
@@ -225,7 +225,7 @@ fn finish<T, B: AsRef<[u8]>>(
     result: Result<Response<B>, TransportError>,
 ) -> Result<T, Error> {
     let (parts, body) = result
-        .map_err(|e| Error::new(ErrorKind::Transport(e)))?
+        .map_err(|e| Error::new(ErrorKind::Transport(e)).redact_key(cfg.key()))?
         .into_parts();
     let body = body.as_ref();
     if body.len() > cfg.max_body_bytes() {
@@ -234,7 +234,9 @@ fn finish<T, B: AsRef<[u8]>>(
             format!("{} bytes, limit {}", body.len(), cfg.max_body_bytes()),
         ))));
     }
-    let out = parse(&Response::from_parts(parts, body));
+    // The body may echo the request: the key is redacted before any snippet is cut.
+    let out = parse(&Response::from_parts(parts, body))
+        .map_err(|e| e.redact_key_with_body(cfg.key(), Some(body)));
     if let Some(code) = out.as_ref().err().and_then(Error::code) {
         cfg.guard().observe(code, now);
     }

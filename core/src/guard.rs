@@ -57,7 +57,7 @@ impl AccountGuard {
         if code.class() == ErrorClass::FailBanRisk {
             *self.lock() = Some(Trip {
                 code: code.clone(),
-                until: now + BAN_DURATION,
+                until: crate::policy::add_sat(now, BAN_DURATION),
             });
         }
     }
@@ -86,7 +86,7 @@ impl AccountGuard {
     pub fn tripped(&self, now: Instant) -> Option<(ErrorCode, Duration)> {
         let state = self.lock();
         let trip = state.as_ref()?;
-        (now < trip.until).then(|| (trip.code.clone(), trip.until - now))
+        (now < trip.until).then(|| (trip.code.clone(), trip.until.saturating_duration_since(now)))
     }
 
     /// Resets the guard (for example after the user fixed the key or topped up the balance).

@@ -29,7 +29,19 @@
 //!   transient failures back off exponentially; the deadline bounds everything;
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
 //!   task of the same [`Config`] at once;
-//! - the client key never appears in `Debug`, `Display` or any error.
+//! - the client key never appears in `Debug`, `Display` or any error, not even in part:
+//!   errors made while the key is known (by [`Solve`], [`drive()`], [`call()`] and the
+//!   transports) have every run of 8 or more consecutive characters of it replaced by
+//!   `<redacted>`, body snippets included, redacted before they are cut (a proxy page that
+//!   echoes the request cannot leak it); see [`Error::redact_key`] for the stateless
+//!   [`codec`] parsers;
+//! - text quoted from the server (`errorDescription`, an unknown `errorCode` or status, a
+//!   body snippet) is kept raw in the typed fields and escaped in every error's `Display`
+//!   ([`error::escape_untrusted`]: no control, bidi or line-separator character), so
+//!   `Display` is always one line;
+//! - no input panics, and time arithmetic saturates: every `Instant + Duration` goes through
+//!   [`policy::add_sat`], which stops at [`policy::FAR_FUTURE`] (30 years), so any
+//!   [`PolicyOverrides`] or [`Config`] duration, `Duration::MAX` included, is safe.
 //!
 //! ## The canonical run loop
 //!

@@ -21,9 +21,34 @@
 //! Whatever the configuration says, a task is never polled more than
 //! [`MAX_POLLS_PER_TASK`] times.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::task::{Task, TaskFamily};
+
+/// The farthest ahead the core ever schedules anything: 30 years (tokio's "far future").
+/// Every `Instant + Duration` in the core goes through [`add_sat`], so no [`PollPolicy`],
+/// [`PolicyOverrides`] or [`Config`](crate::Config) duration, however large
+/// (`Duration::MAX` included), can overflow a clock: an instant further away than this is
+/// this far away instead, which changes nothing a program can observe.
+pub const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `now + d`, saturating: never more than [`FAR_FUTURE`] after `now`, and never a panic (on a
+/// platform whose clock cannot reach that far, the farthest instant it can reach). Transports
+/// use it too, for every deadline they compute.
+pub fn add_sat(now: Instant, d: Duration) -> Instant {
+    let mut d = d.min(FAR_FUTURE);
+    loop {
+        if let Some(t) = now.checked_add(d) {
+            return t;
+        }
+        // Zero always fits, so this ends.
+        d /= 2;
+    }
+}
+
+/// The widest solve-time range the distribution-following schedule accepts (one hour); a
+/// wider [`PollPolicy::solve_time_range`] falls back to the fixed interval.
+pub const MAX_ADAPTIVE_RANGE: Duration = Duration::from_secs(3600);
 
 /// The service's hard limit of getTaskResult requests per task. Going over may lock the
 /// account; no configuration can raise the budget above it.
@@ -162,7 +187,7 @@ pub struct PollPolicy {
     /// When set (and `interval` is at least 2 s), the gaps between polls follow this
     /// solve-time range (measured from createTask) instead of the fixed `interval`:
     /// `k·√(b − t)`, at least [`MIN_ADAPTIVE_GAP`], and `interval` once `t ≥ b` (see the
-    /// module docs). Set by the defaults for families with a documented range; cleared when
+    /// module docs). Ranges wider than [`MAX_ADAPTIVE_RANGE`] are ignored. Set by the defaults for families with a documented range; cleared when
     /// the user overrides `interval` or `first_delay`.
     pub solve_time_range: Option<(Duration, Duration)>,
 }
@@ -180,7 +205,8 @@ impl PollPolicy {
         let mut first = s.first_delay;
         if floor > first && !s.interval.is_zero() {
             let skips = (floor - first).as_nanos() / s.interval.as_nanos();
-            first += s.interval * u32::try_from(skips).unwrap_or(0);
+            first =
+                first.saturating_add(s.interval.saturating_mul(u32::try_from(skips).unwrap_or(0)));
         }
         if nocache {
             first = first.max(NOCACHE_FIRST_DELAY);
@@ -215,22 +241,26 @@ impl PollPolicy {
             hi.as_secs_f64() - t.as_secs_f64(),
             self.interval.as_secs_f64(),
         )
-        .map_or(self.interval, Duration::from_secs_f64)
+        .and_then(|g| Duration::try_from_secs_f64(g).ok())
+        .unwrap_or(self.interval)
     }
 
     /// The constant `k` of the distribution-following schedule `gap = k·√(b − t)`: the
     /// largest `k` whose mean detection latency, for a solve time uniform on `[a, b]` and a
     /// first poll at `a`, is at most the fixed interval's `I/2`. `None` when the schedule
-    /// does not apply (no range, or an interval under 2 s, where a shorter gap would poll
-    /// faster than once a second).
+    /// does not apply (no range, a range wider than [`MAX_ADAPTIVE_RANGE`], or an interval
+    /// under 2 s, where a shorter gap would poll faster than once a second).
     pub fn adaptive_k(&self) -> Option<f64> {
         let (lo, hi) = self.solve_time_range?;
+        if hi.saturating_sub(lo) > MAX_ADAPTIVE_RANGE {
+            return None;
+        }
         let (a, b, i) = (
             lo.as_secs_f64(),
             hi.as_secs_f64(),
             self.interval.as_secs_f64(),
         );
-        if b <= a || i < 2.0 {
+        if b <= a || i < 2.0 || !i.is_finite() {
             return None;
         }
         let latency = |k: f64| {

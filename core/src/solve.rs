@@ -11,7 +11,7 @@ use crate::TaskId;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
-use crate::policy::PollPolicy;
+use crate::policy::{PollPolicy, add_sat};
 use crate::solution::Solution;
 use crate::task::Task;
 
@@ -235,7 +235,7 @@ impl Solve {
             create_body: Some(codec::create_task_body(cfg, task)),
             state: State::Create { at: now },
             started: now,
-            deadline: now + policy.timeout,
+            deadline: add_sat(now, policy.timeout),
             last_now: now,
             task_id: None,
             polls: 0,
@@ -273,7 +273,7 @@ impl Solve {
                 reason: WaitReason::PollInterval,
             },
             started: now,
-            deadline: now + policy.timeout,
+            deadline: add_sat(now, policy.timeout),
             last_now: now,
             task_id: Some(task_id),
             polls: polls_already_sent,
@@ -328,6 +328,7 @@ impl Solve {
     }
 
     fn fail(&mut self, err: Error) {
+        let err = err.redact_key(self.cfg.key());
         self.state = State::Failed(err.with_task_id(self.task_id));
     }
 
@@ -345,7 +346,7 @@ impl Solve {
     }
 
     fn response_deadline(&self, now: Instant) -> Instant {
-        (now + self.cfg.request_timeout())
+        add_sat(now, self.cfg.request_timeout())
             .min(self.deadline)
             .max(now)
     }
@@ -473,7 +474,7 @@ impl Solve {
             self.on_transport_error(now, err);
             return;
         }
-        let answer = codec::read_answer(response.status(), body);
+        let answer = codec::read_answer_for(&self.cfg, response.status(), body);
         match self.state {
             State::AwaitCreate { .. } => self.on_create_answer(now, response.status(), answer),
             State::AwaitPoll { .. } => self.on_poll_answer(now, response.status(), answer),
@@ -514,7 +515,7 @@ impl Solve {
                     self.created_at = Some(now);
                     self.schedule_poll(
                         now,
-                        now + self.policy.first_delay,
+                        add_sat(now, self.policy.first_delay),
                         WaitReason::FirstPollDelay,
                     );
                 }
@@ -565,7 +566,7 @@ impl Solve {
             self.create_attempts,
             self.policy.backoff_max,
         );
-        let at = now + delay;
+        let at = add_sat(now, delay);
         if at >= self.deadline {
             self.fail(err);
             return;
@@ -626,7 +627,7 @@ impl Solve {
     fn next_grid_point(&self, now: Instant) -> Instant {
         let base = self.last_poll_sent.unwrap_or(now);
         let since_create = self.created_at.map(|c| base.saturating_duration_since(c));
-        (base + self.policy.gap_with(self.adaptive_k, since_create)).max(now)
+        add_sat(base, self.policy.gap_with(self.adaptive_k, since_create)).max(now)
     }
 
     /// A transient failure: exponential back-off from at least the interval (and at least
@@ -639,7 +640,7 @@ impl Solve {
             .max(Duration::from_secs(1))
             .saturating_mul(floor_factor);
         let delay = backoff(floor, self.failures, self.policy.backoff_max.max(floor));
-        let at = self.next_grid_point(now).max(now + delay);
+        let at = self.next_grid_point(now).max(add_sat(now, delay));
         self.schedule_poll(now, at, WaitReason::PollBackoff);
     }
 

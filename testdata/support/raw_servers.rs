@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)]
 /// A plain-TCP server that records the first bytes of every connection and closes it.
 pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -39,6 +40,7 @@ pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
+#[allow(dead_code)]
 /// A server that answers every request with a chunked body that never ends, counting the
 /// bytes it managed to write.
 pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
@@ -71,25 +73,22 @@ pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
     (format!("http://127.0.0.1:{}", addr.port()), written)
 }
 
-/// A server that answers every HTTP request with `response` (raw bytes: status line, headers,
-/// body; sent as given, then the connection is closed), counting the createTask requests it
-/// read in full. For answers the simulator does not model, e.g. a gateway's
-/// `502 <html>Bad Gateway</html>`.
-#[allow(dead_code)] // used by tests/create_rule.rs, not by every file including this one
-pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+/// Serves every connection on its own thread: reads one HTTP/1.1 request whole (head and
+/// `Content-Length` body), then writes `respond(request head, request body)` verbatim and
+/// closes the connection.
+#[allow(dead_code)]
+fn serve_requests(respond: impl Fn(&str, &[u8]) -> Vec<u8> + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let creates = Arc::new(AtomicUsize::new(0));
-    let c = creates.clone();
+    let respond = Arc::new(respond);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
-            let c = c.clone();
+            let respond = respond.clone();
             std::thread::spawn(move || {
                 stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
                 let mut got = Vec::new();
                 let mut buf = [0u8; 8192];
-                // Headers, then Content-Length bytes of body.
                 let head_end = loop {
                     if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
                         break i + 4;
@@ -99,11 +98,15 @@ pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<Atom
                         Ok(n) => got.extend_from_slice(&buf[..n]),
                     }
                 };
-                let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
-                let len: usize = head
+                let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
+                let len = head
                     .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
                     .unwrap_or(0);
                 while got.len() < head_end + len {
                     match stream.read(&mut buf) {
@@ -111,13 +114,69 @@ pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<Atom
                         Ok(n) => got.extend_from_slice(&buf[..n]),
                     }
                 }
-                if head.starts_with("post ") && head.contains("/createtask ") {
-                    c.fetch_add(1, Ordering::SeqCst);
-                }
-                let _ = stream.write_all(response);
+                let _ = stream.write_all(&respond(&head, &got[head_end..head_end + len]));
                 let _ = stream.flush();
             });
         }
     });
-    (format!("http://127.0.0.1:{}", addr.port()), creates)
+    format!("http://127.0.0.1:{}", addr.port())
+}
+
+/// A server that answers every HTTP request with `response` (raw bytes: status line, headers,
+/// body; sent as given, then the connection is closed), counting the createTask requests it
+/// read in full. For answers the simulator does not model, e.g. a gateway's
+/// `502 <html>Bad Gateway</html>`.
+#[allow(dead_code)] // used by tests/create_rule.rs, not by every file including this one
+pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    let creates = Arc::new(AtomicUsize::new(0));
+    let c = creates.clone();
+    let url = serve_requests(move |head, _body| {
+        let head = head.to_ascii_lowercase();
+        if head.starts_with("post ") && head.contains("/createtask ") {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+        response.to_vec()
+    });
+    (url, creates)
+}
+
+/// A server that answers each request with `answer(path, request body)`: a status and a body,
+/// sent verbatim with `Connection: close`. For hostile answers: echoed requests, control
+/// characters, ... Returns the base URL.
+#[allow(dead_code)]
+pub(crate) fn scripted_server(
+    answer: impl Fn(&str, &[u8]) -> (u16, Vec<u8>) + Send + Sync + 'static,
+) -> String {
+    serve_requests(move |head, body| {
+        let path = head.split_whitespace().nth(1).unwrap_or("/");
+        let (status, body) = answer(path, body);
+        let mut out = format!(
+            "HTTP/1.1 {status} Whatever\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&body);
+        out
+    })
+}
+
+/// A hostile page: `filler` characters of HTML, then the request echoed, then more HTML.
+#[allow(dead_code)]
+pub(crate) fn echo_page(filler: usize, request: &[u8]) -> Vec<u8> {
+    let mut b = b"<html><body>".to_vec();
+    b.extend(std::iter::repeat_n(b'x', filler));
+    b.extend_from_slice(b" you sent: ");
+    b.extend_from_slice(request);
+    b.extend_from_slice(b"</body></html>");
+    b
+}
+
+/// Every run of 8 characters of `key` that occurs in `text`.
+#[allow(dead_code)]
+pub(crate) fn key_fragments_in(text: &str, key: &str) -> Vec<String> {
+    let k: Vec<char> = key.chars().collect();
+    k.windows(8)
+        .map(|w| w.iter().collect::<String>())
+        .filter(|w| text.contains(w.as_str()))
+        .collect()
 }

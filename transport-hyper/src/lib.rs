@@ -504,10 +504,20 @@ fn until_timer<'a, F: Future>(
     })
 }
 
+/// `deadline` as a tokio instant, no further ahead than [`FAR_FUTURE`] (tokio adds to it
+/// internally, so an instant near the clock's limit would overflow there).
+///
+/// [`FAR_FUTURE`]: capmonster_core::policy::FAR_FUTURE
+fn bounded(deadline: Instant) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now().into_std();
+    let far = capmonster_core::policy::add_sat(now, capmonster_core::policy::FAR_FUTURE);
+    tokio::time::Instant::from_std(deadline.min(far))
+}
+
 impl HyperEffects<'_> {
     /// The deadline timer, set to `deadline`.
     fn timer(&mut self, deadline: Instant) -> Pin<&mut Sleep> {
-        let deadline = tokio::time::Instant::from_std(deadline);
+        let deadline = bounded(deadline);
         match &mut self.deadline_timer {
             Some(timer) => timer.as_mut().reset(deadline),
             slot @ None => *slot = Some(Box::pin(tokio::time::sleep_until(deadline))),
@@ -527,7 +537,7 @@ impl AsyncEffects for HyperEffects<'_> {
     }
 
     async fn sleep_until(&mut self, deadline: Instant) {
-        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+        tokio::time::sleep_until(bounded(deadline)).await;
     }
 
     async fn send(&mut self, out: Outgoing) -> Result<http::Response<Bytes>, TransportError> {

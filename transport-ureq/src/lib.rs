@@ -506,7 +506,12 @@ impl Effects for UreqEffects<'_> {
 
 /// Performs one request with the forced per-request settings and reads the body to the limit.
 fn send(agent: &Agent, out: Outgoing, now: Instant) -> Result<Response<Vec<u8>>, TransportError> {
-    let timeout = out.deadline.saturating_duration_since(now);
+    // ureq adds the timeout to its own clock: bounded (a core deadline never lies further
+    // ahead than this anyway), so no deadline can make that sum overflow.
+    let timeout = out
+        .deadline
+        .saturating_duration_since(now)
+        .min(capmonster_core::policy::FAR_FUTURE);
     if timeout.is_zero() {
         return Err(TransportError::new(
             TransportErrorKind::Timeout,
