@@ -134,6 +134,11 @@ pub fn open(location: &str) -> Result<Arc<dyn Ledger>, LedgerError> {
     LedgerSpec::parse(location)?.open()
 }
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
