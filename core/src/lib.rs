@@ -128,7 +128,8 @@
 //! ## Modules
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`].
+//! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`],
+//! [`record`] (a task's life as a ledger keeps it) and [`ledger`] (where records live).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -141,7 +142,9 @@ pub mod drive;
 mod envelope;
 pub mod error;
 pub mod guard;
+pub mod ledger;
 pub mod policy;
+pub mod record;
 pub mod solution;
 pub mod solve;
 pub mod task;
@@ -154,7 +157,9 @@ pub use error::{
     TransportErrorKind,
 };
 pub use guard::AccountGuard;
+pub use ledger::{Ledger, LedgerError, MemoryLedger, PriceTable};
 pub use policy::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
+pub use record::{LocalId, MicroUsd, TaskRecord, TaskState};
 pub use solution::{Metadata, Solution};
 pub use solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
 pub use task::{Task, TaskFamily};

@@ -1,0 +1,549 @@
+//! The test suite every [`Ledger`] implementation must pass (feature `conformance`).
+//!
+//! ```ignore
+//! capmonster_core::ledger::conformance::run_all(|| MyLedger::open_fresh());
+//! ```
+//!
+//! Each check takes a fresh, empty ledger from `make` and panics with a message when the
+//! ledger breaks the contract of [`crate::ledger`].
+
+use serde_json::json;
+
+use super::{Conflict, Ledger, LedgerError};
+use crate::TaskId;
+use crate::error::ErrorCategory;
+use crate::policy::MAX_POLLS_PER_TASK;
+use crate::record::{
+    LocalId, MicroUsd, Outcome, SpendTotals, StateKind, TaskRecord, TaskState, TransitionError,
+};
+use crate::task::TaskFamily;
+
+/// Runs every check, each on a fresh ledger from `make`.
+pub fn run_all<L: Ledger>(make: impl Fn() -> L) {
+    insert_get_and_duplicates(&make());
+    lifecycle_and_queries(&make());
+    task_ids_are_unique(&make());
+    transitions_are_validated(&make());
+    poll_budget_is_120(&make());
+    concurrent_poll_reservations_never_pass_120(&make());
+    spend_cap_settle_and_release(&make());
+    concurrent_spend_never_overshoots(&make());
+    leases(&make());
+    reopen_keeps_the_poll_count(&make());
+    records_round_trip_exactly(&make());
+}
+
+/// A local id made from a number (tests only).
+pub fn lid(n: u64) -> LocalId {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&n.to_be_bytes());
+    b[8..].copy_from_slice(&(!n).to_be_bytes());
+    LocalId::from_bytes(b)
+}
+
+/// An intent record (tests only).
+pub fn intent(n: u64) -> TaskRecord {
+    TaskRecord::intent_json(
+        lid(n),
+        TaskFamily::RecaptchaV2,
+        json!({"type": "RecaptchaV2TaskProxyless", "websiteURL": "https://example.com", "websiteKey": format!("k{n}")}),
+        1_700_000_000_000 + n,
+    )
+}
+
+fn solved(text: &str) -> Outcome {
+    Outcome::Solved {
+        solution: json!({ "text": text }),
+        cost: Some(MicroUsd(500)),
+    }
+}
+
+fn failed(category: ErrorCategory) -> Outcome {
+    Outcome::Failed {
+        category,
+        code: Some("ERROR_CAPTCHA_UNSOLVABLE".into()),
+        message: "service error ERROR_CAPTCHA_UNSOLVABLE".into(),
+    }
+}
+
+fn totals_match_records(l: &dyn Ledger) {
+    let all = l.list_all().expect("list_all");
+    let mut sum = SpendTotals::default();
+    for r in &all {
+        sum.reserved = sum.reserved.saturating_add(r.spend_reserved());
+        sum.spent = sum
+            .spent
+            .saturating_add(r.spend_settled().unwrap_or(MicroUsd::ZERO));
+    }
+    assert_eq!(
+        l.spend_totals().expect("totals"),
+        sum,
+        "spend totals must equal the sum over the records"
+    );
+}
+
+/// Insert, get, and refusing a duplicate local id.
+pub fn insert_get_and_duplicates<L: Ledger>(l: &L) {
+    assert_eq!(l.get(lid(1)).expect("get"), None);
+    let rec = intent(1).with_caller_key("line 1");
+    l.insert(&rec).expect("insert");
+    assert_eq!(l.get(lid(1)).expect("get"), Some(rec.clone()));
+    let err = l.insert(&intent(1)).unwrap_err();
+    assert_eq!(err, LedgerError::Conflict(Conflict::LocalIdExists(lid(1))));
+    assert_eq!(
+        l.get(lid(1)).expect("get"),
+        Some(rec),
+        "a refused insert changes nothing"
+    );
+    assert!(matches!(
+        l.mark_created(lid(99), TaskId(1), 0, None),
+        Err(LedgerError::NotFound(id)) if id == lid(99)
+    ));
+    assert_eq!(l.list_all().expect("list").len(), 1);
+}
+
+/// A task's whole life, and every query along the way.
+pub fn lifecycle_and_queries<L: Ledger>(l: &L) {
+    for n in 1..=4 {
+        let key = if n % 2 == 0 { "even" } else { "odd" };
+        l.insert(&intent(n).with_caller_key(key)).expect("insert");
+    }
+    let ids = |v: Vec<TaskRecord>| v.iter().map(TaskRecord::local_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(l.find_by_caller_key("even").expect("key")),
+        vec![lid(2), lid(4)],
+        "records by caller key, in insertion order"
+    );
+    assert!(l.find_by_caller_key("none").expect("key").is_empty());
+    assert_eq!(
+        ids(l.list_unfinished().expect("unfinished")),
+        vec![lid(1), lid(2), lid(3), lid(4)]
+    );
+
+    let r = l
+        .mark_created(lid(2), TaskId(502), 1_000, Some(6_000))
+        .expect("created");
+    assert_eq!(
+        r.state(),
+        &TaskState::Created {
+            task_id: TaskId(502)
+        }
+    );
+    assert_eq!(r.task_created_at_ms(), Some(1_000));
+    assert_eq!(r.no_poll_before_ms(), Some(6_000));
+    assert_eq!(
+        l.find_by_task_id(TaskId(502))
+            .expect("find")
+            .map(|r| r.local_id()),
+        Some(lid(2))
+    );
+    assert_eq!(l.find_by_task_id(TaskId(503)).expect("find"), None);
+    assert_eq!(l.reserve_polls(lid(2), 5).expect("reserve"), 5);
+    l.note_polls_sent(lid(2), 3).expect("sent");
+    let r = l
+        .update(
+            lid(2),
+            &crate::record::Change::Schedule {
+                no_poll_before_ms: Some(9_000),
+                deadline_ms: Some(99_000),
+            },
+        )
+        .expect("schedule")
+        .record;
+    assert_eq!(
+        (r.no_poll_before_ms(), r.deadline_ms()),
+        (Some(9_000), Some(99_000))
+    );
+    let r = l.finish(lid(2), solved("ok"), 4, 2_000).expect("finish");
+    assert_eq!(r.state().kind(), StateKind::Solved);
+    assert_eq!((r.polls_sent(), r.polls_reserved()), (4, 5));
+    assert_eq!(r.cost(), Some(MicroUsd(500)));
+    assert_eq!(r.finished_at_ms(), Some(2_000));
+    assert_eq!(
+        l.get(lid(2)).expect("get"),
+        Some(r.clone()),
+        "the change is stored"
+    );
+    assert_eq!(
+        l.find_by_task_id(TaskId(502)).expect("find"),
+        Some(r),
+        "a finished record is still found by its task id"
+    );
+
+    l.finish(lid(1), failed(ErrorCategory::Service), 0, 3_000)
+        .expect("createTask refused");
+    let unknown = Outcome::Unknown {
+        why: "timeout after sending".into(),
+    };
+    let r = l.finish(lid(3), unknown, 0, 3_000).expect("unknown");
+    assert_eq!(r.state().kind(), StateKind::OutcomeUnknown);
+    assert_eq!(ids(l.list_unfinished().expect("unfinished")), vec![lid(4)]);
+    assert_eq!(
+        ids(l.list_all().expect("all")),
+        vec![lid(1), lid(2), lid(3), lid(4)],
+        "list_all in insertion order"
+    );
+    totals_match_records(l);
+}
+
+/// A task id belongs to one record only.
+pub fn task_ids_are_unique<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    l.insert(&intent(2)).expect("insert");
+    l.mark_created(lid(1), TaskId(77), 0, None)
+        .expect("created");
+    let err = l.mark_created(lid(2), TaskId(77), 0, None).unwrap_err();
+    assert_eq!(
+        err,
+        LedgerError::Conflict(Conflict::TaskIdExists {
+            task_id: TaskId(77),
+            holder: lid(1)
+        })
+    );
+    assert_eq!(
+        l.get(lid(2)).expect("get").map(|r| r.state().kind()),
+        Some(StateKind::Intent)
+    );
+    let adopted = TaskRecord::adopted(lid(3), TaskFamily::Turnstile, TaskId(77), 10, 0);
+    assert!(matches!(
+        l.insert(&adopted),
+        Err(LedgerError::Conflict(Conflict::TaskIdExists { .. }))
+    ));
+    let adopted = TaskRecord::adopted(lid(3), TaskFamily::Turnstile, TaskId(78), 500, 0);
+    l.insert(&adopted).expect("adopted");
+    assert_eq!(
+        l.reserve_polls(lid(3), 1).expect("reserve"),
+        0,
+        "500 sent counts as 120"
+    );
+    assert_eq!(
+        l.find_by_task_id(TaskId(78))
+            .expect("find")
+            .map(|r| r.polls_sent()),
+        Some(MAX_POLLS_PER_TASK)
+    );
+}
+
+/// Changes a state does not allow are refused, and change nothing.
+pub fn transitions_are_validated<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    assert!(matches!(
+        l.reserve_polls(lid(1), 1),
+        Err(LedgerError::Transition(TransitionError::NotAllowed {
+            from: StateKind::Intent,
+            ..
+        }))
+    ));
+    assert!(matches!(
+        l.finish(lid(1), solved("x"), 0, 0),
+        Err(LedgerError::Transition(TransitionError::NotAllowed { .. }))
+    ));
+    l.mark_created(lid(1), TaskId(5), 0, None).expect("created");
+    l.mark_created(lid(1), TaskId(5), 1, None)
+        .expect("same id again is fine");
+    assert!(matches!(
+        l.mark_created(lid(1), TaskId(6), 0, None),
+        Err(LedgerError::Transition(
+            TransitionError::TaskIdMismatch { .. }
+        ))
+    ));
+    assert_eq!(l.reserve_polls(lid(1), 2).expect("reserve"), 2);
+    assert!(matches!(
+        l.note_polls_sent(lid(1), 3),
+        Err(LedgerError::Transition(
+            TransitionError::PollsSentAboveReserved {
+                sent: 3,
+                reserved: 2
+            }
+        ))
+    ));
+    assert!(
+        matches!(
+            l.finish(lid(1), Outcome::Unknown { why: "x".into() }, 0, 0),
+            Err(LedgerError::Transition(_))
+        ),
+        "a created task's outcome is never unknown"
+    );
+    let before = l.get(lid(1)).expect("get");
+    l.finish(lid(1), solved("a"), 2, 10).expect("solved");
+    l.finish(lid(1), solved("a"), 2, 11)
+        .expect("the same outcome again is fine");
+    assert!(matches!(
+        l.finish(lid(1), solved("b"), 2, 12),
+        Err(LedgerError::Transition(_))
+    ));
+    assert!(
+        matches!(
+            l.mark_created(lid(1), TaskId(5), 0, None),
+            Err(LedgerError::Transition(TransitionError::NotAllowed {
+                from: StateKind::Solved,
+                ..
+            }))
+        ),
+        "never from solved back to created"
+    );
+    assert!(
+        l.reopen(lid(1), None).is_err(),
+        "a solved task is not reopened"
+    );
+    let after = l.get(lid(1)).expect("get").expect("record");
+    assert_ne!(before.as_ref(), Some(&after));
+    assert_eq!(after.finished_at_ms(), Some(10));
+    let mut bad = intent(2);
+    bad = TaskRecord::from_json(&bad.to_json()).expect("json");
+    let mut v: serde_json::Value = serde_json::from_slice(&bad.to_json()).expect("json");
+    v["polls_sent"] = 3.into();
+    let parsed = TaskRecord::from_json(&serde_json::to_vec(&v).expect("json"));
+    assert!(
+        parsed.is_err(),
+        "a record with more polls sent than reserved is refused"
+    );
+}
+
+/// The 120-poll budget, granted in blocks.
+pub fn poll_budget_is_120<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    assert_eq!(l.reserve_polls(lid(1), 0).expect("reserve"), 0);
+    assert_eq!(l.reserve_polls(lid(1), 50).expect("reserve"), 50);
+    assert_eq!(l.reserve_polls(lid(1), 50).expect("reserve"), 50);
+    assert_eq!(l.reserve_polls(lid(1), 50).expect("reserve"), 20);
+    assert_eq!(l.reserve_polls(lid(1), u32::MAX).expect("reserve"), 0);
+    let r = l.get(lid(1)).expect("get").expect("record");
+    assert_eq!(
+        (r.polls_reserved(), r.polls_left()),
+        (MAX_POLLS_PER_TASK, 0)
+    );
+}
+
+/// 8 threads reserving small blocks of one task's polls: exactly 120 granted in total.
+pub fn concurrent_poll_reservations_never_pass_120<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    let total: u32 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8u32)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut mine = 0u32;
+                    loop {
+                        let g = l.reserve_polls(lid(1), 1 + t % 4).expect("reserve");
+                        assert!(g <= 1 + t % 4);
+                        if g == 0 {
+                            return mine;
+                        }
+                        mine += g;
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    });
+    assert_eq!(total, MAX_POLLS_PER_TASK);
+    let r = l.get(lid(1)).expect("get").expect("record");
+    assert_eq!(r.polls_reserved(), MAX_POLLS_PER_TASK);
+}
+
+/// The spend cap: reserve, refuse, settle, release, and what finishing does to the spend.
+pub fn spend_cap_settle_and_release<L: Ledger>(l: &L) {
+    let cap = MicroUsd(2_000);
+    for n in 1..=5 {
+        l.insert(&intent(n)).expect("insert");
+    }
+    let t = l
+        .reserve_spend(lid(1), MicroUsd(800), cap)
+        .expect("reserve");
+    assert_eq!(
+        t,
+        SpendTotals {
+            reserved: MicroUsd(800),
+            spent: MicroUsd::ZERO
+        }
+    );
+    l.reserve_spend(lid(1), MicroUsd(800), cap)
+        .expect("reserving again for the same task adds nothing");
+    l.reserve_spend(lid(2), MicroUsd(800), cap)
+        .expect("reserve");
+    let err = l.reserve_spend(lid(3), MicroUsd(800), cap).unwrap_err();
+    assert_eq!(
+        err,
+        LedgerError::CapExceeded {
+            cap,
+            committed: MicroUsd(1_600),
+            requested: MicroUsd(800)
+        }
+    );
+    assert_eq!(
+        l.get(lid(3)).expect("get").map(|r| r.spend_reserved()),
+        Some(MicroUsd::ZERO),
+        "a refused reservation reserves nothing"
+    );
+    assert_eq!(l.spend_totals().expect("totals").reserved, MicroUsd(1_600));
+    // Task 1 is solved cheaper than reserved: the difference comes back.
+    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    let r = l.finish(lid(1), solved("a"), 0, 1).expect("finish");
+    assert_eq!(
+        (r.spend_reserved(), r.spend_settled()),
+        (MicroUsd::ZERO, Some(MicroUsd(500)))
+    );
+    assert_eq!(
+        l.spend_totals().expect("totals"),
+        SpendTotals {
+            reserved: MicroUsd(800),
+            spent: MicroUsd(500)
+        }
+    );
+    l.reserve_spend(lid(3), MicroUsd(700), cap)
+        .expect("fits now: 800 + 500 + 700 = 2000");
+    // Task 2 fails: its reservation is released.
+    l.finish(lid(2), failed(ErrorCategory::Service), 0, 1)
+        .expect("finish");
+    assert_eq!(l.spend_totals().expect("totals").reserved, MicroUsd(700));
+    assert!(
+        matches!(
+            l.reserve_spend(lid(2), MicroUsd(1), cap),
+            Err(LedgerError::Transition(_))
+        ),
+        "no reservation for a finished task"
+    );
+    // Task 3's outcome is unknown: it may have been charged, so its reservation is spent.
+    l.finish(
+        lid(3),
+        Outcome::Unknown {
+            why: "reset".into(),
+        },
+        0,
+        1,
+    )
+    .expect("finish");
+    assert_eq!(
+        l.spend_totals().expect("totals"),
+        SpendTotals {
+            reserved: MicroUsd::ZERO,
+            spent: MicroUsd(1_200)
+        }
+    );
+    // Explicit settle and release.
+    l.reserve_spend(lid(4), MicroUsd(300), cap)
+        .expect("reserve");
+    l.settle_spend(lid(4), MicroUsd(250)).expect("settle");
+    l.settle_spend(lid(4), MicroUsd(250))
+        .expect("settling twice at the same amount");
+    assert!(matches!(
+        l.settle_spend(lid(4), MicroUsd(1)),
+        Err(LedgerError::Transition(
+            TransitionError::AlreadySettled { .. }
+        ))
+    ));
+    l.release_spend(lid(4))
+        .expect("release after settle is a no-op");
+    l.reserve_spend(lid(5), MicroUsd(300), cap)
+        .expect("reserve");
+    let t = l.release_spend(lid(5)).expect("release");
+    assert_eq!(
+        t,
+        SpendTotals {
+            reserved: MicroUsd::ZERO,
+            spent: MicroUsd(1_450)
+        }
+    );
+    totals_match_records(l);
+}
+
+/// 32 threads, one task each, reserving under one cap: exactly `cap / price` succeed.
+pub fn concurrent_spend_never_overshoots<L: Ledger>(l: &L) {
+    let price = MicroUsd(600);
+    let cap = MicroUsd(600 * 10 + 599);
+    for n in 0..32 {
+        l.insert(&intent(n)).expect("insert");
+    }
+    let ok: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..32u64)
+            .map(|n| {
+                s.spawn(move || match l.reserve_spend(lid(n), price, cap) {
+                    Ok(t) => {
+                        assert!(t.committed() <= cap, "a granted reservation passed the cap");
+                        1
+                    }
+                    Err(LedgerError::CapExceeded { .. }) => 0,
+                    Err(e) => panic!("unexpected error: {e}"),
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    });
+    assert_eq!(ok, 10);
+    assert_eq!(l.spend_totals().expect("totals").reserved, MicroUsd(6_000));
+    totals_match_records(l);
+}
+
+/// Leases: take, collide, renew, expire, release; finishing drops the lease.
+pub fn leases<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    l.acquire_lease(lid(1), "a", 1_000, 2_000).expect("take");
+    assert_eq!(
+        l.acquire_lease(lid(1), "b", 1_500, 3_000).unwrap_err(),
+        LedgerError::Conflict(Conflict::LeaseHeld {
+            owner: "a".into(),
+            until_ms: 2_000
+        })
+    );
+    l.acquire_lease(lid(1), "a", 1_500, 2_500).expect("renew");
+    assert!(
+        l.release_lease(lid(1), "b").is_err(),
+        "only the holder releases"
+    );
+    let r = l
+        .acquire_lease(lid(1), "b", 2_500, 4_000)
+        .expect("expired: adopt");
+    assert_eq!(r.lease().map(|x| x.owner.as_str()), Some("b"));
+    let r = l.release_lease(lid(1), "b").expect("release");
+    assert_eq!(r.lease(), None);
+    l.acquire_lease(lid(1), "c", 0, 9_000).expect("take");
+    let r = l
+        .finish(lid(1), failed(ErrorCategory::Input), 0, 1)
+        .expect("finish");
+    assert_eq!(r.lease(), None, "a finished task holds no lease");
+    assert!(l.acquire_lease(lid(1), "c", 0, 9_000).is_err());
+}
+
+/// A task that timed out is reopened with its poll count intact.
+pub fn reopen_keeps_the_poll_count<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    l.mark_created(lid(1), TaskId(9), 0, None).expect("created");
+    assert_eq!(l.reserve_polls(lid(1), 100).expect("reserve"), 100);
+    l.finish(lid(1), failed(ErrorCategory::GaveUp), 90, 5)
+        .expect("timed out");
+    let r = l.reopen(lid(1), Some(77_000)).expect("reopen");
+    assert_eq!(r.state(), &TaskState::Created { task_id: TaskId(9) });
+    assert_eq!(
+        (r.polls_sent(), r.polls_reserved(), r.deadline_ms()),
+        (90, 100, Some(77_000))
+    );
+    assert_eq!(l.reserve_polls(lid(1), 100).expect("reserve"), 20);
+    l.finish(lid(1), failed(ErrorCategory::Service), 120, 6)
+        .expect("fail");
+    assert!(l.reopen(lid(1), None).is_err(), "a service error is final");
+}
+
+/// What goes in comes out, field for field, including odd strings and big numbers.
+pub fn records_round_trip_exactly<L: Ledger>(l: &L) {
+    let odd = "line 7 \u{202e}\u{0}\"'\\ é 😀";
+    let rec = TaskRecord::intent_json(
+        lid(u64::MAX),
+        TaskFamily::Castle,
+        json!({"type": "CustomTask", "class": "Castle", "nested": {"a": [1, 2.5, null, odd]}}),
+        u64::MAX,
+    )
+    .with_caller_key(odd)
+    .with_deadline_ms(u64::MAX - 1);
+    l.insert(&rec).expect("insert");
+    assert_eq!(l.get(rec.local_id()).expect("get"), Some(rec.clone()));
+    assert_eq!(l.find_by_caller_key(odd).expect("key"), vec![rec.clone()]);
+    let big = TaskId(u64::MAX);
+    l.mark_created(rec.local_id(), big, u64::MAX, Some(u64::MAX))
+        .expect("created");
+    assert_eq!(
+        l.find_by_task_id(big).expect("find").map(|r| r.task_id()),
+        Some(Some(big))
+    );
+}

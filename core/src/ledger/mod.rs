@@ -1,0 +1,375 @@
+//! The ledger: where [`TaskRecord`]s live, so that a task's life survives the process.
+//!
+//! [`Ledger`] is the interface; the core itself stays free of I/O, so only the in-memory
+//! [`MemoryLedger`] is here (every client has one by default). Durable ledgers live next to
+//! the core: `capmonster-ledger` has a SQLite ledger shared by several processes.
+//!
+//! ## The contract
+//! - Every operation is atomic: it happens entirely or not at all, and concurrent callers
+//!   (threads, processes, machines, as far as the store reaches) see one order.
+//! - An operation that returned `Ok` is durable, as far as the store is (the memory ledger
+//!   lasts as long as the process).
+//! - The rules of every change live in one place, [`Change::apply`]: a ledger loads the
+//!   record and the spend totals, applies the change, and stores both, inside one atomic
+//!   section. The provided methods ([`Ledger::mark_created`], [`Ledger::reserve_polls`],
+//!   [`Ledger::reserve_spend`], ...) are all [`Ledger::update`].
+//! - A task id belongs to at most one record ([`Conflict::TaskIdExists`]); a local id too
+//!   ([`Conflict::LocalIdExists`]).
+//! - Poll reservations never pass 120 per task, whatever the callers do; a spend
+//!   reservation is refused ([`LedgerError::CapExceeded`]) rather than pass the cap.
+//! - Listings are in insertion order.
+//!
+//! ## Write-ahead, as the driving loop uses it
+//! Insert the intent before createTask is sent; [`Ledger::reserve_spend`] before too, when
+//! a cap is set; [`Ledger::mark_created`] before the first poll; [`Ledger::reserve_polls`]
+//! before each poll (a small block at a time is fine: a reserved poll that was never sent
+//! is lost, never an extra one); [`Ledger::finish`] before the caller sees the outcome.
+//!
+//! ```
+//! use capmonster_core::ledger::{Ledger, MemoryLedger, PriceTable};
+//! use capmonster_core::record::{LocalId, MicroUsd, Outcome, TaskRecord};
+//! use capmonster_core::{Task, TaskId};
+//!
+//! let ledger = MemoryLedger::new();
+//! let task = Task::from_json_str(r#"{"type":"TurnstileTask","websiteURL":"https://example.com","websiteKey":"0x4AAAAAAABkMYinukE8nzY"}"#)?;
+//! let id = LocalId::from_bytes([7; 16]); // an adapter uses 16 random bytes
+//! let now_ms = 1_800_000_000_000; // unix ms, from the adapter's wall clock
+//!
+//! ledger.insert(&TaskRecord::intent(id, &task, now_ms))?;
+//! let price = PriceTable::default().estimate(&task);
+//! ledger.reserve_spend(id, price, MicroUsd::from_usd(1.0)?)?;
+//! // ... createTask goes on the wire, answers 7654321 ...
+//! ledger.mark_created(id, TaskId(7654321), now_ms + 300, None)?;
+//! assert_eq!(ledger.reserve_polls(id, 5)?, 5);
+//! // ... polls; the answer is ready ...
+//! let solution = serde_json::json!({"token": "0.abc"});
+//! let rec = ledger.finish(id, Outcome::Solved { solution, cost: Some(MicroUsd(1300)) }, 3, now_ms + 9_000)?;
+//! assert!(rec.is_finished());
+//! assert_eq!(ledger.spend_totals()?.spent, MicroUsd(1300));
+//! assert_eq!(ledger.find_by_task_id(TaskId(7654321))?.map(|r| r.polls_sent()), Some(3));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::TaskId;
+use crate::record::{
+    Applied, Change, LocalId, MicroUsd, Outcome, RecordError, SpendTotals, TaskRecord,
+    TransitionError,
+};
+
+#[cfg(any(test, feature = "conformance"))]
+#[doc(hidden)]
+pub mod conformance;
+mod memory;
+mod price;
+
+pub use memory::MemoryLedger;
+pub use price::PriceTable;
+
+/// Why a ledger operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The store cannot be reached or written now (I/O error, busy beyond its timeout, a
+    /// full disk, a server down). Nothing was changed; trying again later may work.
+    Unavailable(String),
+    /// No record with this local id.
+    NotFound(LocalId),
+    /// The change collides with another record or another worker.
+    Conflict(Conflict),
+    /// The record refused the change (its state does not allow it).
+    Transition(TransitionError),
+    /// A spend reservation would pass the cap; nothing was reserved.
+    CapExceeded {
+        /// The cap.
+        cap: MicroUsd,
+        /// Reserved and spent already, over the whole ledger.
+        committed: MicroUsd,
+        /// What was asked for.
+        requested: MicroUsd,
+    },
+    /// A stored record cannot be read (malformed, or written by a newer client).
+    Record(RecordError),
+    /// The store itself is damaged or is not a ledger.
+    Corrupt(String),
+    /// The store was written by a newer client, with a schema this one does not know.
+    UnsupportedSchema {
+        /// The store's schema version.
+        found: u32,
+        /// The newest this client knows.
+        supported: u32,
+    },
+    /// A bad argument (e.g. an invalid record to insert, an empty ledger location).
+    InvalidInput(String),
+    /// The store is not available in this build (e.g. a `redis://` URL without Redis
+    /// support).
+    Unsupported(String),
+}
+
+/// A collision with another record or worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// A record with this local id exists already.
+    LocalIdExists(LocalId),
+    /// Another record holds this task id.
+    TaskIdExists {
+        /// The task id.
+        task_id: TaskId,
+        /// The record that holds it.
+        holder: LocalId,
+    },
+    /// Another worker holds the task's lease.
+    LeaseHeld {
+        /// The holder.
+        owner: String,
+        /// Until (unix ms).
+        until_ms: u64,
+    },
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable(m) => write!(f, "ledger unavailable: {m}"),
+            Self::NotFound(id) => write!(f, "no task record with local id {id}"),
+            Self::Conflict(Conflict::LocalIdExists(id)) => {
+                write!(f, "a task record with local id {id} exists already")
+            }
+            Self::Conflict(Conflict::TaskIdExists { task_id, holder }) => {
+                write!(
+                    f,
+                    "task id {task_id} is recorded already (local id {holder})"
+                )
+            }
+            Self::Conflict(Conflict::LeaseHeld { owner, until_ms }) => write!(
+                f,
+                "the task is leased by worker {owner:?} until {until_ms} (unix ms)"
+            ),
+            Self::Transition(e) => e.fmt(f),
+            Self::CapExceeded {
+                cap,
+                committed,
+                requested,
+            } => write!(
+                f,
+                "spend limit reached: {committed} USD committed + {requested} USD would pass the cap of {cap} USD; nothing was sent"
+            ),
+            Self::Record(e) => e.fmt(f),
+            Self::Corrupt(m) => write!(f, "ledger corrupt: {m}"),
+            Self::UnsupportedSchema { found, supported } => write!(
+                f,
+                "ledger schema version {found} is newer than this client knows ({supported}); upgrade the client"
+            ),
+            Self::InvalidInput(m) => write!(f, "invalid ledger input: {m}"),
+            Self::Unsupported(m) => write!(f, "unsupported ledger: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transition(e) => Some(e),
+            Self::Record(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<TransitionError> for LedgerError {
+    fn from(e: TransitionError) -> Self {
+        Self::Transition(e)
+    }
+}
+
+impl From<RecordError> for LedgerError {
+    fn from(e: RecordError) -> Self {
+        Self::Record(e)
+    }
+}
+
+/// Where task records live. See the [module docs](self) for the contract;
+/// [`MemoryLedger`] is the reference implementation, and the `conformance` feature of this
+/// crate exports the test suite every implementation must pass.
+///
+/// Implementations provide storage ([`insert`](Ledger::insert), [`update`](Ledger::update)
+/// and the queries); the operations with names are provided on top of `update`.
+pub trait Ledger: Send + Sync {
+    /// Stores a new record (usually an [intent](TaskRecord::intent), or an
+    /// [adopted](TaskRecord::adopted) task). Refused with [`Conflict::LocalIdExists`] if the
+    /// local id exists, [`Conflict::TaskIdExists`] if its task id is held by another record,
+    /// [`LedgerError::InvalidInput`] if the record breaks its rules. Its spend counts in the
+    /// totals (no cap check).
+    fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError>;
+
+    /// Applies `change` to the record `id` and the spend totals atomically with
+    /// [`Change::apply`], and stores the result. [`LedgerError::NotFound`] without a
+    /// record; [`Conflict::TaskIdExists`] when a [`Change::Created`] names a task id that
+    /// another record holds.
+    fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError>;
+
+    /// The record `id`, if there is one.
+    fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError>;
+
+    /// The record holding this task id, if there is one.
+    fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError>;
+
+    /// Every record with this caller key, in insertion order (several when a task was
+    /// tried again, e.g. after an unknown outcome).
+    fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError>;
+
+    /// Every record whose life is not over (intent or created), in insertion order.
+    fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError>;
+
+    /// Every record, in insertion order.
+    fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError>;
+
+    /// The spend of the whole ledger.
+    fn spend_totals(&self) -> Result<SpendTotals, LedgerError>;
+
+    /// Records createTask's task id (before the first poll). See [`Change::Created`].
+    fn mark_created(
+        &self,
+        id: LocalId,
+        task_id: TaskId,
+        now_ms: u64,
+        no_poll_before_ms: Option<u64>,
+    ) -> Result<TaskRecord, LedgerError> {
+        let change = Change::Created {
+            task_id,
+            now_ms,
+            no_poll_before_ms,
+        };
+        self.update(id, &change).map(|a| a.record)
+    }
+
+    /// Reserves up to `n` polls (before they are sent) and returns how many were granted:
+    /// `min(n, 120 - reserved)`, 0 once the budget is spent.
+    fn reserve_polls(&self, id: LocalId, n: u32) -> Result<u32, LedgerError> {
+        self.update(id, &Change::ReservePolls { n })
+            .map(|a| a.granted)
+    }
+
+    /// Records how many polls were sent in total. See [`Change::PollsSent`].
+    fn note_polls_sent(&self, id: LocalId, sent: u32) -> Result<TaskRecord, LedgerError> {
+        self.update(id, &Change::PollsSent { sent })
+            .map(|a| a.record)
+    }
+
+    /// Records the outcome (before the caller sees it) and settles the spend. See
+    /// [`Change::Finish`].
+    fn finish(
+        &self,
+        id: LocalId,
+        outcome: Outcome,
+        polls_sent: u32,
+        now_ms: u64,
+    ) -> Result<TaskRecord, LedgerError> {
+        let change = Change::Finish {
+            outcome,
+            polls_sent,
+            now_ms,
+        };
+        self.update(id, &change).map(|a| a.record)
+    }
+
+    /// Reopens a task that failed after creation, for a resume. See [`Change::Reopen`].
+    fn reopen(&self, id: LocalId, deadline_ms: Option<u64>) -> Result<TaskRecord, LedgerError> {
+        self.update(id, &Change::Reopen { deadline_ms })
+            .map(|a| a.record)
+    }
+
+    /// Reserves `amount` for the task under `cap`, atomically across every caller of the
+    /// ledger. See [`Change::ReserveSpend`].
+    fn reserve_spend(
+        &self,
+        id: LocalId,
+        amount: MicroUsd,
+        cap: MicroUsd,
+    ) -> Result<SpendTotals, LedgerError> {
+        self.update(id, &Change::ReserveSpend { amount, cap })
+            .map(|a| a.totals)
+    }
+
+    /// Settles the task's spend at its actual cost. See [`Change::SettleSpend`].
+    fn settle_spend(&self, id: LocalId, actual: MicroUsd) -> Result<SpendTotals, LedgerError> {
+        self.update(id, &Change::SettleSpend { actual })
+            .map(|a| a.totals)
+    }
+
+    /// Releases the task's reservation (nothing was charged).
+    fn release_spend(&self, id: LocalId) -> Result<SpendTotals, LedgerError> {
+        self.update(id, &Change::ReleaseSpend).map(|a| a.totals)
+    }
+
+    /// Takes or renews the task's lease. See [`Change::AcquireLease`].
+    fn acquire_lease(
+        &self,
+        id: LocalId,
+        owner: &str,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> Result<TaskRecord, LedgerError> {
+        let change = Change::AcquireLease {
+            owner: owner.to_string(),
+            now_ms,
+            until_ms,
+        };
+        self.update(id, &change).map(|a| a.record)
+    }
+
+    /// Drops the task's lease. See [`Change::ReleaseLease`].
+    fn release_lease(&self, id: LocalId, owner: &str) -> Result<TaskRecord, LedgerError> {
+        let change = Change::ReleaseLease {
+            owner: owner.to_string(),
+        };
+        self.update(id, &change).map(|a| a.record)
+    }
+}
+
+impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
+    fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
+        (**self).insert(record)
+    }
+    fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
+        (**self).update(id, change)
+    }
+    fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
+        (**self).get(id)
+    }
+    fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
+        (**self).find_by_task_id(task_id)
+    }
+    fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+        (**self).find_by_caller_key(key)
+    }
+    fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        (**self).list_unfinished()
+    }
+    fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        (**self).list_all()
+    }
+    fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
+        (**self).spend_totals()
+    }
+}
+
+/// Checks a record before it is inserted: its rules hold ([`TaskRecord::validate`]).
+/// Shared by the implementations so that they refuse the same records.
+pub fn check_insert(record: &TaskRecord) -> Result<(), LedgerError> {
+    record
+        .validate()
+        .map_err(|e| LedgerError::InvalidInput(e.to_string()))
+}
+
+/// The totals after inserting `record`: its reservation and settled spend count.
+pub fn totals_after_insert(totals: SpendTotals, record: &TaskRecord) -> SpendTotals {
+    SpendTotals {
+        reserved: totals.reserved.saturating_add(record.spend_reserved()),
+        spent: totals
+            .spent
+            .saturating_add(record.spend_settled().unwrap_or(MicroUsd::ZERO)),
+    }
+}

@@ -1,0 +1,434 @@
+//! The SQLite ledger.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use capmonster_core::TaskId;
+use capmonster_core::ledger::{Conflict, Ledger, LedgerError, check_insert, totals_after_insert};
+use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+
+/// The schema version this crate writes, and the newest it opens.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How hard a commit is pushed to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on the disk before the call returns; it survives a
+    /// crash of the process, of the OS and a power cut. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a commit survives a crash of the process (SIGKILL included);
+    /// after a power cut the last commits may be rolled back (the file stays readable).
+    /// Faster.
+    Process,
+}
+
+/// Options of [`SqliteLedger::open_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// How long an operation waits for another process's write before it gives up with
+    /// [`LedgerError::Unavailable`]. Default: 10 s.
+    pub busy_timeout: Duration,
+    /// Default: [`Durability::Full`].
+    pub durability: Durability,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_secs(10),
+            durability: Durability::Full,
+        }
+    }
+}
+
+/// A ledger in one SQLite file, shared safely by the threads of a process and by several
+/// processes on one machine.
+///
+/// - WAL journal: readers never wait for the writer, and a crash (even SIGKILL in the
+///   middle of a write) leaves the file readable with every committed change in it.
+/// - Every read-modify-write runs in one `BEGIN IMMEDIATE` transaction, so the 120-poll
+///   count and the spend cap hold across processes; a busy file is waited for
+///   ([`SqliteOptions::busy_timeout`]).
+/// - The schema is versioned (table `meta`); a file written by a newer client is refused
+///   with [`LedgerError::UnsupportedSchema`].
+/// - A new file is created readable by its owner only (on Unix): records hold task JSON,
+///   which may include proxy credentials.
+///
+/// Not for network file systems (NFS, SMB): SQLite's locking is not reliable there.
+#[derive(Debug)]
+pub struct SqliteLedger {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteLedger {
+    /// Opens (creating if needed) the ledger file at `path` with the default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens (creating if needed) the ledger file at `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, LedgerError> {
+        let path = path.as_ref().to_path_buf();
+        if path.as_os_str().is_empty() {
+            return Err(LedgerError::InvalidInput("empty ledger path".into()));
+        }
+        create_private(&path)?;
+        let mut conn = Connection::open(&path).map_err(|e| map_err(&e))?;
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(|e| map_err(&e))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| map_err(&e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::Unavailable(format!(
+                "cannot use the write-ahead log on this file system (journal mode {mode:?})"
+            )));
+        }
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Process => "NORMAL",
+        };
+        conn.execute_batch(&format!("PRAGMA synchronous={sync};"))
+            .map_err(|e| map_err(&e))?;
+        init_schema(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside a transaction drops it, which rolls it back: the connection is
+        // left clean.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| map_err(&e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| map_err(&e))?;
+        Ok(out)
+    }
+
+    fn query(&self, sql: &str, param: Option<&str>) -> Result<Vec<TaskRecord>, LedgerError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(sql).map_err(|e| map_err(&e))?;
+        let params: &[&dyn rusqlite::ToSql] = match &param {
+            Some(p) => &[p],
+            None => &[],
+        };
+        let rows = stmt
+            .query_map(params, |r| r.get::<_, String>(0))
+            .map_err(|e| map_err(&e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(decode(&row.map_err(|e| map_err(&e))?)?);
+        }
+        Ok(out)
+    }
+}
+
+/// On Unix, creates a missing file with mode 0600 before SQLite opens it (SQLite gives its
+/// WAL and shared-memory files the same mode).
+fn create_private(path: &Path) -> Result<(), LedgerError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(LedgerError::Unavailable(format!(
+                    "cannot create the ledger file {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn init_schema(conn: &mut Connection) -> Result<(), LedgerError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| map_err(&e))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )
+    .map_err(|e| map_err(&e))?;
+    let found: Option<String> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| map_err(&e))?;
+    match found {
+        None => {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                [SCHEMA_VERSION.to_string()],
+            )
+            .map_err(|e| map_err(&e))?;
+        }
+        Some(v) => {
+            let v: u32 = v
+                .parse()
+                .map_err(|_| LedgerError::Corrupt(format!("schema version {v:?}")))?;
+            if v > SCHEMA_VERSION {
+                return Err(LedgerError::UnsupportedSchema {
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+        }
+    }
+    // Only now, once the version is known: a newer schema is never touched.
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS records (
+             seq INTEGER PRIMARY KEY,
+             local_id TEXT NOT NULL UNIQUE,
+             task_id TEXT UNIQUE,
+             caller_key TEXT,
+             finished INTEGER NOT NULL,
+             record TEXT NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS records_by_caller_key ON records (caller_key);
+         CREATE INDEX IF NOT EXISTS records_by_finished ON records (finished);
+         CREATE TABLE IF NOT EXISTS spend (
+             id INTEGER PRIMARY KEY CHECK (id = 0),
+             reserved INTEGER NOT NULL,
+             spent INTEGER NOT NULL
+         );
+         INSERT OR IGNORE INTO spend (id, reserved, spent) VALUES (0, 0, 0);",
+    )
+    .map_err(|e| map_err(&e))?;
+    tx.commit().map_err(|e| map_err(&e))
+}
+
+fn map_err(e: &rusqlite::Error) -> LedgerError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            LedgerError::Corrupt(e.to_string())
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            LedgerError::Unavailable(format!("busy: {e}"))
+        }
+        Some(_) => LedgerError::Unavailable(e.to_string()),
+        None => match e {
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..) => LedgerError::Corrupt(e.to_string()),
+            _ => LedgerError::Unavailable(e.to_string()),
+        },
+    }
+}
+
+fn decode(json: &str) -> Result<TaskRecord, LedgerError> {
+    Ok(TaskRecord::from_json(json.as_bytes())?)
+}
+
+fn encode(rec: &TaskRecord) -> Result<String, LedgerError> {
+    String::from_utf8(rec.to_json())
+        .map_err(|_| LedgerError::InvalidInput("record JSON is not UTF-8".into()))
+}
+
+fn to_i64(m: MicroUsd) -> i64 {
+    i64::try_from(m.0).unwrap_or(i64::MAX)
+}
+
+fn from_i64(v: i64) -> Result<MicroUsd, LedgerError> {
+    u64::try_from(v)
+        .map(MicroUsd)
+        .map_err(|_| LedgerError::Corrupt(format!("negative spend total {v}")))
+}
+
+fn load_totals(tx: &Transaction<'_>) -> Result<SpendTotals, LedgerError> {
+    let (reserved, spent): (i64, i64) = tx
+        .query_row("SELECT reserved, spent FROM spend WHERE id = 0", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(|e| map_err(&e))?;
+    Ok(SpendTotals {
+        reserved: from_i64(reserved)?,
+        spent: from_i64(spent)?,
+    })
+}
+
+fn store_totals(tx: &Transaction<'_>, t: SpendTotals) -> Result<(), LedgerError> {
+    tx.execute(
+        "UPDATE spend SET reserved = ?1, spent = ?2 WHERE id = 0",
+        params![to_i64(t.reserved), to_i64(t.spent)],
+    )
+    .map_err(|e| map_err(&e))?;
+    Ok(())
+}
+
+fn holder_of(tx: &Transaction<'_>, task_id: TaskId) -> Result<Option<LocalId>, LedgerError> {
+    let holder: Option<String> = tx
+        .query_row(
+            "SELECT local_id FROM records WHERE task_id = ?1",
+            [task_id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| map_err(&e))?;
+    holder
+        .map(|h| {
+            h.parse()
+                .map_err(|_| LedgerError::Corrupt(format!("local id {h:?}")))
+        })
+        .transpose()
+}
+
+impl Ledger for SqliteLedger {
+    fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
+        check_insert(record)?;
+        let json = encode(record)?;
+        self.write(|tx| {
+            let id = record.local_id();
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM records WHERE local_id = ?1)",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
+                .map_err(|e| map_err(&e))?;
+            if exists {
+                return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
+            }
+            if let Some(task_id) = record.task_id()
+                && let Some(holder) = holder_of(tx, task_id)?
+            {
+                return Err(LedgerError::Conflict(Conflict::TaskIdExists {
+                    task_id,
+                    holder,
+                }));
+            }
+            tx.execute(
+                "INSERT INTO records (local_id, task_id, caller_key, finished, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id.to_string(),
+                    record.task_id().map(|t| t.to_string()),
+                    record.caller_key(),
+                    record.is_finished(),
+                    json
+                ],
+            )
+            .map_err(|e| map_err(&e))?;
+            let totals = load_totals(tx)?;
+            let after = totals_after_insert(totals, record);
+            if after != totals {
+                store_totals(tx, after)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
+        self.write(|tx| {
+            let json: String = tx
+                .query_row(
+                    "SELECT record FROM records WHERE local_id = ?1",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| map_err(&e))?
+                .ok_or(LedgerError::NotFound(id))?;
+            let record = decode(&json)?;
+            if let Change::Created { task_id, .. } = change
+                && let Some(holder) = holder_of(tx, *task_id)?
+                && holder != id
+            {
+                return Err(LedgerError::Conflict(Conflict::TaskIdExists {
+                    task_id: *task_id,
+                    holder,
+                }));
+            }
+            let totals = load_totals(tx)?;
+            let applied = change.apply(&record, totals)?;
+            if applied.record != record {
+                tx.execute(
+                    "UPDATE records SET task_id = ?2, finished = ?3, record = ?4 WHERE local_id = ?1",
+                    params![
+                        id.to_string(),
+                        applied.record.task_id().map(|t| t.to_string()),
+                        applied.record.is_finished(),
+                        encode(&applied.record)?
+                    ],
+                )
+                .map_err(|e| map_err(&e))?;
+            }
+            if applied.totals != totals {
+                store_totals(tx, applied.totals)?;
+            }
+            Ok(applied)
+        })
+    }
+
+    fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
+        let id = id.to_string();
+        let mut v = self.query("SELECT record FROM records WHERE local_id = ?1", Some(&id))?;
+        Ok(v.pop())
+    }
+
+    fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
+        let t = task_id.to_string();
+        let mut v = self.query("SELECT record FROM records WHERE task_id = ?1", Some(&t))?;
+        Ok(v.pop())
+    }
+
+    fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.query(
+            "SELECT record FROM records WHERE caller_key = ?1 ORDER BY seq",
+            Some(key),
+        )
+    }
+
+    fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.query(
+            "SELECT record FROM records WHERE finished = 0 ORDER BY seq",
+            None,
+        )
+    }
+
+    fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.query("SELECT record FROM records ORDER BY seq", None)
+    }
+
+    fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| map_err(&e))?;
+        let t = load_totals(&tx)?;
+        tx.commit().map_err(|e| map_err(&e))?;
+        Ok(t)
+    }
+}

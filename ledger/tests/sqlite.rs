@@ -1,0 +1,169 @@
+//! The SQLite ledger's own promises: the file format, its version checks, its errors, and
+//! 256 threads under one spend cap.
+
+use std::sync::Arc;
+
+use capmonster_core::ledger::conformance::{intent, lid};
+use capmonster_core::record::{MicroUsd, RecordError, StateKind};
+use capmonster_core::{Ledger, LedgerError, TaskId};
+use capmonster_ledger::{SCHEMA_VERSION, SqliteLedger};
+use rusqlite::Connection;
+
+#[test]
+fn the_file_is_wal_versioned_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    {
+        let l = SqliteLedger::open(&path).expect("open");
+        assert_eq!(l.path(), path);
+        l.insert(&intent(1).with_caller_key("k")).expect("insert");
+        l.mark_created(lid(1), TaskId(11), 5, Some(9))
+            .expect("created");
+        assert_eq!(l.reserve_polls(lid(1), 7).expect("reserve"), 7);
+    }
+    let c = Connection::open(&path).expect("raw open");
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal");
+    let v: String = c
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("version");
+    assert_eq!(v, SCHEMA_VERSION.to_string());
+    drop(c);
+    let l = SqliteLedger::open(&path).expect("reopen");
+    let r = l
+        .find_by_task_id(TaskId(11))
+        .expect("find")
+        .expect("record");
+    assert_eq!((r.polls_reserved(), r.caller_key()), (7, Some("k")));
+    assert_eq!(r.state().kind(), StateKind::Created);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    let l = SqliteLedger::open(&path).expect("open");
+    l.insert(&intent(1)).expect("insert");
+    for p in [path.clone(), dir.path().join("l.db-wal")] {
+        let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    SqliteLedger::open(&path).expect("open");
+    let c = Connection::open(&path).expect("raw");
+    c.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        [(SCHEMA_VERSION + 1).to_string()],
+    )
+    .expect("bump");
+    drop(c);
+    let err = SqliteLedger::open(&path).unwrap_err();
+    assert_eq!(
+        err,
+        LedgerError::UnsupportedSchema {
+            found: SCHEMA_VERSION + 1,
+            supported: SCHEMA_VERSION
+        }
+    );
+}
+
+#[test]
+fn a_record_from_a_newer_client_is_a_typed_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    let l = SqliteLedger::open(&path).expect("open");
+    l.insert(&intent(1)).expect("insert");
+    let c = Connection::open(&path).expect("raw");
+    c.execute(
+        "UPDATE records SET record = '{\"version\":7,\"whatever\":true}'",
+        [],
+    )
+    .expect("rewrite");
+    drop(c);
+    let want = LedgerError::Record(RecordError::UnsupportedVersion {
+        found: 7,
+        supported: 1,
+    });
+    assert_eq!(l.get(lid(1)).unwrap_err(), want);
+    assert_eq!(l.list_all().unwrap_err(), want);
+    assert_eq!(l.reserve_polls(lid(1), 1).unwrap_err(), want);
+    let c = Connection::open(&path).expect("raw");
+    c.execute("UPDATE records SET record = 'not json'", [])
+        .expect("rewrite");
+    assert!(matches!(
+        l.get(lid(1)),
+        Err(LedgerError::Record(RecordError::Malformed(_)))
+    ));
+}
+
+#[test]
+fn a_file_that_is_not_a_ledger_is_corrupt_and_a_missing_dir_is_unavailable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("junk.db");
+    std::fs::write(&path, vec![0x5a; 8192]).expect("write");
+    assert!(matches!(
+        SqliteLedger::open(&path),
+        Err(LedgerError::Corrupt(_))
+    ));
+    assert!(matches!(
+        SqliteLedger::open(dir.path().join("no/such/dir/l.db")),
+        Err(LedgerError::Unavailable(_))
+    ));
+    assert!(matches!(
+        SqliteLedger::open(""),
+        Err(LedgerError::InvalidInput(_))
+    ));
+}
+
+/// 256 threads over 16 connections to one file, each reserving one task's price under one
+/// cap: exactly cap / price reservations succeed, and the totals add up.
+#[test]
+fn two_hundred_fifty_six_threads_never_overshoot_the_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    let conns: Vec<Arc<SqliteLedger>> = (0..16)
+        .map(|_| Arc::new(SqliteLedger::open(&path).expect("open")))
+        .collect();
+    let price = MicroUsd(600);
+    let cap = MicroUsd(600 * 100 + 599);
+    let ok: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..256u64)
+            .map(|n| {
+                let l = Arc::clone(&conns[(n % 16) as usize]);
+                s.spawn(move || {
+                    l.insert(&intent(n)).expect("insert");
+                    match l.reserve_spend(lid(n), price, cap) {
+                        Ok(t) => {
+                            assert!(t.committed() <= cap);
+                            1
+                        }
+                        Err(LedgerError::CapExceeded { .. }) => 0,
+                        Err(e) => panic!("thread {n}: {e}"),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).sum()
+    });
+    assert_eq!(ok, 100, "exactly cap / price reservations");
+    let l = &conns[0];
+    let totals = l.spend_totals().expect("totals");
+    assert_eq!(totals.reserved, MicroUsd(60_000));
+    let all = l.list_all().expect("all");
+    assert_eq!(all.len(), 256);
+    let sum: u64 = all.iter().map(|r| r.spend_reserved().0).sum();
+    assert_eq!(sum, 60_000);
+}
