@@ -1,6 +1,11 @@
-//! Raw TCP servers for the transports' hardening tests, shared by capmonster-ureq and
-//! capmonster-hyper (included with `#[path]`). Plain std: usable from sync and async tests.
-//! Loopback only.
+//! Raw TCP servers for hardening tests of HTTP transports (capmonster-ureq and
+//! capmonster-hyper use them): servers that misbehave below the level that the simulator
+//! models. Plain std threads, so they serve sync and async tests alike. Loopback only; each
+//! server lives until the test process ends.
+//!
+//! # Panics
+//! Each function panics if it cannot bind a port on 127.0.0.1 (a broken test environment, not
+//! bad input).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -8,8 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A plain-TCP server that records the first bytes of every connection and closes it.
-pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+/// A plain-TCP server that records the first bytes (up to about 4 KiB) of every connection,
+/// answers `400 Bad Request` and closes it. Returns its address as `127.0.0.1:PORT` (no
+/// scheme, so it can stand for a proxy or a server) and the bytes seen, one entry per
+/// connection.
+pub fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -39,9 +47,10 @@ pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
-/// A server that answers every request with a chunked body that never ends, counting the
-/// bytes it managed to write.
-pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
+/// A server that answers every request with a chunked `200` body that never ends (for 20 s),
+/// counting the bytes it managed to write. Returns its base URL (`http://127.0.0.1:PORT`) and
+/// the byte counter.
+pub fn endless_body_server() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let written = Arc::new(AtomicUsize::new(0));
