@@ -5,15 +5,12 @@
 //! before anything is sent; `--client-key= KEY` does not print the key; an error answer
 //! without `errorCode` says so.
 
-#[path = "../../testdata/support/raw_servers.rs"]
-mod raw_servers;
-
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use capmonster_core::error::is_unsafe_char;
-use raw_servers::{echo_page, key_fragments_in, scripted_server};
+use capmonster_testdata::raw_servers::{echo_page, key_fragments_in, scripted_server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
 const KEY: &str = "0badc0de1badc0de2badc0de3badc0de";

@@ -9,7 +9,7 @@ use capmonster_core::{
 };
 use serde_json::{Value, json};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/fixtures");
+const FIXTURES: &str = capmonster_testdata::FIXTURES_DIR;
 
 fn resp(path: &Path) -> Response<Vec<u8>> {
     Response::new(fs::read(path).unwrap())

@@ -18,7 +18,7 @@ use capmonster_core::task::*;
 use capmonster_core::{Error, ErrorKind, Task};
 use serde_json::{Value, json};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/fixtures");
+const FIXTURES: &str = capmonster_testdata::FIXTURES_DIR;
 const UA: &str = "userAgentPlaceholder";
 const RV2_URL: &str = "https://lessons.zennolab.com/captchas/recaptcha/v2_simple.php?level=high";
 const RV2_KEY: &str = "6Lcg7CMUAAAAANphynKgn9YAgA4tQ2KI_iqRyTwd";

@@ -14,7 +14,7 @@ use capmonster_core::solution::{GeeTestV3, GeeTestV4, Point};
 use capmonster_core::{Metadata, Solution};
 use serde_json::{Value, json};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/fixtures");
+const FIXTURES: &str = capmonster_testdata::FIXTURES_DIR;
 const UA: &str = "userAgentPlaceholder";
 const RV_TOKEN: &str = "3AHJ_VuvYIBNBW5yyv0zRYJ75VkOKvhKj9_xGBJKnQimF72rfoq3Iy-DyGHMwLAo6a3";
 const CHROME_139: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/139.0.0.0 Safari/537.36";

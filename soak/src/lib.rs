@@ -577,3 +577,12 @@ mod tests {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The published crates' READMEs (their crates.io pages), compiled as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../core/README.md")]
+#[doc = include_str!("../../transport-ureq/README.md")]
+#[doc = include_str!("../../transport-hyper/README.md")]
+#[doc = include_str!("../../sim/README.md")]
+#[doc = include_str!("../../testdata/README.md")]
+pub struct CrateReadmeDoctests;

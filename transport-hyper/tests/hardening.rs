@@ -3,8 +3,6 @@
 //! and the account guard stopping concurrent solves of one client.
 
 mod common;
-#[path = "../../testdata/support/raw_servers.rs"]
-mod raw_servers;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,8 +13,8 @@ use capmonster_core::{Config, ErrorCode, ErrorKind, Task, TransportErrorKind};
 use capmonster_hyper::Client;
 use capmonster_hyper::ClientKey;
 use capmonster_sim::{DEFAULT_TEST_KEY, SimConfig};
+use capmonster_testdata::raw_servers::{endless_body_server, recording_server};
 use common::*;
-use raw_servers::{endless_body_server, recording_server};
 
 const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 

@@ -4,8 +4,6 @@
 //! server is escaped, and huge durations do not panic.
 
 mod common;
-#[path = "../../testdata/support/raw_servers.rs"]
-mod raw_servers;
 
 use std::time::Duration;
 
@@ -13,8 +11,8 @@ use capmonster_core::error::is_unsafe_char;
 use capmonster_core::{ClientKey, Config};
 use capmonster_core::{Error, PolicyOverrides, TaskId};
 use capmonster_hyper::Client;
+use capmonster_testdata::raw_servers::{echo_page, key_fragments_in, scripted_server};
 use common::*;
-use raw_servers::{echo_page, key_fragments_in, scripted_server};
 
 const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 

@@ -4,17 +4,14 @@
 
 mod common;
 #[allow(dead_code)]
-#[path = "../../testdata/support/raw_servers.rs"]
-mod raw_servers;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use capmonster_sim::{DEFAULT_TEST_KEY, Endpoint as SimEndpoint, Fault, FaultRule, SimConfig};
+use capmonster_testdata::raw_servers::canned_answer_server;
 use capmonster_ureq::core::{ErrorCategory, ErrorCode};
 use capmonster_ureq::{Client, ErrorKind};
 use common::*;
-use raw_servers::canned_answer_server;
 
 const BAD_GATEWAY: &[u8] = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 24\r\nConnection: close\r\n\r\n<html>Bad Gateway</html>";
 

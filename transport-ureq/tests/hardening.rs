@@ -3,8 +3,6 @@
 //! and the account guard stopping concurrent solves of one client.
 
 mod common;
-#[path = "../../testdata/support/raw_servers.rs"]
-mod raw_servers;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -12,9 +10,9 @@ use std::time::{Duration, Instant};
 use capmonster_core::task::{ImageToText, MAX_IMAGE_BYTES};
 use capmonster_core::{ErrorCode, ErrorKind, Task, TransportErrorKind};
 use capmonster_sim::{DEFAULT_TEST_KEY, SimConfig};
+use capmonster_testdata::raw_servers::{endless_body_server, recording_server};
 use capmonster_ureq::Client;
 use common::*;
-use raw_servers::{endless_body_server, recording_server};
 
 const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 

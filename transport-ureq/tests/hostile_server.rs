@@ -4,16 +4,14 @@
 //! server is escaped, and huge durations do not panic.
 
 mod common;
-#[path = "../../testdata/support/raw_servers.rs"]
-mod raw_servers;
 
 use std::time::Duration;
 
 use capmonster_core::error::is_unsafe_char;
 use capmonster_core::{Error, PolicyOverrides, TaskId};
+use capmonster_testdata::raw_servers::{echo_page, key_fragments_in, scripted_server};
 use capmonster_ureq::Client;
 use common::*;
-use raw_servers::{echo_page, key_fragments_in, scripted_server};
 
 const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 

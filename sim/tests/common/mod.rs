@@ -172,7 +172,7 @@ pub fn recaptcha() -> Value {
 }
 
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures")
+    PathBuf::from(capmonster_testdata::FIXTURES_DIR)
 }
 
 pub fn fixture(rel: &str) -> Value {

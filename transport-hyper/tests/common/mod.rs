@@ -44,7 +44,7 @@ pub fn spawn(cfg: SimConfig) -> Sim {
 }
 
 fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures")
+    PathBuf::from(capmonster_testdata::FIXTURES_DIR)
 }
 
 /// The `task` object of a createTask fixture file, with the docs' placeholders replaced.

@@ -40,7 +40,7 @@ pub fn instant_sim() -> Sim {
 }
 
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures")
+    PathBuf::from(capmonster_testdata::FIXTURES_DIR)
 }
 
 /// A valid base64 image body of 180 decoded bytes (the fixtures hold placeholders).

@@ -1,6 +1,11 @@
-//! Raw TCP servers for the transports' hardening tests, shared by capmonster-ureq and
-//! capmonster-hyper (included with `#[path]`). Plain std: usable from sync and async tests.
-//! Loopback only.
+//! Raw TCP servers for hardening tests of HTTP transports (capmonster-ureq and
+//! capmonster-hyper use them): servers that misbehave below the level that the simulator
+//! models. Plain std threads, so they serve sync and async tests alike. Loopback only; each
+//! server lives until the test process ends.
+//!
+//! # Panics
+//! Each function panics if it cannot bind a port on 127.0.0.1 (a broken test environment, not
+//! bad input).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -8,9 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
-/// A plain-TCP server that records the first bytes of every connection and closes it.
-pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+/// A plain-TCP server that records the first bytes (up to about 4 KiB) of every connection,
+/// answers `400 Bad Request` and closes it. Returns its address as `127.0.0.1:PORT` (no
+/// scheme, so it can stand for a proxy or a server) and the bytes seen, one entry per
+/// connection.
+pub fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -40,10 +47,10 @@ pub(crate) fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
-#[allow(dead_code)]
-/// A server that answers every request with a chunked body that never ends, counting the
-/// bytes it managed to write.
-pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
+/// A server that answers every request with a chunked `200` body that never ends (for 20 s),
+/// counting the bytes it managed to write. Returns its base URL (`http://127.0.0.1:PORT`) and
+/// the byte counter.
+pub fn endless_body_server() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let written = Arc::new(AtomicUsize::new(0));
@@ -76,7 +83,6 @@ pub(crate) fn endless_body_server() -> (String, Arc<AtomicUsize>) {
 /// Serves every connection on its own thread: reads one HTTP/1.1 request whole (head and
 /// `Content-Length` body), then writes `respond(request head, request body)` verbatim and
 /// closes the connection.
-#[allow(dead_code)]
 fn serve_requests(respond: impl Fn(&str, &[u8]) -> Vec<u8> + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -126,8 +132,7 @@ fn serve_requests(respond: impl Fn(&str, &[u8]) -> Vec<u8> + Send + Sync + 'stat
 /// body; sent as given, then the connection is closed), counting the createTask requests it
 /// read in full. For answers the simulator does not model, e.g. a gateway's
 /// `502 <html>Bad Gateway</html>`.
-#[allow(dead_code)] // used by tests/create_rule.rs, not by every file including this one
-pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+pub fn canned_answer_server(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     let creates = Arc::new(AtomicUsize::new(0));
     let c = creates.clone();
     let url = serve_requests(move |head, _body| {
@@ -143,8 +148,7 @@ pub(crate) fn canned_answer_server(response: &'static [u8]) -> (String, Arc<Atom
 /// A server that answers each request with `answer(path, request body)`: a status and a body,
 /// sent verbatim with `Connection: close`. For hostile answers: echoed requests, control
 /// characters, ... Returns the base URL.
-#[allow(dead_code)]
-pub(crate) fn scripted_server(
+pub fn scripted_server(
     answer: impl Fn(&str, &[u8]) -> (u16, Vec<u8>) + Send + Sync + 'static,
 ) -> String {
     serve_requests(move |head, body| {
@@ -161,8 +165,7 @@ pub(crate) fn scripted_server(
 }
 
 /// A hostile page: `filler` characters of HTML, then the request echoed, then more HTML.
-#[allow(dead_code)]
-pub(crate) fn echo_page(filler: usize, request: &[u8]) -> Vec<u8> {
+pub fn echo_page(filler: usize, request: &[u8]) -> Vec<u8> {
     let mut b = b"<html><body>".to_vec();
     b.extend(std::iter::repeat_n(b'x', filler));
     b.extend_from_slice(b" you sent: ");
@@ -172,8 +175,7 @@ pub(crate) fn echo_page(filler: usize, request: &[u8]) -> Vec<u8> {
 }
 
 /// Every run of 8 characters of `key` that occurs in `text`.
-#[allow(dead_code)]
-pub(crate) fn key_fragments_in(text: &str, key: &str) -> Vec<String> {
+pub fn key_fragments_in(text: &str, key: &str) -> Vec<String> {
     let k: Vec<char> = key.chars().collect();
     k.windows(8)
         .map(|w| w.iter().collect::<String>())

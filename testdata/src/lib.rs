@@ -1,0 +1,41 @@
+//! # capmonster-testdata
+//!
+//! Test data for CapMonster Cloud clients: the request and response examples of the official
+//! [CapMonster Cloud documentation](https://docs.capmonster.cloud/) as JSON files (with notes
+//! and sources in `fixtures/INDEX.md`), and raw TCP servers for transport hardening tests
+//! ([`raw_servers`]).
+//!
+//! The capmonster-rs crates use it as a dev-dependency, so that their tests run from their
+//! published packages exactly as from the repository; it is just as usable for testing your
+//! own transport or your own driver of `capmonster-core`.
+//!
+//! ```
+//! let text = capmonster_testdata::read("getTaskResult-processing.response.json")?;
+//! assert!(text.contains("processing"));
+//! assert!(capmonster_testdata::path("createTask-RecaptchaV2Task.request.json").is_file());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+pub mod raw_servers;
+
+/// The folder holding the fixture files (an absolute path inside this crate's sources).
+pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+
+/// The path of the fixture file `rel` (relative to [`FIXTURES_DIR`], e.g.
+/// `"historical/createTask-TurnstileTaskProxyless.request.json"`). The file may not exist.
+pub fn path(rel: &str) -> PathBuf {
+    Path::new(FIXTURES_DIR).join(rel)
+}
+
+/// The text of the fixture file `rel` (relative to [`FIXTURES_DIR`]).
+///
+/// # Errors
+/// The I/O error of reading it, with the path in its message.
+pub fn read(rel: &str) -> std::io::Result<String> {
+    let p = path(rel);
+    std::fs::read_to_string(&p)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+}
