@@ -65,7 +65,6 @@
 //!         Action::Wait { until, .. } => now = until, // sleep until `until`
 //!         Action::Done(solved) => break solved,
 //!         Action::Fail(err) => panic!("{err}"),
-//!         _ => unreachable!("Action is non_exhaustive"),
 //!     }
 //! };
 //! assert_eq!(solved.solution.text(), Some("answer"));
@@ -108,26 +107,35 @@
 pub use http;
 pub use serde_json;
 
+pub mod blocking;
+mod client;
 pub mod codec;
 pub mod config;
-pub mod drive;
+mod drive;
 mod envelope;
 pub mod error;
 pub mod guard;
 pub mod policy;
+mod proxy;
 pub mod solution;
 pub mod solve;
 pub mod task;
+mod trace;
 
+pub use client::{
+    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, TaskInput, Transport,
+    TransportOptions,
+};
 pub use codec::{ReportKind, TaskStatus};
 pub use config::{ClientKey, Config, Endpoint};
-pub use drive::{AsyncEffects, Effects, Event, call, call_async, drive, drive_async};
+pub use drive::{call_async, drive_async};
 pub use error::{
     ApiError, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind, TransportError,
     TransportErrorKind,
 };
 pub use guard::AccountGuard;
 pub use policy::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
+pub use proxy::{ProxyScheme, ProxyUrl};
 pub use solution::{Metadata, Solution};
 pub use solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
 pub use task::{Task, TaskFamily};
@@ -142,5 +150,31 @@ pub struct TaskId(pub u64);
 impl std::fmt::Display for TaskId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl From<u64> for TaskId {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl From<TaskId> for u64 {
+    fn from(id: TaskId) -> Self {
+        id.0
+    }
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = Error;
+
+    /// A decimal task id (surrounding whitespace allowed).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        s.trim().parse::<u64>().map(Self).map_err(|_| {
+            Error::invalid_input(format!(
+                "a task id is a non-negative decimal integer, got {:?}",
+                error::snippet(s.as_bytes())
+            ))
+        })
     }
 }
