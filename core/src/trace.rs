@@ -4,7 +4,7 @@
 //!
 //! | message | fields |
 //! |---|---|
-//! | `request sent` | `endpoint`, `poll` |
+//! | `request sent` | `endpoint`, `attempt` (createTask), `poll` (getTaskResult) |
 //! | `answered` | `endpoint`, `status`, `body_len`, `elapsed_ms` |
 //! | `request failed` | `endpoint`, `error_kind`, `error`, `elapsed_ms` |
 //! | `task created` | `task_id` |
@@ -30,6 +30,13 @@ fn endpoint(kind: RequestKind) -> &'static str {
     }
 }
 
+fn attempt(kind: RequestKind) -> Option<u32> {
+    match kind {
+        RequestKind::CreateTask { attempt } => Some(attempt),
+        _ => None,
+    }
+}
+
 fn poll(kind: RequestKind) -> Option<u32> {
     match kind {
         RequestKind::GetTaskResult { poll, .. } => Some(poll),
@@ -49,7 +56,13 @@ pub(crate) fn task_span(task_id: Option<TaskId>) -> tracing::Span {
 
 pub(crate) fn sent(kind: RequestKind) {
     #[cfg(feature = "tracing")]
-    tracing::debug!(target: "capmonster", endpoint = endpoint(kind), poll = poll(kind), "request sent");
+    tracing::debug!(
+        target: "capmonster",
+        endpoint = endpoint(kind),
+        attempt = attempt(kind),
+        poll = poll(kind),
+        "request sent"
+    );
 }
 
 pub(crate) fn answered(
