@@ -2,8 +2,8 @@
 //! thread.
 //!
 //! A blocking transport (such as `capmonster-ureq`) does its I/O inside
-//! [`Transport::send`](crate::Transport::send) and its sleeps inside
-//! [`Transport::sleep_until`](crate::Transport::sleep_until), and returns futures that are
+//! [`Transport::send`] and its sleeps inside
+//! [`Transport::sleep_until`], and returns futures that are
 //! already complete. [`block_on`] polls such a future once with a no-op waker; a future that
 //! is not complete (an async transport used here by mistake) is reported as
 //! [`ErrorKind::Internal`](crate::ErrorKind::Internal), never a panic and never a hang.

@@ -6,10 +6,21 @@
 //! done, failed. It does no I/O and never reads a clock: time comes in as `now: Instant`,
 //! waits go out as absolute deadlines, and the same inputs always give the same outputs.
 //!
-//! Adapters do the I/O: `capmonster-ureq` (blocking) and `capmonster-hyper` (async). To run
-//! the core in your own runtime, implement [`Effects`] or [`AsyncEffects`] (three functions:
-//! `now`, `sleep_until`, `send`) and call [`drive()`] / [`drive_async()`], or drive a [`Solve`]
+//! Most programs use the `capmonster` crate. The client is written once, here: [`Client`]
+//! (async) and [`blocking::Client`], generic over a [`Transport`] (three functions: `now`,
+//! `sleep_until`, `send`). Transports do the I/O: `capmonster-hyper` (async) and
+//! `capmonster-ureq` (blocking, whose futures are complete when returned). To run the core in
+//! your own runtime, implement [`Transport`], or call [`drive_async()`], or drive a [`Solve`]
 //! by hand.
+//!
+//! ## Panics, errors and unwraps
+//!
+//! Bad input from anyone (the server, the caller, a file, an option) is a typed [`Error`],
+//! never a panic; time arithmetic saturates. A broken invariant of this crate (a bug) is
+//! [`ErrorKind::Internal`], never disguised as bad input or a transport failure; in
+//! particular the blocking client reports a transport future that is not ready as `Internal`
+//! instead of panicking or hanging. Library code does not `unwrap`; a lock poisoned by a
+//! panicking thread is recovered (the data it protects stays consistent).
 //!
 //! ## What the core guarantees
 //! - never more than [`MAX_POLLS_PER_TASK`] (120) getTaskResult requests per task, whatever
@@ -100,7 +111,8 @@
 //! ## Modules
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`].
+//! [`solve`] (the state machine), [`blocking`] (the blocking client), [`guard`], [`error`],
+//! [`config`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -116,7 +116,7 @@ mod transport;
 pub use capmonster_core as core;
 pub use capmonster_core::{
     ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, ReportKind,
-    Solution, Solved, Task, TaskFamily, TaskId, TaskStatus,
+    Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TransportError, TransportErrorKind,
 };
 pub use errors::{body_error, classify_request_error, request_error};
 pub use transport::{

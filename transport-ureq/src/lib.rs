@@ -116,7 +116,8 @@ mod transport;
 pub use capmonster_core as core;
 pub use capmonster_core::{
     CancelHandle, ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy,
-    ReportKind, Solution, Solved, Task, TaskFamily, TaskId, TaskStatus,
+    ReportKind, Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TransportError,
+    TransportErrorKind,
 };
 pub use errors::{is_tls_handshake_error, map_body_error, map_io_error, map_send_error};
 pub use resolver::DNS_CACHE_TTL;
