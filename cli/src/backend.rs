@@ -1,11 +1,12 @@
-//! One interface over the two transports, so every command works with either.
+//! One client of either transport, calling the one API (`capmonster_core::Client`).
 //!
 //! Everything runs on one tokio runtime: the hyper client natively, the blocking ureq client
-//! on tokio's blocking thread pool (`spawn_blocking`), so `solve-many` drives both the same way.
+//! on tokio's blocking thread pool (`spawn_blocking`), through the one helper [`on_either`].
 
-use capmonster_core::{
-    Config, Error, ErrorKind, Solved, Task, TaskId, TaskStatus, TransportError, TransportErrorKind,
-};
+use capmonster_core::blocking::block_on;
+use capmonster_core::{Client, Config, Error, Solved, Task, TaskId, TaskStatus};
+use capmonster_hyper::HyperTransport;
+use capmonster_ureq::UreqTransport;
 
 use crate::args::{ReportWhat, TransportKind};
 
@@ -13,109 +14,74 @@ use crate::args::{ReportWhat, TransportKind};
 #[derive(Clone)]
 pub(crate) enum Backend {
     /// capmonster-hyper (async).
-    Hyper(capmonster_hyper::Client),
+    Hyper(Client<HyperTransport>),
     /// capmonster-ureq (blocking, run on the blocking pool).
-    Ureq(capmonster_ureq::Client),
-}
-
-/// Runs a blocking call on tokio's blocking pool. A panic there (a bug) becomes an error
-/// instead of tearing the command down.
-async fn blocking<T, F>(f: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, Error> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r,
-        Err(e) => Err(internal(&e)),
-    }
+    Ureq(Client<UreqTransport>),
 }
 
 /// An error standing for a failed worker (a panic in a library: a bug).
 pub(crate) fn internal(what: &dyn std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Transport(TransportError::new(
-        TransportErrorKind::Io,
-        format!("internal error: {what}"),
-    )))
+    Error::internal(what.to_string())
+}
+
+/// Runs `$call` (an expression using the client `$c`) on whichever transport `$backend` holds:
+/// awaited for hyper, on the blocking pool for ureq (whose futures complete at once). A panic
+/// there (a bug) becomes an [`ErrorKind::Internal`](capmonster_core::ErrorKind::Internal).
+macro_rules! on_either {
+    ($backend:expr, |$c:ident| $call:expr) => {
+        match $backend {
+            Backend::Hyper($c) => $call.await,
+            Backend::Ureq(client) => {
+                let $c = client.clone();
+                match tokio::task::spawn_blocking(move || block_on($call)).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(internal(&e)),
+                }
+            }
+        }
+    };
 }
 
 impl Backend {
     /// A client for `config` on the chosen transport.
     pub(crate) fn new(kind: TransportKind, config: Config) -> Result<Self, Error> {
         Ok(match kind {
-            TransportKind::Hyper => Self::Hyper(capmonster_hyper::Client::from_config(config)?),
-            TransportKind::Ureq => Self::Ureq(capmonster_ureq::Client::from_config(config)?),
+            TransportKind::Hyper => Self::Hyper(Client::from_config(config)?),
+            TransportKind::Ureq => Self::Ureq(Client::from_config(config)?),
         })
     }
 
     /// createTask, then poll to the end.
     pub(crate) async fn solve(&self, task: Task) -> Result<Solved, Error> {
-        match self {
-            Self::Hyper(c) => c.solve(&task).await,
-            Self::Ureq(c) => {
-                let c = c.clone();
-                blocking(move || c.solve(&task)).await
-            }
-        }
+        on_either!(self, |c| c.solve(task))
     }
 
     /// createTask only.
     pub(crate) async fn create_task(&self, task: Task) -> Result<TaskId, Error> {
-        match self {
-            Self::Hyper(c) => c.create_task(&task).await,
-            Self::Ureq(c) => {
-                let c = c.clone();
-                blocking(move || c.create_task(&task)).await
-            }
-        }
+        on_either!(self, |c| c.create_task(task))
     }
 
     /// One getTaskResult.
     pub(crate) async fn task_result(&self, id: TaskId) -> Result<TaskStatus, Error> {
-        match self {
-            Self::Hyper(c) => c.task_result(id).await,
-            Self::Ureq(c) => {
-                let c = c.clone();
-                blocking(move || c.task_result(id)).await
-            }
-        }
+        on_either!(self, |c| c.task_result(id))
     }
 
     /// getBalance.
     pub(crate) async fn balance(&self) -> Result<f64, Error> {
-        match self {
-            Self::Hyper(c) => c.balance().await,
-            Self::Ureq(c) => {
-                let c = c.clone();
-                blocking(move || c.balance()).await
-            }
-        }
+        on_either!(self, |c| c.balance())
     }
 
     /// reportIncorrectImageCaptcha / reportIncorrectTokenCaptcha.
     pub(crate) async fn report_incorrect(&self, what: ReportWhat, id: TaskId) -> Result<(), Error> {
-        match (self, what) {
-            (Self::Hyper(c), ReportWhat::Image) => c.report_incorrect_image(id).await,
-            (Self::Hyper(c), ReportWhat::Token) => c.report_incorrect_token(id).await,
-            (Self::Ureq(c), what) => {
-                let c = c.clone();
-                blocking(move || match what {
-                    ReportWhat::Image => c.report_incorrect_image(id),
-                    ReportWhat::Token => c.report_incorrect_token(id),
-                })
-                .await
-            }
+        match what {
+            ReportWhat::Image => on_either!(self, |c| c.report_incorrect_image(id)),
+            ReportWhat::Token => on_either!(self, |c| c.report_incorrect_token(id)),
         }
     }
 
     /// The current user agent.
     pub(crate) async fn user_agent(&self) -> Result<String, Error> {
-        match self {
-            Self::Hyper(c) => c.user_agent().await,
-            Self::Ureq(c) => {
-                let c = c.clone();
-                blocking(move || c.user_agent()).await
-            }
-        }
+        on_either!(self, |c| c.user_agent())
     }
 }

@@ -23,6 +23,7 @@ pub(crate) fn exit_code(e: &Error) -> u8 {
         ErrorCategory::Service => EXIT_SERVICE,
         ErrorCategory::GaveUp => EXIT_GAVE_UP,
         ErrorCategory::Transport => EXIT_TRANSPORT,
+        ErrorCategory::Internal => EXIT_INTERNAL,
         _ => EXIT_TRANSPORT,
     }
 }
@@ -34,6 +35,7 @@ pub(crate) fn category_name(e: &Error) -> &'static str {
         ErrorCategory::Service => "service",
         ErrorCategory::GaveUp => "gaveUp",
         ErrorCategory::Transport => "transport",
+        ErrorCategory::Internal => "internal",
         _ => "other",
     }
 }
@@ -42,6 +44,16 @@ pub(crate) fn category_name(e: &Error) -> &'static str {
 /// up, it says how to resume.
 pub(crate) fn describe(e: &Error) -> String {
     let mut msg = e.to_string();
+    // The original transport error (io, hyper, ureq) and its causes, each said once.
+    let mut source = std::error::Error::source(e).and_then(std::error::Error::source);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
     if let (ErrorCategory::GaveUp, Some(id)) = (e.category(), e.task_id()) {
         msg.push_str(&format!("; resume with `capmonster result {id}`"));
     }
@@ -194,11 +206,12 @@ mod tests {
         let mut meta = Map::new();
         meta.insert("cost".into(), json!(0.0003));
         meta.insert("taskId".into(), json!(1));
-        let s = Solved {
-            task_id: TaskId(7),
-            solution: Solution::new(json!({"text": "abc"}), Metadata::from_fields(meta)),
-            polls: 1,
-        };
+        let s = Solved::new(
+            TaskId(7),
+            None,
+            Solution::new(json!({"text": "abc"}), Metadata::from_fields(meta)),
+            1,
+        );
         assert_eq!(
             solved(&s),
             r#"{"taskId":7,"solution":{"text":"abc"},"cost":0.0003}"#

@@ -376,14 +376,14 @@ pub struct Call<T> {
     pub request: Request<Vec<u8>>,
     /// Reads the answer.
     pub parse: fn(&Response<&[u8]>) -> Result<T, Error>,
-    /// A local check that failed: [`call`](crate::call) returns it without sending.
+    /// A local check that failed: [`call_async`](crate::call_async) returns it without sending.
     pub(crate) refused: Option<Error>,
 }
 
 impl<T> Call<T> {
     /// The local check that refused this call (for example an image over
-    /// [`Config::max_image_bytes`](crate::Config::max_image_bytes)): [`call`](crate::call)
-    /// and [`call_async`](crate::call_async) return it without sending `request`. Check it
+    /// [`Config::max_image_bytes`](crate::Config::max_image_bytes)): [`call_async`](crate::call_async)
+    /// returns it without sending `request`. Check it
     /// before sending `request` yourself.
     pub fn refused(&self) -> Option<&Error> {
         self.refused.as_ref()
@@ -403,7 +403,7 @@ impl<T> std::fmt::Debug for Call<T> {
 
 /// A createTask call without polling (no retries: see [`Solve`](crate::Solve) for those).
 /// The task's images are checked against [`Config::max_image_bytes`] first: a larger one
-/// makes [`Call::refused`] an error, which [`call`](crate::call) returns without sending.
+/// makes [`Call::refused`] an error, which [`call_async`](crate::call_async) returns without sending.
 pub fn create_task(cfg: &Config, task: &Task) -> Call<TaskId> {
     Call {
         endpoint: Endpoint::CreateTask,

@@ -268,6 +268,16 @@ impl Config {
         self.inner.max_image_bytes
     }
 
+    /// The same configuration with another key, and a fresh [`AccountGuard`] (the guard
+    /// belongs to a key).
+    pub fn with_key(self, key: ClientKey) -> Self {
+        self.edit(|i| {
+            i.body_prefix = body_prefix(&key);
+            i.key = key;
+            i.guard = AccountGuard::new();
+        })
+    }
+
     /// The client key.
     pub fn key(&self) -> &ClientKey {
         &self.inner.key

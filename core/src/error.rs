@@ -11,8 +11,8 @@
 //! error's `Display` is always one line.
 //!
 //! ## The client key
-//! Errors produced while the key is known (by [`Solve`](crate::Solve), [`drive`](crate::drive()),
-//! [`call`](crate::call()) and the transports) have the key, and every run of
+//! Errors produced while the key is known (by [`Solve`](crate::Solve), [`Client`](crate::Client)
+//! and the transports) have the key, and every run of
 //! [`MIN_SECRET_FRAGMENT`] (8) or more consecutive characters of it, replaced by
 //! [`REDACTED`] in every text field, body snippets included; a snippet is redacted before it
 //! is cut, so a cut inside an echoed key cannot leave part of it behind. The stateless
@@ -22,6 +22,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::TaskId;
@@ -292,13 +293,29 @@ impl TransportErrorKind {
 }
 
 /// A transport failure reported by an adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `message` is the adapter's own short context (it must not repeat the text of `source`);
+/// [`std::error::Error::source`] gives the original error (an `io::Error`, a hyper or ureq
+/// error), so the chain never says the same thing twice.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TransportError {
     /// What kind of failure.
     pub kind: TransportErrorKind,
     /// A short human-readable message. Adapters must not put the key in it.
     pub message: String,
+    /// The original error, when there is one.
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
+
+impl PartialEq for TransportError {
+    /// Kind and message; the source is not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for TransportError {}
 
 impl TransportError {
     /// A failure of `kind` with a message.
@@ -306,7 +323,15 @@ impl TransportError {
         Self {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same failure, keeping `source` as the original error.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 }
 
@@ -326,13 +351,20 @@ impl fmt::Display for TransportError {
     }
 }
 
-impl std::error::Error for TransportError {}
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// The service answered with an error (`errorId` non-zero).
 ///
 /// The fields hold what the service sent, unescaped (the key redacted); `Display` of the
 /// [`Error`] escapes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The `errorCode`. When the answer had none (`errorId` set but no `errorCode`, or one
     /// that is not a non-empty string), this is `ErrorCode::Other` with an empty string,
@@ -417,6 +449,12 @@ pub enum ErrorKind {
         /// How long the guard still blocks traffic.
         remaining: Duration,
     },
+    /// The caller cancelled the solve (a blocking client's
+    /// [`CancelHandle`](crate::CancelHandle)). The task id is kept when a task exists.
+    Cancelled,
+    /// A bug in this library (an invariant broke). Never bad input, never a transport
+    /// failure: please report it.
+    Internal(String),
 }
 
 /// The crate's error: what went wrong, and the task id when a task exists, so the caller can
@@ -441,6 +479,65 @@ impl Error {
     /// Shorthand for [`ErrorKind::InvalidInput`].
     pub fn invalid_input(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput(msg.into()))
+    }
+
+    /// Shorthand for [`ErrorKind::Internal`]: a bug in this library.
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal(msg.into()))
+    }
+
+    /// Whether the client gave up waiting: the overall deadline passed, or a request timed
+    /// out in transport.
+    pub fn is_timeout(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Timeout { .. } => true,
+            ErrorKind::Transport(t) => t.kind == TransportErrorKind::Timeout,
+            _ => false,
+        }
+    }
+
+    /// Whether the service could not be reached at all (DNS, refused, TLS handshake): nothing
+    /// was sent.
+    pub fn is_connect(&self) -> bool {
+        matches!(&self.kind, ErrorKind::Transport(t) if t.kind == TransportErrorKind::Connect)
+    }
+
+    /// Whether solving the same task again is safe and may succeed: the failure was
+    /// transient and cannot have left a charged task behind. True for a connect failure
+    /// (nothing was sent), the service's "retry later" refusals (`ERROR_NO_SLOT_AVAILABLE`,
+    /// `ERROR_TOO_MUCH_REQUESTS`), an unsolvable or timed-out task
+    /// (`ERROR_CAPTCHA_UNSOLVABLE`, `ERROR_RECAPTCHA_TIMEOUT`, `ERROR_PROXY_READ_TIMEOUT`), and
+    /// a 429 or 5xx status without a task. False for everything that may have created a task
+    /// ([`ErrorKind::CreateOutcomeUnknown`], [`ErrorKind::Timeout`]: resume it instead), bad
+    /// input, account problems, cancellation and bugs.
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Transport(t) => t.kind == TransportErrorKind::Connect,
+            ErrorKind::Api(e) => {
+                e.code.class() == ErrorClass::RetrySame
+                    || matches!(
+                        e.code,
+                        ErrorCode::CaptchaUnsolvable
+                            | ErrorCode::RecaptchaTimeout
+                            | ErrorCode::ProxyReadTimeout
+                    )
+            }
+            ErrorKind::HttpStatus { status, .. } => {
+                self.task_id.is_none() && (*status == 429 || (500..600).contains(status))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the account is the problem (unknown key, no balance, banned or blocked IP):
+    /// more requests with this key would extend a ban. The [`AccountGuard`](crate::AccountGuard)
+    /// already stops the traffic; a program should stop and alert someone.
+    pub fn is_account(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Api(e) => e.code.class() == ErrorClass::FailBanRisk,
+            ErrorKind::AccountBlocked { .. } => true,
+            _ => false,
+        }
     }
 
     /// The same error, tagged with a task id.
@@ -482,9 +579,10 @@ impl Error {
         match &self.kind {
             ErrorKind::InvalidInput(_) => ErrorCategory::Input,
             ErrorKind::Api(_) | ErrorKind::AccountBlocked { .. } => ErrorCategory::Service,
-            ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. } => {
-                ErrorCategory::GaveUp
-            }
+            ErrorKind::Timeout { .. }
+            | ErrorKind::PollBudgetExhausted { .. }
+            | ErrorKind::Cancelled => ErrorCategory::GaveUp,
+            ErrorKind::Internal(_) => ErrorCategory::Internal,
             ErrorKind::HttpStatus { .. }
             | ErrorKind::Decode { .. }
             | ErrorKind::UnknownStatus(_)
@@ -506,6 +604,8 @@ pub enum ErrorCategory {
     GaveUp,
     /// The transport or the answer's framing failed (including an unknown createTask outcome).
     Transport,
+    /// A bug in this library ([`ErrorKind::Internal`]).
+    Internal,
 }
 
 impl From<ErrorKind> for Error {
@@ -581,6 +681,8 @@ impl Error {
                 "account guard: not sending, {code} was returned earlier; blocked for {}s more",
                 remaining.as_secs()
             )?,
+            ErrorKind::Cancelled => f.write_str("cancelled")?,
+            ErrorKind::Internal(m) => write!(f, "internal error (a bug, please report it): {m}")?,
         }
         if let Some(id) = self.task_id {
             write!(f, " (task {id})")?;
@@ -601,7 +703,7 @@ impl std::error::Error for Error {
 impl Error {
     /// The same error with the client key, and every run of [`MIN_SECRET_FRAGMENT`] or more
     /// consecutive characters of it (as sent, or JSON-escaped), replaced by [`REDACTED`] in
-    /// every text field. [`Solve`](crate::Solve), [`call`](crate::call()) and the transports
+    /// every text field. [`Solve`](crate::Solve), [`call_async`](crate::call_async) and the transports
     /// already do this; use it on errors of the stateless [`codec`](crate::codec) parsers.
     #[must_use]
     pub fn redact_key(self, key: &ClientKey) -> Self {
@@ -630,7 +732,7 @@ impl Error {
         };
         match &mut self.kind {
             ErrorKind::InvalidInput(m) | ErrorKind::UnknownStatus(m) => scrub(m),
-            ErrorKind::CreateOutcomeUnknown(m) => scrub(m),
+            ErrorKind::CreateOutcomeUnknown(m) | ErrorKind::Internal(m) => scrub(m),
             ErrorKind::Api(e) => {
                 scrub_code(&mut e.code);
                 if let Some(d) = &mut e.description {
@@ -646,7 +748,9 @@ impl Error {
             }
             ErrorKind::Transport(t) => scrub(&mut t.message),
             ErrorKind::AccountBlocked { code, .. } => scrub_code(code),
-            ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. } => {}
+            ErrorKind::Timeout { .. }
+            | ErrorKind::PollBudgetExhausted { .. }
+            | ErrorKind::Cancelled => {}
         }
         self
     }

@@ -6,10 +6,21 @@
 //! done, failed. It does no I/O and never reads a clock: time comes in as `now: Instant`,
 //! waits go out as absolute deadlines, and the same inputs always give the same outputs.
 //!
-//! Adapters do the I/O: `capmonster-ureq` (blocking) and `capmonster-hyper` (async). To run
-//! the core in your own runtime, implement [`Effects`] or [`AsyncEffects`] (three functions:
-//! `now`, `sleep_until`, `send`) and call [`drive()`] / [`drive_async()`], or drive a [`Solve`]
+//! Most programs use the `capmonster` crate. The client is written once, here: [`Client`]
+//! (async) and [`blocking::Client`], generic over a [`Transport`] (three functions: `now`,
+//! `sleep_until`, `send`). Transports do the I/O: `capmonster-hyper` (async) and
+//! `capmonster-ureq` (blocking, whose futures are complete when returned). To run the core in
+//! your own runtime, implement [`Transport`], or call [`drive_async()`], or drive a [`Solve`]
 //! by hand.
+//!
+//! ## Panics, errors and unwraps
+//!
+//! Bad input from anyone (the server, the caller, a file, an option) is a typed [`Error`],
+//! never a panic; time arithmetic saturates. A broken invariant of this crate (a bug) is
+//! [`ErrorKind::Internal`], never disguised as bad input or a transport failure; in
+//! particular the blocking client reports a transport future that is not ready as `Internal`
+//! instead of panicking or hanging. Library code does not `unwrap`; a lock poisoned by a
+//! panicking thread is recovered (the data it protects stays consistent).
 //!
 //! ## What the core guarantees
 //! - never more than [`MAX_POLLS_PER_TASK`] (120) getTaskResult requests per task, whatever
@@ -86,7 +97,6 @@
 //!         Action::Wait { until, .. } => now = until, // sleep until `until`
 //!         Action::Done(solved) => break solved,
 //!         Action::Fail(err) => panic!("{err}"),
-//!         _ => unreachable!("Action is non_exhaustive"),
 //!     }
 //! };
 //! assert_eq!(solved.solution.text(), Some("answer"));
@@ -128,30 +138,38 @@
 //! ## Modules
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`],
-//! [`record`] (a task's life as a ledger keeps it) and [`ledger`] (where records live).
+//! [`solve`] (the state machine), [`blocking`] (the blocking client), [`guard`], [`error`],
+//! [`config`], [`record`] (a task's life as a ledger keeps it) and [`ledger`] (where records live).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub use http;
 pub use serde_json;
 
+pub mod blocking;
+mod client;
 pub mod codec;
 pub mod config;
-pub mod drive;
+mod drive;
 mod envelope;
 pub mod error;
 pub mod guard;
 pub mod ledger;
 pub mod policy;
+mod proxy;
 pub mod record;
 pub mod solution;
 pub mod solve;
 pub mod task;
+mod trace;
 
+pub use client::{
+    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, TaskInput, Transport,
+    TransportOptions,
+};
 pub use codec::{ReportKind, TaskStatus};
 pub use config::{ClientKey, Config, Endpoint};
-pub use drive::{AsyncEffects, Effects, Event, call, call_async, drive, drive_async};
+pub use drive::{call_async, drive_async};
 pub use error::{
     ApiError, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind, TransportError,
     TransportErrorKind,
@@ -159,6 +177,7 @@ pub use error::{
 pub use guard::AccountGuard;
 pub use ledger::{Ledger, LedgerError, MemoryLedger, PriceTable};
 pub use policy::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
+pub use proxy::{ProxyScheme, ProxyUrl};
 pub use record::{LocalId, MicroUsd, TaskRecord, TaskState};
 pub use solution::{Metadata, Solution};
 pub use solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
@@ -174,5 +193,31 @@ pub struct TaskId(pub u64);
 impl std::fmt::Display for TaskId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl From<u64> for TaskId {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl From<TaskId> for u64 {
+    fn from(id: TaskId) -> Self {
+        id.0
+    }
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = Error;
+
+    /// A decimal task id (surrounding whitespace allowed).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        s.trim().parse::<u64>().map(Self).map_err(|_| {
+            Error::invalid_input(format!(
+                "a task id is a non-negative decimal integer, got {:?}",
+                error::snippet(s.as_bytes())
+            ))
+        })
     }
 }

@@ -1257,6 +1257,7 @@ mod category_serde {
             ErrorCategory::Service => "service",
             ErrorCategory::GaveUp => "gave_up",
             ErrorCategory::Transport => "transport",
+            ErrorCategory::Internal => "internal",
         }
     }
 
@@ -1271,6 +1272,7 @@ mod category_serde {
             ErrorCategory::Service,
             ErrorCategory::GaveUp,
             ErrorCategory::Transport,
+            ErrorCategory::Internal,
         ]
         .into_iter()
         .find(|c| name(*c) == n)

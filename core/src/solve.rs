@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use http::{Request, Response, StatusCode};
 
 use crate::TaskId;
+use crate::codec::ReportKind;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
 use crate::policy::{PollPolicy, add_sat};
 use crate::solution::Solution;
-use crate::task::Task;
+use crate::task::{Task, TaskFamily};
 
 /// Identifies one request the machine asked for; hand it back with the answer. Answers with
 /// a stale ticket are ignored.
@@ -41,7 +42,7 @@ pub enum RequestKind {
         /// 1 for the first poll; never above 120.
         poll: u32,
     },
-    /// A one-shot call made with [`call`](crate::drive::call) (no state machine).
+    /// A one-shot call made with [`call_async`](crate::call_async) (no state machine).
     OneShot {
         /// Which endpoint.
         endpoint: Endpoint,
@@ -98,21 +99,57 @@ pub enum WaitReason {
     AwaitingResponse(Ticket),
 }
 
-/// A solved task.
+/// A solved task. With the `serde` feature (default), it serializes to
+/// `{"taskId":N,"family":"RecaptchaV2","solution":{...},"metadata":{...},"polls":N}` and back,
+/// so it can be stored and reported later.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+#[non_exhaustive]
 pub struct Solved {
     /// The task's id (keep it to report a wrong answer).
     pub task_id: TaskId,
+    /// The task's family, when the solve created it (`None` for a resumed task). It decides
+    /// which endpoint [`Client::report_incorrect`](crate::Client::report_incorrect) uses.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub family: Option<TaskFamily>,
     /// The solution and its metadata.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub solution: Solution,
     /// getTaskResult requests sent.
     pub polls: u32,
 }
 
+impl Solved {
+    /// A solved task (for tests and stored results).
+    pub fn new(
+        task_id: TaskId,
+        family: Option<TaskFamily>,
+        solution: Solution,
+        polls: u32,
+    ) -> Self {
+        Self {
+            task_id,
+            family,
+            solution,
+            polls,
+        }
+    }
+
+    /// Which report endpoint fits this task: image for ImageToText and ComplexImageTask,
+    /// token for every other known family; `None` when the family is unknown.
+    pub fn report_kind(&self) -> Option<ReportKind> {
+        match self.family? {
+            TaskFamily::ImageToText | TaskFamily::ComplexImage => Some(ReportKind::Image),
+            TaskFamily::Unknown => None,
+            _ => Some(ReportKind::Token),
+        }
+    }
+}
+
 /// What the caller must do next.
 #[must_use]
 #[derive(Debug)]
-#[non_exhaustive]
 // `Send` is the common case; boxing it would cost an allocation per request.
 #[allow(clippy::large_enum_variant)]
 pub enum Action {
@@ -197,6 +234,8 @@ pub struct Solve {
     /// The policy's distribution-following constant, computed once.
     adaptive_k: Option<f64>,
     next_ticket: u64,
+    /// The task's family (unknown for a resumed task).
+    family: Option<TaskFamily>,
 }
 
 impl fmt::Debug for Solve {
@@ -245,6 +284,7 @@ impl Solve {
             created_at: None,
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
+            family: Some(task.family()),
         };
         // Checked against the configuration, before anything is sent.
         if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
@@ -283,6 +323,7 @@ impl Solve {
             created_at: None,
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
+            family: None,
         }
     }
 
@@ -582,6 +623,7 @@ impl Solve {
                     self.failures = 0;
                     let solved = Solved {
                         task_id: self.task_id.unwrap_or(TaskId(0)),
+                        family: self.family,
                         solution,
                         polls: self.polls,
                     };

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use capmonster_core::{
     Config, ErrorCategory, ErrorCode, ErrorKind, PolicyOverrides, RequestKind, Solve, Task,
-    TransportErrorKind, drive,
+    TransportErrorKind,
 };
 use serde_json::json;
-use support::{Fake, Reply, config, t0};
+use support::{Fake, Reply, config, drive, t0};
 
 fn task() -> Task {
     Task::from_json(json!({

@@ -431,7 +431,6 @@ pub mod model {
                             }
                             terminal = Some(Terminal::Fail(e));
                         }
-                        other => return Err(format!("unknown action {other:?}")),
                     }
                     if terminal.is_some() != solve.is_terminal() {
                         return Err("is_terminal disagrees with the action".into());

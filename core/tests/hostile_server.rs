@@ -18,10 +18,10 @@ use capmonster_core::error::{escape_untrusted, is_unsafe_char, redact_secret};
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::{
     Action, ClientKey, Config, Error, ErrorCode, ErrorKind, MAX_POLLS_PER_TASK, PolicyOverrides,
-    Solve, Task, TaskId, codec, drive,
+    Solve, Task, TaskId, codec,
 };
 use proptest::prelude::*;
-use support::{Fake, KEY, Reply, config, t0};
+use support::{Fake, KEY, Reply, call, config, drive, t0};
 
 fn task() -> Task {
     Task::from_json(serde_json::json!({
@@ -84,7 +84,6 @@ fn solve_with(cfg: &Config, on_poll: bool, answer: impl Fn(&[u8]) -> Response<Ve
             Action::Wait { until, .. } => now = until,
             Action::Done(s) => panic!("unexpectedly solved: {s:?}"),
             Action::Fail(e) => return e,
-            _ => unreachable!(),
         }
     }
     panic!("the solve did not end")
@@ -94,14 +93,14 @@ fn one_shot_balance(cfg: &Config, status: u16, filler: usize) -> Error {
     let mut fake = Fake::new(t0());
     let request = codec::balance_request(cfg).into_body();
     fake.poll_default = Reply::Raw(status, echo_page(filler, &request));
-    drive::call(cfg, &mut fake, codec::balance(cfg)).unwrap_err()
+    call(cfg, &mut fake, codec::balance(cfg)).unwrap_err()
 }
 
 fn one_shot_result(cfg: &Config, status: u16, filler: usize) -> Error {
     let mut fake = Fake::new(t0());
     let request = codec::task_result_request(cfg, TaskId(42)).into_body();
     fake.poll_default = Reply::Raw(status, echo_page(filler, &request));
-    drive::call(cfg, &mut fake, codec::task_result(cfg, TaskId(42))).unwrap_err()
+    call(cfg, &mut fake, codec::task_result(cfg, TaskId(42))).unwrap_err()
 }
 
 #[test]
@@ -161,12 +160,12 @@ fn a_key_echoed_in_the_json_envelope_is_redacted_too() {
     );
     let mut fake = Fake::new(t0());
     fake.poll_default = Reply::Raw(200, body.into_bytes());
-    let e = drive::call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err();
+    let e = call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err();
     assert_no_leak(&e, KEY);
     // A JSON string body: serde's message would quote it.
     let mut fake = Fake::new(t0());
     fake.poll_default = Reply::Raw(200, format!("\"{KEY}\"").into_bytes());
-    let e = drive::call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err();
+    let e = call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err();
     assert_no_leak(&e, KEY);
 }
 
@@ -191,7 +190,7 @@ proptest! {
         } else {
             let mut fake = Fake::new(t0());
             fake.poll_default = Reply::Raw(status, page.clone());
-            drive::call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err()
+            call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err()
         };
         for text in [e.to_string(), format!("{e:?}")] {
             let found = leaks(&text, &key);
@@ -295,7 +294,7 @@ proptest! {
         prop_assert!(fake.polls().len() <= MAX_POLLS_PER_TASK as usize);
         prop_assert!(solve.polls_sent() <= MAX_POLLS_PER_TASK);
         // One-shot calls derive their deadline from the request timeout too.
-        let _ = drive::call(&cfg, &mut fake, codec::balance(&cfg));
+        let _ = call(&cfg, &mut fake, codec::balance(&cfg));
         // The deadlines handed out are representable and a transport can subtract from them.
         for s in &fake.sleeps {
             let _ = s.saturating_duration_since(start);
@@ -395,7 +394,7 @@ fn text_from_the_server_is_escaped_in_display_and_raw_in_the_fields() {
     let body = serde_json::json!({"errorId": 1, "errorCode": format!("ERR{NASTY}"), "errorDescription": NASTY});
     let mut fake = Fake::new(t0());
     fake.poll_default = Reply::Raw(200, serde_json::to_vec(&body).unwrap());
-    let e = drive::call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err();
+    let e = call(&cfg, &mut fake, codec::balance(&cfg)).unwrap_err();
     assert_clean_line(&e.to_string());
     let ErrorKind::Api(api) = e.kind() else {
         panic!("{e:?}")
@@ -413,7 +412,7 @@ fn text_from_the_server_is_escaped_in_display_and_raw_in_the_fields() {
     let body = serde_json::json!({"errorId": 0, "status": NASTY});
     let mut fake = Fake::new(t0());
     fake.poll_default = Reply::Raw(200, serde_json::to_vec(&body).unwrap());
-    let e = drive::call(&cfg, &mut fake, codec::task_result(&cfg, TaskId(1))).unwrap_err();
+    let e = call(&cfg, &mut fake, codec::task_result(&cfg, TaskId(1))).unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::UnknownStatus(s) if s == NASTY),
         "{e:?}"

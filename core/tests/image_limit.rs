@@ -6,9 +6,9 @@
 mod support;
 
 use capmonster_core::task::{ComplexImageRecognition, ImageToText, MAX_IMAGE_BYTES};
-use capmonster_core::{Action, ErrorKind, Solve, Task, codec, drive};
+use capmonster_core::{Action, ErrorKind, Solve, Task, codec};
 use serde_json::json;
-use support::{Fake, Reply, config, t0};
+use support::{Fake, Reply, config, drive, t0};
 
 fn big_image() -> Task {
     ImageToText::from_image_bytes(&vec![0x5a; MAX_IMAGE_BYTES + 1])
@@ -60,7 +60,7 @@ fn over_the_default_limit_nothing_is_sent() {
         let call = codec::create_task(&cfg, &task);
         assert_names_the_way_out(call.refused().expect("refused"), MAX_IMAGE_BYTES);
         let mut fake = Fake::new(now);
-        let err = capmonster_core::call(&cfg, &mut fake, call).unwrap_err();
+        let err = support::call(&cfg, &mut fake, call).unwrap_err();
         assert_names_the_way_out(&err, MAX_IMAGE_BYTES);
         assert!(fake.seen.is_empty());
     }
@@ -89,7 +89,7 @@ fn a_raised_limit_sends_the_larger_image() {
         let mut fake = Fake::new(now);
         // The fake answers one-shot calls from its poll script.
         fake.poll_default = Reply::Created(7_654_321);
-        let id = capmonster_core::call(&cfg, &mut fake, call).unwrap();
+        let id = support::call(&cfg, &mut fake, call).unwrap();
         assert_eq!(id.0, 7_654_321);
         assert_eq!(fake.seen.len(), 1);
         assert!(fake.seen[0].path.ends_with("/createTask"));

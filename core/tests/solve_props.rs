@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::{
     Action, ErrorCode, ErrorKind, MAX_POLLS_PER_TASK, PolicyOverrides, RequestKind, Solve, Task,
-    TransportErrorKind, codec, drive,
+    TransportErrorKind, codec,
 };
 use proptest::prelude::*;
 use serde_json::json;
-use support::{Fake, Reply, config, t0};
+use support::{Fake, Reply, config, drive, t0};
 
 fn any_code() -> impl Strategy<Value = String> {
     let documented: Vec<String> = ErrorCode::documented()
@@ -367,7 +367,6 @@ proptest! {
                     prop_assert!(solve.is_terminal());
                     break;
                 }
-                _ => prop_assert!(false, "unknown action"),
             }
         }
     }
@@ -458,7 +457,7 @@ proptest! {
                         };
                     }
                     let ticket = out.ticket;
-                    match capmonster_core::Effects::send(&mut fake, out) {
+                    match fake.send(out) {
                         Ok(resp) => solve.handle_response(fake.now, ticket, &resp),
                         Err(e) => solve.handle_transport_error(fake.now, ticket, e),
                     }
@@ -466,7 +465,6 @@ proptest! {
                 Action::Wait { until, .. } => fake.now = fake.now.max(until),
                 Action::Done(s) => { outcome = Some(Ok(s)); break; }
                 Action::Fail(e) => { outcome = Some(Err(e)); break; }
-                _ => prop_assert!(false, "unknown action"),
             }
         }
         let outcome = outcome.expect("terminates");

@@ -7,10 +7,10 @@ use std::time::Duration;
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::{
     Action, Config, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, RequestKind, Solve, Task,
-    TaskId, TransportError, TransportErrorKind, WaitReason, drive,
+    TaskId, TransportError, TransportErrorKind, WaitReason,
 };
 use serde_json::json;
-use support::{Fake, Reply, config, t0};
+use support::{Fake, Reply, config, drive, t0};
 
 fn task() -> Task {
     Task::from_json(json!({

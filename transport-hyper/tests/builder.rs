@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use capmonster_hyper::core::TransportErrorKind;
-use capmonster_hyper::{Client, ErrorKind, HyperClient};
+use capmonster_hyper::{Client, ErrorKind, HyperClient, HyperTransport};
 use capmonster_sim::{Endpoint as SimEndpoint, Fault, FaultRule, SimConfig};
 use common::*;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -29,12 +29,15 @@ async fn own_connector_solves_and_keeps_the_limits() {
     let cfg = sim_config(&sim)
         .with_max_body_bytes(1024)
         .with_request_timeout(Duration::from_millis(200));
-    let client = Client::builder(cfg)
-        .pool_idle_timeout(Duration::from_secs(5))
-        .pool_max_idle_per_host(4)
-        .connector(HttpConnector::new())
-        .build()
-        .unwrap();
+    let client = Client::new(
+        cfg,
+        HyperTransport::builder()
+            .pool_idle_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(4)
+            .connector(HttpConnector::new())
+            .build()
+            .unwrap(),
+    );
     client.solve(&image()).await.unwrap();
     let err = client.balance().await.unwrap_err();
     assert!(
@@ -53,10 +56,13 @@ async fn own_hyper_client_is_used() {
     let sim = spawn(SimConfig::instant());
     let hyper: HyperClient<HttpConnector> =
         hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
-    let client = Client::builder(sim_config(&sim))
-        .hyper_client(hyper)
-        .build()
-        .unwrap();
+    let client = Client::new(
+        sim_config(&sim),
+        HyperTransport::builder()
+            .hyper_client(hyper)
+            .build()
+            .unwrap(),
+    );
     let solved = client.solve(&recaptcha()).await.unwrap();
     assert_eq!(solved.polls, 1);
     assert!(client.balance().await.unwrap() > 0.0);

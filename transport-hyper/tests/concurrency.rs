@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use capmonster_hyper::{Client, TaskId};
+use capmonster_hyper::{Client, HyperTransport, TaskId};
 use capmonster_sim::{SimConfig, Stats};
 use common::*;
 
@@ -15,7 +15,10 @@ fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
 #[test]
 fn client_is_clone_send_sync_and_its_futures_are_send() {
     assert_clone_send_sync::<Client>();
-    let client = Client::new("0123456789abcdef0123456789abcdef").unwrap();
+    let client = Client::builder()
+        .client_key("0123456789abcdef0123456789abcdef")
+        .build()
+        .unwrap();
     let task = recaptcha();
     let policy = capmonster_hyper::core::PollPolicy::for_task(&task);
     // Futures are created, checked and dropped without being polled.
@@ -188,10 +191,10 @@ async fn dropping_a_solve_while_the_request_is_in_flight_sends_nothing_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solves_beyond_max_in_flight_wait_for_a_slot_and_complete() {
     let sim = spawn(SimConfig::instant());
-    let client = Client::builder(sim_config(&sim))
-        .max_in_flight(4)
-        .build()
-        .unwrap();
+    let client = Client::new(
+        sim_config(&sim),
+        HyperTransport::builder().max_in_flight(4).build().unwrap(),
+    );
     let handles: Vec<_> = (0..200)
         .map(|_| {
             let client = client.clone();

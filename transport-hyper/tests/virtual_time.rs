@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use capmonster_hyper::core::serde_json::json;
 use capmonster_hyper::core::{PollPolicy, TransportErrorKind};
-use capmonster_hyper::{Client, ClientKey, Config, ErrorKind, Task};
+use capmonster_hyper::{Client, ClientKey, Config, ErrorKind, HyperTransport, Task};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
@@ -154,10 +154,13 @@ fn client(fake: &Fake) -> Client {
     let cfg = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap())
         .with_base_url("http://127.0.0.1:9")
         .unwrap();
-    Client::builder(cfg)
-        .connector(MemConnector(fake.clone()))
-        .build()
-        .unwrap()
+    Client::new(
+        cfg,
+        HyperTransport::builder()
+            .connector(MemConnector(fake.clone()))
+            .build()
+            .unwrap(),
+    )
 }
 
 fn recaptcha_v3() -> Task {

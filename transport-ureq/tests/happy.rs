@@ -189,13 +189,16 @@ fn solve_many_keeps_input_order_and_bounds_concurrency() {
 #[test]
 fn client_is_clone_send_sync_and_debug_hides_the_key() {
     fn assert_traits<T: Clone + Send + Sync + std::fmt::Debug>(_: &T) {}
-    let client = Client::new("fedcba9876543210fedcba9876543210").unwrap();
+    let client = Client::builder()
+        .client_key("fedcba9876543210fedcba9876543210")
+        .build()
+        .unwrap();
     assert_traits(&client);
     let dbg = format!("{client:?} {:?}", client.clone());
     assert!(!dbg.contains("fedcba9876543210"), "{dbg}");
     assert_eq!(client.config().base_url(), "https://api.capmonster.cloud");
-    assert!(Client::new("bad key").is_err());
-    let builder = Client::builder(client.config().clone()).agent(ureq::Agent::new_with_defaults());
+    assert!(Client::builder().client_key("bad key").build().is_err());
+    let builder = Client::builder().config(client.config().clone());
     assert!(!format!("{builder:?}").contains("fedcba9876543210"));
     builder.build().unwrap();
 }
@@ -218,7 +221,11 @@ fn a_custom_agent_still_gets_the_forced_settings() {
         )),
     );
     let cfg = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY);
-    let client = Client::builder(cfg).agent(agent).build().unwrap();
+    let transport = capmonster_ureq::UreqTransport::builder()
+        .agent(agent)
+        .build()
+        .unwrap();
+    let client = Client::new(cfg, transport);
     let err = client.balance().unwrap_err();
     match err.kind() {
         capmonster_ureq::ErrorKind::Api(api) => assert_eq!(api.http_status, 403),

@@ -123,8 +123,8 @@ fn solve_retries_create_after_connect_failures_as_the_core_allows() {
     let (err, log) = capture(|| client.solve(&recaptcha_v2()).unwrap_err());
     assert_eq!(transport_kind(&err), TransportErrorKind::Connect, "{err}");
     assert!(err.task_id().is_none());
-    assert!(log.contains("CreateTask { attempt: 3 }"), "{log}");
-    assert!(!log.contains("CreateTask { attempt: 4 }"), "{log}");
+    assert!(log.contains("endpoint=\"createTask\" attempt=3"), "{log}");
+    assert!(!log.contains("attempt=4"), "{log}");
 }
 
 /// A one-connection-at-a-time raw server: for each connection, reads the request (headers
@@ -311,13 +311,18 @@ fn the_key_never_leaks() {
         errors.push(client.solve(&recaptcha_v2()).unwrap_err()); // 403
         errors.push(client.solve(&recaptcha_v2()).unwrap_err()); // guard
         errors.push(short.solve(&recaptcha_v2()).unwrap_err()); // guard too (shared config)
-        errors.push(Client::new("bad key\n").unwrap_err());
+        errors.push(
+            Client::builder()
+                .client_key("bad key\n")
+                .build()
+                .unwrap_err(),
+        );
         errors
     });
     assert!(log.contains("answered"), "{log}");
     assert!(log.contains("waiting"), "{log}");
     assert!(log.contains("solved"), "{log}");
-    assert!(log.contains("transport failed"), "{log}");
+    assert!(log.contains("request failed"), "{log}");
     assert!(!log.contains(KEY), "the key is in the tracing output");
     assert!(
         !log.contains("clientKey"),

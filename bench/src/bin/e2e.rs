@@ -114,7 +114,7 @@ fn client_hyper(url: &str, tasks: usize, conc: usize) -> Res<()> {
     measured("capmonster-hyper", tasks, || {
         Ok(rt.block_on(solve_loops(tasks, conc, move || {
             let (client, task) = (client.clone(), Arc::clone(&task));
-            async move { client.solve(&task).await.is_ok() }
+            async move { client.solve(&*task).await.is_ok() }
         })))
     })
 }
@@ -248,7 +248,7 @@ fn client_scale(url: &str, tasks: usize, ramp_ms: usize) -> Res<()> {
             }
             let (client, task) = (client.clone(), Arc::clone(&task));
             handles.push(tokio::spawn(
-                async move { client.solve(&task).await.is_ok() },
+                async move { client.solve(&*task).await.is_ok() },
             ));
         }
         let mut ok = 0;

@@ -3,21 +3,22 @@
 //! For each task family, solve times are drawn uniformly from the documented range
 //! (reference §6.2). The core's default policy, the official SDKs' fixed schedule
 //! (peers.md §4) and an oracle that polls once at exactly the ready time are run through the
-//! same simulation: the real `Solve` state machine, driven by `capmonster_core::drive`
+//! same simulation: the real `Solve` state machine, driven by `capmonster_core::drive_async`
 //! against a fake service on a virtual clock with zero network latency. Reported: requests
 //! per task (getTaskResult polls, mean and max), detection latency (ready → client knows:
 //! mean, p50, p95), and tasks that timed out.
 //!
 //! `cargo run --release -p capmonster-bench --bin policy-economy [tasks] [runs]`
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use capmonster_bench::{Rng, median_spread, quantile};
 use capmonster_core::http::Response;
 use capmonster_core::{
-    ClientKey, Config, Effects, Outgoing, PollPolicy, RequestKind, Solve, Task, TaskFamily,
-    TransportError, drive,
+    ClientKey, Config, Outgoing, PollPolicy, RequestKind, Solve, Task, TaskFamily, Transport,
+    TransportError, blocking::block_on, drive_async,
 };
 
 /// A fake service on a virtual clock whose task becomes ready `solve_time` after createTask.
@@ -27,17 +28,31 @@ struct Virtual {
     solve_time: Duration,
 }
 
-impl Effects for Virtual {
+/// The virtual service as a [`Transport`] whose futures are complete when returned.
+struct Shared<'a>(std::sync::Mutex<&'a mut Virtual>);
+
+impl Transport for Shared<'_> {
     type Body = &'static [u8];
 
-    fn now(&mut self) -> Instant {
-        self.now
+    fn now(&self) -> Instant {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).now
     }
 
-    fn sleep_until(&mut self, deadline: Instant) {
-        self.now = self.now.max(deadline);
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.now = v.now.max(deadline);
+        std::future::ready(())
     }
 
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<&'static [u8]>, TransportError>> + Send {
+        std::future::ready(self.0.lock().unwrap_or_else(|e| e.into_inner()).send(out))
+    }
+}
+
+impl Virtual {
     fn send(&mut self, out: Outgoing) -> Result<Response<&'static [u8]>, TransportError> {
         let body: &'static [u8] = match out.kind {
             RequestKind::CreateTask { .. } => {
@@ -194,7 +209,12 @@ fn run_one(
         Some(p) => Solve::with_policy(cfg, task, p, base),
         None => Solve::new(cfg, task, base),
     };
-    match drive(&mut solve, &mut fx) {
+    let outcome = block_on(drive_async(
+        &mut solve,
+        &Shared(std::sync::Mutex::new(&mut fx)),
+    ))
+    .unwrap_or_else(Err);
+    match outcome {
         Ok(s) => {
             let ready = fx.ready_at.unwrap_or(base);
             (

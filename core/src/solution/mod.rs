@@ -7,17 +7,24 @@ mod views;
 pub use views::*;
 
 /// A solved task's answer: the raw `solution` object exactly as the service sent it, plus the
-/// answer's other top-level fields as [`Metadata`].
+/// answer's other top-level fields as [`Metadata`]. With the `serde` feature (default) it
+/// serializes as `{"solution":<raw>,"metadata":{...}}`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Solution {
+    #[cfg_attr(feature = "serde", serde(rename = "solution"))]
     raw: Value,
+    #[cfg_attr(feature = "serde", serde(default))]
     metadata: Metadata,
 }
 
 /// The top-level fields of a ready answer other than the envelope (`errorId`, `errorCode`,
 /// `errorDescription`, `status`, `solution`, `taskId`): `cost`, `ip`, `createTime`, `endTime`,
-/// `solveCount`, and anything newer, exactly as sent.
+/// `solveCount`, and anything newer, exactly as sent. With the `serde` feature (default) it
+/// serializes as the JSON object of those fields.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Metadata {
     fields: Map<String, Value>,
 }

@@ -300,6 +300,12 @@ macro_rules! common {
                 builder.build()
             }
         }
+
+        impl From<$ty> for crate::TaskInput {
+            fn from(builder: $ty) -> Self {
+                builder.build().into()
+            }
+        }
     };
 }
 

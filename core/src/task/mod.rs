@@ -39,6 +39,7 @@ impl std::fmt::Debug for Task {
 /// The family a task belongs to: it decides the default polling schedule and which typed
 /// solution accessors make sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum TaskFamily {
     /// `ImageToTextTask`.

@@ -2,11 +2,14 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::VecDeque;
+use std::future::{Future, ready};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::{
-    ClientKey, Config, Effects, Outgoing, RequestKind, TransportError, TransportErrorKind,
+    ClientKey, Config, Error, Outgoing, RequestKind, Solve, Solved, Transport, TransportError,
+    TransportErrorKind, blocking::block_on, call_async, codec::Call, drive_async,
 };
 use serde_json::{Value, json};
 
@@ -67,7 +70,7 @@ pub struct Seen {
     pub body: Value,
 }
 
-/// A scripted fake service and a virtual clock, as `Effects`.
+/// A scripted fake service and a virtual clock (a blocking [`Transport`] through [`drive`]).
 pub struct Fake {
     pub now: Instant,
     pub start: Instant,
@@ -115,19 +118,47 @@ impl Fake {
     }
 }
 
-impl Effects for Fake {
+/// Drives `solve` to its end against `fake` with the core's one loop.
+pub fn drive(solve: &mut Solve, fake: &mut Fake) -> Result<Solved, Error> {
+    block_on(drive_async(solve, &Shared(Mutex::new(fake)))).expect("the fake is never pending")
+}
+
+/// Performs one one-shot `call` against `fake` with the core's one-shot path.
+#[allow(dead_code)] // not every test file makes one-shot calls
+pub fn call<T>(cfg: &Config, fake: &mut Fake, call: Call<T>) -> Result<T, Error> {
+    block_on(call_async(cfg, &Shared(Mutex::new(fake)), call)).expect("the fake is never pending")
+}
+
+/// The fake as a [`Transport`]: every future is complete when returned.
+struct Shared<'a>(Mutex<&'a mut Fake>);
+
+impl Transport for Shared<'_> {
     type Body = Vec<u8>;
 
-    fn now(&mut self) -> Instant {
-        self.now
+    fn now(&self) -> Instant {
+        self.0.lock().unwrap().now
     }
 
-    fn sleep_until(&mut self, deadline: Instant) {
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        self.0.lock().unwrap().sleep_until(deadline);
+        ready(())
+    }
+
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        ready(self.0.lock().unwrap().send(out))
+    }
+}
+
+impl Fake {
+    pub fn sleep_until(&mut self, deadline: Instant) {
         self.sleeps.push(deadline);
         self.now = self.now.max(deadline);
     }
 
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+    pub fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
         let body: Value = serde_json::from_slice(out.request.body()).expect("request body is JSON");
         self.seen.push(Seen {
             at: self.now,

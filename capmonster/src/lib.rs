@@ -1,0 +1,115 @@
+//! # capmonster
+//!
+//! A [CapMonster Cloud](https://capmonster.cloud) client: solve reCAPTCHA, Turnstile, hCaptcha,
+//! image and two dozen other captcha types from Rust, async or blocking, with one path for
+//! everything.
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "async", feature = "serde"))]
+//! # async fn run(url: &str, site_key: &str, key: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! // async (feature "async")
+//! let client = capmonster::Client::from_env()?;   // CAPMONSTER_CLIENT_KEY, CAPMONSTER_BASE_URL
+//! let solved = client.solve(capmonster::task::RecaptchaV2::new(url, site_key)).await?;
+//! let json = serde_json::to_string(&solved)?;     // Solved, Solution, Metadata: Serialize + Deserialize
+//! let back: capmonster::Solved = serde_json::from_str(&json)?;
+//! client.report_incorrect(&back).await?;          // Solved knows its family: image or token endpoint
+//! let id: capmonster::TaskId = "123456".parse()?; // FromStr, From<u64>, Display
+//! let client = capmonster::Client::builder().client_key(key).base_url(url)
+//!     .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128")?.build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! ```no_run
+//! # #[cfg(feature = "blocking")]
+//! # fn run(url: &str, site_key: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! // blocking (feature "blocking")
+//! let client = capmonster::blocking::Client::from_env()?;
+//! let solved = client.solve(capmonster::task::Turnstile::new(url, site_key))?;
+//! # Ok(()) }
+//! ```
+//!
+//! (These are tests in `capmonster/tests/snippets.rs`, run against the simulator.)
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `async` | yes | [`Client`], over hyper. Needs a tokio runtime with the `time` and `net` drivers (`#[tokio::main]`, or `Builder::enable_all`). |
+//! | `blocking` | no | `blocking::Client`, over ureq; no runtime. Solves can be cancelled with a [`CancelHandle`]. |
+//! | `rustls-ring` | yes | rustls with the ring provider. |
+//! | `rustls-aws-lc` | no | rustls with aws-lc-rs for the async client (wins over ring). The blocking client uses ring. |
+//! | `native-roots` | no | reserved: platform root certificates are not wired yet; the Mozilla (webpki) roots are used. |
+//! | `serde` | yes | `Serialize` + `Deserialize` for [`Solved`], [`Solution`], [`Metadata`]. |
+//! | `tracing` | yes | one `tracing` span per task (`capmonster task`, with `task_id`) and one set of `debug` events, target `capmonster`: `request sent`, `answered`, `request failed`, `task created`, `waiting`, `solved`, `failed`. Never the key. |
+//!
+//! ## The client
+//!
+//! [`Client`] (async) and `blocking::Client` have the same methods: `solve` (a typed
+//! builder from [`task`] or a built [`Task`]; a builder's validation error comes back as the
+//! [`Error`]), `solve_with_policy`, `solve_many` (bounded concurrency, results in input order),
+//! `create_task`, `task_result`, `resume`, `balance`, `report_incorrect` (and
+//! `report_incorrect_image`/`_token`), `user_agent`. Both are cheap to clone and share their
+//! connection pool and account guard between clones. The client is written once, in
+//! `capmonster-core`, over the effects a transport supplies; the decisions (when to poll, when
+//! a createTask may be resent without a second charge, the 120-poll cap, the account guard)
+//! are the core's.
+//!
+//! Build one with [`Client::from_env`] (`CAPMONSTER_CLIENT_KEY`, `CAPMONSTER_BASE_URL`),
+//! [`Client::builder`] (key, base URL, overall timeout, proxy), or [`Client::from_config`]
+//! for every [`Config`] setting.
+//!
+//! ## Proxy for the client's own HTTP
+//!
+//! `builder().proxy(url)?`: `http://[user:pass@]host:port` (HTTP CONNECT) or
+//! `socks5://`/`socks5h://` (SOCKS5), on both clients. Without it, both clients honour the
+//! environment the same way ([`ProxyUrl::from_env`]): `https_proxy`/`HTTPS_PROXY` (or
+//! `http_proxy`/`HTTP_PROXY` for an `http` base URL), then `all_proxy`/`ALL_PROXY`, skipped for
+//! hosts in `no_proxy`/`NO_PROXY` and always for loopback hosts; `builder().no_proxy()`
+//! ignores the environment.
+//!
+//! ## Errors
+//!
+//! [`Error`] is `std::error::Error + Send + Sync + 'static`: [`Error::kind`], [`Error::code`]
+//! (the service's code), [`Error::task_id`] (to resume or report), [`Error::is_timeout`],
+//! [`Error::is_connect`], [`Error::is_retryable`] (solving the same task again is safe),
+//! [`Error::is_account`] (key, balance or IP: stop). `source()` gives the original io, hyper or
+//! ureq error.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use capmonster_core::{
+    CancelHandle, ClientBuilder, ClientKey, Config, Error, ErrorCategory, ErrorClass, ErrorCode,
+    ErrorKind, Metadata, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind, Solution, Solved, Task,
+    TaskFamily, TaskId, TaskStatus, TransportError, TransportErrorKind,
+};
+
+/// The task builders, one per documented task type (`task::RecaptchaV2`, `task::Turnstile`,
+/// `task::ImageToText`, ...), and the task's [`Proxy`](task::Proxy) settings.
+pub mod task {
+    pub use capmonster_core::task::*;
+}
+
+/// Typed views of solutions (`solution.recaptcha()`, ...).
+pub mod solution {
+    pub use capmonster_core::solution::*;
+}
+
+/// The async client, over hyper. Needs a tokio runtime with `time` and `net`.
+#[cfg(feature = "async")]
+pub type Client = capmonster_hyper::Client;
+
+/// The blocking client, over ureq.
+#[cfg(feature = "blocking")]
+pub mod blocking {
+    /// The blocking client: the same methods as [`crate::Client`], without `.await`.
+    pub type Client = capmonster_ureq::Client;
+}
+
+/// The layers underneath, for programs that need them: the sans-IO core and the transports.
+pub mod raw {
+    pub use capmonster_core as core;
+    #[cfg(feature = "async")]
+    pub use capmonster_hyper as hyper;
+    #[cfg(feature = "blocking")]
+    pub use capmonster_ureq as ureq;
+}

@@ -1,0 +1,210 @@
+//! The blocking client: the same [`Client`](crate::Client), run to completion on the calling
+//! thread.
+//!
+//! A blocking transport (such as `capmonster-ureq`) does its I/O inside
+//! [`Transport::send`] and its sleeps inside
+//! [`Transport::sleep_until`], and returns futures that are
+//! already complete. [`block_on`] polls such a future once with a no-op waker; a future that
+//! is not complete (an async transport used here by mistake) is reported as
+//! [`ErrorKind::Internal`](crate::ErrorKind::Internal), never a panic and never a hang.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use crate::TaskId;
+use crate::client::{BuildTransport, CancelHandle, ClientBuilder, FromParts, TaskInput, Transport};
+use crate::codec::TaskStatus;
+use crate::config::Config;
+use crate::error::Error;
+use crate::policy::PollPolicy;
+use crate::solve::Solved;
+
+/// Runs a future that a blocking transport completes without waiting: polls it once.
+pub fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => Err(Error::internal(
+            "the blocking client's transport returned a future that is not ready \
+             (an async transport cannot be used by the blocking client)",
+        )),
+    }
+}
+
+/// A blocking CapMonster Cloud client: [`crate::Client`] run on the calling thread by
+/// [`block_on`]. Same methods, same behaviour, without `.await`. Cheap to clone, `Send` and
+/// `Sync` when the transport is.
+#[derive(Debug, Clone)]
+pub struct Client<T> {
+    inner: crate::Client<T>,
+}
+
+impl<T> Client<T> {
+    /// A client from its two halves.
+    pub fn new(config: Config, transport: T) -> Self {
+        Self {
+            inner: crate::Client::new(config, transport),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.inner.config()
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        self.inner.transport()
+    }
+
+    /// The async client underneath (its futures complete at once).
+    pub fn as_async(&self) -> &crate::Client<T> {
+        &self.inner
+    }
+}
+
+impl<T: BuildTransport> FromParts for Client<T> {
+    type Transport = T;
+    fn from_parts(config: Config, transport: T) -> Self {
+        Self::new(config, transport)
+    }
+}
+
+impl<T: BuildTransport> Client<T> {
+    /// A builder: key, base URL, timeout, proxy.
+    pub fn builder() -> ClientBuilder<Self> {
+        ClientBuilder::new()
+    }
+
+    /// A client from `CAPMONSTER_CLIENT_KEY` and `CAPMONSTER_BASE_URL`; see
+    /// [`crate::Client::from_env`].
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// A client for `config`; see [`crate::Client::from_config`].
+    pub fn from_config(config: Config) -> Result<Self, Error> {
+        ClientBuilder::new().config(config).build()
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// [`crate::Client::solve`], blocking.
+    pub fn solve(&self, task: impl Into<TaskInput>) -> Result<Solved, Error> {
+        block_on(self.inner.solve(task))?
+    }
+
+    /// [`Client::solve`] that ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)
+    /// at its next step once `cancel` is cancelled from another thread; a wait between polls
+    /// is interrupted at once (with a transport that supports it, like `capmonster-ureq`).
+    pub fn solve_cancellable(
+        &self,
+        task: impl Into<TaskInput>,
+        cancel: &CancelHandle,
+    ) -> Result<Solved, Error> {
+        block_on(self.inner.solve_cancellable(task, cancel))?
+    }
+
+    /// [`crate::Client::solve_with_policy`], blocking.
+    pub fn solve_with_policy(
+        &self,
+        task: impl Into<TaskInput>,
+        policy: PollPolicy,
+    ) -> Result<Solved, Error> {
+        block_on(self.inner.solve_with_policy(task, policy))?
+    }
+
+    /// [`crate::Client::resume`], blocking.
+    pub fn resume(&self, task_id: TaskId, policy: PollPolicy) -> Result<Solved, Error> {
+        block_on(self.inner.resume(task_id, policy))?
+    }
+
+    /// Solves `tasks` on at most `concurrency` scoped threads (at least one), and returns the
+    /// results in the order of `tasks`. All threads share this client's pool and account
+    /// guard: once the service says the key or balance is unusable, the remaining tasks fail
+    /// at once without sending.
+    pub fn solve_many<I>(&self, tasks: I, concurrency: usize) -> Vec<Result<Solved, Error>>
+    where
+        I: IntoIterator,
+        I::Item: Into<TaskInput>,
+    {
+        let tasks: Vec<Mutex<Option<TaskInput>>> = tasks
+            .into_iter()
+            .map(|t| Mutex::new(Some(t.into())))
+            .collect();
+        let slots: Vec<Mutex<Option<Result<Solved, Error>>>> =
+            tasks.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(task) = tasks.get(i) else { break };
+                let task = task.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let result = match task {
+                    Some(task) => self.solve(task),
+                    None => Err(Error::internal("solve_many: a task was taken twice")),
+                };
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            }
+        };
+        let workers = concurrency.max(1).min(tasks.len());
+        if workers <= 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(work);
+                }
+            });
+        }
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| Err(Error::internal("solve_many: a task was not run")))
+            })
+            .collect()
+    }
+
+    /// [`crate::Client::create_task`], blocking.
+    pub fn create_task(&self, task: impl Into<TaskInput>) -> Result<TaskId, Error> {
+        block_on(self.inner.create_task(task))?
+    }
+
+    /// [`crate::Client::task_result`], blocking.
+    pub fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
+        block_on(self.inner.task_result(task_id))?
+    }
+
+    /// [`crate::Client::balance`], blocking.
+    pub fn balance(&self) -> Result<f64, Error> {
+        block_on(self.inner.balance())?
+    }
+
+    /// [`crate::Client::report_incorrect`], blocking.
+    pub fn report_incorrect(&self, solved: &Solved) -> Result<(), Error> {
+        block_on(self.inner.report_incorrect(solved))?
+    }
+
+    /// [`crate::Client::report_incorrect_image`], blocking.
+    pub fn report_incorrect_image(&self, task_id: TaskId) -> Result<(), Error> {
+        block_on(self.inner.report_incorrect_image(task_id))?
+    }
+
+    /// [`crate::Client::report_incorrect_token`], blocking.
+    pub fn report_incorrect_token(&self, task_id: TaskId) -> Result<(), Error> {
+        block_on(self.inner.report_incorrect_token(task_id))?
+    }
+
+    /// [`crate::Client::user_agent`], blocking.
+    pub fn user_agent(&self) -> Result<String, Error> {
+        block_on(self.inner.user_agent())?
+    }
+}

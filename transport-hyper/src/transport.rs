@@ -1,0 +1,525 @@
+//! The hyper effects: a pooled `hyper_util` client, a bound on requests in flight, the
+//! request deadline, the body cap, no redirects, TLS, and the proxy connector.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use capmonster_core::http::{self, HeaderValue, Uri};
+use capmonster_core::{
+    BuildTransport, Error, Outgoing, ProxyScheme, ProxyUrl, Transport, TransportError,
+    TransportErrorKind, TransportOptions,
+};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::legacy::{self, ResponseFuture};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::sync::Semaphore;
+use tokio::time::Sleep;
+
+use crate::errors;
+
+/// The request body type this crate sends (and the body type of a `hyper_util` client given to
+/// [`HyperTransportBuilder::hyper_client`]).
+pub type RequestBody = Full<Bytes>;
+
+/// A `hyper_util` legacy client usable with [`HyperTransportBuilder::hyper_client`].
+pub type HyperClient<C> = legacy::Client<C, RequestBody>;
+
+/// How long an idle pooled connection is kept by the clients this crate builds.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default bound on HTTP requests in flight at once per transport (and its clones); see
+/// [`HyperTransportBuilder::max_in_flight`].
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+type SendFn = dyn Fn(http::Request<RequestBody>) -> ResponseFuture + Send + Sync;
+
+/// The hyper effects for [`capmonster_core::Client`]. Cheap to clone; clones share the
+/// connection pool and the bound on requests in flight.
+#[derive(Clone)]
+pub struct HyperTransport {
+    send: Arc<SendFn>,
+    /// One permit per request in flight ([`HyperTransportBuilder::max_in_flight`]).
+    pub(crate) slots: Arc<Semaphore>,
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransport")
+            .field("free_slots", &self.slots.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Custom {
+    Default,
+    Custom(Arc<SendFn>),
+}
+
+/// Builds a [`HyperTransport`]. Get one with [`HyperTransport::builder`].
+pub struct HyperTransportBuilder {
+    custom: Custom,
+    pool_idle_timeout: Duration,
+    pool_max_idle_per_host: usize,
+    max_in_flight: usize,
+    proxy: Option<ProxyUrl>,
+}
+
+impl fmt::Debug for HyperTransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransportBuilder")
+            .field(
+                "transport",
+                &match self.custom {
+                    Custom::Default => "default (rustls + webpki roots)",
+                    Custom::Custom(_) => "custom",
+                },
+            )
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("proxy", &self.proxy)
+            .finish()
+    }
+}
+
+fn legacy_builder(idle: Duration, max_idle: usize) -> legacy::Builder {
+    let mut b = legacy::Client::builder(TokioExecutor::new());
+    b.pool_timer(TokioTimer::new())
+        .pool_idle_timeout(idle)
+        .pool_max_idle_per_host(max_idle);
+    b
+}
+
+fn erase<C>(client: HyperClient<C>) -> Arc<SendFn>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    Arc::new(move |req| client.request(req))
+}
+
+impl BuildTransport for HyperTransport {
+    fn build_transport(options: TransportOptions) -> Result<Self, Error> {
+        let mut builder = Self::builder();
+        builder.proxy = options.proxy;
+        builder.build()
+    }
+}
+
+impl HyperTransport {
+    /// A builder for transport options (own connector or `hyper_util` client, pool settings,
+    /// proxy, bound on requests in flight).
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder {
+            custom: Custom::Default,
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            pool_max_idle_per_host: usize::MAX,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            proxy: None,
+        }
+    }
+}
+
+/// `user:pass` in base64, for `Proxy-Authorization: Basic`.
+fn basic_auth(user: &str, pass: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let raw = format!("{user}:{pass}");
+    let mut out = String::from("Basic ");
+    for chunk in raw.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl HyperTransportBuilder {
+    /// Uses `connector` instead of the default HTTPS connector, inside a pooled `hyper_util`
+    /// client built by this crate (for example your own proxy connector). The connector
+    /// decides how `https` is spoken: wrap it in a TLS connector (such as
+    /// `hyper_rustls::HttpsConnector`) unless it does TLS itself. The per-request settings
+    /// (deadline, body limit, no redirects) still apply; [`proxy`](Self::proxy) does not.
+    #[must_use]
+    pub fn connector<C>(mut self, connector: C) -> Self
+    where
+        C: Connect + Clone + Send + Sync + 'static,
+    {
+        let client =
+            legacy_builder(self.pool_idle_timeout, self.pool_max_idle_per_host).build(connector);
+        self.custom = Custom::Custom(erase(client));
+        self
+    }
+
+    /// Uses an existing `hyper_util` legacy client (sharing its pool with the rest of the
+    /// program). Its connector decides how `https` is spoken. The per-request settings
+    /// (deadline, body limit, no redirects) still apply; the pool options of this builder
+    /// and [`proxy`](Self::proxy) do not.
+    #[must_use]
+    pub fn hyper_client<C>(mut self, client: HyperClient<C>) -> Self
+    where
+        C: Connect + Clone + Send + Sync + 'static,
+    {
+        self.custom = Custom::Custom(erase(client));
+        self
+    }
+
+    /// Sends through this proxy (HTTP CONNECT tunnel for `http://`, SOCKS5 for `socks5://`
+    /// and `socks5h://`), with the default connector. [`capmonster_core::ClientBuilder`]
+    /// sets it from its own `proxy(..)` or from the environment.
+    #[must_use]
+    pub fn proxy(mut self, proxy: Option<ProxyUrl>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default [`DEFAULT_POOL_IDLE_TIMEOUT`]).
+    /// Applies to the clients this builder creates (the default one, or around
+    /// [`HyperTransportBuilder::connector`] when called before it).
+    #[must_use]
+    pub fn pool_idle_timeout(mut self, idle: Duration) -> Self {
+        self.pool_idle_timeout = idle;
+        self
+    }
+
+    /// The most idle connections kept per host (default: unlimited). Applies like
+    /// [`HyperTransportBuilder::pool_idle_timeout`]. Keep it at least
+    /// [`HyperTransportBuilder::max_in_flight`], or connections are closed only to be opened
+    /// again.
+    #[must_use]
+    pub fn pool_max_idle_per_host(mut self, max_idle: usize) -> Self {
+        self.pool_max_idle_per_host = max_idle;
+        self
+    }
+
+    /// The most HTTP requests this transport (with all its clones) has in flight at once
+    /// (default [`DEFAULT_MAX_IN_FLIGHT`]; `0` counts as `1`). A request beyond it waits,
+    /// first come first served, until one in flight has its whole answer read. The wait
+    /// counts against the request's deadline; a request still waiting at its deadline was
+    /// never sent and fails with [`TransportErrorKind::Connect`].
+    #[must_use]
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+
+    /// Builds the transport. Fails only if the TLS configuration cannot be built.
+    pub fn build(self) -> Result<HyperTransport, Error> {
+        let send = match self.custom {
+            Custom::Custom(send) => send,
+            Custom::Default => {
+                let pool = legacy_builder(self.pool_idle_timeout, self.pool_max_idle_per_host);
+                let mut http = HttpConnector::new();
+                http.enforce_http(false);
+                match &self.proxy {
+                    None => erase(pool.build(https(http)?)),
+                    Some(proxy) => {
+                        let dst: Uri = format!("http://{}:{}", bracket(proxy.host()), proxy.port())
+                            .parse()
+                            .map_err(|_| Error::invalid_input("the proxy address is not valid"))?;
+                        match proxy.scheme() {
+                            ProxyScheme::Socks5 { remote_dns } => {
+                                let mut socks = SocksV5::new(dst, http).local_dns(!remote_dns);
+                                if let Some(user) = proxy.username() {
+                                    socks = socks.with_auth(
+                                        user.to_owned(),
+                                        proxy.password().unwrap_or_default().to_owned(),
+                                    );
+                                }
+                                erase(pool.build(https(socks)?))
+                            }
+                            _ => {
+                                let mut tunnel = Tunnel::new(dst, http);
+                                if let Some(user) = proxy.username() {
+                                    let auth =
+                                        basic_auth(user, proxy.password().unwrap_or_default());
+                                    let mut value = HeaderValue::from_str(&auth).map_err(|_| {
+                                        Error::invalid_input("the proxy credentials are not valid")
+                                    })?;
+                                    value.set_sensitive(true);
+                                    tunnel = tunnel.with_auth(value);
+                                }
+                                erase(pool.build(https(tunnel)?))
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let permits = self.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
+        Ok(HyperTransport {
+            send,
+            slots: Arc::new(Semaphore::new(permits)),
+        })
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// The TLS layer over `inner`: rustls with the chosen provider and roots. Plain `http` is
+/// only used for URLs the [`capmonster_core::Config`] accepted (loopback hosts, or an
+/// explicit insecure opt-in).
+fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(crate::crypto_provider())
+        .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?;
+    Ok(builder.https_or_http().enable_http1().wrap_connector(inner))
+}
+
+/// Waits for the response, then reads the whole body, failing beyond `limit` bytes. A body
+/// that arrives in one frame (the common case for the service's small JSON answers) is kept
+/// as it is, without a copy.
+async fn read_response(
+    response: ResponseFuture,
+    limit: usize,
+) -> Result<http::Response<Bytes>, TransportError> {
+    let response = response.await.map_err(errors::request_error)?;
+    let (parts, mut body) = response.into_parts();
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(errors::body_error)?;
+        // Trailers (not used by the service) are ignored.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        len = len.saturating_add(data.len());
+        if len > limit {
+            return Err(TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                format!("more than {limit} bytes"),
+            ));
+        }
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(data),
+            (Some(head), None) => {
+                let mut buf = BytesMut::with_capacity(len.max(2 * head.len()));
+                buf.put_slice(head);
+                buf.put_slice(&data);
+                rest = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.put_slice(&data),
+        }
+    }
+    let body = match (first, rest) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(one), None) => one,
+        (None, None) => Bytes::new(),
+    };
+    Ok(http::Response::from_parts(parts, body))
+}
+
+/// Polls `fut` until it completes or `timer` fires (`None`). Takes both pinned in place, so
+/// that the caller's future holds `fut` once (an `async fn` would hold a second copy).
+fn until_timer<'a, F: Future>(
+    mut fut: Pin<&'a mut F>,
+    mut timer: Pin<&'a mut Sleep>,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    poll_fn(move |cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+}
+
+/// `deadline` as a tokio instant, no further ahead than [`FAR_FUTURE`] (tokio adds to it
+/// internally, so an instant near the clock's limit would overflow there).
+///
+/// [`FAR_FUTURE`]: capmonster_core::policy::FAR_FUTURE
+fn bounded(deadline: Instant) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now().into_std();
+    let far = capmonster_core::policy::add_sat(now, capmonster_core::policy::FAR_FUTURE);
+    tokio::time::Instant::from_std(deadline.min(far))
+}
+
+impl HyperTransport {
+    /// Polls `fut` until it completes or `deadline` passes (`None`).
+    async fn until<F: Future>(fut: Pin<&mut F>, deadline: Instant) -> Option<F::Output> {
+        let timer = std::pin::pin!(tokio::time::sleep_until(bounded(deadline)));
+        until_timer(fut, timer).await
+    }
+}
+
+impl Transport for HyperTransport {
+    type Body = Bytes;
+
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep_until(bounded(deadline))
+    }
+
+    async fn send(&self, out: Outgoing) -> Result<http::Response<Bytes>, TransportError> {
+        let started = tokio::time::Instant::now();
+        let deadline = out.deadline;
+        let allowed_ms = || {
+            deadline
+                .saturating_duration_since(started.into_std())
+                .as_millis()
+        };
+        // A slot first (see `HyperTransportBuilder::max_in_flight`): nothing is sent without one.
+        let permit = match self.slots.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let acquire = std::pin::pin!(self.slots.acquire());
+                match Self::until(acquire, deadline).await {
+                    Some(Ok(permit)) => permit,
+                    Some(Err(_)) => {
+                        return Err(TransportError::new(
+                            TransportErrorKind::Connect,
+                            "not sent: the client's connection slots are closed",
+                        ));
+                    }
+                    None => {
+                        return Err(TransportError::new(
+                            TransportErrorKind::Connect,
+                            format!(
+                                "not sent: waited for a connection slot until the deadline ({} ms)",
+                                allowed_ms()
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let Outgoing {
+            request,
+            body_limit,
+            ..
+        } = out;
+        let (mut parts, body) = request.into_parts();
+        parts.version = http::Version::HTTP_11;
+        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let response = std::pin::pin!(read_response((self.send)(request), body_limit));
+        let result = Self::until(response, deadline).await;
+        drop(permit);
+        result.unwrap_or_else(|| {
+            Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                format!("no complete answer within {} ms", allowed_ms()),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capmonster_core::{Action, ClientKey, Config, RequestKind, Solve, Task};
+    type Client = capmonster_core::Client<HyperTransport>;
+    use capmonster_sim::{
+        DEFAULT_TEST_KEY, Endpoint as SimEndpoint, Fault, FaultRule, Sim, SimConfig,
+    };
+
+    const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.test/","websiteKey":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+
+    fn creates(sim: &Sim) -> u64 {
+        sim.stats().requests.get("createTask").copied().unwrap_or(0)
+    }
+
+    /// With one slot held by a slow createTask, a second createTask whose deadline passes
+    /// while it waits for the slot is reported as `Connect` (not sent, so safe to resend) and
+    /// never reaches the server.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_that_times_out_waiting_for_a_slot_is_connect_and_never_sent() {
+        let sim = Sim::spawn(SimConfig::instant().with_worker_threads(2).with_fault(
+            FaultRule::nth(
+                SimEndpoint::CreateTask,
+                1,
+                Fault::Delay(Duration::from_secs(2)),
+            ),
+        ))
+        .expect("simulator starts");
+        let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).expect("key"))
+            .with_base_url(&sim.base_url())
+            .expect("loopback url")
+            .with_request_timeout(Duration::from_secs(10));
+        let client = Client::new(
+            config,
+            HyperTransport::builder()
+                .max_in_flight(1)
+                .build()
+                .expect("transport"),
+        );
+        let task = Task::from_json_str(TASK).expect("task");
+
+        // The first createTask takes the only slot; the simulator answers it after 2 s.
+        let first = tokio::spawn({
+            let (client, task) = (client.clone(), task.clone());
+            async move { client.create_task(&task).await }
+        });
+        let t0 = Instant::now();
+        while creates(&sim) < 1 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "first createTask not received"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        // The second createTask, with 300 ms to go, waits for the slot until its deadline.
+        let now = Instant::now();
+        let mut solve = Solve::new(client.config(), &task, now);
+        let Action::Send(mut out) = solve.poll_action(now) else {
+            panic!("a new solve starts with createTask");
+        };
+        assert!(matches!(out.kind, RequestKind::CreateTask { .. }));
+        out.deadline = now + Duration::from_millis(300);
+        let err = client.transport().send(out).await.unwrap_err();
+        let took = now.elapsed();
+        assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+        assert!(err.message.starts_with("not sent"), "{err}");
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_millis(1500),
+            "{took:?}"
+        );
+        assert_eq!(creates(&sim), 1, "the second createTask was not sent");
+
+        // The first one completes; the second never reached the simulator.
+        first
+            .await
+            .expect("no panic")
+            .expect("first createTask answered");
+        assert_eq!(creates(&sim), 1);
+        assert_eq!(sim.stats().tasks_created, 1);
+        // The slot is free again.
+        client.balance().await.expect("balance");
+    }
+
+    #[test]
+    fn max_in_flight_zero_counts_as_one() {
+        let transport = HyperTransport::builder()
+            .max_in_flight(0)
+            .build()
+            .expect("transport");
+        assert_eq!(transport.slots.available_permits(), 1);
+    }
+}

@@ -1,0 +1,204 @@
+//! The ureq effects: the wall clock, an interruptible sleep, one blocking request.
+
+use std::fmt;
+use std::future::{Future, ready};
+use std::time::Instant;
+
+use capmonster_core::{
+    BuildTransport, CancelHandle, Error, Outgoing, ProxyScheme, ProxyUrl, Transport,
+    TransportError, TransportErrorKind, TransportOptions,
+};
+use ureq::http::Response;
+use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::transport::DefaultConnector;
+use ureq::{Agent, Proxy, ProxyProtocol};
+
+use crate::errors;
+use crate::resolver::CachingResolver;
+
+/// The most idle connections the default agent keeps in its pool (per host, and overall).
+/// ureq's own default is 3 per host, fewer than the threads of a typical `solve_many`, whose
+/// extra threads then open a new connection per request.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
+
+/// The ureq effects for [`capmonster_core::blocking::Client`]. Every future it returns is
+/// complete: the request is performed (and the sleep slept) inside the call. Cheap to clone;
+/// clones share the agent's pool.
+#[derive(Clone)]
+pub struct UreqTransport {
+    agent: Agent,
+}
+
+impl fmt::Debug for UreqTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UreqTransport").finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`UreqTransport`]. From [`UreqTransport::builder`].
+#[derive(Default)]
+pub struct UreqTransportBuilder {
+    agent: Option<Agent>,
+    proxy: Option<ProxyUrl>,
+}
+
+impl fmt::Debug for UreqTransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UreqTransportBuilder")
+            .field("custom_agent", &self.agent.is_some())
+            .field("proxy", &self.proxy)
+            .finish()
+    }
+}
+
+impl UreqTransport {
+    /// A builder ([`UreqTransportBuilder::agent`], [`UreqTransportBuilder::proxy`]).
+    pub fn builder() -> UreqTransportBuilder {
+        UreqTransportBuilder::default()
+    }
+}
+
+impl BuildTransport for UreqTransport {
+    fn build_transport(options: TransportOptions) -> Result<Self, Error> {
+        Self::builder().proxy(options.proxy).build()
+    }
+}
+
+impl UreqTransportBuilder {
+    /// Uses this agent (for custom root certificates, pool sizes, your own proxy settings)
+    /// instead of the default one. The crate still forces its per-request settings on every
+    /// request (see the crate docs): no redirects, HTTP status as data, the core's timeout.
+    #[must_use]
+    pub fn agent(mut self, agent: Agent) -> Self {
+        self.agent = Some(agent);
+        self
+    }
+
+    /// Sends through this proxy (HTTP CONNECT, or SOCKS5) with the default agent.
+    #[must_use]
+    pub fn proxy(mut self, proxy: Option<ProxyUrl>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Builds the transport.
+    pub fn build(self) -> Result<UreqTransport, Error> {
+        let agent = match self.agent {
+            Some(agent) => agent,
+            None => default_agent(self.proxy.as_ref().map(ureq_proxy).transpose()?),
+        };
+        Ok(UreqTransport { agent })
+    }
+}
+
+fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
+    let (protocol, resolve_target) = match p.scheme() {
+        ProxyScheme::Socks5 { remote_dns } => (ProxyProtocol::Socks5, !remote_dns),
+        _ => (ProxyProtocol::Http, false),
+    };
+    let mut b = Proxy::builder(protocol)
+        .host(p.host())
+        .port(p.port())
+        .resolve_target(resolve_target);
+    if let Some(user) = p.username() {
+        b = b.username(user);
+    }
+    if let Some(pass) = p.password() {
+        b = b.password(pass);
+    }
+    b.build()
+        .map_err(|_| Error::invalid_input(format!("the proxy {p} is not usable by ureq")))
+}
+
+/// The default agent: rustls (ring provider, webpki roots), HTTP status as data, no
+/// redirects, a larger idle pool, and [`CachingResolver`]. Timeouts are set per request.
+fn default_agent(proxy: Option<Proxy>) -> Agent {
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::WebPki)
+        .build();
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .https_only(false)
+        .tls_config(tls)
+        // The proxy was chosen by the core's one rule (explicit, or the environment), so
+        // ureq's own reading of the environment is replaced by it.
+        .proxy(proxy)
+        .max_idle_connections(DEFAULT_MAX_IDLE_CONNECTIONS)
+        .max_idle_connections_per_host(DEFAULT_MAX_IDLE_CONNECTIONS)
+        .build();
+    Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        CachingResolver::default(),
+    )
+}
+
+impl Transport for UreqTransport {
+    type Body = Vec<u8>;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        let d = deadline.saturating_duration_since(Instant::now());
+        if !d.is_zero() {
+            std::thread::sleep(d);
+        }
+        ready(())
+    }
+
+    fn sleep_until_cancelled(
+        &self,
+        deadline: Instant,
+        cancel: &CancelHandle,
+    ) -> impl Future<Output = ()> + Send {
+        cancel.wait_timeout(deadline.saturating_duration_since(Instant::now()));
+        ready(())
+    }
+
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        ready(send_blocking(&self.agent, out, Instant::now()))
+    }
+}
+
+/// Performs one request with the forced per-request settings and reads the body to the limit.
+fn send_blocking(
+    agent: &Agent,
+    out: Outgoing,
+    now: Instant,
+) -> Result<Response<Vec<u8>>, TransportError> {
+    // ureq adds the timeout to its own clock: bounded (a core deadline never lies further
+    // ahead than this anyway), so no deadline can make that sum overflow.
+    let timeout = out
+        .deadline
+        .saturating_duration_since(now)
+        .min(capmonster_core::policy::FAR_FUTURE);
+    if timeout.is_zero() {
+        return Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            "the request's deadline passed before it was sent",
+        ));
+    }
+    let request = agent
+        .configure_request(out.request)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .https_only(false)
+        .timeout_global(Some(timeout))
+        .build();
+    let response = agent.run(request).map_err(|e| errors::map_send_error(&e))?;
+    let (parts, mut body) = response.into_parts();
+    let limit = u64::try_from(out.body_limit).unwrap_or(u64::MAX);
+    let bytes = body
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| errors::map_body_error(&e, out.body_limit))?;
+    Ok(Response::from_parts(parts, bytes))
+}
