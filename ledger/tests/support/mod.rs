@@ -41,9 +41,17 @@ fn unavailable(test: &str, why: &str) -> Option<Server> {
         !in_ci(),
         "{test}: needs Redis in CI ({why}); .ci/run installs redis-server and sets {TEST_REDIS}"
     );
-    eprintln!(
-        "SKIP {test}: no Redis ({why}); set {TEST_REDIS}=redis://HOST:PORT or install redis-server"
+    let line = format!(
+        "SKIP {test}: no Redis ({why}); set {TEST_REDIS}=redis://HOST:PORT or install redis-server\n"
     );
+    // Past the test harness's capture, so that the skip shows in a normal run.
+    use std::io::Write as _;
+    match std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
+        Ok(mut f) => {
+            let _ = f.write_all(line.as_bytes());
+        }
+        Err(_) => eprint!("{line}"),
+    }
     None
 }
 
