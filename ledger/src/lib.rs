@@ -15,7 +15,23 @@
 //! - [`SqliteLedger`]: one SQLite file (bundled SQLite, WAL), shared by the threads of a
 //!   process and by several processes on one machine; a crash mid-write leaves a readable
 //!   ledger with every committed change.
-//! - [`open`]: picks the store from a string, as `--ledger` / `CAPMONSTER_LEDGER` give it.
+//! - [`RedisLedger`] (feature `redis`, on by default): one Redis shared by a fleet of
+//!   workers on many machines, namespaced by a hash of the client key; every change is an
+//!   optimistic `WATCH`/`MULTI`/`EXEC` transaction around the core's `Change::apply`, so the
+//!   120-poll count, the spend cap, leases (takeover) and the account guard hold fleet-wide.
+//!   Fails closed: Redis unreachable is [`LedgerError::Unavailable`] within about 2 s.
+//! - [`open`]: picks the store from a string, as `--ledger` / `CAPMONSTER_LEDGER` give it;
+//!   [`open_for_key`] also opens `redis://HOST:PORT/DB` in the client key's namespace.
+//!
+//! **Fail closed.** When a ledger answers [`LedgerError::Unavailable`] to the intent, the
+//! caller must not send createTask: nothing may be paid for that the ledger does not know.
+//! Tasks already created keep their records and go on once the store is back.
+//!
+//! **Deploying Redis.** One Redis for every worker of an account (one per account or one
+//! per fleet; accounts get separate namespaces). Run it with AOF persistence
+//! (`appendonly yes`): without it, a Redis restart loses every record — poll counts, spend,
+//! leases, which tasks were created and paid for. The key layout is in the README
+//! (`ledger/README.md`) and on [`RedisLedger`].
 //!
 //! ```
 //! use capmonster_core::record::{LocalId, MicroUsd, TaskRecord};

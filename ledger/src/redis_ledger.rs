@@ -96,6 +96,17 @@ impl Default for RedisOptions {
 ///   the record of what was paid for.
 ///
 /// The Redis URL may hold a password; it is never shown in `Debug`, errors or logs.
+///
+/// ## Key layout (version [`REDIS_SCHEMA_VERSION`])
+/// Under `capmonster:{NS}:`: `schema` (the layout version), `seq` (insertion counter),
+/// `rec:<local id>` (a record, JSON), `all` and `unfinished` (sorted sets of local ids by
+/// insertion order), `task:<task id>` (the local id holding it), `caller:<hash>` (sorted
+/// set of local ids by a SHA-256 of the caller key), `spend` (hash: `reserved`, `spent`, in
+/// millionths of a dollar), `guard` (the account guard, JSON).
+///
+/// ## Deployment
+/// One Redis (one primary) for every worker of an account. Run it with AOF persistence:
+/// without it a restart loses every record. See `ledger/README.md`.
 pub struct RedisLedger {
     client: redis::Client,
     prefix: String,
@@ -372,17 +383,36 @@ impl RedisLedger {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, RedisError>,
     ) -> Result<T, LedgerError> {
-        self.with_conn_l(|c| f(c).map_err(|e| Failure::Redis(e)))
+        self.with_conn_l(|c| f(c).map_err(Failure::Redis))
     }
 
     fn with_conn_l<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, Failure>,
     ) -> Result<T, LedgerError> {
+        self.with_conn_inner(f).map_err(|(e, _)| e)
+    }
+
+    /// A read: when a pooled connection turns out dead (e.g. after a Redis restart), the
+    /// read is done again once on a fresh connection, so a restart costs no refusal.
+    fn read<T>(&self, f: impl Fn(&mut Connection) -> Result<T, Failure>) -> Result<T, LedgerError> {
+        match self.with_conn_inner(&f) {
+            Err((_, true)) => self.with_conn_l(f),
+            r => r.map_err(|(e, _)| e),
+        }
+    }
+
+    /// Runs `f`; on an error, also says whether it came from a pooled connection found
+    /// dead (not a timeout), i.e. whether a fresh connection is worth one more try.
+    fn with_conn_inner<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Failure>,
+    ) -> Result<T, (LedgerError, bool)> {
         let pooled = self.pool().pop();
+        let was_pooled = pooled.is_some();
         let mut conn = match pooled {
             Some(c) => c,
-            None => self.connect()?,
+            None => self.connect().map_err(|e| (e, false))?,
         };
         match f(&mut conn) {
             Ok(v) => {
@@ -396,13 +426,14 @@ impl RedisLedger {
                 } else {
                     self.pool().clear();
                 }
-                Err(e)
+                Err((e, false))
             }
             Err(Failure::Redis(e)) => {
-                if broken(&e) {
+                let dead = broken(&e);
+                if dead {
                     self.pool().clear();
                 }
-                Err(map_err(&e))
+                Err((map_err(&e), was_pooled && dead && !e.is_timeout()))
             }
         }
     }
@@ -467,7 +498,7 @@ impl RedisLedger {
     }
 
     fn list_index(&self, index: &str) -> Result<Vec<TaskRecord>, LedgerError> {
-        self.with_conn_l(|c| {
+        self.read(|c| {
             let ids: Vec<Value> = redis::cmd("ZRANGE").arg(index).arg(0).arg(-1).query(c)?;
             let ids = ids_of(ids)?;
             self.fetch(c, &ids)
@@ -706,7 +737,7 @@ impl Ledger for RedisLedger {
 
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         let k = self.keys();
-        self.with_conn_l(|c| {
+        self.read(|c| {
             let v: Value = redis::cmd("GET").arg(k.rec(id)).query(c)?;
             Ok(decode(&v)?)
         })
@@ -714,7 +745,7 @@ impl Ledger for RedisLedger {
 
     fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
         let k = self.keys();
-        self.with_conn_l(|c| {
+        self.read(|c| {
             let v: Value = redis::cmd("GET").arg(k.task(task_id)).query(c)?;
             let Some(id) = parse_local_id(&v)? else {
                 return Ok(None);
@@ -744,7 +775,7 @@ impl Ledger for RedisLedger {
 
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
         let k = self.keys();
-        self.with_conn_l(|c| {
+        self.read(|c| {
             let v: Vec<Value> = redis::cmd("HMGET")
                 .arg(k.spend())
                 .arg("reserved")
@@ -783,7 +814,7 @@ impl Ledger for RedisLedger {
 
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         let key = self.keys().guard();
-        self.with_conn_l(|c| {
+        self.read(|c| {
             let v: Value = redis::cmd("GET").arg(&key).query(c)?;
             Ok(parse_guard(&v)?.filter(|t| t.holds_at(now_ms)))
         })

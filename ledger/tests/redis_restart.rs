@@ -59,6 +59,9 @@ fn redis_killed_and_restarted_mid_run_loses_nothing() {
     };
     let ns = support::fresh_namespace("restart");
     let l = RedisLedger::open_with(&server.url, &ns, options()).expect("open");
+    // A reader idle through the outage: its pooled connection dies with the server.
+    let idle = RedisLedger::open_with(&server.url, &ns, options()).expect("open");
+    assert_eq!(idle.guard_tripped(NOW).expect("guard"), None);
     let progress = AtomicU64::new(0);
     let down = AtomicU32::new(0);
     let acked_polls: Vec<AtomicU32> = (0..N).map(|_| AtomicU32::new(0)).collect();
@@ -118,6 +121,13 @@ fn redis_killed_and_restarted_mid_run_loses_nothing() {
         server.start();
         writer.join().expect("writer");
     });
+
+    // The idle reader's first read after the restart succeeds (on a fresh connection).
+    assert_eq!(
+        idle.guard_tripped(NOW).expect("guard after the restart"),
+        None
+    );
+    assert_eq!(idle.list_all().expect("all").len(), N as usize);
 
     // Nothing lost: every record, with every acknowledged change.
     let all = l.list_all().expect("all");
