@@ -15,7 +15,23 @@
 //! - [`SqliteLedger`]: one SQLite file (bundled SQLite, WAL), shared by the threads of a
 //!   process and by several processes on one machine; a crash mid-write leaves a readable
 //!   ledger with every committed change.
-//! - [`open`]: picks the store from a string, as `--ledger` / `CAPMONSTER_LEDGER` give it.
+//! - [`RedisLedger`] (feature `redis`, on by default): one Redis shared by a fleet of
+//!   workers on many machines, namespaced by a hash of the client key; every change is an
+//!   optimistic `WATCH`/`MULTI`/`EXEC` transaction around the core's `Change::apply`, so the
+//!   120-poll count, the spend cap, leases (takeover) and the account guard hold fleet-wide.
+//!   Fails closed: Redis unreachable is [`LedgerError::Unavailable`] within about 2 s.
+//! - [`open`]: picks the store from a string, as `--ledger` / `CAPMONSTER_LEDGER` give it;
+//!   [`open_for_key`] also opens `redis://HOST:PORT/DB` in the client key's namespace.
+//!
+//! **Fail closed.** When a ledger answers [`LedgerError::Unavailable`] to the intent, the
+//! caller must not send createTask: nothing may be paid for that the ledger does not know.
+//! Tasks already created keep their records and go on once the store is back.
+//!
+//! **Deploying Redis.** One Redis for every worker of an account (one per account or one
+//! per fleet; accounts get separate namespaces). Run it with AOF persistence
+//! (`appendonly yes`): without it, a Redis restart loses every record — poll counts, spend,
+//! leases, which tasks were created and paid for. The key layout is in the README
+//! (`ledger/README.md`) and on [`RedisLedger`].
 //!
 //! ```
 //! use capmonster_core::record::{LocalId, MicroUsd, TaskRecord};
@@ -42,23 +58,58 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use capmonster_core::ledger::{Conflict, Ledger, LedgerError, MemoryLedger, PriceTable};
+use capmonster_core::config::ClientKey;
+pub use capmonster_core::ledger::{
+    Conflict, GuardTrip, Ledger, LedgerError, MemoryLedger, PriceTable,
+};
 pub use capmonster_core::record::TaskRecord;
 
+#[cfg(feature = "redis")]
+mod redis_ledger;
 mod sqlite;
 
+#[cfg(feature = "redis")]
+pub use redis_ledger::{REDIS_SCHEMA_VERSION, RedisLedger, RedisOptions, namespace_for_key};
 pub use sqlite::{Durability, SCHEMA_VERSION, SqliteLedger, SqliteOptions};
 
 /// Where a ledger lives, parsed from a string by [`LedgerSpec::parse`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` never shows a Redis URL's password.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LedgerSpec {
     /// `memory:`: in this process only.
     Memory,
     /// `sqlite:PATH`, `sqlite://PATH` or a bare path: a SQLite file.
     Sqlite(PathBuf),
-    /// `redis://…` or `rediss://…`: a Redis server (not in this build).
+    /// `redis://…` or `rediss://…`: a Redis server ([`RedisLedger`] with feature `redis`,
+    /// on by default), namespaced by the client key: open it with
+    /// [`LedgerSpec::open_for_key`].
     Redis(String),
+}
+
+impl std::fmt::Debug for LedgerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Self::Redis(url) => f.debug_tuple("Redis").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// A URL with its user and password (`scheme://user:pass@host`) replaced by `***`.
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
 }
 
 impl LedgerSpec {
@@ -68,7 +119,8 @@ impl LedgerSpec {
     /// |---|---|
     /// | `memory:` | [`MemoryLedger`] |
     /// | `sqlite:PATH`, `sqlite://PATH` (so `sqlite:///abs/path`) | [`SqliteLedger`] at `PATH` |
-    /// | `redis://…`, `rediss://…` | Redis (refused by [`open`] in this build) |
+    /// | `redis://[:PASSWORD@]HOST[:PORT][/DB]` | `RedisLedger` (needs the client key: [`open_for_key`]) |
+    /// | `rediss://…` | refused: [`LedgerError::Unsupported`] (no TLS for Redis in this build) |
     /// | any other `scheme://…` | refused: [`LedgerError::Unsupported`] |
     /// | anything else | [`SqliteLedger`] at that path |
     ///
@@ -108,30 +160,67 @@ impl LedgerSpec {
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
 
-    /// Opens the ledger.
+    /// Opens the ledger. A Redis ledger is namespaced by the client key, so it is refused
+    /// here with [`LedgerError::InvalidInput`]: use [`LedgerSpec::open_for_key`].
     pub fn open(&self) -> Result<Arc<dyn Ledger>, LedgerError> {
         match self {
             Self::Memory => Ok(Arc::new(MemoryLedger::new())),
             Self::Sqlite(path) => Ok(Arc::new(SqliteLedger::open(path)?)),
-            Self::Redis(_) => Err(LedgerError::Unsupported(
-                "this build has no Redis ledger; use memory:, a file path or sqlite:PATH".into(),
+            Self::Redis(_) => Err(LedgerError::InvalidInput(
+                "a Redis ledger is namespaced by the client key: open it with open_for_key".into(),
             )),
+        }
+    }
+
+    /// Opens the ledger for the client key `key`: a Redis ledger in the key's namespace
+    /// ([`namespace_for_key`]: a hash, never the key); memory and SQLite ledgers ignore the
+    /// key. Without feature `redis`, a Redis location is [`LedgerError::Unsupported`].
+    pub fn open_for_key(&self, key: &ClientKey) -> Result<Arc<dyn Ledger>, LedgerError> {
+        match self {
+            #[cfg(feature = "redis")]
+            Self::Redis(url) => Ok(Arc::new(RedisLedger::open_for_key(url, key)?)),
+            #[cfg(not(feature = "redis"))]
+            Self::Redis(_) => {
+                let _ = key;
+                Err(LedgerError::Unsupported(
+                    "this build has no Redis ledger (feature `redis`); use memory:, a file path or sqlite:PATH".into(),
+                ))
+            }
+            _ => self.open(),
         }
     }
 }
 
 /// Opens the ledger a string names (see [`LedgerSpec::parse`]): `memory:`, a file path,
-/// `sqlite:PATH`; `redis://…` is refused with [`LedgerError::Unsupported`] in this build.
+/// `sqlite:PATH`. A `redis://…` location needs the client key for its namespace: it is
+/// refused here with [`LedgerError::InvalidInput`]; use [`open_for_key`].
 ///
 /// ```
-/// let err = capmonster_ledger::open("redis://127.0.0.1:6379/0").err().expect("no redis");
-/// assert!(matches!(err, capmonster_ledger::LedgerError::Unsupported(_)));
+/// let err = capmonster_ledger::open("redis://127.0.0.1:6379/0").err().expect("needs a key");
+/// assert!(matches!(err, capmonster_ledger::LedgerError::InvalidInput(_)));
 /// let mem = capmonster_ledger::open("memory:")?;
 /// assert!(mem.list_all()?.is_empty());
 /// # Ok::<(), capmonster_ledger::LedgerError>(())
 /// ```
 pub fn open(location: &str) -> Result<Arc<dyn Ledger>, LedgerError> {
     LedgerSpec::parse(location)?.open()
+}
+
+/// Opens the ledger a string names for the client key `key`: as [`open`], and
+/// `redis://HOST:PORT/DB` opens a [`RedisLedger`] in the key's namespace (a SHA-256 hash of
+/// the key, never the key). What the CLI's `--ledger` uses.
+///
+/// ```no_run
+/// use capmonster_core::ClientKey;
+/// let key = ClientKey::new(std::env::var("CAPMONSTER_CLIENT_KEY")?)?;
+/// let ledger = capmonster_ledger::open_for_key("redis://127.0.0.1:6379/0", &key)?;
+/// if let Some(trip) = ledger.guard_tripped(1_800_000_000_000)? {
+///     eprintln!("the fleet holds: {} until {}", trip.code, trip.until_ms);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_for_key(location: &str, key: &ClientKey) -> Result<Arc<dyn Ledger>, LedgerError> {
+    LedgerSpec::parse(location)?.open_for_key(key)
 }
 
 /// The README's examples, compiled and run as doctests.
@@ -177,8 +266,66 @@ mod tests {
             );
         }
         assert!(matches!(
-            open("rediss://h"),
-            Err(LedgerError::Unsupported(m)) if m.contains("Redis")
+            open("redis://h:1/0"),
+            Err(LedgerError::InvalidInput(m)) if m.contains("open_for_key")
         ));
+    }
+
+    #[test]
+    fn debug_hides_a_redis_password() {
+        let spec = LedgerSpec::parse("redis://user:s3cr3t-pw@h:6379/2").expect("parse");
+        let dbg = format!("{spec:?}");
+        assert!(!dbg.contains("s3cr3t-pw"), "{dbg}");
+        assert!(dbg.contains("h:6379/2"), "{dbg}");
+        assert_eq!(redact_url("redis://h:1/0"), "redis://h:1/0");
+        assert_eq!(redact_url("redis://:p@w@h/0"), "redis://***@h/0");
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn bad_redis_urls_are_typed_errors_without_the_password() {
+        let key = ClientKey::new("k0123456789").expect("key");
+        match open_for_key("rediss://:pw-123@h:1/0", &key) {
+            Err(LedgerError::Unsupported(m)) => assert!(!m.contains("pw-123"), "{m}"),
+            other => panic!("{:?}", other.err()),
+        }
+        match RedisLedger::open("redis://:pw-123@h:1/0", "bad namespace!") {
+            Err(LedgerError::InvalidInput(m)) => assert!(!m.contains("pw-123"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        match RedisLedger::open("redis://:pw-123@h:notaport/0", "ns") {
+            Err(LedgerError::InvalidInput(m)) => assert!(!m.contains("pw-123"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn an_unreachable_redis_is_unavailable_quickly() {
+        // A loopback port with nothing listening: refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let key = ClientKey::new("k0123456789").expect("key");
+        let start = std::time::Instant::now();
+        let err = open_for_key(&format!("redis://127.0.0.1:{port}/0"), &key).err();
+        assert!(matches!(err, Some(LedgerError::Unavailable(_))), "{err:?}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(3));
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn namespaces_are_hashes_of_the_key() {
+        let a = ClientKey::new("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").expect("key");
+        let b = ClientKey::new("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab").expect("key");
+        let (na, nb) = (namespace_for_key(&a), namespace_for_key(&b));
+        assert_ne!(na, nb);
+        assert_eq!(na, namespace_for_key(&a));
+        assert_eq!(na.len(), 32);
+        assert!(na.bytes().all(|c| c.is_ascii_hexdigit()));
+        // SHA-256("aaaa…a" × 32), first 32 hex digits.
+        assert_eq!(na, "3ba3f5f43b92602683c19aee62a20342");
     }
 }

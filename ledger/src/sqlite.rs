@@ -5,7 +5,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use capmonster_core::TaskId;
-use capmonster_core::ledger::{Conflict, Ledger, LedgerError, check_insert, totals_after_insert};
+use capmonster_core::ledger::{
+    Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert,
+};
 use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
@@ -226,7 +228,12 @@ fn init_schema(conn: &mut Connection) -> Result<(), LedgerError> {
              reserved INTEGER NOT NULL,
              spent INTEGER NOT NULL
          );
-         INSERT OR IGNORE INTO spend (id, reserved, spent) VALUES (0, 0, 0);",
+         INSERT OR IGNORE INTO spend (id, reserved, spent) VALUES (0, 0, 0);
+         CREATE TABLE IF NOT EXISTS guard (
+             id INTEGER PRIMARY KEY CHECK (id = 0),
+             code TEXT NOT NULL,
+             until_ms INTEGER NOT NULL
+         );",
     )
     .map_err(|e| map_err(&e))?;
     tx.commit().map_err(|e| map_err(&e))
@@ -288,6 +295,28 @@ fn store_totals(tx: &Transaction<'_>, t: SpendTotals) -> Result<(), LedgerError>
     )
     .map_err(|e| map_err(&e))?;
     Ok(())
+}
+
+fn load_guard(conn: &Connection) -> Result<Option<GuardTrip>, LedgerError> {
+    let row: Option<(String, i64)> = conn
+        .query_row("SELECT code, until_ms FROM guard WHERE id = 0", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(|e| map_err(&e))?;
+    row.map(|(code, until)| {
+        let until = u64::try_from(until)
+            .map_err(|_| LedgerError::Corrupt(format!("negative guard end {until}")))?;
+        // i64::MAX stands for every end past it.
+        let until = if until == i64::MAX as u64 {
+            u64::MAX
+        } else {
+            until
+        };
+        GuardTrip::new(&code, until)
+            .map_err(|_| LedgerError::Corrupt("a stored account guard code is malformed".into()))
+    })
+    .transpose()
 }
 
 fn holder_of(tx: &Transaction<'_>, task_id: TaskId) -> Result<Option<LocalId>, LedgerError> {
@@ -422,6 +451,30 @@ impl Ledger for SqliteLedger {
 
     fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
         self.query("SELECT record FROM records ORDER BY seq", None)
+    }
+
+    fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
+        let new = GuardTrip::new(code, until_ms)?;
+        self.write(|tx| {
+            let stored = load_guard(tx)?;
+            let merged = GuardTrip::merge(stored.clone(), new);
+            if stored.as_ref() != Some(&merged) {
+                tx.execute(
+                    "INSERT OR REPLACE INTO guard (id, code, until_ms) VALUES (0, ?1, ?2)",
+                    params![
+                        merged.code,
+                        i64::try_from(merged.until_ms).unwrap_or(i64::MAX)
+                    ],
+                )
+                .map_err(|e| map_err(&e))?;
+            }
+            Ok(merged)
+        })
+    }
+
+    fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
+        let conn = self.lock();
+        Ok(load_guard(&conn)?.filter(|t| t.holds_at(now_ms)))
     }
 
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {

@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::{Conflict, Ledger, LedgerError};
+use super::{Conflict, GuardTrip, Ledger, LedgerError};
 use crate::TaskId;
 use crate::error::ErrorCategory;
 use crate::policy::MAX_POLLS_PER_TASK;
@@ -31,6 +31,10 @@ pub fn run_all<L: Ledger>(make: impl Fn() -> L) {
     leases(&make());
     reopen_keeps_the_poll_count(&make());
     records_round_trip_exactly(&make());
+    account_guard(&make());
+    concurrent_guard_trips_keep_the_latest(&make());
+    adoptable_tasks(&make());
+    concurrent_leases_are_exclusive(&make());
 }
 
 /// A local id made from a number (tests only).
@@ -546,4 +550,147 @@ pub fn records_round_trip_exactly<L: Ledger>(l: &L) {
         l.find_by_task_id(big).expect("find").map(|r| r.task_id()),
         Some(Some(big))
     );
+}
+
+/// The account guard: trip, hold, merge (the later end wins), expire, bad codes.
+pub fn account_guard<L: Ledger>(l: &L) {
+    assert_eq!(
+        l.guard_tripped(0).expect("guard"),
+        None,
+        "a new ledger has no trip"
+    );
+    let t = l.trip_guard("ERROR_ZERO_BALANCE", 10_000).expect("trip");
+    assert_eq!(
+        t,
+        GuardTrip::new("ERROR_ZERO_BALANCE", 10_000).expect("trip")
+    );
+    assert_eq!(l.guard_tripped(9_999).expect("guard"), Some(t.clone()));
+    assert_eq!(
+        l.guard_tripped(10_000).expect("guard"),
+        None,
+        "until_ms is exclusive"
+    );
+    let kept = l.trip_guard("ERROR_IP_BANNED", 8_000).expect("trip");
+    assert_eq!(kept, t, "a trip that ends sooner leaves the stored one");
+    assert_eq!(l.guard_tripped(5_000).expect("guard"), Some(t));
+    let later = l
+        .trip_guard("ERROR_KEY_DOES_NOT_EXIST", 20_000)
+        .expect("trip");
+    assert_eq!(
+        (later.code.as_str(), later.until_ms),
+        ("ERROR_KEY_DOES_NOT_EXIST", 20_000)
+    );
+    assert_eq!(l.guard_tripped(15_000).expect("guard"), Some(later.clone()));
+    for bad in ["", "ERROR ZERO", "ERROR\nX", "é", &"E".repeat(200)] {
+        assert!(
+            matches!(l.trip_guard(bad, 99_000), Err(LedgerError::InvalidInput(_))),
+            "{bad:?} is not an error code"
+        );
+    }
+    assert_eq!(
+        l.guard_tripped(15_000).expect("guard"),
+        Some(later),
+        "a refused trip changes nothing"
+    );
+    let max = l.trip_guard("ERROR_IP_BLOCKED", u64::MAX).expect("trip");
+    assert_eq!(l.guard_tripped(u64::MAX - 1).expect("guard"), Some(max));
+    assert_eq!(l.guard_tripped(u64::MAX).expect("guard"), None);
+}
+
+/// 8 threads tripping the guard at once with different ends: the latest end is stored.
+pub fn concurrent_guard_trips_keep_the_latest<L: Ledger>(l: &L) {
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            s.spawn(move || {
+                for i in 0..10u64 {
+                    let until = 1_000 + ((t * 7 + i * 13) % 80) * 100;
+                    let got = l.trip_guard(&format!("ERROR_T{t}"), until).expect("trip");
+                    assert!(got.until_ms >= until, "a trip never shortens the guard");
+                }
+            });
+        }
+    });
+    let max_until = (0..8u64)
+        .flat_map(|t| (0..10u64).map(move |i| 1_000 + ((t * 7 + i * 13) % 80) * 100))
+        .max()
+        .expect("max");
+    let got = l.guard_tripped(0).expect("guard").expect("tripped");
+    assert_eq!(got.until_ms, max_until);
+}
+
+/// Adoptable: unfinished, and no lease or an expired one.
+pub fn adoptable_tasks<L: Ledger>(l: &L) {
+    for n in 1..=5 {
+        l.insert(&intent(n)).expect("insert");
+    }
+    l.mark_created(lid(1), TaskId(11), 0, None)
+        .expect("created");
+    l.mark_created(lid(2), TaskId(12), 0, None)
+        .expect("created");
+    l.acquire_lease(lid(2), "a", 0, 5_000).expect("lease");
+    l.acquire_lease(lid(3), "b", 0, 1_000).expect("lease");
+    l.finish(lid(4), failed(ErrorCategory::Service), 0, 1)
+        .expect("finish");
+    let ids = |v: Vec<TaskRecord>| v.iter().map(TaskRecord::local_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(l.list_adoptable(2_000).expect("adoptable")),
+        vec![lid(1), lid(3), lid(5)]
+    );
+    assert_eq!(
+        ids(l.list_adoptable(5_000).expect("adoptable")),
+        vec![lid(1), lid(2), lid(3), lid(5)],
+        "a lease ending at 5000 has expired at 5000"
+    );
+    assert_eq!(
+        ids(l.list_adoptable(999).expect("adoptable")),
+        vec![lid(1), lid(5)]
+    );
+    // Adopting: the first taker wins, the second is refused.
+    l.acquire_lease(lid(3), "c", 2_000, 9_000).expect("adopt");
+    assert!(matches!(
+        l.acquire_lease(lid(3), "d", 2_000, 9_000),
+        Err(LedgerError::Conflict(Conflict::LeaseHeld { .. }))
+    ));
+    assert_eq!(
+        ids(l.list_adoptable(2_000).expect("adoptable")),
+        vec![lid(1), lid(5)]
+    );
+}
+
+/// 8 workers racing for one task's lease, twice (fresh, then expired): exactly one wins
+/// each round, so two workers never both hold a live lease.
+pub fn concurrent_leases_are_exclusive<L: Ledger>(l: &L) {
+    l.insert(&intent(1)).expect("insert");
+    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    for (now, until) in [(1_000u64, 10_000u64), (10_000, 20_000)] {
+        let winners: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8u32)
+                .map(|t| {
+                    s.spawn(move || {
+                        let me = format!("w{t}-{now}");
+                        match l.acquire_lease(lid(1), &me, now, until) {
+                            Ok(r) => {
+                                assert_eq!(r.lease().map(|x| x.owner.as_str()), Some(me.as_str()));
+                                Some(me)
+                            }
+                            Err(LedgerError::Conflict(Conflict::LeaseHeld { .. })) => None,
+                            Err(e) => panic!("unexpected error: {e}"),
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(
+            winners.len(),
+            1,
+            "exactly one worker holds the lease: {winners:?}"
+        );
+        let r = l.get(lid(1)).expect("get").expect("record");
+        assert_eq!(r.lease().map(|x| x.owner.clone()), Some(winners[0].clone()));
+        assert_eq!(r.lease().map(|x| x.until_ms), Some(until));
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Conflict, Ledger, LedgerError, check_insert, totals_after_insert};
+use super::{Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert};
 use crate::TaskId;
 use crate::record::{Applied, Change, LocalId, SpendTotals, TaskRecord};
 
@@ -23,6 +23,7 @@ struct Inner {
     by_task: HashMap<TaskId, usize>,
     by_key: HashMap<String, Vec<usize>>,
     totals: SpendTotals,
+    guard: Option<GuardTrip>,
 }
 
 impl MemoryLedger {
@@ -122,6 +123,18 @@ impl Ledger for MemoryLedger {
 
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
         Ok(self.lock().totals)
+    }
+
+    fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
+        let new = GuardTrip::new(code, until_ms)?;
+        let mut g = self.lock();
+        let merged = GuardTrip::merge(g.guard.take(), new);
+        g.guard = Some(merged.clone());
+        Ok(merged)
+    }
+
+    fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
+        Ok(self.lock().guard.clone().filter(|t| t.holds_at(now_ms)))
     }
 }
 

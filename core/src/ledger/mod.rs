@@ -18,6 +18,25 @@
 //! - Poll reservations never pass 120 per task, whatever the callers do; a spend
 //!   reservation is refused ([`LedgerError::CapExceeded`]) rather than pass the cap.
 //! - Listings are in insertion order.
+//! - An unreachable store is [`LedgerError::Unavailable`], returned quickly (a Redis ledger
+//!   waits 2 s at most), never a panic. **Fail closed**: a caller that cannot record the
+//!   intent must not send createTask (nothing may be paid for that the ledger does not
+//!   know); a task already created keeps its record and goes on once the store is back.
+//!
+//! ## Fleet-wide account guard
+//! A ban-risk answer (`ERROR_KEY_DOES_NOT_EXIST`, `ERROR_ZERO_BALANCE`, …) seen by one worker
+//! is recorded with [`Ledger::trip_guard`]; every worker sharing the ledger calls
+//! [`Ledger::guard_tripped`] before each request it sends and sends nothing while it holds.
+//! The read is cheap (one lock in memory, one row in SQLite, one `GET` in Redis); a client
+//! that wants fewer reads may cache a "not tripped" answer for **at most 1 s** (so every
+//! worker stops within 1 s of the trip) and a trip until its `until_ms`.
+//!
+//! ## Takeover
+//! Each worker holds a lease ([`Ledger::acquire_lease`], renewed before it expires) on the
+//! unfinished tasks it drives; the lease rules are in [`Change::apply`], so two workers
+//! never both hold a live lease on one task. [`Ledger::list_adoptable`] lists the tasks
+//! whose lease expired (or that have none): another worker takes the lease, then polls the
+//! task within what is left of its 120 polls (it never creates it again).
 //!
 //! ## Write-ahead, as the driving loop uses it
 //! Insert the intent before createTask is sent; [`Ledger::reserve_spend`] before too, when
@@ -52,6 +71,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::TaskId;
 use crate::record::{
     Applied, Change, LocalId, MicroUsd, Outcome, RecordError, SpendTotals, TaskRecord,
@@ -66,6 +87,57 @@ mod price;
 
 pub use memory::MemoryLedger;
 pub use price::PriceTable;
+
+/// A tripped fleet-wide account guard: a ban-risk error `code` seen by some worker, and
+/// until when (unix ms, exclusive) nothing is sent to the service. See
+/// [`Ledger::trip_guard`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GuardTrip {
+    /// The service's error code, e.g. `ERROR_ZERO_BALANCE`.
+    pub code: String,
+    /// Until when it holds (unix ms): it holds while `now_ms < until_ms`.
+    pub until_ms: u64,
+}
+
+/// The longest error code a [`GuardTrip`] takes.
+pub const MAX_GUARD_CODE_LEN: usize = 128;
+
+impl GuardTrip {
+    /// Checks and builds a trip: `code` is 1 to [`MAX_GUARD_CODE_LEN`] ASCII letters,
+    /// digits, `_`, `-`, `.` or `:` (service error codes are), else
+    /// [`LedgerError::InvalidInput`] (the message does not repeat the code).
+    pub fn new(code: &str, until_ms: u64) -> Result<Self, LedgerError> {
+        let ok = !code.is_empty()
+            && code.len() <= MAX_GUARD_CODE_LEN
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+        if !ok {
+            return Err(LedgerError::InvalidInput(format!(
+                "an account guard code is 1 to {MAX_GUARD_CODE_LEN} ASCII letters, digits, '_', '-', '.' or ':'"
+            )));
+        }
+        Ok(Self {
+            code: code.to_string(),
+            until_ms,
+        })
+    }
+
+    /// Whether it holds at `now_ms`.
+    pub fn holds_at(&self, now_ms: u64) -> bool {
+        now_ms < self.until_ms
+    }
+
+    /// What a ledger stores when `new` is tripped over `stored`: the trip that ends later
+    /// (the stored one on a tie). The one rule every ledger applies, inside its atomic
+    /// section.
+    pub fn merge(stored: Option<Self>, new: Self) -> Self {
+        match stored {
+            Some(s) if s.until_ms >= new.until_ms => s,
+            _ => new,
+        }
+    }
+}
 
 /// Why a ledger operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +301,32 @@ pub trait Ledger: Send + Sync {
     /// The spend of the whole ledger.
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError>;
 
+    /// Trips the fleet-wide account guard: every caller of this ledger (every worker of the
+    /// fleet, for a shared store) sees it in [`guard_tripped`](Ledger::guard_tripped) until
+    /// `until_ms` (unix ms, exclusive). Atomic; a trip that ends sooner than the stored one
+    /// leaves it as it is ([`GuardTrip::merge`]). Returns the trip as stored now. A `code`
+    /// that is not an error code is [`LedgerError::InvalidInput`] ([`GuardTrip::new`]).
+    fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError>;
+
+    /// The account guard, if it holds at `now_ms` (unix ms); `None` once it expired. Cheap
+    /// (one read): a client calls it before each request it sends, or caches a `None` for
+    /// at most 1 s. See the [module docs](self#fleet-wide-account-guard).
+    fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError>;
+
+    /// The tasks another worker may adopt at `now_ms`: unfinished (intent or created) and
+    /// with no lease or an expired one (`until_ms <= now_ms`), in insertion order. An
+    /// adopter takes the lease with [`acquire_lease`](Ledger::acquire_lease) first (which
+    /// refuses if another worker was faster), then polls a created task within its
+    /// remaining budget; an intent's createTask outcome is unknown and it is not sent
+    /// again.
+    fn list_adoptable(&self, now_ms: u64) -> Result<Vec<TaskRecord>, LedgerError> {
+        Ok(self
+            .list_unfinished()?
+            .into_iter()
+            .filter(|r| r.lease().is_none_or(|l| l.until_ms <= now_ms))
+            .collect())
+    }
+
     /// Records createTask's task id (before the first poll). See [`Change::Created`].
     fn mark_created(
         &self,
@@ -353,6 +451,15 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
     }
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
         (**self).spend_totals()
+    }
+    fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
+        (**self).trip_guard(code, until_ms)
+    }
+    fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
+        (**self).guard_tripped(now_ms)
+    }
+    fn list_adoptable(&self, now_ms: u64) -> Result<Vec<TaskRecord>, LedgerError> {
+        (**self).list_adoptable(now_ms)
     }
 }
 

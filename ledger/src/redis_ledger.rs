@@ -1,0 +1,836 @@
+//! The Redis ledger: one ledger shared by a fleet of workers on many machines.
+
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use capmonster_core::TaskId;
+use capmonster_core::config::ClientKey;
+use capmonster_core::error::escape_untrusted;
+use capmonster_core::ledger::{
+    Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert,
+};
+use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
+use redis::{Connection, RedisError, Value};
+use sha2::{Digest, Sha256};
+
+/// The key layout version this crate writes (key `…:schema`), and the newest it opens.
+pub const REDIS_SCHEMA_VERSION: u32 = 1;
+
+/// How many hex digits of SHA-256 name a client key's namespace.
+const NAMESPACE_HEX: usize = 32;
+/// Idle connections kept for reuse.
+const POOL_IDLE_MAX: usize = 64;
+/// Records fetched per `MGET`.
+const MGET_CHUNK: usize = 512;
+
+/// The namespace of a client key: the first 32 hex digits (128 bits) of the SHA-256 of the
+/// key. The key itself, or any fragment of it, never reaches Redis.
+///
+/// ```
+/// use capmonster_core::ClientKey;
+/// let key = ClientKey::new("0123456789abcdef0123456789abcdef")?;
+/// let ns = capmonster_ledger::namespace_for_key(&key);
+/// assert_eq!(ns.len(), 32);
+/// assert!(!ns.contains("0123456789abcdef"));
+/// # Ok::<(), capmonster_core::Error>(())
+/// ```
+pub fn namespace_for_key(key: &ClientKey) -> String {
+    let mut hex = hex(&Sha256::digest(key.expose().as_bytes()));
+    hex.truncate(NAMESPACE_HEX);
+    hex
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Options of [`RedisLedger::open_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// How long connecting may take before [`LedgerError::Unavailable`]. Default: 2 s.
+    pub connect_timeout: Duration,
+    /// How long one reply may take before [`LedgerError::Unavailable`]. Default: 2 s.
+    pub io_timeout: Duration,
+    /// How long one atomic change retries when other workers keep changing the same keys
+    /// (optimistic transactions) before [`LedgerError::Unavailable`]. Default: 20 s.
+    pub contention_timeout: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            io_timeout: Duration::from_secs(2),
+            contention_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A ledger in Redis, shared by every worker of a fleet (threads, processes, machines).
+///
+/// - **Namespaced** by a hash of the client key ([`namespace_for_key`]): keys are
+///   `capmonster:{NAMESPACE}:…` (see the crate docs for the layout); the client key itself
+///   never reaches Redis. The `{…}` hash tag keeps one namespace in one cluster slot.
+/// - **Atomic on the server.** Every read-modify-write is an optimistic transaction:
+///   `WATCH` the record (and the spend totals, and the task id's index key, when the
+///   change touches them), read, apply the core's [`Change::apply`] in this process, and
+///   write back in `MULTI`/`EXEC`; when another worker changed a watched key in between,
+///   `EXEC` is refused and the change is computed again. So the rules are the core's,
+///   once, and the 120-poll count, the spend cap and leases hold across the fleet.
+/// - **Fail closed.** Redis down or unreachable is [`LedgerError::Unavailable`] within
+///   about [`RedisOptions::connect_timeout`] or [`RedisOptions::io_timeout`] (2 s), never a
+///   panic. A caller that cannot record the intent must not send createTask. An
+///   `Unavailable` from a change may hide a change that was applied (the reply was lost):
+///   retrying it is safe for the idempotent changes (created, finish, leases) and errs on
+///   the safe side for reservations (a poll reserved twice is a poll lost, never an extra
+///   one); an insert retried after that is [`Conflict::LocalIdExists`].
+/// - **Durable as far as Redis is.** Run Redis with AOF persistence (`appendonly yes`):
+///   without it, a Redis restart loses every record, and with it the 120-poll counts and
+///   the record of what was paid for.
+///
+/// The Redis URL may hold a password; it is never shown in `Debug`, errors or logs.
+///
+/// ## Key layout (version [`REDIS_SCHEMA_VERSION`])
+/// Under `capmonster:{NS}:`: `schema` (the layout version), `seq` (insertion counter),
+/// `rec:<local id>` (a record, JSON), `all` and `unfinished` (sorted sets of local ids by
+/// insertion order), `task:<task id>` (the local id holding it), `caller:<hash>` (sorted
+/// set of local ids by a SHA-256 of the caller key), `spend` (hash: `reserved`, `spent`, in
+/// millionths of a dollar), `guard` (the account guard, JSON).
+///
+/// ## Deployment
+/// One Redis (one primary) for every worker of an account. Run it with AOF persistence:
+/// without it a restart loses every record. See `ledger/README.md`.
+pub struct RedisLedger {
+    client: redis::Client,
+    prefix: String,
+    where_: String,
+    options: RedisOptions,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl fmt::Debug for RedisLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLedger")
+            .field("server", &self.where_)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keys of one namespace.
+struct Keys<'a>(&'a str);
+
+impl Keys<'_> {
+    fn schema(&self) -> String {
+        format!("{}schema", self.0)
+    }
+    fn seq(&self) -> String {
+        format!("{}seq", self.0)
+    }
+    fn rec(&self, id: LocalId) -> String {
+        format!("{}rec:{id}", self.0)
+    }
+    fn all(&self) -> String {
+        format!("{}all", self.0)
+    }
+    fn unfinished(&self) -> String {
+        format!("{}unfinished", self.0)
+    }
+    fn task(&self, t: TaskId) -> String {
+        format!("{}task:{t}", self.0)
+    }
+    fn caller(&self, key: &str) -> String {
+        let mut h = hex(&Sha256::digest(key.as_bytes()));
+        h.truncate(32);
+        format!("{}caller:{h}", self.0)
+    }
+    fn spend(&self) -> String {
+        format!("{}spend", self.0)
+    }
+    fn guard(&self) -> String {
+        format!("{}guard", self.0)
+    }
+}
+
+/// Whether a namespace is acceptable: 1 to 64 ASCII letters, digits, `_` or `-`.
+fn valid_namespace(ns: &str) -> bool {
+    !ns.is_empty()
+        && ns.len() <= 64
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+fn map_err(e: &RedisError) -> LedgerError {
+    let text = escape_untrusted(&e.to_string()).into_owned();
+    match e.code() {
+        Some("WRONGTYPE") => {
+            LedgerError::Corrupt(format!("a ledger key holds another Redis type: {text}"))
+        }
+        _ => match e.kind() {
+            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType => {
+                LedgerError::Corrupt(format!("unexpected reply from Redis: {text}"))
+            }
+            redis::ErrorKind::InvalidClientConfig => {
+                LedgerError::InvalidInput(format!("Redis settings: {text}"))
+            }
+            _ => LedgerError::Unavailable(format!("Redis: {text}")),
+        },
+    }
+}
+
+/// Whether the connection is broken (to be dropped rather than reused).
+fn broken(e: &RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_unrecoverable_error()
+}
+
+fn corrupt(what: &str) -> LedgerError {
+    LedgerError::Corrupt(format!("Redis ledger: {what}"))
+}
+
+fn decode(v: &Value) -> Result<Option<TaskRecord>, LedgerError> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::BulkString(b) => Ok(Some(TaskRecord::from_json(b)?)),
+        _ => Err(corrupt("a record is not a string")),
+    }
+}
+
+fn encode(rec: &TaskRecord) -> Vec<u8> {
+    rec.to_json()
+}
+
+fn parse_u64(v: &Value, what: &str) -> Result<Option<u64>, LedgerError> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::Int(i) => u64::try_from(*i).map(Some).map_err(|_| corrupt(what)),
+        Value::BulkString(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Some)
+            .ok_or_else(|| corrupt(what)),
+        Value::SimpleString(s) => s.parse().map(Some).map_err(|_| corrupt(what)),
+        _ => Err(corrupt(what)),
+    }
+}
+
+fn parse_totals(reserved: &Value, spent: &Value) -> Result<SpendTotals, LedgerError> {
+    Ok(SpendTotals {
+        reserved: MicroUsd(parse_u64(reserved, "spend total")?.unwrap_or(0)),
+        spent: MicroUsd(parse_u64(spent, "spend total")?.unwrap_or(0)),
+    })
+}
+
+fn parse_local_id(v: &Value) -> Result<Option<LocalId>, LedgerError> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::BulkString(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Some)
+            .ok_or_else(|| corrupt("a local id index entry is malformed")),
+        _ => Err(corrupt("a local id index entry is not a string")),
+    }
+}
+
+fn ids_of(v: Vec<Value>) -> Result<Vec<LocalId>, LedgerError> {
+    v.iter()
+        .map(|x| parse_local_id(x)?.ok_or_else(|| corrupt("an index holds nil")))
+        .collect()
+}
+
+fn score_of(v: &Value) -> Result<Option<f64>, LedgerError> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::Double(d) => Ok(Some(*d)),
+        Value::BulkString(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Some)
+            .ok_or_else(|| corrupt("an index score is malformed")),
+        Value::Int(i) => Ok(Some(*i as f64)),
+        _ => Err(corrupt("an index score is malformed")),
+    }
+}
+
+/// The outcome of one optimistic attempt.
+enum Attempt<T> {
+    Done(T),
+    /// A watched key changed: compute again.
+    Retry,
+}
+
+impl RedisLedger {
+    /// Opens the ledger at `url` (`redis://[:PASSWORD@]HOST[:PORT][/DB]`, or
+    /// `redis+unix:///path`) in `namespace` (1 to 64 ASCII letters, digits, `_`, `-`; use
+    /// [`namespace_for_key`] to get the client key's), with the default options. Connects
+    /// once to check the server and the key layout version: a server that cannot be
+    /// reached is [`LedgerError::Unavailable`] within about 2 s.
+    pub fn open(url: &str, namespace: &str) -> Result<Self, LedgerError> {
+        Self::open_with(url, namespace, RedisOptions::default())
+    }
+
+    /// [`RedisLedger::open`] in the namespace of `key` ([`namespace_for_key`]).
+    pub fn open_for_key(url: &str, key: &ClientKey) -> Result<Self, LedgerError> {
+        Self::open(url, &namespace_for_key(key))
+    }
+
+    /// [`RedisLedger::open`] with options.
+    pub fn open_with(
+        url: &str,
+        namespace: &str,
+        options: RedisOptions,
+    ) -> Result<Self, LedgerError> {
+        if !valid_namespace(namespace) {
+            return Err(LedgerError::InvalidInput(
+                "a Redis ledger namespace is 1 to 64 ASCII letters, digits, '_' or '-'".into(),
+            ));
+        }
+        // The URL may hold a password: it is never repeated in an error.
+        let client = redis::Client::open(url).map_err(|e| {
+            let e = map_err(&e);
+            match e {
+                LedgerError::Unavailable(_) | LedgerError::InvalidInput(_) => {
+                    if url.to_ascii_lowercase().starts_with("rediss://") {
+                        LedgerError::Unsupported(
+                            "this build has no TLS for Redis (rediss://); use redis:// on a trusted network or a TLS tunnel".into(),
+                        )
+                    } else {
+                        LedgerError::InvalidInput("not a valid Redis URL".into())
+                    }
+                }
+                other => other,
+            }
+        })?;
+        let info = client.get_connection_info();
+        let where_ = format!("{}/{}", info.addr(), info.redis_settings().db());
+        let ledger = Self {
+            client,
+            prefix: format!("capmonster:{{{namespace}}}:"),
+            where_,
+            options,
+            pool: Mutex::new(Vec::new()),
+        };
+        ledger.check_schema()?;
+        Ok(ledger)
+    }
+
+    /// The key prefix of this ledger's namespace: `capmonster:{NAMESPACE}:`.
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The server, as `HOST:PORT/DB` (never the password).
+    pub fn server(&self) -> &str {
+        &self.where_
+    }
+
+    fn keys(&self) -> Keys<'_> {
+        Keys(&self.prefix)
+    }
+
+    fn check_schema(&self) -> Result<(), LedgerError> {
+        let k = self.keys();
+        let (found,): (Value,) = self.with_conn(|c| {
+            redis::pipe()
+                .cmd("SET")
+                .arg(k.schema())
+                .arg(REDIS_SCHEMA_VERSION)
+                .arg("NX")
+                .ignore()
+                .cmd("GET")
+                .arg(k.schema())
+                .query(c)
+        })?;
+        if let Some(v) = parse_u64(&found, "the key layout version is malformed")? {
+            let v = u32::try_from(v).unwrap_or(u32::MAX);
+            if v > REDIS_SCHEMA_VERSION {
+                return Err(LedgerError::UnsupportedSchema {
+                    found: v,
+                    supported: REDIS_SCHEMA_VERSION,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn pool(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn connect(&self) -> Result<Connection, LedgerError> {
+        let c = self
+            .client
+            .get_connection_with_timeout(self.options.connect_timeout)
+            .map_err(|e| map_err(&e))?;
+        c.set_read_timeout(Some(self.options.io_timeout))
+            .map_err(|e| map_err(&e))?;
+        c.set_write_timeout(Some(self.options.io_timeout))
+            .map_err(|e| map_err(&e))?;
+        Ok(c)
+    }
+
+    /// Runs `f` on a connection of the pool (or a new one). A broken connection is
+    /// dropped, with every idle one (after a server restart they are all dead).
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, RedisError>,
+    ) -> Result<T, LedgerError> {
+        self.with_conn_l(|c| f(c).map_err(Failure::Redis))
+    }
+
+    fn with_conn_l<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Failure>,
+    ) -> Result<T, LedgerError> {
+        self.with_conn_inner(f).map_err(|(e, _)| e)
+    }
+
+    /// A read: when a pooled connection turns out dead (e.g. after a Redis restart), the
+    /// read is done again once on a fresh connection, so a restart costs no refusal.
+    fn read<T>(&self, f: impl Fn(&mut Connection) -> Result<T, Failure>) -> Result<T, LedgerError> {
+        match self.with_conn_inner(&f) {
+            Err((_, true)) => self.with_conn_l(f),
+            r => r.map_err(|(e, _)| e),
+        }
+    }
+
+    /// Runs `f`; on an error, also says whether it came from a pooled connection found
+    /// dead (not a timeout), i.e. whether a fresh connection is worth one more try.
+    fn with_conn_inner<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, Failure>,
+    ) -> Result<T, (LedgerError, bool)> {
+        let pooled = self.pool().pop();
+        let was_pooled = pooled.is_some();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => self.connect().map_err(|e| (e, false))?,
+        };
+        match f(&mut conn) {
+            Ok(v) => {
+                self.give_back(conn);
+                Ok(v)
+            }
+            Err(Failure::Ledger(e)) => {
+                // Leave no WATCH behind on a connection that goes back to the pool.
+                if redis::cmd("UNWATCH").exec(&mut conn).is_ok() {
+                    self.give_back(conn);
+                } else {
+                    self.pool().clear();
+                }
+                Err((e, false))
+            }
+            Err(Failure::Redis(e)) => {
+                let dead = broken(&e);
+                if dead {
+                    self.pool().clear();
+                }
+                Err((map_err(&e), was_pooled && dead && !e.is_timeout()))
+            }
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut p = self.pool();
+        if p.len() < POOL_IDLE_MAX {
+            p.push(conn);
+        }
+    }
+
+    /// Runs optimistic attempts until one is done, a refusal, or the contention timeout.
+    /// A read-phase failure on a pooled connection that turns out dead (e.g. after a
+    /// Redis restart) is retried once on a fresh connection: nothing was written.
+    fn optimistic<T>(
+        &self,
+        mut attempt: impl FnMut(&mut Connection) -> Result<Attempt<T>, Failure>,
+    ) -> Result<T, LedgerError> {
+        let start = Instant::now();
+        let mut backoff = Duration::from_micros(100);
+        let mut fresh_retry = true;
+        loop {
+            let r = self.with_conn_l(|c| attempt(c));
+            match r {
+                Ok(Attempt::Done(v)) => return Ok(v),
+                Ok(Attempt::Retry) => {}
+                Err(LedgerError::Unavailable(m)) if fresh_retry && m.starts_with(READ_PHASE) => {
+                    fresh_retry = false;
+                    continue;
+                }
+                Err(LedgerError::Unavailable(m)) if m.starts_with(READ_PHASE) => {
+                    return Err(LedgerError::Unavailable(m[READ_PHASE.len()..].to_string()));
+                }
+                Err(e) => return Err(e),
+            }
+            if start.elapsed() > self.options.contention_timeout {
+                return Err(LedgerError::Unavailable(
+                    "Redis: too much contention on the ledger's keys (gave up retrying)".into(),
+                ));
+            }
+            // Jittered backoff so that racing workers do not collide again in lockstep.
+            let jitter = u64::from(start.elapsed().subsec_nanos()) % 1000;
+            std::thread::sleep(backoff + Duration::from_micros(jitter));
+            backoff = (backoff * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// `MGET`s records by local id, in order, skipping those gone.
+    fn fetch(&self, c: &mut Connection, ids: &[LocalId]) -> Result<Vec<TaskRecord>, Failure> {
+        let k = self.keys();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MGET_CHUNK) {
+            let keys: Vec<String> = chunk.iter().map(|&id| k.rec(id)).collect();
+            let vals: Vec<Value> = redis::cmd("MGET").arg(&keys).query(c)?;
+            for v in &vals {
+                if let Some(r) = decode(v)? {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn list_index(&self, index: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.read(|c| {
+            let ids: Vec<Value> = redis::cmd("ZRANGE").arg(index).arg(0).arg(-1).query(c)?;
+            let ids = ids_of(ids)?;
+            self.fetch(c, &ids)
+        })
+    }
+}
+
+/// Marks an `Unavailable` that happened before anything was written.
+const READ_PHASE: &str = "\u{0}read:";
+
+/// An error inside a connection's work: Redis's, or the ledger's own.
+enum Failure {
+    Redis(RedisError),
+    Ledger(LedgerError),
+}
+
+impl From<RedisError> for Failure {
+    fn from(e: RedisError) -> Self {
+        Self::Redis(e)
+    }
+}
+
+impl From<LedgerError> for Failure {
+    fn from(e: LedgerError) -> Self {
+        Self::Ledger(e)
+    }
+}
+
+/// A read-phase Redis error: marked so that [`RedisLedger::optimistic`] may retry it once.
+fn read_phase(e: RedisError) -> Failure {
+    if broken(&e) {
+        match map_err(&e) {
+            LedgerError::Unavailable(m) => {
+                Failure::Ledger(LedgerError::Unavailable(format!("{READ_PHASE}{m}")))
+            }
+            other => Failure::Ledger(other),
+        }
+    } else {
+        Failure::Redis(e)
+    }
+}
+
+/// Whether a change may move the spend totals (so the totals key must be watched).
+fn touches_spend(change: &Change) -> bool {
+    matches!(
+        change,
+        Change::ReserveSpend { .. }
+            | Change::SettleSpend { .. }
+            | Change::ReleaseSpend
+            | Change::Finish { .. }
+    )
+}
+
+impl Ledger for RedisLedger {
+    fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
+        check_insert(record)?;
+        let k = self.keys();
+        let id = record.local_id();
+        let json = encode(record);
+        let task_key = record.task_id().map(|t| k.task(t));
+        let adds_spend =
+            totals_after_insert(SpendTotals::default(), record) != SpendTotals::default();
+        self.optimistic(|c| {
+            let mut watch = vec![k.rec(id)];
+            watch.extend(task_key.clone());
+            if adds_spend {
+                watch.push(k.spend());
+            }
+            let mut read = redis::pipe();
+            read.cmd("WATCH").arg(&watch).ignore();
+            read.cmd("EXISTS").arg(k.rec(id));
+            read.cmd("HMGET")
+                .arg(k.spend())
+                .arg("reserved")
+                .arg("spent");
+            if let Some(t) = &task_key {
+                read.cmd("GET").arg(t);
+            }
+            let got: Vec<Value> = read.query(c).map_err(read_phase)?;
+            let (exists, spend) = match got.as_slice() {
+                [e, Value::Array(s), ..] if s.len() == 2 => (e, s),
+                _ => return Err(corrupt("unexpected reply shape").into()),
+            };
+            if parse_u64(exists, "EXISTS reply")?.unwrap_or(0) != 0 {
+                return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)).into());
+            }
+            if let Some(task_id) = record.task_id()
+                && let Some(holder) = parse_local_id(got.get(2).unwrap_or(&Value::Nil))?
+            {
+                return Err(
+                    LedgerError::Conflict(Conflict::TaskIdExists { task_id, holder }).into(),
+                );
+            }
+            let totals = parse_totals(&spend[0], &spend[1])?;
+            let after = totals_after_insert(totals, record);
+            // The order number: taken outside the transaction (a gap when it is retried).
+            let seq: u64 = redis::cmd("INCR").arg(k.seq()).query(c)?;
+            let mut w = redis::pipe();
+            w.atomic();
+            w.cmd("SET").arg(k.rec(id)).arg(&json).ignore();
+            w.cmd("ZADD")
+                .arg(k.all())
+                .arg(seq)
+                .arg(id.to_string())
+                .ignore();
+            if !record.is_finished() {
+                w.cmd("ZADD")
+                    .arg(k.unfinished())
+                    .arg(seq)
+                    .arg(id.to_string())
+                    .ignore();
+            }
+            if let Some(t) = &task_key {
+                w.cmd("SET").arg(t).arg(id.to_string()).ignore();
+            }
+            if let Some(key) = record.caller_key() {
+                w.cmd("ZADD")
+                    .arg(k.caller(key))
+                    .arg(seq)
+                    .arg(id.to_string())
+                    .ignore();
+            }
+            if after != totals {
+                w.cmd("HSET")
+                    .arg(k.spend())
+                    .arg("reserved")
+                    .arg(after.reserved.0)
+                    .arg("spent")
+                    .arg(after.spent.0)
+                    .ignore();
+            }
+            let done: Option<()> = w.query(c)?;
+            Ok(match done {
+                Some(()) => Attempt::Done(()),
+                None => Attempt::Retry,
+            })
+        })
+    }
+
+    fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
+        let k = self.keys();
+        let new_task = match change {
+            Change::Created { task_id, .. } => Some(*task_id),
+            _ => None,
+        };
+        let mut watch_spend = touches_spend(change);
+        self.optimistic(|c| {
+            let mut watch = vec![k.rec(id)];
+            if let Some(t) = new_task {
+                watch.push(k.task(t));
+            }
+            if watch_spend {
+                watch.push(k.spend());
+            }
+            let mut read = redis::pipe();
+            read.cmd("WATCH").arg(&watch).ignore();
+            read.cmd("GET").arg(k.rec(id));
+            read.cmd("HMGET")
+                .arg(k.spend())
+                .arg("reserved")
+                .arg("spent");
+            read.cmd("ZSCORE").arg(k.all()).arg(id.to_string());
+            if let Some(t) = new_task {
+                read.cmd("GET").arg(k.task(t));
+            }
+            let got: Vec<Value> = read.query(c).map_err(read_phase)?;
+            let (rec, spend, score) = match got.as_slice() {
+                [r, Value::Array(s), z, ..] if s.len() == 2 => (r, s, z),
+                _ => return Err(corrupt("unexpected reply shape").into()),
+            };
+            let holder = got.get(3).unwrap_or(&Value::Nil);
+            let record = decode(rec)?.ok_or(LedgerError::NotFound(id))?;
+            if let Some(task_id) = new_task
+                && let Some(holder) = parse_local_id(holder)?
+                && holder != id
+            {
+                return Err(
+                    LedgerError::Conflict(Conflict::TaskIdExists { task_id, holder }).into(),
+                );
+            }
+            let totals = parse_totals(&spend[0], &spend[1])?;
+            let applied = change.apply(&record, totals)?;
+            if applied.totals != totals && !watch_spend {
+                // Not foreseen by `touches_spend`: do it again with the totals watched.
+                watch_spend = true;
+                redis::cmd("UNWATCH").exec(c)?;
+                return Ok(Attempt::Retry);
+            }
+            if applied.record == record && applied.totals == totals {
+                redis::cmd("UNWATCH").exec(c)?;
+                return Ok(Attempt::Done(applied));
+            }
+            let mut w = redis::pipe();
+            w.atomic();
+            if applied.record != record {
+                w.cmd("SET")
+                    .arg(k.rec(id))
+                    .arg(encode(&applied.record))
+                    .ignore();
+                if let Some(t) = applied.record.task_id()
+                    && record.task_id() != Some(t)
+                {
+                    w.cmd("SET").arg(k.task(t)).arg(id.to_string()).ignore();
+                }
+                if applied.record.is_finished() && !record.is_finished() {
+                    w.cmd("ZREM")
+                        .arg(k.unfinished())
+                        .arg(id.to_string())
+                        .ignore();
+                } else if !applied.record.is_finished() && record.is_finished() {
+                    let seq = score_of(score)?
+                        .ok_or_else(|| corrupt("a record is missing from the order index"))?;
+                    w.cmd("ZADD")
+                        .arg(k.unfinished())
+                        .arg(seq)
+                        .arg(id.to_string())
+                        .ignore();
+                }
+            }
+            if applied.totals != totals {
+                w.cmd("HSET")
+                    .arg(k.spend())
+                    .arg("reserved")
+                    .arg(applied.totals.reserved.0)
+                    .arg("spent")
+                    .arg(applied.totals.spent.0)
+                    .ignore();
+            }
+            let done: Option<()> = w.query(c)?;
+            Ok(match done {
+                Some(()) => Attempt::Done(applied),
+                None => Attempt::Retry,
+            })
+        })
+    }
+
+    fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
+        let k = self.keys();
+        self.read(|c| {
+            let v: Value = redis::cmd("GET").arg(k.rec(id)).query(c)?;
+            Ok(decode(&v)?)
+        })
+    }
+
+    fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
+        let k = self.keys();
+        self.read(|c| {
+            let v: Value = redis::cmd("GET").arg(k.task(task_id)).query(c)?;
+            let Some(id) = parse_local_id(&v)? else {
+                return Ok(None);
+            };
+            let v: Value = redis::cmd("GET").arg(k.rec(id)).query(c)?;
+            Ok(decode(&v)?.filter(|r| r.task_id() == Some(task_id)))
+        })
+    }
+
+    fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+        let mut v = self.list_index(&self.keys().caller(key))?;
+        // The index is by a hash of the key: keep the exact matches only.
+        v.retain(|r| r.caller_key() == Some(key));
+        Ok(v)
+    }
+
+    fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        let mut v = self.list_index(&self.keys().unfinished())?;
+        // A record finished between the two reads is left out.
+        v.retain(|r| !r.is_finished());
+        Ok(v)
+    }
+
+    fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.list_index(&self.keys().all())
+    }
+
+    fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
+        let k = self.keys();
+        self.read(|c| {
+            let v: Vec<Value> = redis::cmd("HMGET")
+                .arg(k.spend())
+                .arg("reserved")
+                .arg("spent")
+                .query(c)?;
+            Ok(parse_totals(&v[0], &v[1])?)
+        })
+    }
+
+    fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
+        let new = GuardTrip::new(code, until_ms)?;
+        let key = self.keys().guard();
+        self.optimistic(|c| {
+            let mut read = redis::pipe();
+            read.cmd("WATCH").arg(&key).ignore();
+            read.cmd("GET").arg(&key);
+            let (v,): (Value,) = read.query(c).map_err(read_phase)?;
+            let stored = parse_guard(&v)?;
+            let merged = GuardTrip::merge(stored.clone(), new.clone());
+            if stored.as_ref() == Some(&merged) {
+                redis::cmd("UNWATCH").exec(c)?;
+                return Ok(Attempt::Done(merged));
+            }
+            let json = serde_json::to_vec(&merged)
+                .map_err(|_| LedgerError::InvalidInput("guard trip not serializable".into()))?;
+            let mut w = redis::pipe();
+            w.atomic();
+            w.cmd("SET").arg(&key).arg(json).ignore();
+            let done: Option<()> = w.query(c)?;
+            Ok(match done {
+                Some(()) => Attempt::Done(merged),
+                None => Attempt::Retry,
+            })
+        })
+    }
+
+    fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
+        let key = self.keys().guard();
+        self.read(|c| {
+            let v: Value = redis::cmd("GET").arg(&key).query(c)?;
+            Ok(parse_guard(&v)?.filter(|t| t.holds_at(now_ms)))
+        })
+    }
+}
+
+fn parse_guard(v: &Value) -> Result<Option<GuardTrip>, LedgerError> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::BulkString(b) => {
+            let t: GuardTrip =
+                serde_json::from_slice(b).map_err(|_| corrupt("the account guard is malformed"))?;
+            GuardTrip::new(&t.code, t.until_ms)
+                .map(Some)
+                .map_err(|_| corrupt("the account guard code is malformed"))
+        }
+        _ => Err(corrupt("the account guard is not a string")),
+    }
+}
