@@ -129,13 +129,15 @@
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
 //! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`],
-//! [`record`] (a task's life as a ledger keeps it) and [`ledger`] (where records live).
+//! [`record`] (a task's life as a ledger keeps it), [`ledger`] (where records live) and
+//! [`callback`] (authenticated per-task callback URLs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub use http;
 pub use serde_json;
 
+pub mod callback;
 pub mod codec;
 pub mod config;
 pub mod drive;
