@@ -52,6 +52,10 @@
 //! 3. [`Action::Wait`]: sleep until `until` (waking early is harmless), go to 1.
 //! 4. [`Action::Done`] / [`Action::Fail`]: finished; these repeat if asked again.
 //!
+//! With callbacks ([`callback`], [`Solve::with_callback_fallback`]), a callback POST for the
+//! task is one more input, at any point: [`Solve::handle_callback`] with its body, then go
+//! to 1 (a wait for [`WaitReason::AwaitingCallback`] should be cut short by it).
+//!
 //! Here it is, by hand, against an in-memory fake service and a virtual clock:
 //!
 //! ```
