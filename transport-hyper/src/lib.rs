@@ -114,6 +114,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 
+pub mod callback;
 pub use capmonster_core as core;
 pub use capmonster_core::{
     ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, ReportKind,
