@@ -63,6 +63,10 @@
 //! 3. [`Action::Wait`]: sleep until `until` (waking early is harmless), go to 1.
 //! 4. [`Action::Done`] / [`Action::Fail`]: finished; these repeat if asked again.
 //!
+//! With callbacks ([`callback`], [`Solve::with_callback_fallback`]), a callback POST for the
+//! task is one more input, at any point: [`Solve::handle_callback`] with its body, then go
+//! to 1 (a wait for [`WaitReason::AwaitingCallback`] should be cut short by it).
+//!
 //! Here it is, by hand, against an in-memory fake service and a virtual clock:
 //!
 //! ```
@@ -139,7 +143,8 @@
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
 //! [`solve`] (the state machine), [`blocking`] (the blocking client), [`guard`], [`error`],
-//! [`config`], [`record`] (a task's life as a ledger keeps it) and [`ledger`] (where records live).
+//! [`config`], [`record`] (a task's life as a ledger keeps it), [`ledger`] (where records
+//! live) and [`callback`] (authenticated per-task callback URLs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -147,6 +152,7 @@ pub use http;
 pub use serde_json;
 
 pub mod blocking;
+pub mod callback;
 mod client;
 pub mod codec;
 pub mod config;

@@ -97,6 +97,9 @@ pub enum WaitReason {
     PollBackoff,
     /// Waiting for the answer to the request with this ticket.
     AwaitingResponse(Ticket),
+    /// Callbacks on ([`Solve::with_callback_fallback`]): waiting for the task's callback;
+    /// polling starts at `until` if none came.
+    AwaitingCallback,
 }
 
 /// A solved task. With the `serde` feature (default), it serializes to
@@ -236,6 +239,17 @@ pub struct Solve {
     next_ticket: u64,
     /// The task's family (unknown for a resumed task).
     family: Option<TaskFamily>,
+    /// Callback input: the fallback delay (callbacks on) and a body held until the task id.
+    callback: CallbackInput,
+}
+
+/// What [`Solve::handle_callback`] needs besides the main state.
+#[derive(Debug, Default)]
+struct CallbackInput {
+    /// `Some`: do not poll before this long after createTask succeeded.
+    fallback: Option<Duration>,
+    /// The first callback that came before the task id (applied once the id is known).
+    held: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for Solve {
@@ -285,6 +299,7 @@ impl Solve {
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
             family: Some(task.family()),
+            callback: CallbackInput::default(),
         };
         // Checked against the configuration, before anything is sent.
         if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
@@ -324,6 +339,73 @@ impl Solve {
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
             family: None,
+            callback: CallbackInput::default(),
+        }
+    }
+
+    /// Callbacks on: once createTask succeeds, the machine does not poll for `fallback`
+    /// (typically [`callback::fallback_delay`](crate::callback::fallback_delay) of the task's
+    /// family, and never less than the policy's first delay), waiting with
+    /// [`WaitReason::AwaitingCallback`] for [`Solve::handle_callback`]. If no callback ended
+    /// the task by then, it polls as usual, within the same 120-poll budget and deadline (a
+    /// fallback past the deadline means no poll at all: the task times out waiting). Only the
+    /// wait after createTask changes; a [`resume`](Solve::resume)d machine polls at once as
+    /// usual (and takes callbacks all the same).
+    #[must_use]
+    pub fn with_callback_fallback(mut self, fallback: Duration) -> Self {
+        self.callback.fallback = Some(fallback);
+        self
+    }
+
+    /// Feeds the body of a callback POST for this task (the service posts the getTaskResult
+    /// body; the adapter authenticates it, see [`crate::callback`], and never passes a
+    /// forged one). Works whether or not callbacks are on, in every state:
+    ///
+    /// - a `ready` body ends the task ([`Action::Done`], `polls` counting the polls sent so
+    ///   far); an error body is classified like a poll answer's (a final error fails the
+    ///   task, a ban-risk code trips the account guard; `CAPTCHA_NOT_READY` and transient
+    ///   codes change nothing). A poll in flight is then moot: its answer is ignored;
+    /// - `processing`, an unknown status, an unreadable or oversized body: ignored (polling,
+    ///   if any, goes on as scheduled);
+    /// - after `Done` or `Fail` (duplicates, late callbacks): ignored;
+    /// - before the task id is known (a callback racing the createTask answer): the first one
+    ///   is held and applied as soon as createTask answers with a task id; dropped if
+    ///   createTask fails.
+    pub fn handle_callback(&mut self, now: Instant, body: &[u8]) {
+        let now = self.clamp_now(now);
+        if self.is_terminal() || body.len() > self.cfg.max_body_bytes() {
+            return;
+        }
+        if self.task_id.is_none() {
+            if self.callback.held.is_none() {
+                self.callback.held = Some(body.to_vec());
+            }
+            return;
+        }
+        self.on_callback_body(now, body);
+    }
+
+    fn on_callback_body(&mut self, now: Instant, body: &[u8]) {
+        match codec::read_answer_for(&self.cfg, StatusCode::OK, body) {
+            Answer::Ok(env) => {
+                if let PollReading::Ready(solution) = codec::read_poll(env) {
+                    self.state = State::Done(Solved {
+                        task_id: self.task_id.unwrap_or(TaskId(0)),
+                        family: self.family,
+                        solution,
+                        polls: self.polls,
+                    });
+                }
+            }
+            Answer::Api(api) => match api.code.class() {
+                ErrorClass::Progress | ErrorClass::RetrySame => {}
+                ErrorClass::FailBanRisk => {
+                    self.cfg.guard().observe(&api.code, now);
+                    self.fail(Error::new(ErrorKind::Api(api)));
+                }
+                _ => self.fail(Error::new(ErrorKind::Api(api))),
+            },
+            Answer::Unreadable(_) => {}
         }
     }
 
@@ -554,11 +636,23 @@ impl Solve {
                     self.task_id = Some(id);
                     self.create_body = None;
                     self.created_at = Some(now);
-                    self.schedule_poll(
-                        now,
-                        add_sat(now, self.policy.first_delay),
-                        WaitReason::FirstPollDelay,
-                    );
+                    if let Some(fallback) = self.callback.fallback {
+                        let wait = fallback.max(self.policy.first_delay);
+                        let at = add_sat(now, wait).min(self.deadline);
+                        self.state = State::Poll {
+                            at,
+                            reason: WaitReason::AwaitingCallback,
+                        };
+                    } else {
+                        self.schedule_poll(
+                            now,
+                            add_sat(now, self.policy.first_delay),
+                            WaitReason::FirstPollDelay,
+                        );
+                    }
+                    if let Some(body) = self.callback.held.take() {
+                        self.handle_callback(now, &body);
+                    }
                 }
                 Err(why) => self.create_ambiguous(
                     now,

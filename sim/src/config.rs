@@ -229,6 +229,57 @@ impl FaultRule {
     }
 }
 
+/// What the simulator does to a callback instead of POSTing it once, as soon as its task
+/// finishes (only loopback `http://` callbacks are ever sent; faults apply to those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackFault {
+    /// Never sent (counted in [`crate::Stats::callbacks_dropped`]).
+    Drop,
+    /// Sent after this delay.
+    Delay(Duration),
+    /// Sent twice: the same POST again once the first is answered.
+    Duplicate,
+    /// Held back, then sent right after the next callback that is sent (so the two arrive
+    /// in the opposite order); sent anyway after [`REORDER_WINDOW`] if no other comes.
+    Reorder,
+    /// A forged POST is sent first, to the same URL with the last character of its path
+    /// changed and a ready body whose solution strings are all `"forged"`; then the real one.
+    Forge,
+}
+
+/// The longest a [`CallbackFault::Reorder`] callback is held back.
+pub const REORDER_WINDOW: Duration = Duration::from_secs(1);
+
+/// A callback fault rule. `nth` rules are checked first (in insertion order), then one
+/// seeded draw decides among the `rate` rules (their probabilities add up, capped at 1).
+/// At most one fault per callback.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CallbackRule {
+    /// When it fires: per callback with a probability, or on the n-th (1-based) callback
+    /// the simulator is about to send (counted over all tasks).
+    pub trigger: Trigger,
+    /// What happens.
+    pub fault: CallbackFault,
+}
+
+impl CallbackRule {
+    /// Apply `fault` to each callback with probability `p` (seeded).
+    pub fn rate(p: f64, fault: CallbackFault) -> Self {
+        Self {
+            trigger: Trigger::Rate(p.clamp(0.0, 1.0)),
+            fault,
+        }
+    }
+
+    /// Apply `fault` to the n-th (1-based) callback.
+    pub fn nth(n: u64, fault: CallbackFault) -> Self {
+        Self {
+            trigger: Trigger::Nth(n),
+            fault,
+        }
+    }
+}
+
 /// A solve-time override: tasks matching `selector` take a uniform time in `min..=max`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolveTime {
@@ -282,6 +333,8 @@ pub struct SimConfig {
     pub worker_threads: Option<usize>,
     /// Time a callback receiver gets to accept the POST (default 2 s, as documented).
     pub callback_timeout: Duration,
+    /// Callback faults: drop, delay, duplicate, reorder, forge (none by default).
+    pub callback_faults: Vec<CallbackRule>,
 }
 
 impl Default for SimConfig {
@@ -301,6 +354,7 @@ impl Default for SimConfig {
             min_image_bytes: 100,
             worker_threads: None,
             callback_timeout: Duration::from_secs(2),
+            callback_faults: Vec::new(),
         }
     }
 }
@@ -387,6 +441,12 @@ impl SimConfig {
     /// Set the largest accepted decoded image size in bytes.
     pub fn with_max_image_bytes(mut self, n: usize) -> Self {
         self.max_image_bytes = n;
+        self
+    }
+
+    /// Add a callback fault rule (see [`CallbackFault`]).
+    pub fn with_callback_fault(mut self, rule: CallbackRule) -> Self {
+        self.callback_faults.push(rule);
         self
     }
 

@@ -82,7 +82,8 @@
 //! * **callbackUrl**: when a task finishes, its getTaskResult-shaped body is POSTed to the
 //!   URL **only if** it is `http://` on a loopback host (127.0.0.0/8, `localhost`,
 //!   `[::1]`); other URLs are never contacted and are counted in
-//!   [`Stats::callbacks_refused`].
+//!   [`Stats::callbacks_refused`]. [`SimConfig::with_callback_fault`] drops, delays,
+//!   duplicates, reorders or forges them ([`CallbackFault`], by rate or n-th callback).
 //! * **reportIncorrect\***: `{"errorId":0,"status":"success"}` for a live task of the same
 //!   key, `ERROR_NO_SUCH_CAPCHA_ID` otherwise.
 //!
@@ -101,7 +102,10 @@ mod state;
 mod tasks;
 
 pub use cli::{DEFAULT_ADDR, SimArgs, run_foreground};
-pub use config::{Endpoint, Fault, FaultRule, SimConfig, SolveTime, Trigger};
+pub use config::{
+    CallbackFault, CallbackRule, Endpoint, Fault, FaultRule, REORDER_WINDOW, SimConfig, SolveTime,
+    Trigger,
+};
 pub use server::Sim;
 pub use state::Stats;
 

@@ -169,12 +169,84 @@ async fn tick_loop(shared: Arc<Shared>) {
         iv.tick().await;
         let cbs = shared.lock().tick(Instant::now());
         for cb in cbs {
-            tokio::spawn(send_callback(Arc::clone(&shared), cb));
+            dispatch_callback(&shared, cb);
         }
     }
 }
 
-async fn send_callback(shared: Arc<Shared>, cb: Callback) {
+/// Send a callback, applying its fault (see [`crate::CallbackFault`]).
+fn dispatch_callback(shared: &Arc<Shared>, cb: Callback) {
+    use crate::config::{CallbackFault, REORDER_WINDOW};
+    let shared = Arc::clone(shared);
+    if let Some(f) = cb.fault {
+        shared.lock().callback_fault_applied(f);
+    }
+    match cb.fault {
+        Some(CallbackFault::Drop) => {}
+        Some(CallbackFault::Reorder) => {
+            let seq = shared.lock().hold_callback(cb);
+            tokio::spawn(async move {
+                tokio::time::sleep(REORDER_WINDOW).await;
+                let late = shared.lock().take_held(Some(seq));
+                for cb in late {
+                    send_callback(&shared, &cb).await;
+                }
+            });
+        }
+        fault => {
+            tokio::spawn(async move {
+                match fault {
+                    Some(CallbackFault::Delay(d)) => tokio::time::sleep(d).await,
+                    Some(CallbackFault::Forge) => {
+                        let _ = send_post(&shared, &forged(&cb)).await;
+                    }
+                    _ => {}
+                }
+                send_callback(&shared, &cb).await;
+                // Held-back callbacks go right after this one.
+                let held = shared.lock().take_held(None);
+                for h in held {
+                    send_callback(&shared, &h).await;
+                }
+                if fault == Some(CallbackFault::Duplicate) {
+                    send_callback(&shared, &cb).await;
+                }
+            });
+        }
+    }
+}
+
+/// The forged copy of a callback: last path character changed, solution strings `"forged"`.
+fn forged(cb: &Callback) -> Callback {
+    let mut path = cb.path.clone();
+    let last = path.pop().unwrap_or('/');
+    path.push(if last == 'A' { 'B' } else { 'A' });
+    let mut v: Value = serde_json::from_slice(&cb.body).unwrap_or_else(|_| json!({}));
+    v["errorId"] = json!(0);
+    v["status"] = json!("ready");
+    let mut solution = v["solution"].as_object().cloned().unwrap_or_default();
+    for val in solution.values_mut() {
+        if val.is_string() {
+            *val = json!("forged");
+        }
+    }
+    solution.insert("text".into(), json!("forged"));
+    v["solution"] = Value::Object(solution);
+    Callback {
+        path,
+        body: Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+        fault: None,
+        ..cb.clone()
+    }
+}
+
+async fn send_callback(shared: &Shared, cb: &Callback) {
+    let ok = send_post(shared, cb).await;
+    shared.lock().callback_done(ok);
+}
+
+/// One POST to the callback's URL; true if it was written and the receiver did not fail.
+async fn send_post(shared: &Shared, cb: &Callback) -> bool {
     let timeout = shared.cfg.callback_timeout;
     let attempt = async {
         let mut s = TcpStream::connect(cb.addr).await?;
@@ -192,8 +264,7 @@ async fn send_callback(shared: Arc<Shared>, cb: Callback) {
         let _ = s.read(&mut buf).await;
         Ok::<(), io::Error>(())
     };
-    let ok = matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(())));
-    shared.lock().callback_done(ok);
+    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(())))
 }
 
 /// The TCP stream, with the ability to close with RST (SO_LINGER 0) when a reset fault fired.
@@ -486,7 +557,7 @@ async fn handle(
         Endpoint::Any => (Reply::error(404, "ERROR_NO_SUCH_METHOD", false), None),
     };
     if let Some(cb) = callback {
-        tokio::spawn(send_callback(Arc::clone(&shared), cb));
+        dispatch_callback(&shared, cb);
     }
     if ep == Endpoint::CreateTask {
         // Only an answer delivered whole can be read as a refusal by the client.

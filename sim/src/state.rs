@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Endpoint, Fault, SimConfig, Trigger};
+use crate::config::{CallbackFault, Endpoint, Fault, SimConfig, Trigger};
 use crate::rng::SplitMix64;
 use crate::tasks::{self, describe, field};
 
@@ -70,6 +70,18 @@ pub struct Stats {
     pub callbacks_failed: u64,
     /// Callbacks not sent because the URL was not `http://` on a loopback host.
     pub callbacks_refused: u64,
+    /// Callbacks never sent ([`crate::CallbackFault::Drop`]).
+    pub callbacks_dropped: u64,
+    /// Callbacks sent late ([`crate::CallbackFault::Delay`]).
+    pub callbacks_delayed: u64,
+    /// Callbacks sent twice ([`crate::CallbackFault::Duplicate`]; both POSTs count in
+    /// `callbacks_sent`).
+    pub callbacks_duplicated: u64,
+    /// Callbacks held back behind the next one ([`crate::CallbackFault::Reorder`]).
+    pub callbacks_reordered: u64,
+    /// Forged POSTs sent before a real callback ([`crate::CallbackFault::Forge`]; not
+    /// counted in `callbacks_sent`).
+    pub callbacks_forged: u64,
     /// Accepted reportIncorrect* requests.
     pub reports_accepted: u64,
     /// Polls per task id (not serialised; use [`Stats::polls_for`]).
@@ -129,12 +141,14 @@ impl Reply {
 }
 
 /// A callback to deliver.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Callback {
     pub addr: SocketAddr,
     pub host: String,
     pub path: String,
     pub body: Bytes,
+    /// What to do to it instead of sending it once at once.
+    pub fault: Option<CallbackFault>,
 }
 
 /// Parse an `http://` URL whose host is loopback (127.0.0.0/8, `localhost`, `[::1]`).
@@ -205,6 +219,12 @@ pub(crate) struct State {
     cfg: Arc<SimConfig>,
     rng: SplitMix64,
     fault_rng: SplitMix64,
+    callback_rng: SplitMix64,
+    /// Callbacks decided so far (for `nth` callback rules).
+    callbacks_seen: u64,
+    /// [`CallbackFault::Reorder`] callbacks held back, by sequence number.
+    held: Vec<(u64, Callback)>,
+    held_seq: u64,
     accounts: HashMap<String, Account>,
     tasks: HashMap<u64, Task>,
     next_id: u64,
@@ -236,6 +256,10 @@ impl State {
         Self {
             rng: SplitMix64::new(cfg.seed),
             fault_rng: SplitMix64::new(cfg.seed ^ 0xFA17_FA17_FA17_FA17),
+            callback_rng: SplitMix64::new(cfg.seed ^ 0xCA11_BAC4_CA11_BAC4),
+            callbacks_seen: 0,
+            held: Vec::new(),
+            held_seq: 0,
             accounts,
             tasks: HashMap::new(),
             next_id: 100_000_000,
@@ -469,12 +493,16 @@ impl State {
         task.body = Some(body.clone());
         let url = task.callback.take()?;
         match loopback_target(&url) {
-            Some((addr, host, path)) => Some(Callback {
-                addr,
-                host,
-                path,
-                body,
-            }),
+            Some((addr, host, path)) => {
+                let fault = self.pick_callback_fault();
+                Some(Callback {
+                    addr,
+                    host,
+                    path,
+                    body,
+                    fault,
+                })
+            }
             None => {
                 self.stats.callbacks_refused += 1;
                 None
@@ -640,6 +668,59 @@ impl State {
             self.tasks.remove(&id);
         }
         out
+    }
+
+    /// The fault for the next callback to send (`nth` rules first, then one draw).
+    fn pick_callback_fault(&mut self) -> Option<CallbackFault> {
+        self.callbacks_seen += 1;
+        let n = self.callbacks_seen;
+        let rules = &self.cfg.callback_faults;
+        if let Some(r) = rules.iter().find(|r| r.trigger == Trigger::Nth(n)) {
+            return Some(r.fault);
+        }
+        if !rules.iter().any(|r| matches!(r.trigger, Trigger::Rate(_))) {
+            return None;
+        }
+        let mut u = self.callback_rng.next_f64();
+        for r in rules {
+            if let Trigger::Rate(p) = r.trigger {
+                if u < p {
+                    return Some(r.fault);
+                }
+                u -= p;
+            }
+        }
+        None
+    }
+
+    /// Count a callback fault as applied.
+    pub(crate) fn callback_fault_applied(&mut self, fault: CallbackFault) {
+        let c = match fault {
+            CallbackFault::Drop => &mut self.stats.callbacks_dropped,
+            CallbackFault::Delay(_) => &mut self.stats.callbacks_delayed,
+            CallbackFault::Duplicate => &mut self.stats.callbacks_duplicated,
+            CallbackFault::Reorder => &mut self.stats.callbacks_reordered,
+            CallbackFault::Forge => &mut self.stats.callbacks_forged,
+        };
+        *c += 1;
+    }
+
+    /// Hold a reordered callback; returns its sequence number.
+    pub(crate) fn hold_callback(&mut self, cb: Callback) -> u64 {
+        self.held_seq += 1;
+        self.held.push((self.held_seq, cb));
+        self.held_seq
+    }
+
+    /// Every held callback (`None`), or the one with this sequence number if still held.
+    pub(crate) fn take_held(&mut self, seq: Option<u64>) -> Vec<Callback> {
+        match seq {
+            None => self.held.drain(..).map(|(_, cb)| cb).collect(),
+            Some(s) => match self.held.iter().position(|(n, _)| *n == s) {
+                Some(i) => vec![self.held.remove(i).1],
+                None => Vec::new(),
+            },
+        }
     }
 
     pub(crate) fn callback_done(&mut self, ok: bool) {

@@ -113,6 +113,7 @@
 mod errors;
 mod transport;
 
+pub mod callback;
 pub use capmonster_core as core;
 pub use capmonster_core::{
     ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, ReportKind,

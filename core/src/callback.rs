@@ -1,0 +1,269 @@
+//! Authenticated per-task callback URLs (pure: no I/O, no clock, no randomness).
+//!
+//! The service POSTs a finished task's getTaskResult body to the task's `callbackUrl`. The
+//! body carries no task id, and the service signs nothing, so the URL itself both correlates
+//! the POST with its task and authenticates it: each task gets
+//!
+//! ```text
+//! <public base>/cb/<local id: 32 lowercase hex digits>.<token: 43 URL-safe base64 characters>
+//! ```
+//!
+//! where the token is HMAC-SHA256 of the task's client-side [`LocalId`] under a per-client
+//! [`CallbackSecret`] (32 random bytes the adapter draws; the core has no random numbers).
+//! [`CallbackSecret::verify`] recomputes the token and compares it in constant time: a
+//! forged, truncated, extended or re-encoded token, an id it was not made for, or a token
+//! made under another secret never yields an id. Someone who knows one task's URL learns
+//! nothing about another's.
+//!
+//! ```
+//! use capmonster_core::callback::CallbackSecret;
+//! use capmonster_core::record::LocalId;
+//!
+//! let secret = CallbackSecret::from_bytes([7; 32]); // draw 32 random bytes in real code
+//! let id = LocalId::from_bytes([0xab; 16]);
+//! let url = secret.callback_url("https://hooks.example.com/capmonster/", id);
+//! assert!(url.starts_with("https://hooks.example.com/capmonster/cb/abababababababababababababababab."));
+//!
+//! // The receiver sees the path (a reverse proxy may keep or strip the base's prefix).
+//! let path = url.strip_prefix("https://hooks.example.com").unwrap();
+//! assert_eq!(secret.verify(path), Some(id));
+//! assert_eq!(secret.verify(&secret.callback_path(id)), Some(id));
+//! assert_eq!(secret.verify("/cb/abababababababababababababababab.AAAA"), None);
+//! assert_eq!(format!("{secret:?}"), "CallbackSecret(<redacted>)");
+//! ```
+//!
+//! The token is a secret of the same order as the key for one task: anyone who has it can
+//! end that task early with a body of their choice. Do not log callback URLs or paths.
+
+use std::fmt;
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::policy::documented_solve_range;
+use crate::record::LocalId;
+use crate::task::TaskFamily;
+
+/// The path segment every callback path has before its last segment: `/cb/<id>.<token>`.
+pub const CALLBACK_SEGMENT: &str = "cb";
+
+/// Length of a token: 32 HMAC bytes in unpadded URL-safe base64.
+pub const TOKEN_LEN: usize = 43;
+
+/// Domain separation: a token is an HMAC of this prefix and the id's 16 bytes.
+const CONTEXT: &[u8] = b"capmonster-rs callback v1\0";
+
+/// A per-client secret that makes callback tokens: 32 bytes, drawn at random by the adapter
+/// (for example once per client, or once per process). `Debug` never shows it; there is no
+/// `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CallbackSecret([u8; 32]);
+
+impl CallbackSecret {
+    /// The secret with these bytes. Use 32 bytes from a cryptographic random source.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    fn mac(&self, id: LocalId) -> Hmac<Sha256> {
+        // HMAC pads a key shorter than the block (64 bytes) with zeros: this is exactly
+        // HMAC-SHA256 keyed with the 32 secret bytes, built without a fallible call.
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&self.0);
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(&key.into());
+        mac.update(CONTEXT);
+        mac.update(&id.to_bytes());
+        mac
+    }
+
+    /// The task's token: HMAC-SHA256 of `id`, in [`TOKEN_LEN`] URL-safe base64 characters
+    /// (`A–Z a–z 0–9 - _`, no padding).
+    pub fn token(&self, id: LocalId) -> String {
+        let tag = self.mac(id).finalize().into_bytes();
+        b64url_encode(&tag)
+    }
+
+    /// The task's path, `/cb/<id>.<token>`.
+    pub fn callback_path(&self, id: LocalId) -> String {
+        format!("/{CALLBACK_SEGMENT}/{id}.{}", self.token(id))
+    }
+
+    /// The task's URL: `public_base` without its trailing slashes, then
+    /// [`callback_path`](Self::callback_path). `public_base` is used as given (for example
+    /// `http://127.0.0.1:8640` or `https://hooks.example.com/prefix`); validating it is the
+    /// adapter's job.
+    pub fn callback_url(&self, public_base: &str, id: LocalId) -> String {
+        format!(
+            "{}{}",
+            public_base.trim_end_matches('/'),
+            self.callback_path(id)
+        )
+    }
+
+    /// The task a callback path belongs to, if its token is valid: the path's last two
+    /// segments must be `cb` and `<id>.<token>`, with the id in lowercase hex and the token
+    /// exactly the one [`token`](Self::token) makes (compared in constant time). Anything
+    /// before them is ignored (a reverse proxy may keep the public base's prefix). A query
+    /// string or anything else makes the path invalid. Never panics.
+    pub fn verify(&self, path: &str) -> Option<LocalId> {
+        let (rest, last) = path.rsplit_once('/')?;
+        let (_, segment) = rest.rsplit_once('/').unwrap_or(("", rest));
+        if segment != CALLBACK_SEGMENT {
+            return None;
+        }
+        let (hex, token) = last.split_once('.')?;
+        let id: LocalId = hex.parse().ok()?;
+        // Exactly one spelling per id: lowercase, as made.
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let tag = b64url_decode_32(token)?;
+        self.mac(id).verify_slice(&tag).ok()?;
+        Some(id)
+    }
+}
+
+impl fmt::Debug for CallbackSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallbackSecret(<redacted>)")
+    }
+}
+
+/// How long after createTask succeeded a solve with callbacks on waits for its callback
+/// before it starts polling: the family's upper documented solve time (reference §6.2:
+/// 80 s for reCAPTCHA v2 Enterprise and hCaptcha, 30 s for reCAPTCHA v3, GeeTest and
+/// FunCaptcha, 20 s for Turnstile), 6 s for image tasks ("300 ms to 6 s"), and 30 s for
+/// every family the docs give no range for (the FAQ's "1 to 30 seconds").
+pub fn fallback_delay(family: TaskFamily) -> Duration {
+    if let Some((_, hi)) = documented_solve_range(family) {
+        return hi;
+    }
+    match family {
+        TaskFamily::ImageToText | TaskFamily::ComplexImage => Duration::from_secs(6),
+        _ => Duration::from_secs(30),
+    }
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn b64url_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            let idx = (n >> (18 - 6 * i)) & 63;
+            out.push(char::from(ALPHABET[idx as usize]));
+        }
+    }
+    out
+}
+
+fn b64url_value(c: u8) -> Option<u32> {
+    let v = match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// Strict decoding of exactly 43 characters into 32 bytes: the unused low bits of the last
+/// character must be zero, so every token has exactly one spelling.
+fn b64url_decode_32(s: &str) -> Option<[u8; 32]> {
+    let s = s.as_bytes();
+    if s.len() != TOKEN_LEN {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    let mut n = 0;
+    for &c in s {
+        acc = (acc << 6) | b64url_value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            *out.get_mut(n)? = (acc >> bits) as u8;
+            n += 1;
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (n == 32 && acc == 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_and_is_strict() {
+        for len in 0usize..40 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let s = b64url_encode(&bytes);
+            assert_eq!(s.len(), (len * 4).div_ceil(3));
+            if len == 32 {
+                assert_eq!(b64url_decode_32(&s).map(Vec::from), Some(bytes));
+            }
+        }
+        // The last character of a 32-byte token carries 2 unused bits.
+        let good = b64url_encode(&[0xff; 32]);
+        assert_eq!(good.chars().last(), Some('8'));
+        let mut alt = good.clone();
+        alt.pop();
+        alt.push('9');
+        assert!(b64url_decode_32(&alt).is_none());
+        assert!(b64url_decode_32(&good[..42]).is_none());
+        assert!(b64url_decode_32(&format!("{good}A")).is_none());
+        let mut slash = good.clone();
+        slash.replace_range(0..1, "/");
+        assert!(b64url_decode_32(&slash).is_none());
+    }
+
+    #[test]
+    fn token_is_hmac_sha256_of_the_id() {
+        // RFC 4231-style check with an independent construction: HMAC over the context and
+        // id, computed with the slice API.
+        let secret = CallbackSecret::from_bytes([0x0b; 32]);
+        let id = LocalId::from_bytes([1; 16]);
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&[0x0b; 32]).unwrap();
+        mac.update(CONTEXT);
+        mac.update(&[1; 16]);
+        let expect = b64url_encode(&mac.finalize().into_bytes());
+        assert_eq!(secret.token(id), expect);
+        assert_eq!(secret.token(id).len(), TOKEN_LEN);
+    }
+
+    #[test]
+    fn fallbacks_follow_the_documented_upper_bounds() {
+        assert_eq!(
+            fallback_delay(TaskFamily::HCaptcha),
+            Duration::from_secs(80)
+        );
+        assert_eq!(
+            fallback_delay(TaskFamily::RecaptchaV3),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            fallback_delay(TaskFamily::Turnstile),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            fallback_delay(TaskFamily::ImageToText),
+            Duration::from_secs(6)
+        );
+        assert_eq!(
+            fallback_delay(TaskFamily::RecaptchaV2),
+            Duration::from_secs(30)
+        );
+    }
+}

@@ -1,0 +1,426 @@
+//! A callback receiver: a small HTTP/1 server that takes the service's callback POSTs,
+//! authenticates them by their per-task URL, and hands each body to the task waiting for it.
+//!
+//! The service POSTs a finished task's getTaskResult body to the `callbackUrl` given at
+//! createTask, and wants the POST accepted within 2 s. The body carries no task id and is not
+//! signed, so each task gets its own unguessable URL ([`capmonster_core::callback`]:
+//! `<public base>/cb/<local id>.<HMAC token>`), which both correlates and authenticates the
+//! POST. The receiver:
+//!
+//! - answers at once, before the body reaches the task: **200** for a POST to a valid
+//!   per-task path, **404** for any other path or token (forged, truncated, unknown),
+//!   **405** (with `Allow: POST`) for another method on a valid path, **413** for a body over
+//!   [`MAX_CALLBACK_BODY`] (64 KiB), **408** if the body does not arrive within
+//!   [`BODY_READ_TIMEOUT`];
+//! - delivers the body of every accepted POST to the [`CallbackWaiter`] registered for that
+//!   task ([`CallbackReceiver::register`]). Register before sending createTask. A body for a
+//!   valid token with no waiter (the task finished or was never registered here) is
+//!   **dropped** (still answered 200, counted in [`CallbackStats::unclaimed`]); nothing is
+//!   kept for later. **Duplicates are delivered** like the first POST: the state machine
+//!   ignores everything after the task ended ([`Solve::handle_callback`]), so the receiver
+//!   does not need to;
+//! - logs nothing of the secret, the tokens or the paths (only accept errors, at `debug`);
+//! - stops when dropped (or [`CallbackReceiver::shutdown`]): no new connections; open ones
+//!   finish their request and close; every waiter's [`recv`](CallbackWaiter::recv) then
+//!   returns `None`.
+//!
+//! ```no_run
+//! use capmonster_hyper::callback::CallbackReceiver;
+//! use capmonster_hyper::core::callback::CallbackSecret;
+//! use capmonster_hyper::core::record::LocalId;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let secret = CallbackSecret::from_bytes([7; 32]); // 32 random bytes in real code
+//! // Behind a tunnel: Some("https://hooks.example.com".into()); default http://ADDR.
+//! let receiver = CallbackReceiver::bind("127.0.0.1:8640".parse().unwrap(), secret, None).await?;
+//! let id = LocalId::from_bytes([1; 16]); // the task's record id
+//! let mut waiter = receiver.register(id);
+//! let url = receiver.url_for(id); // send it as createTask's callbackUrl
+//! # let _ = url;
+//! if let Some(body) = waiter.recv().await {
+//!     // solve.handle_callback(now, &body)
+//! #   let _ = body;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Solve::handle_callback`]: capmonster_core::Solve::handle_callback
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use capmonster_core::callback::CallbackSecret;
+use capmonster_core::record::LocalId;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// The largest callback body accepted (64 KiB); larger ones get 413.
+pub const MAX_CALLBACK_BODY: usize = 64 * 1024;
+
+/// How long a connection may take to send its request head, and then its body (408 after).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most connections served at once; further ones wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// Bodies queued per waiter before further ones are dropped (counted as unclaimed).
+pub const WAITER_QUEUE: usize = 8;
+
+/// Counters of a [`CallbackReceiver`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallbackStats {
+    /// POSTs to a valid per-task path, answered 200.
+    pub accepted: u64,
+    /// Accepted bodies handed to a waiter.
+    pub delivered: u64,
+    /// Accepted bodies dropped: no waiter registered, or its queue full.
+    pub unclaimed: u64,
+    /// Requests answered 404 (unknown path, forged or truncated token).
+    pub not_found: u64,
+    /// Requests answered 405 (valid path, method other than POST).
+    pub wrong_method: u64,
+    /// Requests answered 413 (body over [`MAX_CALLBACK_BODY`]).
+    pub too_large: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    delivered: AtomicU64,
+    unclaimed: AtomicU64,
+    not_found: AtomicU64,
+    wrong_method: AtomicU64,
+    too_large: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+type Waiters = HashMap<LocalId, (u64, mpsc::Sender<Bytes>)>;
+
+struct Shared {
+    secret: CallbackSecret,
+    waiters: Mutex<Waiters>,
+    next_generation: AtomicU64,
+    counters: Counters,
+}
+
+impl Shared {
+    fn waiters(&self) -> MutexGuard<'_, Waiters> {
+        self.waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running callback receiver. Stops when dropped. See the [module docs](self).
+pub struct CallbackReceiver {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    base: String,
+    stop: watch::Sender<bool>,
+    accept_loop: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for CallbackReceiver {
+    /// The address and public base; never the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackReceiver")
+            .field("addr", &self.addr)
+            .field("public_base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a public base URL: `http` or `https`, a host, no query or fragment. Returns it
+/// without trailing slashes.
+fn check_base(base: &str) -> io::Result<String> {
+    let bad = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("callback base URL: {why}"),
+        )
+    };
+    let uri: Uri = base.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => {}
+        _ => return Err(bad("the scheme must be http or https")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if uri.query().is_some() || base.contains('#') {
+        return Err(bad("no query or fragment allowed"));
+    }
+    Ok(base.trim_end_matches('/').to_string())
+}
+
+impl CallbackReceiver {
+    /// Binds `addr` and starts serving on the current tokio runtime. `public_base` is the
+    /// URL the service must use to reach this address (a reverse proxy or tunnel: for
+    /// example `https://hooks.example.com/capmonster`, whose path prefix the proxy may keep
+    /// or strip); `None` means `http://ADDR` with the bound address (the real port when
+    /// `addr` asks for port 0; give a public base when binding `0.0.0.0`).
+    ///
+    /// Errors: the bind failed, or `public_base` is not an `http`/`https` URL with a host and
+    /// without query or fragment ([`io::ErrorKind::InvalidInput`]).
+    pub async fn bind(
+        addr: SocketAddr,
+        secret: CallbackSecret,
+        public_base: Option<String>,
+    ) -> io::Result<Self> {
+        let checked = public_base.as_deref().map(check_base).transpose()?;
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let base = checked.unwrap_or_else(|| format!("http://{addr}"));
+        let shared = Arc::new(Shared {
+            secret,
+            waiters: Mutex::new(HashMap::new()),
+            next_generation: AtomicU64::new(0),
+            counters: Counters::default(),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let accept_loop = tokio::spawn(serve(listener, Arc::clone(&shared), stop_rx));
+        Ok(Self {
+            shared,
+            addr,
+            base,
+            stop,
+            accept_loop: Some(accept_loop),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL (no trailing slash).
+    pub fn public_base(&self) -> &str {
+        &self.base
+    }
+
+    /// The task's callback URL, to send as createTask's `callbackUrl`. It authenticates the
+    /// POST: treat it as a secret (do not log it).
+    pub fn url_for(&self, id: LocalId) -> String {
+        self.shared.secret.callback_url(&self.base, id)
+    }
+
+    /// Registers the task `id`: bodies of accepted POSTs to its URL go to the returned
+    /// waiter until it is dropped. Registering an id again replaces the earlier waiter
+    /// (whose `recv` then returns `None`).
+    pub fn register(&self, id: LocalId) -> CallbackWaiter {
+        let (tx, rx) = mpsc::channel(WAITER_QUEUE);
+        let generation = self.shared.next_generation.fetch_add(1, Ordering::Relaxed);
+        self.shared.waiters().insert(id, (generation, tx));
+        CallbackWaiter {
+            id,
+            generation,
+            rx,
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> CallbackStats {
+        let c = &self.shared.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CallbackStats {
+            accepted: get(&c.accepted),
+            delivered: get(&c.delivered),
+            unclaimed: get(&c.unclaimed),
+            not_found: get(&c.not_found),
+            wrong_method: get(&c.wrong_method),
+            too_large: get(&c.too_large),
+        }
+    }
+
+    /// Stops accepting, asks open connections to close after their request, and waits for
+    /// the accept loop to end. Dropping the receiver does the same without waiting.
+    pub async fn shutdown(mut self) {
+        self.stop_now();
+        if let Some(h) = self.accept_loop.take() {
+            let _ = h.await;
+        }
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.stop.send(true);
+        // Every waiter's `recv` ends.
+        self.shared.waiters().clear();
+    }
+}
+
+impl Drop for CallbackReceiver {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// The receiving end for one task's callbacks. Deregisters itself when dropped.
+pub struct CallbackWaiter {
+    id: LocalId,
+    generation: u64,
+    rx: mpsc::Receiver<Bytes>,
+    shared: std::sync::Weak<Shared>,
+}
+
+impl fmt::Debug for CallbackWaiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackWaiter")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallbackWaiter {
+    /// The task this waiter is for.
+    pub fn local_id(&self) -> LocalId {
+        self.id
+    }
+
+    /// The next accepted body; `None` once the receiver stopped or this id was registered
+    /// again. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        self.rx.recv().await
+    }
+
+    /// A body already received, if any.
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl Drop for CallbackWaiter {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            let mut w = shared.waiters();
+            if w.get(&self.id).is_some_and(|(g, _)| *g == self.generation) {
+                w.remove(&self.id);
+            }
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            _ = stop.changed() => break,
+            p = Arc::clone(&slots).acquire_owned() => p,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            _ = stop.changed() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, _peer)) => {
+                let _ = stream.set_nodelay(true);
+                let shared = Arc::clone(&shared);
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    serve_conn(stream, shared, stop).await;
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                // Out of file descriptors or a connection reset before accept: back off
+                // briefly, then accept again.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn serve_conn(
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |req| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(handle(req, &shared).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(BODY_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(BODY_READ_TIMEOUT, conn).await;
+        }
+    }
+}
+
+fn reply(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let c = &shared.counters;
+    let Some(id) = shared.secret.verify(req.uri().path()) else {
+        bump(&c.not_found);
+        return reply(StatusCode::NOT_FOUND);
+    };
+    if req.method() != Method::POST {
+        bump(&c.wrong_method);
+        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED);
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_CALLBACK_BODY as u64) {
+        bump(&c.too_large);
+        return reply(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let read = Limited::new(req.into_body(), MAX_CALLBACK_BODY).collect();
+    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            bump(&c.too_large);
+            return reply(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        Ok(Err(_)) => return reply(StatusCode::BAD_REQUEST),
+        Err(_) => return reply(StatusCode::REQUEST_TIMEOUT),
+    };
+    bump(&c.accepted);
+    let delivered = shared
+        .waiters()
+        .get(&id)
+        .is_some_and(|(_, tx)| tx.try_send(body).is_ok());
+    bump(if delivered {
+        &c.delivered
+    } else {
+        &c.unclaimed
+    });
+    reply(StatusCode::OK)
+}
