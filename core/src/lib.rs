@@ -136,6 +136,7 @@
 pub use http;
 pub use serde_json;
 
+pub mod calibrate;
 pub mod codec;
 pub mod config;
 pub mod drive;
@@ -149,6 +150,7 @@ pub mod solution;
 pub mod solve;
 pub mod task;
 
+pub use calibrate::Calibrator;
 pub use codec::{ReportKind, TaskStatus};
 pub use config::{ClientKey, Config, Endpoint};
 pub use drive::{AsyncEffects, Effects, Event, call, call_async, drive, drive_async};
