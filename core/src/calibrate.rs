@@ -664,11 +664,19 @@ fn fit(family: TaskFamily, obs: &VecDeque<(f64, f64)>, seen: usize) -> Calibrate
         }
     }
 
-    let polls: Vec<Duration> = best
-        .0
-        .iter()
-        .filter_map(|&t| Duration::try_from_secs_f64(t).ok())
-        .collect();
+    // The hard limits, enforced once more in exact arithmetic: the first poll no sooner
+    // than the official first delay, gaps of at least `min_gap`, at most 120 polls.
+    let min_gap = min_gap(family);
+    let mut polls: Vec<Duration> = Vec::with_capacity(best.0.len());
+    for t in best.0 {
+        let t = Duration::try_from_secs_f64(t).unwrap_or(off.timeout);
+        let floor = polls
+            .last()
+            .map_or(off.first_delay, |&p: &Duration| p.saturating_add(min_gap));
+        if polls.len() < MAX_POLLS_PER_TASK as usize {
+            polls.push(t.max(floor));
+        }
+    }
     CalibratedSchedule {
         polls: polls.into(),
         interval: off.interval,
