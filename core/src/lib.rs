@@ -26,7 +26,11 @@
 //!   retried with back-off within the deadline and `max_create_attempts`). getTaskResult
 //!   may repeat freely: a bare 5xx/429 or an unreadable answer on a poll is transient;
 //! - polls spaced at least the interval apart, the first no sooner than the first delay;
-//!   transient failures back off exponentially; the deadline bounds everything;
+//!   transient failures back off exponentially; the deadline bounds everything. With
+//!   self-calibrating schedules (on by default, [`Config::with_calibration`]), the schedule
+//!   comes from the solve times the configuration's [`Calibrator`] learned, with gaps of at
+//!   least [`calibrate::min_gap`] (the official interval, or 2 s where that is shorter) and
+//!   the same 120-poll cap: see [`calibrate`];
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
 //!   task of the same [`Config`] at once;
 //! - the client key never appears in `Debug`, `Display` or any error, not even in part:
@@ -128,6 +132,7 @@
 //! ## Modules
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
+//! [`calibrate`] (schedules learned from finished tasks),
 //! [`solve`] (the state machine), [`mod@drive`] (the loops), [`guard`], [`error`], [`config`],
 //! [`record`] (a task's life as a ledger keeps it) and [`ledger`] (where records live).
 #![forbid(unsafe_code)]
