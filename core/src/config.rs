@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::Uri;
 
+use crate::calibrate::Calibrator;
 use crate::error::Error;
 use crate::guard::AccountGuard;
 use crate::policy::PolicyOverrides;
@@ -119,6 +120,7 @@ struct Inner {
     retry_ambiguous_create: bool,
     guard: AccountGuard,
     max_image_bytes: usize,
+    calibrator: Option<Calibrator>,
 }
 
 /// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
@@ -144,6 +146,7 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &i.max_body_bytes)
             .field("retry_ambiguous_create", &i.retry_ambiguous_create)
             .field("max_image_bytes", &i.max_image_bytes)
+            .field("calibration", &i.calibrator.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +171,7 @@ impl Config {
                 retry_ambiguous_create: false,
                 guard: AccountGuard::new(),
                 max_image_bytes: crate::task::MAX_IMAGE_BYTES,
+                calibrator: Some(Calibrator::new()),
             }),
         }
     }
@@ -261,6 +265,28 @@ impl Config {
     /// [`Task::check_image_size`](crate::Task::check_image_size)). At least 1.
     pub fn with_max_image_bytes(self, limit: usize) -> Self {
         self.edit(|i| i.max_image_bytes = limit.max(1))
+    }
+
+    /// Self-calibrating poll schedules (see [`crate::calibrate`]): on by default. `false`
+    /// keeps the static per-family policy for every task; `true` after `false` starts a new,
+    /// empty [`Calibrator`].
+    pub fn with_calibration(self, on: bool) -> Self {
+        self.edit(|i| match (on, i.calibrator.is_some()) {
+            (true, false) => i.calibrator = Some(Calibrator::new()),
+            (false, _) => i.calibrator = None,
+            (true, true) => {}
+        })
+    }
+
+    /// Uses this calibrator (for example one shared by several configurations), and turns
+    /// calibration on. Each [`Config::new`] starts with its own, shared by its clones.
+    pub fn with_calibrator(self, calibrator: Calibrator) -> Self {
+        self.edit(|i| i.calibrator = Some(calibrator))
+    }
+
+    /// The calibrator shared by this configuration's clones; `None` when calibration is off.
+    pub fn calibrator(&self) -> Option<&Calibrator> {
+        self.inner.calibrator.as_ref()
     }
 
     /// The image size limit in decoded bytes (see [`Config::with_max_image_bytes`]).

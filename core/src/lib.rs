@@ -37,7 +37,11 @@
 //!   retried with back-off within the deadline and `max_create_attempts`). getTaskResult
 //!   may repeat freely: a bare 5xx/429 or an unreadable answer on a poll is transient;
 //! - polls spaced at least the interval apart, the first no sooner than the first delay;
-//!   transient failures back off exponentially; the deadline bounds everything;
+//!   transient failures back off exponentially; the deadline bounds everything. With
+//!   self-calibrating schedules (on by default, [`Config::with_calibration`]), the schedule
+//!   comes from the solve times the configuration's [`Calibrator`] learned, with gaps of at
+//!   least [`calibrate::min_gap`] (the official interval, or 2 s where that is shorter) and
+//!   the same 120-poll cap: see [`calibrate`];
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
 //!   task of the same [`Config`] at once;
 //! - the client key never appears in `Debug`, `Display` or any error, not even in part:
@@ -142,9 +146,10 @@
 //! ## Modules
 //! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`solve`] (the state machine), [`blocking`] (the blocking client), [`guard`], [`error`],
-//! [`config`], [`record`] (a task's life as a ledger keeps it), [`ledger`] (where records
-//! live) and [`callback`] (authenticated per-task callback URLs).
+//! [`calibrate`] (schedules learned from finished tasks), [`solve`] (the state machine),
+//! [`blocking`] (the blocking client), [`guard`], [`error`], [`config`], [`record`] (a task's
+//! life as a ledger keeps it), [`ledger`] (where records live) and [`callback`]
+//! (authenticated per-task callback URLs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -152,6 +157,7 @@ pub use http;
 pub use serde_json;
 
 pub mod blocking;
+pub mod calibrate;
 pub mod callback;
 mod client;
 pub mod codec;
@@ -169,6 +175,7 @@ pub mod solve;
 pub mod task;
 mod trace;
 
+pub use calibrate::Calibrator;
 pub use client::{
     BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, TaskInput, Transport,
     TransportOptions,

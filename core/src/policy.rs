@@ -18,6 +18,11 @@
 //! interval applies again, so a task slower than documented costs nothing extra.
 //! See [`PollPolicy::solve_time_range`] and BENCHMARKS.md for the figures.
 //!
+//! Once a family has finished tasks, the configuration's
+//! [`Calibrator`](crate::Calibrator) replaces this static schedule with one learned from
+//! them (see [`crate::calibrate`]; off with
+//! [`Config::with_calibration`](crate::Config::with_calibration)).
+//!
 //! Whatever the configuration says, a task is never polled more than
 //! [`MAX_POLLS_PER_TASK`] times.
 

@@ -241,6 +241,10 @@ pub struct Solve {
     family: Option<TaskFamily>,
     /// Callback input: the fallback delay (callbacks on) and a body held until the task id.
     callback: CallbackInput,
+    /// The calibrated schedule and where to report the outcome (see `crate::calibrate`).
+    calibration: Option<crate::calibrate::Plan>,
+    /// When the last poll answered `processing` was sent.
+    last_processing: Option<Instant>,
 }
 
 /// What [`Solve::handle_callback`] needs besides the main state.
@@ -269,10 +273,15 @@ impl fmt::Debug for Solve {
 
 impl Solve {
     /// A machine that will create `task` and poll it to the end, with the policy
-    /// `cfg.policy().apply(PollPolicy::for_task(&task))`.
+    /// `cfg.policy().apply(PollPolicy::for_task(&task))`, or the schedule of the
+    /// configuration's [`Calibrator`](crate::Calibrator) once it has learned the task's
+    /// family (see [`crate::calibrate`]); the outcome is reported to it.
     pub fn new(cfg: &Config, task: &Task, now: Instant) -> Self {
-        let policy = cfg.policy().apply(PollPolicy::for_task(task));
-        Self::with_policy(cfg, task, policy, now)
+        let mut policy = cfg.policy().apply(PollPolicy::for_task(task));
+        let plan = crate::calibrate::Plan::for_task(cfg, task, &mut policy);
+        let mut solve = Self::with_policy(cfg, task, policy, now);
+        solve.calibration = plan;
+        solve
     }
 
     /// Like [`Solve::new`] with an explicit policy (hard limits still enforced).
@@ -300,6 +309,8 @@ impl Solve {
             next_ticket: 0,
             family: Some(task.family()),
             callback: CallbackInput::default(),
+            calibration: None,
+            last_processing: None,
         };
         // Checked against the configuration, before anything is sent.
         if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
@@ -340,6 +351,8 @@ impl Solve {
             next_ticket: 0,
             family: None,
             callback: CallbackInput::default(),
+            calibration: None,
+            last_processing: None,
         }
     }
 
@@ -456,6 +469,7 @@ impl Solve {
     }
 
     fn give_up(&mut self, now: Instant) {
+        self.report_calibration(None);
         let kind = if self.polls >= self.policy.max_polls {
             ErrorKind::PollBudgetExhausted { polls: self.polls }
         } else {
@@ -715,6 +729,8 @@ impl Solve {
                 PollReading::Processing => self.poll_again(now),
                 PollReading::Ready(solution) => {
                     self.failures = 0;
+                    let m = solution.metadata();
+                    self.report_calibration(Some((now, m.create_time(), m.end_time())));
                     let solved = Solved {
                         task_id: self.task_id.unwrap_or(TaskId(0)),
                         family: self.family,
@@ -756,6 +772,7 @@ impl Solve {
     /// Processing: next poll on the policy's grid (last send + gap).
     fn poll_again(&mut self, now: Instant) {
         self.failures = 0;
+        self.last_processing = self.last_poll_sent;
         let at = self.next_grid_point(now);
         self.schedule_poll(now, at, WaitReason::PollInterval);
     }
@@ -763,6 +780,11 @@ impl Solve {
     fn next_grid_point(&self, now: Instant) -> Instant {
         let base = self.last_poll_sent.unwrap_or(now);
         let since_create = self.created_at.map(|c| base.saturating_duration_since(c));
+        if let (Some(plan), Some(c), Some(t)) = (&self.calibration, self.created_at, since_create)
+            && let Some(next) = plan.next_after(t)
+        {
+            return add_sat(c, next).max(now);
+        }
         add_sat(base, self.policy.gap_with(self.adaptive_k, since_create)).max(now)
     }
 
@@ -785,6 +807,32 @@ impl Solve {
             self.give_up(now);
         } else {
             self.state = State::Poll { at, reason };
+        }
+    }
+}
+
+impl Solve {
+    /// Tells the calibrator how the task ended, once: ready at `Some((now, createTime,
+    /// endTime))` (the answer's metadata), or given up (`None`) while still processing.
+    fn report_calibration(&mut self, ready: Option<(Instant, Option<u64>, Option<u64>)>) {
+        let (Some(plan), Some(created)) = (self.calibration.take(), self.created_at) else {
+            return;
+        };
+        let after = self
+            .last_processing
+            .map_or(Duration::ZERO, |p| p.saturating_duration_since(created));
+        let obs = match ready {
+            Some((now, c, e)) => crate::calibrate::Observation::from_parts(
+                Some((after, now.saturating_duration_since(created))),
+                c,
+                e,
+            ),
+            None => self
+                .last_processing
+                .map(|_| crate::calibrate::Observation::not_ready_by(after)),
+        };
+        if let Some(obs) = obs {
+            plan.report(obs);
         }
     }
 }

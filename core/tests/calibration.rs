@@ -1,0 +1,331 @@
+//! Self-calibrating schedules: convergence towards the observed solve times, the hard limits
+//! (120 polls, the minimum gap) under arbitrary observations, determinism, the off switch,
+//! and the `Solve` wiring end to end on a virtual clock.
+
+use std::future::{Future, ready};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use capmonster_core::calibrate::{Calibrator, Observation, min_gap};
+use capmonster_core::http::Response;
+use capmonster_core::policy::official_schedule;
+use capmonster_core::{
+    Config, Error, MAX_POLLS_PER_TASK, Outgoing, PolicyOverrides, PollPolicy, RequestKind, Solve,
+    Solved, Task, TaskFamily, Transport, TransportError, blocking::block_on, drive_async,
+};
+use proptest::prelude::*;
+
+mod support;
+
+fn t0() -> Instant {
+    #[allow(clippy::disallowed_methods)] // tests may read a clock to get a base instant
+    Instant::now()
+}
+
+/// A fake service on a virtual clock: the task is ready `solve` after createTask (never if
+/// `None`). Records when each poll was sent.
+struct Virtual {
+    now: Instant,
+    ready_at: Option<Instant>,
+    solve: Option<Duration>,
+    created: Option<Instant>,
+    polls: Vec<Instant>,
+}
+
+impl Virtual {
+    fn new(now: Instant, solve: Option<Duration>) -> Self {
+        Self {
+            now,
+            ready_at: None,
+            solve,
+            created: None,
+            polls: Vec::new(),
+        }
+    }
+}
+
+/// Drives `solve` to its end against `fx` with the core's one loop.
+fn drive(solve: &mut Solve, fx: &mut Virtual) -> Result<Solved, Error> {
+    block_on(drive_async(solve, &Shared(Mutex::new(fx)))).expect("the fake is never pending")
+}
+
+/// The virtual service as a [`Transport`] whose futures are complete when returned.
+struct Shared<'a>(Mutex<&'a mut Virtual>);
+
+impl Transport for Shared<'_> {
+    type Body = Vec<u8>;
+    fn now(&self) -> Instant {
+        self.0.lock().unwrap().now
+    }
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        let mut v = self.0.lock().unwrap();
+        v.now = v.now.max(deadline);
+        ready(())
+    }
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        ready(self.0.lock().unwrap().send(out))
+    }
+}
+
+impl Virtual {
+    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+        let body: &[u8] = match out.kind {
+            RequestKind::CreateTask { .. } => {
+                self.created = Some(self.now);
+                self.ready_at = self.solve.map(|s| self.now + s);
+                br#"{"errorId":0,"taskId":1}"#
+            }
+            _ => {
+                self.polls.push(self.now);
+                match self.ready_at {
+                    Some(r) if self.now >= r => {
+                        br#"{"errorId":0,"status":"ready","solution":{"token":"t"}}"#
+                    }
+                    _ => br#"{"errorId":0,"status":"processing"}"#,
+                }
+            }
+        };
+        Ok(Response::new(body.to_vec()))
+    }
+}
+
+fn task(family: TaskFamily) -> Task {
+    let json = match family {
+        TaskFamily::RecaptchaV3 => {
+            r#"{"type":"RecaptchaV3TaskProxyless","websiteURL":"https://a.b","websiteKey":"k"}"#
+        }
+        TaskFamily::HCaptcha => {
+            r#"{"type":"HCaptchaTask","websiteURL":"https://a.b","websiteKey":"k"}"#
+        }
+        TaskFamily::Turnstile => {
+            r#"{"type":"TurnstileTask","websiteURL":"https://a.b","websiteKey":"k"}"#
+        }
+        TaskFamily::ImageToText => r#"{"type":"ImageToTextTask","body":"x"}"#,
+        _ => unreachable!("not used"),
+    };
+    Task::from_json_str(json).unwrap()
+}
+
+/// A tiny deterministic generator (solve times for the tests).
+struct Lcg(u64);
+impl Lcg {
+    fn unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Runs `n` real solves of `family` on `cfg` with solve times uniform on `[lo, hi]` s.
+fn teach(cfg: &Config, family: TaskFamily, lo: f64, hi: f64, n: usize, seed: u64) {
+    let mut rng = Lcg(seed);
+    let task = task(family);
+    for _ in 0..n {
+        let start = t0();
+        let st = Duration::from_secs_f64(lo + (hi - lo) * rng.unit());
+        let mut fx = Virtual::new(start, Some(st));
+        let mut solve = Solve::new(cfg, &task, start);
+        drive(&mut solve, &mut fx).unwrap();
+    }
+}
+
+fn first_delay(cfg: &Config, family: TaskFamily) -> Duration {
+    Solve::new(cfg, &task(family), t0()).policy().first_delay
+}
+
+#[test]
+fn a_fresh_config_uses_the_static_policy_then_learns() {
+    let cfg = support::config();
+    let fam = TaskFamily::RecaptchaV3;
+    let static_first = PollPolicy::for_family(fam, false).first_delay;
+    assert_eq!(first_delay(&cfg, fam), static_first);
+    assert_eq!(cfg.calibrator().unwrap().observations(fam), 0);
+    teach(&cfg, fam, 2.0, 5.0, 1, 1);
+    assert_eq!(cfg.calibrator().unwrap().observations(fam), 1);
+    assert!(cfg.calibrator().unwrap().schedule(fam).is_some());
+}
+
+#[test]
+fn faster_than_documented_moves_the_first_poll_earlier() {
+    // reCAPTCHA v3: documented 10–30 s, static first poll at 10 s; really 2–5 s.
+    let cfg = support::config();
+    let fam = TaskFamily::RecaptchaV3;
+    teach(&cfg, fam, 2.0, 5.0, 20, 7);
+    let first = first_delay(&cfg, fam);
+    assert!(first <= Duration::from_secs(5), "first poll at {first:?}");
+    // And the tasks are now found within a few seconds, not at 10 s.
+    let start = t0();
+    let mut fx = Virtual::new(start, Some(Duration::from_secs(3)));
+    let mut solve = Solve::new(&cfg, &task(fam), start);
+    drive(&mut solve, &mut fx).unwrap();
+    assert!(
+        fx.now - start < Duration::from_secs(7),
+        "{:?}",
+        fx.now - start
+    );
+
+    // Turnstile: documented 5–20 s (first poll 5 s); really 1–3 s.
+    let fam = TaskFamily::Turnstile;
+    assert_eq!(first_delay(&cfg, fam), Duration::from_secs(5));
+    teach(&cfg, fam, 1.0, 3.0, 20, 8);
+    assert!(first_delay(&cfg, fam) <= Duration::from_secs(2));
+}
+
+#[test]
+fn slower_than_documented_moves_the_polls_later_and_saves_requests() {
+    // hCaptcha: documented 10–80 s; really 60–120 s.
+    let cfg = support::config();
+    let fam = TaskFamily::HCaptcha;
+    teach(&cfg, fam, 60.0, 120.0, 20, 9);
+    let first = first_delay(&cfg, fam);
+    assert!(first >= Duration::from_secs(40), "first poll at {first:?}");
+    let sched = cfg.calibrator().unwrap().schedule(fam).unwrap();
+    let before_60 = sched
+        .polls()
+        .iter()
+        .filter(|p| **p < Duration::from_secs(60))
+        .count();
+    assert!(before_60 <= 3, "{:?}", sched.polls());
+    // A 90 s task costs fewer polls than with calibration off.
+    let polls = |cfg: &Config| {
+        let start = t0();
+        let mut fx = Virtual::new(start, Some(Duration::from_secs(90)));
+        let mut solve = Solve::new(cfg, &task(fam), start);
+        drive(&mut solve, &mut fx).unwrap().polls
+    };
+    let off = cfg.clone().with_calibration(false);
+    assert!(
+        polls(&cfg) < polls(&off),
+        "{} vs {}",
+        polls(&cfg),
+        polls(&off)
+    );
+}
+
+#[test]
+fn the_off_switch_keeps_the_static_policy() {
+    let cfg = support::config().with_calibration(false);
+    assert!(cfg.calibrator().is_none());
+    let fam = TaskFamily::RecaptchaV3;
+    teach(&cfg, fam, 2.0, 5.0, 20, 3);
+    assert_eq!(
+        first_delay(&cfg, fam),
+        PollPolicy::for_family(fam, false).first_delay
+    );
+    // Overriding the schedule also bypasses calibration (and teaches nothing).
+    let cfg = support::config().with_policy(PolicyOverrides {
+        interval: Some(Duration::from_secs(4)),
+        ..PolicyOverrides::default()
+    });
+    teach(&cfg, fam, 2.0, 5.0, 5, 3);
+    assert_eq!(cfg.calibrator().unwrap().observations(fam), 0);
+    // Clones share one calibrator; `with_calibrator` shares it across configurations.
+    let a = support::config();
+    let b = support::config().with_calibrator(a.calibrator().unwrap().clone());
+    teach(&a.clone(), fam, 2.0, 5.0, 3, 3);
+    assert_eq!(b.calibrator().unwrap().observations(fam), 3);
+}
+
+#[test]
+fn same_observations_same_schedule() {
+    let (a, b) = (Calibrator::new(), Calibrator::new());
+    let mut rng = Lcg(42);
+    for _ in 0..50 {
+        let lo = Duration::from_secs_f64(60.0 * rng.unit());
+        let obs = Observation::ready_between(lo, lo + Duration::from_secs(3));
+        a.observe(TaskFamily::HCaptcha, obs);
+        b.observe(TaskFamily::HCaptcha, obs);
+        assert_eq!(
+            a.schedule(TaskFamily::HCaptcha),
+            b.schedule(TaskFamily::HCaptcha)
+        );
+    }
+}
+
+const FAMILIES: [TaskFamily; 4] = [
+    TaskFamily::ImageToText,
+    TaskFamily::RecaptchaV3,
+    TaskFamily::HCaptcha,
+    TaskFamily::Turnstile,
+];
+
+fn duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        (0u64..200_000).prop_map(Duration::from_millis),
+        (0u64..1_000_000).prop_map(Duration::from_secs), // hours and days
+        Just(Duration::from_secs(u64::MAX / 2)),
+        Just(Duration::MAX),
+    ]
+}
+
+fn observation() -> impl Strategy<Value = Observation> {
+    prop_oneof![
+        (duration(), duration()).prop_map(|(a, b)| Observation::ready_between(a, b)),
+        duration().prop_map(Observation::not_ready_by),
+        (
+            proptest::option::of((duration(), duration())),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u64>()),
+        )
+            .prop_filter_map("says nothing", |(p, c, e)| Observation::from_parts(p, c, e)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Whatever the observations, a schedule has at most 120 polls, gaps of at least the
+    /// family's minimum, and a first poll no sooner than the official first delay.
+    #[test]
+    fn schedules_keep_the_hard_limits(
+        fam in proptest::sample::select(FAMILIES.to_vec()),
+        obs in proptest::collection::vec(observation(), 1..40),
+    ) {
+        let c = Calibrator::new();
+        for o in obs {
+            c.observe(fam, o);
+            let s = c.schedule(fam).expect("a schedule after an observation");
+            prop_assert!(!s.polls().is_empty());
+            prop_assert!(s.polls().len() <= MAX_POLLS_PER_TASK as usize);
+            prop_assert!(s.first_delay() >= official_schedule(fam).first_delay);
+            for w in s.polls().windows(2) {
+                prop_assert!(w[1] >= w[0] + min_gap(fam), "{:?} then {:?}", w[0], w[1]);
+            }
+        }
+    }
+
+    /// End to end: after arbitrary observations, a solve that never becomes ready (with a
+    /// long timeout override) sends at most 120 polls, spaced at least the minimum gap.
+    #[test]
+    fn calibrated_solves_keep_the_cap_and_the_spacing(
+        fam in proptest::sample::select(FAMILIES.to_vec()),
+        obs in proptest::collection::vec(observation(), 1..20),
+        ready in proptest::option::of(0u64..400_000),
+    ) {
+        let cfg = support::config().with_policy(PolicyOverrides {
+            timeout: Some(Duration::from_secs(3600)),
+            ..PolicyOverrides::default()
+        });
+        for o in obs {
+            cfg.calibrator().unwrap().observe(fam, o);
+        }
+        let start = t0();
+        let mut fx = Virtual::new(start, ready.map(Duration::from_millis));
+        let mut solve = Solve::new(&cfg, &task(fam), start);
+        let _ = drive(&mut solve, &mut fx);
+        prop_assert!(fx.polls.len() <= MAX_POLLS_PER_TASK as usize);
+        let created = fx.created.expect("created");
+        if let Some(first) = fx.polls.first() {
+            prop_assert!(*first >= created + official_schedule(fam).first_delay);
+        }
+        for w in fx.polls.windows(2) {
+            prop_assert!(w[1] - w[0] >= min_gap(fam), "{:?} apart", w[1] - w[0]);
+        }
+    }
+}
