@@ -227,7 +227,7 @@ fn run_one(mut solve: Solve, solve_time: Duration, base: Instant) -> (u32, Optio
         &mut solve,
         &Shared(std::sync::Mutex::new(&mut fx)),
     ))
-    .unwrap_or_else(|e| Err(e));
+    .unwrap_or_else(Err);
     match outcome {
         Ok(s) => {
             let ready = fx.ready_at.unwrap_or(base);
