@@ -45,7 +45,7 @@
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
 //!   task of the same [`Config`] at once;
 //! - the client key never appears in `Debug`, `Display` or any error, not even in part:
-//!   errors made while the key is known (by [`Solve`], [`drive()`], [`call()`] and the
+//!   errors made while the key is known (by [`Solve`], [`Client`], [`drive_async()`], [`call_async()`] and the
 //!   transports) have every run of 8 or more consecutive characters of it replaced by
 //!   `<redacted>`, body snippets included, redacted before they are cut (a proxy page that
 //!   echoes the request cannot leak it); see [`Error::redact_key`] for the stateless
