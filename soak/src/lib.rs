@@ -585,4 +585,5 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../transport-hyper/README.md")]
 #[doc = include_str!("../../sim/README.md")]
 #[doc = include_str!("../../testdata/README.md")]
+#[doc = include_str!("../../capmonster/README.md")]
 pub struct CrateReadmeDoctests;
