@@ -215,9 +215,7 @@ impl CallbackReceiver {
             .transpose()
             .map_err(|e| Error::invalid_input(e.to_string()))?;
         let cannot = |e: io::Error| {
-            Error::invalid_input(format!(
-                "callbacks: cannot listen on {listen}: {e} (--callback-listen)"
-            ))
+            Error::invalid_input(format!("callbacks: cannot listen on {listen}: {e}"))
         };
         let listener = std::net::TcpListener::bind(listen).map_err(cannot)?;
         listener.set_nonblocking(true).map_err(cannot)?;
