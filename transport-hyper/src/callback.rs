@@ -24,6 +24,9 @@
 //!   finish their request and close; every waiter's [`recv`](CallbackWaiter::recv) then
 //!   returns `None`.
 //!
+//! Most programs do not use it directly: `Client::builder().callbacks(addr, public_base)`
+//! starts one and wires it into the client (see the [crate docs](crate#callbacks)). Alone:
+//!
 //! ```no_run
 //! use capmonster_hyper::callback::CallbackReceiver;
 //! use capmonster_hyper::core::callback::CallbackSecret;
