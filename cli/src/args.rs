@@ -54,7 +54,7 @@ Callbacks (solve, solve-many; --callback-listen ADDR [--callback-url URL]):
   A small HTTP server on ADDR takes the service's result POSTs. Each task gets its own
   unguessable URL, <URL>/cb/<id>.<token> (an HMAC token: the service signs nothing, the URL
   authenticates the POST); others get 404. A task makes no poll until its family's upper
-  solve time (20-80 s; 3 s with --sim) and ends as soon as its callback arrives: one request
+  solve time (6-80 s; 3 s with --sim) and ends as soon as its callback arrives: one request
   per task (createTask) when callbacks work. A lost callback costs only time: the task is
   then polled as usual, within the same 120-poll budget and --timeout. --callback-url is the
   public base behind a reverse proxy or tunnel (default http://ADDR). The service must reach
