@@ -50,6 +50,19 @@ The simulator (--sim):
   and it accepts images up to --max-image-bytes. --base-url is ignored. For documented
   solve times, run `capmonster sim` in another terminal and point --base-url at it.
 
+Callbacks (solve, solve-many; --callback-listen ADDR [--callback-url URL]):
+  A small HTTP server on ADDR takes the service's result POSTs. Each task gets its own
+  unguessable URL, <URL>/cb/<id>.<token> (an HMAC token: the service signs nothing, the URL
+  authenticates the POST); others get 404. A task makes no poll until its family's upper
+  solve time (6-80 s; 3 s with --sim) and ends as soon as its callback arrives: one request
+  per task (createTask) when callbacks work. A lost callback costs only time: the task is
+  then polled as usual, within the same 120-poll budget and --timeout. --callback-url is the
+  public base behind a reverse proxy or tunnel (default http://ADDR). The service must reach
+  it: use a public URL with the real service. With --sim, the built-in simulator POSTs to
+  http:// loopback URLs only (use a 127.0.0.1 ADDR). Needs the hyper transport: with
+  --transport ureq, exit 2. An ADDR that cannot be bound, or a bad URL, is exit 2 (nothing
+  sent). Other commands ignore these options.
+
 Options may come before or after the command; when one is repeated, the last one wins.
 
 Durations (--timeout, --first-poll-delay, --poll-interval) are seconds, at most 86400.
@@ -126,6 +139,18 @@ pub(crate) struct GlobalOpts {
     /// the documented 50 KB]
     #[arg(long, global = true, value_name = "BYTES", value_parser = parse_image_bytes, allow_negative_numbers = true)]
     pub(crate) max_image_bytes: Option<u64>,
+
+    /// solve, solve-many: receive each task's result by callback on this address (e.g.
+    /// 127.0.0.1:8640) instead of polling for it; polling is the fallback (hyper transport
+    /// only)
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub(crate) callback_listen: Option<std::net::SocketAddr>,
+
+    /// With --callback-listen: the public base URL the service POSTs to (a reverse proxy or
+    /// tunnel in front of ADDR), e.g. https://hooks.example.com/capmonster [default:
+    /// http://ADDR]
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) callback_url: Option<String>,
 }
 
 /// Which transport crate sends the requests.

@@ -16,6 +16,7 @@
 
 mod args;
 mod backend;
+mod callbacks;
 mod many;
 mod output;
 mod redact;
@@ -196,6 +197,14 @@ fn run(cli: Cli, io: &Io) -> u8 {
         return EXIT_USAGE;
     }
 
+    let callbacks = match callbacks::from_opts(&opts, &command) {
+        Ok(c) => c,
+        Err(msg) => {
+            io.err(&msg);
+            return EXIT_USAGE;
+        }
+    };
+
     let max_image_bytes = opts
         .max_image_bytes
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
@@ -257,7 +266,11 @@ fn run(cli: Cli, io: &Io) -> u8 {
     {
         Ok(rt) => {
             let code = rt.block_on(async {
-                match Backend::new(opts.transport, config) {
+                let backend = match callbacks {
+                    Some(cb) => cb.backend(config, opts.sim),
+                    None => Backend::new(opts.transport, config),
+                };
+                match backend {
                     Ok(backend) => execute(backend, command, input, io).await,
                     Err(e) => report(io, &e),
                 }

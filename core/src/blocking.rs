@@ -7,6 +7,11 @@
 //! already complete. [`block_on`] polls such a future once with a no-op waker; a future that
 //! is not complete (an async transport used here by mistake) is reported as
 //! [`ErrorKind::Internal`](crate::ErrorKind::Internal), never a panic and never a hang.
+//!
+//! Callbacks ([`crate::callback`]) are async-only: a blocking solve cannot wait for a deadline
+//! and a callback at once, so it polls. [`ClientBuilder::callbacks`] on a blocking client
+//! makes [`build`](ClientBuilder::build) fail with
+//! [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
 
 use std::future::Future;
 use std::pin::pin;

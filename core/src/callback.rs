@@ -34,12 +34,34 @@
 //!
 //! The token is a secret of the same order as the key for one task: anyone who has it can
 //! end that task early with a body of their choice. Do not log callback URLs or paths.
+//!
+//! # Wiring
+//!
+//! The effect side is [`CallbackSource`]: a transport with a running receiver returns one
+//! from [`Transport::callbacks`](crate::Transport::callbacks) (the async
+//! `capmonster-hyper` transport does when built with
+//! [`ClientBuilder::callbacks`](crate::ClientBuilder::callbacks)). The
+//! [`Client`](crate::Client) then, for every task it creates: draws a [`LocalId`],
+//! registers it with the source (before createTask), sends createTask with the task's own
+//! `callbackUrl` ([`Solve::with_callback_url`](crate::Solve::with_callback_url)), holds
+//! polling for the fallback ([`Solve::with_callback_fallback`](crate::Solve::with_callback_fallback)),
+//! and its one driving loop waits for whichever comes first, the next deadline or a callback
+//! body ([`CallbackWait`], fed to [`Solve::handle_callback`](crate::Solve::handle_callback)).
+//! Callbacks are an optimisation: if none arrives, the task is polled after the fallback,
+//! within the same 120-poll budget and deadline. Callbacks need an async transport: the
+//! blocking client has no way to wait for two things at once, and building one with
+//! callbacks fails with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
 
 use std::fmt;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+mod source;
+
+pub use source::{CallbackOptions, CallbackRegistration, CallbackSource, CallbackWait};
+pub(crate) use source::{Woken, attach, sleep_or_body, try_body};
 
 use crate::policy::documented_solve_range;
 use crate::record::LocalId;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use http::Response;
 
 use crate::TaskId;
+use crate::callback::{CallbackOptions, CallbackSource};
 use crate::codec::{self, ReportKind, TaskStatus};
 use crate::config::{ClientKey, Config};
 use crate::drive::{call_async, run};
@@ -56,6 +57,13 @@ pub trait Transport: Send + Sync {
         &self,
         out: Outgoing,
     ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>> + Send;
+
+    /// The transport's callback receiver, if it runs one (see [`crate::callback`]): every
+    /// task the [`Client`] creates then gets its own callback URL, and the driving loop
+    /// waits for its callback as well as for the next deadline. Default: none (polling only).
+    fn callbacks(&self) -> Option<&dyn CallbackSource> {
+        None
+    }
 }
 
 /// A transport that [`ClientBuilder`] can build from [`TransportOptions`].
@@ -72,6 +80,10 @@ pub struct TransportOptions {
     /// resolved from [`ClientBuilder::proxy`] or the environment; the transport must not
     /// read the proxy variables itself.
     pub proxy: Option<ProxyUrl>,
+    /// Run a callback receiver with these options ([`ClientBuilder::callbacks`]); `None`:
+    /// polling only. A transport that cannot receive callbacks leaves
+    /// [`Transport::callbacks`] at `None`, and [`ClientBuilder::build`] then fails.
+    pub callbacks: Option<CallbackOptions>,
 }
 
 /// A task to solve: a built [`Task`], or a typed builder (whose validation error comes back
@@ -246,18 +258,24 @@ impl<T: Transport> Client<T> {
         self.run(solve, None).await
     }
 
-    async fn run(&self, mut solve: Solve, cancel: Option<&CancelHandle>) -> Result<Solved, Error> {
+    async fn run(&self, solve: Solve, cancel: Option<&CancelHandle>) -> Result<Solved, Error> {
+        // Callbacks on: the task's own URL, registered before createTask (see `callback`).
+        let (mut solve, mut registration) = match self.transport.callbacks() {
+            Some(source) => crate::callback::attach(source, solve),
+            None => (solve, None),
+        };
+        let waiter = registration.as_mut().map(|r| r.waiter());
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument;
             let span = crate::trace::task_span(solve.task_id());
-            run(&mut solve, &self.transport, cancel)
+            run(&mut solve, &self.transport, cancel, waiter)
                 .instrument(span)
                 .await
         }
         #[cfg(not(feature = "tracing"))]
         {
-            run(&mut solve, &self.transport, cancel).await
+            run(&mut solve, &self.transport, cancel, waiter).await
         }
     }
 
@@ -409,6 +427,8 @@ pub struct ClientBuilder<C> {
     timeout: Option<Duration>,
     config: Option<Config>,
     proxy: ProxyChoice,
+    callbacks: Option<CallbackOptions>,
+    callback_fallback: Option<Duration>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -420,6 +440,8 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("timeout", &self.timeout)
             .field("config", &self.config)
             .field("proxy", &self.proxy)
+            .field("callbacks", &self.callbacks)
+            .field("callback_fallback", &self.callback_fallback)
             .finish()
     }
 }
@@ -439,6 +461,8 @@ impl<C: FromParts> ClientBuilder<C> {
             timeout: None,
             config: None,
             proxy: ProxyChoice::Env,
+            callbacks: None,
+            callback_fallback: None,
             _client: PhantomData,
         }
     }
@@ -503,6 +527,41 @@ impl<C: FromParts> ClientBuilder<C> {
         self
     }
 
+    /// Callbacks on: the transport runs a callback receiver bound to `listen` (for example
+    /// `127.0.0.1:8640`), which the service reaches at `public_base` (a reverse proxy or
+    /// tunnel, for example `https://hooks.example.com/capmonster`; `None`: `http://ADDR`
+    /// with the bound address). Every task the client creates then gets its own
+    /// authenticated `callbackUrl` (`<public_base>/cb/<id>.<token>`, see
+    /// [`crate::callback`]); the solve makes no poll until the family's fallback delay
+    /// ([`callback::fallback_delay`](crate::callback::fallback_delay), or
+    /// [`callback_fallback`](Self::callback_fallback)) and ends as soon as the callback
+    /// arrives: one request per task (createTask) when callbacks work. Without a callback,
+    /// it polls after the fallback as usual, within the same 120-poll budget and deadline.
+    ///
+    /// Async only: [`build`](Self::build) fails with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a transport that
+    /// cannot receive callbacks (the blocking client), when the address cannot be bound, or
+    /// when `public_base` is not an `http`/`https` URL with a host (no query, no fragment).
+    /// `capmonster-hyper` must be built inside a tokio runtime for this.
+    #[must_use]
+    pub fn callbacks(mut self, listen: std::net::SocketAddr, public_base: Option<&str>) -> Self {
+        let mut options = CallbackOptions::new(listen);
+        options.public_base = public_base.map(str::to_owned);
+        self.callbacks = Some(options);
+        self
+    }
+
+    /// With [`callbacks`](Self::callbacks): how long after createTask a solve waits for its
+    /// callback before it starts polling (never less than the policy's first-poll delay),
+    /// instead of the family's upper documented solve time
+    /// ([`callback::fallback_delay`](crate::callback::fallback_delay)). Ignored without
+    /// callbacks.
+    #[must_use]
+    pub fn callback_fallback(mut self, fallback: Duration) -> Self {
+        self.callback_fallback = Some(fallback);
+        self
+    }
+
     /// Builds the client. Without [`proxy`](Self::proxy) or [`no_proxy`](Self::no_proxy),
     /// the proxy comes from the environment, the same way for every transport (see
     /// [`ProxyUrl::from_env`]).
@@ -532,7 +591,18 @@ impl<C: FromParts> ClientBuilder<C> {
             ProxyChoice::Url(url) => Some(url),
             ProxyChoice::Env => ProxyUrl::from_env(config.base_url())?,
         };
-        let transport = C::Transport::build_transport(TransportOptions { proxy })?;
+        let callbacks = self.callbacks.map(|mut c| {
+            c.fallback = self.callback_fallback;
+            c
+        });
+        let wants_callbacks = callbacks.is_some();
+        let transport = C::Transport::build_transport(TransportOptions { proxy, callbacks })?;
+        if wants_callbacks && transport.callbacks().is_none() {
+            return Err(Error::invalid_input(
+                "callbacks need an async transport that runs a callback receiver \
+                 (capmonster-hyper); the blocking client polls only",
+            ));
+        }
         Ok(C::from_parts(config, transport))
     }
 }

@@ -103,6 +103,25 @@ pub(crate) fn create_task_body(cfg: &Config, task: &Task) -> Vec<u8> {
     body
 }
 
+/// Replaces the `callbackUrl` of a body [`create_task_body`] made for `cfg` (or adds one):
+/// the per-task URL of a solve with callbacks on.
+pub(crate) fn replace_callback_url(cfg: &Config, body: &mut Vec<u8>, url: &str) {
+    let mut suffix = Vec::new();
+    if let Some(old) = cfg.callback_url() {
+        suffix.extend_from_slice(b",\"callbackUrl\":");
+        let _ = serde_json::to_writer(&mut suffix, old);
+    }
+    suffix.push(b'}');
+    if !body.ends_with(&suffix) {
+        // Not a body made by `create_task_body` for this configuration: leave it as it is.
+        return;
+    }
+    body.truncate(body.len() - suffix.len());
+    body.extend_from_slice(b",\"callbackUrl\":");
+    let _ = serde_json::to_writer(&mut *body, url);
+    body.push(b'}');
+}
+
 /// `POST {base}/createTask` with `{clientKey, task, softId?, callbackUrl?}`. This builds the
 /// request only: run [`Task::check_image_size`] with [`Config::max_image_bytes`] first (as
 /// [`create_task`] and [`Solve`](crate::Solve) do) if you send it yourself.

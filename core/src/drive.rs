@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use http::Response;
 
+use crate::callback::{CallbackWait, Woken, sleep_or_body, try_body};
 use crate::client::{CancelHandle, Transport};
 use crate::codec::Call;
 use crate::config::Config;
@@ -21,17 +22,31 @@ pub async fn drive_async<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
 ) -> Result<Solved, Error> {
-    run(solve, transport, None).await
+    run(solve, transport, None, None).await
 }
 
-/// [`drive_async`], stopping at the next step once `cancel` is cancelled.
+/// [`drive_async`], stopping at the next step once `cancel` is cancelled, and taking the
+/// task's callback bodies from `callback` (callbacks on): each wait ends at its deadline or
+/// at a body, whichever comes first.
 pub(crate) async fn run<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
     cancel: Option<&CancelHandle>,
+    mut callback: Option<&mut dyn CallbackWait>,
 ) -> Result<Solved, Error> {
     let mut task_id = solve.task_id();
     loop {
+        // Bodies that came while a request was in flight.
+        while let Some(waiter) = callback.as_deref_mut() {
+            match try_body(waiter) {
+                Some(Some(body)) => {
+                    trace::callback_received(body.len());
+                    solve.handle_callback(transport.now(), &body);
+                }
+                Some(None) => callback = None,
+                None => break,
+            }
+        }
         if cancel.is_some_and(CancelHandle::is_cancelled) {
             let err = Error::new(ErrorKind::Cancelled).with_task_id(solve.task_id());
             trace::failed(&err, solve.polls_sent());
@@ -64,9 +79,22 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                 if !matches!(reason, WaitReason::AwaitingResponse(_)) {
                     trace::waiting(reason, until.saturating_duration_since(now));
                 }
-                match cancel {
-                    Some(cancel) => transport.sleep_until_cancelled(until, cancel).await,
-                    None => transport.sleep_until(until).await,
+                let sleep = async {
+                    match cancel {
+                        Some(cancel) => transport.sleep_until_cancelled(until, cancel).await,
+                        None => transport.sleep_until(until).await,
+                    }
+                };
+                match callback.as_deref_mut() {
+                    None => sleep.await,
+                    Some(waiter) => match sleep_or_body(sleep, waiter).await {
+                        Woken::Slept => {}
+                        Woken::Body(body) => {
+                            trace::callback_received(body.len());
+                            solve.handle_callback(transport.now(), &body);
+                        }
+                        Woken::Closed => callback = None,
+                    },
                 }
             }
             Action::Done(solved) => {

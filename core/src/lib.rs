@@ -69,7 +69,10 @@
 //!
 //! With callbacks ([`callback`], [`Solve::with_callback_fallback`]), a callback POST for the
 //! task is one more input, at any point: [`Solve::handle_callback`] with its body, then go
-//! to 1 (a wait for [`WaitReason::AwaitingCallback`] should be cut short by it).
+//! to 1 (a wait for [`WaitReason::AwaitingCallback`] should be cut short by it). Send the
+//! task's own URL with [`Solve::with_callback_url`]. The [`Client`] does all of this when its
+//! transport has a receiver ([`Transport::callbacks`], [`ClientBuilder::callbacks`]): its one
+//! loop waits for the next deadline or a callback body, whichever comes first.
 //!
 //! Here it is, by hand, against an in-memory fake service and a virtual clock:
 //!

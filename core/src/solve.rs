@@ -370,6 +370,26 @@ impl Solve {
         self
     }
 
+    /// Sends createTask with this `callbackUrl` instead of
+    /// [`Config::callback_url`](crate::Config::callback_url): the task's own URL (see
+    /// [`crate::callback`]). Has no effect once createTask was sent, or on a
+    /// [`resume`](Solve::resume)d machine. The URL is not checked here (the adapter made it)
+    /// and never appears in `Debug`.
+    #[must_use]
+    pub fn with_callback_url(mut self, url: &str) -> Self {
+        if self.create_attempts == 0
+            && let Some(body) = self.create_body.as_mut()
+        {
+            codec::replace_callback_url(&self.cfg, body, url);
+        }
+        self
+    }
+
+    /// The task's family (`None` for a [`resume`](Solve::resume)d machine).
+    pub fn family(&self) -> Option<TaskFamily> {
+        self.family
+    }
+
     /// Feeds the body of a callback POST for this task (the service posts the getTaskResult
     /// body; the adapter authenticates it, see [`crate::callback`], and never passes a
     /// forged one). Works whether or not callbacks are on, in every state:

@@ -9,6 +9,7 @@
 //! | `request failed` | `endpoint`, `error_kind`, `error`, `elapsed_ms` |
 //! | `task created` | `task_id` |
 //! | `waiting` | `reason`, `wait_ms` |
+//! | `callback received` | `body_len` (callbacks on; never the URL or the token) |
 //! | `solved` | `task_id`, `polls` |
 //! | `failed` | `task_id`, `polls`, `error` |
 //!
@@ -52,6 +53,11 @@ fn ms(d: Duration) -> u64 {
 #[cfg(feature = "tracing")]
 pub(crate) fn task_span(task_id: Option<TaskId>) -> tracing::Span {
     tracing::debug_span!(target: "capmonster", "capmonster task", task_id = task_id.map(|t| t.0))
+}
+
+pub(crate) fn callback_received(body_len: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(target: "capmonster", body_len, "callback received");
 }
 
 pub(crate) fn sent(kind: RequestKind) {

@@ -24,6 +24,9 @@
 //!   finish their request and close; every waiter's [`recv`](CallbackWaiter::recv) then
 //!   returns `None`.
 //!
+//! Most programs do not use it directly: `Client::builder().callbacks(addr, public_base)`
+//! starts one and wires it into the client (see the [crate docs](crate#callbacks)). Alone:
+//!
 //! ```no_run
 //! use capmonster_hyper::callback::CallbackReceiver;
 //! use capmonster_hyper::core::callback::CallbackSecret;
@@ -54,11 +57,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use capmonster_core::callback::CallbackSecret;
+use capmonster_core::Error;
+use capmonster_core::callback::{
+    CallbackRegistration, CallbackSecret, CallbackSource, CallbackWait, fallback_delay,
+};
 use capmonster_core::record::LocalId;
+use capmonster_core::task::TaskFamily;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
@@ -189,6 +197,42 @@ impl CallbackReceiver {
     ) -> io::Result<Self> {
         let checked = public_base.as_deref().map(check_base).transpose()?;
         let listener = TcpListener::bind(addr).await?;
+        Self::launch(listener, secret, checked)
+    }
+
+    /// Binds `listen` and starts serving, without `.await`, with a fresh random secret
+    /// ([`random_secret`]): what [`capmonster_core::ClientBuilder::callbacks`] does. Must be
+    /// called inside a tokio runtime. Errors (all
+    /// [`ErrorKind::InvalidInput`](capmonster_core::ErrorKind::InvalidInput), nothing sent):
+    /// no runtime, a bad `public_base` (see [`bind`](Self::bind)), the address cannot be
+    /// bound, no random numbers.
+    pub fn start(listen: SocketAddr, public_base: Option<String>) -> Result<Self, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::invalid_input(
+                "callbacks: the receiver needs a tokio runtime; build the client inside one",
+            ));
+        }
+        let checked = public_base
+            .as_deref()
+            .map(check_base)
+            .transpose()
+            .map_err(|e| Error::invalid_input(e.to_string()))?;
+        let cannot = |e: io::Error| {
+            Error::invalid_input(format!("callbacks: cannot listen on {listen}: {e}"))
+        };
+        let listener = std::net::TcpListener::bind(listen).map_err(cannot)?;
+        listener.set_nonblocking(true).map_err(cannot)?;
+        let listener = TcpListener::from_std(listener).map_err(cannot)?;
+        let secret = random_secret()
+            .map_err(|e| Error::invalid_input(format!("callbacks: no random numbers: {e}")))?;
+        Self::launch(listener, secret, checked).map_err(cannot)
+    }
+
+    fn launch(
+        listener: TcpListener,
+        secret: CallbackSecret,
+        checked: Option<String>,
+    ) -> io::Result<Self> {
         let addr = listener.local_addr()?;
         let base = checked.unwrap_or_else(|| format!("http://{addr}"));
         let shared = Arc::new(Shared {
@@ -423,4 +467,66 @@ async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
         &c.unclaimed
     });
     reply(StatusCode::OK)
+}
+
+impl CallbackWait for CallbackWaiter {
+    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        self.rx.poll_recv(cx).map(|body| body.map(Vec::from))
+    }
+}
+
+/// 32 bytes from the operating system's random source, as a callback secret.
+pub fn random_secret() -> Result<CallbackSecret, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(CallbackSecret::from_bytes(bytes))
+}
+
+/// A fresh client-side task id: 16 random bytes. If the operating system's random source
+/// fails, a process-wide counter mixed with the time and the process id still gives ids that
+/// do not repeat within this process (the id only correlates; the token authenticates).
+pub fn new_local_id() -> LocalId {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        bytes[..8].copy_from_slice(&(nanos ^ u64::from(std::process::id())).to_le_bytes());
+        bytes[8..].copy_from_slice(&n.to_le_bytes());
+    }
+    LocalId::from_bytes(bytes)
+}
+
+/// A receiver wired into a transport: the [`CallbackSource`] the client asks for each task's
+/// URL and waiter.
+pub(crate) struct Hook {
+    receiver: CallbackReceiver,
+    fallback: Option<Duration>,
+}
+
+impl Hook {
+    pub(crate) fn new(receiver: CallbackReceiver, fallback: Option<Duration>) -> Self {
+        Self { receiver, fallback }
+    }
+
+    pub(crate) fn receiver(&self) -> &CallbackReceiver {
+        &self.receiver
+    }
+}
+
+impl CallbackSource for Hook {
+    fn new_local_id(&self) -> LocalId {
+        new_local_id()
+    }
+
+    fn register(&self, id: LocalId) -> CallbackRegistration {
+        let waiter = self.receiver.register(id);
+        CallbackRegistration::new(self.receiver.url_for(id), Box::new(waiter))
+    }
+
+    fn fallback(&self, family: TaskFamily) -> Duration {
+        self.fallback.unwrap_or_else(|| fallback_delay(family))
+    }
 }

@@ -104,6 +104,33 @@
 //!
 //! The mapping is public: [`classify_request_error`], [`request_error`], [`body_error`].
 //!
+//! # Callbacks
+//!
+//! `Client::builder().callbacks(listen, public_base).build()` (inside a tokio runtime) starts a
+//! [`callback::CallbackReceiver`] on `listen` with a random secret and wires it into the
+//! transport: every task the client creates gets its own authenticated `callbackUrl`
+//! (`<public base>/cb/<id>.<HMAC token>`), and its solve makes no poll until the family's
+//! fallback delay ([`capmonster_core::callback::fallback_delay`], or
+//! `ClientBuilder::callback_fallback`), ending as soon as its callback arrives: one request
+//! per task (createTask). Without a callback it polls as usual after the fallback, within the
+//! same 120-poll budget and deadline. To bring your own receiver (bound with
+//! [`CallbackReceiver::bind`](callback::CallbackReceiver::bind), perhaps shared), use
+//! [`HyperTransportBuilder::callback_receiver`]; [`HyperTransport::callback_receiver`] gives
+//! access to its [`stats`](callback::CallbackReceiver::stats).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), capmonster_hyper::Error> {
+//! use capmonster_hyper::{Client, core::task::Turnstile};
+//! let client = Client::builder()
+//!     .client_key("0123456789abcdef0123456789abcdef")
+//!     .callbacks("127.0.0.1:8640".parse().unwrap(), Some("https://hooks.example.com/cm"))
+//!     .build()?;
+//! let solved = client.solve(Turnstile::new("https://example.com/", "0x4AAAAAAA")).await?;
+//! # let _ = solved;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Tracing
 //!
 //! The core logs (feature `tracing`, on by default): one span per task and one set of events,

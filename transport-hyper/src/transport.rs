@@ -47,12 +47,15 @@ pub struct HyperTransport {
     send: Arc<SendFn>,
     /// One permit per request in flight ([`HyperTransportBuilder::max_in_flight`]).
     pub(crate) slots: Arc<Semaphore>,
+    /// The callback receiver, when callbacks are on (see [`crate::callback`]).
+    callbacks: Option<Arc<crate::callback::Hook>>,
 }
 
 impl fmt::Debug for HyperTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HyperTransport")
             .field("free_slots", &self.slots.available_permits())
+            .field("callbacks", &self.callbacks.as_ref().map(|h| h.receiver()))
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +72,8 @@ pub struct HyperTransportBuilder {
     pool_max_idle_per_host: usize,
     max_in_flight: usize,
     proxy: Option<ProxyUrl>,
+    callbacks: Option<crate::callback::CallbackReceiver>,
+    callback_fallback: Option<Duration>,
 }
 
 impl fmt::Debug for HyperTransportBuilder {
@@ -85,6 +90,8 @@ impl fmt::Debug for HyperTransportBuilder {
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
             .field("max_in_flight", &self.max_in_flight)
             .field("proxy", &self.proxy)
+            .field("callbacks", &self.callbacks)
+            .field("callback_fallback", &self.callback_fallback)
             .finish()
     }
 }
@@ -108,6 +115,13 @@ impl BuildTransport for HyperTransport {
     fn build_transport(options: TransportOptions) -> Result<Self, Error> {
         let mut builder = Self::builder();
         builder.proxy = options.proxy;
+        if let Some(callbacks) = options.callbacks {
+            builder.callbacks = Some(crate::callback::CallbackReceiver::start(
+                callbacks.listen,
+                callbacks.public_base,
+            )?);
+            builder.callback_fallback = callbacks.fallback;
+        }
         builder.build()
     }
 }
@@ -122,6 +136,8 @@ impl HyperTransport {
             pool_max_idle_per_host: usize::MAX,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             proxy: None,
+            callbacks: None,
+            callback_fallback: None,
         }
     }
 }
@@ -218,6 +234,28 @@ impl HyperTransportBuilder {
         self
     }
 
+    /// Callbacks on, with this running receiver (see [`crate::callback`]): every task the
+    /// client creates gets its own callback URL from it, and its solve waits for the
+    /// callback before polling. [`capmonster_core::ClientBuilder::callbacks`] starts one
+    /// for you; use this to share a receiver you bound yourself
+    /// ([`CallbackReceiver::bind`](crate::callback::CallbackReceiver::bind)) or to read its
+    /// [`stats`](crate::callback::CallbackReceiver::stats) later
+    /// ([`HyperTransport::callback_receiver`]).
+    #[must_use]
+    pub fn callback_receiver(mut self, receiver: crate::callback::CallbackReceiver) -> Self {
+        self.callbacks = Some(receiver);
+        self
+    }
+
+    /// With a [`callback_receiver`](Self::callback_receiver): how long after createTask a
+    /// solve waits for its callback before polling, instead of
+    /// [`fallback_delay`](capmonster_core::callback::fallback_delay) of the task's family.
+    #[must_use]
+    pub fn callback_fallback(mut self, fallback: Duration) -> Self {
+        self.callback_fallback = Some(fallback);
+        self
+    }
+
     /// Builds the transport. Fails only if the TLS configuration cannot be built.
     pub fn build(self) -> Result<HyperTransport, Error> {
         let send = match self.custom {
@@ -265,6 +303,9 @@ impl HyperTransportBuilder {
         Ok(HyperTransport {
             send,
             slots: Arc::new(Semaphore::new(permits)),
+            callbacks: self
+                .callbacks
+                .map(|r| Arc::new(crate::callback::Hook::new(r, self.callback_fallback))),
         })
     }
 }
@@ -366,8 +407,23 @@ impl HyperTransport {
     }
 }
 
+impl HyperTransport {
+    /// The callback receiver, when callbacks are on.
+    pub fn callback_receiver(&self) -> Option<&crate::callback::CallbackReceiver> {
+        self.callbacks
+            .as_deref()
+            .map(crate::callback::Hook::receiver)
+    }
+}
+
 impl Transport for HyperTransport {
     type Body = Bytes;
+
+    fn callbacks(&self) -> Option<&dyn capmonster_core::callback::CallbackSource> {
+        self.callbacks
+            .as_deref()
+            .map(|h| h as &dyn capmonster_core::callback::CallbackSource)
+    }
 
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
