@@ -881,6 +881,17 @@ fn empty_required_fields_are_rejected_by_every_builder() {
         Tspd::new(URL, "", "h", UA, proxy()).build(),
         &["`metadata.tspdCookie`"],
     );
+    // userAgent is optional since the 2026-08 docs: absent is fine, empty is not.
+    let t = Tspd::without_user_agent(URL, "c", "h", proxy())
+        .build()
+        .expect("tspd without userAgent");
+    assert!(!t.as_json().contains_key("userAgent"));
+    Task::from_json(json!({
+        "type": "CustomTask", "class": "tspd", "websiteURL": URL,
+        "metadata": {"tspdCookie": "c", "htmlPageBase64": "h"},
+        "proxyType": "http", "proxyAddress": "1.2.3.4", "proxyPort": 8080
+    }))
+    .expect("raw tspd without userAgent");
     assert_invalid(
         Hunt::new(URL, "", proxy()).build(),
         &["CustomTask (HUNT)", "`metadata.apiGetLib`"],
@@ -974,7 +985,7 @@ fn missing_required_fields_in_raw_json_are_named() {
         ("createTask-CustomTask-TenDI.request.json", &["websiteKey"]),
         (
             "normalized/createTask-CustomTask-tspd.request.json",
-            &["userAgent", "metadata"],
+            &["metadata"],
         ),
     ];
     for (rel, fields) in cases {

@@ -587,7 +587,9 @@ fn custom_task(task: &Value, cls: &str, rng: &mut SplitMix64) -> Result<Value, R
         "tspd" => {
             require_str(meta, "tspdCookie")?;
             require_str(meta, "htmlPageBase64")?;
-            require_str(task, "userAgent")?;
+            if task.get("userAgent").is_some() {
+                require_str(task, "userAgent")?; // optional since the 2026-08 docs
+            }
             check_proxy(task, true)?;
             json!({ "Domains": { host: { "Cookies": {
                 "TS386a400d029": tok(rng, HEX, 120),

@@ -1517,7 +1517,8 @@ impl Castle {
 }
 common!(Castle);
 
-/// `CustomTask` class `tspd` (F5 TSPD WAF). A proxy and the user agent are required. Solution:
+/// `CustomTask` class `tspd` (F5 TSPD WAF). A proxy (with a static session) is required; the
+/// user agent is optional since the 2026-08 docs ([`Tspd::without_user_agent`]). Solution:
 /// [`Solution::domain_cookies`](crate::Solution::domain_cookies) (PascalCase `Domains`/`Cookies`).
 #[derive(Debug, Clone)]
 pub struct Tspd {
@@ -1538,6 +1539,21 @@ impl Tspd {
         inner.set_meta("tspdCookie", tspd_cookie.into());
         inner.set_meta("htmlPageBase64", html_page_base64.into());
         inner.set("userAgent", user_agent.into());
+        inner.proxy = Some(proxy);
+        Self { inner }
+    }
+
+    /// Like [`Tspd::new`] without `userAgent` (optional since the 2026-08 docs; send the one
+    /// the cookies were obtained with whenever you have it).
+    pub fn without_user_agent(
+        website_url: impl Into<String>,
+        tspd_cookie: impl Into<String>,
+        html_page_base64: impl Into<String>,
+        proxy: Proxy,
+    ) -> Self {
+        let mut inner = custom("tspd", website_url);
+        inner.set_meta("tspdCookie", tspd_cookie.into());
+        inner.set_meta("htmlPageBase64", html_page_base64.into());
         inner.proxy = Some(proxy);
         Self { inner }
     }

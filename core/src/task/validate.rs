@@ -184,7 +184,10 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
             let meta = c.metadata()?;
             c.req_meta_str(meta, "tspdCookie", false)?;
             c.req_meta_str(meta, "htmlPageBase64", false)?;
-            c.req_str("userAgent", false)?;
+            // Optional since the 2026-08 docs (it was required before); empty is still wrong.
+            if c.opt_str("userAgent")?.is_some() {
+                c.req_str("userAgent", false)?;
+            }
             c.require_proxy(has_proxy)?;
             // tspd page: `proxyLogin` "must not contain the characters `;`, `|`, `)`".
             if let Some(login) = c.opt_str("proxyLogin")?
