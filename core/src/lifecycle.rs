@@ -646,10 +646,6 @@ impl<T: Transport> Client<T> {
             return Err(err);
         }
         let owner = self.shared().owner(self.transport());
-        let lease_until = wall.saturating_add(ms(LEASE));
-        ledger
-            .acquire_lease(rec.local_id(), &owner, wall, lease_until)
-            .map_err(tag)?;
         let left = RESULT_RETENTION.saturating_sub(age);
         let mut policy = match policy {
             Some(p) => p,
@@ -659,12 +655,14 @@ impl<T: Transport> Client<T> {
                 .apply(PollPolicy::for_family(rec.family(), false)),
         };
         policy.timeout = policy.timeout.min(left);
-        let rec = if reopenable(&rec) {
+        if reopenable(&rec) {
             let deadline = wall.saturating_add(ms(policy.timeout));
-            ledger.reopen(rec.local_id(), Some(deadline)).map_err(tag)?
-        } else {
-            ledger.get(rec.local_id()).map_err(tag)?.unwrap_or(rec)
-        };
+            ledger.reopen(rec.local_id(), Some(deadline)).map_err(tag)?;
+        }
+        let lease_until = wall.saturating_add(ms(LEASE));
+        let rec = ledger
+            .acquire_lease(rec.local_id(), &owner, wall, lease_until)
+            .map_err(tag)?;
         let mut solve = Solve::resume(
             self.config(),
             task_id,
