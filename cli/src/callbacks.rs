@@ -2,9 +2,10 @@
 //! task's result by callback (hyper transport only), polling as the fallback.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use capmonster_core::{Client, Config, Error};
+use capmonster_core::{Client, Config, Error, Ledger};
 
 use crate::args::{Command, GlobalOpts, TransportKind};
 use crate::backend::Backend;
@@ -52,13 +53,21 @@ pub(crate) fn from_opts(opts: &GlobalOpts, command: &Command) -> Result<Option<C
 impl Callbacks {
     /// A hyper client with the callback receiver running (inside the runtime). Errors
     /// (address in use, bad URL) are invalid input: exit 2, nothing sent.
-    pub(crate) fn backend(self, config: Config, sim: bool) -> Result<Backend, Error> {
+    pub(crate) fn backend(
+        self,
+        config: Config,
+        sim: bool,
+        ledger: Arc<dyn Ledger>,
+        worker: String,
+    ) -> Result<Backend, Error> {
         let mut builder = Client::builder()
             .config(config)
             .callbacks(self.listen, self.public_base.as_deref());
         if sim {
             builder = builder.callback_fallback(SIM_FALLBACK);
         }
-        Ok(Backend::Hyper(builder.build()?))
+        Ok(Backend::Hyper(
+            builder.build()?.with_ledger(ledger).with_worker_id(worker),
+        ))
     }
 }

@@ -10,6 +10,7 @@ use crate::client::{CancelHandle, Transport};
 use crate::codec::Call;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, TransportError, TransportErrorKind};
+use crate::lifecycle::Recorder;
 use crate::solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
 use crate::trace;
 
@@ -22,19 +23,27 @@ pub async fn drive_async<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
 ) -> Result<Solved, Error> {
-    run(solve, transport, None, None).await
+    run(solve, transport, None, None, None).await
 }
 
-/// [`drive_async`], stopping at the next step once `cancel` is cancelled, and taking the
-/// task's callback bodies from `callback` (callbacks on): each wait ends at its deadline or
-/// at a body, whichever comes first.
+/// [`drive_async`], stopping at the next step once `cancel` is cancelled, taking the task's
+/// callback bodies from `callback` (callbacks on: each wait ends at its deadline or at a
+/// body, whichever comes first), and following the write-ahead rules of
+/// [`crate::lifecycle`] with `rec` when the task's life is recorded: the ledger's guard and
+/// the poll's reservation before each request (a refusal ends the solve with nothing sent),
+/// the task id as soon as it is known, the outcome before it is returned.
 pub(crate) async fn run<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
     cancel: Option<&CancelHandle>,
     mut callback: Option<&mut dyn CallbackWait>,
+    mut rec: Option<&mut Recorder<'_>>,
 ) -> Result<Solved, Error> {
     let mut task_id = solve.task_id();
+    let finish = |rec: Option<&mut Recorder<'_>>, result: Result<Solved, Error>| match rec {
+        Some(r) => r.finish(result, transport.wall_clock_ms()),
+        None => result,
+    };
     loop {
         // Bodies that came while a request was in flight.
         while let Some(waiter) = callback.as_deref_mut() {
@@ -50,12 +59,37 @@ pub(crate) async fn run<T: Transport + ?Sized>(
         if cancel.is_some_and(CancelHandle::is_cancelled) {
             let err = Error::new(ErrorKind::Cancelled).with_task_id(solve.task_id());
             trace::failed(&err, solve.polls_sent());
-            return Err(err);
+            return finish(rec, Err(err));
         }
         let now = transport.now();
         match solve.poll_action(now) {
             Action::Send(out) => {
                 let (ticket, kind) = (out.ticket, out.kind);
+                let in_flight = out.deadline.saturating_duration_since(now);
+                if let Some(r) = rec.as_deref_mut()
+                    && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
+                {
+                    // Refused before it went on the wire: nothing is sent.
+                    if let (
+                        RequestKind::GetTaskResult { .. },
+                        ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(why)),
+                    ) = (kind, err.kind())
+                    {
+                        // The task exists and its record is kept: the poll that could not be
+                        // recorded is not sent, and polling backs off and tries again (the
+                        // machine counts the unsent poll: never an under-count), until the
+                        // ledger is back or the deadline passes.
+                        let e = TransportError::new(
+                            TransportErrorKind::Connect,
+                            format!("not sent: the ledger could not record the poll ({why})"),
+                        );
+                        solve.handle_transport_error(transport.now(), ticket, e);
+                        continue;
+                    }
+                    let err = err.with_task_id(solve.task_id());
+                    trace::failed(&err, solve.polls_sent());
+                    return finish(rec, Err(err));
+                }
                 trace::sent(kind);
                 let result = transport.send(out).await;
                 let answered = transport.now();
@@ -73,11 +107,28 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                 if task_id.is_none() && solve.task_id().is_some() {
                     task_id = solve.task_id();
                     trace::created(task_id);
+                    if let Some(r) = rec.as_deref_mut()
+                        && let Err(err) = r.after_answer(task_id, transport.wall_clock_ms())
+                    {
+                        let err = err.with_task_id(task_id);
+                        trace::failed(&err, solve.polls_sent());
+                        return finish(rec, Err(err));
+                    }
                 }
             }
             Action::Wait { until, reason } => {
                 if !matches!(reason, WaitReason::AwaitingResponse(_)) {
                     trace::waiting(reason, until.saturating_duration_since(now));
+                    if let Some(r) = rec.as_deref_mut()
+                        && let Err(err) = r.before_wait(
+                            transport.wall_clock_ms(),
+                            until.saturating_duration_since(now),
+                        )
+                    {
+                        let err = err.with_task_id(solve.task_id());
+                        trace::failed(&err, solve.polls_sent());
+                        return finish(rec, Err(err));
+                    }
                 }
                 let sleep = async {
                     match cancel {
@@ -99,11 +150,11 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             }
             Action::Done(solved) => {
                 trace::solved(&solved);
-                return Ok(solved);
+                return finish(rec, Ok(solved));
             }
             Action::Fail(error) => {
                 trace::failed(&error, solve.polls_sent());
-                return Err(error);
+                return finish(rec, Err(error));
             }
         }
     }

@@ -366,8 +366,13 @@ impl Solve {
     /// usual (and takes callbacks all the same).
     #[must_use]
     pub fn with_callback_fallback(mut self, fallback: Duration) -> Self {
-        self.callback.fallback = Some(fallback);
+        self.set_callback_fallback(fallback);
         self
+    }
+
+    /// [`Solve::with_callback_fallback`] in place.
+    pub(crate) fn set_callback_fallback(&mut self, fallback: Duration) {
+        self.callback.fallback = Some(fallback);
     }
 
     /// Sends createTask with this `callbackUrl` instead of
@@ -377,12 +382,17 @@ impl Solve {
     /// and never appears in `Debug`.
     #[must_use]
     pub fn with_callback_url(mut self, url: &str) -> Self {
+        self.set_callback_url(url);
+        self
+    }
+
+    /// [`Solve::with_callback_url`] in place.
+    pub(crate) fn set_callback_url(&mut self, url: &str) {
         if self.create_attempts == 0
             && let Some(body) = self.create_body.as_mut()
         {
             codec::replace_callback_url(&self.cfg, body, url);
         }
-        self
     }
 
     /// The task's family (`None` for a [`resume`](Solve::resume)d machine).

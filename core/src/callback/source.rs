@@ -103,24 +103,23 @@ pub trait CallbackSource: Send + Sync {
     }
 }
 
-/// With callbacks on, prepares a machine that has not sent createTask yet: registers a fresh
-/// id, sets the per-task URL and the fallback. A resumed or already failed machine, or one
-/// of unknown family, is left alone (`None`).
+/// With callbacks on, prepares a machine that has not sent createTask yet: registers `id`
+/// (the task's client-side id, the one its record carries), sets the per-task URL and the
+/// fallback. A resumed or already failed machine, or one of unknown family, is left alone
+/// (`None`).
 pub(crate) fn attach(
     source: &dyn CallbackSource,
-    solve: Solve,
-) -> (Solve, Option<CallbackRegistration>) {
-    let Some(family) = solve.family() else {
-        return (solve, None);
-    };
+    solve: &mut Solve,
+    id: LocalId,
+) -> Option<CallbackRegistration> {
+    let family = solve.family()?;
     if solve.task_id().is_some() || solve.create_attempts() > 0 || solve.is_terminal() {
-        return (solve, None);
+        return None;
     }
-    let registration = source.register(source.new_local_id());
-    let solve = solve
-        .with_callback_url(registration.url())
-        .with_callback_fallback(source.fallback(family));
-    (solve, Some(registration))
+    let registration = source.register(id);
+    solve.set_callback_url(registration.url());
+    solve.set_callback_fallback(source.fallback(family));
+    Some(registration)
 }
 
 /// What ended a wait.
@@ -210,8 +209,13 @@ mod tests {
         for cfg in [plain, with_url] {
             #[allow(clippy::disallowed_methods)] // tests may read a clock to get a base instant
             let now = Instant::now();
-            let (mut solve, reg) = attach(&Fixed, Solve::new(&cfg, &task(), now));
-            let reg = reg.expect("registered");
+            let mut solve = Solve::new(&cfg, &task(), now);
+            let id = LocalId::from_bytes([3; 16]);
+            let reg = attach(&Fixed, &mut solve, id).expect("registered");
+            assert!(
+                reg.url().contains(&id.to_string()),
+                "the URL carries the record's id"
+            );
             assert_eq!(format!("{reg:?}"), "CallbackRegistration(<url redacted>)");
             let body = create_body(&mut solve);
             assert_eq!(body["callbackUrl"], reg.url());
@@ -225,13 +229,13 @@ mod tests {
         let cfg = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap());
         #[allow(clippy::disallowed_methods)] // tests may read a clock to get a base instant
         let now = Instant::now();
-        let resumed = Solve::resume(
+        let mut resumed = Solve::resume(
             &cfg,
             crate::TaskId(5),
             crate::PollPolicy::for_task(&task()),
             0,
             now,
         );
-        assert!(attach(&Fixed, resumed).1.is_none());
+        assert!(attach(&Fixed, &mut resumed, LocalId::from_bytes([3; 16])).is_none());
     }
 }
