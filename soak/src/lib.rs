@@ -23,6 +23,9 @@
 //! guard is tested on its own (`transport-*/tests/hardening*.rs`).
 #![forbid(unsafe_code)]
 
+pub mod crash;
+pub mod procs;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
