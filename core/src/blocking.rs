@@ -10,8 +10,8 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::TaskId;
@@ -19,7 +19,9 @@ use crate::client::{BuildTransport, CancelHandle, ClientBuilder, FromParts, Task
 use crate::codec::TaskStatus;
 use crate::config::Config;
 use crate::error::Error;
+use crate::ledger::Ledger;
 use crate::policy::PollPolicy;
+use crate::record::LocalId;
 use crate::solve::Solved;
 
 /// Runs a future that a blocking transport completes without waiting: polls it once.
@@ -63,6 +65,27 @@ impl<T> Client<T> {
         self.inner.transport()
     }
 
+    /// The same client recording in `ledger`; see [`crate::Client::with_ledger`].
+    #[must_use]
+    pub fn with_ledger(self, ledger: Arc<dyn Ledger>) -> Self {
+        Self {
+            inner: self.inner.with_ledger(ledger),
+        }
+    }
+
+    /// The same client with this lease worker id; see [`crate::Client::with_worker_id`].
+    #[must_use]
+    pub fn with_worker_id(self, id: impl Into<String>) -> Self {
+        Self {
+            inner: self.inner.with_worker_id(id),
+        }
+    }
+
+    /// The client's ledger.
+    pub fn ledger(&self) -> &Arc<dyn Ledger> {
+        self.inner.ledger()
+    }
+
     /// The async client underneath (its futures complete at once).
     pub fn as_async(&self) -> &crate::Client<T> {
         &self.inner
@@ -73,6 +96,9 @@ impl<T: BuildTransport> FromParts for Client<T> {
     type Transport = T;
     fn from_parts(config: Config, transport: T) -> Self {
         Self::new(config, transport)
+    }
+    fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self {
+        self.with_ledger(ledger)
     }
 }
 
@@ -121,8 +147,39 @@ impl<T: Transport> Client<T> {
     }
 
     /// [`crate::Client::resume`], blocking.
-    pub fn resume(&self, task_id: TaskId, policy: PollPolicy) -> Result<Solved, Error> {
-        block_on(self.inner.resume(task_id, policy))?
+    pub fn resume(&self, task_id: TaskId) -> Result<Solved, Error> {
+        block_on(self.inner.resume(task_id))?
+    }
+
+    /// [`crate::Client::resume_with_polls_sent`], blocking.
+    pub fn resume_with_polls_sent(
+        &self,
+        task_id: TaskId,
+        polls_already_sent: u32,
+    ) -> Result<Solved, Error> {
+        block_on(
+            self.inner
+                .resume_with_polls_sent(task_id, polls_already_sent),
+        )?
+    }
+
+    /// [`crate::Client::resume_with_policy`], blocking.
+    pub fn resume_with_policy(&self, task_id: TaskId, policy: PollPolicy) -> Result<Solved, Error> {
+        block_on(self.inner.resume_with_policy(task_id, policy))?
+    }
+
+    /// [`crate::Client::resume_local`], blocking.
+    pub fn resume_local(&self, local_id: LocalId) -> Result<Solved, Error> {
+        block_on(self.inner.resume_local(local_id))?
+    }
+
+    /// [`crate::Client::solve_with_caller_key`], blocking.
+    pub fn solve_with_caller_key(
+        &self,
+        task: impl Into<TaskInput>,
+        caller_key: &str,
+    ) -> Result<Solved, Error> {
+        block_on(self.inner.solve_with_caller_key(task, caller_key))?
     }
 
     /// Solves `tasks` on at most `concurrency` scoped threads (at least one), and returns the

@@ -14,12 +14,14 @@ use http::Response;
 
 use crate::TaskId;
 use crate::codec::{self, ReportKind, TaskStatus};
-use crate::config::{ClientKey, Config};
-use crate::drive::{call_async, run};
+use crate::config::{ClientKey, Config, Endpoint};
+use crate::drive::call_async;
 use crate::error::{Error, TransportError};
+use crate::ledger::{Ledger, MemoryLedger};
+use crate::lifecycle::Shared;
 use crate::policy::{PolicyOverrides, PollPolicy};
 use crate::proxy::ProxyUrl;
-use crate::solve::{Outgoing, Solve, Solved};
+use crate::solve::{Outgoing, Solved};
 use crate::task::Task;
 
 /// The effects a transport supplies: the clock, a sleep, one HTTP exchange.
@@ -48,6 +50,16 @@ pub trait Transport: Send + Sync {
         let _ = cancel;
         self.sleep_until(deadline)
     }
+
+    /// The wall clock, in milliseconds since the unix epoch: the times written in the
+    /// [ledger](crate::ledger)'s records (an `Instant` does not survive a restart). The
+    /// core reads no clock; a test fake may return any coherent value.
+    fn wall_clock_ms(&self) -> u64;
+
+    /// 16 random bytes: the [`LocalId`](crate::LocalId) of a new task record, and this
+    /// client's worker id in leases. They must differ between calls and between processes
+    /// sharing a ledger (128 random bits do); the core draws no random number itself.
+    fn random_id(&self) -> [u8; 16];
 
     /// Perform the request: return the response whatever its status (status is data), or the
     /// transport failure with its precise [`TransportErrorKind`](crate::TransportErrorKind).
@@ -158,6 +170,8 @@ impl CancelHandle {
 pub struct Client<T> {
     config: Config,
     transport: T,
+    ledger: Arc<dyn Ledger>,
+    shared: Arc<Shared>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Client<T> {
@@ -170,9 +184,41 @@ impl<T: fmt::Debug> fmt::Debug for Client<T> {
 }
 
 impl<T> Client<T> {
-    /// A client from its two halves.
+    /// A client from its two halves, with its own in-memory [ledger](crate::ledger).
     pub fn new(config: Config, transport: T) -> Self {
-        Self { config, transport }
+        Self {
+            config,
+            transport,
+            ledger: Arc::new(MemoryLedger::new()),
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
+    /// The same client recording every task's life in `ledger` (a SQLite file, a Redis
+    /// shared by a fleet: see `capmonster-ledger`) instead of its own memory. See
+    /// [`crate::lifecycle`] for what is recorded when.
+    #[must_use]
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = ledger;
+        self.shared = Arc::new(Shared::default());
+        self
+    }
+
+    /// The same client with this worker id in the leases it takes (default: `w-` and 32
+    /// random hex digits, drawn once per client). Workers sharing a ledger need distinct ids.
+    #[must_use]
+    pub fn with_worker_id(mut self, id: impl Into<String>) -> Self {
+        self.shared = Arc::new(Shared::with_owner(id.into()));
+        self
+    }
+
+    /// The client's ledger.
+    pub fn ledger(&self) -> &Arc<dyn Ledger> {
+        &self.ledger
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The configuration.
@@ -209,11 +255,11 @@ impl<T: BuildTransport> Client<T> {
 impl<T: Transport> Client<T> {
     /// Creates the task and polls it until it is solved, fails or is given up, with the task
     /// type's default policy adjusted by the [`Config`]'s overrides. Takes a typed builder
-    /// (`capmonster_core::task::RecaptchaV2::new(..)`) or a built [`Task`].
+    /// (`capmonster_core::task::RecaptchaV2::new(..)`) or a built [`Task`]. The task's life
+    /// is recorded in the client's [ledger](crate::lifecycle) as it goes.
     pub async fn solve(&self, task: impl Into<TaskInput>) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        let solve = Solve::new(&self.config, &task, self.transport.now());
-        self.run(solve, None).await
+        self.solve_recorded(task, None, None, None).await
     }
 
     /// [`Client::solve`] that stops at its next step once `cancel` is cancelled (with
@@ -224,8 +270,7 @@ impl<T: Transport> Client<T> {
         cancel: &CancelHandle,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        let solve = Solve::new(&self.config, &task, self.transport.now());
-        self.run(solve, Some(cancel)).await
+        self.solve_recorded(task, None, Some(cancel), None).await
     }
 
     /// Like [`Client::solve`] with an explicit policy (the hard limits still apply).
@@ -235,30 +280,7 @@ impl<T: Transport> Client<T> {
         policy: PollPolicy,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        let solve = Solve::with_policy(&self.config, &task, policy, self.transport.now());
-        self.run(solve, None).await
-    }
-
-    /// Polls an existing task (created earlier, or by another process) to the end. The 120
-    /// poll budget is counted from zero: polls made elsewhere are unknown to this client.
-    pub async fn resume(&self, task_id: TaskId, policy: PollPolicy) -> Result<Solved, Error> {
-        let solve = Solve::resume(&self.config, task_id, policy, 0, self.transport.now());
-        self.run(solve, None).await
-    }
-
-    async fn run(&self, mut solve: Solve, cancel: Option<&CancelHandle>) -> Result<Solved, Error> {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument;
-            let span = crate::trace::task_span(solve.task_id());
-            run(&mut solve, &self.transport, cancel)
-                .instrument(span)
-                .await
-        }
-        #[cfg(not(feature = "tracing"))]
-        {
-            run(&mut solve, &self.transport, cancel).await
-        }
+        self.solve_recorded(task, Some(policy), None, None).await
     }
 
     /// Solves `tasks` with at most `concurrency` of them in flight at once (at least one), and
@@ -275,23 +297,26 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends one createTask, without polling and without any retry. Keep the id to poll it
-    /// later with [`Client::task_result`] or [`Client::resume`].
+    /// later with [`Client::task_result`] or [`Client::resume`]. Recorded like a solve (the
+    /// intent before, the task id after; the spend cap applies); the record stays created.
     pub async fn create_task(&self, task: impl Into<TaskInput>) -> Result<TaskId, Error> {
         let task = task.into().into_task()?;
-        let call = codec::create_task(&self.config, &task);
-        call_async(&self.config, &self.transport, call).await
+        self.create_recorded(task).await
     }
 
-    /// Sends one getTaskResult: [`TaskStatus::Processing`] or [`TaskStatus::Ready`]. No polling.
+    /// Sends one getTaskResult: [`TaskStatus::Processing`] or [`TaskStatus::Ready`]. No
+    /// polling. The poll is counted in the task's record (made with 0 polls when the ledger
+    /// has none): once 120 polls are counted it is refused with
+    /// [`ErrorKind::PollBudgetExhausted`](crate::ErrorKind::PollBudgetExhausted) and nothing
+    /// is sent; a task solved already is answered from its record.
     pub async fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
-        let call = codec::task_result(&self.config, task_id);
-        call_async(&self.config, &self.transport, call).await
+        self.result_recorded(task_id).await
     }
 
     /// The account balance, in US dollars.
     pub async fn balance(&self) -> Result<f64, Error> {
         let call = codec::balance(&self.config);
-        call_async(&self.config, &self.transport, call).await
+        self.guarded(Endpoint::GetBalance, call).await
     }
 
     /// Reports a wrong answer: to the image endpoint for an image task (ImageToText,
@@ -322,7 +347,7 @@ impl<T: Transport> Client<T> {
 
     async fn report(&self, kind: ReportKind, task_id: TaskId) -> Result<(), Error> {
         let call = codec::report_incorrect(&self.config, kind, task_id);
-        call_async(&self.config, &self.transport, call).await
+        self.guarded(call.endpoint, call).await
     }
 
     /// The current Windows Chrome user agent the service recommends (sends no key).
@@ -380,12 +405,18 @@ pub trait FromParts: Sized {
     type Transport: BuildTransport;
     /// Puts the client together.
     fn from_parts(config: Config, transport: Self::Transport) -> Self;
+    /// The same client recording in `ledger` ([`Client::with_ledger`]).
+    #[must_use]
+    fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self;
 }
 
 impl<T: BuildTransport> FromParts for Client<T> {
     type Transport = T;
     fn from_parts(config: Config, transport: T) -> Self {
         Self::new(config, transport)
+    }
+    fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self {
+        self.with_ledger(ledger)
     }
 }
 
@@ -409,6 +440,9 @@ pub struct ClientBuilder<C> {
     timeout: Option<Duration>,
     config: Option<Config>,
     proxy: ProxyChoice,
+    ledger: Option<Arc<dyn Ledger>>,
+    spend_limit: Option<f64>,
+    prices: Option<crate::ledger::PriceTable>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -420,6 +454,8 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("timeout", &self.timeout)
             .field("config", &self.config)
             .field("proxy", &self.proxy)
+            .field("ledger", &self.ledger.as_ref().map(|_| "<ledger>"))
+            .field("spend_limit", &self.spend_limit)
             .finish()
     }
 }
@@ -439,6 +475,9 @@ impl<C: FromParts> ClientBuilder<C> {
             timeout: None,
             config: None,
             proxy: ProxyChoice::Env,
+            ledger: None,
+            spend_limit: None,
+            prices: None,
             _client: PhantomData,
         }
     }
@@ -496,6 +535,29 @@ impl<C: FromParts> ClientBuilder<C> {
         Ok(self)
     }
 
+    /// Records every task's life in `ledger` (default: a fresh
+    /// [`MemoryLedger`](crate::MemoryLedger) per client). See [`crate::lifecycle`].
+    #[must_use]
+    pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// A spend cap in US dollars over the ledger ([`Config::with_spend_limit`]); an invalid
+    /// amount is reported by [`build`](Self::build).
+    #[must_use]
+    pub fn spend_limit(mut self, usd: f64) -> Self {
+        self.spend_limit = Some(usd);
+        self
+    }
+
+    /// The prices the spend cap reserves ([`Config::with_prices`]).
+    #[must_use]
+    pub fn prices(mut self, prices: crate::ledger::PriceTable) -> Self {
+        self.prices = Some(prices);
+        self
+    }
+
     /// Never uses a proxy, whatever the environment says.
     #[must_use]
     pub fn no_proxy(mut self) -> Self {
@@ -527,12 +589,22 @@ impl<C: FromParts> ClientBuilder<C> {
             };
             config = config.with_policy(policy);
         }
+        if let Some(usd) = self.spend_limit {
+            config = config.with_spend_limit(usd)?;
+        }
+        if let Some(prices) = self.prices {
+            config = config.with_prices(prices);
+        }
         let proxy = match self.proxy {
             ProxyChoice::Direct => None,
             ProxyChoice::Url(url) => Some(url),
             ProxyChoice::Env => ProxyUrl::from_env(config.base_url())?,
         };
         let transport = C::Transport::build_transport(TransportOptions { proxy })?;
-        Ok(C::from_parts(config, transport))
+        let client = C::from_parts(config, transport);
+        Ok(match self.ledger {
+            Some(ledger) => client.with_ledger_part(ledger),
+            None => client,
+        })
     }
 }

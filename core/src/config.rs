@@ -121,6 +121,8 @@ struct Inner {
     guard: AccountGuard,
     max_image_bytes: usize,
     calibrator: Option<Calibrator>,
+    spend_limit: Option<crate::record::MicroUsd>,
+    prices: crate::ledger::PriceTable,
 }
 
 /// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
@@ -147,6 +149,7 @@ impl fmt::Debug for Config {
             .field("retry_ambiguous_create", &i.retry_ambiguous_create)
             .field("max_image_bytes", &i.max_image_bytes)
             .field("calibration", &i.calibrator.is_some())
+            .field("spend_limit", &i.spend_limit)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +175,8 @@ impl Config {
                 guard: AccountGuard::new(),
                 max_image_bytes: crate::task::MAX_IMAGE_BYTES,
                 calibrator: Some(Calibrator::new()),
+                spend_limit: None,
+                prices: crate::ledger::PriceTable::default(),
             }),
         }
     }
@@ -282,6 +287,44 @@ impl Config {
     /// calibration on. Each [`Config::new`] starts with its own, shared by its clones.
     pub fn with_calibrator(self, calibrator: Calibrator) -> Self {
         self.edit(|i| i.calibrator = Some(calibrator))
+    }
+
+    /// A spend cap, in US dollars, over the client's [ledger](crate::ledger) (the whole
+    /// fleet's, for a ledger it shares): before each createTask the task's price
+    /// ([`Config::with_prices`], default [`PriceTable::default`](crate::PriceTable)) is
+    /// reserved atomically; a task that would pass the cap is refused with
+    /// [`ErrorKind::LimitReached`](crate::ErrorKind::LimitReached) and nothing is sent. The
+    /// reservation is settled with the answer's `cost`, and released when the task failed
+    /// without a charge. A negative, NaN or infinite amount is
+    /// [`InvalidInput`](crate::ErrorKind::InvalidInput).
+    ///
+    /// ```
+    /// # use capmonster_core::{ClientKey, Config};
+    /// let config = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef")?)
+    ///     .with_spend_limit(5.0)?;
+    /// assert_eq!(config.spend_limit().map(|m| m.0), Some(5_000_000));
+    /// # Ok::<(), capmonster_core::Error>(())
+    /// ```
+    pub fn with_spend_limit(self, usd: f64) -> Result<Self, Error> {
+        let cap = crate::record::MicroUsd::from_usd(usd)
+            .map_err(|e| Error::invalid_input(format!("spend limit: {e}")))?;
+        Ok(self.edit(|i| i.spend_limit = Some(cap)))
+    }
+
+    /// The spend cap, if one is set ([`Config::with_spend_limit`]).
+    pub fn spend_limit(&self) -> Option<crate::record::MicroUsd> {
+        self.inner.spend_limit
+    }
+
+    /// The prices the spend cap reserves per task (default: [`PriceTable::default`](crate::PriceTable)'s
+    /// documented estimates).
+    pub fn with_prices(self, prices: crate::ledger::PriceTable) -> Self {
+        self.edit(|i| i.prices = prices)
+    }
+
+    /// The price table of the spend cap.
+    pub fn prices(&self) -> &crate::ledger::PriceTable {
+        &self.inner.prices
     }
 
     /// The calibrator shared by this configuration's clones; `None` when calibration is off.

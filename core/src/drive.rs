@@ -9,6 +9,7 @@ use crate::client::{CancelHandle, Transport};
 use crate::codec::Call;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, TransportError, TransportErrorKind};
+use crate::lifecycle::Recorder;
 use crate::solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
 use crate::trace;
 
@@ -21,26 +22,43 @@ pub async fn drive_async<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
 ) -> Result<Solved, Error> {
-    run(solve, transport, None).await
+    run(solve, transport, None, None).await
 }
 
-/// [`drive_async`], stopping at the next step once `cancel` is cancelled.
+/// [`drive_async`], stopping at the next step once `cancel` is cancelled, and following the
+/// write-ahead rules of [`crate::lifecycle`] with `rec` when the task's life is recorded:
+/// the ledger's guard and the poll's reservation before each request (a refusal ends the
+/// solve with nothing sent), the task id as soon as it is known, the outcome before it is
+/// returned.
 pub(crate) async fn run<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
     cancel: Option<&CancelHandle>,
+    mut rec: Option<&mut Recorder<'_>>,
 ) -> Result<Solved, Error> {
     let mut task_id = solve.task_id();
+    let finish = |rec: Option<&mut Recorder<'_>>, result: Result<Solved, Error>| match rec {
+        Some(r) => r.finish(result, transport.wall_clock_ms()),
+        None => result,
+    };
     loop {
         if cancel.is_some_and(CancelHandle::is_cancelled) {
             let err = Error::new(ErrorKind::Cancelled).with_task_id(solve.task_id());
             trace::failed(&err, solve.polls_sent());
-            return Err(err);
+            return finish(rec, Err(err));
         }
         let now = transport.now();
         match solve.poll_action(now) {
             Action::Send(out) => {
                 let (ticket, kind) = (out.ticket, out.kind);
+                if let Some(r) = rec.as_deref_mut()
+                    && let Err(err) = r.before_send(kind, transport.wall_clock_ms())
+                {
+                    // Refused before it went on the wire: nothing is sent.
+                    let err = err.with_task_id(solve.task_id());
+                    trace::failed(&err, solve.polls_sent());
+                    return finish(rec, Err(err));
+                }
                 trace::sent(kind);
                 let result = transport.send(out).await;
                 let answered = transport.now();
@@ -58,6 +76,13 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                 if task_id.is_none() && solve.task_id().is_some() {
                     task_id = solve.task_id();
                     trace::created(task_id);
+                    if let Some(r) = rec.as_deref_mut()
+                        && let Err(err) = r.after_answer(task_id, transport.wall_clock_ms())
+                    {
+                        let err = err.with_task_id(task_id);
+                        trace::failed(&err, solve.polls_sent());
+                        return finish(rec, Err(err));
+                    }
                 }
             }
             Action::Wait { until, reason } => {
@@ -71,11 +96,11 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             }
             Action::Done(solved) => {
                 trace::solved(&solved);
-                return Ok(solved);
+                return finish(rec, Ok(solved));
             }
             Action::Fail(error) => {
                 trace::failed(&error, solve.polls_sent());
-                return Err(error);
+                return finish(rec, Err(error));
             }
         }
     }

@@ -27,6 +27,8 @@ use std::time::Duration;
 
 use crate::TaskId;
 use crate::config::ClientKey;
+use crate::ledger::LedgerError;
+use crate::record::MicroUsd;
 
 /// Every error code the CapMonster Cloud documentation lists (reference §4, with the three
 /// added by the 2026-08 documentation: 30 in all), plus [`ErrorCode::Other`] for anything
@@ -455,6 +457,38 @@ pub enum ErrorKind {
     /// A bug in this library (an invariant broke). Never bad input, never a transport
     /// failure: please report it.
     Internal(String),
+    /// A configured limit refused the task before anything was sent: the spend cap
+    /// ([`Config::with_spend_limit`](crate::Config::with_spend_limit)) would be passed by
+    /// reserving the task's price. Nothing was sent for it.
+    LimitReached {
+        /// The cap.
+        limit: MicroUsd,
+        /// Reserved and spent already, over the whole ledger (the fleet, for a shared one).
+        committed: MicroUsd,
+        /// The task's price, as reserved.
+        requested: MicroUsd,
+    },
+    /// The client's [ledger](crate::ledger) could not record or read a task's life. Fail
+    /// closed: a createTask whose intent could not be recorded was not sent; a poll whose
+    /// count could not be recorded was not sent. The task id, when one exists, is on the
+    /// error: the record keeps the task and it can be resumed once the ledger is back.
+    Ledger(LedgerError),
+    /// The task's result is past the service's retention
+    /// ([`RESULT_RETENTION`](crate::lifecycle::RESULT_RETENTION) after its creation): it
+    /// cannot be fetched any more, so nothing was sent.
+    ResultExpired {
+        /// How long ago the task was created.
+        age: Duration,
+    },
+    /// The task ended earlier, as its record in the ledger says; nothing was sent.
+    AlreadyFailed {
+        /// The category the original error had.
+        category: ErrorCategory,
+        /// The service's error code, when there was one.
+        code: Option<ErrorCode>,
+        /// The original message.
+        message: String,
+    },
 }
 
 /// The crate's error: what went wrong, and the task id when a task exists, so the caller can
@@ -570,6 +604,7 @@ impl Error {
         match &self.kind {
             ErrorKind::Api(e) => e.code_sent(),
             ErrorKind::AccountBlocked { code, .. } => Some(code),
+            ErrorKind::AlreadyFailed { code, .. } => code.as_ref(),
             _ => None,
         }
     }
@@ -583,6 +618,10 @@ impl Error {
             | ErrorKind::PollBudgetExhausted { .. }
             | ErrorKind::Cancelled => ErrorCategory::GaveUp,
             ErrorKind::Internal(_) => ErrorCategory::Internal,
+            ErrorKind::LimitReached { .. } => ErrorCategory::Limit,
+            ErrorKind::Ledger(_) => ErrorCategory::Ledger,
+            ErrorKind::ResultExpired { .. } => ErrorCategory::GaveUp,
+            ErrorKind::AlreadyFailed { category, .. } => *category,
             ErrorKind::HttpStatus { .. }
             | ErrorKind::Decode { .. }
             | ErrorKind::UnknownStatus(_)
@@ -606,6 +645,11 @@ pub enum ErrorCategory {
     Transport,
     /// A bug in this library ([`ErrorKind::Internal`]).
     Internal,
+    /// A configured limit (the spend cap) refused the task; nothing was sent
+    /// ([`ErrorKind::LimitReached`]).
+    Limit,
+    /// The ledger could not record or read a task's life ([`ErrorKind::Ledger`]).
+    Ledger,
 }
 
 impl From<ErrorKind> for Error {
@@ -683,6 +727,23 @@ impl Error {
             )?,
             ErrorKind::Cancelled => f.write_str("cancelled")?,
             ErrorKind::Internal(m) => write!(f, "internal error (a bug, please report it): {m}")?,
+            ErrorKind::LimitReached {
+                limit,
+                committed,
+                requested,
+            } => write!(
+                f,
+                "spend limit reached: {committed} USD committed + {requested} USD for this task would pass the limit of {limit} USD; nothing was sent"
+            )?,
+            ErrorKind::Ledger(e) => write!(f, "ledger: {e}")?,
+            ErrorKind::ResultExpired { age } => write!(
+                f,
+                "the task was created {}s ago, past the service's result retention; nothing was sent",
+                age.as_secs()
+            )?,
+            ErrorKind::AlreadyFailed { message, .. } => {
+                write!(f, "the task ended earlier (from the ledger): {message}")?;
+            }
         }
         if let Some(id) = self.task_id {
             write!(f, " (task {id})")?;
@@ -695,6 +756,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ErrorKind::Transport(t) => Some(t),
+            ErrorKind::Ledger(e) => Some(e),
             _ => None,
         }
     }
@@ -748,9 +810,18 @@ impl Error {
             }
             ErrorKind::Transport(t) => scrub(&mut t.message),
             ErrorKind::AccountBlocked { code, .. } => scrub_code(code),
+            ErrorKind::AlreadyFailed { code, message, .. } => {
+                if let Some(c) = code {
+                    scrub_code(c);
+                }
+                scrub(message);
+            }
             ErrorKind::Timeout { .. }
             | ErrorKind::PollBudgetExhausted { .. }
-            | ErrorKind::Cancelled => {}
+            | ErrorKind::Cancelled
+            | ErrorKind::LimitReached { .. }
+            | ErrorKind::Ledger(_)
+            | ErrorKind::ResultExpired { .. } => {}
         }
         self
     }

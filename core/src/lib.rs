@@ -167,6 +167,7 @@ mod envelope;
 pub mod error;
 pub mod guard;
 pub mod ledger;
+pub mod lifecycle;
 pub mod policy;
 mod proxy;
 pub mod record;

@@ -1258,6 +1258,8 @@ mod category_serde {
             ErrorCategory::GaveUp => "gave_up",
             ErrorCategory::Transport => "transport",
             ErrorCategory::Internal => "internal",
+            ErrorCategory::Limit => "limit",
+            ErrorCategory::Ledger => "ledger",
         }
     }
 
@@ -1273,6 +1275,8 @@ mod category_serde {
             ErrorCategory::GaveUp,
             ErrorCategory::Transport,
             ErrorCategory::Internal,
+            ErrorCategory::Limit,
+            ErrorCategory::Ledger,
         ]
         .into_iter()
         .find(|c| name(*c) == n)

@@ -54,6 +54,18 @@ struct Shared<'a>(Mutex<&'a mut Virtual>);
 
 impl Transport for Shared<'_> {
     type Body = Vec<u8>;
+
+    fn wall_clock_ms(&self) -> u64 {
+        1_800_000_000_000
+    }
+
+    fn random_id(&self) -> [u8; 16] {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&n.to_le_bytes());
+        id
+    }
     fn now(&self) -> Instant {
         self.0.lock().unwrap().now
     }

@@ -369,6 +369,14 @@ impl HyperTransport {
 impl Transport for HyperTransport {
     type Body = Bytes;
 
+    fn wall_clock_ms(&self) -> u64 {
+        unix_ms()
+    }
+
+    fn random_id(&self) -> [u8; 16] {
+        random_id()
+    }
+
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
     }
@@ -428,6 +436,36 @@ impl Transport for HyperTransport {
             ))
         })
     }
+}
+
+/// Milliseconds since the unix epoch, from the system clock (0 before 1970).
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// 128 random bits for a task record's local id: two SipHash outputs keyed by the standard
+/// library's per-process random keys (`RandomState`, seeded from the OS), over a process-wide
+/// counter, the process id and the time, so that ids differ between calls and processes.
+pub(crate) fn random_id() -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut out = [0u8; 16];
+    for (i, half) in out.chunks_exact_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u32(std::process::id());
+        h.write_u128(nanos);
+        h.write_usize(i);
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ fn client_is_clone_send_sync_and_its_futures_are_send() {
     // Futures are created, checked and dropped without being polled.
     assert_send(&client.solve(&task));
     assert_send(&client.solve_with_policy(&task, policy));
-    assert_send(&client.resume(TaskId(1), policy));
+    assert_send(&client.resume_with_policy(TaskId(1), policy));
+    assert_send(&client.resume(TaskId(1)));
     assert_send(&client.create_task(&task));
     assert_send(&client.task_result(TaskId(1)));
     assert_send(&client.balance());

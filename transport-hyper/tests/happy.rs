@@ -121,7 +121,7 @@ async fn resume_polls_an_existing_task() {
         backoff_max: Duration::from_millis(100),
         solve_time_range: None,
     };
-    let solved = client.resume(id, policy).await.unwrap();
+    let solved = client.resume_with_policy(id, policy).await.unwrap();
     assert_eq!(solved.task_id, id);
     assert_eq!(requests(&sim, "createTask"), 1);
 }

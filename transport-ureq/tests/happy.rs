@@ -88,7 +88,7 @@ fn one_shot_calls() {
 
     let id = client.create_task(&recaptcha_v2()).unwrap();
     let solved = client
-        .resume(
+        .resume_with_policy(
             id,
             PollPolicy::for_family(capmonster_ureq::core::TaskFamily::RecaptchaV2, false),
         )
