@@ -14,13 +14,16 @@ Input:
   lines are skipped).
 
 Output (standard output, one JSON object per line):
-  solve, solve-many   {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra fields
+  solve, solve-many,  {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra fields
+  resume
   solve-many errors   {\"error\":{\"line\":N,\"category\":\"...\",\"exitCode\":N,\"message\":\"...\",...}}
   create              {\"taskId\":N}
   result              {\"status\":\"processing\"} or {\"status\":\"ready\",\"solution\":{...}}
   balance             {\"balance\":NUMBER}
   report-incorrect    {\"status\":\"success\"}
   user-agent          {\"userAgent\":\"...\"}
+  ledger              one line per task: {\"taskId\":N|null,\"localId\":\"...\",\"state\":\"...\",
+                      \"polls\":N,\"pollsSent\":N,\"cost\":NUMBER|null,\"family\":\"...\",...}
 
 Exit codes:
   0  success
@@ -28,16 +31,32 @@ Exit codes:
   2  usage or bad input (missing key, unreadable or malformed task file, bad option value);
      no request was sent
   3  the service answered with an error (its errorCode and description on stderr)
-  4  gave up: deadline or poll budget exhausted (the task id is on stderr; resume with
-     `capmonster result TASK_ID`)
+  4  gave up: deadline or poll budget exhausted, or the task's result is past the
+     service's retention (the task id is on stderr; resume with `capmonster resume TASK_ID`,
+     which continues the task's poll count and refuses past 120)
   5  transport failure, including a createTask whose outcome is unknown: any createTask
      answer without a task id (a bare 502/503/429/4xx with an HTML or empty body, JSON
      without taskId, a timeout or reset after sending) may come from a gateway after the
      task was created, so createTask is never sent again (no second charge). It is resent
      only after a connect failure or the service's own refusal (ERROR_NO_SLOT_AVAILABLE,
      ERROR_TOO_MUCH_REQUESTS, ERROR_SERVICE_NOT_AVAILABLE), with back-off within --timeout.
-  solve-many exits with the highest code of any line.
+  6  a configured limit refused the task: --max-spend would be passed by its price;
+     nothing was sent for it
+  solve-many and resume --all exit with the highest code of any line or task. A ledger
+  that cannot be read or written (--ledger) is exit 1: fail closed, nothing is sent that
+  it cannot record.
 
+The ledger (--ledger PATH | sqlite:PATH | redis://HOST:PORT/DB, or CAPMONSTER_LEDGER):
+  solve, solve-many, create, result and resume record each task's life in it, so the
+  promises hold across crashes and processes: never more than 120 polls per task (result
+  and resume refuse past 120, exit 4, nothing sent), never a second createTask for a task.
+  `solve-many --ledger PATH FILE` run again after a crash prints the lines already solved
+  from the ledger (no request), polls the lines whose task was created (never creates them
+  again), reports the lines whose createTask outcome is unknown (exit 5, category
+  \"unknown\"; sent again only with --retry-unknown) and sends the lines never sent. A line
+  is known by its number and its content. Without --ledger, each command has its own
+  in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
+  spend cap, the account guard and the leases (keys namespaced by a hash of the key).
 Images:
   An image over --max-image-bytes (default 51200 decoded bytes, the documented 50 KB) is
   refused locally with exit 2 and nothing sent; the message says how to raise the limit.
@@ -126,6 +145,21 @@ pub(crate) struct GlobalOpts {
     /// the documented 50 KB]
     #[arg(long, global = true, value_name = "BYTES", value_parser = parse_image_bytes, allow_negative_numbers = true)]
     pub(crate) max_image_bytes: Option<u64>,
+
+    /// Record every task's life in this ledger: PATH or sqlite:PATH (a SQLite file),
+    /// redis://HOST:PORT/DB (a Redis shared by a fleet) [default: in memory, this command only]
+    #[arg(
+        long,
+        global = true,
+        env = "CAPMONSTER_LEDGER",
+        value_name = "PATH|sqlite:PATH|redis://HOST:PORT/DB"
+    )]
+    pub(crate) ledger: Option<String>,
+
+    /// Spend cap in US dollars over the ledger: a task whose price would pass it is refused
+    /// (exit 6, nothing sent). Prices: the library's documented per-family estimates
+    #[arg(long, global = true, value_name = "USD", value_parser = parse_usd, allow_negative_numbers = true)]
+    pub(crate) max_spend: Option<f64>,
 }
 
 /// Which transport crate sends the requests.
@@ -164,7 +198,36 @@ pub(crate) enum Command {
         /// How many tasks are solved at the same time
         #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
         concurrency: u16,
+        /// Send again the lines whose createTask outcome is unknown in the ledger (they may
+        /// have been created and charged already)
+        #[arg(long)]
+        retry_unknown: bool,
+        /// Also adopt the ledger's unfinished tasks whose lease expired (their worker
+        /// died): poll them to the end (never create them again) and print their lines
+        /// after the file's
+        #[arg(long)]
+        adopt: bool,
     },
+    /// Poll a created task to the end, continuing its poll count; prints the same line as solve
+    Resume {
+        /// The task id (its record is looked up in the ledger)
+        #[arg(
+            value_name = "TASK_ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        task_id: Option<u64>,
+        /// For a task id the ledger has no record of: how many getTaskResult requests were
+        /// already sent for it (counted against the 120)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32))]
+        polls_sent: Option<u32>,
+        /// Every unfinished task in the ledger (including tasks whose lease expired on
+        /// another worker), one line each
+        #[arg(long)]
+        all: bool,
+    },
+    /// Every task in the ledger, one JSON line each: taskId, localId, state, polls, cost, ...
+    Ledger,
     /// Create the task only; prints {"taskId":N}
     Create {
         /// File holding one task object, or `-` for standard input
@@ -199,7 +262,7 @@ pub(crate) enum Command {
 impl Command {
     /// Whether the command needs a client key (`user-agent` sends none; `sim` is a server).
     pub(crate) fn needs_key(&self) -> bool {
-        !matches!(self, Self::UserAgent | Self::Sim(_))
+        !matches!(self, Self::UserAgent | Self::Sim(_) | Self::Ledger)
     }
 }
 
@@ -210,6 +273,16 @@ fn parse_image_bytes(s: &str) -> Result<u64, String> {
         Ok(0) => Err(format!("`{s}`: must be at least 1")),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a whole number of bytes")),
+    }
+}
+
+/// A number of US dollars: finite, not negative.
+fn parse_usd(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..9.0e9).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not an amount of US dollars (a number, 0 or more)"
+        )),
     }
 }
 

@@ -3,8 +3,10 @@
 //! Everything runs on one tokio runtime: the hyper client natively, the blocking ureq client
 //! on tokio's blocking thread pool (`spawn_blocking`), through the one helper [`on_either`].
 
+use std::sync::Arc;
+
 use capmonster_core::blocking::block_on;
-use capmonster_core::{Client, Config, Error, Solved, Task, TaskId, TaskStatus};
+use capmonster_core::{Client, Config, Error, Ledger, LocalId, Solved, Task, TaskId, TaskStatus};
 use capmonster_hyper::HyperTransport;
 use capmonster_ureq::UreqTransport;
 
@@ -44,17 +46,61 @@ macro_rules! on_either {
 }
 
 impl Backend {
-    /// A client for `config` on the chosen transport.
-    pub(crate) fn new(kind: TransportKind, config: Config) -> Result<Self, Error> {
+    /// A client for `config` on the chosen transport, recording in `ledger` with the lease
+    /// worker id `worker`.
+    pub(crate) fn new(
+        kind: TransportKind,
+        config: Config,
+        ledger: Arc<dyn Ledger>,
+        worker: String,
+    ) -> Result<Self, Error> {
         Ok(match kind {
-            TransportKind::Hyper => Self::Hyper(Client::from_config(config)?),
-            TransportKind::Ureq => Self::Ureq(Client::from_config(config)?),
+            TransportKind::Hyper => Self::Hyper(
+                Client::from_config(config)?
+                    .with_ledger(ledger)
+                    .with_worker_id(worker),
+            ),
+            TransportKind::Ureq => Self::Ureq(
+                Client::from_config(config)?
+                    .with_ledger(ledger)
+                    .with_worker_id(worker),
+            ),
         })
+    }
+
+    /// The client's ledger.
+    pub(crate) fn ledger(&self) -> Arc<dyn Ledger> {
+        match self {
+            Self::Hyper(c) => Arc::clone(c.ledger()),
+            Self::Ureq(c) => Arc::clone(c.ledger()),
+        }
     }
 
     /// createTask, then poll to the end.
     pub(crate) async fn solve(&self, task: Task) -> Result<Solved, Error> {
         on_either!(self, |c| c.solve(task))
+    }
+
+    /// createTask, then poll to the end, the record found again by `key`.
+    pub(crate) async fn solve_keyed(&self, task: Task, key: String) -> Result<Solved, Error> {
+        on_either!(self, |c| c.solve_with_caller_key(task, &key))
+    }
+
+    /// Poll an existing task to the end, from its record (or with `polls_sent` counted).
+    pub(crate) async fn resume(
+        &self,
+        id: TaskId,
+        polls_sent: Option<u32>,
+    ) -> Result<Solved, Error> {
+        match polls_sent {
+            Some(n) => on_either!(self, |c| c.resume_with_polls_sent(id, n)),
+            None => on_either!(self, |c| c.resume(id)),
+        }
+    }
+
+    /// Poll the task of the record `id` to the end.
+    pub(crate) async fn resume_local(&self, id: LocalId) -> Result<Solved, Error> {
+        on_either!(self, |c| c.resume_local(id))
     }
 
     /// createTask only.

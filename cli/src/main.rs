@@ -16,6 +16,7 @@
 
 mod args;
 mod backend;
+mod fleet;
 mod many;
 mod output;
 mod redact;
@@ -24,10 +25,13 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use capmonster_core::error::escape_untrusted;
-use capmonster_core::{ClientKey, Config, Error, PolicyOverrides, Task, TaskId};
+use capmonster_core::{
+    ClientKey, Config, Error, Ledger, MemoryLedger, PolicyOverrides, Task, TaskId,
+};
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
 
@@ -104,8 +108,8 @@ fn parse_error(e: &clap::Error, io: &Io) -> u8 {
         }
         ClapErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             io.err(
-                "a command is required: solve, solve-many, create, result, balance, \
-                 report-incorrect, user-agent or sim (see `capmonster --help`)",
+                "a command is required: solve, solve-many, create, result, resume, ledger, \
+                 balance, report-incorrect, user-agent or sim (see `capmonster --help`)",
             );
             EXIT_USAGE
         }
@@ -182,6 +186,18 @@ fn run(cli: Cli, io: &Io) -> u8 {
             return EXIT_USAGE;
         }
     };
+    let ledger = match open_ledger(&opts, &command, &key) {
+        Ok(l) => l,
+        Err(code) => return code,
+    }
+    .map_err(|e| report(io, &e));
+    let ledger = match ledger {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    if let Command::Ledger = command {
+        return list_ledger(&*ledger, io);
+    }
     let mut policy = PolicyOverrides {
         first_delay: opts.first_poll_delay,
         interval: opts.poll_interval,
@@ -235,6 +251,15 @@ fn run(cli: Cli, io: &Io) -> u8 {
         let limit = t.min(config.request_timeout());
         config = config.with_request_timeout(limit);
     }
+    if let Some(usd) = opts.max_spend {
+        config = match config.with_spend_limit(usd) {
+            Ok(c) => c,
+            Err(e) => {
+                io.err(&e.to_string());
+                return EXIT_USAGE;
+            }
+        };
+    }
     if let Some(url) = &base_url {
         config = match config.with_base_url(url) {
             Ok(c) => c,
@@ -257,7 +282,7 @@ fn run(cli: Cli, io: &Io) -> u8 {
     {
         Ok(rt) => {
             let code = rt.block_on(async {
-                match Backend::new(opts.transport, config) {
+                match Backend::new(opts.transport, config, ledger, fleet::worker_id()) {
                     Ok(backend) => execute(backend, command, input, io).await,
                     Err(e) => report(io, &e),
                 }
@@ -275,6 +300,70 @@ fn run(cli: Cli, io: &Io) -> u8 {
         sim.shutdown();
     }
     code
+}
+
+/// Opens `--ledger` (a fresh in-memory one without it). A location that cannot be used is
+/// exit 2 (bad option) or the ledger's error (exit 1, nothing sent).
+#[allow(clippy::result_large_err)]
+fn open_ledger(
+    opts: &GlobalOpts,
+    command: &Command,
+    key: &ClientKey,
+) -> Result<Result<Arc<dyn Ledger>, Error>, u8> {
+    let Some(location) = opts.ledger.as_deref().filter(|l| !l.trim().is_empty()) else {
+        if let Command::Ledger = command {
+            return Err(usage_error(
+                "`capmonster ledger` lists a ledger: pass --ledger PATH (or set CAPMONSTER_LEDGER)",
+            ));
+        }
+        if let Command::Resume { all: true, .. } = command {
+            return Err(usage_error(
+                "`resume --all` resumes the tasks of a ledger: pass --ledger PATH (or set CAPMONSTER_LEDGER)",
+            ));
+        }
+        return Ok(Ok(Arc::new(MemoryLedger::new())));
+    };
+    let location = location.trim();
+    let is_redis = location.starts_with("redis://") || location.starts_with("rediss://");
+    let opened = if is_redis {
+        if key.expose() == NO_KEY {
+            return Err(usage_error(
+                "a redis:// ledger is namespaced by the client key: pass --client-key KEY or set CAPMONSTER_CLIENT_KEY",
+            ));
+        }
+        capmonster_ledger::open_for_key(location, key)
+    } else {
+        capmonster_ledger::open(location)
+    };
+    Ok(opened.map_err(|e| match e {
+        capmonster_core::LedgerError::InvalidInput(m)
+        | capmonster_core::LedgerError::Unsupported(m) => {
+            Error::invalid_input(format!("--ledger: {m}"))
+        }
+        other => Error::new(capmonster_core::ErrorKind::Ledger(other)),
+    }))
+}
+
+/// Prints a usage error; returns exit 2.
+fn usage_error(msg: &str) -> u8 {
+    let _ = writeln!(io::stderr().lock(), "error: {msg}");
+    EXIT_USAGE
+}
+
+/// `capmonster ledger`: one JSON line per record, in insertion order.
+fn list_ledger(ledger: &dyn Ledger, io: &Io) -> u8 {
+    match ledger.list_all() {
+        Ok(records) => {
+            for r in &records {
+                let code = emit(io, &output::ledger_line(r));
+                if code != EXIT_OK {
+                    return code;
+                }
+            }
+            EXIT_OK
+        }
+        Err(e) => report(io, &Error::new(capmonster_core::ErrorKind::Ledger(e))),
+    }
 }
 
 /// The key to use, or why there is none.
@@ -383,8 +472,21 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             Ok(id) => emit(io, &output::created(id)),
             Err(e) => report(io, &e),
         },
-        (Command::SolveMany { concurrency, .. }, Input::Many(lines)) => {
-            match many::run(backend, lines, usize::from(concurrency), io).await {
+        (
+            Command::SolveMany {
+                concurrency,
+                retry_unknown,
+                adopt,
+                ..
+            },
+            Input::Many(lines),
+        ) => {
+            let opts = many::Options {
+                retry_unknown,
+                adopt,
+            };
+            let me = fleet::worker_id();
+            match many::run(backend, lines, usize::from(concurrency), opts, me, io).await {
                 Ok(code) => code,
                 Err(e) => {
                     io.err(&format!("could not write standard output: {e}"));
@@ -396,6 +498,32 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             Ok(status) => emit(io, &output::status(&status)),
             Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
         },
+        (
+            Command::Resume {
+                task_id: Some(task_id),
+                polls_sent,
+                all: false,
+            },
+            _,
+        ) => {
+            let id = TaskId(task_id);
+            if let Ok(Some(rec)) = backend.ledger().find_by_task_id(id) {
+                fleet::take_over_if_dead(&*backend.ledger(), &rec, &fleet::worker_id());
+            }
+            match backend.resume(id, polls_sent).await {
+                Ok(solved) => emit(io, &output::solved(&solved)),
+                Err(e) => report(io, &e.with_task_id(Some(id))),
+            }
+        }
+        (Command::Resume { all: true, .. }, _) => {
+            match fleet::resume_all(&backend, &fleet::worker_id(), false, 10, io).await {
+                Ok(code) => code,
+                Err(e) => {
+                    io.err(&format!("could not write standard output: {e}"));
+                    EXIT_INTERNAL
+                }
+            }
+        }
         (Command::Balance, _) => match backend.balance().await {
             Ok(b) => emit(io, &output::balance(b)),
             Err(e) => report(io, &e),

@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
-use capmonster_core::{Error, Solved, Task};
+use capmonster_core::lifecycle::solved_from_record;
+use capmonster_core::record::{Outcome, StateKind, TaskState};
+use capmonster_core::{Error, ErrorCategory, ErrorKind, Solved, Task};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::backend::{Backend, internal};
+use crate::fleet;
 use crate::output;
 use crate::{Io, task_hint};
 
@@ -19,6 +23,88 @@ pub(crate) struct Line {
     pub(crate) number: usize,
     /// The task, or the local validation error (exit code 2 for this line).
     pub(crate) task: Result<Task, Error>,
+    /// The line's key in the ledger: `solve-many:<number>:<SHA-256 of the line, 32 hex>`.
+    pub(crate) key: String,
+}
+
+/// `solve-many`'s options about the ledger.
+#[derive(Clone, Copy)]
+pub(crate) struct Options {
+    /// Send again the lines whose createTask outcome is unknown.
+    pub(crate) retry_unknown: bool,
+    /// Adopt expired-lease tasks after the file's lines.
+    pub(crate) adopt: bool,
+}
+
+/// The caller key of line `number` with these bytes.
+fn line_key(number: usize, raw: &[u8]) -> String {
+    let digest = Sha256::digest(raw);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("solve-many:{number}:{hex}")
+}
+
+/// A line's result, and whether its createTask outcome was found unknown in the ledger
+/// (printed with category `unknown`).
+type LineResult = (Result<Solved, Error>, bool);
+
+/// Solves one line, from what the ledger knows of it: solved lines from the record (no
+/// request), created ones polled (never created again), unknown ones reported (sent again
+/// only with `--retry-unknown`), the others sent.
+async fn solve_line(
+    backend: &Backend,
+    task: Task,
+    key: String,
+    opts: Options,
+    me: &str,
+) -> LineResult {
+    let ledger = backend.ledger();
+    let records = match ledger.find_by_caller_key(&key) {
+        Ok(r) => r,
+        Err(e) => return (Err(Error::new(ErrorKind::Ledger(e))), false),
+    };
+    let Some(rec) = records.last() else {
+        return (backend.solve_keyed(task, key).await, false);
+    };
+    if let Some(solved) = solved_from_record(rec) {
+        return (Ok(solved), false);
+    }
+    match rec.state() {
+        TaskState::Intent | TaskState::OutcomeUnknown { .. } => {
+            if rec.state().kind() == StateKind::Intent {
+                // The run that recorded it stopped before createTask's answer.
+                let why = "the process stopped before createTask's answer was recorded".to_owned();
+                let wall = fleet::wall_ms();
+                let _ = ledger.finish(rec.local_id(), Outcome::Unknown { why }, 0, wall);
+            }
+            if opts.retry_unknown {
+                return (backend.solve_keyed(task, key).await, false);
+            }
+            let why = match ledger.get(rec.local_id()) {
+                Ok(Some(r)) => match r.state() {
+                    TaskState::OutcomeUnknown { why } => why.clone(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            let err = Error::new(ErrorKind::CreateOutcomeUnknown(format!(
+                "recorded in the ledger: {why}; run with --retry-unknown to send it again"
+            )));
+            (Err(err), true)
+        }
+        TaskState::Failed {
+            task_id: None,
+            category,
+            ..
+        } if *category != ErrorCategory::Input => {
+            // Never created (refused before or by createTask, or the spend cap): sending
+            // it cannot charge twice.
+            (backend.solve_keyed(task, key).await, false)
+        }
+        _ => {
+            fleet::take_over_if_dead(&*ledger, rec, me);
+            (backend.resume_local(rec.local_id()).await, false)
+        }
+    }
 }
 
 /// Splits JSON Lines input into tasks; blank lines are skipped.
@@ -37,6 +123,7 @@ pub(crate) fn parse_lines(input: &[u8]) -> Vec<Line> {
         lines.push(Line {
             number: i + 1,
             task,
+            key: line_key(i + 1, raw),
         });
     }
     lines
@@ -90,6 +177,8 @@ pub(crate) async fn run(
     backend: Backend,
     lines: Vec<Line>,
     concurrency: usize,
+    opts: Options,
+    me: String,
     io: &Io,
 ) -> Result<u8, io::Error> {
     let total = lines.len();
@@ -97,31 +186,32 @@ pub(crate) async fn run(
     if let Some(p) = progress.as_mut() {
         p.draw();
     }
-    let mut ready: BTreeMap<usize, Result<Solved, Error>> = BTreeMap::new();
+    let mut ready: BTreeMap<usize, LineResult> = BTreeMap::new();
     let mut queue = VecDeque::new();
     let mut numbers = Vec::with_capacity(total);
     for (idx, line) in lines.into_iter().enumerate() {
         numbers.push(line.number);
         match line.task {
-            Ok(task) => queue.push_back((idx, task)),
+            Ok(task) => queue.push_back((idx, task, line.key)),
             Err(e) => {
-                ready.insert(idx, Err(e));
+                ready.insert(idx, (Err(e), false));
             }
         }
     }
     let workers = concurrency.max(1).min(queue.len());
     let queue = Arc::new(Mutex::new(queue));
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Result<Solved, Error>)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, LineResult)>();
     let mut set = JoinSet::new();
     for _ in 0..workers {
         let queue = Arc::clone(&queue);
         let tx = tx.clone();
         let backend = backend.clone();
+        let me = me.clone();
         set.spawn(async move {
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                let Some((idx, task)) = next else { break };
-                let result = backend.solve(task).await;
+                let Some((idx, task, key)) = next else { break };
+                let result = solve_line(&backend, task, key, opts, &me).await;
                 if tx.send((idx, result)).is_err() {
                     break;
                 }
@@ -135,7 +225,7 @@ pub(crate) async fn run(
     let mut channel_open = true;
     while next < total {
         // Print everything that is ready, in order.
-        while let Some(result) = ready.remove(&next) {
+        while let Some((result, unknown)) = ready.remove(&next) {
             let number = numbers.get(next).copied().unwrap_or(next + 1);
             if let Some(p) = progress.as_mut() {
                 p.clear();
@@ -149,7 +239,12 @@ pub(crate) async fn run(
                 Err(e) => {
                     worst = worst.max(output::exit_code(e));
                     io.err(&format!("line {number}: {}", output::describe(e)));
-                    io.out(&output::error_line(number, e))?;
+                    let line = if unknown {
+                        output::error_line_as(number, e, "unknown")
+                    } else {
+                        output::error_line(number, e)
+                    };
+                    io.out(&line)?;
                 }
             }
             next += 1;
@@ -171,9 +266,12 @@ pub(crate) async fn run(
             // A worker died without answering (a bug): report what is missing.
             ready.insert(
                 next,
-                Err(internal(
-                    &"the worker solving this line stopped unexpectedly",
-                )),
+                (
+                    Err(internal(
+                        &"the worker solving this line stopped unexpectedly",
+                    )),
+                    false,
+                ),
             );
         }
     }
@@ -182,6 +280,9 @@ pub(crate) async fn run(
     }
     set.abort_all();
     while set.join_next().await.is_some() {}
+    if opts.adopt {
+        worst = worst.max(fleet::resume_all(&backend, &me, true, concurrency, io).await?);
+    }
     Ok(worst)
 }
 

@@ -15,6 +15,8 @@ pub(crate) const EXIT_SERVICE: u8 = 3;
 pub(crate) const EXIT_GAVE_UP: u8 = 4;
 /// Exit code: transport failure (including an unknown createTask outcome).
 pub(crate) const EXIT_TRANSPORT: u8 = 5;
+/// Exit code: a configured limit (the spend cap) refused the task; nothing was sent.
+pub(crate) const EXIT_LIMIT: u8 = 6;
 
 /// The exit code for a library error.
 pub(crate) fn exit_code(e: &Error) -> u8 {
@@ -23,7 +25,8 @@ pub(crate) fn exit_code(e: &Error) -> u8 {
         ErrorCategory::Service => EXIT_SERVICE,
         ErrorCategory::GaveUp => EXIT_GAVE_UP,
         ErrorCategory::Transport => EXIT_TRANSPORT,
-        ErrorCategory::Internal => EXIT_INTERNAL,
+        ErrorCategory::Internal | ErrorCategory::Ledger => EXIT_INTERNAL,
+        ErrorCategory::Limit => EXIT_LIMIT,
         _ => EXIT_TRANSPORT,
     }
 }
@@ -36,6 +39,8 @@ pub(crate) fn category_name(e: &Error) -> &'static str {
         ErrorCategory::GaveUp => "gaveUp",
         ErrorCategory::Transport => "transport",
         ErrorCategory::Internal => "internal",
+        ErrorCategory::Limit => "limit",
+        ErrorCategory::Ledger => "ledger",
         _ => "other",
     }
 }
@@ -54,8 +59,13 @@ pub(crate) fn describe(e: &Error) -> String {
         }
         source = cause.source();
     }
-    if let (ErrorCategory::GaveUp, Some(id)) = (e.category(), e.task_id()) {
-        msg.push_str(&format!("; resume with `capmonster result {id}`"));
+    if let (ErrorCategory::GaveUp, Some(id)) = (e.category(), e.task_id())
+        && !matches!(
+            e.kind(),
+            ErrorKind::PollBudgetExhausted { .. } | ErrorKind::ResultExpired { .. }
+        )
+    {
+        msg.push_str(&format!("; resume with `capmonster resume {id}`"));
     }
     if let (ErrorKind::CreateOutcomeUnknown(_), Some(id)) = (e.kind(), e.task_id()) {
         msg.push_str(&format!("; check with `capmonster result {id}`"));
@@ -139,6 +149,36 @@ pub(crate) fn balance(b: f64) -> String {
     to_json(&json!({ "balance": b }))
 }
 
+/// One `capmonster ledger` line: `{"taskId":N|null,"localId":"32 hex","state":"intent|created|
+/// solved|failed|outcome_unknown","polls":N,"pollsSent":N,"cost":USD|null,"family":"...",
+/// "callerKey":"..."|null,"createdAtMs":N}`. `polls` is the count against the 120 (reserved
+/// polls, which a crash may have left unsent: never under-counted); `cost` is the settled
+/// spend (the reported cost, or the reserved price of a task that may have been charged).
+pub(crate) fn ledger_line(r: &capmonster_core::TaskRecord) -> String {
+    let cost = r.spend_settled().map(|c| c.as_usd());
+    let family = serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.get("family").cloned())
+        .unwrap_or(Value::Null);
+    let mut out = format!(
+        "{{\"taskId\":{},\"localId\":\"{}\",\"state\":\"{}\",\"polls\":{},\"pollsSent\":{},\"cost\":{}",
+        r.task_id()
+            .map_or_else(|| "null".to_owned(), |t| t.0.to_string()),
+        r.local_id(),
+        r.state().kind(),
+        r.polls_reserved(),
+        r.polls_sent(),
+        to_json(&json!(cost)),
+    );
+    out.push_str(&format!(",\"family\":{}", to_json(&family)));
+    out.push_str(&format!(
+        ",\"callerKey\":{}",
+        to_json(&json!(r.caller_key()))
+    ));
+    out.push_str(&format!(",\"createdAtMs\":{}}}", r.created_at_ms()));
+    out
+}
+
 /// `{"status":"success"}`.
 pub(crate) fn success() -> String {
     "{\"status\":\"success\"}".to_owned()
@@ -153,9 +193,15 @@ pub(crate) fn user_agent(ua: &str) -> String {
 /// "message":"...","errorCode":"...","errorDescription":"...","taskId":N}}` (the last three
 /// only when known).
 pub(crate) fn error_line(line: usize, e: &Error) -> String {
+    error_line_as(line, e, category_name(e))
+}
+
+/// [`error_line`] with another category name (`unknown` for a line whose createTask outcome
+/// a rerun finds unknown in the ledger).
+pub(crate) fn error_line_as(line: usize, e: &Error, category: &str) -> String {
     let mut obj = Map::new();
     obj.insert("line".into(), json!(line));
-    obj.insert("category".into(), json!(category_name(e)));
+    obj.insert("category".into(), json!(category));
     obj.insert("exitCode".into(), json!(exit_code(e)));
     obj.insert("message".into(), json!(describe(e)));
     if let Some(code) = e.code() {

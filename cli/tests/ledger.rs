@@ -1,0 +1,414 @@
+//! The ledger from the shell (issue 12 §6): `--ledger FILE` records every task's life;
+//! `resume` after a poll budget is spent sends nothing; `result` counts its poll and refuses
+//! past 120; a bare `resume TASK_ID` without `--polls-sent` is bad input; `solve-many` rerun
+//! after a crash never creates a line's task twice, prints solved lines from the ledger and
+//! reports lines whose createTask outcome is unknown; `--max-spend` refuses with exit 6.
+//! The built `capmonster` binary against the simulator on 127.0.0.1, bounded in time.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
+const KEY: &str = "feedfacecafebeef0123456789abcdef";
+const TRANSPORTS: [&str; 2] = ["hyper", "ureq"];
+
+/// A fresh ledger path in the temporary directory (removed with its WAL files on drop).
+struct TempLedger(PathBuf);
+
+impl TempLedger {
+    fn new(name: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!(
+            "capmonster-cli-ledger-{}-{name}-{n}.db",
+            std::process::id()
+        ));
+        let t = Self(p);
+        t.clean();
+        t
+    }
+    fn arg(&self) -> String {
+        self.0.display().to_string()
+    }
+    fn clean(&self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+impl Drop for TempLedger {
+    fn drop(&mut self) {
+        self.clean();
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn command(sim: &Sim, transport: &str, ledger: &TempLedger, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["--transport", transport, "--base-url", &sim.base_url()])
+        .args(["--client-key", KEY, "--ledger", &ledger.arg()])
+        .args(["--first-poll-delay", "0.02", "--poll-interval", "0.02"])
+        .args(args)
+        .env_remove("CAPMONSTER_CLIENT_KEY")
+        .env_remove("CAPMONSTER_BASE_URL")
+        .env_remove("CAPMONSTER_LEDGER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn wait(mut child: Child, limit: Duration) -> Out {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("capmonster did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().expect("output");
+    let out = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out
+}
+
+fn run(sim: &Sim, transport: &str, ledger: &TempLedger, args: &[&str]) -> Out {
+    let child = command(sim, transport, ledger, args)
+        .spawn()
+        .expect("spawn capmonster");
+    wait(child, Duration::from_secs(90))
+}
+
+fn requests(sim: &Sim, endpoint: &str) -> u64 {
+    sim.stats().requests.get(endpoint).copied().unwrap_or(0)
+}
+
+fn task(i: usize) -> String {
+    format!(
+        r#"{{"type":"RecaptchaV2Task","websiteURL":"https://example.com/{i}","websiteKey":"6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-"}}"#
+    )
+}
+
+fn write_tasks(ledger: &TempLedger, n: usize) -> PathBuf {
+    let path = PathBuf::from(format!("{}.jsonl", ledger.arg()));
+    let text: String = (0..n).map(|i| task(i) + "\n").collect();
+    std::fs::write(&path, text).expect("write tasks");
+    path
+}
+
+fn write_task(ledger: &TempLedger) -> PathBuf {
+    let path = PathBuf::from(format!("{}.json", ledger.arg()));
+    std::fs::write(&path, task(0)).expect("write task");
+    path
+}
+
+/// A simulator whose tasks are never ready within a test.
+fn slow_sim() -> Sim {
+    Sim::spawn(SimConfig::instant().with_solve_time(
+        "*",
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+    ))
+    .expect("sim")
+}
+
+#[test]
+fn after_poll_budget_exhausted_resume_and_result_send_nothing() {
+    for t in TRANSPORTS {
+        let sim = slow_sim();
+        let ledger = TempLedger::new("budget");
+        let file = write_task(&ledger);
+        let out = run(
+            &sim,
+            t,
+            &ledger,
+            &["--timeout", "600", "solve", &file.display().to_string()],
+        );
+        assert_eq!(out.code, 4, "{t}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("poll budget exhausted"),
+            "{}",
+            out.stderr
+        );
+        let polls = requests(&sim, "getTaskResult");
+        assert_eq!(polls, 120, "{t}: the first run uses the whole budget");
+        let id = sim_task_id(&ledger, &sim, t);
+        for args in [vec!["resume", id.as_str()], vec!["result", id.as_str()]] {
+            let out = run(&sim, t, &ledger, &args);
+            assert_eq!(out.code, 4, "{t} {args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("poll budget exhausted"),
+                "{}",
+                out.stderr
+            );
+            assert!(out.stdout.is_empty());
+        }
+        let s = sim.stats();
+        assert_eq!(requests(&sim, "getTaskResult"), 120, "{t}: no 121st poll");
+        assert_eq!(s.max_polls_per_task, 120);
+        assert_eq!(s.lock_events, 0);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// The one task id in the ledger, from `capmonster ledger`.
+fn sim_task_id(ledger: &TempLedger, sim: &Sim, t: &str) -> String {
+    let out = run(sim, t, ledger, &["ledger"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line: Value = serde_json::from_str(out.stdout.trim()).expect("one ledger line");
+    assert_eq!(line["polls"], 120, "{line}");
+    line["taskId"].as_u64().expect("a task id").to_string()
+}
+
+#[test]
+fn result_counts_its_poll_and_refuses_past_120() {
+    let sim = slow_sim();
+    let ledger = TempLedger::new("result");
+    let file = write_task(&ledger);
+    let out = run(
+        &sim,
+        "hyper",
+        &ledger,
+        &["create", &file.display().to_string()],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let created: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let id = created["taskId"].as_u64().unwrap().to_string();
+    for _ in 0..3 {
+        let out = run(&sim, "hyper", &ledger, &["result", &id]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(out.stdout.trim(), r#"{"status":"processing"}"#);
+    }
+    let out = run(&sim, "ureq", &ledger, &["ledger"]);
+    let line: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(line["polls"], 3, "{line}");
+    assert_eq!(line["pollsSent"], 3, "{line}");
+    assert_eq!(line["state"], "created", "{line}");
+    // A task id created elsewhere, said to have had 120 polls: refused, nothing sent.
+    let before = requests(&sim, "getTaskResult");
+    let out = run(
+        &sim,
+        "hyper",
+        &ledger,
+        &["resume", "424242", "--polls-sent", "120"],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let out = run(&sim, "hyper", &ledger, &["result", "424242"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(requests(&sim, "getTaskResult"), before);
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn bare_resume_without_polls_sent_is_bad_input() {
+    for t in TRANSPORTS {
+        let sim = slow_sim();
+        let ledger = TempLedger::new("bare");
+        let out = run(&sim, t, &ledger, &["resume", "777"]);
+        assert_eq!(out.code, 2, "{t}: {}", out.stderr);
+        assert!(out.stderr.contains("--polls-sent"), "{}", out.stderr);
+        assert_eq!(sim.stats().requests.values().sum::<u64>(), 0);
+        // With --polls-sent, it is polled.
+        let out = run(
+            &sim,
+            t,
+            &ledger,
+            &["--timeout", "0.5", "resume", "777", "--polls-sent", "3"],
+        );
+        assert_ne!(out.code, 2, "{t}: {}", out.stderr);
+        assert!(requests(&sim, "getTaskResult") >= 1);
+    }
+}
+
+#[test]
+fn solve_many_rerun_after_a_kill_never_creates_a_line_twice() {
+    for t in TRANSPORTS {
+        let sim = Sim::spawn(SimConfig::instant().with_solve_time(
+            "*",
+            Duration::from_millis(1500),
+            Duration::from_millis(1500),
+        ))
+        .expect("sim");
+        let ledger = TempLedger::new("rerun");
+        let n = 6;
+        let file = write_tasks(&ledger, n);
+        let file_arg = file.display().to_string();
+        let args = ["solve-many", "--concurrency", "6", file_arg.as_str()];
+        // Killed once every task id is recorded, before any task is solved.
+        let mut child = command(&sim, t, &ledger, &args).spawn().expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let listed = run(&sim, t, &ledger, &["ledger"]);
+            let created = listed
+                .stdout
+                .lines()
+                .filter(|l| l.contains(r#""state":"created""#))
+                .count();
+            if created == n {
+                break;
+            }
+            assert!(Instant::now() < deadline, "tasks were not created");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().expect("kill");
+        let _ = child.wait();
+        let out = run(&sim, t, &ledger, &args);
+        assert_eq!(out.code, 0, "{t}: {}", out.stderr);
+        let lines: Vec<Value> = out
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        assert_eq!(lines.len(), n, "{t}: {}", out.stdout);
+        assert!(
+            lines.iter().all(|l| l["solution"].is_object()),
+            "{}",
+            out.stdout
+        );
+        let s = sim.stats();
+        assert_eq!(s.tasks_created, n as u64, "{t}: no line created twice");
+        assert_eq!(s.task_jsons_created_twice, 0);
+        // A third run prints the same lines from the ledger and sends nothing.
+        let before: u64 = sim.stats().requests.values().sum();
+        let again = run(&sim, t, &ledger, &args);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        let ids = |s: &str| -> Vec<u64> {
+            s.lines()
+                .map(|l| {
+                    serde_json::from_str::<Value>(l).unwrap()["taskId"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(ids(&again.stdout), ids(&out.stdout));
+        let after: u64 = sim.stats().requests.values().sum();
+        assert_eq!(after, before, "nothing sent");
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+#[test]
+fn solve_many_rerun_reports_unknown_outcomes_and_sends_them_only_when_told() {
+    for t in TRANSPORTS {
+        let sim = Sim::spawn(SimConfig::instant().with_fault(FaultRule::nth(
+            Endpoint::CreateTask,
+            2,
+            Fault::Http5xxHtml(502),
+        )))
+        .expect("sim");
+        let ledger = TempLedger::new("unknown");
+        let file = write_tasks(&ledger, 3);
+        let file_arg = file.display().to_string();
+        let args = ["solve-many", "--concurrency", "1", file_arg.as_str()];
+        let first = run(&sim, t, &ledger, &args);
+        assert_eq!(first.code, 5, "{t}: {}", first.stderr);
+        assert_eq!(requests(&sim, "createTask"), 3);
+        let rerun = run(&sim, t, &ledger, &args);
+        assert_eq!(rerun.code, 5, "{t}: {}", rerun.stderr);
+        let lines: Vec<Value> = rerun
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0]["solution"].is_object() && lines[2]["solution"].is_object());
+        assert_eq!(lines[1]["error"]["line"], 2, "{}", rerun.stdout);
+        assert_eq!(lines[1]["error"]["category"], "unknown", "{}", rerun.stdout);
+        assert_eq!(lines[1]["error"]["exitCode"], 5);
+        assert_eq!(
+            requests(&sim, "createTask"),
+            3,
+            "{t}: nothing created again"
+        );
+        let retry = run(
+            &sim,
+            t,
+            &ledger,
+            &["solve-many", "--retry-unknown", file_arg.as_str()],
+        );
+        assert_eq!(retry.code, 0, "{t}: {}", retry.stderr);
+        assert_eq!(
+            requests(&sim, "createTask"),
+            4,
+            "{t}: the unknown line only"
+        );
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+#[test]
+fn max_spend_refuses_with_exit_6_and_sends_nothing() {
+    let sim = Sim::spawn(SimConfig::instant()).expect("sim");
+    let ledger = TempLedger::new("spend");
+    let file = write_tasks(&ledger, 5);
+    // RecaptchaV2's default price is 0.0006 USD: a cap of 0.0013 lets 2 tasks through.
+    let out = run(
+        &sim,
+        "hyper",
+        &ledger,
+        &[
+            "--max-spend",
+            "0.0013",
+            "solve-many",
+            "--concurrency",
+            "5",
+            &file.display().to_string(),
+        ],
+    );
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    let limited = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains(r#""category":"limit""#) && l.contains(r#""exitCode":6"#))
+        .count();
+    assert_eq!(limited, 3, "{}", out.stdout);
+    assert_eq!(requests(&sim, "createTask"), 2);
+    let one = write_task(&ledger);
+    let out = run(
+        &sim,
+        "ureq",
+        &ledger,
+        &["--max-spend", "0.0001", "solve", &one.display().to_string()],
+    );
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(out.stderr.contains("spend limit"), "{}", out.stderr);
+    assert_eq!(requests(&sim, "createTask"), 2);
+    let _ = std::fs::remove_file(file);
+    let _ = std::fs::remove_file(one);
+}
+
+#[test]
+fn help_lists_exit_code_6_and_the_new_commands() {
+    let out = Command::new(BIN).arg("--help").output().expect("help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "  6  a configured limit",
+        "--ledger",
+        "--max-spend",
+        "resume",
+        "ledger",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+}

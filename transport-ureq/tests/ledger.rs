@@ -1,0 +1,277 @@
+//! The ledger in the one client (issue 12): write-ahead order (intent before createTask,
+//! task id before the first poll, each poll reserved before it is sent, outcome before the
+//! caller sees it), fail closed (a ledger that cannot record the intent: nothing sent),
+//! resume continues the record's count (0 requests after the poll budget), and the
+//! fleet-wide account guard shared through the ledger. Against the simulator on 127.0.0.1.
+
+mod common;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use capmonster_sim::SimConfig;
+use capmonster_ureq::core::blocking::Client as BlockingClient;
+use capmonster_ureq::core::ledger::{GuardTrip, LedgerError};
+use capmonster_ureq::core::record::{Applied, Change, LocalId, SpendTotals, TaskRecord};
+use capmonster_ureq::core::{
+    ErrorKind, Ledger, MemoryLedger, Outgoing, RequestKind, TaskId, Transport, TransportError,
+};
+use capmonster_ureq::{Client, UreqTransport};
+use common::*;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// A transport that logs each request before sending it through ureq.
+struct Logged {
+    inner: UreqTransport,
+    log: Log,
+}
+
+impl Transport for Logged {
+    type Body = Vec<u8>;
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+    fn wall_clock_ms(&self) -> u64 {
+        self.inner.wall_clock_ms()
+    }
+    fn random_id(&self) -> [u8; 16] {
+        self.inner.random_id()
+    }
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        self.inner.sleep_until(deadline)
+    }
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<capmonster_ureq::core::http::Response<Vec<u8>>, TransportError>>
+    + Send {
+        let what = match out.kind {
+            RequestKind::CreateTask { .. } => "send createTask".to_owned(),
+            RequestKind::GetTaskResult { poll, .. } => format!("send poll {poll}"),
+            other => format!("send {other:?}"),
+        };
+        self.log.lock().unwrap().push(what);
+        self.inner.send(out)
+    }
+}
+
+/// A memory ledger that logs every write, and can be told to fail inserts.
+struct LoggedLedger {
+    inner: MemoryLedger,
+    log: Log,
+    fail_insert: bool,
+}
+
+impl Ledger for LoggedLedger {
+    fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
+        if self.fail_insert {
+            return Err(LedgerError::Unavailable("disk full (test)".into()));
+        }
+        self.log.lock().unwrap().push("insert".into());
+        self.inner.insert(record)
+    }
+    fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
+        let applied = self.inner.update(id, change)?;
+        let what = match change {
+            Change::Created { .. } => "created".to_owned(),
+            Change::ReservePolls { .. } => {
+                format!("reserved to {}", applied.record.polls_reserved())
+            }
+            Change::Finish { .. } => "finish".to_owned(),
+            Change::AcquireLease { .. } => "lease".to_owned(),
+            other => format!("{other:?}"),
+        };
+        self.log.lock().unwrap().push(what);
+        Ok(applied)
+    }
+    fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
+        self.inner.get(id)
+    }
+    fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
+        self.inner.find_by_task_id(task_id)
+    }
+    fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.inner.find_by_caller_key(key)
+    }
+    fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.inner.list_unfinished()
+    }
+    fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+        self.inner.list_all()
+    }
+    fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
+        self.inner.spend_totals()
+    }
+    fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
+        self.inner.trip_guard(code, until_ms)
+    }
+    fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
+        self.inner.guard_tripped(now_ms)
+    }
+}
+
+fn logged_client(sim: &capmonster_sim::Sim, fail_insert: bool) -> (BlockingClient<Logged>, Log) {
+    let log: Log = Arc::default();
+    let transport = Logged {
+        inner: UreqTransport::builder().build().unwrap(),
+        log: Arc::clone(&log),
+    };
+    let ledger = LoggedLedger {
+        inner: MemoryLedger::new(),
+        log: Arc::clone(&log),
+        fail_insert,
+    };
+    let config = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY);
+    let client = BlockingClient::new(config, transport).with_ledger(Arc::new(ledger));
+    (client, log)
+}
+
+#[test]
+fn writes_come_before_the_sends_they_guard() {
+    let sim = spawn(SimConfig::default().with_solve_time(
+        "*",
+        Duration::from_millis(250),
+        Duration::from_millis(250),
+    ));
+    let (client, log) = logged_client(&sim, false);
+    let solved = client.solve(&recaptcha_v2()).expect("solved");
+    let log = log.lock().unwrap().clone();
+    let at = |what: &str| {
+        log.iter()
+            .position(|l| l == what)
+            .unwrap_or_else(|| panic!("{what}: {log:?}"))
+    };
+    assert!(at("insert") < at("send createTask"), "{log:?}");
+    assert!(at("created") < at("send poll 1"), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("finish"), "{log:?}");
+    // Each poll k is sent only once at least k polls are reserved.
+    let mut reserved = 0u32;
+    let mut polls = 0u32;
+    for l in &log {
+        if let Some(n) = l.strip_prefix("reserved to ") {
+            reserved = n.parse().unwrap();
+        }
+        if let Some(k) = l.strip_prefix("send poll ") {
+            polls = k.parse().unwrap();
+            assert!(
+                polls <= reserved,
+                "poll {polls} sent with {reserved} reserved: {log:?}"
+            );
+        }
+    }
+    assert_eq!(polls, solved.polls);
+    assert!(polls >= 2, "the task took several polls: {log:?}");
+    let rec = client
+        .ledger()
+        .find_by_task_id(solved.task_id)
+        .unwrap()
+        .expect("a record");
+    assert!(rec.is_finished());
+    assert_eq!(rec.polls_sent(), polls);
+}
+
+#[test]
+fn a_ledger_that_cannot_record_the_intent_sends_nothing() {
+    let sim = instant_sim();
+    let (client, log) = logged_client(&sim, true);
+    let err = client.solve(&recaptcha_v2()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Ledger(LedgerError::Unavailable(_))),
+        "{err}"
+    );
+    let err = client.create_task(&recaptcha_v2()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Ledger(_)), "{err}");
+    assert!(log.lock().unwrap().is_empty());
+    assert_eq!(sim.stats().requests.values().sum::<u64>(), 0);
+}
+
+#[test]
+fn resume_after_the_poll_budget_sends_nothing() {
+    let sim = spawn(SimConfig::instant().with_solve_time(
+        "*",
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+    ));
+    let config = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY).with_policy(
+        capmonster_ureq::PolicyOverrides {
+            first_delay: Some(Duration::from_millis(1)),
+            interval: Some(Duration::from_millis(2)),
+            timeout: Some(Duration::from_secs(60)),
+            ..Default::default()
+        },
+    );
+    let client = Client::from_config(config).unwrap();
+    let err = client.solve(&recaptcha_v2()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::PollBudgetExhausted { polls: 120 }),
+        "{err}"
+    );
+    let id = err.task_id().expect("task id");
+    assert_eq!(requests(&sim, "getTaskResult"), 120);
+    for _ in 0..3 {
+        let e = client.resume(id).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::PollBudgetExhausted { .. }),
+            "{e}"
+        );
+        let e = client.resume_with_polls_sent(id, 0).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::PollBudgetExhausted { .. }),
+            "{e}"
+        );
+        let e = client.task_result(id).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::PollBudgetExhausted { .. }),
+            "{e}"
+        );
+    }
+    let s = sim.stats();
+    assert_eq!(requests(&sim, "getTaskResult"), 120, "no 121st poll");
+    assert_eq!(s.lock_events, 0);
+    // A bare id the ledger does not know: bad input, nothing sent.
+    let e = client.resume(TaskId(99)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput(_)), "{e}");
+    assert_eq!(requests(&sim, "getTaskResult"), 120);
+}
+
+#[test]
+fn a_ban_risk_answer_stops_every_client_sharing_the_ledger() {
+    let sim = spawn(
+        SimConfig::instant().with_fault(capmonster_sim::FaultRule::nth(
+            capmonster_sim::Endpoint::CreateTask,
+            1,
+            capmonster_sim::Fault::Http403KeyDoesNotExist,
+        )),
+    );
+    let ledger: Arc<dyn Ledger> = Arc::new(MemoryLedger::new());
+    // Two workers (separate configs, so separate local guards) share one ledger.
+    let key = capmonster_sim::DEFAULT_TEST_KEY;
+    let bad = Client::from_config(config_for(&sim.base_url(), key))
+        .unwrap()
+        .with_ledger(Arc::clone(&ledger));
+    let good = Client::from_config(config_for(&sim.base_url(), key))
+        .unwrap()
+        .with_ledger(Arc::clone(&ledger));
+    let e = bad.solve(&recaptcha_v2()).unwrap_err();
+    assert!(e.is_account(), "{e}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let trip = ledger
+        .guard_tripped(now)
+        .unwrap()
+        .expect("the ledger's guard is tripped");
+    assert_eq!(trip.code, "ERROR_KEY_DOES_NOT_EXIST");
+    let sent = sim.stats().requests.values().sum::<u64>();
+    let e = good.solve(&recaptcha_v2()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::AccountBlocked { .. }), "{e}");
+    assert!(good.balance().is_err());
+    assert_eq!(
+        sim.stats().requests.values().sum::<u64>(),
+        sent,
+        "nothing sent after the trip"
+    );
+}
