@@ -70,7 +70,7 @@ impl CrashConfig {
             seed,
             concurrency: 8,
             ledger: Some("sqlite".into()),
-            create_fault_rate: 0.03,
+            create_fault_rate: 0.05,
             kill_min: Duration::from_millis(30),
             kill_max: Duration::from_millis(1500),
             run_limit: Duration::from_secs(60),
@@ -145,16 +145,16 @@ impl CrashReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "| tasks | kills done | runs | ledger | final exit | solved | unknown outcome | other errors | created twice | never created | max polls/task | lock events | createTask requests | getTaskResult requests | wall |"
+            "| tasks | kills done | runs | ledger | final exit | solved | unknown outcome | other errors | created twice | never created | max polls/task | lock events | createTask requests | getTaskResult requests | faults injected | wall |"
         );
         let _ = writeln!(
             s,
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         let req = |n: &str| self.stats.requests.get(n).copied().unwrap_or(0);
         let _ = writeln!(
             s,
-            "| {} | {} of {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s |",
+            "| {} | {} of {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s |",
             self.tasks,
             killed,
             self.kills,
@@ -173,6 +173,7 @@ impl CrashReport {
             self.stats.lock_events,
             req("createTask"),
             req("getTaskResult"),
+            self.stats.faults.values().sum::<u64>(),
             self.wall.as_secs_f64()
         );
         let moments: Vec<String> = self

@@ -143,6 +143,11 @@ fn unfinished(row: &Value) -> bool {
     matches!(s, "intent" | "created" | "pending" | "running")
 }
 
+/// A created task (it has a task id) not finished yet: what adoption must finish.
+fn created_unfinished(row: &Value) -> bool {
+    unfinished(row) && row.get("taskId").is_some_and(|t| !t.is_null())
+}
+
 fn wait_all(children: &mut [Child], limit: Duration) -> Vec<Option<i32>> {
     let end = Instant::now() + limit;
     children
@@ -343,8 +348,8 @@ fn a_killed_workers_tasks_are_adopted_and_finished() {
     let dir = work_dir("fleet-adopt");
     let sim = Sim::spawn(SimConfig::default().with_seed(13).with_solve_time(
         "*",
-        Duration::from_millis(1500),
-        Duration::from_millis(4000),
+        Duration::from_millis(1000),
+        Duration::from_millis(2500),
     ))
     .unwrap();
     let fleet = Fleet {
@@ -355,30 +360,38 @@ fn a_killed_workers_tasks_are_adopted_and_finished() {
         dir: dir.clone(),
         global: Vec::new(),
     };
-    let per_worker = 25;
+    let per_worker = 15;
     let inputs = write_inputs(&dir, per_worker);
     let mut kids: Vec<Child> = inputs
         .iter()
         .enumerate()
         .map(|(w, p)| fleet.solve_many(p, &format!("w{w}"), 10))
         .collect();
-    // Kill worker 0 once it has tasks created and being polled.
+    // Kill worker 0 once it has tasks created and being polled (their task ids recorded).
     let is_w0 = |t: &capmonster_sim::CreatedTask| {
         t.task["websiteURL"]
             .as_str()
             .is_some_and(|u| u.contains("w=0&"))
     };
     let end = Instant::now() + Duration::from_secs(20);
-    while sim.created_tasks().iter().filter(|t| is_w0(t)).count() < 8 {
-        assert!(Instant::now() < end, "worker 0 created nothing");
+    while sim
+        .created_tasks()
+        .iter()
+        .filter(|t| is_w0(t) && t.polls >= 1)
+        .count()
+        < 8
+    {
+        assert!(Instant::now() < end, "worker 0 polled nothing");
         std::thread::sleep(Duration::from_millis(10));
     }
     kids[0].kill().unwrap(); // SIGKILL
     kids[0].wait().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // Its tasks that were polled: their ids were durable before the first poll.
     let orphaned: Vec<u64> = sim
         .created_tasks()
         .iter()
-        .filter(|t| is_w0(t))
+        .filter(|t| is_w0(t) && t.polls >= 1)
         .map(|t| t.task_id)
         .collect();
     let codes = wait_all(&mut kids[1..], Duration::from_secs(40));
@@ -396,7 +409,7 @@ fn a_killed_workers_tasks_are_adopted_and_finished() {
         wait_bounded(&mut child, Duration::from_secs(40));
         adopt_runs += 1;
         let rows = fleet.ledger_rows();
-        let open = rows.iter().filter(|r| unfinished(r)).count();
+        let open = rows.iter().filter(|r| created_unfinished(r)).count();
         if open == 0 || Instant::now() >= end {
             break;
         }
@@ -404,11 +417,15 @@ fn a_killed_workers_tasks_are_adopted_and_finished() {
     }
     let rows = fleet.ledger_rows();
     let s = sim.stats();
+    let intents = rows
+        .iter()
+        .filter(|r| unfinished(r) && !created_unfinished(r))
+        .count();
     println!(
-        "fleet adopt: worker 0 killed with {} task(s) created; {} ledger rows, {} unfinished, after {adopt_runs} resume --all run(s); max polls {}, creates per line {}, exits {codes:?}",
+        "fleet adopt: worker 0 killed with {} polled task(s); {} ledger rows, {} created and unfinished, {intents} intent(s) of the killed worker reported with an unknown outcome (no task id recorded), after {adopt_runs} resume --all run(s); max polls {}, creates per line {}, exits {codes:?}",
         orphaned.len(),
         rows.len(),
-        rows.iter().filter(|r| unfinished(r)).count(),
+        rows.iter().filter(|r| created_unfinished(r)).count(),
         s.max_polls_per_task,
         s.max_creates_per_task_json
     );
@@ -475,6 +492,9 @@ fn redis_stopped_and_restarted_mid_run_loses_nothing() {
     std::thread::sleep(Duration::from_millis(500));
     let created_while_down_end = sim.stats().tasks_created;
     redis.start();
+    let restarted_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let codes = wait_all(&mut kids, Duration::from_secs(40));
     // Rerun each worker's file with the same ledger until every line is finished.
     let mut reruns = 0;
@@ -514,6 +534,17 @@ fn redis_stopped_and_restarted_mid_run_loses_nothing() {
         s.max_creates_per_task_json
     );
     assert!(lost.is_empty(), "records lost: {lost:?}");
+    // Every task the simulator created after the restart has its record.
+    let late_orphans = sim
+        .created_tasks()
+        .iter()
+        .filter(|t| t.task_id > 0 && !ids_after.contains(&t.task_id))
+        .filter(|t| t.created_unix_ms > restarted_ms)
+        .count();
+    assert_eq!(
+        late_orphans, 0,
+        "tasks created after the restart without a record"
+    );
     assert!(after.len() >= before.len());
     assert!(s.max_creates_per_task_json <= 1, "a line was created twice");
     assert_eq!(

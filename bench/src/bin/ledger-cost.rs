@@ -34,11 +34,16 @@ fn fresh_key(i: usize) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    format!("{nanos:016x}{:016x}", (i as u64) ^ u64::from(std::process::id()))
+    format!(
+        "{nanos:016x}{:016x}",
+        (i as u64) ^ u64::from(std::process::id())
+    )
 }
 
 fn client(store: &str, url: &str, tasks: usize, conc: usize, key: &str) -> Res<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let ck = ClientKey::new(key)?;
     let cfg = Config::new(ck.clone())
         .with_base_url(url)?
@@ -74,7 +79,10 @@ fn client(store: &str, url: &str, tasks: usize, conc: usize, key: &str) -> Res<(
     });
     let secs = t0.elapsed().as_secs_f64();
     let cpu = process_cpu_secs().unwrap_or(f64::NAN) - cpu0;
-    println!("{}", json!({"ok": ok, "tasks": tasks, "secs": secs, "cpu_secs": cpu}));
+    println!(
+        "{}",
+        json!({"ok": ok, "tasks": tasks, "secs": secs, "cpu_secs": cpu})
+    );
     Ok(())
 }
 
@@ -107,12 +115,28 @@ fn start_sim(path: &str) -> Res<(Proc, String)> {
 }
 
 fn start_redis(dir: &std::path::Path) -> Res<(Proc, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", ""])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+        ])
         .arg("--dir")
         .arg(dir)
-        .args(["--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no"])
+        .args([
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--daemonize",
+            "no",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
@@ -135,18 +159,26 @@ struct Row {
 }
 
 fn orchestrate(args: &[String]) -> Res<()> {
-    let opt = |n: &str| args.iter().position(|a| a == n).and_then(|i| args.get(i + 1).cloned());
+    let opt = |n: &str| {
+        args.iter()
+            .position(|a| a == n)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
     let quick = args.iter().any(|a| a == "--quick");
     let sim = opt("--sim").ok_or("--sim PATH is required")?;
     let tasks: usize = opt("--tasks")
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 3000 } else { 10_000 });
-    let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(if quick { 3 } else { 5 });
+    let runs: usize = opt("--runs")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 3 } else { 5 });
     let conc = 256;
     let me = std::env::current_exe()?;
     let tmp = std::env::temp_dir().join(format!("capmonster-ledger-cost-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
-    let redis = start_redis(&tmp).map_err(|e| eprintln!("ledger-cost: no Redis row: {e}")).ok();
+    let redis = start_redis(&tmp)
+        .map_err(|e| eprintln!("ledger-cost: no Redis row: {e}"))
+        .ok();
     let stores: Vec<&str> = if redis.is_some() {
         vec!["memory", "sqlite", "redis"]
     } else {
@@ -169,7 +201,14 @@ fn orchestrate(args: &[String]) -> Res<()> {
                 .filter(|_| *store == "redis")
                 .and_then(|r| pid_cpu_secs(r.0.0.id()));
             let out = Command::new(&me)
-                .args(["client", &loc, &url, &tasks.to_string(), &conc.to_string(), &fresh_key(run * 10 + i)])
+                .args([
+                    "client",
+                    &loc,
+                    &url,
+                    &tasks.to_string(),
+                    &conc.to_string(),
+                    &fresh_key(run * 10 + i),
+                ])
                 .stderr(Stdio::inherit())
                 .output()?;
             let server_cpu = match (server_cpu0, redis.as_ref()) {
@@ -189,7 +228,11 @@ fn orchestrate(args: &[String]) -> Res<()> {
                 row.server_cpu_ms.push(s * 1000.0 / tasks as f64);
             }
             row.failed += tasks - ok;
-            eprintln!("ledger-cost: run {run} {store}: {:.0} tasks/s, {:.3} CPU ms/task", ok as f64 / secs, cpu * 1000.0 / tasks as f64);
+            eprintln!(
+                "ledger-cost: run {run} {store}: {:.0} tasks/s, {:.3} CPU ms/task",
+                ok as f64 / secs,
+                cpu * 1000.0 / tasks as f64
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
@@ -198,7 +241,9 @@ fn orchestrate(args: &[String]) -> Res<()> {
         "Ledger cost: capmonster-hyper, {conc} concurrent solves, {tasks} tasks per run, {runs} runs per store (interleaved), \
          simulator `--instant` in its own process; median [min–max] over runs. Throughput cost = 1 − tasks/s ÷ in-memory tasks/s (medians).\n"
     );
-    println!("| ledger | tasks/s | CPU ms/task (client) | Redis server CPU ms/task | throughput cost | goal | failed |");
+    println!(
+        "| ledger | tasks/s | CPU ms/task (client) | Redis server CPU ms/task | throughput cost | goal | failed |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for (i, store) in stores.iter().enumerate() {
         let r = &mut rows[i];
@@ -215,14 +260,24 @@ fn orchestrate(args: &[String]) -> Res<()> {
             "memory" => ("in-memory (default)", "–".to_string()),
             "sqlite" => (
                 "SQLite file (`synchronous=FULL`)",
-                format!("≤ 10 %: {}", if cost <= 0.10 { "met" } else { "**not met**" }),
+                format!(
+                    "≤ 10 %: {}",
+                    if cost <= 0.10 { "met" } else { "**not met**" }
+                ),
             ),
             _ => (
                 "Redis (loopback, AOF everysec)",
-                format!("≤ 15 %: {}", if cost <= 0.15 { "met" } else { "**not met**" }),
+                format!(
+                    "≤ 15 %: {}",
+                    if cost <= 0.15 { "met" } else { "**not met**" }
+                ),
             ),
         };
-        let cost_s = if *store == "memory" { "–".to_string() } else { format!("{:.1} %", cost * 100.0) };
+        let cost_s = if *store == "memory" {
+            "–".to_string()
+        } else {
+            format!("{:.1} %", cost * 100.0)
+        };
         println!(
             "| {name} | {m:.0} [{lo:.0}–{hi:.0}] | {c:.3} [{clo:.3}–{chi:.3}] | {server} | {cost_s} | {goal} | {} |",
             r.failed
