@@ -3,7 +3,7 @@
 //! the in-memory ledger (every client's default), an SQLite file, and a Redis server.
 //!
 //! ```text
-//! ledger-cost run --sim target/release/capmonster-sim [--tasks 10000] [--runs 5] [--quick]
+//! ledger-cost run --sim target/release/capmonster-sim [--tasks 5000] [--runs 3] [--quick]
 //! ledger-cost client memory|sqlite:PATH|redis://… URL TASKS CONCURRENCY
 //! ```
 //!
@@ -168,10 +168,10 @@ fn orchestrate(args: &[String]) -> Res<()> {
     let sim = opt("--sim").ok_or("--sim PATH is required")?;
     let tasks: usize = opt("--tasks")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 3000 } else { 10_000 });
+        .unwrap_or(if quick { 2000 } else { 5000 });
     let runs: usize = opt("--runs")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 3 } else { 5 });
+        .unwrap_or(if quick { 2 } else { 3 });
     let conc = 256;
     let me = std::env::current_exe()?;
     let tmp = std::env::temp_dir().join(format!("capmonster-ledger-cost-{}", std::process::id()));
