@@ -47,9 +47,13 @@
 //! [`Client`] (async) and `blocking::Client` have the same methods: `solve` (a typed
 //! builder from [`task`] or a built [`Task`]; a builder's validation error comes back as the
 //! [`Error`]), `solve_with_policy`, `solve_many` (bounded concurrency, results in input order),
-//! `create_task`, `task_result`, `resume`, `balance`, `report_incorrect` (and
-//! `report_incorrect_image`/`_token`), `user_agent`. Both are cheap to clone and share their
-//! connection pool and account guard between clones. The client is written once, in
+//! `create_task`, `task_result`, `resume`, `resume_with_polls_sent`, `balance`,
+//! `report_incorrect` (and `report_incorrect_image`/`_token`), `user_agent`. Both are cheap
+//! to clone and share their connection pool, account guard and ledger between clones. Every
+//! task's life is recorded in the client's ledger (in memory by default;
+//! `ClientBuilder::ledger` for a SQLite file or a Redis shared by a fleet, from
+//! `capmonster-ledger`), so `resume(task_id)` continues the task's 120-poll count and
+//! `ClientBuilder::spend_limit(usd)` caps the spend: see `capmonster::core::lifecycle`. The client is written once, in
 //! `capmonster-core`, over the effects a transport supplies; the decisions (when to poll, when
 //! a createTask may be resent without a second charge, the 120-poll cap, the account guard)
 //! are the core's.

@@ -287,7 +287,7 @@ fn solve_many_rerun_after_a_kill_never_creates_a_line_twice() {
         );
         let s = sim.stats();
         assert_eq!(s.tasks_created, n as u64, "{t}: no line created twice");
-        assert_eq!(s.task_jsons_created_twice, 0);
+        assert_eq!(s.duplicate_creates, 0, "{t}: no task JSON created twice");
         // A third run prints the same lines from the ledger and sends nothing.
         let before: u64 = sim.stats().requests.values().sum();
         let again = run(&sim, t, &ledger, &args);

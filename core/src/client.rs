@@ -184,12 +184,14 @@ impl<T: fmt::Debug> fmt::Debug for Client<T> {
 }
 
 impl<T> Client<T> {
-    /// A client from its two halves, with its own in-memory [ledger](crate::ledger).
+    /// A client from its two halves, with its own in-memory [ledger](crate::ledger)
+    /// (keeping the [`DEFAULT_FINISHED_KEPT`](crate::ledger::DEFAULT_FINISHED_KEPT) most
+    /// recent finished records, and every unfinished one).
     pub fn new(config: Config, transport: T) -> Self {
         Self {
             config,
             transport,
-            ledger: Arc::new(MemoryLedger::new()),
+            ledger: Arc::new(MemoryLedger::bounded(crate::ledger::DEFAULT_FINISHED_KEPT)),
             shared: Arc::new(Shared::default()),
         }
     }

@@ -51,8 +51,9 @@ pub(crate) async fn run<T: Transport + ?Sized>(
         match solve.poll_action(now) {
             Action::Send(out) => {
                 let (ticket, kind) = (out.ticket, out.kind);
+                let in_flight = out.deadline.saturating_duration_since(now);
                 if let Some(r) = rec.as_deref_mut()
-                    && let Err(err) = r.before_send(kind, transport.wall_clock_ms())
+                    && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
                 {
                     // Refused before it went on the wire: nothing is sent.
                     let err = err.with_task_id(solve.task_id());
@@ -88,6 +89,16 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             Action::Wait { until, reason } => {
                 if !matches!(reason, WaitReason::AwaitingResponse(_)) {
                     trace::waiting(reason, until.saturating_duration_since(now));
+                    if let Some(r) = rec.as_deref_mut()
+                        && let Err(err) = r.before_wait(
+                            transport.wall_clock_ms(),
+                            until.saturating_duration_since(now),
+                        )
+                    {
+                        let err = err.with_task_id(solve.task_id());
+                        trace::failed(&err, solve.polls_sent());
+                        return finish(rec, Err(err));
+                    }
                 }
                 match cancel {
                     Some(cancel) => transport.sleep_until_cancelled(until, cancel).await,

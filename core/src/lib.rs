@@ -43,9 +43,16 @@
 //!   least [`calibrate::min_gap`] (the official interval, or 2 s where that is shorter) and
 //!   the same 120-poll cap: see [`calibrate`];
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
-//!   task of the same [`Config`] at once;
+//!   task of the same [`Config`] at once, and the ledger's fleet-wide guard, which stops every
+//!   client sharing the ledger;
+//! - a task's whole life is recorded, write-ahead, in the [`Client`]'s [`ledger`]
+//!   (the intent before createTask, the task id before the first poll, each poll's count
+//!   before it is sent, the outcome before the caller sees it): the 120 polls hold over
+//!   every [`Client::resume`], process and machine, a ledger that cannot record sends
+//!   nothing, and a spend cap ([`Config::with_spend_limit`]) is reserved atomically before
+//!   createTask. See [`lifecycle`];
 //! - the client key never appears in `Debug`, `Display` or any error, not even in part:
-//!   errors made while the key is known (by [`Solve`], [`drive()`], [`call()`] and the
+//!   errors made while the key is known (by [`Solve`], [`drive_async`], [`call_async`] and the
 //!   transports) have every run of 8 or more consecutive characters of it replaced by
 //!   `<redacted>`, body snippets included, redacted before they are cut (a proxy page that
 //!   echoes the request cannot leak it); see [`Error::redact_key`] for the stateless
@@ -148,7 +155,8 @@
 //! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
 //! [`calibrate`] (schedules learned from finished tasks), [`solve`] (the state machine),
 //! [`blocking`] (the blocking client), [`guard`], [`error`], [`config`], [`record`] (a task's
-//! life as a ledger keeps it), [`ledger`] (where records live) and [`callback`]
+//! life as a ledger keeps it), [`ledger`] (where records live), [`lifecycle`] (how the
+//! client records a task's life: write-ahead rules, resume, spend cap, fleet) and [`callback`]
 //! (authenticated per-task callback URLs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

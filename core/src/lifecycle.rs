@@ -35,7 +35,8 @@
 //! Before each request the client asks the ledger's account guard
 //! ([`Ledger::guard_tripped`], a "not tripped" answer cached for at most [`GUARD_CACHE`]);
 //! a ban-risk answer trips it for 10 minutes, so every worker sharing the ledger stops. The
-//! worker holds a [`LEASE`] on each task it polls and renews it at each poll; tasks whose
+//! worker holds a [`LEASE`] on each task it polls, renewed at each poll and before each
+//! wait so that it always outlasts the wait by half a lease; tasks whose
 //! lease expired are adopted with [`Client::resume_local`] (polled, never created again,
 //! within their remaining polls).
 
@@ -203,8 +204,14 @@ impl<'a> Recorder<'a> {
     }
 
     /// Before a request goes on the wire: the ledger's guard, and for a poll the task id,
-    /// the poll's reservation and the lease.
-    pub(crate) fn before_send(&mut self, kind: RequestKind, wall_ms: u64) -> Result<(), Error> {
+    /// the poll's reservation and the lease (held at least while the request may be in
+    /// flight, `in_flight`).
+    pub(crate) fn before_send(
+        &mut self,
+        kind: RequestKind,
+        wall_ms: u64,
+        in_flight: Duration,
+    ) -> Result<(), Error> {
         let endpoint = match kind {
             RequestKind::CreateTask { .. } => Endpoint::CreateTask,
             RequestKind::GetTaskResult { .. } => Endpoint::GetTaskResult,
@@ -227,7 +234,7 @@ impl<'a> Recorder<'a> {
                 }
                 self.granted = g;
             }
-            self.renew_lease(wall_ms)?;
+            self.extend_lease(wall_ms, ms(in_flight))?;
             self.granted -= 1;
             self.sent = self.sent.saturating_add(1);
         }
@@ -254,11 +261,27 @@ impl<'a> Recorder<'a> {
         self.renew_lease(wall_ms)
     }
 
-    fn renew_lease(&mut self, wall_ms: u64) -> Result<(), Error> {
-        if self.lease_until.saturating_sub(wall_ms) > ms(LEASE) / 2 {
+    /// Before a wait between polls: the lease must outlast the wait (by half a [`LEASE`]),
+    /// so that no other worker adopts the task while this one sleeps.
+    pub(crate) fn before_wait(&mut self, wall_ms: u64, wait: Duration) -> Result<(), Error> {
+        if !self.created {
             return Ok(());
         }
-        let until = wall_ms.saturating_add(ms(LEASE));
+        self.extend_lease(wall_ms, ms(wait))
+    }
+
+    fn renew_lease(&mut self, wall_ms: u64) -> Result<(), Error> {
+        self.extend_lease(wall_ms, 0)
+    }
+
+    /// Holds the lease until at least `wall_ms + extra + LEASE / 2`, renewing it (until
+    /// `wall_ms + extra + LEASE`) when it ends sooner.
+    fn extend_lease(&mut self, wall_ms: u64, extra: u64) -> Result<(), Error> {
+        let need = wall_ms.saturating_add(extra).saturating_add(ms(LEASE) / 2);
+        if self.lease_until > need {
+            return Ok(());
+        }
+        let until = wall_ms.saturating_add(extra).saturating_add(ms(LEASE));
         self.ledger
             .acquire_lease(self.id, &self.owner, wall_ms, until)
             .map_err(ledger_error)?;
@@ -623,10 +646,6 @@ impl<T: Transport> Client<T> {
             return Err(err);
         }
         let owner = self.shared().owner(self.transport());
-        let lease_until = wall.saturating_add(ms(LEASE));
-        ledger
-            .acquire_lease(rec.local_id(), &owner, wall, lease_until)
-            .map_err(tag)?;
         let left = RESULT_RETENTION.saturating_sub(age);
         let mut policy = match policy {
             Some(p) => p,
@@ -636,12 +655,14 @@ impl<T: Transport> Client<T> {
                 .apply(PollPolicy::for_family(rec.family(), false)),
         };
         policy.timeout = policy.timeout.min(left);
-        let rec = if reopenable(&rec) {
+        if reopenable(&rec) {
             let deadline = wall.saturating_add(ms(policy.timeout));
-            ledger.reopen(rec.local_id(), Some(deadline)).map_err(tag)?
-        } else {
-            ledger.get(rec.local_id()).map_err(tag)?.unwrap_or(rec)
-        };
+            ledger.reopen(rec.local_id(), Some(deadline)).map_err(tag)?;
+        }
+        let lease_until = wall.saturating_add(ms(LEASE));
+        let rec = ledger
+            .acquire_lease(rec.local_id(), &owner, wall, lease_until)
+            .map_err(tag)?;
         let mut solve = Solve::resume(
             self.config(),
             task_id,

@@ -4,16 +4,28 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert};
+
 use crate::TaskId;
 use crate::record::{Applied, Change, LocalId, SpendTotals, TaskRecord};
 
 /// A ledger in memory, behind one mutex: every operation is atomic across the threads of
 /// the process, and everything is gone when the process ends. Every client has one by
 /// default, so the 120-poll count and the spend cap hold across the calls of one client.
+///
+/// [`MemoryLedger::bounded`] keeps at most a number of *finished* records (the oldest are
+/// forgotten; unfinished ones, the spend totals and the guard are always kept), so that a
+/// long-lived client does not grow without end; every client's default ledger is
+/// `MemoryLedger::bounded(DEFAULT_FINISHED_KEPT)`.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     inner: Mutex<Inner>,
+    /// Keep at most this many finished records (`None`: all).
+    finished_kept: Option<usize>,
 }
+
+/// How many finished records a client's default in-memory ledger keeps (the most recent):
+/// enough to resume or answer from the record any recent task.
+pub const DEFAULT_FINISHED_KEPT: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -27,15 +39,62 @@ struct Inner {
 }
 
 impl MemoryLedger {
-    /// An empty ledger.
+    /// An empty ledger that keeps every record.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty ledger that keeps at most `finished` finished records (at least 1): past
+    /// twice that, the oldest finished records are forgotten (a task id or caller key of a
+    /// forgotten record is unknown again). Unfinished records, the spend totals and the
+    /// guard are always kept.
+    pub fn bounded(finished: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            finished_kept: Some(finished.max(1)),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every change is computed first and stored by plain assignments, so a panic in
         // another thread cannot have left a half-made change behind.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    /// Keeps the unfinished records and the `keep` most recent finished ones, in order, and
+    /// rebuilds the indexes.
+    fn prune(&mut self, keep: usize) {
+        let finished = self.records.iter().filter(|r| r.is_finished()).count();
+        let mut drop = finished.saturating_sub(keep);
+        if drop == 0 {
+            return;
+        }
+        let records = std::mem::take(&mut self.records);
+        self.records = records
+            .into_iter()
+            .filter(|r| {
+                if drop > 0 && r.is_finished() {
+                    drop -= 1;
+                    false
+                } else {
+                    true
+                }
+            })
+            .collect();
+        self.by_local.clear();
+        self.by_task.clear();
+        self.by_key.clear();
+        for (i, r) in self.records.iter().enumerate() {
+            self.by_local.insert(r.local_id(), i);
+            if let Some(t) = r.task_id() {
+                self.by_task.insert(t, i);
+            }
+            if let Some(k) = r.caller_key() {
+                self.by_key.entry(k.to_string()).or_default().push(i);
+            }
+        }
     }
 }
 
@@ -55,6 +114,11 @@ impl Ledger for MemoryLedger {
                 task_id,
                 holder,
             }));
+        }
+        if let Some(keep) = self.finished_kept
+            && g.records.len() >= keep.saturating_mul(2)
+        {
+            g.prune(keep);
         }
         let i = g.records.len();
         g.totals = totals_after_insert(g.totals, record);
@@ -145,5 +209,28 @@ mod tests {
     #[test]
     fn memory_ledger_passes_the_conformance_suite() {
         crate::ledger::conformance::run_all(MemoryLedger::new);
+        crate::ledger::conformance::run_all(|| MemoryLedger::bounded(1000));
+    }
+
+    #[test]
+    fn a_bounded_ledger_forgets_the_oldest_finished_records_only() {
+        use crate::ledger::Ledger;
+        use crate::record::{LocalId, Outcome, TaskRecord};
+        use crate::task::TaskFamily;
+        let l = MemoryLedger::bounded(3);
+        let id = |n: u8| LocalId::from_bytes([n; 16]);
+        let open = TaskRecord::intent_json(id(0), TaskFamily::Unknown, serde_json::json!({}), 1);
+        l.insert(&open).unwrap();
+        for n in 1..=20u8 {
+            let r = TaskRecord::intent_json(id(n), TaskFamily::Unknown, serde_json::json!({}), 1);
+            l.insert(&r).unwrap();
+            let why = "test".to_string();
+            l.finish(id(n), Outcome::Unknown { why }, 0, 2).unwrap();
+        }
+        let all = l.list_all().unwrap();
+        assert!(all.len() <= 7, "{}", all.len());
+        assert_eq!(all[0].local_id(), id(0), "the unfinished record stays");
+        assert!(l.get(id(20)).unwrap().is_some(), "the newest stays");
+        assert!(l.get(id(1)).unwrap().is_none(), "the oldest finished went");
     }
 }

@@ -85,7 +85,7 @@ pub mod conformance;
 mod memory;
 mod price;
 
-pub use memory::MemoryLedger;
+pub use memory::{DEFAULT_FINISHED_KEPT, MemoryLedger};
 pub use price::PriceTable;
 
 /// A tripped fleet-wide account guard: a ban-risk error `code` seen by some worker, and

@@ -1,0 +1,159 @@
+//! Fleets from the shell (issue 14, client side) on a real `redis-server`
+//! (`CAPMONSTER_TEST_REDIS`, or one this test starts when the binary is installed; without
+//! either the test prints a skip line and passes, except in CI where it fails): a ban-risk
+//! error seen by one worker process stops the next one before it sends anything, and the
+//! spend cap is the fleet's, across processes.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
+const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.com/","websiteKey":"6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-"}"#;
+
+struct Redis {
+    url: String,
+    child: Option<Child>,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn redis(test: &str) -> Option<Redis> {
+    if let Ok(url) = std::env::var("CAPMONSTER_TEST_REDIS")
+        && !url.is_empty()
+    {
+        return Some(Redis { url, child: None });
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(child) = child else {
+        assert!(!in_ci, "{test}: needs Redis in CI");
+        eprintln!("SKIP {test}: no Redis (set CAPMONSTER_TEST_REDIS or install redis-server)");
+        return None;
+    };
+    let r = Redis {
+        url: format!("redis://127.0.0.1:{port}/0"),
+        child: Some(child),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(r)
+}
+
+/// A fresh 32-hex key (and so a fresh namespace in a shared Redis) per test run.
+fn fresh_key() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{:032x}", nanos ^ (u128::from(std::process::id()) << 64))
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(sim: &Sim, redis: &Redis, key: &str, args: &[&str]) -> Out {
+    let task = std::env::temp_dir().join(format!("capmonster-fleet-{key}.json"));
+    std::fs::write(&task, TASK).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--base-url", &sim.base_url(), "--client-key", key])
+        .args(["--ledger", &redis.url])
+        .args(["--first-poll-delay", "0.02", "--poll-interval", "0.02"])
+        .args(args)
+        .arg(&task)
+        .env_remove("CAPMONSTER_CLIENT_KEY")
+        .env_remove("CAPMONSTER_LEDGER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("capmonster did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(task);
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_ban_risk_error_on_one_worker_stops_the_next_before_it_sends() {
+    let Some(redis) = redis("a_ban_risk_error_on_one_worker_stops_the_next_before_it_sends") else {
+        return;
+    };
+    let sim = Sim::spawn(SimConfig::instant().with_fault(FaultRule::nth(
+        Endpoint::CreateTask,
+        1,
+        Fault::Http403KeyDoesNotExist,
+    )))
+    .unwrap();
+    let key = fresh_key();
+    let first = run(&sim, &redis, &key, &["solve"]);
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("ERROR_KEY_DOES_NOT_EXIST"),
+        "{}",
+        first.stderr
+    );
+    let sent = sim.stats().total_requests();
+    for cmd in ["solve", "create"] {
+        let next = run(&sim, &redis, &key, &[cmd]);
+        assert_eq!(next.code, 3, "{cmd}: {}", next.stderr);
+        assert!(next.stderr.contains("account guard"), "{}", next.stderr);
+        assert!(next.stdout.is_empty());
+    }
+    assert_eq!(
+        sim.stats().total_requests(),
+        sent,
+        "nothing sent after the trip"
+    );
+}
+
+#[test]
+fn the_spend_cap_is_the_fleets() {
+    let Some(redis) = redis("the_spend_cap_is_the_fleets") else {
+        return;
+    };
+    let sim = Sim::spawn(SimConfig::instant()).unwrap();
+    let key = fresh_key();
+    // RecaptchaV2: 0.0006 USD each; a cap of 0.0013 lets two through, whichever worker.
+    for _ in 0..2 {
+        let out = run(&sim, &redis, &key, &["--max-spend", "0.0013", "solve"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let out = run(&sim, &redis, &key, &["--max-spend", "0.0013", "solve"]);
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert_eq!(sim.stats().tasks_created, 2);
+}

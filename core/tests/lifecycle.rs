@@ -1,0 +1,167 @@
+//! The ledgered client against a virtual service (no I/O, virtual time): whatever the
+//! policies and however many times a task is resumed, it gets at most 120 getTaskResult
+//! requests over its whole life; every poll is reserved in the ledger before it is sent;
+//! a spend cap refuses with nothing sent.
+
+use std::future::{Future, ready};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use capmonster_core::blocking::block_on;
+use capmonster_core::http::Response;
+use capmonster_core::{
+    Client, ClientKey, Config, ErrorKind, Ledger, Outgoing, PolicyOverrides, RequestKind, Task,
+    TaskId, Transport, TransportError,
+};
+use proptest::prelude::*;
+
+/// Answers createTask with task 7 and every poll with `processing`; records, for each poll,
+/// how many polls the ledger had reserved when it was sent.
+struct Virtual<'a> {
+    now: Mutex<Instant>,
+    ledger: &'a dyn Ledger,
+    creates: Mutex<u32>,
+    polls: Mutex<Vec<(u32, u32)>>,
+}
+
+impl Transport for &Virtual<'_> {
+    type Body = Vec<u8>;
+    fn now(&self) -> Instant {
+        *self.now.lock().unwrap()
+    }
+    fn wall_clock_ms(&self) -> u64 {
+        let base = 1_800_000_000_000u64;
+        base + u64::try_from(self.now().elapsed_since_start()).unwrap_or(0)
+    }
+    fn random_id(&self) -> [u8; 16] {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut id = [0; 16];
+        id[..8].copy_from_slice(&n.to_le_bytes());
+        id
+    }
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        let mut now = self.now.lock().unwrap();
+        *now = (*now).max(deadline);
+        ready(())
+    }
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        let body: &[u8] = match out.kind {
+            RequestKind::CreateTask { .. } => {
+                *self.creates.lock().unwrap() += 1;
+                br#"{"errorId":0,"taskId":7}"#
+            }
+            _ => {
+                let reserved = self
+                    .ledger
+                    .find_by_task_id(TaskId(7))
+                    .unwrap()
+                    .map_or(0, |r| r.polls_reserved());
+                let mut polls = self.polls.lock().unwrap();
+                let n = u32::try_from(polls.len()).unwrap() + 1;
+                polls.push((n, reserved));
+                br#"{"errorId":0,"status":"processing"}"#
+            }
+        };
+        *self.now.lock().unwrap() += Duration::from_millis(1);
+        ready(Ok(Response::new(body.to_vec())))
+    }
+}
+
+trait SinceStart {
+    fn elapsed_since_start(self) -> u128;
+}
+impl SinceStart for Instant {
+    fn elapsed_since_start(self) -> u128 {
+        self.saturating_duration_since(start()).as_millis()
+    }
+}
+
+fn start() -> Instant {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    #[allow(clippy::disallowed_methods)] // a test needs one base instant
+    *START.get_or_init(Instant::now)
+}
+
+fn task() -> Task {
+    Task::from_json_str(
+        r#"{"type":"TurnstileTask","websiteURL":"https://example.com","websiteKey":"0x4AAAAAAABkMYinukE8nzY"}"#,
+    )
+    .unwrap()
+}
+
+fn config(interval_ms: u64, timeout_ms: u64) -> Config {
+    Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap())
+        .with_calibration(false)
+        .with_policy(PolicyOverrides {
+            first_delay: Some(Duration::from_millis(interval_ms)),
+            interval: Some(Duration::from_millis(interval_ms)),
+            timeout: Some(Duration::from_millis(timeout_ms)),
+            ..PolicyOverrides::default()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn at_most_120_polls_over_a_task_life_and_each_reserved_first(
+        interval_ms in 1u64..50,
+        timeouts in proptest::collection::vec(1u64..400_000, 1..8),
+        extra in 0u32..130,
+    ) {
+        let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(capmonster_core::MemoryLedger::new());
+        let v = Virtual {
+            now: Mutex::new(start()),
+            ledger: &*ledger,
+            creates: Mutex::new(0),
+            polls: Mutex::new(Vec::new()),
+        };
+        let first = config(interval_ms, timeouts[0]);
+        let client = Client::new(first, &v).with_ledger(std::sync::Arc::clone(&ledger));
+        let err = block_on(client.solve(task())).unwrap().unwrap_err();
+        let id = err.task_id().expect("created");
+        for t in &timeouts[1..] {
+            let c = Client::new(config(interval_ms, *t), &v).with_ledger(std::sync::Arc::clone(&ledger));
+            let e = block_on(c.resume(id)).unwrap().unwrap_err();
+            prop_assert!(matches!(e.kind(), ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. }), "{e}");
+            let e = block_on(c.resume_with_polls_sent(id, extra)).unwrap().unwrap_err();
+            prop_assert!(matches!(e.kind(), ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. }), "{e}");
+        }
+        let polls = v.polls.lock().unwrap().clone();
+        prop_assert!(polls.len() <= 120, "{} polls", polls.len());
+        if timeouts.iter().sum::<u64>() > 2_000_000 {
+            prop_assert!(polls.len() >= 100, "resumes went on polling: {} polls", polls.len());
+        }
+        for (n, reserved) in &polls {
+            prop_assert!(n <= reserved, "poll {n} sent with {reserved} reserved");
+        }
+        prop_assert_eq!(*v.creates.lock().unwrap(), 1);
+        let rec = ledger.find_by_task_id(id).unwrap().unwrap();
+        prop_assert!(rec.polls_reserved() <= 120);
+        prop_assert!(rec.polls_sent() as usize <= polls.len());
+    }
+}
+
+#[test]
+fn a_spend_cap_refuses_with_nothing_sent() {
+    let ledger: std::sync::Arc<dyn Ledger> =
+        std::sync::Arc::new(capmonster_core::MemoryLedger::new());
+    let v = Virtual {
+        now: Mutex::new(start()),
+        ledger: &*ledger,
+        creates: Mutex::new(0),
+        polls: Mutex::new(Vec::new()),
+    };
+    // Turnstile: 0.0013 USD by the default table; a cap of 0.001 refuses it.
+    let cfg = config(10, 100).with_spend_limit(0.001).unwrap();
+    let client = Client::new(cfg, &v).with_ledger(std::sync::Arc::clone(&ledger));
+    let e = block_on(client.solve(task())).unwrap().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LimitReached { .. }), "{e}");
+    let e = block_on(client.create_task(task())).unwrap().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LimitReached { .. }), "{e}");
+    assert_eq!(*v.creates.lock().unwrap(), 0);
+    assert!(v.polls.lock().unwrap().is_empty());
+}
