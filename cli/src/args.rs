@@ -14,8 +14,8 @@ Input:
   lines are skipped).
 
 Output (standard output, one JSON object per line):
-  solve, solve-many,  {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra fields
-  resume
+  solve, solve-many,  {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra
+  resume              fields (resume --all: one line per solved task)
   solve-many errors   {\"error\":{\"line\":N,\"category\":\"...\",\"exitCode\":N,\"message\":\"...\",...}}
   create              {\"taskId\":N}
   result              {\"status\":\"processing\"} or {\"status\":\"ready\",\"solution\":{...}}
@@ -27,7 +27,8 @@ Output (standard output, one JSON object per line):
 
 Exit codes:
   0  success
-  1  internal error, or standard output could not be written
+  1  internal error, the ledger (--ledger) could not be read or written, or standard
+     output could not be written
   2  usage or bad input (missing key, unreadable or malformed task file, bad option value);
      no request was sent
   3  the service answered with an error (its errorCode and description on stderr)
@@ -57,6 +58,12 @@ The ledger (--ledger PATH | sqlite:PATH | redis://HOST:PORT/DB, or CAPMONSTER_LE
   is known by its number and its content. Without --ledger, each command has its own
   in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
   spend cap, the account guard and the leases (keys namespaced by a hash of the key).
+  Commands: `resume TASK_ID [--polls-sent N]` polls a created task to the end within its
+  remaining polls (a task id the ledger does not know needs --polls-sent: exit 2 without
+  it); `resume --all` does so for every unfinished task (tasks whose lease expired on
+  another worker included); `solve-many --adopt` also adopts expired-lease tasks;
+  `ledger` lists the tasks; --max-spend USD caps the spend (exit 6).
+
 Images:
   An image over --max-image-bytes (default 51200 decoded bytes, the documented 50 KB) is
   refused locally with exit 2 and nothing sent; the message says how to raise the limit.

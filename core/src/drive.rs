@@ -56,6 +56,22 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                     && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
                 {
                     // Refused before it went on the wire: nothing is sent.
+                    if let (
+                        RequestKind::GetTaskResult { .. },
+                        ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(why)),
+                    ) = (kind, err.kind())
+                    {
+                        // The task exists and its record is kept: the poll that could not be
+                        // recorded is not sent, and polling backs off and tries again (the
+                        // machine counts the unsent poll: never an under-count), until the
+                        // ledger is back or the deadline passes.
+                        let e = TransportError::new(
+                            TransportErrorKind::Connect,
+                            format!("not sent: the ledger could not record the poll ({why})"),
+                        );
+                        solve.handle_transport_error(transport.now(), ticket, e);
+                        continue;
+                    }
                     let err = err.with_task_id(solve.task_id());
                     trace::failed(&err, solve.polls_sent());
                     return finish(rec, Err(err));

@@ -19,7 +19,10 @@
 //! - The **poll count** is reserved before each poll is sent, [`POLL_BLOCK`] at a time: a
 //!   reserved poll that was never sent is lost, never an extra one. The ledger grants at most
 //!   120 per task over its whole life, so past 120 the client sends nothing
-//!   ([`ErrorKind::PollBudgetExhausted`]).
+//!   ([`ErrorKind::PollBudgetExhausted`]). A ledger that is unavailable
+//!   ([`LedgerError::Unavailable`]) when a poll must be reserved gets no poll sent: polling
+//!   backs off and tries again within the deadline, so a created task goes on once the
+//!   store is back (and its record is kept for a later resume if it is not back in time).
 //! - The **outcome** is recorded before the caller sees it; when it cannot be, the caller
 //!   gets [`ErrorKind::Ledger`] (with the task id) and the record still says created, so
 //!   the task can be resumed.
@@ -267,7 +270,12 @@ impl<'a> Recorder<'a> {
         if !self.created {
             return Ok(());
         }
-        self.extend_lease(wall_ms, ms(wait))
+        match self.extend_lease(wall_ms, ms(wait)) {
+            // The ledger is down for now: the lease is renewed before the next poll, which
+            // is not sent while the ledger cannot record it.
+            Err(e) if matches!(e.kind(), ErrorKind::Ledger(LedgerError::Unavailable(_))) => Ok(()),
+            other => other,
+        }
     }
 
     fn renew_lease(&mut self, wall_ms: u64) -> Result<(), Error> {

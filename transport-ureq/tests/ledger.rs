@@ -62,6 +62,8 @@ struct LoggedLedger {
     inner: MemoryLedger,
     log: Log,
     fail_insert: bool,
+    /// Poll reservations refused as `Unavailable` before they work again.
+    fail_reserves: std::sync::atomic::AtomicU32,
 }
 
 impl Ledger for LoggedLedger {
@@ -73,6 +75,19 @@ impl Ledger for LoggedLedger {
         self.inner.insert(record)
     }
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
+        if let Change::ReservePolls { .. } = change
+            && self
+                .fail_reserves
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_ok()
+        {
+            self.log.lock().unwrap().push("reserve refused".into());
+            return Err(LedgerError::Unavailable("Redis restarting (test)".into()));
+        }
         let applied = self.inner.update(id, change)?;
         let what = match change {
             Change::Created { .. } => "created".to_owned(),
@@ -113,6 +128,14 @@ impl Ledger for LoggedLedger {
 }
 
 fn logged_client(sim: &capmonster_sim::Sim, fail_insert: bool) -> (BlockingClient<Logged>, Log) {
+    logged_client_failing(sim, fail_insert, 0)
+}
+
+fn logged_client_failing(
+    sim: &capmonster_sim::Sim,
+    fail_insert: bool,
+    fail_reserves: u32,
+) -> (BlockingClient<Logged>, Log) {
     let log: Log = Arc::default();
     let transport = Logged {
         inner: UreqTransport::builder().build().unwrap(),
@@ -122,6 +145,7 @@ fn logged_client(sim: &capmonster_sim::Sim, fail_insert: bool) -> (BlockingClien
         inner: MemoryLedger::new(),
         log: Arc::clone(&log),
         fail_insert,
+        fail_reserves: std::sync::atomic::AtomicU32::new(fail_reserves),
     };
     let config = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY);
     let client = BlockingClient::new(config, transport).with_ledger(Arc::new(ledger));
@@ -274,4 +298,40 @@ fn a_ban_risk_answer_stops_every_client_sharing_the_ledger() {
         sent,
         "nothing sent after the trip"
     );
+}
+
+#[test]
+fn polling_waits_out_a_ledger_outage_and_never_sends_an_unrecorded_poll() {
+    let sim = spawn(SimConfig::default().with_solve_time(
+        "*",
+        Duration::from_millis(200),
+        Duration::from_millis(200),
+    ));
+    let (client, log) = logged_client_failing(&sim, false, 3);
+    let solved = client
+        .solve(&recaptcha_v2())
+        .expect("solved once the ledger is back");
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log.iter().filter(|l| *l == "reserve refused").count(),
+        3,
+        "{log:?}"
+    );
+    let mut reserved = 0u32;
+    let mut polls = 0u32;
+    for l in &log {
+        if let Some(n) = l.strip_prefix("reserved to ") {
+            reserved = n.parse().unwrap();
+        }
+        if l.starts_with("send poll ") {
+            polls += 1;
+            assert!(polls <= reserved, "{log:?}");
+        }
+    }
+    assert_eq!(requests(&sim, "getTaskResult"), u64::from(polls));
+    assert!(
+        solved.polls >= polls,
+        "the machine counts the unsent polls too"
+    );
+    assert_eq!(requests(&sim, "createTask"), 1);
 }
