@@ -18,7 +18,10 @@
 //! `/reportIncorrectImageCaptcha`, `/reportIncorrectTokenCaptcha` (aliases
 //! `/reportIncorrectRecaptcha`, `/reportIncorrectHcaptcha`); `GET /api/useragent/actual`
 //! (plain-text Windows Chrome UA, [`DEFAULT_USER_AGENT`]); `GET /_sim/stats` ([`Stats`] as
-//! JSON). Routing uses the **last path segment**, so a base URL with a prefix
+//! JSON); `GET /_sim/tasks` (every [`CreatedTask`]); `POST /_sim/trip`
+//! (`{"code":"ERROR_KEY_DOES_NOT_EXIST","count":1}`: answer the next `count` requests, or all
+//! of them, with that account-level error, and count every request after it, see
+//! [`Sim::trip`]) and `POST /_sim/untrip`. Routing uses the **last path segment**, so a base URL with a prefix
 //! (`http://127.0.0.1:P/prefix/createTask`) works. Other paths: HTTP 404 with
 //! `ERROR_NO_SUCH_METHOD`. JSON field names are matched case-insensitively (`clientKey` /
 //! `ClientKey`, `websiteURL` / `websiteUrl`, `class` / `Class`, ...), `null` counts as absent,
@@ -107,7 +110,7 @@ pub use config::{
     Trigger,
 };
 pub use server::Sim;
-pub use state::Stats;
+pub use state::{CreatedTask, Stats};
 
 /// A 32-hex-character key accepted by the default configuration (no accounts configured).
 pub const DEFAULT_TEST_KEY: &str = "0123456789abcdef0123456789abcdef";

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 
 use crate::DEFAULT_USER_AGENT;
 use crate::config::{Endpoint, Fault, SimConfig};
-use crate::state::{Callback, JSON, Reply, State, Stats};
+use crate::state::{Callback, CreatedTask, JSON, Reply, State, Stats};
 
 /// Largest request body the simulator reads (larger bodies count as malformed JSON).
 const MAX_REQUEST_BODY: usize = 32 << 20;
@@ -119,6 +119,27 @@ impl Sim {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats()
+    }
+
+    /// Every task created so far, in creation order, with its task JSON and polls (also
+    /// `GET /_sim/tasks`).
+    pub fn created_tasks(&self) -> Vec<CreatedTask> {
+        self.shared.lock().created_tasks()
+    }
+
+    /// From now on, answer the next `count` requests to the service's endpoints (every
+    /// request when `None`) with the account-level error `code` (e.g.
+    /// `ERROR_KEY_DOES_NOT_EXIST`, `ERROR_ZERO_BALANCE`), HTTP 200, in the service's JSON
+    /// envelope; those requests have no other effect. Counts every request after the first
+    /// such answer ([`Stats::requests_after_trip`]). Also `POST /_sim/trip`.
+    pub fn trip(&self, code: &str, count: Option<u64>) {
+        self.shared.lock().set_trip(code.to_string(), count);
+    }
+
+    /// Stop answering the trip's error (also `POST /_sim/untrip`); the after-trip counters
+    /// go on counting.
+    pub fn untrip(&self) {
+        self.shared.lock().clear_trip();
     }
 
     /// Stop the server and join its thread.
@@ -380,6 +401,9 @@ enum Route {
     Json(Endpoint, &'static str),
     UserAgent,
     Stats,
+    Tasks,
+    Trip,
+    Untrip,
     Unknown,
 }
 
@@ -389,8 +413,14 @@ fn route(path: &str) -> Route {
     let last = segs.next().unwrap_or("");
     let prev = segs.next().unwrap_or("");
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    if eq(last, "stats") && prev == "_sim" {
-        return Route::Stats;
+    if prev == "_sim" {
+        match last {
+            "stats" => return Route::Stats,
+            "tasks" => return Route::Tasks,
+            "trip" => return Route::Trip,
+            "untrip" => return Route::Untrip,
+            _ => {}
+        }
     }
     if eq(last, "actual") && eq(prev, "useragent") {
         return Route::UserAgent;
@@ -503,6 +533,37 @@ async fn handle(
             let v = serde_json::to_value(&stats).unwrap_or(Value::Null);
             return Ok(respond(Reply::json(200, &v)));
         }
+        Route::Tasks => {
+            shared.lock().count_request("tasks");
+            let tasks = shared.lock().created_tasks();
+            let v = serde_json::to_value(&tasks).unwrap_or(Value::Null);
+            return Ok(respond(Reply::json(200, &v)));
+        }
+        Route::Trip => {
+            shared.lock().count_request("trip");
+            let bytes = Limited::new(req.into_body(), 64 << 10)
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let code = v
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("ERROR_KEY_DOES_NOT_EXIST")
+                .to_string();
+            let count = v.get("count").and_then(Value::as_u64);
+            shared.lock().set_trip(code.clone(), count);
+            return Ok(respond(Reply::json(
+                200,
+                &json!({ "tripped": code, "count": count }),
+            )));
+        }
+        Route::Untrip => {
+            shared.lock().count_request("untrip");
+            shared.lock().clear_trip();
+            return Ok(respond(Reply::json(200, &json!({ "tripped": null }))));
+        }
         Route::Unknown => {
             shared.lock().count_request("unknown");
             return Ok(respond(Reply::error(404, "ERROR_NO_SUCH_METHOD", false)));
@@ -510,6 +571,17 @@ async fn handle(
         Route::UserAgent => (Endpoint::UserAgent, "userAgent"),
         Route::Json(ep, name) => (ep, name),
     };
+    let tripped = shared
+        .lock()
+        .trip_check(Instant::now(), ep != Endpoint::UserAgent);
+    if let Some(code) = tripped {
+        shared.lock().count_request(name);
+        return Ok(respond(Reply::error(
+            200,
+            &code,
+            ep == Endpoint::CreateTask,
+        )));
+    }
     let fault = shared.lock().pick_fault(ep, name);
     if fault == Some(Fault::ResetBeforeRead) {
         reset.store(true, Ordering::Relaxed);

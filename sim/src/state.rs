@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -84,6 +84,27 @@ pub struct Stats {
     pub callbacks_forged: u64,
     /// Accepted reportIncorrect* requests.
     pub reports_accepted: u64,
+    /// The most tasks created for one (key, task JSON): 1 when no task was ever created
+    /// twice, 0 before the first task. With a unique task JSON per job (a unique
+    /// `websiteURL` per input line), "0 tasks created twice for one line" is
+    /// `max_creates_per_task_json <= 1`.
+    pub max_creates_per_task_json: u64,
+    /// Distinct (key, task JSON) pairs for which more than one task was created.
+    pub task_jsons_created_twice: u64,
+    /// The error code of the trip set with `POST /_sim/trip` ([`crate::Sim::trip`]), while
+    /// it is set.
+    pub trip_code: Option<String>,
+    /// When the first request was answered with the trip's error (unix ms), if one was.
+    pub trip_at_unix_ms: Option<u64>,
+    /// Requests answered with the trip's error.
+    pub trip_answers: u64,
+    /// Requests to the service's endpoints (everything but `/_sim/*`) received **after**
+    /// the first trip answer, whatever they were answered: what a fleet that stops on a
+    /// ban-risk error keeps at 0 once its guard has spread.
+    pub requests_after_trip: u64,
+    /// How long after the first trip answer the last of [`Stats::requests_after_trip`]
+    /// arrived, in milliseconds.
+    pub last_request_after_trip_ms: Option<u64>,
     /// Polls per task id (not serialised; use [`Stats::polls_for`]).
     #[serde(skip)]
     pub polls_per_task: HashMap<u64, u64>,
@@ -99,6 +120,37 @@ impl Stats {
     pub fn total_requests(&self) -> u64 {
         self.requests.values().sum()
     }
+}
+
+/// One task the simulator created (`GET /_sim/tasks`, [`crate::Sim::created_tasks`]), kept
+/// after the task expired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedTask {
+    /// The task id it answered.
+    pub task_id: u64,
+    /// The `task` object of the createTask request, as received.
+    pub task: Value,
+    /// getTaskResult requests received for it so far (faulted ones included).
+    pub polls: u64,
+    /// When it was created (unix ms).
+    pub created_unix_ms: u64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// An account-level error answered on demand (`POST /_sim/trip`).
+struct Trip {
+    code: String,
+    /// How many more requests get it (`None`: every request until `untrip`).
+    remaining: Option<u64>,
+    /// When the first request was answered with it.
+    first: Option<Instant>,
 }
 
 /// A reply ready to be written.
@@ -230,7 +282,13 @@ pub(crate) struct State {
     next_id: u64,
     pending: BinaryHeap<Reverse<(Instant, u64)>>,
     expiry: BinaryHeap<Reverse<(Instant, u64)>>,
-    created_hashes: HashSet<u64>,
+    /// Tasks created per hash of (key, task JSON).
+    created_hashes: HashMap<u64, u64>,
+    /// Every task created, in order (task id, task JSON, unix ms).
+    created_log: Vec<(u64, Value, u64)>,
+    trip: Option<Trip>,
+    /// When the first trip answer was sent (kept after `untrip`, until the next trip).
+    trip_first: Option<Instant>,
     /// Per (key, task JSON) of every createTask request read: whether its answer refused.
     create_requests: HashMap<u64, bool>,
     polls: HashMap<u64, u64>,
@@ -265,7 +323,10 @@ impl State {
             next_id: 100_000_000,
             pending: BinaryHeap::new(),
             expiry: BinaryHeap::new(),
-            created_hashes: HashSet::new(),
+            created_hashes: HashMap::new(),
+            created_log: Vec::new(),
+            trip: None,
+            trip_first: None,
             create_requests: HashMap::new(),
             polls: HashMap::new(),
             ep_counts: [0; 7],
@@ -424,10 +485,17 @@ impl State {
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
         task.to_string().hash(&mut h);
-        if !self.created_hashes.insert(h.finish()) {
+        let n = self.created_hashes.entry(h.finish()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
             self.stats.duplicate_creates += 1;
         }
+        if *n == 2 {
+            self.stats.task_jsons_created_twice += 1;
+        }
+        self.stats.max_creates_per_task_json = self.stats.max_creates_per_task_json.max(*n);
         let id = self.next_id;
+        self.created_log.push((id, task.clone(), unix_now_ms()));
         self.next_id += 1;
         let ready_at = now + solve;
         let expire_at = ready_at + self.cfg.retention;
@@ -729,6 +797,68 @@ impl State {
         } else {
             self.stats.callbacks_failed += 1;
         }
+    }
+
+    /// Set the trip: the next `count` requests (every one when `None`) to the service's
+    /// endpoints are answered with `code`. Resets the after-trip counters.
+    pub(crate) fn set_trip(&mut self, code: String, count: Option<u64>) {
+        self.stats.trip_code = Some(code.clone());
+        self.stats.trip_at_unix_ms = None;
+        self.stats.trip_answers = 0;
+        self.stats.requests_after_trip = 0;
+        self.stats.last_request_after_trip_ms = None;
+        self.trip_first = None;
+        self.trip = Some(Trip {
+            code,
+            remaining: count,
+            first: None,
+        });
+    }
+
+    /// Clear the trip (the after-trip counters keep counting).
+    pub(crate) fn clear_trip(&mut self) {
+        self.trip = None;
+        self.stats.trip_code = None;
+    }
+
+    /// For a request to a service endpoint received at `now`: count it if it came after
+    /// the first trip answer, and return the trip's error code if it is to be answered
+    /// with it (only when `answerable`: the user-agent endpoint is counted, never tripped).
+    pub(crate) fn trip_check(&mut self, now: Instant, answerable: bool) -> Option<String> {
+        if let Some(first) = self.trip_first {
+            self.stats.requests_after_trip += 1;
+            let ms =
+                u64::try_from(now.saturating_duration_since(first).as_millis()).unwrap_or(u64::MAX);
+            let last = self.stats.last_request_after_trip_ms.get_or_insert(0);
+            *last = (*last).max(ms);
+        }
+        let trip = self.trip.as_mut().filter(|_| answerable)?;
+        if trip.remaining == Some(0) {
+            return None;
+        }
+        if let Some(n) = trip.remaining.as_mut() {
+            *n -= 1;
+        }
+        if trip.first.is_none() {
+            trip.first = Some(now);
+            self.trip_first = Some(now);
+            self.stats.trip_at_unix_ms = Some(unix_now_ms());
+        }
+        self.stats.trip_answers += 1;
+        Some(trip.code.clone())
+    }
+
+    /// Every task created so far, in order.
+    pub(crate) fn created_tasks(&self) -> Vec<CreatedTask> {
+        self.created_log
+            .iter()
+            .map(|(id, task, ms)| CreatedTask {
+                task_id: *id,
+                task: task.clone(),
+                polls: self.polls.get(id).copied().unwrap_or(0),
+                created_unix_ms: *ms,
+            })
+            .collect()
     }
 
     pub(crate) fn stats(&self) -> Stats {

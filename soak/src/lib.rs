@@ -13,6 +13,14 @@
 //! of the chosen transport with `concurrency` solves in flight, a millisecond-scale polling
 //! policy and a 50 ms request timeout (the simulator's 100 ms delay fault becomes a timeout).
 //!
+//! # Crash and fleet proofs
+//!
+//! [`crash`] is the crash test of the ledger (`solve-many --ledger` killed with SIGKILL and
+//! rerun; binary `crash`, CI test `tests/crash_ci.rs`); [`procs`] has what the process-level
+//! proofs share (the `capmonster` binary, a real `redis-server`, fresh keys). The fleet
+//! proofs are `tests/fleet.rs`, the 256-concurrent spend cap `tests/spend_cap.rs` (CLI) and
+//! `tests/spend_cap_lib.rs` (library). See RELIABILITY.md, sections 4 and 5.
+//!
 //! # Why no 402/403 faults
 //!
 //! `FaultRule::mixed` also answers some requests with HTTP 402 `ERROR_ZERO_BALANCE` and HTTP
@@ -22,6 +30,9 @@
 //! rest of the soak into `AccountBlocked`. They are therefore left out of the soak's mix; the
 //! guard is tested on its own (`transport-*/tests/hardening*.rs`).
 #![forbid(unsafe_code)]
+
+pub mod crash;
+pub mod procs;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
