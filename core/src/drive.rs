@@ -108,7 +108,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                     task_id = solve.task_id();
                     trace::created(task_id);
                     if let Some(r) = rec.as_deref_mut()
-                        && let Err(err) = r.after_answer(task_id, transport.wall_clock_ms())
+                        && let Err(err) = record_task_id(r, solve, transport, task_id).await
                     {
                         let err = err.with_task_id(task_id);
                         trace::failed(&err, solve.polls_sent());
@@ -225,4 +225,37 @@ pub async fn call_async<T, E: Transport + ?Sized>(
         Err(error) => trace::request_failed(kind, error, elapsed),
     }
     finish(cfg, answered, parse, result)
+}
+
+/// Records the task id the service just answered, before the first poll. The task exists and
+/// is paid for: while the ledger is unavailable (a store restarting, a network blip), the id is
+/// kept in memory and the write is tried again with back-off (0.5 s doubling to 5 s) until it
+/// lands or the solve's deadline passes; nothing is polled meanwhile (the id must be durable
+/// first). Any other ledger error, or the deadline, ends the solve with the id in the error.
+async fn record_task_id<T: Transport + ?Sized>(
+    rec: &mut Recorder<'_>,
+    solve: &Solve,
+    transport: &T,
+    task_id: Option<crate::TaskId>,
+) -> Result<(), Error> {
+    let mut pause = std::time::Duration::from_millis(500);
+    loop {
+        match rec.after_answer(task_id, transport.wall_clock_ms()) {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(_))
+                ) =>
+            {
+                let now = transport.now();
+                let until = crate::policy::add_sat(now, pause);
+                if until >= solve.deadline() {
+                    return Err(err);
+                }
+                transport.sleep_until(until).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }

@@ -64,6 +64,8 @@ struct LoggedLedger {
     fail_insert: bool,
     /// Poll reservations refused as `Unavailable` before they work again.
     fail_reserves: std::sync::atomic::AtomicU32,
+    /// Recordings of the task id refused as `Unavailable` before they work again.
+    fail_created: std::sync::atomic::AtomicU32,
 }
 
 impl Ledger for LoggedLedger {
@@ -86,6 +88,19 @@ impl Ledger for LoggedLedger {
                 .is_ok()
         {
             self.log.lock().unwrap().push("reserve refused".into());
+            return Err(LedgerError::Unavailable("Redis restarting (test)".into()));
+        }
+        if let Change::Created { .. } = change
+            && self
+                .fail_created
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_ok()
+        {
+            self.log.lock().unwrap().push("created refused".into());
             return Err(LedgerError::Unavailable("Redis restarting (test)".into()));
         }
         let applied = self.inner.update(id, change)?;
@@ -136,6 +151,15 @@ fn logged_client_failing(
     fail_insert: bool,
     fail_reserves: u32,
 ) -> (BlockingClient<Logged>, Log) {
+    logged_client_flaky(sim, fail_insert, fail_reserves, 0)
+}
+
+fn logged_client_flaky(
+    sim: &capmonster_sim::Sim,
+    fail_insert: bool,
+    fail_reserves: u32,
+    fail_created: u32,
+) -> (BlockingClient<Logged>, Log) {
     let log: Log = Arc::default();
     let transport = Logged {
         inner: UreqTransport::builder().build().unwrap(),
@@ -146,6 +170,7 @@ fn logged_client_failing(
         log: Arc::clone(&log),
         fail_insert,
         fail_reserves: std::sync::atomic::AtomicU32::new(fail_reserves),
+        fail_created: std::sync::atomic::AtomicU32::new(fail_created),
     };
     let config = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY);
     let client = BlockingClient::new(config, transport).with_ledger(Arc::new(ledger));
@@ -334,4 +359,39 @@ fn polling_waits_out_a_ledger_outage_and_never_sends_an_unrecorded_poll() {
         "the machine counts the unsent polls too"
     );
     assert_eq!(requests(&sim, "createTask"), 1);
+}
+
+/// A task id answered while the ledger is down is kept and recorded once the ledger is back
+/// (issue 14: tasks already created go on once the store is back, nothing is lost); no poll
+/// goes out before it is recorded, and the task is never created again.
+#[test]
+fn a_task_id_answered_during_a_ledger_outage_is_recorded_once_it_is_back() {
+    let sim = spawn(SimConfig::default().with_solve_time(
+        "*",
+        Duration::from_millis(200),
+        Duration::from_millis(200),
+    ));
+    let (client, log) = logged_client_flaky(&sim, false, 0, 2);
+    let solved = client
+        .solve(&recaptcha_v2())
+        .expect("solved once the ledger is back");
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log.iter().filter(|l| *l == "created refused").count(),
+        2,
+        "{log:?}"
+    );
+    let created = log.iter().position(|l| l == "created").expect("recorded");
+    let first_poll = log
+        .iter()
+        .position(|l| l.starts_with("send poll "))
+        .expect("polled");
+    assert!(created < first_poll, "{log:?}");
+    assert_eq!(requests(&sim, "createTask"), 1);
+    let record = client
+        .ledger()
+        .find_by_task_id(solved.task_id)
+        .unwrap()
+        .expect("the record knows the task id");
+    assert!(record.is_finished(), "{record:?}");
 }
