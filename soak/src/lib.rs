@@ -580,6 +580,7 @@ pub struct ReadmeDoctests;
 
 /// The published crates' READMEs (their crates.io pages), compiled as doctests too.
 #[cfg(doctest)]
+#[doc = include_str!("../../capmonster/README.md")]
 #[doc = include_str!("../../core/README.md")]
 #[doc = include_str!("../../transport-ureq/README.md")]
 #[doc = include_str!("../../transport-hyper/README.md")]
