@@ -74,10 +74,13 @@
 //!   [`capmonster_core::config::DEFAULT_MAX_BODY_BYTES`], 1 MiB); a larger body is a
 //!   [`TransportErrorKind::BodyTooLarge`] error.
 //!
-//! The default agent uses rustls with the `ring` provider and the webpki root certificates
-//! (no aws-lc-rs), keeps connections alive in ureq's pool (up to
-//! [`DEFAULT_MAX_IDLE_CONNECTIONS`] idle ones, so that `solve_many`'s threads reuse
-//! them instead of opening new ones), and uses the proxy the core chose. Its resolver answers an IP-literal host (such as `127.0.0.1`) without a
+//! The default agent uses rustls with the `ring` provider (no aws-lc-rs) and the webpki root
+//! certificates, or with the `native-roots` feature the platform's (as `rustls-native-certs`
+//! finds them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store;
+//! none found fails `build` with a typed error; [`DEFAULT_TLS`] says which), keeps
+//! connections alive in ureq's pool (up to [`DEFAULT_MAX_IDLE_CONNECTIONS`] idle ones, so
+//! that `solve_many`'s threads reuse them instead of opening new ones), and uses the proxy
+//! the core chose. Its resolver answers an IP-literal host (such as `127.0.0.1`) without a
 //! lookup, and keeps a successful name lookup for [`DNS_CACHE_TTL`]: ureq resolves the host on
 //! every request, before looking in its pool, and its default resolver starts a thread for
 //! each lookup that has a timeout (which every request here has). A lookup that is not cached
@@ -101,7 +104,8 @@
 //! | everything else (reset, EOF, truncated body, protocol errors, any error while reading the body) | `Io` |
 //!
 //! When a failure cannot be placed before the request was sent, it is never `Connect`. The
-//! mapping is public: [`map_send_error`], [`map_io_error`], [`map_body_error`].
+//! mapping is public: [`classify_send_error`], [`map_send_error`], [`map_io_error`],
+//! [`map_body_error`]; the ureq error is kept as the source of the [`TransportError`].
 //!
 //! # Tracing
 //!
@@ -119,9 +123,20 @@ pub use capmonster_core::{
     ReportKind, Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TransportError,
     TransportErrorKind,
 };
-pub use errors::{is_tls_handshake_error, map_body_error, map_io_error, map_send_error};
+pub use errors::{
+    classify_send_error, is_tls_handshake_error, map_body_error, map_io_error, map_send_error,
+};
 pub use resolver::DNS_CACHE_TTL;
 pub use transport::{DEFAULT_MAX_IDLE_CONNECTIONS, UreqTransport, UreqTransportBuilder};
+
+/// What the default agent speaks: rustls, with the Mozilla (webpki) roots or, with the
+/// `native-roots` feature, the platform's.
+#[cfg(not(feature = "native-roots"))]
+pub const DEFAULT_TLS: &str = "rustls + webpki roots";
+/// What the default agent speaks: rustls, with the Mozilla (webpki) roots or, with the
+/// `native-roots` feature, the platform's.
+#[cfg(feature = "native-roots")]
+pub const DEFAULT_TLS: &str = "rustls + native roots";
 
 /// The blocking client over ureq: [`capmonster_core::blocking::Client`] with [`UreqTransport`].
 pub type Client = capmonster_core::blocking::Client<UreqTransport>;
