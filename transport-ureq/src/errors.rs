@@ -18,6 +18,7 @@ pub fn classify_send_error(e: &ureq::Error) -> TransportErrorKind {
     use ureq::Error as U;
     match e {
         U::HostNotFound | U::ConnectionFailed => K::Connect,
+        U::Other(e) if e.is::<crate::resolver::LookupFailed>() => K::Connect,
         U::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => K::Connect,
         U::Timeout(_) => K::Timeout,
         U::Io(io) => map_io_error(io),

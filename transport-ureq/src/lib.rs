@@ -84,8 +84,9 @@
 //! lookup, and keeps a successful name lookup for [`DNS_CACHE_TTL`]: ureq resolves the host on
 //! every request, before looking in its pool, and its default resolver starts a thread for
 //! each lookup that has a timeout (which every request here has). A lookup that is not cached
-//! is ureq's own (same timeout, same errors). A user-supplied agent keeps its own resolver
-//! and pool settings.
+//! is ureq's own (same timeout), except that a failed lookup, which ureq reports as a bare
+//! I/O error, is reported as a connect failure (nothing was sent). A user-supplied agent
+//! keeps its own resolver and pool settings.
 //!
 //! # Errors
 //!
@@ -95,7 +96,7 @@
 //!
 //! | ureq error | kind |
 //! |---|---|
-//! | `HostNotFound`, `ConnectionFailed`, `Timeout(Resolve \| Connect)` | `Connect` |
+//! | `HostNotFound`, `ConnectionFailed`, `Timeout(Resolve \| Connect)`, a failed name lookup of the default agent's resolver | `Connect` |
 //! | `Io` of kind `ConnectionRefused`, `AddrNotAvailable`, `NetworkUnreachable`, `HostUnreachable`, `NetworkDown` (refused by the peer or by the local routing table: only produced by `connect`) | `Connect` |
 //! | `Io` wrapping a rustls handshake error (bad certificate, incompatible peer, handshake alert), `Tls`, `Rustls`, `Pem`, `TlsRequired` | `Connect` |
 //! | `BadUri`, `Http`, `RequireHttpsOnly`, `InvalidProxyUrl`, `ConnectProxyFailed` (nothing was sent to the service) | `Connect` |

@@ -1,0 +1,332 @@
+//! The transport contract suite: the rules every `capmonster_core::Transport` must keep,
+//! written once and run for each transport (the model is rustls's `tests/runners`).
+//!
+//! A transport's test crate instantiates it with [`transport_suite!`]:
+//!
+//! ```ignore
+//! capmonster_testdata::transport_suite!(capmonster_ureq::UreqTransport, run);
+//! /// Runs a future of the transport to its end (here: ureq's are complete when returned).
+//! fn run<F: std::future::Future>(f: F) -> F::Output {
+//!     capmonster_core::blocking::block_on(f).expect("ureq futures are complete")
+//! }
+//! ```
+//!
+//! The expansion refers to `capmonster_core`, `capmonster_sim`, `capmonster_testdata` and
+//! `serde_json`, which the test crate must have as (dev-)dependencies. Every test talks only
+//! to servers it starts on 127.0.0.1 (the simulator, or the raw servers of
+//! [`crate::raw_servers`]) and is bounded in time. The tests that need environment variables
+//! (the proxy variables) run the test binary again, filtered to themselves, with the
+//! variables set: the workspace forbids `unsafe`, so `std::env::set_var` is not available.
+
+/// Instantiates the transport contract suite as a module `transport_suite` of `#[test]`s for
+/// `$transport` (a `capmonster_core::Transport + capmonster_core::BuildTransport`, named by
+/// an absolute path), running each test's future with the function `$run` (`fn<F: Future>(F)
+/// -> F::Output`, defined next to the macro call). See [the module docs](crate::suite).
+#[macro_export]
+macro_rules! transport_suite {
+    ($transport:ty, $run:ident) => {
+        #[allow(missing_docs, unreachable_pub, clippy::missing_panics_doc)]
+        mod transport_suite {
+            use std::time::Duration;
+
+            use capmonster_core::{ClientKey, Config, PolicyOverrides, Task};
+            use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
+
+            type T = $transport;
+            type Client = capmonster_core::Client<T>;
+
+            fn run<F: std::future::Future>(f: F) -> F::Output {
+                super::$run(f)
+            }
+
+            /// First poll after 10 ms, every 20 ms, give up after `timeout`.
+            fn fast(timeout: Duration) -> PolicyOverrides {
+                PolicyOverrides {
+                    first_delay: Some(Duration::from_millis(10)),
+                    interval: Some(Duration::from_millis(20)),
+                    timeout: Some(timeout),
+                    backoff_max: Some(Duration::from_millis(50)),
+                    ..PolicyOverrides::default()
+                }
+            }
+
+            /// A configuration for `base_url` (plain http allowed to any host) with a fast
+            /// policy.
+            fn config_for(base_url: &str) -> Config {
+                Config::new(ClientKey::new(DEFAULT_TEST_KEY).unwrap())
+                    .with_base_url_insecure(base_url)
+                    .unwrap()
+                    .with_policy(fast(Duration::from_secs(10)))
+                    .with_request_timeout(Duration::from_secs(5))
+            }
+
+            fn spawn(cfg: SimConfig) -> Sim {
+                Sim::spawn(cfg).expect("simulator starts")
+            }
+
+            fn turnstile() -> Task {
+                Task::from_json(capmonster_core::serde_json::json!({
+                    "type": "TurnstileTask",
+                    "websiteURL": "https://example.com/login",
+                    "websiteKey": "0x4AAAAAAABkMYinukE8nzY",
+                }))
+                .unwrap()
+            }
+
+            /// `127.0.0.1:PORT` of a base URL.
+            fn authority(base_url: &str) -> String {
+                base_url.trim_start_matches("http://").trim_end_matches('/').to_owned()
+            }
+
+            /// The name of this suite's test `name` as the test harness knows it.
+            fn test_name(name: &str) -> String {
+                let module = module_path!();
+                let module = module.split_once("::").map_or("", |(_, rest)| rest);
+                format!("{module}::{name}")
+            }
+
+            const PROXY_VARS: [&str; 10] = [
+                "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                "ALL_PROXY", "no_proxy", "NO_PROXY", "CAPMONSTER_SUITE_CHILD",
+                "CAPMONSTER_SUITE_BASE_URL",
+            ];
+
+            /// Runs the suite's test `name` in a child process with only `vars` among the
+            /// proxy variables, solving against `base_url`; returns the outcome the child
+            /// printed (`ok`, `connect`, or `error: ...`).
+            fn in_child(name: &str, base_url: &str, vars: &[(&str, &str)]) -> String {
+                let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+                cmd.args(["--exact", &test_name(name), "--nocapture", "--test-threads=1"]);
+                for v in PROXY_VARS {
+                    cmd.env_remove(v);
+                }
+                cmd.env("CAPMONSTER_SUITE_CHILD", "1")
+                    .env("CAPMONSTER_SUITE_BASE_URL", base_url);
+                for (k, v) in vars {
+                    cmd.env(k, v);
+                }
+                let out = cmd.output().expect("the test binary runs");
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(out.status.success(), "{text}");
+                assert!(text.contains("1 passed"), "the child ran the test: {text}");
+                text.lines()
+                    .find_map(|l| l.split_once("suite-outcome=").map(|(_, o)| o.trim()))
+                    .unwrap_or_else(|| panic!("no outcome in {text}"))
+                    .to_owned()
+            }
+
+            /// In a child: solves once with the client `from_config` builds (proxy from the
+            /// environment) and prints the outcome (`ok`, `connect` for a connect failure,
+            /// `error: ...` otherwise). `true` if this is the child.
+            fn child_solve() -> bool {
+                if std::env::var_os("CAPMONSTER_SUITE_CHILD").is_none() {
+                    return false;
+                }
+                let base = std::env::var("CAPMONSTER_SUITE_BASE_URL").unwrap();
+                let config = config_for(&base)
+                    .with_policy(fast(Duration::from_secs(3)))
+                    .with_request_timeout(Duration::from_secs(2));
+                let outcome = match Client::from_config(config) {
+                    Err(e) => format!("error: {e}"),
+                    Ok(client) => match run(client.solve(turnstile())) {
+                        Ok(_) => "ok".to_owned(),
+                        Err(e) if e.is_connect() => "connect".to_owned(),
+                        Err(e) => format!("error: {e}"),
+                    },
+                };
+                println!("\nsuite-outcome={outcome}");
+                true
+            }
+
+            // ---- proxy for the client's own HTTP ----
+
+            /// `proxy("http://...")`: every request goes through a CONNECT tunnel to the
+            /// service's host, and the solve succeeds through it.
+            #[test]
+            fn explicit_http_proxy_tunnels_every_request() {
+                let sim = spawn(SimConfig::instant());
+                let target = authority(&sim.base_url());
+                let (proxy, tunnels) = capmonster_testdata::raw_servers::connect_proxy(&target);
+                let client = Client::builder()
+                    .config(config_for(&sim.base_url()))
+                    .proxy(&proxy)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                let solved = run(client.solve(turnstile())).unwrap();
+                assert!(solved.solution.token().is_some());
+                assert_eq!(sim.stats().tasks_created, 1);
+                let tunnels = tunnels.lock().unwrap().clone();
+                assert!(!tunnels.is_empty(), "the proxy saw no tunnel");
+                for head in &tunnels {
+                    assert!(head.starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")), "{head}");
+                }
+            }
+
+            /// Credentials in the proxy URL are sent as `Proxy-Authorization: Basic`
+            /// (percent-decoded), to the proxy only.
+            #[test]
+            fn proxy_credentials_are_sent_to_the_proxy() {
+                let sim = spawn(SimConfig::instant());
+                let (proxy, tunnels) =
+                    capmonster_testdata::raw_servers::connect_proxy(&authority(&sim.base_url()));
+                let proxy = proxy.replace("http://", "http://user:pa%20ss@");
+                let client = Client::builder()
+                    .config(config_for(&sim.base_url()))
+                    .proxy(&proxy)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                run(client.balance()).unwrap();
+                let tunnels = tunnels.lock().unwrap().clone();
+                assert!(!tunnels.is_empty());
+                for head in &tunnels {
+                    // base64("user:pa ss")
+                    assert!(
+                        head.to_ascii_lowercase()
+                            .contains("proxy-authorization: basic dxnlcjpwysbzcw=="),
+                        "{head}"
+                    );
+                }
+            }
+
+            /// `proxy("socks5://...")` and `socks5h://`: every connection goes through the
+            /// SOCKS5 proxy; with `socks5h` the proxy gets the name, not an address.
+            #[test]
+            fn explicit_socks5_proxy_tunnels_every_request() {
+                let sim = spawn(SimConfig::instant());
+                let port = sim.addr().port();
+                for (scheme, host, want) in [
+                    ("socks5", "127.0.0.1", "127.0.0.1"),
+                    ("socks5h", "localhost", "localhost"),
+                ] {
+                    let (proxy, tunnels) =
+                        capmonster_testdata::raw_servers::socks5_proxy(&authority(&sim.base_url()));
+                    let client = Client::builder()
+                        .config(config_for(&format!("http://{host}:{port}")))
+                        .proxy(format!("{scheme}://{proxy}"))
+                        .unwrap()
+                        .build()
+                        .unwrap();
+                    run(client.balance()).unwrap_or_else(|e| panic!("{scheme}: {e}"));
+                    let tunnels = tunnels.lock().unwrap().clone();
+                    assert!(!tunnels.is_empty(), "{scheme}: the proxy saw no tunnel");
+                    for t in &tunnels {
+                        assert_eq!(t, &format!("{want}:{port}"), "{scheme}");
+                    }
+                }
+            }
+
+            /// A proxy that refuses the tunnel is a connect failure (nothing reached the
+            /// service), so the core may safely send createTask again.
+            #[test]
+            fn a_refusing_proxy_is_a_connect_failure() {
+                let sim = spawn(SimConfig::instant());
+                let (proxy, _) = capmonster_testdata::raw_servers::connect_proxy(
+                    &capmonster_testdata::raw_servers::closed_port(),
+                );
+                let client = Client::builder()
+                    .config(config_for(&sim.base_url()))
+                    .proxy(&proxy)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                let err = run(client.balance()).unwrap_err();
+                assert!(err.is_connect(), "{err}");
+                assert_eq!(sim.stats().requests.values().sum::<u64>(), 0);
+            }
+
+            /// The environment, by the core's one rule: `HTTP_PROXY` for an `http` base URL,
+            /// `ALL_PROXY` when that is unset, lower case first; `NO_PROXY` skips the host;
+            /// `HTTPS_PROXY` does not apply to `http`. The base URL's host
+            /// (`capmonster.test`, a reserved name that never resolves) is reachable only
+            /// through the proxy, which tunnels it to the simulator.
+            #[test]
+            fn proxy_variables_are_honoured() {
+                if child_solve() {
+                    return;
+                }
+                let name = "proxy_variables_are_honoured";
+                let sim = spawn(SimConfig::instant());
+                let port = sim.addr().port();
+                let base = format!("http://capmonster.test:{port}");
+                let want = format!("CONNECT capmonster.test:{port} HTTP/1.1\r\n");
+                let cases: [(&[(&str, &str)], &str, bool); 7] = [
+                    (&[("HTTP_PROXY", "{proxy}")], "ok", true),
+                    (&[("http_proxy", "{proxy}"), ("HTTP_PROXY", "http://127.0.0.1:9")], "ok", true),
+                    (&[("ALL_PROXY", "{proxy}")], "ok", true),
+                    (&[("all_proxy", "{proxy}")], "ok", true),
+                    (&[("HTTP_PROXY", "{proxy}"), ("NO_PROXY", "example.org,.capmonster.test")], "connect", false),
+                    (&[("http_proxy", "{proxy}"), ("no_proxy", "*")], "connect", false),
+                    (&[("HTTPS_PROXY", "{proxy}")], "connect", false),
+                ];
+                let mut created = 0;
+                for (vars, outcome, tunnelled) in cases {
+                    let (proxy, tunnels) =
+                        capmonster_testdata::raw_servers::connect_proxy(&authority(&sim.base_url()));
+                    let vars: Vec<(&str, String)> =
+                        vars.iter().map(|(k, v)| (*k, v.replace("{proxy}", &proxy))).collect();
+                    let pairs: Vec<(&str, &str)> =
+                        vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let got = in_child(name, &base, &pairs);
+                    assert_eq!(got, outcome, "{vars:?}");
+                    let tunnels = tunnels.lock().unwrap().clone();
+                    if tunnelled {
+                        created += 1;
+                        assert!(!tunnels.is_empty(), "{vars:?}");
+                        assert!(tunnels.iter().all(|h| h.starts_with(&want)), "{vars:?}: {tunnels:?}");
+                    } else {
+                        assert!(tunnels.is_empty(), "{vars:?}: {tunnels:?}");
+                    }
+                    assert_eq!(sim.stats().tasks_created, created, "{vars:?}");
+                }
+            }
+
+            /// A loopback base URL never goes through the environment's proxy.
+            #[test]
+            fn loopback_is_never_proxied_by_the_environment() {
+                if child_solve() {
+                    return;
+                }
+                let sim = spawn(SimConfig::instant());
+                let (proxy, tunnels) =
+                    capmonster_testdata::raw_servers::connect_proxy(&authority(&sim.base_url()));
+                let got = in_child(
+                    "loopback_is_never_proxied_by_the_environment",
+                    &sim.base_url(),
+                    &[("HTTP_PROXY", &proxy), ("ALL_PROXY", &proxy)],
+                );
+                assert_eq!(got, "ok");
+                assert!(tunnels.lock().unwrap().is_empty());
+                assert_eq!(sim.stats().tasks_created, 1);
+            }
+
+            /// `HTTPS_PROXY` applies to an `https` base URL: the tunnel is asked for (the TLS
+            /// handshake then fails against the plain-http simulator, and no task is created).
+            #[test]
+            fn https_proxy_applies_to_https() {
+                if child_solve() {
+                    return;
+                }
+                let sim = spawn(SimConfig::instant());
+                let port = sim.addr().port();
+                let (proxy, tunnels) =
+                    capmonster_testdata::raw_servers::connect_proxy(&authority(&sim.base_url()));
+                let got = in_child(
+                    "https_proxy_applies_to_https",
+                    &format!("https://capmonster.test:{port}"),
+                    &[("HTTPS_PROXY", &proxy), ("HTTP_PROXY", "http://127.0.0.1:9")],
+                );
+                assert_ne!(got, "ok");
+                let tunnels = tunnels.lock().unwrap().clone();
+                assert!(!tunnels.is_empty());
+                assert!(tunnels[0].starts_with(&format!("CONNECT capmonster.test:{port} ")), "{tunnels:?}");
+                assert_eq!(sim.stats().tasks_created, 0);
+            }
+        }
+    };
+}
