@@ -692,9 +692,15 @@ impl Error {
 }
 
 impl std::error::Error for Error {
+    /// For a transport failure, the original error (an `io::Error`, a hyper or ureq error),
+    /// not the [`TransportError`] wrapper: this error's `Display` already says what the
+    /// wrapper says, and a chain never repeats a message.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
-            ErrorKind::Transport(t) => Some(t),
+            ErrorKind::Transport(t) => t
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }

@@ -232,7 +232,8 @@ pub fn connect_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
                     return;
                 }
                 let Ok(server) = std::net::TcpStream::connect(&upstream) else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                    let _ =
+                        client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
                     return;
                 };
                 t.lock().unwrap().push(head);
@@ -270,7 +271,9 @@ pub fn socks5_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
             let (t, upstream) = (t.clone(), upstream.clone());
             std::thread::spawn(move || {
                 c.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let Some(hello) = exact(&mut c, 2) else { return };
+                let Some(hello) = exact(&mut c, 2) else {
+                    return;
+                };
                 if hello[0] != 5 || exact(&mut c, usize::from(hello[1])).is_none() {
                     return;
                 }
@@ -320,4 +323,19 @@ pub fn closed_port() -> String {
     let port = l.local_addr().unwrap().port();
     drop(l);
     format!("127.0.0.1:{port}")
+}
+
+/// A server that accepts connections and never answers (nor closes them). Returns its base
+/// URL (`http://127.0.0.1:PORT`).
+pub fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            held.push(stream);
+        }
+    });
+    format!("http://127.0.0.1:{}", addr.port())
 }

@@ -2,7 +2,11 @@
 //! [`capmonster_hyper::HyperTransport`] on a tokio runtime.
 #![allow(missing_docs)]
 
-capmonster_testdata::transport_suite!(capmonster_hyper::HyperTransport, run);
+capmonster_testdata::transport_suite!(
+    capmonster_hyper::HyperTransport,
+    run,
+    hyper_util::client::legacy::Error
+);
 
 /// Runs a future of the hyper transport on a fresh multi-threaded tokio runtime.
 fn run<F: Future>(f: F) -> F::Output {

@@ -155,11 +155,7 @@ mod tests {
             K::Io
         );
         assert_eq!(
-            map_body_error(
-                ureq::Error::Io(io::ErrorKind::ConnectionRefused.into()),
-                10
-            )
-            .kind,
+            map_body_error(ureq::Error::Io(io::ErrorKind::ConnectionRefused.into()), 10).kind,
             K::Io
         );
     }

@@ -136,7 +136,10 @@ fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
 }
 
 #[cfg(not(feature = "native-roots"))]
-#[expect(clippy::unnecessary_wraps, reason = "fallible with the native-roots feature")]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "fallible with the native-roots feature"
+)]
 fn roots() -> Result<RootCerts, Error> {
     Ok(RootCerts::WebPki)
 }
