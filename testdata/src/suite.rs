@@ -143,6 +143,246 @@ macro_rules! transport_suite {
                 true
             }
 
+            // ---- never pay twice: the createTask resend rule ----
+
+            fn sim_client(sim: &Sim) -> Client {
+                Client::builder().config(config_for(&sim.base_url())).no_proxy().build().unwrap()
+            }
+
+            fn requests(sim: &Sim, endpoint: &str) -> u64 {
+                sim.stats().requests.get(endpoint).copied().unwrap_or(0)
+            }
+
+            fn create_fault(fault: capmonster_sim::Fault) -> Sim {
+                spawn(SimConfig::instant().with_fault(capmonster_sim::FaultRule::nth(
+                    capmonster_sim::Endpoint::CreateTask,
+                    1,
+                    fault,
+                )))
+            }
+
+            fn is_unknown_outcome(e: &capmonster_core::Error) -> bool {
+                matches!(e.kind(), capmonster_core::ErrorKind::CreateOutcomeUnknown(_))
+            }
+
+            /// A gateway's `502` HTML page on createTask: an unknown outcome after exactly one
+            /// createTask.
+            #[test]
+            fn a_502_html_gateway_answer_is_sent_once_and_is_an_unknown_outcome() {
+                let (url, creates) = capmonster_testdata::raw_servers::canned_answer_server(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 24\r\nConnection: close\r\n\r\n<html>Bad Gateway</html>",
+                );
+                let client = Client::builder().config(config_for(&url)).no_proxy().build().unwrap();
+                let err = run(client.solve(turnstile())).unwrap_err();
+                assert!(is_unknown_outcome(&err), "{err:?}");
+                assert_eq!(err.category(), capmonster_core::ErrorCategory::Transport);
+                assert!(err.to_string().contains("502"), "{err}");
+                // Give a (wrong) second request time to arrive before counting.
+                std::thread::sleep(Duration::from_millis(300));
+                assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 1, "one createTask");
+            }
+
+            /// The task was created, then a gateway failed: one task, one charge.
+            #[test]
+            fn a_gateway_error_after_the_task_was_created_is_not_paid_twice() {
+                let sim = create_fault(capmonster_sim::Fault::HtmlAfterProcessing(502));
+                let err = run(sim_client(&sim).solve(turnstile())).unwrap_err();
+                assert!(is_unknown_outcome(&err), "{err:?}");
+                let s = sim.stats();
+                assert_eq!(requests(&sim, "createTask"), 1);
+                assert_eq!(s.tasks_created, 1, "one task, one charge");
+                assert_eq!(s.duplicate_creates, 0);
+                assert_eq!(s.unsafe_create_resends, 0);
+            }
+
+            /// Bare statuses (HTML, empty bodies, 429, 400) on createTask: unknown outcomes,
+            /// sent once.
+            #[test]
+            fn bare_statuses_on_create_are_unknown_outcomes_sent_once() {
+                use capmonster_sim::Fault;
+                for fault in [
+                    Fault::Http5xxHtml(502),
+                    Fault::Http5xxHtml(503),
+                    Fault::HttpEmpty(503),
+                    Fault::HttpEmpty(429),
+                    Fault::Http5xxHtml(400),
+                ] {
+                    let kind = fault.kind();
+                    let sim = create_fault(fault);
+                    let err = run(sim_client(&sim).solve(turnstile())).unwrap_err();
+                    assert!(is_unknown_outcome(&err), "{kind}: {err:?}");
+                    assert_eq!(requests(&sim, "createTask"), 1, "{kind}");
+                    assert_eq!(sim.stats().unsafe_create_resends, 0, "{kind}");
+                }
+            }
+
+            /// `ERROR_SERVICE_NOT_AVAILABLE` in the service's envelope is a refusal: resent,
+            /// whatever the HTTP status.
+            #[test]
+            fn service_not_available_is_retried_whatever_the_status() {
+                for status in [503u16, 200] {
+                    let sim = create_fault(capmonster_sim::Fault::ServiceNotAvailable(status));
+                    let solved = run(sim_client(&sim).solve(turnstile())).unwrap();
+                    assert_eq!(solved.polls, 1);
+                    let s = sim.stats();
+                    assert_eq!(requests(&sim, "createTask"), 2);
+                    assert_eq!(s.tasks_created, 1);
+                    assert_eq!(s.create_resends, 1);
+                    assert_eq!(s.unsafe_create_resends, 0);
+                }
+            }
+
+            #[test]
+            fn service_not_available_on_a_poll_is_polled_again() {
+                let sim = spawn(SimConfig::instant().with_fault(capmonster_sim::FaultRule::nth(
+                    capmonster_sim::Endpoint::GetTaskResult,
+                    1,
+                    capmonster_sim::Fault::ServiceNotAvailable(200),
+                )));
+                let solved = run(sim_client(&sim).solve(turnstile())).unwrap();
+                assert_eq!(solved.polls, 2);
+                assert_eq!(requests(&sim, "createTask"), 1);
+            }
+
+            #[test]
+            fn service_not_available_until_the_deadline_is_the_service_error() {
+                let sim = spawn(SimConfig::instant().with_fault(capmonster_sim::FaultRule::rate(
+                    capmonster_sim::Endpoint::CreateTask,
+                    1.0,
+                    capmonster_sim::Fault::ServiceNotAvailable(503),
+                )));
+                let cfg = config_for(&sim.base_url()).with_policy(fast(Duration::from_secs(2)));
+                let client = Client::builder().config(cfg).no_proxy().build().unwrap();
+                let err = run(client.solve(turnstile())).unwrap_err();
+                assert_eq!(err.code(), Some(&capmonster_core::ErrorCode::ServiceNotAvailable), "{err:?}");
+                assert!(requests(&sim, "createTask") >= 2);
+                assert_eq!(sim.stats().tasks_created, 0);
+            }
+
+            /// With the opt-in, a bare status is retried, and may pay twice (documented).
+            #[test]
+            fn with_the_opt_in_a_bare_status_is_retried_and_may_pay_twice() {
+                let sim = create_fault(capmonster_sim::Fault::HtmlAfterProcessing(502));
+                let cfg = config_for(&sim.base_url()).with_retry_ambiguous_create(true);
+                let client = Client::builder().config(cfg).no_proxy().build().unwrap();
+                run(client.solve(turnstile())).unwrap();
+                let s = sim.stats();
+                assert_eq!(requests(&sim, "createTask"), 2);
+                assert_eq!(s.tasks_created, 2, "the documented price of the opt-in");
+                assert_eq!(s.duplicate_creates, 1);
+            }
+
+            // ---- hardening against a hostile server ----
+
+            const HOSTILE_KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+            fn hostile_client(url: &str) -> Client {
+                let config = config_for(url).with_key(ClientKey::new(HOSTILE_KEY).unwrap());
+                Client::builder().config(config).no_proxy().build().unwrap()
+            }
+
+            fn assert_no_leak(what: &str, e: &capmonster_core::Error) {
+                for text in [e.to_string(), format!("{e:?}")] {
+                    let found = capmonster_testdata::raw_servers::key_fragments_in(&text, HOSTILE_KEY);
+                    assert!(found.is_empty(), "{what}: {found:?} in {text}");
+                }
+            }
+
+            /// A page that echoes the request leaks no run of 8 characters of the key,
+            /// wherever the snippet is cut (the key starts 37 characters after the filler):
+            /// createTask 400, non-JSON 200, getTaskResult 404, getBalance 403.
+            #[test]
+            fn a_page_echoing_the_request_never_leaks_the_key() {
+                use capmonster_core::TaskId;
+                use capmonster_testdata::raw_servers::{echo_page, scripted_server};
+                for filler in [0, 40, 52, 56, 60, 64, 70, 76, 82, 100] {
+                    let url = scripted_server(move |_, req| (400, echo_page(filler, req)));
+                    let e = run(hostile_client(&url).solve(turnstile())).unwrap_err();
+                    assert_no_leak("createTask 400", &e);
+                    let e = run(hostile_client(&url).create_task(turnstile())).unwrap_err();
+                    assert_no_leak("create-only 400", &e);
+
+                    let url = scripted_server(move |_, req| (200, echo_page(filler, req)));
+                    let e = run(hostile_client(&url).solve(turnstile())).unwrap_err();
+                    assert_no_leak("createTask non-JSON 200", &e);
+                    let e = run(hostile_client(&url).balance()).unwrap_err();
+                    assert_no_leak("getBalance non-JSON 200", &e);
+
+                    let url = scripted_server(move |path, req| {
+                        if path.ends_with("/createTask") {
+                            (200, br#"{"errorId":0,"taskId":42}"#.to_vec())
+                        } else {
+                            (404, echo_page(filler, req))
+                        }
+                    });
+                    let e = run(hostile_client(&url).solve(turnstile())).unwrap_err();
+                    assert_eq!(e.task_id(), Some(TaskId(42)), "{e}");
+                    assert_no_leak("getTaskResult 404", &e);
+                    let e = run(hostile_client(&url).task_result(TaskId(42))).unwrap_err();
+                    assert_no_leak("getTaskResult 404 one-shot", &e);
+
+                    let url = scripted_server(move |_, req| (403, echo_page(filler, req)));
+                    let e = run(hostile_client(&url).balance()).unwrap_err();
+                    assert_no_leak("getBalance 403", &e);
+                    if filler < 70 {
+                        assert!(e.to_string().contains("<redacted>"), "{e}");
+                    }
+                }
+            }
+
+            /// Text quoted from the server is escaped: no control, bidi or line-separator
+            /// character in `Display`, one line.
+            #[test]
+            fn text_from_the_server_is_escaped() {
+                use capmonster_core::error::is_unsafe_char;
+                let nasty = "a\u{1b}[2Jb\u{7}c\u{8}d\u{b}e\u{c}f\u{85}g\u{2028}h\u{2029}i\u{202e}j\r\nk";
+                let json = capmonster_core::serde_json::json!({
+                    "errorId": 1, "errorCode": format!("E{nasty}"), "errorDescription": nasty
+                });
+                let body = capmonster_core::serde_json::to_vec(&json).unwrap();
+                let url = capmonster_testdata::raw_servers::scripted_server(move |_, _| (200, body.clone()));
+                let text = run(hostile_client(&url).balance()).unwrap_err().to_string();
+                assert!(!text.chars().any(is_unsafe_char), "{text:?}");
+                assert_eq!(text.lines().count(), 1);
+                let raw = nasty.as_bytes().to_vec();
+                let url = capmonster_testdata::raw_servers::scripted_server(move |_, _| (502, raw.clone()));
+                let text = run(hostile_client(&url).balance()).unwrap_err().to_string();
+                assert!(!text.chars().any(is_unsafe_char), "{text:?}");
+            }
+
+            /// Durations up to `Duration::MAX` in every policy field and the request timeout:
+            /// solved or given up at once, never a panic.
+            #[test]
+            fn huge_durations_do_not_panic() {
+                let sim = spawn(SimConfig::instant());
+                for policy in [
+                    PolicyOverrides {
+                        timeout: Some(Duration::from_secs_f64(9.3e18)),
+                        first_delay: Some(Duration::from_millis(10)),
+                        interval: Some(Duration::from_millis(20)),
+                        ..PolicyOverrides::default()
+                    },
+                    PolicyOverrides {
+                        first_delay: Some(Duration::from_secs_f64(1.8e19)),
+                        ..PolicyOverrides::default()
+                    },
+                    PolicyOverrides {
+                        interval: Some(Duration::from_secs_f64(1.8e19)),
+                        timeout: Some(Duration::from_secs(1)),
+                        ..PolicyOverrides::default()
+                    },
+                ] {
+                    let cfg = config_for(&sim.base_url())
+                        .with_policy(policy)
+                        .with_request_timeout(Duration::MAX);
+                    let client = Client::builder().config(cfg).no_proxy().build().unwrap();
+                    if let Err(e) = run(client.solve(turnstile())) {
+                        assert!(e.task_id().is_some(), "{e}");
+                    }
+                    run(client.balance()).unwrap();
+                }
+            }
+
             // ---- errors: classification and source chain ----
 
             /// Every link of `e`'s source chain: none repeats the message of the next one.
