@@ -56,12 +56,10 @@ async fn solve_many_bounds_concurrency_and_keeps_input_order() {
         Duration::from_millis(150),
     ))
     .unwrap();
-    let policy = PolicyOverrides {
-        first_delay: Some(Duration::from_millis(10)),
-        interval: Some(Duration::from_millis(20)),
-        timeout: Some(Duration::from_secs(20)),
-        ..PolicyOverrides::default()
-    };
+    let policy = PolicyOverrides::default()
+        .with_first_delay(Duration::from_millis(10))
+        .with_interval(Duration::from_millis(20))
+        .with_timeout(Duration::from_secs(20));
     let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).unwrap())
         .with_base_url(&sim.base_url())
         .unwrap()

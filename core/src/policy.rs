@@ -175,7 +175,11 @@ fn adaptive_gap(k: f64, left: f64, interval: f64) -> Option<f64> {
 
 /// The decisions' parameters for one task. Build with [`PollPolicy::for_task`] and adjust
 /// with [`PolicyOverrides`].
+///
+/// `#[non_exhaustive]`: start from [`PollPolicy::for_task`] (or another constructor) and set
+/// the fields you change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PollPolicy {
     /// Delay between createTask succeeding and the first poll.
     pub first_delay: Duration,
@@ -198,6 +202,22 @@ pub struct PollPolicy {
 }
 
 impl PollPolicy {
+    /// A fixed schedule: the first poll `first_delay` after createTask, then one every
+    /// `interval`, giving up after `timeout`; [`MAX_POLLS_PER_TASK`] polls, the default
+    /// createTask attempts and back-off, no solve-time range. Adjust the other fields after.
+    /// (No limit is enforced here; the state machine applies the hard limits.)
+    pub const fn fixed(first_delay: Duration, interval: Duration, timeout: Duration) -> Self {
+        Self {
+            first_delay,
+            interval,
+            timeout,
+            max_polls: MAX_POLLS_PER_TASK,
+            max_create_attempts: DEFAULT_MAX_CREATE_ATTEMPTS,
+            backoff_max: DEFAULT_BACKOFF_MAX,
+            solve_time_range: None,
+        }
+    }
+
     /// The default policy for a task: see the module docs.
     pub fn for_task(task: &Task) -> Self {
         Self::for_family(task.family(), task.nocache())
@@ -333,7 +353,11 @@ impl PollPolicy {
 }
 
 /// User overrides of the per-type defaults. `None` keeps the default.
+///
+/// `#[non_exhaustive]`: build one with the setters,
+/// `PolicyOverrides::default().with_timeout(Duration::from_secs(90))`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct PolicyOverrides {
     /// Overrides [`PollPolicy::first_delay`].
     pub first_delay: Option<Duration>,
@@ -350,6 +374,48 @@ pub struct PolicyOverrides {
 }
 
 impl PolicyOverrides {
+    /// Overrides [`PollPolicy::first_delay`].
+    #[must_use]
+    pub const fn with_first_delay(mut self, d: Duration) -> Self {
+        self.first_delay = Some(d);
+        self
+    }
+
+    /// Overrides [`PollPolicy::interval`] (at least [`MIN_INTERVAL`]).
+    #[must_use]
+    pub const fn with_interval(mut self, d: Duration) -> Self {
+        self.interval = Some(d);
+        self
+    }
+
+    /// Overrides [`PollPolicy::timeout`].
+    #[must_use]
+    pub const fn with_timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Overrides [`PollPolicy::max_polls`] (never above [`MAX_POLLS_PER_TASK`]).
+    #[must_use]
+    pub const fn with_max_polls(mut self, n: u32) -> Self {
+        self.max_polls = Some(n);
+        self
+    }
+
+    /// Overrides [`PollPolicy::max_create_attempts`].
+    #[must_use]
+    pub const fn with_max_create_attempts(mut self, n: u32) -> Self {
+        self.max_create_attempts = Some(n);
+        self
+    }
+
+    /// Overrides [`PollPolicy::backoff_max`].
+    #[must_use]
+    pub const fn with_backoff_max(mut self, d: Duration) -> Self {
+        self.backoff_max = Some(d);
+        self
+    }
+
     /// Applies the overrides to `base` and enforces the hard limits.
     pub fn apply(&self, base: PollPolicy) -> PollPolicy {
         let fixed = self.interval.is_some() || self.first_delay.is_some();

@@ -53,6 +53,7 @@ pub enum RequestKind {
 /// [`Solve::handle_transport_error`], passing `ticket` back.
 ///
 /// `Debug` shows the method, URL and body length, never the body (it holds the key).
+#[non_exhaustive]
 pub struct Outgoing {
     /// The HTTP request.
     pub request: Request<Vec<u8>>,

@@ -42,13 +42,7 @@ macro_rules! transport_suite {
 
             /// First poll after 10 ms, every 20 ms, give up after `timeout`.
             fn fast(timeout: Duration) -> PolicyOverrides {
-                PolicyOverrides {
-                    first_delay: Some(Duration::from_millis(10)),
-                    interval: Some(Duration::from_millis(20)),
-                    timeout: Some(timeout),
-                    backoff_max: Some(Duration::from_millis(50)),
-                    ..PolicyOverrides::default()
-                }
+                PolicyOverrides::default().with_first_delay(Duration::from_millis(10)).with_interval(Duration::from_millis(20)).with_timeout(timeout).with_backoff_max(Duration::from_millis(50))
             }
 
             /// A configuration for `base_url` (plain http allowed to any host) with a fast
@@ -356,21 +350,9 @@ macro_rules! transport_suite {
             fn huge_durations_do_not_panic() {
                 let sim = spawn(SimConfig::instant());
                 for policy in [
-                    PolicyOverrides {
-                        timeout: Some(Duration::from_secs_f64(9.3e18)),
-                        first_delay: Some(Duration::from_millis(10)),
-                        interval: Some(Duration::from_millis(20)),
-                        ..PolicyOverrides::default()
-                    },
-                    PolicyOverrides {
-                        first_delay: Some(Duration::from_secs_f64(1.8e19)),
-                        ..PolicyOverrides::default()
-                    },
-                    PolicyOverrides {
-                        interval: Some(Duration::from_secs_f64(1.8e19)),
-                        timeout: Some(Duration::from_secs(1)),
-                        ..PolicyOverrides::default()
-                    },
+                    PolicyOverrides::default().with_timeout(Duration::from_secs_f64(9.3e18)).with_first_delay(Duration::from_millis(10)).with_interval(Duration::from_millis(20)),
+                    PolicyOverrides::default().with_first_delay(Duration::from_secs_f64(1.8e19)),
+                    PolicyOverrides::default().with_interval(Duration::from_secs_f64(1.8e19)).with_timeout(Duration::from_secs(1)),
                 ] {
                     let cfg = config_for(&sim.base_url())
                         .with_policy(policy)

@@ -13,12 +13,10 @@ fn requests(sim: &Sim, endpoint: &str) -> u64 {
 }
 
 fn client(sim: &Sim, interval: Duration) -> Client {
-    let policy = PolicyOverrides {
-        first_delay: Some(Duration::from_millis(20)),
-        interval: Some(interval),
-        timeout: Some(Duration::from_secs(60)),
-        ..PolicyOverrides::default()
-    };
+    let policy = PolicyOverrides::default()
+        .with_first_delay(Duration::from_millis(20))
+        .with_interval(interval)
+        .with_timeout(Duration::from_secs(60));
     let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).unwrap())
         .with_base_url(&sim.base_url())
         .unwrap()
