@@ -28,7 +28,7 @@ use std::time::Duration;
 use crate::TaskId;
 use crate::config::ClientKey;
 
-/// Every error code the CapMonster Cloud documentation lists (reference §4, with the three
+/// Every error code the CapMonster Cloud documentation lists (its error list, with the three
 /// added by the 2026-08 documentation: 30 in all), plus [`ErrorCode::Other`] for anything
 /// newer.
 ///
@@ -107,7 +107,8 @@ pub enum ErrorCode {
     Other(String),
 }
 
-/// What a code means for the client (reference §4), decided once, here.
+/// What a code means for the client (from the code's description in the documentation's
+/// error list), decided once, here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorClass {
@@ -205,7 +206,7 @@ impl ErrorCode {
         }
     }
 
-    /// How the client must react to this code (reference §4).
+    /// How the client must react to this code (see [`ErrorClass`]).
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::CaptchaNotReady => ErrorClass::Progress,

@@ -45,7 +45,7 @@
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
 //!   task of the same [`Config`] at once;
 //! - the client key never appears in `Debug`, `Display` or any error, not even in part:
-//!   errors made while the key is known (by [`Solve`], [`drive()`], [`call()`] and the
+//!   errors made while the key is known (by [`Solve`], [`drive_async()`], [`call_async()`] and the
 //!   transports) have every run of 8 or more consecutive characters of it replaced by
 //!   `<redacted>`, body snippets included, redacted before they are cut (a proxy page that
 //!   echoes the request cannot leak it); see [`Error::redact_key`] for the stateless
@@ -115,25 +115,24 @@
 //!
 //! ## States
 //!
+//! The one state diagram of [`Solve`]. `Done` and `Failed` are terminal: nothing leaves them.
+//!
 //! ```text
-//!            new()                                   resume()
-//!              │                                        │
-//!              ▼                                        ▼
-//!   ┌──► Create ──Send──► AwaitCreate ──taskId──► Poll ◄─────────────┐
-//!   │        ▲                 │                  │                 │
-//!   │ backoff└──refused────────┤            Send (≤120)        processing /
-//!   │  (envelope: NO_SLOT,     │                  ▼            transient (backoff)
-//!   │   TOO_MUCH_REQUESTS,     │              AwaitPoll ────────────┘
-//!   │   SERVICE_NOT_AVAILABLE; │                  │
-//!   │   connect failed)        │                  │
-//!   │                          │ unknown outcome  │
-//!   │                          │ (bare status,    │
-//!   │                          │ HTML/empty body, │
-//!   │                          │ no taskId,       │
-//!   │                          │ timeout, reset)  │
-//!   │                          │ / fatal    ready │ error / deadline / budget
-//!   │                          ▼                  ▼
-//!   └───────────────────── Failed            Done / Failed
+//!   new()                                                       resume()
+//!     │                                                            │
+//!     ▼                                                            ▼
+//!   Create ──Send──► AwaitCreate ──────────taskId────────────────► Poll ◄───────────────┐
+//!     ▲                  │   │                                      │                  │
+//!     └─────back-off─────┘   │                                 Send (≤ 120)       processing or
+//!   refused in the service's │                                      ▼             a transient
+//!   envelope (NO_SLOT,       │                                  AwaitPoll ───────── error
+//!   TOO_MUCH_REQUESTS,       │                                   │       │         (back-off)
+//!   SERVICE_NOT_AVAILABLE),  │ unknown outcome (bare status,     │ ready │ error, deadline,
+//!   or the connect failed    │ HTML or empty body, no taskId,    │       │ poll budget
+//!                            │ timeout or reset after sending),  ▼       ▼
+//!                            │ or a fatal error                 Done   Failed
+//!                            ▼
+//!                          Failed
 //! ```
 //!
 //! ## Call-order contract

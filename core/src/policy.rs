@@ -1,9 +1,10 @@
 //! The polling policy: when to poll, how often, when to give up, how to back off.
 //!
-//! Defaults are per task family and start from the official SDKs' schedules (reference §6.3,
-//! peers.md §4): the same first delay and interval, so every poll lands on the same time grid
-//! and detection latency is the same. Where the documentation gives a solve-time floor
-//! (reference §6.2: reCAPTCHA v2 Enterprise, v3, hCaptcha, GeeTest, FunCaptcha 10 s;
+//! Defaults are per task family and start from the official SDKs' schedules (their
+//! `GetResultTimeouts`: capmonstercloud-client-dotnet, -python, -js and -go on GitHub): the
+//! same first delay and interval, so every poll lands on the same time grid and detection
+//! latency is the same. Where the documentation gives a solve-time floor (the task pages at
+//! docs.capmonster.cloud: reCAPTCHA v2 Enterprise, v3, hCaptcha, GeeTest, FunCaptcha 10 s;
 //! Turnstile 5 s), the grid points before that floor are skipped: those polls could only ever
 //! answer `processing`. That keeps latency equal and removes the wasted requests.
 //!
@@ -104,7 +105,7 @@ const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Sc
 }
 
 /// The schedule the official SDKs use for a family (.NET 3.4.0 / Python 4.3.1 where they
-/// agree, .NET otherwise; reference §6.3, peers.md §4a). Unknown types get the .NET default.
+/// agree, .NET otherwise: their `GetResultTimeouts` files). Unknown types get the .NET default.
 pub fn official_schedule(family: TaskFamily) -> Schedule {
     use TaskFamily as F;
     match family {
@@ -133,7 +134,7 @@ pub fn official_schedule(family: TaskFamily) -> Schedule {
     }
 }
 
-/// The documented lower bound of a family's solve time (reference §6.2), where the docs give
+/// The documented lower bound of a family's solve time (the documentation's task pages), where the docs give
 /// one as a range. Polls before it can only answer `processing`.
 pub fn documented_solve_floor(family: TaskFamily) -> Duration {
     use TaskFamily as F;
@@ -149,7 +150,7 @@ pub fn documented_solve_floor(family: TaskFamily) -> Duration {
     }
 }
 
-/// The documented solve-time range of a family (reference §6.2), where the docs give one.
+/// The documented solve-time range of a family (the documentation's task pages), where the docs give one.
 pub fn documented_solve_range(family: TaskFamily) -> Option<(Duration, Duration)> {
     use TaskFamily as F;
     let s = Duration::from_secs;

@@ -1,4 +1,5 @@
-//! Task validation and solution generation, written from the reference docs (§5), working
+//! Task validation and solution generation, written from the documentation's task pages
+//! (docs.capmonster.cloud), working
 //! on raw `serde_json::Value`s with case-insensitive field names.
 
 use std::time::Duration;
@@ -59,7 +60,8 @@ pub(crate) fn canonical_type(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Built-in solve-time range per type (reference §6.2; reCAPTCHA v2 uses 1–10 s instead
+/// Built-in solve-time range per type (the ranges the documentation's task pages give;
+/// reCAPTCHA v2 uses 1–10 s instead
 /// of the documented "100 ms", unknown families 5–20 s).
 pub(crate) fn default_solve_time(canon: &str) -> (Duration, Duration) {
     let s = Duration::from_secs;

@@ -1,7 +1,7 @@
 //! The transport contract suite: the rules every `capmonster_core::Transport` must keep,
 //! written once and run for each transport (the model is rustls's `tests/runners`).
 //!
-//! A transport's test crate instantiates it with [`transport_suite!`]:
+//! A transport's test crate instantiates it with [`transport_suite!`](crate::transport_suite):
 //!
 //! ```ignore
 //! capmonster_testdata::transport_suite!(capmonster_ureq::UreqTransport, run, ureq::Error);

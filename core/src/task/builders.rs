@@ -38,7 +38,7 @@ use crate::error::Error;
 /// [`Config::with_max_image_bytes`](crate::Config::with_max_image_bytes) (CLI:
 /// `--max-image-bytes BYTES`).
 ///
-/// The sources disagree (reference §8.1): the 2026 docs say "the maximum allowed size of
+/// The sources disagree: the 2026 docs say "the maximum allowed size of
 /// 50 KB", the old official Confluence page says 500,000 bytes, and the official .NET and JS
 /// SDKs' comments say 50,000 bytes (and send larger images anyway). The default is the current
 /// documentation's 50 KB (51,200 bytes), so that a task it accepts is not rejected with
