@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::TaskId;
-use crate::config::ClientKey;
+use crate::key::ClientKey;
 
 /// Every error code the CapMonster Cloud documentation lists (its error list, with the three
 /// added by the 2026-08 documentation: 30 in all), plus [`ErrorCode::Other`] for anything

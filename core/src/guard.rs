@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::config::Endpoint;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind};
 
 /// How long the guard blocks after tripping: the service's documented ban length.

@@ -95,6 +95,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod clock;
 mod config;
 mod rng;
 mod server;

@@ -304,7 +304,7 @@ pub(crate) fn validate(
                 Some(Value::String(s)) => s.trim() == "4",
                 _ => false,
             };
-            let gen_time = crate::state::unix_now().to_string();
+            let gen_time = crate::clock::unix_now().to_string();
             if v4 {
                 json!({
                     "captcha_id": gt,
@@ -355,7 +355,7 @@ pub(crate) fn validate(
                     require_str(task, "htmlPageBase64")?;
                     require_str(task, "userAgent")?;
                     check_proxy(task, true)?;
-                    json!({ "cf_clearance": format!("{}-{}-1.2.1.1-{}", tok(rng, B64URL, 43), crate::state::unix_now(), tok(rng, B64URL, 200)) })
+                    json!({ "cf_clearance": format!("{}-{}-1.2.1.1-{}", tok(rng, B64URL, 43), crate::clock::unix_now(), tok(rng, B64URL, 200)) })
                 }
                 Some(_) => return Err("ERROR_TASK_NOT_SUPPORTED"),
             }
