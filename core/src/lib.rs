@@ -142,13 +142,16 @@
 //! - `poll_action` is idempotent between inputs: a `Send` is returned once, waits repeat,
 //!   terminal actions repeat.
 //!
-//! ## Modules
-//! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
-//! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`calibrate`] (schedules learned from finished tasks), [`solve`] (the state machine),
-//! [`blocking`] (the blocking client), [`guard`], [`error`], [`config`], [`record`] (a task's
-//! life as a ledger keeps it), [`ledger`] (where records live) and [`callback`]
-//! (authenticated per-task callback URLs).
+//! ## Paths
+//! The client, the configuration ([`Config`], [`ClientKey`], [`Endpoint`] and the `DEFAULT_*`
+//! constants), the state machine ([`Solve`], [`Action`], [`Outgoing`], [`Solved`], ...) and
+//! the account guard ([`AccountGuard`], [`BAN_DURATION`]) are named at the crate root only.
+//! Modules remain for what has no better home: [`codec`] (stateless request builders and
+//! parsers, for one-shot calls), [`task`] (typed builders and raw tasks), [`solution`] (typed
+//! access to answers), [`policy`] (timings), [`calibrate`] (schedules learned from finished
+//! tasks), [`blocking`] (the blocking client), [`error`] (escaping and redaction helpers),
+//! [`record`] (a task's life as a ledger keeps it), [`ledger`] (where records live) and
+//! [`callback`] (authenticated per-task callback URLs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -160,19 +163,19 @@ pub mod calibrate;
 pub mod callback;
 mod client;
 pub mod codec;
-pub mod config;
+mod config;
 mod drive;
 mod endpoint;
 mod envelope;
 pub mod error;
-pub mod guard;
+mod guard;
 mod key;
 pub mod ledger;
 pub mod policy;
 mod proxy;
 pub mod record;
 pub mod solution;
-pub mod solve;
+mod solve;
 pub mod task;
 mod trace;
 
@@ -182,13 +185,16 @@ pub use client::{
     TransportOptions,
 };
 pub use codec::{ReportKind, TaskStatus};
-pub use config::{ClientKey, Config, Endpoint};
+pub use config::{
+    ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
+};
 pub use drive::{call_async, drive_async};
 pub use error::{
     ApiError, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind, TransportError,
     TransportErrorKind,
 };
-pub use guard::AccountGuard;
+pub use guard::{AccountGuard, BAN_DURATION};
 pub use ledger::{Ledger, LedgerError, MemoryLedger, PriceTable};
 pub use policy::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};

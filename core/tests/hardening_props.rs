@@ -257,7 +257,7 @@ pub mod model {
             cfg.guard().observe(&code, start);
             code
         });
-        let ban_until = start + capmonster_core::guard::BAN_DURATION;
+        let ban_until = start + capmonster_core::BAN_DURATION;
         let policy = *solve.policy();
         let deadline = solve.deadline();
         let limit = cfg.max_body_bytes();

@@ -85,10 +85,10 @@
 //! - **Timeout**: each request (waiting for a slot, connect, headers and body together) must
 //!   complete before the deadline the core gives ([`Outgoing::deadline`](capmonster_core::Outgoing), derived from
 //!   [`Config::with_request_timeout`], default
-//!   [`DEFAULT_REQUEST_TIMEOUT`](capmonster_core::config::DEFAULT_REQUEST_TIMEOUT), and the
+//!   [`DEFAULT_REQUEST_TIMEOUT`](capmonster_core::DEFAULT_REQUEST_TIMEOUT), and the
 //!   task's overall deadline).
 //! - **Body limit**: at most [`Config::max_body_bytes`] bytes of a response body are read
-//!   (default [`DEFAULT_MAX_BODY_BYTES`](capmonster_core::config::DEFAULT_MAX_BODY_BYTES),
+//!   (default [`DEFAULT_MAX_BODY_BYTES`](capmonster_core::DEFAULT_MAX_BODY_BYTES),
 //!   1 MiB; change it with [`Config::with_max_body_bytes`]); a larger body is a
 //!   [`TransportErrorKind::BodyTooLarge`] error.
 //! - **HTTP/1.1**, with the method, URL and headers the core built.

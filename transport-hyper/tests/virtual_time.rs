@@ -243,6 +243,6 @@ async fn request_deadlines_and_the_overall_deadline_use_the_virtual_clock() {
     );
     assert_eq!(
         start.elapsed(),
-        capmonster_hyper::core::config::DEFAULT_REQUEST_TIMEOUT
+        capmonster_hyper::core::DEFAULT_REQUEST_TIMEOUT
     );
 }

@@ -71,7 +71,7 @@
 //!   transport speaks whatever scheme the configured URL has.
 //! * Response bodies are read to at most the limit the core passes (the
 //!   [`Config::with_max_body_bytes`] setting, default
-//!   [`capmonster_core::config::DEFAULT_MAX_BODY_BYTES`], 1 MiB); a larger body is a
+//!   [`capmonster_core::DEFAULT_MAX_BODY_BYTES`], 1 MiB); a larger body is a
 //!   [`TransportErrorKind::BodyTooLarge`] error.
 //!
 //! The default agent uses rustls with the `ring` provider (no aws-lc-rs) and the webpki root
