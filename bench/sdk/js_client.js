@@ -2,7 +2,7 @@
 //
 // Usage: NODE_PATH=.../node_modules node js_client.js BASE_URL [TASKS [CONCURRENCY]]  (or E2E_TASKS / E2E_CONC)
 // Solves TASKS reCAPTCHA v2 tasks, CONCURRENCY at a time, with a zero first delay (the SDK's
-// public per-call schedule, peers.md section 7), and prints one JSON line: tasks, ok, secs
+// public per-call schedule), and prints one JSON line: tasks, ok, secs
 // (wall time of the solves), cpu_secs (this process, same window), peak_rss_kb (maxRSS).
 'use strict';
 const { CapMonsterCloudClientFactory, ClientOptions, RecaptchaV2Request } = require('@zennolab_com/capmonstercloud-client');

@@ -2,7 +2,7 @@
 
 Usage: python py_client.py BASE_URL [TASKS [CONCURRENCY]]  (or E2E_TASKS / E2E_CONC)
 Solves TASKS reCAPTCHA v2 tasks, CONCURRENCY at a time, with a zero first delay (the SDK's
-own GetResultTimeouts via its `_solve`, peers.md section 7), and prints one JSON line:
+own GetResultTimeouts via its `_solve`), and prints one JSON line:
 tasks, ok, secs (wall time of the solves), cpu_secs (this process, over the same window),
 peak_rss_kb (ru_maxrss of the whole process).
 """

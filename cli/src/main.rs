@@ -199,11 +199,12 @@ fn run(cli: Cli, io: &Io) -> u8 {
     if let Command::Ledger = command {
         return list_ledger(&*ledger, io);
     }
-    let mut policy = PolicyOverrides {
-        first_delay: opts.first_poll_delay,
-        interval: opts.poll_interval,
-        timeout: opts.timeout,
-        ..PolicyOverrides::default()
+    let mut policy = {
+        let mut o = PolicyOverrides::default();
+        o.first_delay = opts.first_poll_delay;
+        o.interval = opts.poll_interval;
+        o.timeout = opts.timeout;
+        o
     };
     if !opts.sim
         && let Some(url) = &opts.base_url

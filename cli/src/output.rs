@@ -50,7 +50,7 @@ pub(crate) fn category_name(e: &Error) -> &'static str {
 pub(crate) fn describe(e: &Error) -> String {
     let mut msg = e.to_string();
     // The original transport error (io, hyper, ureq) and its causes, each said once.
-    let mut source = std::error::Error::source(e).and_then(std::error::Error::source);
+    let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
         let text = cause.to_string();
         if !text.is_empty() && !msg.contains(&text) {

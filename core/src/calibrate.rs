@@ -20,7 +20,7 @@
 //! The distribution is a histogram over `[0, timeout]` of the family's official schedule
 //! (512 bins), estimated by the self-consistency (Turnbull) EM algorithm over the last
 //! [`WINDOW`] observations and smoothed over two official intervals each way, newer ones weighing more (weight [`DECAY`]`^age`). It starts from
-//! the documented range ([`prior_range`]: reference §6.2) as a prior worth
+//! the documented range ([`prior_range`]: the ranges the documentation's task pages give) as a prior worth
 //! [`PRIOR_WEIGHT`] tasks that fades out linearly over the first [`PRIOR_TASKS`] observations,
 //! plus a thin uniform floor that keeps every time possible (so a censored observation can
 //! move mass where the docs put none). Nothing is random and nothing reads a clock: the same

@@ -153,7 +153,7 @@ impl fmt::Debug for CallbackSecret {
 }
 
 /// How long after createTask succeeded a solve with callbacks on waits for its callback
-/// before it starts polling: the family's upper documented solve time (reference §6.2:
+/// before it starts polling: the family's upper documented solve time (the task pages at docs.capmonster.cloud:
 /// 80 s for reCAPTCHA v2 Enterprise and hCaptcha, 30 s for reCAPTCHA v3, GeeTest and
 /// FunCaptcha, 20 s for Turnstile), 6 s for image tasks ("300 ms to 6 s"), and 30 s for
 /// every family the docs give no range for (the FAQ's "1 to 30 seconds").

@@ -387,6 +387,11 @@ where
                     None => break,
                 }
             }
+            // Done only when nothing is running and nothing is waiting (a pass that finished
+            // every active task goes round again to start the next ones).
+            if active.is_empty() {
+                return Poll::Ready(());
+            }
             let mut finished = false;
             let mut j = 0;
             while j < active.len() {
@@ -397,9 +402,6 @@ where
                 } else {
                     j += 1;
                 }
-            }
-            if active.is_empty() {
-                return Poll::Ready(());
             }
             if !finished {
                 return Poll::Pending;

@@ -1,4 +1,5 @@
-//! Client configuration: the secret key, where to send requests, and policy overrides.
+//! Client configuration: the secret key ([`ClientKey`], in its own module), where to send
+//! requests ([`Endpoint`] and the base URL, in theirs), limits and policy overrides.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,16 +8,15 @@ use std::time::Duration;
 use http::Uri;
 
 use crate::calibrate::Calibrator;
+use crate::endpoint::{endpoint_index, parse_base, unreachable_base};
 use crate::error::Error;
 use crate::guard::AccountGuard;
 use crate::policy::PolicyOverrides;
 
-/// The service's public API address.
-pub const DEFAULT_BASE_URL: &str = "https://api.capmonster.cloud";
-
-/// Where the real service serves its current Windows user agent (plain text). Note the host:
-/// `capmonster.cloud`, not `api.capmonster.cloud`.
-pub const DEFAULT_USER_AGENT_URL: &str = "https://capmonster.cloud/api/useragent/actual";
+// The key and the endpoints have modules of their own; their items are named here (and at
+// the crate root) as part of the configuration.
+pub use crate::endpoint::{DEFAULT_BASE_URL, DEFAULT_USER_AGENT_URL, Endpoint};
+pub use crate::key::ClientKey;
 
 /// Default per-request timeout (the official SDKs use 20–21 s).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -27,81 +27,6 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The `User-Agent` header this crate sends.
 pub const USER_AGENT: &str = concat!("capmonster-rs/", env!("CARGO_PKG_VERSION"));
-
-/// The account's client key. A secret: it never appears in `Debug` output, and it has no
-/// `Display`; use [`ClientKey::expose`] where the raw value is really needed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientKey(Arc<str>);
-
-impl ClientKey {
-    /// Checks and wraps a key. Rejects empty keys and keys with whitespace or control characters
-    /// (a stray newline from a file or an environment variable), with an error that does not
-    /// repeat the key. Suffix modifiers such as `KEY__nocache` are kept as they are.
-    pub fn new(key: impl AsRef<str>) -> Result<Self, Error> {
-        let key = key.as_ref();
-        if key.is_empty() {
-            return Err(Error::invalid_input("the client key is empty"));
-        }
-        if let Some((i, _)) = key
-            .char_indices()
-            .find(|(_, c)| c.is_whitespace() || c.is_control())
-        {
-            return Err(Error::invalid_input(format!(
-                "the client key contains whitespace or a control character at position {i} (of {} characters)",
-                key.chars().count()
-            )));
-        }
-        if !key.is_ascii() {
-            return Err(Error::invalid_input(
-                "the client key contains non-ASCII characters",
-            ));
-        }
-        Ok(Self(key.into()))
-    }
-
-    /// The raw key, for building request bodies. Do not log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ClientKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientKey(<redacted>)")
-    }
-}
-
-/// The service endpoints this crate talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Endpoint {
-    /// `POST /createTask`.
-    CreateTask,
-    /// `POST /getTaskResult`.
-    GetTaskResult,
-    /// `POST /getBalance`.
-    GetBalance,
-    /// `POST /reportIncorrectImageCaptcha`.
-    ReportIncorrectImage,
-    /// `POST /reportIncorrectTokenCaptcha`.
-    ReportIncorrectToken,
-    /// `GET /api/useragent/actual` (plain text).
-    UserAgent,
-}
-
-impl Endpoint {
-    /// The method name as it appears in the path.
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::CreateTask => "createTask",
-            Self::GetTaskResult => "getTaskResult",
-            Self::GetBalance => "getBalance",
-            Self::ReportIncorrectImage => "reportIncorrectImageCaptcha",
-            Self::ReportIncorrectToken => "reportIncorrectTokenCaptcha",
-            Self::UserAgent => "api/useragent/actual",
-        }
-    }
-}
 
 #[derive(Clone)]
 struct Inner {
@@ -430,102 +355,6 @@ fn default_headers() -> http::HeaderMap {
     h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
     h
-}
-
-fn endpoint_index(e: Endpoint) -> usize {
-    match e {
-        Endpoint::CreateTask => 0,
-        Endpoint::GetTaskResult => 1,
-        Endpoint::GetBalance => 2,
-        Endpoint::ReportIncorrectImage => 3,
-        Endpoint::ReportIncorrectToken => 4,
-        Endpoint::UserAgent => 5,
-    }
-}
-
-struct ParsedBase {
-    display: String,
-    endpoints: [Uri; 6],
-    loopback: bool,
-}
-
-fn unreachable_base() -> ParsedBase {
-    // DEFAULT_BASE_URL is a constant that parses; this keeps `Config::new` panic-free anyway.
-    let uri = Uri::from_static("https://api.capmonster.cloud/");
-    ParsedBase {
-        display: DEFAULT_BASE_URL.to_owned(),
-        endpoints: std::array::from_fn(|_| uri.clone()),
-        loopback: false,
-    }
-}
-
-/// Whether a host names the loopback interface.
-pub(crate) fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => false,
-    }
-}
-
-fn parse_base(url: &str, allow_http: bool) -> Result<ParsedBase, Error> {
-    let bad = |why: &str| Error::invalid_input(format!("base URL {url:?}: {why}"));
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("contains whitespace"));
-    }
-    let uri: Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
-    let scheme = uri
-        .scheme_str()
-        .ok_or_else(|| bad("needs http:// or https://"))?;
-    let host = uri.host().ok_or_else(|| bad("has no host"))?;
-    if uri.query().is_some() {
-        return Err(bad("must not have a query"));
-    }
-    let loopback = is_loopback_host(host);
-    match scheme {
-        "https" => {}
-        "http" if loopback || allow_http => {}
-        "http" => {
-            return Err(bad(
-                "plain http is only allowed for loopback hosts (the key would travel unencrypted); use https, or opt in explicitly",
-            ));
-        }
-        _ => return Err(bad("needs http:// or https://")),
-    }
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err(bad("must not contain credentials"));
-    }
-    let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
-    let prefix = uri.path().trim_end_matches('/');
-    let display = format!("{scheme}://{authority}{prefix}");
-    let is_default = display == DEFAULT_BASE_URL;
-    let mut endpoints: Vec<Uri> = Vec::with_capacity(6);
-    for e in [
-        Endpoint::CreateTask,
-        Endpoint::GetTaskResult,
-        Endpoint::GetBalance,
-        Endpoint::ReportIncorrectImage,
-        Endpoint::ReportIncorrectToken,
-        Endpoint::UserAgent,
-    ] {
-        let full = if e == Endpoint::UserAgent && is_default {
-            DEFAULT_USER_AGENT_URL.to_owned()
-        } else {
-            format!("{display}/{}", e.path())
-        };
-        endpoints.push(full.parse().map_err(|_| bad("not a valid URL"))?);
-    }
-    let endpoints: [Uri; 6] = endpoints
-        .try_into()
-        .map_err(|_| bad("internal: endpoint count"))?;
-    Ok(ParsedBase {
-        display,
-        endpoints,
-        loopback,
-    })
 }
 
 #[cfg(test)]

@@ -26,11 +26,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::TaskId;
-use crate::config::ClientKey;
+use crate::key::ClientKey;
 use crate::ledger::LedgerError;
 use crate::record::MicroUsd;
 
-/// Every error code the CapMonster Cloud documentation lists (reference §4, with the three
+/// Every error code the CapMonster Cloud documentation lists (its error list, with the three
 /// added by the 2026-08 documentation: 30 in all), plus [`ErrorCode::Other`] for anything
 /// newer.
 ///
@@ -109,7 +109,8 @@ pub enum ErrorCode {
     Other(String),
 }
 
-/// What a code means for the client (reference §4), decided once, here.
+/// What a code means for the client (from the code's description in the documentation's
+/// error list), decided once, here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorClass {
@@ -207,7 +208,7 @@ impl ErrorCode {
         }
     }
 
-    /// How the client must react to this code (reference §4).
+    /// How the client must react to this code (see [`ErrorClass`]).
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::CaptchaNotReady => ErrorClass::Progress,
@@ -753,9 +754,15 @@ impl Error {
 }
 
 impl std::error::Error for Error {
+    /// For a transport failure, the original error (an `io::Error`, a hyper or ureq error),
+    /// not the [`TransportError`] wrapper: this error's `Display` already says what the
+    /// wrapper says, and a chain never repeats a message.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
-            ErrorKind::Transport(t) => Some(t),
+            ErrorKind::Transport(t) => t
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             ErrorKind::Ledger(e) => Some(e),
             _ => None,
         }

@@ -3,7 +3,7 @@
 //!
 //! CapMonster Cloud bans a key or an IP for 10 minutes when requests keep coming after
 //! `ERROR_KEY_DOES_NOT_EXIST`, `ERROR_ZERO_BALANCE`, `ERROR_IP_BANNED` or `ERROR_IP_BLOCKED`
-//! (reference §4, block-reason). Without a guard, a thousand concurrent solves would each
+//! (the documentation's error list says these block the key or IP). Without a guard, a thousand concurrent solves would each
 //! repeat the failing request. With it, the first such answer trips the guard and every other
 //! solve sharing the [`Config`](crate::Config) fails at once with
 //! [`ErrorKind::AccountBlocked`] instead of sending.
@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::config::Endpoint;
+use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind};
 
 /// How long the guard blocks after tripping: the service's documented ban length.

@@ -52,7 +52,7 @@
 //!   nothing, and a spend cap ([`Config::with_spend_limit`]) is reserved atomically before
 //!   createTask. See [`lifecycle`];
 //! - the client key never appears in `Debug`, `Display` or any error, not even in part:
-//!   errors made while the key is known (by [`Solve`], [`Client`], [`drive_async`], [`call_async`] and the
+//!   errors made while the key is known (by [`Solve`], [`Client`], [`drive_async()`], [`call_async()`] and the
 //!   transports) have every run of 8 or more consecutive characters of it replaced by
 //!   `<redacted>`, body snippets included, redacted before they are cut (a proxy page that
 //!   echoes the request cannot leak it); see [`Error::redact_key`] for the stateless
@@ -125,25 +125,24 @@
 //!
 //! ## States
 //!
+//! The one state diagram of [`Solve`]. `Done` and `Failed` are terminal: nothing leaves them.
+//!
 //! ```text
-//!            new()                                   resume()
-//!              │                                        │
-//!              ▼                                        ▼
-//!   ┌──► Create ──Send──► AwaitCreate ──taskId──► Poll ◄─────────────┐
-//!   │        ▲                 │                  │                 │
-//!   │ backoff└──refused────────┤            Send (≤120)        processing /
-//!   │  (envelope: NO_SLOT,     │                  ▼            transient (backoff)
-//!   │   TOO_MUCH_REQUESTS,     │              AwaitPoll ────────────┘
-//!   │   SERVICE_NOT_AVAILABLE; │                  │
-//!   │   connect failed)        │                  │
-//!   │                          │ unknown outcome  │
-//!   │                          │ (bare status,    │
-//!   │                          │ HTML/empty body, │
-//!   │                          │ no taskId,       │
-//!   │                          │ timeout, reset)  │
-//!   │                          │ / fatal    ready │ error / deadline / budget
-//!   │                          ▼                  ▼
-//!   └───────────────────── Failed            Done / Failed
+//!   new()                                                       resume()
+//!     │                                                            │
+//!     ▼                                                            ▼
+//!   Create ──Send──► AwaitCreate ──────────taskId────────────────► Poll ◄───────────────┐
+//!     ▲                  │   │                                      │                  │
+//!     └─────back-off─────┘   │                                 Send (≤ 120)       processing or
+//!   refused in the service's │                                      ▼             a transient
+//!   envelope (NO_SLOT,       │                                  AwaitPoll ───────── error
+//!   TOO_MUCH_REQUESTS,       │                                   │       │         (back-off)
+//!   SERVICE_NOT_AVAILABLE),  │ unknown outcome (bare status,     │ ready │ error, deadline,
+//!   or the connect failed    │ HTML or empty body, no taskId,    │       │ poll budget
+//!                            │ timeout or reset after sending),  ▼       ▼
+//!                            │ or a fatal error                 Done   Failed
+//!                            ▼
+//!                          Failed
 //! ```
 //!
 //! ## Call-order contract
@@ -153,14 +152,17 @@
 //! - `poll_action` is idempotent between inputs: a `Send` is returned once, waits repeat,
 //!   terminal actions repeat.
 //!
-//! ## Modules
-//! [`codec`] (stateless request builders and parsers, for one-shot calls), [`task`] (typed
-//! builders and raw tasks), [`solution`] (typed access to answers), [`policy`] (timings),
-//! [`calibrate`] (schedules learned from finished tasks), [`solve`] (the state machine),
-//! [`blocking`] (the blocking client), [`guard`], [`error`], [`config`], [`record`] (a task's
-//! life as a ledger keeps it), [`ledger`] (where records live), [`lifecycle`] (how the
-//! client records a task's life: write-ahead rules, resume, spend cap, fleet) and [`callback`]
-//! (authenticated per-task callback URLs).
+//! ## Paths
+//! The client, the configuration ([`Config`], [`ClientKey`], [`Endpoint`] and the `DEFAULT_*`
+//! constants), the state machine ([`Solve`], [`Action`], [`Outgoing`], [`Solved`], ...) and
+//! the account guard ([`AccountGuard`], [`BAN_DURATION`]) are named at the crate root only.
+//! Modules remain for what has no better home: [`codec`] (stateless request builders and
+//! parsers, for one-shot calls), [`task`] (typed builders and raw tasks), [`solution`] (typed
+//! access to answers), [`policy`] (timings), [`calibrate`] (schedules learned from finished
+//! tasks), [`blocking`] (the blocking client), [`error`] (escaping and redaction helpers),
+//! [`record`] (a task's life as a ledger keeps it), [`ledger`] (where records live),
+//! [`lifecycle`] (how the client records a task's life: write-ahead rules, resume, spend cap,
+//! fleet) and [`callback`] (authenticated per-task callback URLs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -172,18 +174,20 @@ pub mod calibrate;
 pub mod callback;
 mod client;
 pub mod codec;
-pub mod config;
+mod config;
 mod drive;
+mod endpoint;
 mod envelope;
 pub mod error;
-pub mod guard;
+mod guard;
+mod key;
 pub mod ledger;
 pub mod lifecycle;
 pub mod policy;
 mod proxy;
 pub mod record;
 pub mod solution;
-pub mod solve;
+mod solve;
 pub mod task;
 mod trace;
 
@@ -193,13 +197,16 @@ pub use client::{
     TransportOptions,
 };
 pub use codec::{ReportKind, TaskStatus};
-pub use config::{ClientKey, Config, Endpoint};
+pub use config::{
+    ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
+};
 pub use drive::{call_async, drive_async};
 pub use error::{
     ApiError, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind, TransportError,
     TransportErrorKind,
 };
-pub use guard::AccountGuard;
+pub use guard::{AccountGuard, BAN_DURATION};
 pub use ledger::{Ledger, LedgerError, MemoryLedger, PriceTable};
 pub use policy::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};

@@ -1,9 +1,10 @@
 //! The polling policy: when to poll, how often, when to give up, how to back off.
 //!
-//! Defaults are per task family and start from the official SDKs' schedules (reference §6.3,
-//! peers.md §4): the same first delay and interval, so every poll lands on the same time grid
-//! and detection latency is the same. Where the documentation gives a solve-time floor
-//! (reference §6.2: reCAPTCHA v2 Enterprise, v3, hCaptcha, GeeTest, FunCaptcha 10 s;
+//! Defaults are per task family and start from the official SDKs' schedules (their
+//! `GetResultTimeouts`: capmonstercloud-client-dotnet, -python, -js and -go on GitHub): the
+//! same first delay and interval, so every poll lands on the same time grid and detection
+//! latency is the same. Where the documentation gives a solve-time floor (the task pages at
+//! docs.capmonster.cloud: reCAPTCHA v2 Enterprise, v3, hCaptcha, GeeTest, FunCaptcha 10 s;
 //! Turnstile 5 s), the grid points before that floor are skipped: those polls could only ever
 //! answer `processing`. That keeps latency equal and removes the wasted requests.
 //!
@@ -104,7 +105,7 @@ const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Sc
 }
 
 /// The schedule the official SDKs use for a family (.NET 3.4.0 / Python 4.3.1 where they
-/// agree, .NET otherwise; reference §6.3, peers.md §4a). Unknown types get the .NET default.
+/// agree, .NET otherwise: their `GetResultTimeouts` files). Unknown types get the .NET default.
 pub fn official_schedule(family: TaskFamily) -> Schedule {
     use TaskFamily as F;
     match family {
@@ -133,7 +134,7 @@ pub fn official_schedule(family: TaskFamily) -> Schedule {
     }
 }
 
-/// The documented lower bound of a family's solve time (reference §6.2), where the docs give
+/// The documented lower bound of a family's solve time (the documentation's task pages), where the docs give
 /// one as a range. Polls before it can only answer `processing`.
 pub fn documented_solve_floor(family: TaskFamily) -> Duration {
     use TaskFamily as F;
@@ -149,7 +150,7 @@ pub fn documented_solve_floor(family: TaskFamily) -> Duration {
     }
 }
 
-/// The documented solve-time range of a family (reference §6.2), where the docs give one.
+/// The documented solve-time range of a family (the documentation's task pages), where the docs give one.
 pub fn documented_solve_range(family: TaskFamily) -> Option<(Duration, Duration)> {
     use TaskFamily as F;
     let s = Duration::from_secs;
@@ -175,7 +176,11 @@ fn adaptive_gap(k: f64, left: f64, interval: f64) -> Option<f64> {
 
 /// The decisions' parameters for one task. Build with [`PollPolicy::for_task`] and adjust
 /// with [`PolicyOverrides`].
+///
+/// `#[non_exhaustive]`: start from [`PollPolicy::for_task`] (or another constructor) and set
+/// the fields you change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PollPolicy {
     /// Delay between createTask succeeding and the first poll.
     pub first_delay: Duration,
@@ -198,6 +203,22 @@ pub struct PollPolicy {
 }
 
 impl PollPolicy {
+    /// A fixed schedule: the first poll `first_delay` after createTask, then one every
+    /// `interval`, giving up after `timeout`; [`MAX_POLLS_PER_TASK`] polls, the default
+    /// createTask attempts and back-off, no solve-time range. Adjust the other fields after.
+    /// (No limit is enforced here; the state machine applies the hard limits.)
+    pub const fn fixed(first_delay: Duration, interval: Duration, timeout: Duration) -> Self {
+        Self {
+            first_delay,
+            interval,
+            timeout,
+            max_polls: MAX_POLLS_PER_TASK,
+            max_create_attempts: DEFAULT_MAX_CREATE_ATTEMPTS,
+            backoff_max: DEFAULT_BACKOFF_MAX,
+            solve_time_range: None,
+        }
+    }
+
     /// The default policy for a task: see the module docs.
     pub fn for_task(task: &Task) -> Self {
         Self::for_family(task.family(), task.nocache())
@@ -333,7 +354,11 @@ impl PollPolicy {
 }
 
 /// User overrides of the per-type defaults. `None` keeps the default.
+///
+/// `#[non_exhaustive]`: build one with the setters,
+/// `PolicyOverrides::default().with_timeout(Duration::from_secs(90))`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct PolicyOverrides {
     /// Overrides [`PollPolicy::first_delay`].
     pub first_delay: Option<Duration>,
@@ -350,6 +375,48 @@ pub struct PolicyOverrides {
 }
 
 impl PolicyOverrides {
+    /// Overrides [`PollPolicy::first_delay`].
+    #[must_use]
+    pub const fn with_first_delay(mut self, d: Duration) -> Self {
+        self.first_delay = Some(d);
+        self
+    }
+
+    /// Overrides [`PollPolicy::interval`] (at least [`MIN_INTERVAL`]).
+    #[must_use]
+    pub const fn with_interval(mut self, d: Duration) -> Self {
+        self.interval = Some(d);
+        self
+    }
+
+    /// Overrides [`PollPolicy::timeout`].
+    #[must_use]
+    pub const fn with_timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Overrides [`PollPolicy::max_polls`] (never above [`MAX_POLLS_PER_TASK`]).
+    #[must_use]
+    pub const fn with_max_polls(mut self, n: u32) -> Self {
+        self.max_polls = Some(n);
+        self
+    }
+
+    /// Overrides [`PollPolicy::max_create_attempts`].
+    #[must_use]
+    pub const fn with_max_create_attempts(mut self, n: u32) -> Self {
+        self.max_create_attempts = Some(n);
+        self
+    }
+
+    /// Overrides [`PollPolicy::backoff_max`].
+    #[must_use]
+    pub const fn with_backoff_max(mut self, d: Duration) -> Self {
+        self.backoff_max = Some(d);
+        self
+    }
+
     /// Applies the overrides to `base` and enforces the hard limits.
     pub fn apply(&self, base: PollPolicy) -> PollPolicy {
         let fixed = self.interval.is_some() || self.first_delay.is_some();

@@ -53,6 +53,7 @@ pub enum RequestKind {
 /// [`Solve::handle_transport_error`], passing `ticket` back.
 ///
 /// `Debug` shows the method, URL and body length, never the body (it holds the key).
+#[non_exhaustive]
 pub struct Outgoing {
     /// The HTTP request.
     pub request: Request<Vec<u8>>,
@@ -198,28 +199,8 @@ enum State {
 }
 
 /// The state machine for one task. Deterministic: no clock, no I/O, no randomness; the same
-/// inputs give the same outputs.
-///
-/// ```text
-///            new()                                   resume()
-///              │                                        │
-///              ▼                                        ▼
-///   ┌──► Create ──Send──► AwaitCreate ──taskId──► Poll ◄─────────────┐
-///   │        ▲                 │                  │                 │
-///   │ backoff└──refused────────┤            Send (≤120)        processing /
-///   │  (envelope: NO_SLOT,     │                  ▼            transient (backoff)
-///   │   TOO_MUCH_REQUESTS,     │              AwaitPoll ────────────┘
-///   │   SERVICE_NOT_AVAILABLE; │                  │
-///   │   connect failed)        │                  │
-///   │                          │ unknown outcome  │
-///   │                          │ (bare status,    │
-///   │                          │ HTML/empty body, │
-///   │                          │ no taskId,       │
-///   │                          │ timeout, reset)  │
-///   │                          │ / fatal    ready │ error / deadline / budget
-///   │                          ▼                  ▼
-///   └───────────────────── Failed ◄──────────── Done
-/// ```
+/// inputs give the same outputs. Its states and transitions: the diagram in the
+/// [crate docs](crate#states).
 pub struct Solve {
     cfg: Config,
     policy: PollPolicy,

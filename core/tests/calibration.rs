@@ -230,10 +230,8 @@ fn the_off_switch_keeps_the_static_policy() {
         PollPolicy::for_family(fam, false).first_delay
     );
     // Overriding the schedule also bypasses calibration (and teaches nothing).
-    let cfg = support::config().with_policy(PolicyOverrides {
-        interval: Some(Duration::from_secs(4)),
-        ..PolicyOverrides::default()
-    });
+    let cfg = support::config()
+        .with_policy(PolicyOverrides::default().with_interval(Duration::from_secs(4)));
     teach(&cfg, fam, 2.0, 5.0, 5, 3);
     assert_eq!(cfg.calibrator().unwrap().observations(fam), 0);
     // Clones share one calibrator; `with_calibrator` shares it across configurations.
@@ -320,10 +318,7 @@ proptest! {
         obs in proptest::collection::vec(observation(), 1..20),
         ready in proptest::option::of(0u64..400_000),
     ) {
-        let cfg = support::config().with_policy(PolicyOverrides {
-            timeout: Some(Duration::from_secs(3600)),
-            ..PolicyOverrides::default()
-        });
+        let cfg = support::config().with_policy(PolicyOverrides::default().with_timeout(Duration::from_secs(3600)));
         for o in obs {
             cfg.calibrator().unwrap().observe(fam, o);
         }

@@ -254,10 +254,7 @@ fn a_callback_before_the_task_id_is_held_until_createtask_answers() {
 #[test]
 fn a_fallback_past_the_deadline_times_out_without_polling() {
     let start = t0();
-    let cfg = cfg().with_policy(PolicyOverrides {
-        timeout: Some(Duration::from_secs(10)),
-        ..PolicyOverrides::default()
-    });
+    let cfg = cfg().with_policy(PolicyOverrides::default().with_timeout(Duration::from_secs(10)));
     let mut s = Solve::new(&cfg, &task(), start).with_callback_fallback(Duration::from_secs(30));
     let (t, _) = send(&mut s, start);
     answer(&mut s, start, t, CREATED);
@@ -362,12 +359,7 @@ proptest! {
         callbacks_on in any::<bool>(),
     ) {
         let start = t0();
-        let cfg = cfg().with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_secs(1)),
-            interval: Some(Duration::from_secs(1)),
-            timeout: Some(Duration::from_secs(100_000)),
-            ..PolicyOverrides::default()
-        });
+        let cfg = cfg().with_policy(PolicyOverrides::default().with_first_delay(Duration::from_secs(1)).with_interval(Duration::from_secs(1)).with_timeout(Duration::from_secs(100_000)));
         let mut s = Solve::new(&cfg, &task(), start);
         if callbacks_on {
             s = s.with_callback_fallback(Duration::from_secs(fallback_s));

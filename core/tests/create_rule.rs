@@ -25,12 +25,12 @@ fn task() -> Task {
 }
 
 fn fast(cfg: Config) -> Config {
-    cfg.with_policy(PolicyOverrides {
-        first_delay: Some(Duration::from_secs(1)),
-        interval: Some(Duration::from_secs(2)),
-        timeout: Some(Duration::from_secs(60)),
-        ..PolicyOverrides::default()
-    })
+    cfg.with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(2))
+            .with_timeout(Duration::from_secs(60)),
+    )
 }
 
 /// Answers that say nothing about whether the task exists.
@@ -140,11 +140,11 @@ fn service_not_available_until_the_attempts_run_out_is_the_service_error() {
     let start = t0();
     let mut fake = Fake::new(start);
     fake.create_default = Reply::ApiError("ERROR_SERVICE_NOT_AVAILABLE".into(), 503);
-    let cfg = fast(config()).with_policy(PolicyOverrides {
-        max_create_attempts: Some(3),
-        timeout: Some(Duration::from_secs(60)),
-        ..PolicyOverrides::default()
-    });
+    let cfg = fast(config()).with_policy(
+        PolicyOverrides::default()
+            .with_max_create_attempts(3)
+            .with_timeout(Duration::from_secs(60)),
+    );
     let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
     assert_eq!(fake.creates(), 3);
     assert_eq!(err.code(), Some(&ErrorCode::ServiceNotAvailable));
@@ -156,11 +156,11 @@ fn service_not_available_retries_stay_inside_the_deadline() {
     let start = t0();
     let mut fake = Fake::new(start);
     fake.create_default = Reply::ApiError("ERROR_SERVICE_NOT_AVAILABLE".into(), 200);
-    let cfg = config().with_policy(PolicyOverrides {
-        timeout: Some(Duration::from_secs(5)),
-        max_create_attempts: Some(50),
-        ..PolicyOverrides::default()
-    });
+    let cfg = config().with_policy(
+        PolicyOverrides::default()
+            .with_timeout(Duration::from_secs(5))
+            .with_max_create_attempts(50),
+    );
     let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
     assert!(fake.creates() >= 2, "retried at least once");
     assert!(fake.creates() < 50, "bounded by the deadline");
@@ -192,11 +192,11 @@ fn with_the_opt_in_running_out_of_attempts_is_still_an_unknown_outcome() {
     fake.create_default = Reply::Raw(502, b"<html>Bad Gateway</html>".to_vec());
     let cfg = fast(config())
         .with_retry_ambiguous_create(true)
-        .with_policy(PolicyOverrides {
-            max_create_attempts: Some(2),
-            timeout: Some(Duration::from_secs(60)),
-            ..PolicyOverrides::default()
-        });
+        .with_policy(
+            PolicyOverrides::default()
+                .with_max_create_attempts(2)
+                .with_timeout(Duration::from_secs(60)),
+        );
     let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
     assert_eq!(fake.creates(), 2);
     assert!(

@@ -6,7 +6,7 @@
 //! (`"Class"` in the Castle task objects, `"websiteUrl"` in the tspd task object, the
 //! ComplexImageTask recaptcha example and the historical hCaptcha-click example). The builders
 //! always emit the canonical documented names (`class`, `websiteURL`), which the service binds
-//! case-insensitively (reference §8.3), so before comparing, the fixture's top-level keys
+//! case-insensitively (the documentation itself spells them both ways), so before comparing, the fixture's top-level keys
 //! `Class` and `websiteUrl` are renamed to `class` and `websiteURL` (see [`normalize`]). The
 //! raw, un-normalized objects are still checked to pass validation as they are.
 
@@ -1287,7 +1287,7 @@ fn proxy_debug_hides_the_password() {
     assert!(!format!("{builder:?}").contains("hunter2-secret"));
 }
 
-// --- the 2026-08 documentation (addendum §3) ----------------------------------------------------
+// --- the 2026-08 documentation --------------------------------------------------------------
 
 /// The built task equals `expected` exactly (field names, JSON types, nothing extra).
 #[track_caller]

@@ -146,7 +146,7 @@ fn cases() -> Vec<(&'static str, Check)> {
         (
             "getTaskResult-ready-ComplexImageTask-recognition-bills_audio.response.json",
             |s| {
-                // `AnswerType: "Text"` with digits as a number array (reference §8.8).
+                // `AnswerType: "Text"` with digits as a number array (the documentation's `bills_audio` example).
                 assert_eq!(s.answer_type(), Some("Text"));
                 assert_eq!(s.answer_numbers(), Some(vec![6.0, 8.0, 4.0, 1.0, 2.0, 3.0]));
                 assert_eq!(s.answer_text(), None);
@@ -340,7 +340,7 @@ fn cases() -> Vec<(&'static str, Check)> {
             },
         ),
         ("getTaskResult-ready-CustomTask-tspd.response.json", |s| {
-            // PascalCase `Domains` / `Cookies` (reference §5.4).
+            // PascalCase `Domains` / `Cookies` (the documentation's TSPD answer).
             let cookies = s.domain_cookies("example.com").unwrap();
             assert_eq!(
                 cookies,
@@ -681,7 +681,7 @@ fn accessors_never_panic_on_odd_shapes() {
 
 #[test]
 fn aws_waf_token_also_read_top_level() {
-    // The JS SDK types the cookie as a top-level field (reference §8.16).
+    // The JS SDK (capmonstercloud-client-js) types the cookie as a top-level field.
     let s = Solution::new(
         json!({"aws-waf-token": "tok", "userAgent": "ua"}),
         Metadata::default(),

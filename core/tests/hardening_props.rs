@@ -171,14 +171,15 @@ pub mod model {
     fn config(s: &Setup) -> Config {
         let ms = |v: u32, m: u64| Duration::from_millis(u64::from(v) % m);
         Config::new(ClientKey::new(KEY).unwrap_or_else(|e| panic!("{e}")))
-            .with_policy(PolicyOverrides {
-                first_delay: Some(ms(s.first_delay_ms, 30_000)),
-                interval: Some(ms(s.interval_ms, 10_000)),
-                timeout: Some(ms(s.timeout_ms, 900_000)),
-                max_polls: Some(s.max_polls % 300),
-                max_create_attempts: Some(s.max_create_attempts % 9),
-                backoff_max: Some(ms(s.backoff_max_ms, 60_000)),
-            })
+            .with_policy(
+                PolicyOverrides::default()
+                    .with_first_delay(ms(s.first_delay_ms, 30_000))
+                    .with_interval(ms(s.interval_ms, 10_000))
+                    .with_timeout(ms(s.timeout_ms, 900_000))
+                    .with_max_polls(s.max_polls % 300)
+                    .with_max_create_attempts(s.max_create_attempts % 9)
+                    .with_backoff_max(ms(s.backoff_max_ms, 60_000)),
+            )
             .with_request_timeout(ms(s.request_timeout_ms, 40_000))
             .with_max_body_bytes(64 + (s.max_body_bytes % 4096) as usize)
             .with_retry_ambiguous_create(s.retry_ambiguous)
@@ -256,7 +257,7 @@ pub mod model {
             cfg.guard().observe(&code, start);
             code
         });
-        let ban_until = start + capmonster_core::guard::BAN_DURATION;
+        let ban_until = start + capmonster_core::BAN_DURATION;
         let policy = *solve.policy();
         let deadline = solve.deadline();
         let limit = cfg.max_body_bytes();

@@ -266,14 +266,7 @@ proptest! {
         poll_script in proptest::collection::vec(reply(), 0..20),
         resume in any::<bool>(),
     ) {
-        let policy = PolicyOverrides {
-            first_delay,
-            interval,
-            timeout,
-            max_polls,
-            max_create_attempts,
-            backoff_max,
-        };
+        let policy = { let mut o = PolicyOverrides::default(); o.first_delay = first_delay; o.interval = interval; o.timeout = timeout; o.max_polls = max_polls; o.max_create_attempts = max_create_attempts; o.backoff_max = backoff_max; o };
         let mut cfg = config().with_policy(policy);
         if let Some(rt) = request_timeout {
             cfg = cfg.with_request_timeout(rt);
@@ -348,11 +341,12 @@ fn huge_durations_from_the_issue_end_cleanly() {
         // (saturated) deadline.
         (None, huge(1.8e19), huge(1.8e19), 1, false),
     ] {
-        let cfg = config().with_policy(PolicyOverrides {
-            first_delay: first,
-            interval,
-            timeout,
-            ..PolicyOverrides::default()
+        let cfg = config().with_policy({
+            let mut o = PolicyOverrides::default();
+            o.first_delay = first;
+            o.interval = interval;
+            o.timeout = timeout;
+            o
         });
         let mut fake = Fake::new(t0());
         fake.poll_script = [

@@ -96,12 +96,12 @@ fn task() -> Task {
 fn config(interval_ms: u64, timeout_ms: u64) -> Config {
     Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap())
         .with_calibration(false)
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(interval_ms)),
-            interval: Some(Duration::from_millis(interval_ms)),
-            timeout: Some(Duration::from_millis(timeout_ms)),
-            ..PolicyOverrides::default()
-        })
+        .with_policy(
+            PolicyOverrides::default()
+                .with_first_delay(Duration::from_millis(interval_ms))
+                .with_interval(Duration::from_millis(interval_ms))
+                .with_timeout(Duration::from_millis(timeout_ms)),
+        )
 }
 
 proptest! {

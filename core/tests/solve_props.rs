@@ -155,13 +155,15 @@ struct Run {
 
 fn run(s: &Scenario, start: Instant) -> Run {
     let cfg = config()
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(s.first_delay_ms)),
-            interval: Some(Duration::from_millis(s.interval_ms)),
-            timeout: Some(Duration::from_millis(s.timeout_ms)),
-            max_polls: Some(s.max_polls),
-            max_create_attempts: Some(s.max_create_attempts),
-            backoff_max: None,
+        .with_policy({
+            let mut o = PolicyOverrides::default();
+            o.first_delay = Some(Duration::from_millis(s.first_delay_ms));
+            o.interval = Some(Duration::from_millis(s.interval_ms));
+            o.timeout = Some(Duration::from_millis(s.timeout_ms));
+            o.max_polls = Some(s.max_polls);
+            o.max_create_attempts = Some(s.max_create_attempts);
+            o.backoff_max = None;
+            o
         })
         .with_retry_ambiguous_create(s.retry_ambiguous)
         .with_request_timeout(Duration::from_millis(s.request_timeout_ms));
@@ -327,12 +329,7 @@ proptest! {
     #[test]
     fn poll_action_idempotent(s in scenario(), jitter in proptest::collection::vec(0u64..5_000, 1..30)) {
         let start = t0();
-        let cfg = config().with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(s.first_delay_ms)),
-            interval: Some(Duration::from_millis(s.interval_ms)),
-            timeout: Some(Duration::from_millis(s.timeout_ms)),
-            ..PolicyOverrides::default()
-        });
+        let cfg = config().with_policy(PolicyOverrides::default().with_first_delay(Duration::from_millis(s.first_delay_ms)).with_interval(Duration::from_millis(s.interval_ms)).with_timeout(Duration::from_millis(s.timeout_ms)));
         let mut solve = Solve::new(&cfg, &task(), start);
         let mut fake = Fake::new(start);
         fake.poll_script = s.polls.iter().cloned().collect();

@@ -22,12 +22,12 @@ fn task() -> Task {
 }
 
 fn fast(cfg: Config) -> Config {
-    cfg.with_policy(PolicyOverrides {
-        first_delay: Some(Duration::from_secs(1)),
-        interval: Some(Duration::from_secs(2)),
-        timeout: Some(Duration::from_secs(60)),
-        ..PolicyOverrides::default()
-    })
+    cfg.with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(2))
+            .with_timeout(Duration::from_secs(60)),
+    )
 }
 
 #[test]
@@ -65,13 +65,13 @@ fn happy_path_waits_first_delay_then_polls_on_interval() {
 fn never_more_than_120_polls_whatever_the_policy() {
     let start = t0();
     let mut fake = Fake::new(start);
-    let cfg = config().with_policy(PolicyOverrides {
-        first_delay: Some(Duration::ZERO),
-        interval: Some(Duration::from_millis(1)),
-        timeout: Some(Duration::from_secs(100_000)),
-        max_polls: Some(u32::MAX),
-        ..PolicyOverrides::default()
-    });
+    let cfg = config().with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::ZERO)
+            .with_interval(Duration::from_millis(1))
+            .with_timeout(Duration::from_secs(100_000))
+            .with_max_polls(u32::MAX),
+    );
     let mut solve = Solve::new(&cfg, &task(), start);
     let err = drive(&mut solve, &mut fake).unwrap_err();
     assert_eq!(fake.polls().len(), 120);
@@ -83,11 +83,11 @@ fn never_more_than_120_polls_whatever_the_policy() {
 fn a_lower_budget_can_be_configured() {
     let start = t0();
     let mut fake = Fake::new(start);
-    let cfg = fast(config()).with_policy(PolicyOverrides {
-        interval: Some(Duration::from_millis(100)),
-        max_polls: Some(5),
-        ..PolicyOverrides::default()
-    });
+    let cfg = fast(config()).with_policy(
+        PolicyOverrides::default()
+            .with_interval(Duration::from_millis(100))
+            .with_max_polls(5),
+    );
     let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
     assert_eq!(fake.polls().len(), 5);
     assert!(matches!(
@@ -100,12 +100,12 @@ fn a_lower_budget_can_be_configured() {
 fn deadline_bounds_everything_and_carries_the_task_id() {
     let start = t0();
     let mut fake = Fake::new(start);
-    let cfg = fast(config()).with_policy(PolicyOverrides {
-        first_delay: Some(Duration::from_secs(1)),
-        interval: Some(Duration::from_secs(2)),
-        timeout: Some(Duration::from_secs(10)),
-        ..PolicyOverrides::default()
-    });
+    let cfg = fast(config()).with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(2))
+            .with_timeout(Duration::from_secs(10)),
+    );
     let mut solve = Solve::new(&cfg, &task(), start);
     let err = drive(&mut solve, &mut fake).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");
@@ -213,12 +213,12 @@ fn transient_poll_failures_back_off_and_count() {
         Reply::ApiError("CAPTCHA_NOT_READY".into(), 200),
     ]);
     fake.poll_default = Reply::Ready(json!({"text": "x"}));
-    let cfg = fast(config()).with_policy(PolicyOverrides {
-        first_delay: Some(Duration::from_secs(1)),
-        interval: Some(Duration::from_secs(2)),
-        timeout: Some(Duration::from_secs(180)),
-        ..PolicyOverrides::default()
-    });
+    let cfg = fast(config()).with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(2))
+            .with_timeout(Duration::from_secs(180)),
+    );
     let solved = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap();
     assert_eq!(solved.polls, 8);
     let polls = fake.polls();

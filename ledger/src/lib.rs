@@ -58,7 +58,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use capmonster_core::config::ClientKey;
+use capmonster_core::ClientKey;
 pub use capmonster_core::ledger::{
     Conflict, GuardTrip, Ledger, LedgerError, MemoryLedger, PriceTable,
 };

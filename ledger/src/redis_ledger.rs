@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use capmonster_core::ClientKey;
 use capmonster_core::TaskId;
-use capmonster_core::config::ClientKey;
 use capmonster_core::error::escape_untrusted;
 use capmonster_core::ledger::{
     Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert,

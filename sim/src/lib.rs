@@ -48,7 +48,7 @@
 //! proxy (`proxyType` not http/https/socks4/socks5, no address, port not 1..65535) or a
 //! missing proxy where the type requires one (DataDome, Imperva, tspd, HUNT,
 //! cf_clearance, wait_room) → `ERROR_PROXY_MISSING`; any other missing required field
-//! (reference §5.2/§5.3) → `ERROR_TASK_ABSENT`. ImageToTextTask `body`: decoded size
+//! (per the documentation's parameter tables) → `ERROR_TASK_ABSENT`. ImageToTextTask `body`: decoded size
 //! (computed from the base64 text length and padding; text that is not base64 counts by its
 //! length; a `data:...;base64,` prefix is skipped) above [`SimConfig::max_image_bytes`]
 //! (default 50 KiB, the documented limit; raise it with [`SimConfig::with_max_image_bytes`]
@@ -98,6 +98,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod clock;
 mod config;
 mod rng;
 mod server;

@@ -6,22 +6,16 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::clock::{unix_now, unix_now_ms};
 use crate::config::{CallbackFault, Endpoint, Fault, SimConfig, Trigger};
 use crate::rng::SplitMix64;
 use crate::tasks::{self, describe, field};
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// A snapshot of the simulator's counters (also served as JSON at `GET /_sim/stats`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -135,13 +129,6 @@ pub struct CreatedTask {
     pub polls: u64,
     /// When it was created (unix ms).
     pub created_unix_ms: u64,
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn unix_now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// An account-level error answered on demand (`POST /_sim/trip`).

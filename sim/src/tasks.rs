@@ -1,4 +1,5 @@
-//! Task validation and solution generation, written from the reference docs (§5), working
+//! Task validation and solution generation, written from the documentation's task pages
+//! (docs.capmonster.cloud), working
 //! on raw `serde_json::Value`s with case-insensitive field names.
 
 use std::time::Duration;
@@ -59,7 +60,8 @@ pub(crate) fn canonical_type(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Built-in solve-time range per type (reference §6.2; reCAPTCHA v2 uses 1–10 s instead
+/// Built-in solve-time range per type (the ranges the documentation's task pages give;
+/// reCAPTCHA v2 uses 1–10 s instead
 /// of the documented "100 ms", unknown families 5–20 s).
 pub(crate) fn default_solve_time(canon: &str) -> (Duration, Duration) {
     let s = Duration::from_secs;
@@ -302,7 +304,7 @@ pub(crate) fn validate(
                 Some(Value::String(s)) => s.trim() == "4",
                 _ => false,
             };
-            let gen_time = crate::state::unix_now().to_string();
+            let gen_time = crate::clock::unix_now().to_string();
             if v4 {
                 json!({
                     "captcha_id": gt,
@@ -353,7 +355,7 @@ pub(crate) fn validate(
                     require_str(task, "htmlPageBase64")?;
                     require_str(task, "userAgent")?;
                     check_proxy(task, true)?;
-                    json!({ "cf_clearance": format!("{}-{}-1.2.1.1-{}", tok(rng, B64URL, 43), crate::state::unix_now(), tok(rng, B64URL, 200)) })
+                    json!({ "cf_clearance": format!("{}-{}-1.2.1.1-{}", tok(rng, B64URL, 43), crate::clock::unix_now(), tok(rng, B64URL, 200)) })
                 }
                 Some(_) => return Err("ERROR_TASK_NOT_SUPPORTED"),
             }

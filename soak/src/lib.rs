@@ -145,13 +145,13 @@ pub fn sim_config(fault_rate: f64, seed: u64) -> SimConfig {
 pub fn client_config(base_url: &str) -> Result<Config, Error> {
     Ok(Config::new(ClientKey::new(DEFAULT_TEST_KEY)?)
         .with_base_url(base_url)?
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(20)),
-            interval: Some(Duration::from_millis(40)),
-            timeout: Some(TASK_TIMEOUT),
-            backoff_max: Some(Duration::from_millis(200)),
-            ..PolicyOverrides::default()
-        })
+        .with_policy(
+            PolicyOverrides::default()
+                .with_first_delay(Duration::from_millis(20))
+                .with_interval(Duration::from_millis(40))
+                .with_timeout(TASK_TIMEOUT)
+                .with_backoff_max(Duration::from_millis(200)),
+        )
         .with_request_timeout(REQUEST_TIMEOUT))
 }
 
@@ -591,6 +591,7 @@ pub struct ReadmeDoctests;
 
 /// The published crates' READMEs (their crates.io pages), compiled as doctests too.
 #[cfg(doctest)]
+#[doc = include_str!("../../capmonster/README.md")]
 #[doc = include_str!("../../core/README.md")]
 #[doc = include_str!("../../transport-ureq/README.md")]
 #[doc = include_str!("../../transport-hyper/README.md")]

@@ -27,12 +27,12 @@ fn run(label: &str, key: &str, ledger: Option<Arc<dyn Ledger>>) {
     let cfg = Config::new(ClientKey::new(key).unwrap())
         .with_base_url(&sim.base_url())
         .unwrap()
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(50)),
-            interval: Some(Duration::from_millis(100)),
-            timeout: Some(Duration::from_secs(60)),
-            ..PolicyOverrides::default()
-        })
+        .with_policy(
+            PolicyOverrides::default()
+                .with_first_delay(Duration::from_millis(50))
+                .with_interval(Duration::from_millis(100))
+                .with_timeout(Duration::from_secs(60)),
+        )
         .with_spend_limit(CAP_USD)
         .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

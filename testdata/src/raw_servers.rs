@@ -182,3 +182,160 @@ pub fn key_fragments_in(text: &str, key: &str) -> Vec<String> {
         .filter(|w| text.contains(w.as_str()))
         .collect()
 }
+
+/// Copies bytes both ways between two connections until either side closes.
+fn splice(a: std::net::TcpStream, b: std::net::TcpStream) {
+    let (Ok(mut a2), Ok(mut b2)) = (a.try_clone(), b.try_clone()) else {
+        return;
+    };
+    let (mut a, mut b) = (a, b);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b2);
+        let _ = b2.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut b, &mut a2);
+    let _ = a2.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+}
+
+/// An HTTP `CONNECT` proxy that tunnels every `CONNECT` to `upstream` (`127.0.0.1:PORT`, for
+/// example the simulator's address), whatever host the client asked for, so that a client
+/// configured with a non-loopback base URL still reaches a local server. Any other request is
+/// answered `405` and closed. Returns its URL (`http://127.0.0.1:PORT`) and the request head
+/// of every tunnel it opened (`CONNECT host:port HTTP/1.1` and its headers), in order.
+pub fn connect_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(Mutex::new(Vec::new()));
+    let t = tunnels.clone();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { break };
+            let (t, upstream) = (t.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                client.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                // Byte by byte up to the blank line: nothing of the tunnelled stream is read.
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match client.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                if !head.starts_with("CONNECT ") {
+                    let _ = client.write_all(
+                        b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    let _ =
+                        client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                    return;
+                };
+                t.lock().unwrap().push(head);
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .is_err()
+                {
+                    return;
+                }
+                client.set_read_timeout(None).ok();
+                splice(client, server);
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{}", addr.port()), tunnels)
+}
+
+/// A SOCKS5 proxy (no authentication, `CONNECT` only) that tunnels every connection to
+/// `upstream`, whatever target the client asked for. Returns its address as
+/// `127.0.0.1:PORT` (no scheme) and the target of every tunnel (`host:port`, the host as the
+/// client sent it: a name for `socks5h`, an address for `socks5`), in order.
+pub fn socks5_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
+    fn exact(s: &mut std::net::TcpStream, n: usize) -> Option<Vec<u8>> {
+        let mut b = vec![0u8; n];
+        s.read_exact(&mut b).ok().map(|()| b)
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(Mutex::new(Vec::new()));
+    let t = tunnels.clone();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut c) = stream else { break };
+            let (t, upstream) = (t.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                c.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let Some(hello) = exact(&mut c, 2) else {
+                    return;
+                };
+                if hello[0] != 5 || exact(&mut c, usize::from(hello[1])).is_none() {
+                    return;
+                }
+                if c.write_all(&[5, 0]).is_err() {
+                    return;
+                }
+                let Some(req) = exact(&mut c, 4) else { return };
+                if req[..3] != [5, 1, 0] {
+                    let _ = c.write_all(&[5, 7, 0, 1, 0, 0, 0, 0, 0, 0]);
+                    return;
+                }
+                let host = match req[3] {
+                    1 => exact(&mut c, 4).map(|a| format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3])),
+                    3 => exact(&mut c, 1)
+                        .and_then(|n| exact(&mut c, usize::from(n[0])))
+                        .map(|h| String::from_utf8_lossy(&h).into_owned()),
+                    4 => exact(&mut c, 16).map(|a| {
+                        let a: [u8; 16] = a.try_into().unwrap_or([0; 16]);
+                        format!("[{}]", std::net::Ipv6Addr::from(a))
+                    }),
+                    _ => None,
+                };
+                let (Some(host), Some(port)) = (host, exact(&mut c, 2)) else {
+                    return;
+                };
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    let _ = c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
+                    return;
+                };
+                t.lock()
+                    .unwrap()
+                    .push(format!("{host}:{}", u16::from_be_bytes([port[0], port[1]])));
+                if c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).is_err() {
+                    return;
+                }
+                c.set_read_timeout(None).ok();
+                splice(c, server);
+            });
+        }
+    });
+    (format!("127.0.0.1:{}", addr.port()), tunnels)
+}
+
+/// An address (`127.0.0.1:PORT`) on which nothing listens (a port bound, then released).
+pub fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("127.0.0.1:{port}")
+}
+
+/// A server that accepts connections and never answers (nor closes them). Returns its base
+/// URL (`http://127.0.0.1:PORT`).
+pub fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            held.push(stream);
+        }
+    });
+    format!("http://127.0.0.1:{}", addr.port())
+}

@@ -28,11 +28,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Against the real service: `Client::new("your key")`.
     let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY)?)
         .with_base_url(&sim.base_url())?
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(50)),
-            interval: Some(Duration::from_millis(100)),
-            ..PolicyOverrides::default()
-        });
+        .with_policy(
+            PolicyOverrides::default()
+                .with_first_delay(Duration::from_millis(50))
+                .with_interval(Duration::from_millis(100)),
+        );
     let client = Client::from_config(config)?;
 
     let recaptcha = Task::from_json(json!({

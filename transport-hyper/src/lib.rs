@@ -71,9 +71,13 @@
 //!
 //! On every request, whatever client or connector was supplied:
 //!
-//! - **TLS**: the default connector speaks HTTPS with rustls, the `ring` provider and the
-//!   Mozilla (webpki) roots. Plain `http` is only ever used for URLs the [`Config`] accepted
-//!   (loopback hosts, or [`Config::with_base_url_insecure`]).
+//! - **TLS**: the default connector speaks HTTPS with rustls, the `ring` provider (or
+//!   aws-lc-rs with the `aws-lc` feature) and the Mozilla (webpki) roots, or with the
+//!   `native-roots` feature the platform's root certificates (as `rustls-native-certs` finds
+//!   them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store; none
+//!   found fails `build` with a typed error); [`DEFAULT_TLS`] says which. Plain `http` is
+//!   only ever used for URLs the [`Config`] accepted (loopback hosts, or
+//!   [`Config::with_base_url_insecure`]).
 //! - **No redirects**: a `3xx` is handed to the core as an answer, so the key never travels to
 //!   another host.
 //! - **Status is data**: any HTTP status is returned to the core (the body of a 402 is the
@@ -81,10 +85,10 @@
 //! - **Timeout**: each request (waiting for a slot, connect, headers and body together) must
 //!   complete before the deadline the core gives ([`Outgoing::deadline`](capmonster_core::Outgoing), derived from
 //!   [`Config::with_request_timeout`], default
-//!   [`DEFAULT_REQUEST_TIMEOUT`](capmonster_core::config::DEFAULT_REQUEST_TIMEOUT), and the
+//!   [`DEFAULT_REQUEST_TIMEOUT`](capmonster_core::DEFAULT_REQUEST_TIMEOUT), and the
 //!   task's overall deadline).
 //! - **Body limit**: at most [`Config::max_body_bytes`] bytes of a response body are read
-//!   (default [`DEFAULT_MAX_BODY_BYTES`](capmonster_core::config::DEFAULT_MAX_BODY_BYTES),
+//!   (default [`DEFAULT_MAX_BODY_BYTES`](capmonster_core::DEFAULT_MAX_BODY_BYTES),
 //!   1 MiB; change it with [`Config::with_max_body_bytes`]); a larger body is a
 //!   [`TransportErrorKind::BodyTooLarge`] error.
 //! - **HTTP/1.1**, with the method, URL and headers the core built.
@@ -154,6 +158,15 @@ pub use transport::{
 
 /// The async client over hyper: [`capmonster_core::Client`] with [`HyperTransport`].
 pub type Client = capmonster_core::Client<HyperTransport>;
+
+/// What the default connector speaks: rustls, with the Mozilla (webpki) roots or, with the
+/// `native-roots` feature, the platform's.
+#[cfg(not(feature = "native-roots"))]
+pub const DEFAULT_TLS: &str = "rustls + webpki roots";
+/// What the default connector speaks: rustls, with the Mozilla (webpki) roots or, with the
+/// `native-roots` feature, the platform's.
+#[cfg(feature = "native-roots")]
+pub const DEFAULT_TLS: &str = "rustls + native roots";
 
 /// The rustls crypto provider of the default connector: aws-lc-rs with the `aws-lc` feature,
 /// ring otherwise.

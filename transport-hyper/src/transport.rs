@@ -82,7 +82,7 @@ impl fmt::Debug for HyperTransportBuilder {
             .field(
                 "transport",
                 &match self.custom {
-                    Custom::Default => "default (rustls + webpki roots)",
+                    Custom::Default => crate::DEFAULT_TLS,
                     Custom::Custom(_) => "custom",
                 },
             )
@@ -322,10 +322,47 @@ fn bracket(host: &str) -> String {
 /// only used for URLs the [`capmonster_core::Config`] accepted (loopback hosts, or an
 /// explicit insecure opt-in).
 fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
+    #[cfg(not(feature = "native-roots"))]
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_webpki_roots(crate::crypto_provider())
         .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?;
+    #[cfg(feature = "native-roots")]
+    let builder = {
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, _ignored) = roots.add_parsable_certificates(native_roots()?);
+        if added == 0 {
+            return Err(Error::invalid_input(
+                "native-roots: none of the platform's root certificates could be used",
+            ));
+        }
+        let config =
+            rustls::ClientConfig::builder_with_provider(Arc::new(crate::crypto_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+    };
     Ok(builder.https_or_http().enable_http1().wrap_connector(inner))
+}
+
+/// The platform's root certificates (feature `native-roots`), as `rustls-native-certs` finds
+/// them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store. None
+/// found is an error (an empty store would fail every handshake later, less clearly).
+#[cfg(feature = "native-roots")]
+fn native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    let found = rustls_native_certs::load_native_certs();
+    if found.certs.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        return Err(Error::invalid_input(format!(
+            "native-roots: no platform root certificates found{why}"
+        )));
+    }
+    Ok(found.certs)
 }
 
 /// Waits for the response, then reads the whole body, failing beyond `limit` bytes. A body

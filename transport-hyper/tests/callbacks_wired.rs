@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use capmonster_hyper::{Client, ErrorKind, PolicyOverrides, Solved};
+use capmonster_hyper::{Client, ErrorKind, Solved};
 use capmonster_sim::{CallbackFault, CallbackRule, Sim, SimConfig};
 use common::*;
 
@@ -28,11 +28,11 @@ fn sim_with(rule: Option<CallbackRule>) -> Sim {
 /// A client with callbacks on (receiver on an ephemeral loopback port), polling every 20 ms
 /// once `fallback` has passed.
 fn callback_client(sim: &Sim, fallback: Duration) -> Client {
-    let config = sim_config(sim).with_policy(PolicyOverrides {
-        interval: Some(Duration::from_millis(20)),
-        timeout: Some(Duration::from_secs(20)),
-        ..fast_policy(Duration::from_secs(20))
-    });
+    let config = sim_config(sim).with_policy(
+        fast_policy(Duration::from_secs(20))
+            .with_interval(Duration::from_millis(20))
+            .with_timeout(Duration::from_secs(20)),
+    );
     Client::builder()
         .config(config)
         .no_proxy()

@@ -112,14 +112,16 @@ async fn resume_polls_an_existing_task() {
     ));
     let client = sim_client(&sim);
     let id = client.create_task(&recaptcha()).await.unwrap();
-    let policy = capmonster_hyper::core::PollPolicy {
-        first_delay: Duration::ZERO,
-        interval: Duration::from_millis(20),
-        timeout: Duration::from_secs(5),
-        max_polls: 120,
-        max_create_attempts: 1,
-        backoff_max: Duration::from_millis(100),
-        solve_time_range: None,
+    let policy = {
+        let mut p = capmonster_hyper::core::PollPolicy::fixed(
+            Duration::ZERO,
+            Duration::from_millis(20),
+            Duration::from_secs(5),
+        );
+        p.max_polls = 120;
+        p.max_create_attempts = 1;
+        p.backoff_max = Duration::from_millis(100);
+        p
     };
     let solved = client.resume_with_policy(id, policy).await.unwrap();
     assert_eq!(solved.task_id, id);

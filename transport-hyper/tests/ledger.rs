@@ -55,12 +55,12 @@ async fn resume_after_the_poll_budget_sends_nothing() {
         Duration::from_secs(3600),
         Duration::from_secs(3600),
     ));
-    let config = sim_config(&sim).with_policy(PolicyOverrides {
-        first_delay: Some(Duration::from_millis(1)),
-        interval: Some(Duration::from_millis(2)),
-        timeout: Some(Duration::from_secs(60)),
-        ..PolicyOverrides::default()
-    });
+    let config = sim_config(&sim).with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::from_millis(1))
+            .with_interval(Duration::from_millis(2))
+            .with_timeout(Duration::from_secs(60)),
+    );
     let client = Client::from_config(config).unwrap();
     let err = client.solve(&recaptcha()).await.unwrap_err();
     assert!(

@@ -18,14 +18,16 @@ fn never_finishes() -> SimConfig {
 async fn at_most_120_polls_reach_the_sim_even_if_the_policy_asks_for_1000() {
     let sim = spawn(never_finishes());
     let client = sim_client(&sim);
-    let policy = PollPolicy {
-        first_delay: Duration::ZERO,
-        interval: Duration::from_millis(10),
-        timeout: Duration::from_secs(30),
-        max_polls: 1000,
-        max_create_attempts: 1,
-        backoff_max: Duration::from_millis(100),
-        solve_time_range: None,
+    let policy = {
+        let mut p = PollPolicy::fixed(
+            Duration::ZERO,
+            Duration::from_millis(10),
+            Duration::from_secs(30),
+        );
+        p.max_polls = 1000;
+        p.max_create_attempts = 1;
+        p.backoff_max = Duration::from_millis(100);
+        p
     };
     let err = tokio::time::timeout(
         Duration::from_secs(25),
@@ -49,13 +51,13 @@ async fn at_most_120_polls_reach_the_sim_even_if_the_policy_asks_for_1000() {
 #[tokio::test]
 async fn the_cap_also_holds_through_config_overrides() {
     let sim = spawn(never_finishes());
-    let cfg = sim_config(&sim).with_policy(PolicyOverrides {
-        first_delay: Some(Duration::ZERO),
-        interval: Some(Duration::from_millis(10)),
-        timeout: Some(Duration::from_secs(30)),
-        max_polls: Some(1000),
-        ..PolicyOverrides::default()
-    });
+    let cfg = sim_config(&sim).with_policy(
+        PolicyOverrides::default()
+            .with_first_delay(Duration::ZERO)
+            .with_interval(Duration::from_millis(10))
+            .with_timeout(Duration::from_secs(30))
+            .with_max_polls(1000),
+    );
     let client = Client::from_config(cfg).unwrap();
     let err = client.solve(&image()).await.unwrap_err();
     assert!(
@@ -113,10 +115,9 @@ fn closed_port_client(max_create_attempts: u32) -> Client {
     let cfg = Config::new(ClientKey::new(capmonster_sim::DEFAULT_TEST_KEY).unwrap())
         .with_base_url(&closed_port_url())
         .unwrap()
-        .with_policy(PolicyOverrides {
-            max_create_attempts: Some(max_create_attempts),
-            ..fast_policy(Duration::from_secs(10))
-        });
+        .with_policy(
+            (fast_policy(Duration::from_secs(10))).with_max_create_attempts(max_create_attempts),
+        );
     Client::from_config(cfg).unwrap()
 }
 

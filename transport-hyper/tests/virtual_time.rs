@@ -202,14 +202,16 @@ async fn the_default_schedule_runs_in_virtual_time() {
 async fn request_deadlines_and_the_overall_deadline_use_the_virtual_clock() {
     let fake = Fake::new(0, true);
     let client = client(&fake);
-    let policy = PollPolicy {
-        first_delay: Duration::from_secs(1),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(90),
-        max_polls: 120,
-        max_create_attempts: 1,
-        backoff_max: Duration::from_secs(5),
-        solve_time_range: None,
+    let policy = {
+        let mut p = PollPolicy::fixed(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Duration::from_secs(90),
+        );
+        p.max_polls = 120;
+        p.max_create_attempts = 1;
+        p.backoff_max = Duration::from_secs(5);
+        p
     };
     let start = tokio::time::Instant::now();
     let real_start = std::time::Instant::now();
@@ -241,6 +243,6 @@ async fn request_deadlines_and_the_overall_deadline_use_the_virtual_clock() {
     );
     assert_eq!(
         start.elapsed(),
-        capmonster_hyper::core::config::DEFAULT_REQUEST_TIMEOUT
+        capmonster_hyper::core::DEFAULT_REQUEST_TIMEOUT
     );
 }

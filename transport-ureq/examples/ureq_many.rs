@@ -30,12 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY)?)
         .with_base_url(&sim.base_url())?
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(100)),
-            interval: Some(Duration::from_millis(100)),
-            timeout: Some(Duration::from_secs(20)),
-            ..PolicyOverrides::default()
-        });
+        .with_policy(
+            PolicyOverrides::default()
+                .with_first_delay(Duration::from_millis(100))
+                .with_interval(Duration::from_millis(100))
+                .with_timeout(Duration::from_secs(20)),
+        );
     let client = Client::from_config(config)?;
     let task = Task::from_json(serde_json::json!({
         "type": "RecaptchaV2Task",

@@ -15,10 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY)?)
         .with_base_url(&sim.base_url())?
         // The simulator answers at once: no need to wait a second before the first poll.
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::from_millis(10)),
-            ..PolicyOverrides::default()
-        });
+        .with_policy(PolicyOverrides::default().with_first_delay(Duration::from_millis(10)));
     let client = Client::from_config(config)?;
 
     let task = Task::from_json(serde_json::json!({

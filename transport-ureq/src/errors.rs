@@ -5,14 +5,20 @@ use std::io;
 use capmonster_core::{TransportError, TransportErrorKind};
 
 /// Classifies an error of `Agent::run` (connect, send, receive headers), per the table in the
-/// crate docs. Public for programs that drive the core with their own agent: mapping
-/// everything to `Io` would silently disable the safe createTask resend after a connect
-/// failure.
-pub fn map_send_error(e: &ureq::Error) -> TransportError {
+/// crate docs, keeping `e` as the [`TransportError`]'s source. Public for programs that drive
+/// the core with their own agent: mapping everything to `Io` would silently disable the safe
+/// createTask resend after a connect failure.
+pub fn map_send_error(e: ureq::Error) -> TransportError {
+    TransportError::new(classify_send_error(&e), "").with_source(e)
+}
+
+/// The [`TransportErrorKind`] of an error of `Agent::run` (see [`map_send_error`]).
+pub fn classify_send_error(e: &ureq::Error) -> TransportErrorKind {
     use TransportErrorKind as K;
     use ureq::Error as U;
-    let kind = match e {
+    match e {
         U::HostNotFound | U::ConnectionFailed => K::Connect,
+        U::Other(e) if e.is::<crate::resolver::LookupFailed>() => K::Connect,
         U::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => K::Connect,
         U::Timeout(_) => K::Timeout,
         U::Io(io) => map_io_error(io),
@@ -23,8 +29,7 @@ pub fn map_send_error(e: &ureq::Error) -> TransportError {
         | U::InvalidProxyUrl
         | U::ConnectProxyFailed(_) => K::Connect,
         _ => K::Io,
-    };
-    TransportError::new(kind, e.to_string())
+    }
 }
 
 /// Maps an I/O error seen before the response headers were complete.
@@ -78,25 +83,24 @@ pub fn is_tls_handshake_error(e: &io::Error) -> bool {
     }
 }
 
-/// Maps an error while reading the response body: the request was sent and answered.
-pub fn map_body_error(e: &ureq::Error, limit: usize) -> TransportError {
+/// Maps an error while reading the response body (the request was sent and answered),
+/// keeping `e` as the [`TransportError`]'s source.
+pub fn map_body_error(e: ureq::Error, limit: usize) -> TransportError {
     use TransportErrorKind as K;
-    match e {
-        ureq::Error::BodyExceedsLimit(_) => TransportError::new(
-            K::BodyTooLarge,
-            format!("the response body exceeds the limit of {limit} bytes"),
-        ),
-        ureq::Error::Timeout(_) => TransportError::new(K::Timeout, e.to_string()),
+    let (kind, message) = match &e {
+        ureq::Error::BodyExceedsLimit(_) => (K::BodyTooLarge, format!("more than {limit} bytes")),
+        ureq::Error::Timeout(_) => (K::Timeout, "reading the response body".to_owned()),
         ureq::Error::Io(io)
             if matches!(
                 io.kind(),
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
             ) =>
         {
-            TransportError::new(K::Timeout, e.to_string())
+            (K::Timeout, "reading the response body".to_owned())
         }
-        _ => TransportError::new(K::Io, format!("reading the response body: {e}")),
-    }
+        _ => (K::Io, "reading the response body".to_owned()),
+    };
+    TransportError::new(kind, message).with_source(e)
 }
 
 #[cfg(test)]
@@ -124,38 +128,34 @@ mod tests {
     #[test]
     fn send_errors_map() {
         use TransportErrorKind as K;
-        assert_eq!(map_send_error(&ureq::Error::HostNotFound).kind, K::Connect);
+        assert_eq!(map_send_error(ureq::Error::HostNotFound).kind, K::Connect);
         assert_eq!(
-            map_send_error(&ureq::Error::ConnectionFailed).kind,
+            map_send_error(ureq::Error::ConnectionFailed).kind,
             K::Connect
         );
         assert_eq!(
-            map_send_error(&ureq::Error::Timeout(ureq::Timeout::Global)).kind,
+            map_send_error(ureq::Error::Timeout(ureq::Timeout::Global)).kind,
             K::Timeout
         );
         assert_eq!(
-            map_send_error(&ureq::Error::Timeout(ureq::Timeout::RecvResponse)).kind,
+            map_send_error(ureq::Error::Timeout(ureq::Timeout::RecvResponse)).kind,
             K::Timeout
         );
         assert_eq!(
-            map_send_error(&ureq::Error::Timeout(ureq::Timeout::Connect)).kind,
+            map_send_error(ureq::Error::Timeout(ureq::Timeout::Connect)).kind,
             K::Connect
         );
-        assert_eq!(map_send_error(&ureq::Error::BodyStalled).kind, K::Io);
+        assert_eq!(map_send_error(ureq::Error::BodyStalled).kind, K::Io);
         assert_eq!(
-            map_body_error(&ureq::Error::BodyExceedsLimit(10), 10).kind,
+            map_body_error(ureq::Error::BodyExceedsLimit(10), 10).kind,
             K::BodyTooLarge
         );
         assert_eq!(
-            map_body_error(&ureq::Error::Io(io::ErrorKind::UnexpectedEof.into()), 10).kind,
+            map_body_error(ureq::Error::Io(io::ErrorKind::UnexpectedEof.into()), 10).kind,
             K::Io
         );
         assert_eq!(
-            map_body_error(
-                &ureq::Error::Io(io::ErrorKind::ConnectionRefused.into()),
-                10
-            )
-            .kind,
+            map_body_error(ureq::Error::Io(io::ErrorKind::ConnectionRefused.into()), 10).kind,
             K::Io
         );
     }

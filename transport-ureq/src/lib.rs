@@ -71,18 +71,22 @@
 //!   transport speaks whatever scheme the configured URL has.
 //! * Response bodies are read to at most the limit the core passes (the
 //!   [`Config::with_max_body_bytes`] setting, default
-//!   [`capmonster_core::config::DEFAULT_MAX_BODY_BYTES`], 1 MiB); a larger body is a
+//!   [`capmonster_core::DEFAULT_MAX_BODY_BYTES`], 1 MiB); a larger body is a
 //!   [`TransportErrorKind::BodyTooLarge`] error.
 //!
-//! The default agent uses rustls with the `ring` provider and the webpki root certificates
-//! (no aws-lc-rs), keeps connections alive in ureq's pool (up to
-//! [`DEFAULT_MAX_IDLE_CONNECTIONS`] idle ones, so that `solve_many`'s threads reuse
-//! them instead of opening new ones), and uses the proxy the core chose. Its resolver answers an IP-literal host (such as `127.0.0.1`) without a
+//! The default agent uses rustls with the `ring` provider (no aws-lc-rs) and the webpki root
+//! certificates, or with the `native-roots` feature the platform's (as `rustls-native-certs`
+//! finds them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store;
+//! none found fails `build` with a typed error; [`DEFAULT_TLS`] says which), keeps
+//! connections alive in ureq's pool (up to [`DEFAULT_MAX_IDLE_CONNECTIONS`] idle ones, so
+//! that `solve_many`'s threads reuse them instead of opening new ones), and uses the proxy
+//! the core chose. Its resolver answers an IP-literal host (such as `127.0.0.1`) without a
 //! lookup, and keeps a successful name lookup for [`DNS_CACHE_TTL`]: ureq resolves the host on
 //! every request, before looking in its pool, and its default resolver starts a thread for
 //! each lookup that has a timeout (which every request here has). A lookup that is not cached
-//! is ureq's own (same timeout, same errors). A user-supplied agent keeps its own resolver
-//! and pool settings.
+//! is ureq's own (same timeout), except that a failed lookup, which ureq reports as a bare
+//! I/O error, is reported as a connect failure (nothing was sent). A user-supplied agent
+//! keeps its own resolver and pool settings.
 //!
 //! # Errors
 //!
@@ -92,7 +96,7 @@
 //!
 //! | ureq error | kind |
 //! |---|---|
-//! | `HostNotFound`, `ConnectionFailed`, `Timeout(Resolve \| Connect)` | `Connect` |
+//! | `HostNotFound`, `ConnectionFailed`, `Timeout(Resolve \| Connect)`, a failed name lookup of the default agent's resolver | `Connect` |
 //! | `Io` of kind `ConnectionRefused`, `AddrNotAvailable`, `NetworkUnreachable`, `HostUnreachable`, `NetworkDown` (refused by the peer or by the local routing table: only produced by `connect`) | `Connect` |
 //! | `Io` wrapping a rustls handshake error (bad certificate, incompatible peer, handshake alert), `Tls`, `Rustls`, `Pem`, `TlsRequired` | `Connect` |
 //! | `BadUri`, `Http`, `RequireHttpsOnly`, `InvalidProxyUrl`, `ConnectProxyFailed` (nothing was sent to the service) | `Connect` |
@@ -101,7 +105,8 @@
 //! | everything else (reset, EOF, truncated body, protocol errors, any error while reading the body) | `Io` |
 //!
 //! When a failure cannot be placed before the request was sent, it is never `Connect`. The
-//! mapping is public: [`map_send_error`], [`map_io_error`], [`map_body_error`].
+//! mapping is public: [`classify_send_error`], [`map_send_error`], [`map_io_error`],
+//! [`map_body_error`]; the ureq error is kept as the source of the [`TransportError`].
 //!
 //! # Tracing
 //!
@@ -119,9 +124,20 @@ pub use capmonster_core::{
     ReportKind, Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TransportError,
     TransportErrorKind,
 };
-pub use errors::{is_tls_handshake_error, map_body_error, map_io_error, map_send_error};
+pub use errors::{
+    classify_send_error, is_tls_handshake_error, map_body_error, map_io_error, map_send_error,
+};
 pub use resolver::DNS_CACHE_TTL;
 pub use transport::{DEFAULT_MAX_IDLE_CONNECTIONS, UreqTransport, UreqTransportBuilder};
+
+/// What the default agent speaks: rustls, with the Mozilla (webpki) roots or, with the
+/// `native-roots` feature, the platform's.
+#[cfg(not(feature = "native-roots"))]
+pub const DEFAULT_TLS: &str = "rustls + webpki roots";
+/// What the default agent speaks: rustls, with the Mozilla (webpki) roots or, with the
+/// `native-roots` feature, the platform's.
+#[cfg(feature = "native-roots")]
+pub const DEFAULT_TLS: &str = "rustls + native roots";
 
 /// The blocking client over ureq: [`capmonster_core::blocking::Client`] with [`UreqTransport`].
 pub type Client = capmonster_core::blocking::Client<UreqTransport>;

@@ -13,6 +13,21 @@ use ureq::unversioned::transport::NextTimeout;
 /// How long the default agent's resolver reuses a successful name lookup.
 pub const DNS_CACHE_TTL: Duration = Duration::from_secs(10);
 
+/// A name lookup that failed with an I/O error (the host is unknown, or the system resolver
+/// failed): nothing was sent. ureq reports such a failure as a bare `Error::Io`, which cannot
+/// be told apart from a connection broken after sending, so [`CachingResolver`] reports it
+/// as `Error::Other(LookupFailed)`, which [`crate::classify_send_error`] maps to `Connect`.
+#[derive(Debug)]
+pub(crate) struct LookupFailed(pub(crate) std::io::Error);
+
+impl std::fmt::Display for LookupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "name lookup failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for LookupFailed {}
+
 /// The most names [`CachingResolver`] remembers (it forgets them all when full).
 const DNS_CACHE_MAX: usize = 32;
 
@@ -87,7 +102,10 @@ impl Resolver for CachingResolver {
                 return Ok(addrs.clone());
             }
         }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = match self.inner.resolve(uri, config, timeout) {
+            Err(ureq::Error::Io(e)) => return Err(ureq::Error::Other(Box::new(LookupFailed(e)))),
+            other => other?,
+        };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= DNS_CACHE_MAX && !cache.contains_key(&key) {
             cache.clear();

@@ -85,7 +85,7 @@ impl UreqTransportBuilder {
     pub fn build(self) -> Result<UreqTransport, Error> {
         let agent = match self.agent {
             Some(agent) => agent,
-            None => default_agent(self.proxy.as_ref().map(ureq_proxy).transpose()?),
+            None => default_agent(self.proxy.as_ref().map(ureq_proxy).transpose()?)?,
         };
         Ok(UreqTransport { agent })
     }
@@ -110,12 +110,12 @@ fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
         .map_err(|_| Error::invalid_input(format!("the proxy {p} is not usable by ureq")))
 }
 
-/// The default agent: rustls (ring provider, webpki roots), HTTP status as data, no
-/// redirects, a larger idle pool, and [`CachingResolver`]. Timeouts are set per request.
-fn default_agent(proxy: Option<Proxy>) -> Agent {
+/// The default agent: rustls (ring provider, webpki or native roots), HTTP status as data,
+/// no redirects, a larger idle pool, and [`CachingResolver`]. Timeouts are set per request.
+fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
     let tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
-        .root_certs(RootCerts::WebPki)
+        .root_certs(roots()?)
         .build();
     let config = Agent::config_builder()
         .http_status_as_error(false)
@@ -128,11 +128,44 @@ fn default_agent(proxy: Option<Proxy>) -> Agent {
         .max_idle_connections(DEFAULT_MAX_IDLE_CONNECTIONS)
         .max_idle_connections_per_host(DEFAULT_MAX_IDLE_CONNECTIONS)
         .build();
-    Agent::with_parts(
+    Ok(Agent::with_parts(
         config,
         DefaultConnector::default(),
         CachingResolver::default(),
-    )
+    ))
+}
+
+#[cfg(not(feature = "native-roots"))]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "fallible with the native-roots feature"
+)]
+fn roots() -> Result<RootCerts, Error> {
+    Ok(RootCerts::WebPki)
+}
+
+/// The platform's root certificates (feature `native-roots`), as `rustls-native-certs` finds
+/// them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store. None
+/// found is an error (an empty store would fail every handshake later, less clearly).
+#[cfg(feature = "native-roots")]
+fn roots() -> Result<RootCerts, Error> {
+    let found = rustls_native_certs::load_native_certs();
+    if found.certs.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        return Err(Error::invalid_input(format!(
+            "native-roots: no platform root certificates found{why}"
+        )));
+    }
+    let certs: Vec<_> = found
+        .certs
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    Ok(RootCerts::new_with_certs(&certs))
 }
 
 impl Transport for UreqTransport {
@@ -200,14 +233,14 @@ fn send_blocking(
         .https_only(false)
         .timeout_global(Some(timeout))
         .build();
-    let response = agent.run(request).map_err(|e| errors::map_send_error(&e))?;
+    let response = agent.run(request).map_err(errors::map_send_error)?;
     let (parts, mut body) = response.into_parts();
     let limit = u64::try_from(out.body_limit).unwrap_or(u64::MAX);
     let bytes = body
         .with_config()
         .limit(limit)
         .read_to_vec()
-        .map_err(|e| errors::map_body_error(&e, out.body_limit))?;
+        .map_err(|e| errors::map_body_error(e, out.body_limit))?;
     Ok(Response::from_parts(parts, bytes))
 }
 

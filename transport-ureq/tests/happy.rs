@@ -124,14 +124,16 @@ fn solve_with_policy_uses_the_given_policy() {
         Duration::from_secs(3600),
     ));
     let client = client_for(&sim);
-    let policy = PollPolicy {
-        first_delay: Duration::from_millis(10),
-        interval: Duration::from_millis(20),
-        timeout: Duration::from_secs(10),
-        max_polls: 3,
-        max_create_attempts: 1,
-        backoff_max: Duration::from_millis(50),
-        solve_time_range: None,
+    let policy = {
+        let mut p = PollPolicy::fixed(
+            Duration::from_millis(10),
+            Duration::from_millis(20),
+            Duration::from_secs(10),
+        );
+        p.max_polls = 3;
+        p.max_create_attempts = 1;
+        p.backoff_max = Duration::from_millis(50);
+        p
     };
     let err = client
         .solve_with_policy(&recaptcha_v2(), policy)

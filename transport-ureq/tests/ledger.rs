@@ -244,12 +244,10 @@ fn resume_after_the_poll_budget_sends_nothing() {
         Duration::from_secs(3600),
     ));
     let config = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY).with_policy(
-        capmonster_ureq::PolicyOverrides {
-            first_delay: Some(Duration::from_millis(1)),
-            interval: Some(Duration::from_millis(2)),
-            timeout: Some(Duration::from_secs(60)),
-            ..Default::default()
-        },
+        capmonster_ureq::PolicyOverrides::default()
+            .with_first_delay(Duration::from_millis(1))
+            .with_interval(Duration::from_millis(2))
+            .with_timeout(Duration::from_secs(60)),
     );
     let client = Client::from_config(config).unwrap();
     let err = client.solve(&recaptcha_v2()).unwrap_err();

@@ -33,13 +33,11 @@ fn transport_kind(err: &capmonster_ureq::Error) -> TransportErrorKind {
 fn never_more_than_120_polls() {
     let sim = never_finishing_sim();
     let cfg = config_for(&sim.base_url(), capmonster_sim::DEFAULT_TEST_KEY).with_policy(
-        PolicyOverrides {
-            first_delay: Some(Duration::ZERO),
-            interval: Some(Duration::from_millis(1)),
-            timeout: Some(Duration::from_secs(30)),
-            max_polls: Some(1000),
-            ..PolicyOverrides::default()
-        },
+        PolicyOverrides::default()
+            .with_first_delay(Duration::ZERO)
+            .with_interval(Duration::from_millis(1))
+            .with_timeout(Duration::from_secs(30))
+            .with_max_polls(1000),
     );
     let client = Client::from_config(cfg).unwrap();
     let err = client.solve(&recaptcha_v2()).unwrap_err();
@@ -115,10 +113,8 @@ fn connection_refused_is_connect() {
 #[test]
 fn solve_retries_create_after_connect_failures_as_the_core_allows() {
     let url = closed_port_url();
-    let cfg = config_for(&url, capmonster_sim::DEFAULT_TEST_KEY).with_policy(PolicyOverrides {
-        max_create_attempts: Some(3),
-        ..fast(Duration::from_secs(10))
-    });
+    let cfg = config_for(&url, capmonster_sim::DEFAULT_TEST_KEY)
+        .with_policy((fast(Duration::from_secs(10))).with_max_create_attempts(3));
     let client = Client::from_config(cfg).unwrap();
     let (err, log) = capture(|| client.solve(&recaptcha_v2()).unwrap_err());
     assert_eq!(transport_kind(&err), TransportErrorKind::Connect, "{err}");
@@ -221,12 +217,8 @@ fn tls_handshake_failure_is_connect_and_create_may_be_resent() {
     // A "server" that answers the ClientHello with a fatal handshake_failure alert.
     let alert = vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
     let (addr, hits) = raw_server(alert, false);
-    let cfg = config_for(&format!("https://{addr}"), capmonster_sim::DEFAULT_TEST_KEY).with_policy(
-        PolicyOverrides {
-            max_create_attempts: Some(2),
-            ..fast(Duration::from_secs(10))
-        },
-    );
+    let cfg = config_for(&format!("https://{addr}"), capmonster_sim::DEFAULT_TEST_KEY)
+        .with_policy((fast(Duration::from_secs(10))).with_max_create_attempts(2));
     let client = Client::from_config(cfg).unwrap();
     let err = client.balance().unwrap_err();
     assert_eq!(transport_kind(&err), TransportErrorKind::Connect, "{err}");

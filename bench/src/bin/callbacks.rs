@@ -70,10 +70,7 @@ async fn scenario(
     let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).expect("key"))
         .with_base_url(&sim.base_url())
         .expect("loopback URL")
-        .with_policy(PolicyOverrides {
-            timeout: Some(Duration::from_secs(300)),
-            ..PolicyOverrides::default()
-        });
+        .with_policy(PolicyOverrides::default().with_timeout(Duration::from_secs(300)));
     let client = Client::builder()
         .config(config)
         .no_proxy()

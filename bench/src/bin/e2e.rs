@@ -54,10 +54,7 @@ fn runtime() -> Res<tokio::runtime::Runtime> {
 fn config(url: &str, zero_first_delay: bool) -> Res<Config> {
     let mut cfg = Config::new(ClientKey::new(KEY)?).with_base_url(url)?;
     if zero_first_delay {
-        cfg = cfg.with_policy(PolicyOverrides {
-            first_delay: Some(Duration::ZERO),
-            ..PolicyOverrides::default()
-        });
+        cfg = cfg.with_policy(PolicyOverrides::default().with_first_delay(Duration::ZERO));
     }
     Ok(cfg)
 }

@@ -47,10 +47,7 @@ fn client(store: &str, url: &str, tasks: usize, conc: usize, key: &str) -> Res<(
     let ck = ClientKey::new(key)?;
     let cfg = Config::new(ck.clone())
         .with_base_url(url)?
-        .with_policy(PolicyOverrides {
-            first_delay: Some(Duration::ZERO),
-            ..PolicyOverrides::default()
-        });
+        .with_policy(PolicyOverrides::default().with_first_delay(Duration::ZERO));
     let mut c = capmonster_hyper::Client::from_config(cfg)?;
     if store != "memory" {
         c = c.with_ledger(capmonster_ledger::open_for_key(store, &ck)?);

@@ -1,8 +1,8 @@
 //! Polling economy and detection latency, in virtual time (deterministic, instant to run).
 //!
 //! For each task family, solve times are drawn uniformly from the documented range
-//! (reference §6.2). The core's default policy, the official SDKs' fixed schedule
-//! (peers.md §4) and an oracle that polls once at exactly the ready time are run through the
+//! (the documentation's task pages). The core's default policy, the official SDKs' fixed
+//! schedule (their `GetResultTimeouts`) and an oracle that polls once at exactly the ready time are run through the
 //! same simulation: the real `Solve` state machine, driven by `capmonster_core::drive_async`
 //! against a fake service on a virtual clock with zero network latency. Reported: requests
 //! per task (getTaskResult polls, mean and max), detection latency (ready → client knows:

@@ -33,20 +33,6 @@ use serde_json::{Map, Value};
 use super::{Task, TaskFamily};
 use crate::error::Error;
 
-/// The default limit on an uploaded image (decoded bytes): `ImageToTextTask.body` and each
-/// `ComplexImageTask` base64 image. Raise it with
-/// [`Config::with_max_image_bytes`](crate::Config::with_max_image_bytes) (CLI:
-/// `--max-image-bytes BYTES`).
-///
-/// The sources disagree (reference §8.1): the 2026 docs say "the maximum allowed size of
-/// 50 KB", the old official Confluence page says 500,000 bytes, and the official .NET and JS
-/// SDKs' comments say 50,000 bytes (and send larger images anyway). The default is the current
-/// documentation's 50 KB (51,200 bytes), so that a task it accepts is not rejected with
-/// `ERROR_TOO_BIG_CAPTCHA_FILESIZE` by the current service. The limit is checked when the task
-/// is sent ([`Task::check_image_size`]), not when it is built. (Audio payloads,
-/// `PayloadType: "Audio"`, are exempt.)
-pub const MAX_IMAGE_BYTES: usize = 50 * 1024;
-
 /// The kind of proxy (`proxyType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProxyType {
@@ -432,7 +418,7 @@ impl ImageToText {
     /// A task for an image given as base64 text (`body`, without line breaks). It must decode
     /// to at least 100 bytes, and when sent to at most
     /// [`Config::max_image_bytes`](crate::Config::max_image_bytes) (default
-    /// [`MAX_IMAGE_BYTES`]).
+    /// [`MAX_IMAGE_BYTES`](super::MAX_IMAGE_BYTES)).
     pub fn new(body_base64: impl Into<String>) -> Self {
         let mut inner = Inner::new("ImageToTextTask", None);
         inner.set("body", body_base64.into());

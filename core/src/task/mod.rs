@@ -21,6 +21,7 @@ pub mod builders;
 mod validate;
 
 pub use builders::*;
+pub use validate::MAX_IMAGE_BYTES;
 
 /// A validated task object, ready to be sent in createTask. Immutable: its JSON text is
 /// written once, when it is validated, and every createTask built from it copies those bytes.

@@ -1,6 +1,7 @@
 //! Local checks of required fields, shared by raw JSON tasks and the typed builders.
 //!
-//! The checks follow the documentation's parameter tables (reference §5.2/§5.3) and are
+//! The checks follow the parameter tables of the documentation's task pages
+//! (docs.capmonster.cloud) and are
 //! deliberately no stricter than the documentation's own examples: every example request in
 //! `testdata/fixtures` passes. In particular:
 //!
@@ -34,9 +35,23 @@
 use serde_json::{Map, Value};
 
 #[cfg(doc)]
-use super::builders::MAX_IMAGE_BYTES;
+use super::Task;
 use super::{TaskFamily, json_kind};
 use crate::error::Error;
+
+/// The default limit on an uploaded image (decoded bytes): `ImageToTextTask.body` and each
+/// `ComplexImageTask` base64 image. Raise it with
+/// [`Config::with_max_image_bytes`](crate::Config::with_max_image_bytes) (CLI:
+/// `--max-image-bytes BYTES`).
+///
+/// The sources disagree: the 2026 docs say "the maximum allowed size of
+/// 50 KB", the old official Confluence page says 500,000 bytes, and the official .NET and JS
+/// SDKs' comments say 50,000 bytes (and send larger images anyway). The default is the current
+/// documentation's 50 KB (51,200 bytes), so that a task it accepts is not rejected with
+/// `ERROR_TOO_BIG_CAPTCHA_FILESIZE` by the current service. The limit is checked when the task
+/// is sent ([`Task::check_image_size`]), not when it is built. (Audio payloads,
+/// `PayloadType: "Audio"`, are exempt.)
+pub const MAX_IMAGE_BYTES: usize = 50 * 1024;
 
 /// The smallest image the service accepts: `ERROR_ZERO_CAPTCHA_FILESIZE` is "the size of the
 /// captcha is less than 100 bytes".
@@ -72,7 +87,8 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
     c.website_url(false)?;
     let has_proxy = c.proxy()?;
     if type_name == "CustomTask" {
-        // `domains`: an array of strings on any CustomTask (SDK field, reference §5.3).
+        // `domains`: an array of strings on any CustomTask (sent by the official SDKs, not in
+        // the documentation's tables).
         c.opt_string_list("domains")?;
     }
 
@@ -139,7 +155,8 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
         TaskFamily::Imperva => {
             c.website_url(true)?;
             let meta = c.metadata()?;
-            // Older (2024-11) names are still what some official SDKs send (reference §8.7).
+            // The names before the 2024-11 rename are still what the official .NET and JS SDKs
+            // send.
             c.req_meta_one_of(meta, &["incapsulaScriptUrl", "incapsulaScriptBase64"])?;
             c.req_meta_one_of(
                 meta,
@@ -717,7 +734,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The three documented AmazonTask options (addendum §3.16): option 1 has `captchaScript`
+    /// The three AmazonTask options of the documentation's AmazonTask page: option 1 has `captchaScript`
     /// and no `challengeScript`; options 2 and 3 have `challengeScript`, `context` and `iv`.
     /// Option 3 (challenge only) sends `context` and `iv` as empty strings and no
     /// `websiteKey`/`captchaScript`; options 2 and 3 cannot be told apart from the JSON, so

@@ -10,13 +10,11 @@ use serde_json::Value;
 
 /// A short policy: poll fast, give up after `timeout`.
 pub fn fast_policy(timeout: Duration) -> PolicyOverrides {
-    PolicyOverrides {
-        first_delay: Some(Duration::from_millis(10)),
-        interval: Some(Duration::from_millis(20)),
-        timeout: Some(timeout),
-        backoff_max: Some(Duration::from_millis(100)),
-        ..PolicyOverrides::default()
-    }
+    PolicyOverrides::default()
+        .with_first_delay(Duration::from_millis(10))
+        .with_interval(Duration::from_millis(20))
+        .with_timeout(timeout)
+        .with_backoff_max(Duration::from_millis(100))
 }
 
 /// A config for the simulator with the default test key and a fast policy.

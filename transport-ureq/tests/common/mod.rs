@@ -10,13 +10,11 @@ use capmonster_ureq::{Client, ClientKey, Config, PolicyOverrides, Task};
 /// A short policy: first poll after 10 ms, every 20 ms, give up after `timeout`; createTask
 /// retries backed off by at most 50 ms.
 pub fn fast(timeout: Duration) -> PolicyOverrides {
-    PolicyOverrides {
-        first_delay: Some(Duration::from_millis(10)),
-        interval: Some(Duration::from_millis(20)),
-        timeout: Some(timeout),
-        backoff_max: Some(Duration::from_millis(50)),
-        ..PolicyOverrides::default()
-    }
+    PolicyOverrides::default()
+        .with_first_delay(Duration::from_millis(10))
+        .with_interval(Duration::from_millis(20))
+        .with_timeout(timeout)
+        .with_backoff_max(Duration::from_millis(50))
 }
 
 pub fn config_for(base_url: &str, key: &str) -> Config {

@@ -1,0 +1,49 @@
+//! The account's client key: a secret, checked once, never shown.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::Error;
+
+/// The account's client key. A secret: it never appears in `Debug` output, and it has no
+/// `Display`; use [`ClientKey::expose`] where the raw value is really needed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientKey(Arc<str>);
+
+impl ClientKey {
+    /// Checks and wraps a key. Rejects empty keys and keys with whitespace or control characters
+    /// (a stray newline from a file or an environment variable), with an error that does not
+    /// repeat the key. Suffix modifiers such as `KEY__nocache` are kept as they are.
+    pub fn new(key: impl AsRef<str>) -> Result<Self, Error> {
+        let key = key.as_ref();
+        if key.is_empty() {
+            return Err(Error::invalid_input("the client key is empty"));
+        }
+        if let Some((i, _)) = key
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::invalid_input(format!(
+                "the client key contains whitespace or a control character at position {i} (of {} characters)",
+                key.chars().count()
+            )));
+        }
+        if !key.is_ascii() {
+            return Err(Error::invalid_input(
+                "the client key contains non-ASCII characters",
+            ));
+        }
+        Ok(Self(key.into()))
+    }
+
+    /// The raw key, for building request bodies. Do not log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientKey(<redacted>)")
+    }
+}
