@@ -4,10 +4,19 @@
 //!
 //! ```text
 //! ledger-cost run --sim target/release/capmonster-sim [--tasks 5000] [--runs 3] [--quick]
-//! ledger-cost client memory|sqlite:PATH|redis://… URL TASKS CONCURRENCY
+//!                 [--solve-time MIN..MAX [--seed N]]
+//! ledger-cost client memory|sqlite:PATH|redis://… URL TASKS CONCURRENCY KEY [instant|1s]
 //! ```
 //!
-//! Each run starts a fresh simulator (`--instant`) and, for the Redis row, uses one
+//! Two scenarios. Without `--solve-time`: the simulator is `--instant` (every task ready on
+//! its first poll) and the client polls at once (first delay 0), so the ledger is the only
+//! bottleneck: a throughput ceiling. With `--solve-time MIN..MAX` (seconds): every task is
+//! ready MIN..MAX s after createTask (uniform, the simulator's `--solve-time
+//! RecaptchaV2Task=MIN..MAX` with a fixed `--seed`, default 1) and the client polls like the
+//! service's users do (first poll after 1 s, then every 1 s): the ledger's cost under
+//! service-like solve times.
+//!
+//! Each run starts a fresh simulator and, for the Redis row, uses one
 //! `redis-server` this benchmark starts on a free loopback port (AOF on, `appendfsync
 //! everysec`: the documented deployment), with a fresh client key (so a fresh namespace) per
 //! run. The stores' runs are interleaved (memory, SQLite, Redis, memory, …) so that drift in
@@ -40,14 +49,20 @@ fn fresh_key(i: usize) -> String {
     )
 }
 
-fn client(store: &str, url: &str, tasks: usize, conc: usize, key: &str) -> Res<()> {
+fn client(store: &str, url: &str, tasks: usize, conc: usize, key: &str, poll: &str) -> Res<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let ck = ClientKey::new(key)?;
     let cfg = Config::new(ck.clone())
         .with_base_url(url)?
-        .with_policy(PolicyOverrides::default().with_first_delay(Duration::ZERO));
+        .with_policy(if poll == "1s" {
+            PolicyOverrides::default()
+                .with_first_delay(Duration::from_secs(1))
+                .with_interval(Duration::from_secs(1))
+        } else {
+            PolicyOverrides::default().with_first_delay(Duration::ZERO)
+        });
     let mut c = capmonster_hyper::Client::from_config(cfg)?;
     if store != "memory" {
         c = c.with_ledger(capmonster_ledger::open_for_key(store, &ck)?);
@@ -99,9 +114,10 @@ impl Drop for Proc {
     }
 }
 
-fn start_sim(path: &str) -> Res<(Proc, String)> {
+fn start_sim(path: &str, sim_args: &[String]) -> Res<(Proc, String)> {
     let mut child = Command::new(path)
-        .args(["--instant", "--addr", "127.0.0.1:0"])
+        .args(sim_args)
+        .args(["--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -170,6 +186,20 @@ fn orchestrate(args: &[String]) -> Res<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 2 } else { 3 });
     let conc = 256;
+    let solve_time = opt("--solve-time");
+    let seed = opt("--seed").unwrap_or_else(|| "1".into());
+    let (sim_args, poll): (Vec<String>, &str) = match &solve_time {
+        Some(r) => (
+            vec![
+                "--seed".into(),
+                seed.clone(),
+                "--solve-time".into(),
+                format!("RecaptchaV2Task={r}"),
+            ],
+            "1s",
+        ),
+        None => (vec!["--instant".into()], "instant"),
+    };
     let me = std::env::current_exe()?;
     let tmp = std::env::temp_dir().join(format!("capmonster-ledger-cost-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
@@ -184,7 +214,7 @@ fn orchestrate(args: &[String]) -> Res<()> {
     let mut rows: Vec<Row> = stores.iter().map(|_| Row::default()).collect();
     for run in 0..runs {
         for (i, store) in stores.iter().enumerate() {
-            let (_sim, url) = start_sim(&sim)?;
+            let (_sim, url) = start_sim(&sim, &sim_args)?;
             let loc = match *store {
                 "sqlite" => {
                     let p = tmp.join(format!("run{run}.db"));
@@ -205,6 +235,7 @@ fn orchestrate(args: &[String]) -> Res<()> {
                     &tasks.to_string(),
                     &conc.to_string(),
                     &fresh_key(run * 10 + i),
+                    poll,
                 ])
                 .stderr(Stdio::inherit())
                 .output()?;
@@ -234,9 +265,17 @@ fn orchestrate(args: &[String]) -> Res<()> {
     }
     let _ = std::fs::remove_dir_all(&tmp);
     let base = median_spread(&mut rows[0].rate.clone()).0;
+    let scenario = match &solve_time {
+        Some(r) => format!(
+            "simulator `--seed {seed} --solve-time RecaptchaV2Task={r}` (every task ready {r} s after createTask, uniform) in its own process, \
+             client polling after 1 s then every 1 s"
+        ),
+        None => "simulator `--instant` in its own process, client polling at once (first delay 0)"
+            .into(),
+    };
     println!(
         "Ledger cost: capmonster-hyper, {conc} concurrent solves, {tasks} tasks per run, {runs} runs per store (interleaved), \
-         simulator `--instant` in its own process; median [min–max] over runs. Throughput cost = 1 − tasks/s ÷ in-memory tasks/s (medians).\n"
+         {scenario}; median [min–max] over runs. Throughput cost = 1 − tasks/s ÷ in-memory tasks/s (medians).\n"
     );
     println!(
         "| ledger | tasks/s | CPU ms/task (client) | Redis server CPU ms/task | throughput cost | goal | failed |"
@@ -292,9 +331,10 @@ fn main() -> ExitCode {
             let tasks = a(3).parse().unwrap_or(10_000);
             let conc = a(4).parse().unwrap_or(256);
             let key = args.get(5).cloned().unwrap_or_else(|| fresh_key(0));
-            client(&a(1), &a(2), tasks, conc, &key)
+            let poll = args.get(6).map_or("instant", String::as_str);
+            client(&a(1), &a(2), tasks, conc, &key, poll)
         }
-        _ => Err("usage: ledger-cost run --sim PATH [--tasks N] [--runs R] [--quick] | ledger-cost client STORE URL TASKS CONC [KEY]".into()),
+        _ => Err("usage: ledger-cost run --sim PATH [--tasks N] [--runs R] [--quick] [--solve-time MIN..MAX [--seed N]] | ledger-cost client STORE URL TASKS CONC [KEY [instant|1s]]".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
