@@ -264,9 +264,7 @@ fn solve_many_rerun_after_a_kill_never_creates_a_line_twice() {
             let created = listed
                 .stdout
                 .lines()
-                .filter(|l| {
-                    l.contains(r#""state":"created""#) || l.contains(r#""state":"solved""#)
-                })
+                .filter(|l| l.contains(r#""state":"created""#) || l.contains(r#""state":"solved""#))
                 .count();
             if created == n {
                 break;
