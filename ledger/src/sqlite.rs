@@ -176,6 +176,28 @@ fn create_private(path: &Path) -> Result<(), LedgerError> {
 }
 
 fn init_schema(conn: &mut Connection) -> Result<(), LedgerError> {
+    // The common case, a file already at this schema: confirmed with a plain read, so that
+    // opening the ledger (a `capmonster ledger` listing, a second worker) never takes the
+    // write lock that the processes writing to it are queuing for.
+    let current: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap_or(None);
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('records', 'spend', 'guard')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    if current.as_deref() == Some(SCHEMA_VERSION.to_string().as_str()) && tables == 3 {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| map_err(&e))?;
