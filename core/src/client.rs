@@ -313,6 +313,12 @@ impl<T: Transport> Client<T> {
     /// Sends one createTask, without polling and without any retry. Keep the id to poll it
     /// later with [`Client::task_result`] or [`Client::resume`]. Recorded like a solve (the
     /// intent before, the task id after; the spend cap applies); the record stays created.
+    ///
+    /// The task gets no per-task callback URL, even when the client runs a callback receiver
+    /// ([`ClientBuilder::callbacks`]): nothing would be waiting for that callback once this
+    /// returns, so its answer is fetched by polling. A URL configured with
+    /// [`Config::with_callback_url`] is sent, as with every createTask (your own endpoint
+    /// receives that callback).
     pub async fn create_task(&self, task: impl Into<TaskInput>) -> Result<TaskId, Error> {
         let task = task.into().into_task()?;
         self.create_recorded(task).await

@@ -419,13 +419,14 @@ impl<T: Transport> Client<T> {
         cancel: Option<&CancelHandle>,
         rec: Option<&mut Recorder<'_>>,
     ) -> Result<Solved, Error> {
-        // Callbacks on: the task's own URL, made from its record's id and registered before
-        // createTask (see `crate::callback`).
+        // Callbacks on: the task's own URL, made from its record's id (or, for a solve
+        // without a record, a fresh one from the transport's `random_id`) and registered
+        // before createTask (see `crate::callback`).
         let mut registration = match self.transport().callbacks() {
             Some(source) => {
                 let id = rec
                     .as_deref()
-                    .map_or_else(|| source.new_local_id(), Recorder::local_id);
+                    .map_or_else(|| self.new_record_id(), Recorder::local_id);
                 crate::callback::attach(source, solve, id)
             }
             None => None,

@@ -482,23 +482,6 @@ pub fn random_secret() -> Result<CallbackSecret, getrandom::Error> {
     Ok(CallbackSecret::from_bytes(bytes))
 }
 
-/// A fresh client-side task id: 16 random bytes. If the operating system's random source
-/// fails, a process-wide counter mixed with the time and the process id still gives ids that
-/// do not repeat within this process (the id only correlates; the token authenticates).
-pub fn new_local_id() -> LocalId {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        bytes[..8].copy_from_slice(&(nanos ^ u64::from(std::process::id())).to_le_bytes());
-        bytes[8..].copy_from_slice(&n.to_le_bytes());
-    }
-    LocalId::from_bytes(bytes)
-}
-
 /// A receiver wired into a transport: the [`CallbackSource`] the client asks for each task's
 /// URL and waiter.
 pub(crate) struct Hook {
@@ -517,10 +500,6 @@ impl Hook {
 }
 
 impl CallbackSource for Hook {
-    fn new_local_id(&self) -> LocalId {
-        new_local_id()
-    }
-
     fn register(&self, id: LocalId) -> CallbackRegistration {
         let waiter = self.receiver.register(id);
         CallbackRegistration::new(self.receiver.url_for(id), Box::new(waiter))

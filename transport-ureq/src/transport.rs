@@ -251,25 +251,16 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 128 random bits for a task record's local id: two SipHash outputs keyed by the standard
-/// library's per-process random keys (`RandomState`, seeded from the OS), over a process-wide
-/// counter, the process id and the time, so that ids differ between calls and processes.
+/// 128 random bits: SipHash under the standard library's random keys (`RandomState`, seeded
+/// from the operating system per thread) over a process-wide counter and the process id, so
+/// ids differ between calls, threads and processes. (The same few lines as the other
+/// transport's: the transports share no crate but the core, which draws no random numbers.)
 pub(crate) fn random_id() -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
+    use std::hash::BuildHasher;
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut out = [0u8; 16];
-    for (i, half) in out.chunks_exact_mut(8).enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(n);
-        h.write_u32(std::process::id());
-        h.write_u128(nanos);
-        h.write_usize(i);
-        half.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    out
+    let keys = std::collections::hash_map::RandomState::new();
+    let half = |i: u8| u128::from(keys.hash_one((n, std::process::id(), i)));
+    (half(0) << 64 | half(1)).to_le_bytes()
 }

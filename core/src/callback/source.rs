@@ -89,9 +89,6 @@ impl fmt::Debug for CallbackRegistration {
 /// solves every new task with a callback ([`Solve::with_callback_url`],
 /// [`Solve::with_callback_fallback`]).
 pub trait CallbackSource: Send + Sync {
-    /// A fresh client-side id for a task (random: the core draws no random numbers).
-    fn new_local_id(&self) -> LocalId;
-
     /// Registers the task `id` (before its createTask is sent) and returns its URL and
     /// waiter.
     fn register(&self, id: LocalId) -> CallbackRegistration;
@@ -176,9 +173,6 @@ mod tests {
     }
 
     impl CallbackSource for Fixed {
-        fn new_local_id(&self) -> LocalId {
-            LocalId::from_bytes([3; 16])
-        }
         fn register(&self, id: LocalId) -> CallbackRegistration {
             CallbackRegistration::new(format!("http://127.0.0.1:9/cb/{id}.T"), Box::new(Never))
         }
