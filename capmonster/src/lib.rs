@@ -37,7 +37,7 @@
 //! | `async` | yes | [`Client`], over hyper. Needs a tokio runtime with the `time` and `net` drivers (`#[tokio::main]`, or `Builder::enable_all`). |
 //! | `blocking` | no | `blocking::Client`, over ureq; no runtime. Solves can be cancelled with a [`CancelHandle`]. |
 //! | `rustls-ring` | yes | rustls with the ring provider. |
-//! | `rustls-aws-lc` | no | rustls with aws-lc-rs for the async client (wins over ring). The blocking client uses ring. |
+//! | `rustls-aws-lc` | no | rustls with aws-lc-rs for the async client (wins over ring). The blocking client uses ring. With `async` and neither TLS feature, the async client uses the rustls provider the program installed (`rustls::crypto::CryptoProvider::install_default`); none installed is an error from `build()`. |
 //! | `native-roots` | no | both clients trust the platform's root certificates (the OS store, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set) instead of the bundled Mozilla (webpki) roots; none found fails `build` with a typed error. |
 //! | `serde` | yes | `Serialize` + `Deserialize` for [`Solved`], [`Solution`], [`Metadata`]. |
 //! | `tracing` | yes | one `tracing` span per task (`capmonster task`, with `task_id`) and one set of `debug` events, target `capmonster`: `request sent`, `answered`, `request failed`, `task created`, `waiting`, `solved`, `failed`. Never the key. |

@@ -72,7 +72,9 @@
 //! On every request, whatever client or connector was supplied:
 //!
 //! - **TLS**: the default connector speaks HTTPS with rustls, the `ring` provider (or
-//!   aws-lc-rs with the `aws-lc` feature) and the Mozilla (webpki) roots, or with the
+//!   aws-lc-rs with the `aws-lc` feature; with neither feature, the provider the program
+//!   installed with `rustls::crypto::CryptoProvider::install_default`, and none installed
+//!   fails `build` with a typed error) and the Mozilla (webpki) roots, or with the
 //!   `native-roots` feature the platform's root certificates (as `rustls-native-certs` finds
 //!   them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store; none
 //!   found fails `build` with a typed error); [`DEFAULT_TLS`] says which. Plain `http` is
@@ -169,14 +171,54 @@ pub const DEFAULT_TLS: &str = "rustls + webpki roots";
 pub const DEFAULT_TLS: &str = "rustls + native roots";
 
 /// The rustls crypto provider of the default connector: aws-lc-rs with the `aws-lc` feature,
-/// ring otherwise.
-fn crypto_provider() -> rustls::crypto::CryptoProvider {
+/// else ring with the `ring` feature, else the process-wide default the program installed
+/// with `rustls::crypto::CryptoProvider::install_default` (none installed: a typed error when
+/// the client is built, not a panic at the first request).
+fn crypto_provider() -> Result<std::sync::Arc<rustls::crypto::CryptoProvider>, Error> {
     #[cfg(feature = "aws-lc")]
     {
-        rustls::crypto::aws_lc_rs::default_provider()
+        Ok(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
     }
-    #[cfg(not(feature = "aws-lc"))]
+    #[cfg(all(feature = "ring", not(feature = "aws-lc")))]
     {
-        rustls::crypto::ring::default_provider()
+        Ok(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+    }
+    #[cfg(not(any(feature = "ring", feature = "aws-lc")))]
+    {
+        rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "no rustls crypto provider: enable capmonster-hyper's `ring` (default) or \
+                     `aws-lc` feature (capmonster: `rustls-ring` or `rustls-aws-lc`), or install \
+                     one with rustls::crypto::CryptoProvider::install_default before building \
+                     the client",
+                )
+            })
+    }
+}
+
+/// Run with `cargo test -p capmonster-hyper --no-default-features --lib no_provider_feature`
+/// (`.ci/run` does): without a provider feature, the other tests cannot build a client.
+#[cfg(all(test, not(any(feature = "ring", feature = "aws-lc"))))]
+mod no_provider_feature {
+    use super::*;
+
+    #[test]
+    fn without_a_provider_feature_the_installed_default_is_used() {
+        let Err(err) = HyperTransport::builder().build() else {
+            panic!("no provider installed yet: building must fail");
+        };
+        assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
+        assert!(
+            err.to_string().contains("no rustls crypto provider"),
+            "{err}"
+        );
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        HyperTransport::builder()
+            .build()
+            .expect("the installed default provider is used");
     }
 }

@@ -324,7 +324,7 @@ fn bracket(host: &str) -> String {
 fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
     #[cfg(not(feature = "native-roots"))]
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(crate::crypto_provider())
+        .with_provider_and_webpki_roots(crate::crypto_provider()?)
         .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?;
     #[cfg(feature = "native-roots")]
     let builder = {
@@ -335,12 +335,11 @@ fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
                 "native-roots: none of the platform's root certificates could be used",
             ));
         }
-        let config =
-            rustls::ClientConfig::builder_with_provider(Arc::new(crate::crypto_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let config = rustls::ClientConfig::builder_with_provider(crate::crypto_provider()?)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
     };
     Ok(builder.https_or_http().enable_http1().wrap_connector(inner))
