@@ -786,3 +786,6 @@ pub(crate) fn describe(code: &str) -> &'static str {
         _ => "Simulated error.",
     }
 }
+
+#[cfg(test)]
+mod tests;
