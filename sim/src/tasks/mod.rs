@@ -23,6 +23,8 @@ mod solution;
 mod validate;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use solution::generate;
