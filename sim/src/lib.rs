@@ -39,8 +39,16 @@
 //!
 //! # Validation error codes (choices)
 //!
-//! Malformed JSON, a missing or non-object `task` → `ERROR_TASK_ABSENT`; a task without
-//! `type` → `ERROR_NO_SUCH_METHOD`; unknown `type`, CustomTask/ComplexImageTask `class` or
+//! createTask first validates the task (the checks below; they draw no random numbers) and
+//! only then, for an accepted task, generates its solution, which can no longer fail; the
+//! checks live in the crate's `src/tasks/validate.rs`, the solutions in
+//! `src/tasks/solution.rs`. Within a type the checks run in a fixed order and the first
+//! failure decides the code. Malformed JSON or a missing or non-object `task` →
+//! `ERROR_TASK_ABSENT`. Of the task's checks, the 2026-08 documentation's come first: a `proxyLogin`
+//! or `proxyPassword` containing `%` → `ERROR_PROXY_CREDENTIALS_INVALID_CHARACTER`; reCAPTCHA
+//! v3 `minScore` not a number in 0.1–0.9 or ImageToText `recognizingThreshold` not an integer
+//! in 0–100 → `ERROR_INVALID_TASK`, whose `errorDescription` starts with the field's name.
+//! Then: a task without `type` → `ERROR_NO_SUCH_METHOD`; unknown `type`, CustomTask/ComplexImageTask `class` or
 //! `cloudflareTaskType` → `ERROR_TASK_NOT_SUPPORTED`; missing or non-`http(s)://`
 //! `websiteURL` → `ERROR_RECAPTCHA_INVALID_DOMAIN`; missing/empty site key (`websiteKey`,
 //! `websitePublicKey`, GeeTest `gt`) → `ERROR_RECAPTCHA_INVALID_SITEKEY` (empty allowed where

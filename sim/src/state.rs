@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::clock::{unix_now, unix_now_ms};
 use crate::config::{CallbackFault, Endpoint, Fault, SimConfig, Trigger};
 use crate::rng::SplitMix64;
-use crate::tasks::{self, describe, field};
+use crate::tasks::{self, Reject, describe, field};
 
 /// A snapshot of the simulator's counters (also served as JSON at `GET /_sim/stats`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -435,13 +435,17 @@ impl State {
         let Some(task) = field(v, "task").filter(|t| t.is_object()) else {
             return Reply::error(200, "ERROR_TASK_ABSENT", true);
         };
-        if let Err((code, description)) = tasks::check_2026_08(task) {
-            return Reply::error_described(200, code, &description, true);
-        }
-        let spec = match tasks::validate(task, &self.cfg, &mut self.rng) {
+        let spec = match tasks::validate(task, &self.cfg) {
             Ok(s) => s,
-            Err(code) => return Reply::error(200, code, true),
+            Err(Reject {
+                code,
+                description: Some(description),
+            }) => return Reply::error_described(200, code, &description, true),
+            Err(Reject { code, .. }) => return Reply::error(200, code, true),
         };
+        // Drawn before the balance check (as before validation and generation were split), so
+        // a seeded run keeps its tokens.
+        let solution = tasks::generate(&spec.shape, &mut self.rng, unix_now());
         let Some(acc) = self.accounts.get_mut(&key) else {
             return Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", true);
         };
@@ -457,7 +461,7 @@ impl State {
         } else {
             min + span.mul_f64(self.rng.next_f64())
         };
-        let mut outcome = Ok(spec.solution);
+        let mut outcome = Ok(solution);
         if !self.cfg.task_error_rates.is_empty() {
             let u = self.rng.next_f64();
             let mut cum = 0.0;
