@@ -3,69 +3,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capmonster_sim::{Sim, SimConfig};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
-const KEY: &str = "feedfacecafebeef0123456789abcdef";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn example(name: &str) -> String {
-    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "examples", "tasks", name]
-        .iter()
-        .collect();
-    p.to_string_lossy().into_owned()
-}
-
-/// Runs the binary (bounded: 60 s).
-fn run(args: &[&str]) -> Out {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_BASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn capmonster");
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("capmonster did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Out {
-        code: status.code().unwrap_or(-1),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    }
-}
+mod support;
+use support::*;
 
 /// `GET /_sim/stats` over a raw connection.
 fn sim_stats(sim: &Sim) -> Value {

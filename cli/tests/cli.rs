@@ -3,126 +3,13 @@
 //! Every run goes through [`run`], which bounds it in time and asserts that the client key
 //! appears in neither stdout nor stderr.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
-/// The key used by these tests (accepted by a default simulator: 32 hex characters).
-const KEY: &str = "feedfacecafebeef0123456789abcdef";
-/// Fast polling for every test.
-const FAST: [&str; 4] = ["--first-poll-delay", "0.05", "--poll-interval", "0.05"];
-/// Longest any single run may take.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Out {
-    fn json_lines(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-            .collect()
-    }
-
-    fn json(&self) -> Value {
-        let lines = self.json_lines();
-        assert_eq!(lines.len(), 1, "one line expected: {}", self.stdout);
-        lines.into_iter().next().unwrap()
-    }
-}
-
-fn example(name: &str) -> String {
-    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "examples", "tasks", name]
-        .iter()
-        .collect();
-    p.to_string_lossy().into_owned()
-}
-
-fn wait_bounded(mut child: Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("capmonster did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs the binary with `args`, optional stdin and extra environment variables.
-fn run_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Out {
-    let start = Instant::now();
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_BASE_URL")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn capmonster");
-    if let Some(text) = stdin {
-        let mut w = child.stdin.take().unwrap();
-        let text = text.to_owned();
-        std::thread::spawn(move || {
-            let _ = w.write_all(text.as_bytes());
-        });
-    }
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let status = wait_bounded(child, RUN_LIMIT);
-    let out = Out {
-        code: status.code().unwrap_or(-1),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-        elapsed: start.elapsed(),
-    };
-    assert!(
-        !out.stdout.contains(KEY) && !out.stderr.contains(KEY),
-        "the key leaked: {args:?}\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(
-        !out.stderr.contains("panicked"),
-        "panic: {args:?}\n{}",
-        out.stderr
-    );
-    out
-}
-
-fn run(args: &[&str]) -> Out {
-    run_env(args, None, &[])
-}
+mod support;
+use support::*;
 
 /// `--base-url URL --client-key KEY` + fast polling + `args`.
 fn against(sim: &Sim, args: &[&str]) -> Out {
@@ -156,8 +43,6 @@ fn assert_one_error_line(out: &Out, needle: &str) {
         out.stdout
     );
 }
-
-const TRANSPORTS: [&str; 2] = ["hyper", "ureq"];
 
 #[test]
 fn help_and_version() {

@@ -3,82 +3,28 @@
 //! service's envelope (`ERROR_SERVICE_NOT_AVAILABLE`) is retried. The built `capmonster`
 //! binary against the simulator on 127.0.0.1, bounded in time.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
-const KEY: &str = "feedfacecafebeef0123456789abcdef";
-const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.com/","websiteKey":"6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-"}"#;
-const TRANSPORTS: [&str; 2] = ["hyper", "ureq"];
+mod support;
+use support::*;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.com/","websiteKey":"6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-"}"#;
 
 /// `capmonster --transport T --base-url SIM --client-key KEY <fast polling> ARGS` with the
 /// task on standard input, bounded to 60 s.
 fn run(sim: &Sim, transport: &str, args: &[&str]) -> Out {
     let url = sim.base_url();
-    let mut child = Command::new(BIN)
-        .args([
-            "--transport",
-            transport,
-            "--base-url",
-            &url,
-            "--client-key",
-            KEY,
-        ])
-        .args(["--first-poll-delay", "0.05", "--poll-interval", "0.05"])
-        .args(args)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_BASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn capmonster");
-    let mut w = child.stdin.take().unwrap();
-    std::thread::spawn(move || {
-        let _ = w.write_all(TASK.as_bytes());
-        let _ = w.write_all(b"\n");
-    });
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("capmonster did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = Out {
-        code: status.code().unwrap_or(-1),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    };
-    assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
+    let mut cmd = capmonster([
+        "--transport",
+        transport,
+        "--base-url",
+        &url,
+        "--client-key",
+        KEY,
+    ]);
+    cmd.args(FAST).args(args);
+    run_command(cmd, Some(&format!("{TASK}\n")), RUN_LIMIT)
 }
 
 fn sim_with(fault: Fault) -> Sim {

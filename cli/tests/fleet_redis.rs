@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
+mod support;
+use support::*;
+
 const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.com/","websiteKey":"6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-"}"#;
 
 struct Redis {
@@ -70,42 +72,18 @@ fn fresh_key() -> String {
     format!("{:032x}", nanos ^ (u128::from(std::process::id()) << 64))
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn run(sim: &Sim, redis: &Redis, key: &str, args: &[&str]) -> Out {
     let task = std::env::temp_dir().join(format!("capmonster-fleet-{key}.json"));
     std::fs::write(&task, TASK).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--base-url", &sim.base_url(), "--client-key", key])
-        .args(["--ledger", &redis.url])
+    let mut cmd = capmonster(["--base-url", &sim.base_url(), "--client-key", key]);
+    cmd.args(["--ledger", &redis.url])
         .args(["--first-poll-delay", "0.02", "--poll-interval", "0.02"])
         .args(args)
-        .arg(&task)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_LEDGER")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("capmonster did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
+        .arg(&task);
+    let out = run_command(cmd, None, RUN_LIMIT);
     let _ = std::fs::remove_file(task);
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.assert_absent(key);
+    out
 }
 
 #[test]

@@ -3,42 +3,19 @@
 //! and non-https base URLs are refused with exit code 2 and one clear error line, nothing is
 //! sent, and the key is never printed.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use capmonster_sim::{Sim, SimConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
+mod support;
+use support::*;
+
 const KEY: &str = "0badc0de0badc0de0badc0de0badc0de";
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn run(args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_BASE_URL")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run capmonster");
-    let out = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    for text in [&out.stdout, &out.stderr] {
-        assert!(
-            !text.contains(KEY) && !text.contains(&KEY[..16]),
-            "the key leaked: {args:?}: {text}"
-        );
-        assert!(!text.contains("panicked"), "{text}");
-    }
+    let out = run_env(args, None, env);
+    out.assert_absent(KEY);
+    out.assert_absent(&KEY[..16]);
     out
 }
 

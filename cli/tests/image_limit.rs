@@ -3,65 +3,13 @@
 //! image is really sent and solved (against the built-in simulator, `--sim`, which follows the
 //! same limit, and against a standalone simulator).
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use capmonster_sim::{Sim, SimConfig};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
-const KEY: &str = "feedfacecafebeef0123456789abcdef";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the binary, bounded in time (60 s).
-fn run(args: &[&str]) -> Out {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_BASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn capmonster");
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("capmonster did not finish within 60 s: {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = Out {
-        code: status.code().unwrap_or(-1),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    };
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
-}
+mod support;
+use support::*;
 
 /// A task file with an ImageToTextTask of `bytes` decoded bytes (well-formed base64).
 fn image_task(dir: &std::path::Path, bytes: usize) -> String {

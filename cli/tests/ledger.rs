@@ -6,16 +6,15 @@
 //! The built `capmonster` binary against the simulator on 127.0.0.1, bounded in time.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_capmonster");
-const KEY: &str = "feedfacecafebeef0123456789abcdef";
-const TRANSPORTS: [&str; 2] = ["hyper", "ureq"];
+mod support;
+use support::*;
 
 /// A fresh ledger path in the temporary directory (removed with its WAL files on drop).
 struct TempLedger(PathBuf);
@@ -48,55 +47,20 @@ impl Drop for TempLedger {
     }
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn command(sim: &Sim, transport: &str, ledger: &TempLedger, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(["--transport", transport, "--base-url", &sim.base_url()])
-        .args(["--client-key", KEY, "--ledger", &ledger.arg()])
+    let mut c = capmonster(["--transport", transport, "--base-url", &sim.base_url()]);
+    c.args(["--client-key", KEY, "--ledger", &ledger.arg()])
         .args(["--first-poll-delay", "0.02", "--poll-interval", "0.02"])
-        .args(args)
-        .env_remove("CAPMONSTER_CLIENT_KEY")
-        .env_remove("CAPMONSTER_BASE_URL")
-        .env_remove("CAPMONSTER_LEDGER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(args);
     c
 }
 
-fn wait(mut child: Child, limit: Duration) -> Out {
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().expect("try_wait").is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("capmonster did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().expect("output");
-    let out = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out
-}
-
 fn run(sim: &Sim, transport: &str, ledger: &TempLedger, args: &[&str]) -> Out {
-    let child = command(sim, transport, ledger, args)
-        .spawn()
-        .expect("spawn capmonster");
-    wait(child, Duration::from_secs(90))
+    run_command(
+        command(sim, transport, ledger, args),
+        None,
+        Duration::from_secs(90),
+    )
 }
 
 fn requests(sim: &Sim, endpoint: &str) -> u64 {
