@@ -23,16 +23,6 @@ fn image_task(dir: &std::path::Path, bytes: usize) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "capmonster-image-limit-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[track_caller]
 fn assert_refused(out: &Out, limit: &str) {
     assert_eq!(out.code, 2, "stderr: {}", out.stderr);
@@ -56,7 +46,7 @@ fn assert_refused(out: &Out, limit: &str) {
 
 #[test]
 fn with_the_builtin_simulator_the_limit_is_50_kb_until_raised() {
-    let dir = tempdir();
+    let dir = temp_dir("image-limit");
     let big = image_task(&dir, 300_000);
     for t in ["hyper", "ureq"] {
         // Default: refused locally, exit 2.
@@ -117,7 +107,7 @@ fn with_the_builtin_simulator_the_limit_is_50_kb_until_raised() {
 
 #[test]
 fn nothing_is_sent_over_the_limit_and_create_and_solve_many_follow_it() {
-    let dir = tempdir();
+    let dir = temp_dir("image-limit");
     let big = image_task(&dir, 60_000);
     let sim = Sim::spawn(SimConfig::instant().with_max_image_bytes(500_000)).unwrap();
     let url = sim.base_url();
