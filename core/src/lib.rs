@@ -153,26 +153,27 @@
 //!   terminal actions repeat.
 //!
 //! ## Paths
-//! Every public item has exactly one path. The crate root names the client and what its
-//! users name: [`Client`], its builder and effects ([`ClientBuilder`], [`Transport`],
+//! Every public item has exactly one path. The crate root names the client and what its users
+//! name: [`Client`], its builder and effects ([`ClientBuilder`], [`Transport`],
 //! [`CancelHandle`], ...), the configuration ([`Config`], [`ClientKey`], [`Endpoint`], the
 //! `DEFAULT_*` constants), tasks and answers ([`Task`], [`TaskFamily`], [`TaskId`],
 //! [`Solution`], [`Metadata`], [`Solved`], [`TaskStatus`], [`ReportKind`]), errors ([`Error`]
 //! and its kinds, codes and classes), timings ([`PollPolicy`], [`PolicyOverrides`],
-//! [`MAX_POLLS_PER_TASK`]), the state machine ([`Solve`], [`Action`], [`Outgoing`], ...) and
-//! the account guard ([`AccountGuard`], [`BAN_DURATION`]). A module is public only as the
-//! namespace of what has no better home, and names nothing the root names: [`task`] (the
-//! typed builders, [`task::Proxy`], [`task::MAX_IMAGE_BYTES`]), [`solution`] (what the typed
-//! accessors return), [`codec`] (stateless request builders and parsers, for one-shot calls),
-//! [`policy`] (the official grids, override limits, [`policy::add_sat`]), [`calibrate`]
-//! (schedules learned from finished tasks: [`calibrate::Calibrator`], [`calibrate::min_gap`]),
-//! [`error`] (escaping and redaction helpers), [`blocking`] (the blocking client), and the
-//! subsystems, whole: [`record`] (a task's life as a ledger keeps it: [`record::TaskRecord`],
-//! [`record::LocalId`], [`record::MicroUsd`], ...), [`ledger`] (where records live:
-//! [`ledger::Ledger`], [`ledger::MemoryLedger`], [`ledger::PriceTable`], ...), [`lifecycle`]
-//! (how the client records a task's life: write-ahead rules, resume, spend cap, fleet) and
-//! [`callback`] (authenticated per-task callback URLs). The [`http`] and [`serde_json`]
-//! crates are re-exported whole, for the types of this crate's signatures.
+//! [`MAX_POLLS_PER_TASK`]), the state machine ([`Solve`], [`Action`], [`Outgoing`], ...,
+//! [`drive_async()`], [`call_async()`]) and the account guard ([`AccountGuard`],
+//! [`BAN_DURATION`]). A module is public only as the namespace of what has no better home, and
+//! names nothing the root names: [`task`] (the typed builders, [`task::Proxy`],
+//! [`task::MAX_IMAGE_BYTES`]), [`solution`] (what the typed accessors return), [`codec`]
+//! (stateless request builders and parsers, for one-shot calls), [`policy`] (the official
+//! grids, override limits, [`policy::add_sat`]), [`calibrate`] (schedules learned from finished
+//! tasks: [`calibrate::Calibrator`], [`calibrate::min_gap`]), [`error`] (escaping and redaction
+//! helpers), [`blocking`] (the blocking client), and the subsystems, whole: [`record`] (a
+//! task's life as a ledger keeps it: [`record::TaskRecord`], [`record::LocalId`],
+//! [`record::MicroUsd`], ...), [`ledger`] (where records live: [`ledger::Ledger`],
+//! [`ledger::MemoryLedger`], [`ledger::PriceTable`], ...), [`lifecycle`] (how the client
+//! records a task's life: write-ahead rules, resume, spend cap, fleet) and [`callback`]
+//! (authenticated per-task callback URLs). The [`http`] and [`serde_json`] crates are
+//! re-exported whole, for the types of this crate's signatures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -201,6 +202,8 @@ mod solve;
 pub mod task;
 mod trace;
 
+// What the root names is defined in a private module (or a private submodule of a namespace
+// module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
 pub use client::{
     BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, TaskInput, Transport,
     TransportOptions,
