@@ -53,8 +53,8 @@
 //! task's life is recorded in the client's ledger (in memory by default;
 //! `ClientBuilder::ledger` for a SQLite file or a Redis shared by a fleet, from
 //! `capmonster-ledger`), so `resume(task_id)` continues the task's 120-poll count and
-//! `ClientBuilder::spend_limit(usd)` caps the spend: see `capmonster::core::lifecycle`. The client is written once, in
-//! `capmonster-core`, over the effects a transport supplies; the decisions (when to poll, when
+//! `ClientBuilder::spend_limit(usd)` caps the spend: see [`raw::core::lifecycle`]. The client is
+//! written once, in `capmonster-core`, over the effects a transport supplies; the decisions (when to poll, when
 //! a createTask may be resent without a second charge, the 120-poll cap, the account guard)
 //! are the core's.
 //!
@@ -78,6 +78,19 @@
 //! [`Error::is_connect`], [`Error::is_retryable`] (solving the same task again is safe),
 //! [`Error::is_account`] (key, balance or IP: stop). `source()` gives the original io, hyper or
 //! ureq error.
+//!
+//! ## Paths
+//!
+//! Everything has one path in this crate (apart from [`raw`], below). The root names the clients and what their users
+//! name: [`Client`], `blocking::Client`, [`ClientBuilder`], [`CancelHandle`], [`Config`],
+//! [`ClientKey`], [`ProxyUrl`], [`Task`], [`TaskFamily`], [`TaskId`], [`Solved`],
+//! [`Solution`], [`Metadata`], [`TaskStatus`], [`ReportKind`], [`PollPolicy`],
+//! [`PolicyOverrides`], [`Error`] with its kinds, codes and classes. Two modules are
+//! namespaces for what has no better home and name nothing the root names: [`task`] (the
+//! typed builders and a task's [`Proxy`](task::Proxy)) and [`solution`] (what the typed
+//! accessors return). [`raw`] re-exports the crates underneath whole, under their own paths
+//! (`raw::core::Task` is [`Task`]), for what this crate does not name: the ledger, records,
+//! callbacks, the stateless codec, the state machine.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -88,12 +101,14 @@ pub use capmonster_core::{
 };
 
 /// The task builders, one per documented task type (`task::RecaptchaV2`, `task::Turnstile`,
-/// `task::ImageToText`, ...), and the task's [`Proxy`](task::Proxy) settings.
+/// `task::ImageToText`, ...), and the task's [`Proxy`](task::Proxy) settings. A built task is
+/// a [`Task`], named at the root.
 pub mod task {
     pub use capmonster_core::task::*;
 }
 
-/// Typed views of solutions (`solution.recaptcha()`, ...).
+/// What the typed accessors of a [`Solution`] return ([`GeeTestV3`](solution::GeeTestV3),
+/// [`Point`](solution::Point), ...). [`Solution`] and [`Metadata`] are named at the root.
 pub mod solution {
     pub use capmonster_core::solution::*;
 }

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use capmonster_core::blocking::block_on;
-use capmonster_core::{Client, Config, Error, Ledger, LocalId, Solved, Task, TaskId, TaskStatus};
+use capmonster_core::ledger::Ledger;
+use capmonster_core::record::LocalId;
+use capmonster_core::{Client, Config, Error, Solved, Task, TaskId, TaskStatus};
 use capmonster_hyper::HyperTransport;
 use capmonster_ureq::UreqTransport;
 

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use capmonster_core::{Client, Config, Error, Ledger};
+use capmonster_core::ledger::Ledger;
+use capmonster_core::{Client, Config, Error};
 
 use crate::args::{Command, GlobalOpts, TransportKind};
 use crate::backend::Backend;

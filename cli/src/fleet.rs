@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
+use capmonster_core::ledger::Ledger;
 use capmonster_core::record::{StateKind, TaskRecord};
-use capmonster_core::{Error, ErrorKind, Ledger, Solved};
+use capmonster_core::{Error, ErrorKind, Solved};
 use tokio::task::JoinSet;
 
 use crate::Io;

@@ -30,9 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capmonster_core::error::escape_untrusted;
-use capmonster_core::{
-    ClientKey, Config, Error, Ledger, MemoryLedger, PolicyOverrides, Task, TaskId,
-};
+use capmonster_core::ledger::{Ledger, MemoryLedger};
+use capmonster_core::{ClientKey, Config, Error, PolicyOverrides, Task, TaskId};
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
 
@@ -351,8 +350,8 @@ fn open_ledger(
         capmonster_ledger::open(location)
     };
     Ok(opened.map_err(|e| match e {
-        capmonster_core::LedgerError::InvalidInput(m)
-        | capmonster_core::LedgerError::Unsupported(m) => {
+        capmonster_core::ledger::LedgerError::InvalidInput(m)
+        | capmonster_core::ledger::LedgerError::Unsupported(m) => {
             Error::invalid_input(format!("--ledger: {m}"))
         }
         other => Error::new(capmonster_core::ErrorKind::Ledger(other)),

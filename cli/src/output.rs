@@ -154,7 +154,7 @@ pub(crate) fn balance(b: f64) -> String {
 /// "callerKey":"..."|null,"createdAtMs":N}`. `polls` is the count against the 120 (reserved
 /// polls, which a crash may have left unsent: never under-counted); `cost` is the settled
 /// spend (the reported cost, or the reserved price of a task that may have been charged).
-pub(crate) fn ledger_line(r: &capmonster_core::TaskRecord) -> String {
+pub(crate) fn ledger_line(r: &capmonster_core::record::TaskRecord) -> String {
     let cost = r.spend_settled().map(|c| c.as_usd());
     let family = serde_json::to_value(r)
         .ok()

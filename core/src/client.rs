@@ -57,7 +57,7 @@ pub trait Transport: Send + Sync {
     /// core reads no clock; a test fake may return any coherent value.
     fn wall_clock_ms(&self) -> u64;
 
-    /// 16 random bytes: the [`LocalId`](crate::LocalId) of a new task record, and this
+    /// 16 random bytes: the [`LocalId`](crate::record::LocalId) of a new task record, and this
     /// client's worker id in leases. They must differ between calls and between processes
     /// sharing a ledger (128 random bits do); the core draws no random number itself.
     fn random_id(&self) -> [u8; 16];
@@ -564,7 +564,7 @@ impl<C: FromParts> ClientBuilder<C> {
     }
 
     /// Records every task's life in `ledger` (default: a fresh
-    /// [`MemoryLedger`](crate::MemoryLedger) per client). See [`crate::lifecycle`].
+    /// [`MemoryLedger`](crate::ledger::MemoryLedger) per client). See [`crate::lifecycle`].
     #[must_use]
     pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
         self.ledger = Some(ledger);

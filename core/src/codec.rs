@@ -18,33 +18,9 @@ use crate::error::{ApiError, Error, ErrorCode, ErrorKind, snippet};
 use crate::solution::{Metadata, Solution, number_or_string_f64};
 use crate::task::Task;
 
-/// Which report endpoint to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReportKind {
-    /// `reportIncorrectImageCaptcha`: ImageToText and ComplexImageTask answers.
-    Image,
-    /// `reportIncorrectTokenCaptcha`: token answers (reCAPTCHA, GeeTest, Turnstile, ...).
-    Token,
-}
+pub(crate) mod status;
 
-impl ReportKind {
-    /// The endpoint it uses.
-    pub fn endpoint(self) -> Endpoint {
-        match self {
-            Self::Image => Endpoint::ReportIncorrectImage,
-            Self::Token => Endpoint::ReportIncorrectToken,
-        }
-    }
-}
-
-/// What a getTaskResult answer says about the task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TaskStatus {
-    /// Not ready yet (`status: "processing"`, or the `CAPTCHA_NOT_READY` error).
-    Processing,
-    /// Solved.
-    Ready(Solution),
-}
+pub(crate) use status::{ReportKind, TaskStatus};
 
 fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
     let mut req = Request::new(body);

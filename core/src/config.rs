@@ -216,7 +216,7 @@ impl Config {
 
     /// A spend cap, in US dollars, over the client's [ledger](crate::ledger) (the whole
     /// fleet's, for a ledger it shares): before each createTask the task's price
-    /// ([`Config::with_prices`], default [`PriceTable::default`](crate::PriceTable)) is
+    /// ([`Config::with_prices`], default [`PriceTable::default`](crate::ledger::PriceTable)) is
     /// reserved atomically; a task that would pass the cap is refused with
     /// [`ErrorKind::LimitReached`](crate::ErrorKind::LimitReached) and nothing is sent. The
     /// reservation is settled with the answer's `cost`, and released when the task failed
@@ -241,7 +241,7 @@ impl Config {
         self.inner.spend_limit
     }
 
-    /// The prices the spend cap reserves per task (default: [`PriceTable::default`](crate::PriceTable)'s
+    /// The prices the spend cap reserves per task (default: [`PriceTable::default`](crate::ledger::PriceTable)'s
     /// documented estimates).
     pub fn with_prices(self, prices: crate::ledger::PriceTable) -> Self {
         self.edit(|i| i.prices = prices)

@@ -39,7 +39,7 @@
 //! - polls spaced at least the interval apart, the first no sooner than the first delay;
 //!   transient failures back off exponentially; the deadline bounds everything. With
 //!   self-calibrating schedules (on by default, [`Config::with_calibration`]), the schedule
-//!   comes from the solve times the configuration's [`Calibrator`] learned, with gaps of at
+//!   comes from the solve times the configuration's [`calibrate::Calibrator`] learned, with gaps of at
 //!   least [`calibrate::min_gap`] (the official interval, or 2 s where that is shorter) and
 //!   the same 120-poll cap: see [`calibrate`];
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
@@ -153,16 +153,27 @@
 //!   terminal actions repeat.
 //!
 //! ## Paths
-//! The client, the configuration ([`Config`], [`ClientKey`], [`Endpoint`] and the `DEFAULT_*`
-//! constants), the state machine ([`Solve`], [`Action`], [`Outgoing`], [`Solved`], ...) and
-//! the account guard ([`AccountGuard`], [`BAN_DURATION`]) are named at the crate root only.
-//! Modules remain for what has no better home: [`codec`] (stateless request builders and
-//! parsers, for one-shot calls), [`task`] (typed builders and raw tasks), [`solution`] (typed
-//! access to answers), [`policy`] (timings), [`calibrate`] (schedules learned from finished
-//! tasks), [`blocking`] (the blocking client), [`error`] (escaping and redaction helpers),
-//! [`record`] (a task's life as a ledger keeps it), [`ledger`] (where records live),
-//! [`lifecycle`] (how the client records a task's life: write-ahead rules, resume, spend cap,
-//! fleet) and [`callback`] (authenticated per-task callback URLs).
+//! Every public item has exactly one path. The crate root names the client and what its users
+//! name: [`Client`], its builder and effects ([`ClientBuilder`], [`Transport`],
+//! [`CancelHandle`], ...), the configuration ([`Config`], [`ClientKey`], [`Endpoint`], the
+//! `DEFAULT_*` constants), tasks and answers ([`Task`], [`TaskFamily`], [`TaskId`],
+//! [`Solution`], [`Metadata`], [`Solved`], [`TaskStatus`], [`ReportKind`]), errors ([`Error`]
+//! and its kinds, codes and classes), timings ([`PollPolicy`], [`PolicyOverrides`],
+//! [`MAX_POLLS_PER_TASK`]), the state machine ([`Solve`], [`Action`], [`Outgoing`], ...,
+//! [`drive_async()`], [`call_async()`]) and the account guard ([`AccountGuard`],
+//! [`BAN_DURATION`]). A module is public only as the namespace of what has no better home, and
+//! names nothing the root names: [`task`] (the typed builders, [`task::Proxy`],
+//! [`task::MAX_IMAGE_BYTES`]), [`solution`] (what the typed accessors return), [`codec`]
+//! (stateless request builders and parsers, for one-shot calls), [`policy`] (the official
+//! grids, override limits, [`policy::add_sat`]), [`calibrate`] (schedules learned from finished
+//! tasks: [`calibrate::Calibrator`], [`calibrate::min_gap`]), [`error`] (escaping and redaction
+//! helpers), [`blocking`] (the blocking client), and the subsystems, whole: [`record`] (a
+//! task's life as a ledger keeps it: [`record::TaskRecord`], [`record::LocalId`],
+//! [`record::MicroUsd`], ...), [`ledger`] (where records live: [`ledger::Ledger`],
+//! [`ledger::MemoryLedger`], [`ledger::PriceTable`], ...), [`lifecycle`] (how the client
+//! records a task's life: write-ahead rules, resume, spend cap, fleet) and [`callback`]
+//! (authenticated per-task callback URLs). The [`http`] and [`serde_json`] crates are
+//! re-exported whole, for the types of this crate's signatures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -191,29 +202,28 @@ mod solve;
 pub mod task;
 mod trace;
 
-pub use calibrate::Calibrator;
+// What the root names is defined in a private module (or a private submodule of a namespace
+// module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
 pub use client::{
     BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, TaskInput, Transport,
     TransportOptions,
 };
-pub use codec::{ReportKind, TaskStatus};
+pub use codec::status::{ReportKind, TaskStatus};
 pub use config::{
     ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
 pub use drive::{call_async, drive_async};
-pub use error::{
+pub use error::types::{
     ApiError, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind, TransportError,
     TransportErrorKind,
 };
 pub use guard::{AccountGuard, BAN_DURATION};
-pub use ledger::{Ledger, LedgerError, MemoryLedger, PriceTable};
-pub use policy::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
+pub use policy::timing::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};
-pub use record::{LocalId, MicroUsd, TaskRecord, TaskState};
-pub use solution::{Metadata, Solution};
+pub use solution::raw::{Metadata, Solution};
 pub use solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
-pub use task::{Task, TaskFamily};
+pub use task::raw::{Task, TaskFamily};
 
 /// A task id as the service assigns it (a non-negative JSON integer).
 #[derive(

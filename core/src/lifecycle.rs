@@ -1,7 +1,7 @@
 //! A task's whole life, recorded: how the one driving loop and every client method use the
 //! client's [ledger](crate::ledger).
 //!
-//! Every [`Client`] owns an `Arc<dyn Ledger>` ([`MemoryLedger`](crate::MemoryLedger) by
+//! Every [`Client`] owns an `Arc<dyn Ledger>` ([`MemoryLedger`](crate::ledger::MemoryLedger) by
 //! default; [`Client::with_ledger`] or [`ClientBuilder::ledger`](crate::ClientBuilder::ledger)
 //! for a durable or shared one). Every solve gets a [`LocalId`] made of the transport's
 //! [`random_id`](Transport::random_id), and every time written in a record is the transport's

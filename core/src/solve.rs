@@ -255,7 +255,7 @@ impl fmt::Debug for Solve {
 impl Solve {
     /// A machine that will create `task` and poll it to the end, with the policy
     /// `cfg.policy().apply(PollPolicy::for_task(&task))`, or the schedule of the
-    /// configuration's [`Calibrator`](crate::Calibrator) once it has learned the task's
+    /// configuration's [`Calibrator`](crate::calibrate::Calibrator) once it has learned the task's
     /// family (see [`crate::calibrate`]); the outcome is reported to it.
     pub fn new(cfg: &Config, task: &Task, now: Instant) -> Self {
         let mut policy = cfg.policy().apply(PollPolicy::for_task(task));

@@ -15,7 +15,7 @@ use std::fs;
 use std::path::Path;
 
 use capmonster_core::task::*;
-use capmonster_core::{Error, ErrorKind, Task};
+use capmonster_core::{Error, ErrorKind, Task, TaskFamily};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = capmonster_testdata::FIXTURES_DIR;

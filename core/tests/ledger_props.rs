@@ -1,11 +1,11 @@
 //! Property tests of the task record and the in-memory ledger: the 120-poll budget and the
 //! spend cap hold under arbitrary interleavings, and records survive serialisation.
 
+use capmonster_core::ErrorCategory;
+use capmonster_core::TaskFamily;
 use capmonster_core::TaskId;
-use capmonster_core::error::ErrorCategory;
 use capmonster_core::ledger::{Ledger, LedgerError, MemoryLedger};
 use capmonster_core::record::{Change, LocalId, MicroUsd, Outcome, SpendTotals, TaskRecord};
-use capmonster_core::task::TaskFamily;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use capmonster_core::blocking::block_on;
 use capmonster_core::http::Response;
+use capmonster_core::ledger::Ledger;
 use capmonster_core::{
-    Client, ClientKey, Config, ErrorKind, Ledger, Outgoing, PolicyOverrides, RequestKind, Task,
-    TaskId, Transport, TransportError,
+    Client, ClientKey, Config, ErrorKind, Outgoing, PolicyOverrides, RequestKind, Task, TaskId,
+    Transport, TransportError,
 };
 use proptest::prelude::*;
 
@@ -112,7 +113,7 @@ proptest! {
         timeouts in proptest::collection::vec(1u64..400_000, 1..8),
         extra in 0u32..130,
     ) {
-        let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(capmonster_core::MemoryLedger::new());
+        let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
         let v = Virtual {
             now: Mutex::new(start()),
             ledger: &*ledger,
@@ -148,7 +149,7 @@ proptest! {
 #[test]
 fn a_spend_cap_refuses_with_nothing_sent() {
     let ledger: std::sync::Arc<dyn Ledger> =
-        std::sync::Arc::new(capmonster_core::MemoryLedger::new());
+        std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
     let v = Virtual {
         now: Mutex::new(start()),
         ledger: &*ledger,

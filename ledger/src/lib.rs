@@ -34,8 +34,9 @@
 //! (`ledger/README.md`) and on [`RedisLedger`].
 //!
 //! ```
+//! use capmonster_core::ledger::Ledger;
 //! use capmonster_core::record::{LocalId, MicroUsd, TaskRecord};
-//! use capmonster_core::{Ledger, TaskFamily, TaskId};
+//! use capmonster_core::{TaskFamily, TaskId};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let ledger = capmonster_ledger::open(dir.path().join("tasks.db").to_str().unwrap())?;

@@ -10,8 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use capmonster_core::ledger::conformance::{intent, lid};
+use capmonster_core::ledger::{Ledger, LedgerError};
 use capmonster_core::record::{MicroUsd, Outcome, StateKind, TaskRecord};
-use capmonster_core::{Ledger, LedgerError, TaskFamily, TaskId};
+use capmonster_core::{TaskFamily, TaskId};
 use capmonster_ledger::SqliteLedger;
 
 const CHILD_ROLE: &str = "CAPMONSTER_LEDGER_TEST_ROLE";

@@ -7,9 +7,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use capmonster_core::ClientKey;
+use capmonster_core::TaskId;
 use capmonster_core::ledger::conformance::{intent, lid};
+use capmonster_core::ledger::{Ledger, LedgerError};
 use capmonster_core::record::MicroUsd;
-use capmonster_core::{Ledger, LedgerError, TaskId};
 use capmonster_ledger::{RedisLedger, namespace_for_key};
 
 fn open(url: &str, ns: &str) -> RedisLedger {

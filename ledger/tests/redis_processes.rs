@@ -11,9 +11,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use capmonster_core::TaskId;
 use capmonster_core::ledger::conformance::{intent, lid};
+use capmonster_core::ledger::{Ledger, LedgerError};
 use capmonster_core::record::MicroUsd;
-use capmonster_core::{Ledger, LedgerError, TaskId};
 use capmonster_ledger::{Conflict, RedisLedger};
 
 const CHILD_ROLE: &str = "CAPMONSTER_REDIS_TEST_ROLE";

@@ -8,9 +8,10 @@ mod support;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use capmonster_core::TaskId;
 use capmonster_core::ledger::conformance::{intent, lid};
+use capmonster_core::ledger::{Ledger, LedgerError};
 use capmonster_core::record::{StateKind, TaskRecord};
-use capmonster_core::{Ledger, LedgerError, TaskId};
 use capmonster_ledger::{Conflict, RedisLedger, RedisOptions};
 
 const N: u64 = 300;

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use capmonster_core::TaskId;
 use capmonster_core::ledger::conformance::{intent, lid};
+use capmonster_core::ledger::{Ledger, LedgerError};
 use capmonster_core::record::{MicroUsd, RecordError, StateKind};
-use capmonster_core::{Ledger, LedgerError, TaskId};
 use capmonster_ledger::{SCHEMA_VERSION, SqliteLedger};
 use rusqlite::Connection;
 

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use capmonster_core::{ClientKey, Config, ErrorKind, Ledger, PolicyOverrides, Task};
+use capmonster_core::ledger::Ledger;
+use capmonster_core::{ClientKey, Config, ErrorKind, PolicyOverrides, Task};
 use capmonster_sim::{Sim, SimConfig};
 use capmonster_soak::crash::{crash_task, remove_work_dir, work_dir};
 use capmonster_soak::procs::{Redis, fresh_key};

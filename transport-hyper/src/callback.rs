@@ -62,11 +62,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use capmonster_core::Error;
+use capmonster_core::TaskFamily;
 use capmonster_core::callback::{
     CallbackRegistration, CallbackSecret, CallbackSource, CallbackWait, fallback_delay,
 };
 use capmonster_core::record::LocalId;
-use capmonster_core::task::TaskFamily;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue};

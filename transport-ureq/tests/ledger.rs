@@ -12,11 +12,9 @@ use std::time::{Duration, Instant};
 
 use capmonster_sim::SimConfig;
 use capmonster_ureq::core::blocking::Client as BlockingClient;
-use capmonster_ureq::core::ledger::{GuardTrip, LedgerError};
+use capmonster_ureq::core::ledger::{GuardTrip, Ledger, LedgerError, MemoryLedger};
 use capmonster_ureq::core::record::{Applied, Change, LocalId, SpendTotals, TaskRecord};
-use capmonster_ureq::core::{
-    ErrorKind, Ledger, MemoryLedger, Outgoing, RequestKind, TaskId, Transport, TransportError,
-};
+use capmonster_ureq::core::{ErrorKind, Outgoing, RequestKind, TaskId, Transport, TransportError};
 use capmonster_ureq::{Client, UreqTransport};
 use common::*;
 

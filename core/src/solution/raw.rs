@@ -1,0 +1,112 @@
+//! [`Solution`] and [`Metadata`], named at the crate root.
+
+use serde_json::{Map, Value};
+
+/// A solved task's answer: the raw `solution` object exactly as the service sent it, plus the
+/// answer's other top-level fields as [`Metadata`]. With the `serde` feature (default) it
+/// serializes as `{"solution":<raw>,"metadata":{...}}`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Solution {
+    #[cfg_attr(feature = "serde", serde(rename = "solution"))]
+    raw: Value,
+    #[cfg_attr(feature = "serde", serde(default))]
+    metadata: Metadata,
+}
+
+/// The top-level fields of a ready answer other than the envelope (`errorId`, `errorCode`,
+/// `errorDescription`, `status`, `solution`, `taskId`): `cost`, `ip`, `createTime`, `endTime`,
+/// `solveCount`, and anything newer, exactly as sent. With the `serde` feature (default) it
+/// serializes as the JSON object of those fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct Metadata {
+    fields: Map<String, Value>,
+}
+
+impl Solution {
+    /// A solution from its raw JSON and metadata.
+    pub fn new(raw: Value, metadata: Metadata) -> Self {
+        Self { raw, metadata }
+    }
+
+    /// The `solution` value exactly as the service sent it.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+
+    /// The raw value, consumed.
+    pub fn into_raw(self) -> Value {
+        self.raw
+    }
+
+    /// The answer's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// A field of the solution object, if the solution is an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.raw.as_object().and_then(|o| o.get(key))
+    }
+}
+
+impl Metadata {
+    /// Metadata from the extra top-level fields of an answer (nulls are dropped).
+    pub fn from_fields(mut fields: Map<String, Value>) -> Self {
+        fields.retain(|_, v| !v.is_null());
+        Self { fields }
+    }
+
+    /// All fields, exactly as sent.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// `cost` in USD, sent as a number or as a decimal string.
+    pub fn cost(&self) -> Option<f64> {
+        number_or_string_f64(self.fields.get("cost")?)
+    }
+
+    /// `solveCount`, sent as a number or a string.
+    pub fn solve_count(&self) -> Option<u64> {
+        number_or_string_u64(self.fields.get("solveCount")?)
+    }
+
+    /// `createTime` (unix seconds), sent as a number or a string.
+    pub fn create_time(&self) -> Option<u64> {
+        number_or_string_u64(self.fields.get("createTime")?)
+    }
+
+    /// `endTime` (unix seconds), sent as a number or a string.
+    pub fn end_time(&self) -> Option<u64> {
+        number_or_string_u64(self.fields.get("endTime")?)
+    }
+
+    /// `ip`: the address the task was sent from, as the service saw it.
+    pub fn ip(&self) -> Option<&str> {
+        self.fields.get("ip")?.as_str()
+    }
+}
+
+pub(crate) fn number_or_string_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+pub(crate) fn number_or_string_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
