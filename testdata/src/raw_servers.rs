@@ -65,8 +65,7 @@ pub fn reply_server(reply: Vec<u8>, read_request: bool) -> (String, Arc<AtomicUs
             stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
             let mut got = Vec::new();
             let mut buf = [0u8; 4096];
-            loop {
-                let Ok(n) = stream.read(&mut buf) else { break };
+            while let Ok(n) = stream.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
