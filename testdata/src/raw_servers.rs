@@ -362,12 +362,25 @@ pub fn socks5_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("127.0.0.1:{}", addr.port()), tunnels)
 }
 
-/// An address (`127.0.0.1:PORT`) on which nothing listens (a port bound, then released).
+/// An address (`127.0.0.1:PORT`) on which nothing listens: a free port below 32768, bound
+/// and released. Ports of that range are never handed out by the system for `bind(0)` (the
+/// ephemeral ranges of Linux, macOS and Windows start at 32768 or above), so a server another
+/// test starts meanwhile cannot take it over and answer where a refused connection is meant.
 pub fn closed_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("127.0.0.1:{port}")
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        ^ std::process::id();
+    let start = 20_000 + seed % 12_000;
+    (0..12_000)
+        .map(|i| 20_000 + (start - 20_000 + i) % 12_000)
+        .find_map(|port| {
+            let port = u16::try_from(port).ok()?;
+            let listener = TcpListener::bind(("127.0.0.1", port)).ok()?;
+            drop(listener);
+            Some(format!("127.0.0.1:{port}"))
+        })
+        .expect("a free port on 127.0.0.1 below 32768")
 }
 
 /// A server that accepts connections and never answers (nor closes them). Returns its base
