@@ -185,6 +185,8 @@ macro_rules! __suite_hardening {
             let key = ClientKey::new(KEY).unwrap();
             let cfg = config_for(&sim.base_url()).with_key(key.clone()).with_max_body_bytes(1024);
             let client = client_with(cfg.clone());
+            // Another client over a clone of the configuration shares its account guard.
+            let short = client_with(cfg.clone().with_policy(fast(Duration::from_millis(100))));
             let refused = client_with(config_for(&closed_port_url()).with_key(key.clone()));
             let slow = spawn(SimConfig::instant().with_fault(FaultRule::rate(
                 SimEndpoint::Any,
@@ -194,7 +196,7 @@ macro_rules! __suite_hardening {
             let timing_out = client_with(
                 config_for(&slow.base_url()).with_key(key).with_request_timeout(Duration::from_millis(100)),
             );
-            check("Debug of the client", &format!("{client:?}"));
+            check("Debug of the clients", &format!("{client:?} {short:?} {refused:?}"));
             check("Debug of the config", &format!("{cfg:?}"));
             check("Debug of a builder", &format!("{:?}", Client::builder().config(cfg.clone())));
 
@@ -211,6 +213,7 @@ macro_rules! __suite_hardening {
                     errors.push(refused.balance().await.unwrap_err()); // connect
                     errors.push(client.solve(&recaptcha()).await.unwrap_err()); // 403
                     errors.push(client.solve(&recaptcha()).await.unwrap_err()); // guard
+                    errors.push(short.solve(&recaptcha()).await.unwrap_err()); // guard too
                     errors.push(timing_out.balance().await.unwrap_err()); // timeout
                     errors.push(timing_out.solve(&recaptcha()).await.unwrap_err()); // create timeout
                     errors
@@ -223,8 +226,9 @@ macro_rules! __suite_hardening {
             assert_eq!(transport_kind(&errors[4]), TransportErrorKind::Connect);
             assert!(matches!(errors[5].kind(), ErrorKind::Api(_)), "{:?}", errors[5]);
             assert!(matches!(errors[6].kind(), ErrorKind::AccountBlocked { .. }), "{:?}", errors[6]);
-            assert_eq!(transport_kind(&errors[7]), TransportErrorKind::Timeout);
-            assert!(is_unknown_outcome(&errors[8]), "{:?}", errors[8]);
+            assert!(matches!(errors[7].kind(), ErrorKind::AccountBlocked { .. }), "{:?}", errors[7]);
+            assert_eq!(transport_kind(&errors[8]), TransportErrorKind::Timeout);
+            assert!(is_unknown_outcome(&errors[9]), "{:?}", errors[9]);
             for e in &errors {
                 check_error(e);
             }
