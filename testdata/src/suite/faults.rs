@@ -270,7 +270,7 @@ macro_rules! __suite_faults {
                 SimConfig::default()
                     .with_seed(7)
                     .with_solve_time("*", Duration::from_millis(20), Duration::from_millis(80))
-                    .with_faults(FaultRule::mixed(0.15)),
+                    .with_faults(FaultRule::mixed(0.2)),
             );
             let cfg = config_for(&sim.base_url())
                 .with_policy(fast(Duration::from_secs(8)))
