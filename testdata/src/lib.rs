@@ -4,7 +4,8 @@
 //! [CapMonster Cloud documentation](https://docs.capmonster.cloud/) as JSON files (with notes
 //! and sources in `fixtures/INDEX.md`), raw TCP servers for transport hardening tests
 //! ([`raw_servers`]: misbehaving servers, an HTTP CONNECT proxy, a SOCKS5 proxy), and the
-//! transport contract suite ([`transport_suite!`], see [`suite`]).
+//! transport contract suite ([`transport_suite!`], see [`suite`]): every rule a transport
+//! keeps, written once and run for each transport.
 //!
 //! The capmonster-rs crates use it as a dev-dependency, so that their tests run from their
 //! published packages exactly as from the repository; it is just as usable for testing your

@@ -47,6 +47,51 @@ pub fn recording_server() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     (format!("127.0.0.1:{}", addr.port()), seen)
 }
 
+/// A server that handles one connection at a time: reads the request (head and
+/// `Content-Length` body, or with `read_request == false` just whatever first arrives, such as a
+/// TLS ClientHello), writes `reply` verbatim and closes the connection. Returns its address as
+/// `127.0.0.1:PORT` (no scheme: use it for `http://` or `https://`) and the number of
+/// connections it accepted. For redirects (a `Location` the client must not follow) and TLS
+/// alerts.
+pub fn reply_server(reply: Vec<u8>, read_request: bool) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            c.fetch_add(1, Ordering::SeqCst);
+            stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if !read_request {
+                    break;
+                }
+                if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if got.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(&reply);
+            let _ = stream.flush();
+        }
+    });
+    (format!("127.0.0.1:{port}"), count)
+}
+
 /// A server that answers every request with a chunked `200` body that never ends (for 20 s),
 /// counting the bytes it managed to write. Returns its base URL (`http://127.0.0.1:PORT`) and
 /// the byte counter.
@@ -317,12 +362,25 @@ pub fn socks5_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("127.0.0.1:{}", addr.port()), tunnels)
 }
 
-/// An address (`127.0.0.1:PORT`) on which nothing listens (a port bound, then released).
+/// An address (`127.0.0.1:PORT`) on which nothing listens: a free port below 32768, bound
+/// and released. Ports of that range are never handed out by the system for `bind(0)` (the
+/// ephemeral ranges of Linux, macOS and Windows start at 32768 or above), so a server another
+/// test starts meanwhile cannot take it over and answer where a refused connection is meant.
 pub fn closed_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("127.0.0.1:{port}")
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        ^ std::process::id();
+    let start = 20_000 + seed % 12_000;
+    (0..12_000)
+        .map(|i| 20_000 + (start - 20_000 + i) % 12_000)
+        .find_map(|port| {
+            let port = u16::try_from(port).ok()?;
+            let listener = TcpListener::bind(("127.0.0.1", port)).ok()?;
+            drop(listener);
+            Some(format!("127.0.0.1:{port}"))
+        })
+        .expect("a free port on 127.0.0.1 below 32768")
 }
 
 /// A server that accepts connections and never answers (nor closes them). Returns its base

@@ -1,4 +1,5 @@
-//! Bringing your own connector or hyper client: the per-request settings still apply.
+//! Bringing your own connector or hyper client: the per-request settings still apply (the
+//! rules every transport keeps, redirects included, are in the transport suite).
 
 mod common;
 
@@ -66,44 +67,4 @@ async fn own_hyper_client_is_used() {
     let solved = client.solve(&recaptcha()).await.unwrap();
     assert_eq!(solved.polls, 1);
     assert!(client.balance().await.unwrap() > 0.0);
-}
-
-#[tokio::test]
-async fn redirects_are_not_followed() {
-    // A tiny server answering every request with a 302 to the simulator: the client must
-    // hand the 302 to the core (an error), never follow it.
-    let sim = spawn(SimConfig::instant());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let target = format!("{}/getBalance", sim.base_url());
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let target = target.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let _ = sock.read(&mut buf).await;
-                let resp = format!(
-                    "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    let cfg = capmonster_hyper::Config::new(
-        capmonster_hyper::ClientKey::new(capmonster_sim::DEFAULT_TEST_KEY).unwrap(),
-    )
-    .with_base_url(&format!("http://{addr}"))
-    .unwrap();
-    let client = Client::from_config(cfg).unwrap();
-    let err = client.balance().await.unwrap_err();
-    assert!(
-        matches!(err.kind(), ErrorKind::HttpStatus { status: 302, .. }),
-        "{err:?}"
-    );
-    assert_eq!(
-        requests(&sim, "getBalance"),
-        0,
-        "the redirect was not followed"
-    );
 }

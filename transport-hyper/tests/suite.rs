@@ -8,12 +8,18 @@ capmonster_testdata::transport_suite!(
     hyper_util::client::legacy::Error
 );
 
-/// Runs a future of the hyper transport on a fresh multi-threaded tokio runtime.
+/// Runs a future of the hyper transport on one multi-threaded tokio runtime shared by the
+/// tests (callable from several threads at once), so that a client's pooled connections
+/// outlive each call.
 fn run<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+        })
         .block_on(f)
 }

@@ -1,7 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the hyper-specific integration tests (the rules every transport keeps
+//! are in the transport suite, `tests/suite.rs`).
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use capmonster_hyper::{Client, ClientKey, Config, PolicyOverrides, Task};
@@ -19,12 +19,7 @@ pub fn fast_policy(timeout: Duration) -> PolicyOverrides {
 
 /// A config for the simulator with the default test key and a fast policy.
 pub fn sim_config(sim: &Sim) -> Config {
-    config_with_key(sim, DEFAULT_TEST_KEY)
-}
-
-/// A config for the simulator with `key` and a fast policy.
-pub fn config_with_key(sim: &Sim, key: &str) -> Config {
-    Config::new(ClientKey::new(key).unwrap())
+    Config::new(ClientKey::new(DEFAULT_TEST_KEY).unwrap())
         .with_base_url(&sim.base_url())
         .unwrap()
         .with_policy(fast_policy(Duration::from_secs(10)))
@@ -41,29 +36,16 @@ pub fn spawn(cfg: SimConfig) -> Sim {
     Sim::spawn(cfg.with_worker_threads(2)).expect("simulator starts")
 }
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(capmonster_testdata::FIXTURES_DIR)
-}
-
-/// The `task` object of a createTask fixture file, with the docs' placeholders replaced.
-pub fn fixture_task_json(file: &str) -> Value {
-    let text = std::fs::read_to_string(fixtures_dir().join(file)).expect("fixture exists");
-    let text = text.replace(
-        "userAgentPlaceholder",
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
-    );
+/// A validated task from a createTask fixture file of capmonster-testdata.
+pub fn fixture_task(file: &str) -> Task {
+    let text = capmonster_testdata::read(file).expect("fixture exists");
     let mut doc: Value = serde_json::from_str(&text).expect("fixture is JSON");
     let mut task = doc["task"].take();
     if task["type"] == "ImageToTextTask" {
         // The docs' placeholder is not base64; use a real 300-byte image-sized blob.
         task["body"] = Value::String("QUJD".repeat(100));
     }
-    task
-}
-
-/// A validated task from a createTask fixture file.
-pub fn fixture_task(file: &str) -> Task {
-    Task::from_json(fixture_task_json(file)).expect("fixture task is valid")
+    Task::from_json(task).expect("fixture task is valid")
 }
 
 /// A reCAPTCHA v2 task (the default test task).

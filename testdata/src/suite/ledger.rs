@@ -1,0 +1,218 @@
+//! The ledger through the client: durable before visible (the intent before createTask, the
+//! task id before the first poll, each poll reserved before it is sent, the outcome before
+//! the caller sees it), failing closed, outages waited out, the spend cap under concurrency,
+//! and the fleet-wide account guard shared through the ledger.
+
+/// Part of [`transport_suite!`](crate::transport_suite): the ledger through the client.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite_ledger {
+    () => {
+        /// Checks that every `send poll K` in `log` comes after a reservation of at least K
+        /// polls; returns the number of polls sent.
+        fn polls_sent_reserved(log: &[String]) -> u32 {
+            let mut reserved = 0u32;
+            let mut polls = 0u32;
+            for l in log {
+                if let Some(n) = l.strip_prefix("reserved to ") {
+                    reserved = n.parse().unwrap();
+                }
+                if l.starts_with("send poll ") {
+                    polls += 1;
+                    assert!(
+                        polls <= reserved,
+                        "poll {polls} sent with {reserved} reserved: {log:?}"
+                    );
+                }
+            }
+            polls
+        }
+
+        /// Each write comes before the send it guards: the intent before createTask, the task
+        /// id before the first poll, each poll reserved before it is sent, the outcome last.
+        #[test]
+        fn ledger_writes_come_before_the_sends_they_guard() {
+            let sim = spawn(SimConfig::default().with_solve_time(
+                "*",
+                Duration::from_millis(250),
+                Duration::from_millis(250),
+            ));
+            let (client, log) = logged_client(&sim, false, 0, 0);
+            let solved = run(client.solve(&recaptcha())).expect("solved");
+            let log = log.lock().unwrap().clone();
+            let at = |what: &str| {
+                log.iter()
+                    .position(|l| l == what)
+                    .unwrap_or_else(|| panic!("{what}: {log:?}"))
+            };
+            assert!(at("insert") < at("send createTask"), "{log:?}");
+            assert!(at("created") < at("send poll 1"), "{log:?}");
+            assert_eq!(log.last().map(String::as_str), Some("finish"), "{log:?}");
+            let polls = polls_sent_reserved(&log);
+            assert_eq!(polls, solved.polls);
+            assert!(polls >= 2, "the task took several polls: {log:?}");
+            let rec = client
+                .ledger()
+                .find_by_task_id(solved.task_id)
+                .unwrap()
+                .expect("a record");
+            assert!(rec.is_finished());
+            assert_eq!(rec.polls_sent(), polls);
+        }
+
+        /// A ledger that cannot record the intent: a typed ledger error, and nothing is sent.
+        #[test]
+        fn a_ledger_that_cannot_record_the_intent_sends_nothing() {
+            let sim = spawn(SimConfig::instant());
+            let (client, log) = logged_client(&sim, true, 0, 0);
+            let err = run(client.solve(&recaptcha())).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::Ledger(capmonster_core::ledger::LedgerError::Unavailable(_))
+                ),
+                "{err}"
+            );
+            let err = run(client.create_task(&recaptcha())).unwrap_err();
+            assert!(matches!(err.kind(), ErrorKind::Ledger(_)), "{err}");
+            assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
+            assert_eq!(sim.stats().total_requests(), 0);
+        }
+
+        /// Poll reservations refused for a while: the solve waits them out, never sends a
+        /// poll that is not reserved, and counts every poll.
+        #[test]
+        fn polling_waits_out_a_ledger_outage_and_never_sends_an_unrecorded_poll() {
+            let sim = spawn(SimConfig::default().with_solve_time(
+                "*",
+                Duration::from_millis(200),
+                Duration::from_millis(200),
+            ));
+            let (client, log) = logged_client(&sim, false, 3, 0);
+            let solved = run(client.solve(&recaptcha())).expect("solved once the ledger is back");
+            let log = log.lock().unwrap().clone();
+            assert_eq!(
+                log.iter().filter(|l| *l == "reserve refused").count(),
+                3,
+                "{log:?}"
+            );
+            let polls = polls_sent_reserved(&log);
+            assert_eq!(requests(&sim, "getTaskResult"), u64::from(polls));
+            assert!(
+                solved.polls >= polls,
+                "the machine counts the unsent polls too"
+            );
+            assert_eq!(requests(&sim, "createTask"), 1);
+        }
+
+        /// A task id answered while the ledger is down is kept and recorded once the ledger
+        /// is back; no poll goes out before it is recorded, and the task is never created
+        /// again.
+        #[test]
+        fn a_task_id_answered_during_a_ledger_outage_is_recorded_once_it_is_back() {
+            let sim = spawn(SimConfig::default().with_solve_time(
+                "*",
+                Duration::from_millis(200),
+                Duration::from_millis(200),
+            ));
+            let (client, log) = logged_client(&sim, false, 0, 2);
+            let solved = run(client.solve(&recaptcha())).expect("solved once the ledger is back");
+            let log = log.lock().unwrap().clone();
+            assert_eq!(
+                log.iter().filter(|l| *l == "created refused").count(),
+                2,
+                "{log:?}"
+            );
+            let created = log.iter().position(|l| l == "created").expect("recorded");
+            let first_poll = log
+                .iter()
+                .position(|l| l.starts_with("send poll "))
+                .expect("polled");
+            assert!(created < first_poll, "{log:?}");
+            assert_eq!(requests(&sim, "createTask"), 1);
+            let record = client
+                .ledger()
+                .find_by_task_id(solved.task_id)
+                .unwrap()
+                .expect("the record knows the task id");
+            assert!(record.is_finished(), "{record:?}");
+        }
+
+        /// A ban-risk answer trips the guard in the ledger: another client sharing the ledger
+        /// (with its own local guard) sends nothing more.
+        #[test]
+        fn a_ban_risk_answer_stops_every_client_sharing_the_ledger() {
+            let sim = create_fault(Fault::Http403KeyDoesNotExist);
+            let ledger: Arc<dyn capmonster_core::ledger::Ledger> =
+                Arc::new(capmonster_core::ledger::MemoryLedger::new());
+            // Two workers (separate configs, so separate local guards) share one ledger.
+            let bad = client_at(&sim.base_url()).with_ledger(Arc::clone(&ledger));
+            let good = client_at(&sim.base_url()).with_ledger(Arc::clone(&ledger));
+            let e = run(bad.solve(&recaptcha())).unwrap_err();
+            assert!(e.is_account(), "{e}");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            let trip = ledger
+                .guard_tripped(now)
+                .unwrap()
+                .expect("the ledger's guard is tripped");
+            assert_eq!(trip.code, "ERROR_KEY_DOES_NOT_EXIST");
+            let sent = sim.stats().total_requests();
+            let e = run(good.solve(&recaptcha())).unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::AccountBlocked { .. }), "{e}");
+            assert!(run(good.balance()).is_err());
+            assert_eq!(
+                sim.stats().total_requests(),
+                sent,
+                "nothing sent after the trip"
+            );
+        }
+
+        /// 256 solves on 64 threads under one spend cap never create more than cap / price
+        /// tasks; the rest are refused with `LimitReached` (nothing sent for them, no task id).
+        #[test]
+        fn the_spend_cap_holds_under_concurrent_solves() {
+            let sim = spawn(SimConfig::instant());
+            // RecaptchaV2 costs 0.0006 USD by the default table: a cap of 0.03 is 50 tasks.
+            let client = client_with(config_for(&sim.base_url()).with_spend_limit(0.03).unwrap());
+            let results = on_threads(256, 64, |_| run(client.solve(&recaptcha())));
+            let solved = results.iter().filter(|r| r.is_ok()).count();
+            let limited = results
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.as_ref().map_err(|e| e.kind()),
+                        Err(ErrorKind::LimitReached { .. })
+                    )
+                })
+                .count();
+            assert_eq!(
+                solved + limited,
+                256,
+                "{:?}",
+                results.iter().find(|r| r.is_err())
+            );
+            let created = sim.stats().tasks_created;
+            assert!(created <= 50, "{created} tasks created under a cap of 50");
+            assert_eq!(created as usize, solved);
+            assert_eq!(
+                requests(&sim, "createTask"),
+                created,
+                "nothing sent for a refused solve"
+            );
+            let totals = client.ledger().spend_totals().unwrap();
+            assert!(
+                totals.committed() <= capmonster_core::record::MicroUsd(30_000),
+                "{totals:?}"
+            );
+            let e = results
+                .iter()
+                .find_map(|r| r.as_ref().err())
+                .expect("some refused");
+            assert_eq!(e.category(), capmonster_core::ErrorCategory::Limit);
+            assert!(e.task_id().is_none());
+        }
+    };
+}
