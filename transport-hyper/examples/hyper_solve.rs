@@ -10,8 +10,9 @@
 
 use std::time::Duration;
 
+use capmonster_hyper::Client;
 use capmonster_hyper::core::serde_json::json;
-use capmonster_hyper::{Client, ClientKey, Config, PolicyOverrides, Task};
+use capmonster_hyper::core::{ClientKey, Config, PolicyOverrides, Task};
 use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
 
 #[tokio::main]

@@ -12,12 +12,14 @@
 //! # Usage
 //!
 //! Most programs use the `capmonster` crate, which re-exports this one as
-//! `capmonster::Client`. Directly:
+//! `capmonster::Client`. Directly (the core's types are reached through [`core`], the
+//! `capmonster-core` crate re-exported whole; this crate names nothing of it at its root, so
+//! every item has one path):
 //!
 //! ```no_run
 //! use capmonster_hyper::{Client, core::task::RecaptchaV2};
 //!
-//! # async fn run() -> Result<(), capmonster_hyper::Error> {
+//! # async fn run() -> Result<(), capmonster_hyper::core::Error> {
 //! let client = Client::builder()
 //!     .client_key("0123456789abcdef0123456789abcdef")
 //!     .build()?;
@@ -63,7 +65,7 @@
 //! that just freed its slot is about to return to the pool; 10,000 solves started at once
 //! with the default bound of 256 peaked at about 400 connections on loopback). Waiting for a
 //! slot counts against the request's deadline; a request whose deadline passes while it waits
-//! was never sent, and is reported as [`TransportErrorKind::Connect`] (so the core may safely
+//! was never sent, and is reported as [`TransportErrorKind::Connect`](capmonster_core::TransportErrorKind::Connect) (so the core may safely
 //! send a createTask again). This is resource management only: the adapter never retries or
 //! delays anything on its own.
 //!
@@ -78,21 +80,21 @@
 //!   `native-roots` feature the platform's root certificates (as `rustls-native-certs` finds
 //!   them: `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, else the operating system's store; none
 //!   found fails `build` with a typed error); [`DEFAULT_TLS`] says which. Plain `http` is
-//!   only ever used for URLs the [`Config`] accepted (loopback hosts, or
-//!   [`Config::with_base_url_insecure`]).
+//!   only ever used for URLs the [`Config`](capmonster_core::Config) accepted (loopback hosts, or
+//!   [`Config::with_base_url_insecure`](capmonster_core::Config::with_base_url_insecure)).
 //! - **No redirects**: a `3xx` is handed to the core as an answer, so the key never travels to
 //!   another host.
 //! - **Status is data**: any HTTP status is returned to the core (the body of a 402 is the
 //!   answer).
 //! - **Timeout**: each request (waiting for a slot, connect, headers and body together) must
 //!   complete before the deadline the core gives ([`Outgoing::deadline`](capmonster_core::Outgoing), derived from
-//!   [`Config::with_request_timeout`], default
+//!   [`Config::with_request_timeout`](capmonster_core::Config::with_request_timeout), default
 //!   [`DEFAULT_REQUEST_TIMEOUT`](capmonster_core::DEFAULT_REQUEST_TIMEOUT), and the
 //!   task's overall deadline).
-//! - **Body limit**: at most [`Config::max_body_bytes`] bytes of a response body are read
+//! - **Body limit**: at most [`Config::max_body_bytes`](capmonster_core::Config::max_body_bytes) bytes of a response body are read
 //!   (default [`DEFAULT_MAX_BODY_BYTES`](capmonster_core::DEFAULT_MAX_BODY_BYTES),
-//!   1 MiB; change it with [`Config::with_max_body_bytes`]); a larger body is a
-//!   [`TransportErrorKind::BodyTooLarge`] error.
+//!   1 MiB; change it with [`Config::with_max_body_bytes`](capmonster_core::Config::with_max_body_bytes)); a larger body is a
+//!   [`TransportErrorKind::BodyTooLarge`](capmonster_core::TransportErrorKind::BodyTooLarge) error.
 //! - **HTTP/1.1**, with the method, URL and headers the core built.
 //!
 //! The only re-send below the core is hyper's own handling of a pooled keep-alive connection
@@ -100,7 +102,7 @@
 //!
 //! # Errors from the transport
 //!
-//! | hyper outcome | [`TransportErrorKind`] |
+//! | hyper outcome | [`TransportErrorKind`](capmonster_core::TransportErrorKind) |
 //! |---|---|
 //! | connector failed (DNS, connection refused, TLS handshake) — nothing was sent | `Connect` |
 //! | the deadline passed while waiting for a slot ([`HyperTransportBuilder::max_in_flight`]) — nothing was sent | `Connect` |
@@ -125,7 +127,7 @@
 //! access to its [`stats`](callback::CallbackReceiver::stats).
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), capmonster_hyper::Error> {
+//! # async fn run() -> Result<(), capmonster_hyper::core::Error> {
 //! use capmonster_hyper::{Client, core::task::Turnstile};
 //! let client = Client::builder()
 //!     .client_key("0123456789abcdef0123456789abcdef")
@@ -148,10 +150,6 @@ mod transport;
 
 pub mod callback;
 pub use capmonster_core as core;
-pub use capmonster_core::{
-    ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, ReportKind,
-    Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TransportError, TransportErrorKind,
-};
 pub use errors::{body_error, classify_request_error, request_error};
 pub use transport::{
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_POOL_IDLE_TIMEOUT, HyperClient, HyperTransport,
@@ -174,7 +172,8 @@ pub const DEFAULT_TLS: &str = "rustls + native roots";
 /// else ring with the `ring` feature, else the process-wide default the program installed
 /// with `rustls::crypto::CryptoProvider::install_default` (none installed: a typed error when
 /// the client is built, not a panic at the first request).
-fn crypto_provider() -> Result<std::sync::Arc<rustls::crypto::CryptoProvider>, Error> {
+fn crypto_provider()
+-> Result<std::sync::Arc<rustls::crypto::CryptoProvider>, capmonster_core::Error> {
     #[cfg(feature = "aws-lc")]
     {
         Ok(std::sync::Arc::new(
@@ -190,7 +189,7 @@ fn crypto_provider() -> Result<std::sync::Arc<rustls::crypto::CryptoProvider>, E
         rustls::crypto::CryptoProvider::get_default()
             .cloned()
             .ok_or_else(|| {
-                Error::invalid_input(
+                capmonster_core::Error::invalid_input(
                     "no rustls crypto provider: enable capmonster-hyper's `ring` (default) or \
                      `aws-lc` feature (capmonster: `rustls-ring` or `rustls-aws-lc`), or install \
                      one with rustls::crypto::CryptoProvider::install_default before building \

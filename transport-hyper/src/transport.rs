@@ -227,7 +227,7 @@ impl HyperTransportBuilder {
     /// (default [`DEFAULT_MAX_IN_FLIGHT`]; `0` counts as `1`). A request beyond it waits,
     /// first come first served, until one in flight has its whole answer read. The wait
     /// counts against the request's deadline; a request still waiting at its deadline was
-    /// never sent and fails with [`TransportErrorKind::Connect`].
+    /// never sent and fails with [`TransportErrorKind::Connect`](capmonster_core::TransportErrorKind::Connect).
     #[must_use]
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n;

@@ -5,8 +5,9 @@ mod common;
 
 use std::time::Duration;
 
+use capmonster_hyper::core::ErrorKind;
 use capmonster_hyper::core::TransportErrorKind;
-use capmonster_hyper::{Client, ErrorKind, HyperClient, HyperTransport};
+use capmonster_hyper::{Client, HyperClient, HyperTransport};
 use capmonster_sim::{Endpoint as SimEndpoint, Fault, FaultRule, SimConfig};
 use common::*;
 use hyper_util::client::legacy::connect::HttpConnector;

@@ -6,7 +6,8 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use capmonster_hyper::{Client, ErrorKind, Solved};
+use capmonster_hyper::Client;
+use capmonster_hyper::core::{ErrorKind, Solved};
 use capmonster_sim::{CallbackFault, CallbackRule, Sim, SimConfig};
 use common::*;
 

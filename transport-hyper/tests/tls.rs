@@ -6,8 +6,9 @@
 
 mod common;
 
+use capmonster_hyper::Client;
 use capmonster_hyper::core::TransportErrorKind;
-use capmonster_hyper::{Client, ClientKey, Config, ErrorKind};
+use capmonster_hyper::core::{ClientKey, Config, ErrorKind};
 use capmonster_sim::SimConfig;
 use common::*;
 

@@ -11,8 +11,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use capmonster_hyper::core::serde_json::json;
+use capmonster_hyper::core::{ClientKey, Config, ErrorKind, Task};
 use capmonster_hyper::core::{PollPolicy, TransportErrorKind};
-use capmonster_hyper::{Client, ClientKey, Config, ErrorKind, HyperTransport, Task};
+use capmonster_hyper::{Client, HyperTransport};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
@@ -234,7 +235,7 @@ async fn request_deadlines_and_the_overall_deadline_use_the_virtual_clock() {
     // A one-shot call is cut at the request timeout, as a Timeout.
     let start = tokio::time::Instant::now();
     let err = client
-        .task_result(capmonster_hyper::TaskId(7))
+        .task_result(capmonster_hyper::core::TaskId(7))
         .await
         .unwrap_err();
     assert!(

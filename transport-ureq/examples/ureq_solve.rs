@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
-use capmonster_ureq::{Client, ClientKey, Config, PolicyOverrides, Task};
+use capmonster_ureq::Client;
+use capmonster_ureq::core::{ClientKey, Config, PolicyOverrides, Task};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = Sim::spawn(SimConfig::instant())?;

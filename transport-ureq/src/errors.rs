@@ -1,18 +1,18 @@
-//! How ureq's failures map to the core's [`TransportErrorKind`] (the table in the crate docs).
+//! How ureq's failures map to the core's [`TransportErrorKind`](capmonster_core::TransportErrorKind) (the table in the crate docs).
 
 use std::io;
 
 use capmonster_core::{TransportError, TransportErrorKind};
 
 /// Classifies an error of `Agent::run` (connect, send, receive headers), per the table in the
-/// crate docs, keeping `e` as the [`TransportError`]'s source. Public for programs that drive
+/// crate docs, keeping `e` as the [`TransportError`](capmonster_core::TransportError)'s source. Public for programs that drive
 /// the core with their own agent: mapping everything to `Io` would silently disable the safe
 /// createTask resend after a connect failure.
 pub fn map_send_error(e: ureq::Error) -> TransportError {
     TransportError::new(classify_send_error(&e), "").with_source(e)
 }
 
-/// The [`TransportErrorKind`] of an error of `Agent::run` (see [`map_send_error`]).
+/// The [`TransportErrorKind`](capmonster_core::TransportErrorKind) of an error of `Agent::run` (see [`map_send_error`]).
 pub fn classify_send_error(e: &ureq::Error) -> TransportErrorKind {
     use TransportErrorKind as K;
     use ureq::Error as U;
@@ -84,7 +84,7 @@ pub fn is_tls_handshake_error(e: &io::Error) -> bool {
 }
 
 /// Maps an error while reading the response body (the request was sent and answered),
-/// keeping `e` as the [`TransportError`]'s source.
+/// keeping `e` as the [`TransportError`](capmonster_core::TransportError)'s source.
 pub fn map_body_error(e: ureq::Error, limit: usize) -> TransportError {
     use TransportErrorKind as K;
     let (kind, message) = match &e {

@@ -18,12 +18,15 @@
 //! # Usage
 //!
 //! Most programs use the `capmonster` crate (feature `blocking`), which re-exports this one
-//! as `capmonster::blocking::Client`. Directly:
+//! as `capmonster::blocking::Client`. Directly (the core's types are reached through
+//! [`core`], the `capmonster-core` crate re-exported whole; this crate names nothing of it
+//! at its root, so every item has one path):
 //!
 //! ```no_run
-//! use capmonster_ureq::{Client, Task};
+//! use capmonster_ureq::Client;
+//! use capmonster_ureq::core::Task;
 //!
-//! # fn main() -> Result<(), capmonster_ureq::Error> {
+//! # fn main() -> Result<(), capmonster_ureq::core::Error> {
 //! let client = Client::builder()
 //!     .client_key("0123456789abcdef0123456789abcdef")
 //!     .build()?;
@@ -40,7 +43,7 @@
 //! ```
 //!
 //! Point the client at another base URL (a test server, the simulator in `capmonster-sim`)
-//! with [`Config::with_base_url`] and [`Client::from_config`]; bring your own
+//! with [`Config::with_base_url`](capmonster_core::Config::with_base_url) and [`Client::from_config`]; bring your own
 //! [`ureq::Agent`] (custom roots) with [`UreqTransportBuilder::agent`] and
 //! [`Client::new`](capmonster_core::blocking::Client::new). A [`Client`] is cheap to clone and
 //! can be shared between threads; `solve_many` solves a batch on a bounded pool of scoped
@@ -64,15 +67,15 @@
 //!   so the key, which travels in the request body, only ever reaches the configured host.
 //! * `timeout_global(Some(deadline - now))`: the per-request timeout is derived from the
 //!   deadline the core computed for that request (by default 20 s, never beyond the task's
-//!   overall deadline; see [`Config::with_request_timeout`]). Finer timeouts that a
+//!   overall deadline; see [`Config::with_request_timeout`](capmonster_core::Config::with_request_timeout)). Finer timeouts that a
 //!   user-supplied agent sets (connect, per read, ...) still apply, and can only fail earlier.
 //! * `https_only(false)`: which base URLs are acceptable (https, or plain http to loopback
-//!   hosts or after [`Config::with_base_url_insecure`]) is decided by the [`Config`]; the
+//!   hosts or after [`Config::with_base_url_insecure`](capmonster_core::Config::with_base_url_insecure)) is decided by the [`Config`](capmonster_core::Config); the
 //!   transport speaks whatever scheme the configured URL has.
 //! * Response bodies are read to at most the limit the core passes (the
-//!   [`Config::with_max_body_bytes`] setting, default
+//!   [`Config::with_max_body_bytes`](capmonster_core::Config::with_max_body_bytes) setting, default
 //!   [`capmonster_core::DEFAULT_MAX_BODY_BYTES`], 1 MiB); a larger body is a
-//!   [`TransportErrorKind::BodyTooLarge`] error.
+//!   [`TransportErrorKind::BodyTooLarge`](capmonster_core::TransportErrorKind::BodyTooLarge) error.
 //!
 //! The default agent uses rustls with the `ring` provider (no aws-lc-rs) and the webpki root
 //! certificates, or with the `native-roots` feature the platform's (as `rustls-native-certs`
@@ -90,8 +93,8 @@
 //!
 //! # Errors
 //!
-//! Transport failures are mapped to [`TransportErrorKind`] so that the core can tell whether
-//! a createTask may have reached the server (only [`TransportErrorKind::Connect`] allows a
+//! Transport failures are mapped to [`TransportErrorKind`](capmonster_core::TransportErrorKind) so that the core can tell whether
+//! a createTask may have reached the server (only [`TransportErrorKind::Connect`](capmonster_core::TransportErrorKind::Connect) allows a
 //! resend without risking a second charge):
 //!
 //! | ureq error | kind |
@@ -106,7 +109,7 @@
 //!
 //! When a failure cannot be placed before the request was sent, it is never `Connect`. The
 //! mapping is public: [`classify_send_error`], [`map_send_error`], [`map_io_error`],
-//! [`map_body_error`]; the ureq error is kept as the source of the [`TransportError`].
+//! [`map_body_error`]; the ureq error is kept as the source of the [`TransportError`](capmonster_core::TransportError).
 //!
 //! # Tracing
 //!
@@ -119,11 +122,6 @@ mod resolver;
 mod transport;
 
 pub use capmonster_core as core;
-pub use capmonster_core::{
-    CancelHandle, ClientKey, Config, Error, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy,
-    ReportKind, Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TransportError,
-    TransportErrorKind,
-};
 pub use errors::{
     classify_send_error, is_tls_handshake_error, map_body_error, map_io_error, map_send_error,
 };

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
-use capmonster_ureq::{Client, ClientKey, Config, ErrorCode, ErrorKind, PolicyOverrides, Task};
+use capmonster_ureq::Client;
+use capmonster_ureq::core::{ClientKey, Config, ErrorCode, ErrorKind, PolicyOverrides, Task};
 
 fn client_for(sim: &Sim) -> Client {
     let policy = PolicyOverrides::default()

@@ -1,6 +1,7 @@
 //! Callbacks are async-only: the blocking client refuses them with a typed error.
 
-use capmonster_ureq::{Client, ErrorKind};
+use capmonster_ureq::Client;
+use capmonster_ureq::core::ErrorKind;
 
 #[test]
 fn blocking_client_with_callbacks_is_invalid_input() {

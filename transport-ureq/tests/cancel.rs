@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
-use capmonster_ureq::{CancelHandle, Client, ClientKey, Config, ErrorKind, PolicyOverrides};
+use capmonster_ureq::Client;
+use capmonster_ureq::core::{CancelHandle, ClientKey, Config, ErrorKind, PolicyOverrides};
 
 fn requests(sim: &Sim, endpoint: &str) -> u64 {
     sim.stats().requests.get(endpoint).copied().unwrap_or(0)

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
 use capmonster_ureq::core::TransportErrorKind;
-use capmonster_ureq::{Client, ClientKey, Config, ErrorKind, PolicyOverrides, UreqTransport};
+use capmonster_ureq::core::{ClientKey, Config, ErrorKind, PolicyOverrides};
+use capmonster_ureq::{Client, UreqTransport};
 
 fn config_for(base_url: &str) -> Config {
     let policy = PolicyOverrides::default()

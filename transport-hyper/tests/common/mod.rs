@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use capmonster_hyper::{Client, ClientKey, Config, PolicyOverrides, Task};
+use capmonster_hyper::Client;
+use capmonster_hyper::core::{ClientKey, Config, PolicyOverrides, Task};
 use capmonster_sim::{DEFAULT_TEST_KEY, Sim, SimConfig};
 use serde_json::Value;
 
