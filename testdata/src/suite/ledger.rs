@@ -30,6 +30,52 @@ macro_rules! __suite_ledger {
 
         /// Each write comes before the send it guards: the intent before createTask, the task
         /// id before the first poll, each poll reserved before it is sent, the outcome last.
+        /// The effects a record depends on: `random_id` gives 16 bytes that differ between
+        /// calls and threads (a record's local id, a worker's lease id), and `wall_clock_ms`
+        /// is the system's unix time (a record's times must survive a restart).
+        #[test]
+        fn random_ids_differ_and_the_wall_clock_is_unix_time() {
+            use capmonster_core::Transport as _;
+            let t = <T as capmonster_core::BuildTransport>::build_transport(
+                capmonster_core::TransportOptions::default(),
+            )
+            .unwrap();
+            let t = &t;
+            let mut ids: Vec<[u8; 16]> = (0..1000).map(|_| t.random_id()).collect();
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| s.spawn(move || (0..250).map(|_| t.random_id()).collect::<Vec<_>>()))
+                    .collect();
+                for h in handles {
+                    ids.extend(h.join().unwrap());
+                }
+            });
+            let n = ids.len();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), n, "random_id repeated itself");
+            // Not a counter in disguise: the bits are spread (each byte position takes many
+            // values over 2,000 ids).
+            for i in 0..16 {
+                let mut seen: Vec<u8> = ids.iter().map(|id| id[i]).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                assert!(
+                    seen.len() > 100,
+                    "byte {i} takes only {} values",
+                    seen.len()
+                );
+            }
+            let system = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            assert!(
+                t.wall_clock_ms().abs_diff(system) < 60_000,
+                "wall_clock_ms is unix ms"
+            );
+        }
+
         #[test]
         fn ledger_writes_come_before_the_sends_they_guard() {
             let sim = spawn(SimConfig::default().with_solve_time(
