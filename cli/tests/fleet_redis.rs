@@ -4,64 +4,14 @@
 //! error seen by one worker process stops the next one before it sends anything, and the
 //! spend cap is the fleet's, across processes.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use capmonster_sim::{Endpoint, Fault, FaultRule, Sim, SimConfig};
+
+use capmonster_testdata::redis::RedisServer;
 
 mod support;
 use support::*;
 
 const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.com/","websiteKey":"6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-"}"#;
-
-struct Redis {
-    url: String,
-    child: Option<Child>,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn redis(test: &str) -> Option<Redis> {
-    if let Ok(url) = std::env::var("CAPMONSTER_TEST_REDIS")
-        && !url.is_empty()
-    {
-        return Some(Redis { url, child: None });
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        assert!(!in_ci, "{test}: needs Redis in CI");
-        eprintln!("SKIP {test}: no Redis (set CAPMONSTER_TEST_REDIS or install redis-server)");
-        return None;
-    };
-    let r = Redis {
-        url: format!("redis://127.0.0.1:{port}/0"),
-        child: Some(child),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(r)
-}
 
 /// A fresh 32-hex key (and so a fresh namespace in a shared Redis) per test run.
 fn fresh_key() -> String {
@@ -72,7 +22,7 @@ fn fresh_key() -> String {
     format!("{:032x}", nanos ^ (u128::from(std::process::id()) << 64))
 }
 
-fn run(sim: &Sim, redis: &Redis, key: &str, args: &[&str]) -> Out {
+fn run(sim: &Sim, redis: &RedisServer, key: &str, args: &[&str]) -> Out {
     let task = std::env::temp_dir().join(format!("capmonster-fleet-{key}.json"));
     std::fs::write(&task, TASK).unwrap();
     let mut cmd = capmonster(["--base-url", &sim.base_url(), "--client-key", key]);
@@ -88,7 +38,9 @@ fn run(sim: &Sim, redis: &Redis, key: &str, args: &[&str]) -> Out {
 
 #[test]
 fn a_ban_risk_error_on_one_worker_stops_the_next_before_it_sends() {
-    let Some(redis) = redis("a_ban_risk_error_on_one_worker_stops_the_next_before_it_sends") else {
+    let Some(redis) =
+        RedisServer::shared("a_ban_risk_error_on_one_worker_stops_the_next_before_it_sends")
+    else {
         return;
     };
     let sim = Sim::spawn(SimConfig::instant().with_fault(FaultRule::nth(
@@ -121,7 +73,7 @@ fn a_ban_risk_error_on_one_worker_stops_the_next_before_it_sends() {
 
 #[test]
 fn the_spend_cap_is_the_fleets() {
-    let Some(redis) = redis("the_spend_cap_is_the_fleets") else {
+    let Some(redis) = RedisServer::shared("the_spend_cap_is_the_fleets") else {
         return;
     };
     let sim = Sim::spawn(SimConfig::instant()).unwrap();

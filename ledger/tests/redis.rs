@@ -2,7 +2,7 @@
 //! separate connections racing, the account guard seen across connections, the key layout.
 #![cfg(feature = "redis")]
 
-mod support;
+use capmonster_testdata::redis::{RedisServer, fresh_namespace};
 
 use std::time::{Duration, Instant};
 
@@ -19,25 +19,25 @@ fn open(url: &str, ns: &str) -> RedisLedger {
 
 #[test]
 fn redis_ledger_passes_the_conformance_suite() {
-    let Some(server) = support::shared("redis_ledger_passes_the_conformance_suite") else {
+    let Some(server) = RedisServer::shared("redis_ledger_passes_the_conformance_suite") else {
         return;
     };
     let n = std::cell::Cell::new(0);
     capmonster_core::ledger::conformance::run_all(|| {
         n.set(n.get() + 1);
-        open(&server.url, &support::fresh_namespace("conf"))
+        open(&server.url, &fresh_namespace("conf"))
     });
     assert!(n.get() >= 15, "every check got its own namespace");
 }
 
 #[test]
 fn open_for_key_picks_redis_and_passes_the_suite() {
-    let Some(server) = support::shared("open_for_key_picks_redis_and_passes_the_suite") else {
+    let Some(server) = RedisServer::shared("open_for_key_picks_redis_and_passes_the_suite") else {
         return;
     };
     capmonster_core::ledger::conformance::run_all(|| {
         // A fresh key per check: a fresh namespace.
-        let key = ClientKey::new(support::fresh_namespace("key")).expect("key");
+        let key = ClientKey::new(fresh_namespace("key")).expect("key");
         capmonster_ledger::open_for_key(&server.url, &key).expect("open")
     });
 }
@@ -45,10 +45,10 @@ fn open_for_key_picks_redis_and_passes_the_suite() {
 /// The client key never reaches Redis: every key of its namespace is named by its hash.
 #[test]
 fn keys_are_namespaced_by_a_hash_never_the_key() {
-    let Some(server) = support::shared("keys_are_namespaced_by_a_hash_never_the_key") else {
+    let Some(server) = RedisServer::shared("keys_are_namespaced_by_a_hash_never_the_key") else {
         return;
     };
-    let secret = support::fresh_namespace("SECRETKEY");
+    let secret = fresh_namespace("SECRETKEY");
     let key = ClientKey::new(&secret).expect("key");
     let l = RedisLedger::open_for_key(&server.url, &key).expect("open");
     let ns = namespace_for_key(&key);
@@ -122,10 +122,11 @@ fn keys_are_namespaced_by_a_hash_never_the_key() {
 /// and spend under one cap, never past 120 and never past the cap.
 #[test]
 fn four_connections_never_pass_120_polls_or_the_cap() {
-    let Some(server) = support::shared("four_connections_never_pass_120_polls_or_the_cap") else {
+    let Some(server) = RedisServer::shared("four_connections_never_pass_120_polls_or_the_cap")
+    else {
         return;
     };
-    let ns = support::fresh_namespace("four");
+    let ns = fresh_namespace("four");
     let ledgers: Vec<RedisLedger> = (0..4).map(|_| open(&server.url, &ns)).collect();
     let (price, cap) = (MicroUsd(1_000), MicroUsd(37_500));
     ledgers[0].insert(&intent(0)).expect("insert");
@@ -181,14 +182,14 @@ fn four_connections_never_pass_120_polls_or_the_cap() {
 #[test]
 fn a_guard_tripped_by_one_worker_is_seen_by_another_within_1s() {
     let Some(server) =
-        support::shared("a_guard_tripped_by_one_worker_is_seen_by_another_within_1s")
+        RedisServer::shared("a_guard_tripped_by_one_worker_is_seen_by_another_within_1s")
     else {
         return;
     };
-    let ns = support::fresh_namespace("guard");
+    let ns = fresh_namespace("guard");
     let a = open(&server.url, &ns);
     let b = open(&server.url, &ns);
-    let other = open(&server.url, &support::fresh_namespace("other"));
+    let other = open(&server.url, &fresh_namespace("other"));
     let now = 1_800_000_000_000u64;
     assert_eq!(b.guard_tripped(now).expect("guard"), None);
     let tripped_at = Instant::now();

@@ -5,7 +5,7 @@
 //! test below does nothing in a normal run.
 #![cfg(feature = "redis")]
 
-mod support;
+use capmonster_testdata::redis::{RedisServer, fresh_namespace};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -118,10 +118,10 @@ fn field(rest: &str, name: &str) -> u32 {
 /// polls and cap / price reservations are granted, one lease holder, the latest guard.
 #[test]
 fn four_processes_share_one_redis_atomically() {
-    let Some(server) = support::shared("four_processes_share_one_redis_atomically") else {
+    let Some(server) = RedisServer::shared("four_processes_share_one_redis_atomically") else {
         return;
     };
-    let ns = support::fresh_namespace("proc");
+    let ns = fresh_namespace("proc");
     let l = RedisLedger::open(&server.url, &ns).expect("open");
     l.insert(&intent(SHARED)).expect("insert");
     l.mark_created(lid(SHARED), TaskId(1), 0, None)

@@ -3,7 +3,7 @@
 //! Redis is down (quickly, never a panic), and goes on once it is back.
 #![cfg(feature = "redis")]
 
-mod support;
+use capmonster_testdata::redis::{RedisServer, fresh_namespace};
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -54,11 +54,11 @@ fn retry<T>(
 #[test]
 fn redis_killed_and_restarted_mid_run_loses_nothing() {
     let Some(mut server) =
-        support::private("redis_killed_and_restarted_mid_run_loses_nothing", true)
+        RedisServer::private("redis_killed_and_restarted_mid_run_loses_nothing", true)
     else {
         return;
     };
-    let ns = support::fresh_namespace("restart");
+    let ns = fresh_namespace("restart");
     let l = RedisLedger::open_with(&server.url, &ns, options()).expect("open");
     // A reader idle through the outage: its pooled connection dies with the server.
     let idle = RedisLedger::open_with(&server.url, &ns, options()).expect("open");

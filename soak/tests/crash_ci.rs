@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use capmonster_soak::crash::{CrashConfig, remove_work_dir, run_crash, work_dir};
-use capmonster_soak::procs::{capmonster_bin, cli_has, skip};
+use capmonster_soak::procs::{capmonster_bin, cli_has};
+use capmonster_testdata::redis::skip;
 
 #[test]
 fn solve_many_with_a_ledger_survives_sigkill() {

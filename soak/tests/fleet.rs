@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use capmonster_sim::{Sim, SimConfig};
 use capmonster_soak::crash::{remove_work_dir, work_dir};
-use capmonster_soak::procs::{Redis, capmonster_bin, cli_has, fresh_key, skip, wait_bounded};
+use capmonster_soak::procs::{capmonster_bin, cli_has, fresh_key, wait_bounded};
+use capmonster_testdata::redis::{RedisServer, skip};
 use serde_json::{Value, json};
 
 const WORKERS: usize = 4;
@@ -224,7 +225,7 @@ fn a_ban_risk_error_seen_by_one_worker_stops_all_four_within_1s() {
     let Some(bin) = setup(test, &["--ledger"]) else {
         return;
     };
-    let Some(redis) = Redis::shared(test) else {
+    let Some(redis) = RedisServer::shared(test) else {
         return;
     };
     let dir = work_dir("fleet-guard");
@@ -270,7 +271,7 @@ fn four_workers_under_one_spend_cap_never_pass_it() {
     let Some(bin) = setup(test, &["--ledger", "--max-spend"]) else {
         return;
     };
-    let Some(redis) = Redis::shared(test) else {
+    let Some(redis) = RedisServer::shared(test) else {
         return;
     };
     let dir = work_dir("fleet-cap");
@@ -342,7 +343,7 @@ fn a_killed_workers_tasks_are_adopted_and_finished() {
     let Some(bin) = setup(test, &["--ledger", "--all"]) else {
         return;
     };
-    let Some(redis) = Redis::shared(test) else {
+    let Some(redis) = RedisServer::shared(test) else {
         return;
     };
     let dir = work_dir("fleet-adopt");
@@ -456,7 +457,7 @@ fn redis_stopped_and_restarted_mid_run_loses_nothing() {
     let Some(bin) = setup(test, &["--ledger"]) else {
         return;
     };
-    let Some(mut redis) = Redis::private(test, true) else {
+    let Some(mut redis) = RedisServer::private(test, true) else {
         return;
     };
     let dir = work_dir("fleet-restart");

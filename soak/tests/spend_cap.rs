@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use capmonster_sim::{Sim, SimConfig};
 use capmonster_soak::crash::{crash_task, remove_work_dir, work_dir};
-use capmonster_soak::procs::{capmonster_bin, cli_has, fresh_key, skip};
+use capmonster_soak::procs::{capmonster_bin, cli_has, fresh_key};
+use capmonster_testdata::redis::skip;
 use serde_json::Value;
 
 const LINES: usize = 600;

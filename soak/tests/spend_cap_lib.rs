@@ -10,7 +10,8 @@ use capmonster_core::ledger::Ledger;
 use capmonster_core::{ClientKey, Config, ErrorKind, PolicyOverrides, Task};
 use capmonster_sim::{Sim, SimConfig};
 use capmonster_soak::crash::{crash_task, remove_work_dir, work_dir};
-use capmonster_soak::procs::{Redis, fresh_key};
+use capmonster_soak::procs::fresh_key;
+use capmonster_testdata::redis::RedisServer;
 
 const SOLVES: usize = 600;
 const CONCURRENCY: usize = 256;
@@ -113,7 +114,7 @@ fn spend_cap_with_256_concurrent_solves_sqlite() {
 
 #[test]
 fn spend_cap_with_256_concurrent_solves_redis() {
-    let Some(redis) = Redis::shared("spend_cap_with_256_concurrent_solves_redis") else {
+    let Some(redis) = RedisServer::shared("spend_cap_with_256_concurrent_solves_redis") else {
         return;
     };
     let key = fresh_key();

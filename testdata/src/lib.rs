@@ -3,7 +3,8 @@
 //! Test data for CapMonster Cloud clients: the request and response examples of the official
 //! [CapMonster Cloud documentation](https://docs.capmonster.cloud/) as JSON files (with notes
 //! and sources in `fixtures/INDEX.md`), raw TCP servers for transport hardening tests
-//! ([`raw_servers`]: misbehaving servers, an HTTP CONNECT proxy, a SOCKS5 proxy), and the
+//! ([`raw_servers`]: misbehaving servers, an HTTP CONNECT proxy, a SOCKS5 proxy), a real
+//! `redis-server` for the tests of Redis-backed ledgers ([`redis`]), and the
 //! transport contract suite ([`transport_suite!`], see [`suite`]): every rule a transport
 //! keeps, written once and run for each transport.
 //!
@@ -22,6 +23,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod raw_servers;
+pub mod redis;
 pub mod suite;
 
 /// The folder holding the fixture files (an absolute path inside this crate's sources).
