@@ -171,8 +171,9 @@
 //! task's life as a ledger keeps it: [`record::TaskRecord`], [`record::LocalId`],
 //! [`record::MicroUsd`], ...), [`ledger`] (where records live: [`ledger::Ledger`],
 //! [`ledger::MemoryLedger`], [`ledger::PriceTable`], ...), [`lifecycle`] (how the client
-//! records a task's life: write-ahead rules, resume, spend cap, fleet) and [`callback`]
-//! (authenticated per-task callback URLs). The [`http`] and [`serde_json`] crates are
+//! records a task's life: write-ahead rules, resume, spend cap, fleet), [`callback`]
+//! (authenticated per-task callback URLs) and [`testing`] (the client against a service of
+//! your own, on virtual time). The [`http`] and [`serde_json`] crates are
 //! re-exported whole, for the types of this crate's signatures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -200,6 +201,7 @@ pub mod record;
 pub mod solution;
 mod solve;
 pub mod task;
+pub mod testing;
 mod trace;
 
 // What the root names is defined in a private module (or a private submodule of a namespace

@@ -2,16 +2,15 @@
 //! (120 polls, the minimum gap) under arbitrary observations, determinism, the off switch,
 //! and the `Solve` wiring end to end on a virtual clock.
 
-use std::future::{Future, ready};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use capmonster_core::calibrate::{Calibrator, Observation, min_gap};
 use capmonster_core::http::Response;
 use capmonster_core::policy::official_schedule;
+use capmonster_core::testing::{VirtualService, VirtualTransport};
 use capmonster_core::{
     Config, Error, MAX_POLLS_PER_TASK, Outgoing, PolicyOverrides, PollPolicy, RequestKind, Solve,
-    Solved, Task, TaskFamily, Transport, TransportError, blocking::block_on, drive_async,
+    Solved, Task, TaskFamily, TransportError, blocking::block_on, drive_async,
 };
 use proptest::prelude::*;
 
@@ -46,39 +45,18 @@ impl Virtual {
 
 /// Drives `solve` to its end against `fx` with the core's one loop.
 fn drive(solve: &mut Solve, fx: &mut Virtual) -> Result<Solved, Error> {
-    block_on(drive_async(solve, &Shared(Mutex::new(fx)))).expect("the fake is never pending")
+    block_on(drive_async(solve, &VirtualTransport::new(fx))).expect("the fake is never pending")
 }
 
-/// The virtual service as a [`Transport`] whose futures are complete when returned.
-struct Shared<'a>(Mutex<&'a mut Virtual>);
-
-impl Transport for Shared<'_> {
-    type Body = Vec<u8>;
-
-    fn wall_clock_ms(&self) -> u64 {
-        1_800_000_000_000
-    }
-
-    fn random_id(&self) -> [u8; 16] {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&n.to_le_bytes());
-        id
-    }
+impl VirtualService for Virtual {
     fn now(&self) -> Instant {
-        self.0.lock().unwrap().now
+        self.now
     }
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
-        let mut v = self.0.lock().unwrap();
-        v.now = v.now.max(deadline);
-        ready(())
+    fn sleep_until(&mut self, deadline: Instant) {
+        self.now = self.now.max(deadline);
     }
-    fn send(
-        &self,
-        out: Outgoing,
-    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
-        ready(self.0.lock().unwrap().send(out))
+    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+        Self::send(self, out)
     }
 }
 

@@ -19,16 +19,16 @@
 //!
 //! `cargo run --release -p capmonster-bench --bin calibration [tasks] [runs] [warmup]`
 
-use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use capmonster_bench::{Rng, median_spread, quantile};
 use capmonster_core::http::Response;
 use capmonster_core::policy::official_schedule;
+use capmonster_core::testing::{VirtualService, VirtualTransport};
 use capmonster_core::{
-    ClientKey, Config, Outgoing, PollPolicy, RequestKind, Solve, Task, TaskFamily, Transport,
-    TransportError, blocking::block_on, drive_async,
+    ClientKey, Config, Outgoing, PollPolicy, RequestKind, Solve, Task, TaskFamily, TransportError,
+    blocking::block_on, drive_async,
 };
 
 /// The virtual unix time of the base instant (for `createTime`/`endTime`).
@@ -49,39 +49,15 @@ impl Virtual {
     }
 }
 
-/// The virtual service as a [`Transport`] whose futures are complete when returned.
-struct Shared<'a>(std::sync::Mutex<&'a mut Virtual>);
-
-impl Transport for Shared<'_> {
-    type Body = Vec<u8>;
-
-    fn wall_clock_ms(&self) -> u64 {
-        1_800_000_000_000
-    }
-
-    fn random_id(&self) -> [u8; 16] {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&n.to_le_bytes());
-        id
-    }
-
+impl VirtualService for Virtual {
     fn now(&self) -> Instant {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).now
+        self.now
     }
-
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
-        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        v.now = v.now.max(deadline);
-        std::future::ready(())
+    fn sleep_until(&mut self, deadline: Instant) {
+        self.now = self.now.max(deadline);
     }
-
-    fn send(
-        &self,
-        out: Outgoing,
-    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
-        std::future::ready(self.0.lock().unwrap_or_else(|e| e.into_inner()).send(out))
+    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+        Self::send(self, out)
     }
 }
 
@@ -103,7 +79,7 @@ impl Virtual {
                 _ => br#"{"errorId":0,"status":"processing"}"#.to_vec(),
             },
         };
-        Ok(Response::new(body))
+        Ok(Response::new(body.to_vec()))
     }
 }
 
@@ -235,11 +211,8 @@ fn run_one(mut solve: Solve, solve_time: Duration, base: Instant) -> (u32, Optio
         ready_at: None,
         solve_time,
     };
-    let outcome = block_on(drive_async(
-        &mut solve,
-        &Shared(std::sync::Mutex::new(&mut fx)),
-    ))
-    .unwrap_or_else(Err);
+    let outcome =
+        block_on(drive_async(&mut solve, &VirtualTransport::new(&mut fx))).unwrap_or_else(Err);
     match outcome {
         Ok(s) => {
             let ready = fx.ready_at.unwrap_or(base);

@@ -2,13 +2,12 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::VecDeque;
-use std::future::{Future, ready};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use capmonster_core::http::{Response, StatusCode};
+use capmonster_core::testing::{VirtualService, VirtualTransport};
 use capmonster_core::{
-    ClientKey, Config, Error, Outgoing, RequestKind, Solve, Solved, Transport, TransportError,
+    ClientKey, Config, Error, Outgoing, RequestKind, Solve, Solved, TransportError,
     TransportErrorKind, blocking::block_on, call_async, codec::Call, drive_async,
 };
 use serde_json::{Value, json};
@@ -120,47 +119,25 @@ impl Fake {
 
 /// Drives `solve` to its end against `fake` with the core's one loop.
 pub fn drive(solve: &mut Solve, fake: &mut Fake) -> Result<Solved, Error> {
-    block_on(drive_async(solve, &Shared(Mutex::new(fake)))).expect("the fake is never pending")
+    block_on(drive_async(solve, &VirtualTransport::new(fake))).expect("the fake is never pending")
 }
 
 /// Performs one one-shot `call` against `fake` with the core's one-shot path.
 #[allow(dead_code)] // not every test file makes one-shot calls
 pub fn call<T>(cfg: &Config, fake: &mut Fake, call: Call<T>) -> Result<T, Error> {
-    block_on(call_async(cfg, &Shared(Mutex::new(fake)), call)).expect("the fake is never pending")
+    block_on(call_async(cfg, &VirtualTransport::new(fake), call))
+        .expect("the fake is never pending")
 }
 
-/// The fake as a [`Transport`]: every future is complete when returned.
-struct Shared<'a>(Mutex<&'a mut Fake>);
-
-impl Transport for Shared<'_> {
-    type Body = Vec<u8>;
-
-    fn wall_clock_ms(&self) -> u64 {
-        1_800_000_000_000
-    }
-
-    fn random_id(&self) -> [u8; 16] {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&n.to_le_bytes());
-        id
-    }
-
+impl VirtualService for Fake {
     fn now(&self) -> Instant {
-        self.0.lock().unwrap().now
+        self.now
     }
-
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
-        self.0.lock().unwrap().sleep_until(deadline);
-        ready(())
+    fn sleep_until(&mut self, deadline: Instant) {
+        Self::sleep_until(self, deadline);
     }
-
-    fn send(
-        &self,
-        out: Outgoing,
-    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
-        ready(self.0.lock().unwrap().send(out))
+    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+        Self::send(self, out)
     }
 }
 
