@@ -162,3 +162,45 @@ impl<S: VirtualService> Transport for VirtualTransport<S> {
         ready(self.service().send(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    struct Clock(Instant);
+
+    impl VirtualService for Clock {
+        fn now(&self) -> Instant {
+            self.0
+        }
+        fn sleep_until(&mut self, deadline: Instant) {
+            self.0 = self.0.max(deadline);
+        }
+        fn send(&mut self, _: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+            Err(TransportError::new(
+                crate::TransportErrorKind::Connect,
+                "no network here",
+            ))
+        }
+    }
+
+    #[test]
+    fn sleeping_moves_virtual_time_and_the_wall_clock_with_it() {
+        #[allow(clippy::disallowed_methods)] // a base instant for virtual time
+        let start = Instant::now();
+        let t = VirtualTransport::new(Clock(start));
+        assert_eq!(t.wall_clock_ms(), VIRTUAL_EPOCH_MS);
+        crate::blocking::block_on(t.sleep_until(start + Duration::from_secs(90))).unwrap();
+        assert_eq!(t.now(), start + Duration::from_secs(90));
+        assert_eq!(t.wall_clock_ms(), VIRTUAL_EPOCH_MS + 90_000);
+        // Never backwards.
+        crate::blocking::block_on(t.sleep_until(start)).unwrap();
+        assert_eq!(t.now(), start + Duration::from_secs(90));
+        let other = VirtualTransport::new(Clock(start));
+        let ids = [t.random_id(), t.random_id(), other.random_id()];
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+        assert_eq!(t.into_service().0, start + Duration::from_secs(90));
+    }
+}
