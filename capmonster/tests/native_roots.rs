@@ -4,8 +4,6 @@
 //! parent runs this test binary again, filtered to one test, with them set.
 #![allow(missing_docs)]
 
-use std::process::Command;
-
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
 /// ISRG Root X1, a public root certificate, as the one "platform" root of the child.
@@ -44,20 +42,11 @@ emyPxgcYxn/eR44/KJ4EBs+lVDR3veyJm+kXQ99b21/+jh5Xos1AnX5iItreGCc=
 
 /// Runs `test` in a child with the certificate variables set; `Ok` if the child passed.
 fn child(test: &str, cert_file: &std::path::Path, expect: &str) {
-    let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("CAPMONSTER_ROOTS_CHILD", expect)
-        .env("SSL_CERT_FILE", cert_file)
-        .env("SSL_CERT_DIR", cert_file.with_extension("d"))
-        .output()
-        .expect("the test binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the child ran the test: {text}");
+    capmonster_testdata::run_test_in_child(test, |cmd| {
+        cmd.env("CAPMONSTER_ROOTS_CHILD", expect)
+            .env("SSL_CERT_FILE", cert_file)
+            .env("SSL_CERT_DIR", cert_file.with_extension("d"));
+    });
 }
 
 /// In the child: builds each client and checks the outcome the parent expects.

@@ -12,24 +12,15 @@ fn in_child(test: &str) -> Option<Sim> {
         return None;
     }
     let sim = Sim::spawn(SimConfig::instant()).expect("simulator starts");
-    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("CAPMONSTER_SNIPPET_CHILD", "1")
-        .env("CAPMONSTER_CLIENT_KEY", DEFAULT_TEST_KEY)
-        .env("CAPMONSTER_BASE_URL", sim.base_url())
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .output()
-        .expect("the test binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the child ran the test: {text}");
+    capmonster_testdata::run_test_in_child(test, |cmd| {
+        cmd.env("CAPMONSTER_SNIPPET_CHILD", "1")
+            .env("CAPMONSTER_CLIENT_KEY", DEFAULT_TEST_KEY)
+            .env("CAPMONSTER_BASE_URL", sim.base_url())
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy");
+    });
     Some(sim)
 }
 

@@ -44,3 +44,30 @@ pub fn read(rel: &str) -> std::io::Result<String> {
     std::fs::read_to_string(&p)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
 }
+
+/// Runs the test `name` (its path in the running test binary, e.g. `module::test_fn`) again,
+/// alone, in a child process of the same test binary, with its command adjusted by `setup`
+/// (typically environment variables: the workspace forbids `unsafe`, so a test cannot
+/// `std::env::set_var` for itself). Returns what the child printed (its standard output,
+/// then its standard error; it runs with `--nocapture`).
+///
+/// # Panics
+/// When the child cannot run, fails, or did not run exactly that test.
+pub fn run_test_in_child(name: &str, setup: impl FnOnce(&mut std::process::Command)) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"]);
+    setup(&mut cmd);
+    let out = cmd.output().expect("the test binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{name} failed in the child:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the child did not run {name}:\n{text}"
+    );
+    text
+}

@@ -191,18 +191,9 @@ macro_rules! __suite_helpers {
             if std::env::var_os("CAPMONSTER_SUITE_ALONE").is_some() {
                 return true;
             }
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", &test_name(module, name), "--test-threads=1"])
-                .env("CAPMONSTER_SUITE_ALONE", "1")
-                .output()
-                .expect("the test binary runs");
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(out.status.success(), "{text}");
-            assert!(text.contains("1 passed"), "the child ran the test: {text}");
+            capmonster_testdata::run_test_in_child(&test_name(module, name), |cmd| {
+                cmd.env("CAPMONSTER_SUITE_ALONE", "1");
+            });
             false
         }
 
@@ -387,23 +378,15 @@ macro_rules! __suite_helpers {
         /// among the proxy variables, solving against `base_url`; returns the outcome the
         /// child printed (`ok`, `connect`, or `error: ...`).
         fn in_child(module: &str, name: &str, base_url: &str, vars: &[(&str, &str)]) -> String {
-            let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-            cmd.args(["--exact", &test_name(module, name), "--nocapture", "--test-threads=1"]);
-            for v in PROXY_VARS {
-                cmd.env_remove(v);
-            }
-            cmd.env("CAPMONSTER_SUITE_CHILD", "1").env("CAPMONSTER_SUITE_BASE_URL", base_url);
-            for (k, v) in vars {
-                cmd.env(k, v);
-            }
-            let out = cmd.output().expect("the test binary runs");
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(out.status.success(), "{text}");
-            assert!(text.contains("1 passed"), "the child ran the test: {text}");
+            let text = capmonster_testdata::run_test_in_child(&test_name(module, name), |cmd| {
+                for v in PROXY_VARS {
+                    cmd.env_remove(v);
+                }
+                cmd.env("CAPMONSTER_SUITE_CHILD", "1").env("CAPMONSTER_SUITE_BASE_URL", base_url);
+                for (k, v) in vars {
+                    cmd.env(k, v);
+                }
+            });
             text.lines()
                 .find_map(|l| l.split_once("suite-outcome=").map(|(_, o)| o.trim()))
                 .unwrap_or_else(|| panic!("no outcome in {text}"))
