@@ -70,14 +70,6 @@ impl<T> Client<T> {
         self.inner.transport()
     }
 
-    /// The same client recording in `ledger`; see [`crate::Client::with_ledger`].
-    #[must_use]
-    pub fn with_ledger(self, ledger: Arc<dyn Ledger>) -> Self {
-        Self {
-            inner: self.inner.with_ledger(ledger),
-        }
-    }
-
     /// The same client with this lease worker id; see [`crate::Client::with_worker_id`].
     #[must_use]
     pub fn with_worker_id(self, id: impl Into<String>) -> Self {
@@ -94,6 +86,16 @@ impl<T> Client<T> {
     /// The async client underneath (its futures complete at once).
     pub fn as_async(&self) -> &crate::Client<T> {
         &self.inner
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// The same client recording in `ledger`; see [`crate::Client::with_ledger`].
+    #[must_use]
+    pub fn with_ledger(self, ledger: Arc<dyn Ledger>) -> Self {
+        Self {
+            inner: self.inner.with_ledger(ledger),
+        }
     }
 }
 

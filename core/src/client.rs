@@ -70,12 +70,31 @@ pub trait Transport: Send + Sync {
         out: Outgoing,
     ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>> + Send;
 
+    /// How this transport runs a call that may block its thread: a [ledger](crate::ledger)
+    /// on a file or a network ([`Ledger::may_block`](crate::ledger::Ledger::may_block)).
+    /// The function returned must run the call it is given, once, before it returns.
+    /// Default: in place, right for a blocking transport. An async runtime's transport
+    /// moves its other work off the thread first (capmonster-hyper: tokio's
+    /// `block_in_place` on a multi-thread runtime, in place on a current-thread one).
+    fn blocking_runner(&self) -> RunBlocking {
+        run_in_place
+    }
+
     /// The transport's callback receiver, if it runs one (see [`crate::callback`]): every
     /// task the [`Client`] creates then gets its own callback URL, and the driving loop
     /// waits for its callback as well as for the next deadline. Default: none (polling only).
     fn callbacks(&self) -> Option<&dyn CallbackSource> {
         None
     }
+}
+
+/// Runs a call that may block its thread, once, before returning: see
+/// [`Transport::blocking_runner`].
+pub type RunBlocking = fn(&mut dyn FnMut());
+
+/// The default [`RunBlocking`]: the call, in place.
+fn run_in_place(call: &mut dyn FnMut()) {
+    call();
 }
 
 /// A transport that [`ClientBuilder`] can build from [`TransportOptions`].
@@ -208,16 +227,6 @@ impl<T> Client<T> {
         }
     }
 
-    /// The same client recording every task's life in `ledger` (a SQLite file, a Redis
-    /// shared by a fleet: see `capmonster-ledger`) instead of its own memory. See
-    /// [`crate::lifecycle`] for what is recorded when.
-    #[must_use]
-    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
-        self.ledger = ledger;
-        self.shared = Arc::new(Shared::default());
-        self
-    }
-
     /// The same client with this worker id in the leases it takes (default: `w-` and 32
     /// random hex digits, drawn once per client). Workers sharing a ledger need distinct ids.
     #[must_use]
@@ -267,6 +276,18 @@ impl<T: BuildTransport> Client<T> {
 }
 
 impl<T: Transport> Client<T> {
+    /// The same client recording every task's life in `ledger` (a SQLite file, a Redis
+    /// shared by a fleet: see `capmonster-ledger`) instead of its own memory. See
+    /// [`crate::lifecycle`] for what is recorded when. A ledger whose calls may block
+    /// ([`Ledger::may_block`](crate::ledger::Ledger::may_block)) is called through the
+    /// transport's [`blocking_runner`](Transport::blocking_runner).
+    #[must_use]
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = crate::ledger::Offloaded::wrap(ledger, self.transport.blocking_runner());
+        self.shared = Arc::new(Shared::default());
+        self
+    }
+
     /// Creates the task and polls it until it is solved, fails or is given up, with the task
     /// type's default policy adjusted by the [`Config`]'s overrides. Takes a typed builder
     /// (`capmonster_core::task::RecaptchaV2::new(..)`) or a built [`Task`]. The task's life

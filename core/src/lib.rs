@@ -207,8 +207,8 @@ mod trace;
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
 pub use client::{
-    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, TaskInput, Transport,
-    TransportOptions,
+    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, RunBlocking, TaskInput,
+    Transport, TransportOptions,
 };
 pub use codec::status::{ReportKind, TaskStatus};
 pub use config::{

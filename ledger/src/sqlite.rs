@@ -63,10 +63,90 @@ impl Default for SqliteOptions {
 ///   which may include proxy credentials.
 ///
 /// Not for network file systems (NFS, SMB): SQLite's locking is not reliable there.
-#[derive(Debug)]
 pub struct SqliteLedger {
     conn: Mutex<Connection>,
+    /// Writes waiting for the next group commit (see [`SqliteLedger::write`]).
+    pending: Mutex<Vec<Box<dyn Job>>>,
     path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One write waiting for a group commit.
+trait Job: Send {
+    /// Runs the write inside the group's transaction, in a savepoint of its own (its
+    /// failure undoes only its own changes); returns how to hand its result over once the
+    /// group's commit is known, and whether the transaction itself broke.
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> (Box<dyn Finish>, bool);
+    /// The group never ran (its transaction could not begin): hand `err` over.
+    fn fail(self: Box<Self>, err: LedgerError);
+}
+
+/// Hands a write's result over once the group's commit is known (`Err`: nothing of the
+/// group is on the disk).
+trait Finish: Send {
+    fn done(self: Box<Self>, commit: Result<(), &LedgerError>);
+}
+
+/// Where a write's caller finds its result.
+type Slot<T> = std::sync::Arc<Mutex<Option<Result<T, LedgerError>>>>;
+
+struct WriteJob<T, F> {
+    f: F,
+    slot: Slot<T>,
+}
+
+struct Ran<T> {
+    result: Result<T, LedgerError>,
+    slot: Slot<T>,
+}
+
+impl<T: Send + 'static, F: FnOnce(&Transaction<'_>) -> Result<T, LedgerError> + Send> Job
+    for WriteJob<T, F>
+{
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> (Box<dyn Finish>, bool) {
+        let Self { f, slot } = *self;
+        let (result, broken) = match tx.execute_batch("SAVEPOINT w") {
+            Err(e) => (Err(map_err(&e)), true),
+            Ok(()) => match f(tx) {
+                Ok(v) => match tx.execute_batch("RELEASE w") {
+                    Ok(()) => (Ok(v), false),
+                    Err(e) => (Err(map_err(&e)), true),
+                },
+                Err(err) => match tx.execute_batch("ROLLBACK TO w; RELEASE w") {
+                    Ok(()) => (Err(err), false),
+                    Err(e) => (Err(map_err(&e)), true),
+                },
+            },
+        };
+        (Box::new(Ran { result, slot }), broken)
+    }
+
+    fn fail(self: Box<Self>, err: LedgerError) {
+        *lock(&self.slot) = Some(Err(err));
+    }
+}
+
+impl<T: Send> Finish for Ran<T> {
+    fn done(self: Box<Self>, commit: Result<(), &LedgerError>) {
+        let result = match commit {
+            Ok(()) => self.result,
+            Err(e) => Err(e.clone()),
+        };
+        *lock(&self.slot) = Some(result);
+    }
+}
+
+/// A lock, recovered if a panicking thread poisoned it (the data stays consistent: a
+/// transaction dropped by a panic rolls back).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl SqliteLedger {
@@ -102,6 +182,7 @@ impl SqliteLedger {
         init_schema(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            pending: Mutex::new(Vec::new()),
             path,
         })
     }
@@ -112,22 +193,36 @@ impl SqliteLedger {
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic inside a transaction drops it, which rolls it back: the connection is
-        // left clean.
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.conn)
     }
 
-    fn write<T>(
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction and returns once it is committed (with
+    /// [`Durability::Full`], on the disk). Group commit: the writes that wait for the
+    /// connection meanwhile (other threads of this process) run in the same transaction,
+    /// each in a savepoint of its own, in the order they came, with one commit (one fsync)
+    /// for the group; a write's failure undoes only its own changes, a failed commit fails
+    /// every write of the group. No caller sees its result before the commit.
+    fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, LedgerError>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, LedgerError> + Send + 'static,
     ) -> Result<T, LedgerError> {
+        let slot: Slot<T> = Slot::default();
+        lock(&self.pending).push(Box::new(WriteJob {
+            f,
+            slot: std::sync::Arc::clone(&slot),
+        }));
         let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| map_err(&e))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| map_err(&e))?;
-        Ok(out)
+        if lock(&slot).is_none() {
+            // No group ran this write while we waited: lead one.
+            let jobs = std::mem::take(&mut *lock(&self.pending));
+            run_group(&mut conn, jobs);
+        }
+        drop(conn);
+        lock(&slot).take().unwrap_or_else(|| {
+            Err(LedgerError::Unavailable(
+                "internal: a write left the group commit without a result".into(),
+            ))
+        })
     }
 
     fn query(&self, sql: &str, param: Option<&str>) -> Result<Vec<TaskRecord>, LedgerError> {
@@ -150,6 +245,46 @@ impl SqliteLedger {
 
 /// On Unix, creates a missing file with mode 0600 before SQLite opens it (SQLite gives its
 /// WAL and shared-memory files the same mode).
+/// Runs `jobs` in one `BEGIN IMMEDIATE` transaction and one commit, and hands each its
+/// result.
+fn run_group(conn: &mut Connection, jobs: Vec<Box<dyn Job>>) {
+    if jobs.is_empty() {
+        return;
+    }
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let err = map_err(&e);
+            for job in jobs {
+                job.fail(err.clone());
+            }
+            return;
+        }
+    };
+    let mut finishing = Vec::with_capacity(jobs.len());
+    let mut broken = None;
+    for job in jobs {
+        if let Some(err) = &broken {
+            job.fail(LedgerError::clone(err));
+            continue;
+        }
+        let (finish, broke) = job.run(&tx);
+        if broke {
+            broken = Some(LedgerError::Unavailable(
+                "the transaction broke in a group commit: nothing of the group was written".into(),
+            ));
+        }
+        finishing.push(finish);
+    }
+    let commit = match broken {
+        Some(err) => Err(err), // dropping `tx` rolls the group back
+        None => tx.commit().map_err(|e| map_err(&e)),
+    };
+    for finish in finishing {
+        finish.done(commit.as_ref().map(|_| ()));
+    }
+}
+
 fn create_private(path: &Path) -> Result<(), LedgerError> {
     #[cfg(unix)]
     {
@@ -362,7 +497,8 @@ impl Ledger for SqliteLedger {
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         check_insert(record)?;
         let json = encode(record)?;
-        self.write(|tx| {
+        let record = record.clone();
+        self.write(move |tx| {
             let id = record.local_id();
             let exists: bool = tx
                 .query_row(
@@ -395,7 +531,7 @@ impl Ledger for SqliteLedger {
             )
             .map_err(|e| map_err(&e))?;
             let totals = load_totals(tx)?;
-            let after = totals_after_insert(totals, record);
+            let after = totals_after_insert(totals, &record);
             if after != totals {
                 store_totals(tx, after)?;
             }
@@ -404,7 +540,8 @@ impl Ledger for SqliteLedger {
     }
 
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
-        self.write(|tx| {
+        let change = change.clone();
+        self.write(move |tx| {
             let json: String = tx
                 .query_row(
                     "SELECT record FROM records WHERE local_id = ?1",
@@ -415,7 +552,7 @@ impl Ledger for SqliteLedger {
                 .map_err(|e| map_err(&e))?
                 .ok_or(LedgerError::NotFound(id))?;
             let record = decode(&json)?;
-            if let Change::Created { task_id, .. } = change
+            if let Change::Created { task_id, .. } = &change
                 && let Some(holder) = holder_of(tx, *task_id)?
                 && holder != id
             {
@@ -477,7 +614,7 @@ impl Ledger for SqliteLedger {
 
     fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
         let new = GuardTrip::new(code, until_ms)?;
-        self.write(|tx| {
+        self.write(move |tx| {
             let stored = load_guard(tx)?;
             let merged = GuardTrip::merge(stored.clone(), new);
             if stored.as_ref() != Some(&merged) {

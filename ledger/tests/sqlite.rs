@@ -168,3 +168,58 @@ fn two_hundred_fifty_six_threads_never_overshoot_the_cap() {
     let sum: u64 = all.iter().map(|r| r.spend_reserved().0).sum();
     assert_eq!(sum, 60_000);
 }
+
+/// Group commit: 64 threads writing through one ledger share transactions; each write's
+/// result is its own (a refused write in a group undoes only itself), and every write that
+/// succeeded is in the file when reopened.
+#[test]
+fn writes_grouped_in_one_commit_keep_their_own_results() {
+    use capmonster_core::ledger::Conflict;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("g.db");
+    let l = SqliteLedger::open(&path).expect("open");
+    let barrier = std::sync::Barrier::new(64);
+    std::thread::scope(|s| {
+        for n in 0..64u64 {
+            let (l, barrier) = (&l, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                l.insert(&intent(n)).expect("insert");
+                // The same local id again: refused, alone.
+                assert!(matches!(
+                    l.insert(&intent(n)),
+                    Err(LedgerError::Conflict(Conflict::LocalIdExists(_)))
+                ));
+                // Odd threads claim their even neighbour's task id first, or are refused
+                // because the neighbour holds it: exactly one of each pair wins.
+                let task = TaskId(1000 + n - n % 2);
+                let won = l.mark_created(lid(n), task, 5, None).is_ok();
+                assert_eq!(l.reserve_polls(lid(n), 3).is_ok(), won, "thread {n}");
+            });
+        }
+    });
+    drop(l);
+    let l = SqliteLedger::open(&path).expect("reopen");
+    let all = l.list_all().expect("all");
+    assert_eq!(all.len(), 64, "every insert that succeeded is on the disk");
+    for pair in 0..32u64 {
+        let task = TaskId(1000 + 2 * pair);
+        let holder = l
+            .find_by_task_id(task)
+            .expect("find")
+            .expect("one of the pair holds it");
+        assert_eq!(holder.polls_reserved(), 3);
+        let other = if holder.local_id() == lid(2 * pair) {
+            lid(2 * pair + 1)
+        } else {
+            lid(2 * pair)
+        };
+        let loser = l.get(other).expect("get").expect("inserted");
+        assert_eq!(
+            loser.state().kind(),
+            StateKind::Intent,
+            "refused writes left no trace"
+        );
+        assert_eq!(loser.polls_reserved(), 0);
+    }
+}

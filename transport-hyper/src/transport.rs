@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use capmonster_core::http::{self, HeaderValue, Uri};
 use capmonster_core::{
-    BuildTransport, Error, Outgoing, ProxyScheme, ProxyUrl, Transport, TransportError,
+    BuildTransport, Error, Outgoing, ProxyScheme, ProxyUrl, RunBlocking, Transport, TransportError,
     TransportErrorKind, TransportOptions,
 };
 use http_body_util::{BodyExt, Full};
@@ -467,6 +467,17 @@ impl Transport for HyperTransport {
 
     fn random_id(&self) -> [u8; 16] {
         random_id()
+    }
+
+    /// A ledger call that may block (SQLite, Redis) runs under tokio's `block_in_place` on a
+    /// multi-thread runtime, which first hands this worker's other tasks to another thread;
+    /// on a current-thread runtime (or outside tokio) it runs in place, as there is no other
+    /// thread to hand them to.
+    fn blocking_runner(&self) -> RunBlocking {
+        |call| match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+            _ => call(),
+        }
     }
 
     fn now(&self) -> Instant {

@@ -99,6 +99,9 @@ impl Inner {
 }
 
 impl Ledger for MemoryLedger {
+    fn may_block(&self) -> bool {
+        false
+    }
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         check_insert(record)?;
         let mut g = self.lock();

@@ -83,9 +83,11 @@ use crate::record::{
 #[doc(hidden)]
 pub mod conformance;
 mod memory;
+mod offload;
 mod price;
 
 pub use memory::{DEFAULT_FINISHED_KEPT, MemoryLedger};
+pub(crate) use offload::Offloaded;
 pub use price::PriceTable;
 
 /// A tripped fleet-wide account guard: a ban-risk error `code` seen by some worker, and
@@ -269,6 +271,17 @@ impl From<RecordError> for LedgerError {
 /// Implementations provide storage ([`insert`](Ledger::insert), [`update`](Ledger::update)
 /// and the queries); the operations with names are provided on top of `update`.
 pub trait Ledger: Send + Sync {
+    /// Whether a call may block its thread on I/O (a file, a network). The [`Client`]
+    /// then runs each call through its transport's
+    /// [`blocking_runner`](crate::Transport::blocking_runner), so that an async runtime's
+    /// other tasks keep running meanwhile (capmonster-hyper: tokio's `block_in_place`).
+    /// Default `true`; [`MemoryLedger`] says `false`.
+    ///
+    /// [`Client`]: crate::Client
+    fn may_block(&self) -> bool {
+        true
+    }
+
     /// Stores a new record (usually an [intent](TaskRecord::intent), or an
     /// [adopted](TaskRecord::adopted) task). Refused with [`Conflict::LocalIdExists`] if the
     /// local id exists, [`Conflict::TaskIdExists`] if its task id is held by another record,
@@ -460,6 +473,9 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
     }
     fn list_adoptable(&self, now_ms: u64) -> Result<Vec<TaskRecord>, LedgerError> {
         (**self).list_adoptable(now_ms)
+    }
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 
