@@ -57,6 +57,10 @@ impl Default for SqliteOptions {
 /// - Every read-modify-write runs in one `BEGIN IMMEDIATE` transaction, so the 120-poll
 ///   count and the spend cap hold across processes; a busy file is waited for
 ///   ([`SqliteOptions::busy_timeout`]).
+/// - Group commit: the writes of this process's threads that wait for the connection
+///   meanwhile share that transaction and its one commit, each in a savepoint of its own (a
+///   refused write undoes only itself; a failed commit fails them all); no caller sees its
+///   result before the commit.
 /// - The schema is versioned (table `meta`); a file written by a newer client is refused
 ///   with [`LedgerError::UnsupportedSchema`].
 /// - A new file is created readable by its owner only (on Unix): records hold task JSON,
