@@ -553,6 +553,15 @@ fn touches_spend(change: &Change) -> bool {
 }
 
 impl Ledger for RedisLedger {
+    /// `false`, although each call is a network round trip: its changes are optimistic
+    /// transactions (`WATCH`/`MULTI`), and run where they are called (on an async
+    /// runtime's few worker threads) few of them contend. Handed to a blocking runner, 256
+    /// concurrent solves made them retry each other: 209 tasks/s instead of about 1,700 in
+    /// BENCHMARKS.md §6a.
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         check_insert(record)?;
         let k = self.keys();
