@@ -210,7 +210,10 @@ mod no_provider_feature {
         let Err(err) = HyperTransport::builder().build() else {
             panic!("no provider installed yet: building must fail");
         };
-        assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
+        assert!(
+            matches!(err.kind(), capmonster_core::ErrorKind::InvalidInput(_)),
+            "{err}"
+        );
         assert!(
             err.to_string().contains("no rustls crypto provider"),
             "{err}"
