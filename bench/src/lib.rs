@@ -134,3 +134,26 @@ pub mod fixtures {
         ]
     }
 }
+
+/// Drives `solve` to its end against `service` on virtual time (the polling benchmarks).
+/// Returns the polls sent and, if it was solved, how long after the task was ready the
+/// solve noticed (seconds).
+pub fn run_virtual(
+    solve: &mut capmonster_core::Solve,
+    mut service: capmonster_core::testing::ReadyAfter,
+) -> (u32, Option<f64>) {
+    use capmonster_core::testing::{VirtualService, VirtualTransport};
+    let outcome = capmonster_core::blocking::block_on(capmonster_core::drive_async(
+        solve,
+        &VirtualTransport::new(&mut service),
+    ))
+    .unwrap_or_else(Err);
+    match outcome {
+        Ok(s) => {
+            let ready = service.ready_at().unwrap_or(service.now());
+            let latency = service.now().saturating_duration_since(ready);
+            (s.polls, Some(latency.as_secs_f64()))
+        }
+        Err(_) => (solve.polls_sent(), None),
+    }
+}

@@ -62,7 +62,7 @@
 use std::future::{Future, ready};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::Response;
 
@@ -160,6 +160,103 @@ impl<S: VirtualService> Transport for VirtualTransport<S> {
         out: Outgoing,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
         ready(self.service().send(out))
+    }
+}
+
+/// The simplest service worth simulating: its task is ready `solve_time` after createTask
+/// (never, with `None`). createTask answers task id 1; a poll answers `processing` until
+/// then and `ready` with the solution `{"token":"t"}` after; answers take no virtual time.
+/// It records when each poll arrived. The core's calibration tests and the polling
+/// benchmarks use it.
+#[derive(Debug, Clone)]
+pub struct ReadyAfter {
+    now: Instant,
+    start: Instant,
+    solve_time: Option<Duration>,
+    created: Option<Instant>,
+    ready_at: Option<Instant>,
+    polls: Vec<Instant>,
+    unix_start: Option<f64>,
+}
+
+impl ReadyAfter {
+    /// A service whose clock starts at `start`.
+    pub fn new(start: Instant, solve_time: Option<Duration>) -> Self {
+        Self {
+            now: start,
+            start,
+            solve_time,
+            created: None,
+            ready_at: None,
+            polls: Vec::new(),
+            unix_start: None,
+        }
+    }
+
+    /// Ready answers also carry `createTime` and `endTime` in whole unix seconds (rounded
+    /// down, as the service does), `start` being the unix time `unix_start` (seconds, with
+    /// a fraction so that the task does not start on a whole second): the calibrator then
+    /// learns from them too.
+    #[must_use]
+    pub fn with_service_times(mut self, unix_start: f64) -> Self {
+        self.unix_start = Some(unix_start);
+        self
+    }
+
+    /// When createTask arrived, if it did.
+    pub fn created_at(&self) -> Option<Instant> {
+        self.created
+    }
+
+    /// When the task is (or was) ready, once created (`None` too if it never is).
+    pub fn ready_at(&self) -> Option<Instant> {
+        self.ready_at
+    }
+
+    /// When each poll arrived.
+    pub fn polls(&self) -> &[Instant] {
+        &self.polls
+    }
+
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole seconds
+    fn unix(unix_start: f64, start: Instant, t: Instant) -> u64 {
+        (unix_start + t.saturating_duration_since(start).as_secs_f64()).floor() as u64
+    }
+}
+
+impl VirtualService for ReadyAfter {
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn sleep_until(&mut self, deadline: Instant) {
+        self.now = self.now.max(deadline);
+    }
+
+    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
+        let body = match out.kind {
+            crate::RequestKind::CreateTask { .. } => {
+                self.created = Some(self.now);
+                self.ready_at = self.solve_time.map(|s| crate::policy::add_sat(self.now, s));
+                br#"{"errorId":0,"taskId":1}"#.to_vec()
+            }
+            _ => {
+                self.polls.push(self.now);
+                match (self.ready_at, self.unix_start, self.created) {
+                    (Some(r), Some(u), Some(c)) if self.now >= r => format!(
+                        r#"{{"errorId":0,"status":"ready","solution":{{"token":"t"}},"createTime":{},"endTime":{}}}"#,
+                        Self::unix(u, self.start, c),
+                        Self::unix(u, self.start, r)
+                    )
+                    .into_bytes(),
+                    (Some(r), _, _) if self.now >= r => {
+                        br#"{"errorId":0,"status":"ready","solution":{"token":"t"}}"#.to_vec()
+                    }
+                    _ => br#"{"errorId":0,"status":"processing"}"#.to_vec(),
+                }
+            }
+        };
+        Ok(Response::new(body))
     }
 }
 

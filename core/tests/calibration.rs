@@ -5,12 +5,11 @@
 use std::time::{Duration, Instant};
 
 use capmonster_core::calibrate::{Calibrator, Observation, min_gap};
-use capmonster_core::http::Response;
 use capmonster_core::policy::official_schedule;
-use capmonster_core::testing::{VirtualService, VirtualTransport};
+use capmonster_core::testing::{ReadyAfter, VirtualService, VirtualTransport};
 use capmonster_core::{
-    Config, Error, MAX_POLLS_PER_TASK, Outgoing, PolicyOverrides, PollPolicy, RequestKind, Solve,
-    Solved, Task, TaskFamily, TransportError, blocking::block_on, drive_async,
+    Config, Error, MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy, Solve, Solved, Task,
+    TaskFamily, blocking::block_on, drive_async,
 };
 use proptest::prelude::*;
 
@@ -21,65 +20,9 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-/// A fake service on a virtual clock: the task is ready `solve` after createTask (never if
-/// `None`). Records when each poll was sent.
-struct Virtual {
-    now: Instant,
-    ready_at: Option<Instant>,
-    solve: Option<Duration>,
-    created: Option<Instant>,
-    polls: Vec<Instant>,
-}
-
-impl Virtual {
-    fn new(now: Instant, solve: Option<Duration>) -> Self {
-        Self {
-            now,
-            ready_at: None,
-            solve,
-            created: None,
-            polls: Vec::new(),
-        }
-    }
-}
-
 /// Drives `solve` to its end against `fx` with the core's one loop.
-fn drive(solve: &mut Solve, fx: &mut Virtual) -> Result<Solved, Error> {
+fn drive(solve: &mut Solve, fx: &mut ReadyAfter) -> Result<Solved, Error> {
     block_on(drive_async(solve, &VirtualTransport::new(fx))).expect("the fake is never pending")
-}
-
-impl VirtualService for Virtual {
-    fn now(&self) -> Instant {
-        self.now
-    }
-    fn sleep_until(&mut self, deadline: Instant) {
-        self.now = self.now.max(deadline);
-    }
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
-        Self::send(self, out)
-    }
-}
-
-impl Virtual {
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
-        let body: &[u8] = match out.kind {
-            RequestKind::CreateTask { .. } => {
-                self.created = Some(self.now);
-                self.ready_at = self.solve.map(|s| self.now + s);
-                br#"{"errorId":0,"taskId":1}"#
-            }
-            _ => {
-                self.polls.push(self.now);
-                match self.ready_at {
-                    Some(r) if self.now >= r => {
-                        br#"{"errorId":0,"status":"ready","solution":{"token":"t"}}"#
-                    }
-                    _ => br#"{"errorId":0,"status":"processing"}"#,
-                }
-            }
-        };
-        Ok(Response::new(body.to_vec()))
-    }
 }
 
 fn task(family: TaskFamily) -> Task {
@@ -118,7 +61,7 @@ fn teach(cfg: &Config, family: TaskFamily, lo: f64, hi: f64, n: usize, seed: u64
     for _ in 0..n {
         let start = t0();
         let st = Duration::from_secs_f64(lo + (hi - lo) * rng.unit());
-        let mut fx = Virtual::new(start, Some(st));
+        let mut fx = ReadyAfter::new(start, Some(st));
         let mut solve = Solve::new(cfg, &task, start);
         drive(&mut solve, &mut fx).unwrap();
     }
@@ -150,13 +93,13 @@ fn faster_than_documented_moves_the_first_poll_earlier() {
     assert!(first <= Duration::from_secs(5), "first poll at {first:?}");
     // And the tasks are now found within a few seconds, not at 10 s.
     let start = t0();
-    let mut fx = Virtual::new(start, Some(Duration::from_secs(3)));
+    let mut fx = ReadyAfter::new(start, Some(Duration::from_secs(3)));
     let mut solve = Solve::new(&cfg, &task(fam), start);
     drive(&mut solve, &mut fx).unwrap();
     assert!(
-        fx.now - start < Duration::from_secs(7),
+        fx.now() - start < Duration::from_secs(7),
         "{:?}",
-        fx.now - start
+        fx.now() - start
     );
 
     // Turnstile: documented 5–20 s (first poll 5 s); really 1–3 s.
@@ -184,7 +127,7 @@ fn slower_than_documented_moves_the_polls_later_and_saves_requests() {
     // A 90 s task costs fewer polls than with calibration off.
     let polls = |cfg: &Config| {
         let start = t0();
-        let mut fx = Virtual::new(start, Some(Duration::from_secs(90)));
+        let mut fx = ReadyAfter::new(start, Some(Duration::from_secs(90)));
         let mut solve = Solve::new(cfg, &task(fam), start);
         drive(&mut solve, &mut fx).unwrap().polls
     };
@@ -301,15 +244,15 @@ proptest! {
             cfg.calibrator().unwrap().observe(fam, o);
         }
         let start = t0();
-        let mut fx = Virtual::new(start, ready.map(Duration::from_millis));
+        let mut fx = ReadyAfter::new(start, ready.map(Duration::from_millis));
         let mut solve = Solve::new(&cfg, &task(fam), start);
         let _ = drive(&mut solve, &mut fx);
-        prop_assert!(fx.polls.len() <= MAX_POLLS_PER_TASK as usize);
-        let created = fx.created.expect("created");
-        if let Some(first) = fx.polls.first() {
+        prop_assert!(fx.polls().len() <= MAX_POLLS_PER_TASK as usize);
+        let created = fx.created_at().expect("created");
+        if let Some(first) = fx.polls().first() {
             prop_assert!(*first >= created + official_schedule(fam).first_delay);
         }
-        for w in fx.polls.windows(2) {
+        for w in fx.polls().windows(2) {
             prop_assert!(w[1] - w[0] >= min_gap(fam), "{:?} apart", w[1] - w[0]);
         }
     }

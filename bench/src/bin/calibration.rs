@@ -22,66 +22,13 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use capmonster_bench::{Rng, median_spread, quantile};
-use capmonster_core::http::Response;
+use capmonster_bench::{Rng, median_spread, quantile, run_virtual};
 use capmonster_core::policy::official_schedule;
-use capmonster_core::testing::{VirtualService, VirtualTransport};
-use capmonster_core::{
-    ClientKey, Config, Outgoing, PollPolicy, RequestKind, Solve, Task, TaskFamily, TransportError,
-    blocking::block_on, drive_async,
-};
+use capmonster_core::testing::ReadyAfter;
+use capmonster_core::{ClientKey, Config, PollPolicy, Solve, Task, TaskFamily};
 
 /// The virtual unix time of the base instant (for `createTime`/`endTime`).
 const UNIX0: f64 = 1_790_000_000.25;
-
-/// A fake service on a virtual clock whose task is ready `solve_time` after createTask.
-struct Virtual {
-    base: Instant,
-    now: Instant,
-    created: Instant,
-    ready_at: Option<Instant>,
-    solve_time: Duration,
-}
-
-impl Virtual {
-    fn unix(&self, t: Instant) -> u64 {
-        (UNIX0 + t.saturating_duration_since(self.base).as_secs_f64()).floor() as u64
-    }
-}
-
-impl VirtualService for Virtual {
-    fn now(&self) -> Instant {
-        self.now
-    }
-    fn sleep_until(&mut self, deadline: Instant) {
-        self.now = self.now.max(deadline);
-    }
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
-        Self::send(self, out)
-    }
-}
-
-impl Virtual {
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
-        let body = match out.kind {
-            RequestKind::CreateTask { .. } => {
-                self.created = self.now;
-                self.ready_at = Some(self.now + self.solve_time);
-                br#"{"errorId":0,"taskId":1}"#.to_vec()
-            }
-            _ => match self.ready_at {
-                Some(r) if self.now >= r => format!(
-                    r#"{{"errorId":0,"status":"ready","solution":{{"token":"t"}},"createTime":{},"endTime":{}}}"#,
-                    self.unix(self.created),
-                    self.unix(r)
-                )
-                .into_bytes(),
-                _ => br#"{"errorId":0,"status":"processing"}"#.to_vec(),
-            },
-        };
-        Ok(Response::new(body.to_vec()))
-    }
-}
 
 struct Case {
     name: &'static str,
@@ -204,25 +151,8 @@ struct Stats {
 }
 
 fn run_one(mut solve: Solve, solve_time: Duration, base: Instant) -> (u32, Option<f64>) {
-    let mut fx = Virtual {
-        base,
-        now: base,
-        created: base,
-        ready_at: None,
-        solve_time,
-    };
-    let outcome =
-        block_on(drive_async(&mut solve, &VirtualTransport::new(&mut fx))).unwrap_or_else(Err);
-    match outcome {
-        Ok(s) => {
-            let ready = fx.ready_at.unwrap_or(base);
-            (
-                s.polls,
-                Some(fx.now.saturating_duration_since(ready).as_secs_f64()),
-            )
-        }
-        Err(_) => (solve.polls_sent(), None),
-    }
+    let service = ReadyAfter::new(base, Some(solve_time)).with_service_times(UNIX0);
+    run_virtual(&mut solve, service)
 }
 
 /// One run: official, static, calibrated on the same solve times.

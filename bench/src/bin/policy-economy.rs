@@ -13,48 +13,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use capmonster_bench::{Rng, median_spread, quantile};
-use capmonster_core::http::Response;
-use capmonster_core::testing::{VirtualService, VirtualTransport};
-use capmonster_core::{
-    ClientKey, Config, Outgoing, PollPolicy, RequestKind, Solve, Task, TaskFamily, TransportError,
-    blocking::block_on, drive_async,
-};
-
-/// A fake service on a virtual clock whose task becomes ready `solve_time` after createTask.
-struct Virtual {
-    now: Instant,
-    ready_at: Option<Instant>,
-    solve_time: Duration,
-}
-
-impl VirtualService for Virtual {
-    fn now(&self) -> Instant {
-        self.now
-    }
-    fn sleep_until(&mut self, deadline: Instant) {
-        self.now = self.now.max(deadline);
-    }
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
-        Self::send(self, out)
-    }
-}
-
-impl Virtual {
-    fn send(&mut self, out: Outgoing) -> Result<Response<Vec<u8>>, TransportError> {
-        let body: &'static [u8] = match out.kind {
-            RequestKind::CreateTask { .. } => {
-                self.ready_at = Some(self.now + self.solve_time);
-                br#"{"errorId":0,"taskId":1}"#
-            }
-            _ if self.ready_at.is_some_and(|r| self.now >= r) => {
-                br#"{"errorId":0,"status":"ready","solution":{"token":"t"}}"#
-            }
-            _ => br#"{"errorId":0,"status":"processing"}"#,
-        };
-        Ok(Response::new(body.to_vec()))
-    }
-}
+use capmonster_bench::{Rng, median_spread, quantile, run_virtual};
+use capmonster_core::testing::ReadyAfter;
+use capmonster_core::{ClientKey, Config, PollPolicy, Solve, Task, TaskFamily};
 
 struct Family {
     name: &'static str,
@@ -188,27 +149,11 @@ fn run_one(
     solve_time: Duration,
     base: Instant,
 ) -> (u32, Option<f64>) {
-    let mut fx = Virtual {
-        now: base,
-        ready_at: None,
-        solve_time,
-    };
     let mut solve = match policy {
         Some(p) => Solve::with_policy(cfg, task, p, base),
         None => Solve::new(cfg, task, base),
     };
-    let outcome =
-        block_on(drive_async(&mut solve, &VirtualTransport::new(&mut fx))).unwrap_or_else(Err);
-    match outcome {
-        Ok(s) => {
-            let ready = fx.ready_at.unwrap_or(base);
-            (
-                s.polls,
-                Some(fx.now.saturating_duration_since(ready).as_secs_f64()),
-            )
-        }
-        Err(_) => (solve.polls_sent(), None),
-    }
+    run_virtual(&mut solve, ReadyAfter::new(base, Some(solve_time)))
 }
 
 fn simulate(f: &Family, tasks: usize, seed: u64) -> [Stats; 2] {
