@@ -150,7 +150,7 @@ pub fn run_virtual(
     .unwrap_or_else(Err);
     match outcome {
         Ok(s) => {
-            let ready = service.ready_at().unwrap_or(service.now());
+            let ready = service.ready_at().unwrap_or_else(|| service.now());
             let latency = service.now().saturating_duration_since(ready);
             (s.polls, Some(latency.as_secs_f64()))
         }
