@@ -279,13 +279,20 @@ pub(crate) fn read_poll(env: Envelope) -> PollReading {
     }
 }
 
-/// Interprets a createTask answer: the task id, or the error.
+/// Interprets a createTask answer: the task id, or the error. An error in the service's own
+/// envelope created nothing ([`ErrorKind::Api`]); any other answer without a task id (a bare
+/// 5xx/429/4xx, an HTML, empty or unreadable body, JSON without `taskId`) may come from a
+/// gateway after the task was created: [`ErrorKind::CreateOutcomeUnknown`], as in
+/// [`Solve`](crate::Solve). Do not send it again blindly.
 pub fn parse_create_task<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskId, Error> {
     let body = resp.body().as_ref();
+    let unknown = |e: Error| Error::new(ErrorKind::CreateOutcomeUnknown(e.to_string()));
     match read_answer(resp.status(), body) {
-        Answer::Ok(env) => read_task_id(&env).map_err(|m| decode_error(resp.status(), body, m)),
+        Answer::Ok(env) => {
+            read_task_id(&env).map_err(|m| unknown(decode_error(resp.status(), body, m)))
+        }
         Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
-        Answer::Unreadable(e) => Err(e),
+        Answer::Unreadable(e) => Err(unknown(e)),
     }
 }
 

@@ -224,7 +224,22 @@ pub async fn call_async<T, E: Transport + ?Sized>(
         Ok(resp) => trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed),
         Err(error) => trace::request_failed(kind, error, elapsed),
     }
-    finish(cfg, answered, parse, result)
+    let out = finish(cfg, answered, parse, result);
+    if kind
+        == (RequestKind::OneShot {
+            endpoint: crate::Endpoint::CreateTask,
+        })
+    {
+        // A createTask that failed after it may have reached the service (a timeout, a reset,
+        // an oversized answer) may have created the task: unknown, as in `Solve`.
+        return out.map_err(|e| match e.kind() {
+            ErrorKind::Transport(t) if t.kind.may_have_reached_server() => {
+                Error::new(ErrorKind::CreateOutcomeUnknown(e.to_string()))
+            }
+            _ => e,
+        });
+    }
+    out
 }
 
 /// Records the task id the service just answered, before the first poll. The task exists and

@@ -79,6 +79,15 @@ macro_rules! __suite_errors {
             assert!(matches!(err.kind(), capmonster_core::ErrorKind::CreateOutcomeUnknown(_)), "{err}");
             assert!(!err.is_retryable() && !err.is_connect() && !err.is_account(), "{err}");
             assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 1, "sent once");
+            // The one-shot create_task follows the same rule, and its record says unknown:
+            // the task may exist, so it is neither retryable nor a plain failure.
+            let err = run(client.create_task(turnstile())).unwrap_err();
+            assert!(matches!(err.kind(), capmonster_core::ErrorKind::CreateOutcomeUnknown(_)), "{err}");
+            assert!(!err.is_retryable(), "{err}");
+            assert_eq!(creates.load(std::sync::atomic::Ordering::SeqCst), 2, "sent once more");
+            let records = capmonster_core::ledger::Ledger::list_all(&**client.ledger()).unwrap();
+            let last = records.last().expect("a record of the create");
+            assert_eq!(last.state().kind(), capmonster_core::record::StateKind::OutcomeUnknown, "{:?}", last.state());
             // The same bare 502 on getBalance (no task involved) may be retried.
             let err = run(client.balance()).unwrap_err();
             assert!(err.is_retryable(), "{err}");
