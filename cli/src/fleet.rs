@@ -17,9 +17,16 @@ use crate::output;
 /// How long a lease taken over from a dead local worker lasts before the client renews it.
 const TAKEOVER_LEASE_MS: u64 = 20_000;
 
-/// An intent older than this with no answer recorded is reported by `resume --all` as an
-/// unknown createTask outcome (a younger one may belong to a worker still waiting for it).
+/// An intent older than this with no answer recorded is an unknown createTask outcome (for
+/// `resume --all` and a `solve-many` rerun); a younger one may belong to a worker still
+/// waiting for createTask's answer, and is left alone.
 const STALE_INTENT_MS: u64 = 120_000;
+
+/// Whether `rec`, an intent, is old enough at `now_ms` that no live worker can still be
+/// waiting for its createTask's answer.
+pub(crate) fn intent_is_stale(rec: &TaskRecord, now_ms: u64) -> bool {
+    now_ms.saturating_sub(rec.created_at_ms()) >= STALE_INTENT_MS
+}
 
 /// Milliseconds since the unix epoch.
 pub(crate) fn wall_ms() -> u64 {
@@ -138,7 +145,7 @@ pub(crate) async fn resume_all(
     for rec in records {
         match rec.state().kind() {
             StateKind::Intent => {
-                if adoptable_only || now.saturating_sub(rec.created_at_ms()) < STALE_INTENT_MS {
+                if adoptable_only || !intent_is_stale(&rec, now) {
                     continue;
                 }
                 jobs.push(Job::Report(Error::new(ErrorKind::CreateOutcomeUnknown(

@@ -71,10 +71,26 @@ async fn solve_line(
     match rec.state() {
         TaskState::Intent | TaskState::OutcomeUnknown { .. } => {
             if rec.state().kind() == StateKind::Intent {
+                let wall = fleet::wall_ms();
+                if !fleet::intent_is_stale(rec, wall) {
+                    // Another run (a live worker, or one killed moments ago) may still be
+                    // waiting for this createTask's answer: not sent, not marked.
+                    let err = Error::new(ErrorKind::CreateOutcomeUnknown(format!(
+                        "another run recorded this line's createTask {} s ago and its answer is \
+                         not recorded yet; not sent again (run again later)",
+                        wall.saturating_sub(rec.created_at_ms()) / 1000
+                    )));
+                    return (Err(err), true);
+                }
                 // The run that recorded it stopped before createTask's answer.
                 let why = "the process stopped before createTask's answer was recorded".to_owned();
-                let wall = fleet::wall_ms();
-                let _ = ledger.finish(rec.local_id(), Outcome::Unknown { why }, 0, wall);
+                if ledger
+                    .finish(rec.local_id(), Outcome::Unknown { why }, 0, wall)
+                    .is_err()
+                {
+                    // The answer was recorded meanwhile: go on from the record.
+                    return (backend.resume_local(rec.local_id()).await, false);
+                }
             }
             if opts.retry_unknown {
                 return (backend.solve_keyed(task, key).await, false);

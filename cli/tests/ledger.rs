@@ -286,6 +286,46 @@ fn solve_many_rerun_after_a_kill_never_creates_a_line_twice() {
     }
 }
 
+/// A rerun that finds a line's createTask recorded moments ago with no answer yet (another
+/// run may still be waiting for it) leaves it alone, even with `--retry-unknown`: the task may
+/// be created any moment, and sending it again could pay twice.
+#[test]
+fn a_fresh_intent_of_another_run_is_never_sent_again() {
+    for t in TRANSPORTS {
+        // The first createTask is held for 20 s: its run is killed while it waits.
+        let sim = Sim::spawn(SimConfig::instant().with_fault(FaultRule::nth(
+            Endpoint::CreateTask,
+            1,
+            Fault::Delay(Duration::from_secs(20)),
+        )))
+        .expect("sim");
+        let ledger = TempLedger::new("fresh-intent");
+        let file = write_tasks(&ledger, 1);
+        let file_arg = file.display().to_string();
+        let args = ["solve-many", "--retry-unknown", file_arg.as_str()];
+        let mut child = command(&sim, t, &ledger, &args).spawn().expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while requests(&sim, "createTask") == 0 {
+            assert!(Instant::now() < deadline, "{t}: createTask was not sent");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let rerun = run(&sim, t, &ledger, &args);
+        assert_eq!(rerun.code, 5, "{t}: {}{}", rerun.stdout, rerun.stderr);
+        let line: Value = serde_json::from_str(rerun.stdout.trim()).expect("one JSON line");
+        assert_eq!(line["error"]["category"], "unknown", "{}", rerun.stdout);
+        assert_eq!(requests(&sim, "createTask"), 1, "{t}: not sent again");
+        let listed = run(&sim, t, &ledger, &["ledger"]);
+        assert!(
+            listed.stdout.contains(r#""state":"intent""#),
+            "{t}: the intent is left as it was: {}",
+            listed.stdout
+        );
+        let _ = std::fs::remove_file(file);
+    }
+}
+
 #[test]
 fn solve_many_rerun_reports_unknown_outcomes_and_sends_them_only_when_told() {
     for t in TRANSPORTS {
