@@ -83,7 +83,11 @@ fn ms(d: Duration) -> u64 {
 }
 
 pub(crate) fn ledger_error(e: LedgerError) -> Error {
-    Error::new(ErrorKind::Ledger(e))
+    match e {
+        // A bug, not an outage: reported as one (and never retried as "unavailable").
+        LedgerError::Internal(m) => Error::internal(format!("ledger: {m}")),
+        e => Error::new(ErrorKind::Ledger(e)),
+    }
 }
 
 /// What the clones of one client share besides the ledger: the worker id of its leases and

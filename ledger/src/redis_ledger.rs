@@ -785,12 +785,12 @@ impl Ledger for RedisLedger {
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
         let k = self.keys();
         self.read(|c| {
-            let v: Vec<Value> = redis::cmd("HMGET")
+            let (reserved, spent): (Value, Value) = redis::cmd("HMGET")
                 .arg(k.spend())
                 .arg("reserved")
                 .arg("spent")
                 .query(c)?;
-            Ok(parse_totals(&v[0], &v[1])?)
+            Ok(parse_totals(&reserved, &spent)?)
         })
     }
 

@@ -116,9 +116,15 @@ impl<T: Send + 'static, F: FnOnce(&Transaction<'_>) -> Result<T, LedgerError> + 
 {
     fn run(self: Box<Self>, tx: &Transaction<'_>) -> (Box<dyn Finish>, bool) {
         let Self { f, slot } = *self;
+        // A panic in one write (a bug) fails that write alone, in its own caller's result,
+        // instead of unwinding through the thread that leads the group.
+        let run = |f: F| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)))
+                .unwrap_or_else(|_| Err(LedgerError::Internal("a ledger write panicked".into())))
+        };
         let (result, broken) = match tx.execute_batch("SAVEPOINT w") {
             Err(e) => (Err(map_err(&e)), true),
-            Ok(()) => match f(tx) {
+            Ok(()) => match run(f) {
                 Ok(v) => match tx.execute_batch("RELEASE w") {
                     Ok(()) => (Ok(v), false),
                     Err(e) => (Err(map_err(&e)), true),
@@ -223,8 +229,8 @@ impl SqliteLedger {
         }
         drop(conn);
         lock(&slot).take().unwrap_or_else(|| {
-            Err(LedgerError::Unavailable(
-                "internal: a write left the group commit without a result".into(),
+            Err(LedgerError::Internal(
+                "a write left the group commit without a result".into(),
             ))
         })
     }
@@ -247,8 +253,6 @@ impl SqliteLedger {
     }
 }
 
-/// On Unix, creates a missing file with mode 0600 before SQLite opens it (SQLite gives its
-/// WAL and shared-memory files the same mode).
 /// Runs `jobs` in one `BEGIN IMMEDIATE` transaction and one commit, and hands each its
 /// result.
 fn run_group(conn: &mut Connection, jobs: Vec<Box<dyn Job>>) {
@@ -289,6 +293,8 @@ fn run_group(conn: &mut Connection, jobs: Vec<Box<dyn Job>>) {
     }
 }
 
+/// On Unix, creates a missing file with mode 0600 before SQLite opens it (SQLite gives its
+/// WAL and shared-memory files the same mode).
 fn create_private(path: &Path) -> Result<(), LedgerError> {
     #[cfg(unix)]
     {
@@ -646,5 +652,31 @@ impl Ledger for SqliteLedger {
         let t = load_totals(&tx)?;
         tx.commit().map_err(|e| map_err(&e))?;
         Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use capmonster_core::ledger::conformance::{intent, lid};
+
+    use super::*;
+
+    #[test]
+    fn a_write_that_panics_fails_alone_as_a_bug() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = SqliteLedger::open(dir.path().join("p.db")).expect("open");
+        l.insert(&intent(1)).expect("insert");
+        // The panic is caught in the group: the write fails with a bug, nothing unwinds.
+        let err = l
+            .write(|tx| -> Result<(), LedgerError> {
+                tx.execute("DELETE FROM records", []).expect("delete");
+                panic!("a bug in a write")
+            })
+            .expect_err("the panicking write fails");
+        assert!(matches!(err, LedgerError::Internal(_)), "{err:?}");
+        // Its changes were rolled back, and the ledger goes on working.
+        assert!(l.get(lid(1)).expect("get").is_some());
+        l.insert(&intent(2)).expect("insert after the panic");
+        assert_eq!(l.list_all().expect("all").len(), 2);
     }
 }

@@ -179,6 +179,10 @@ pub enum LedgerError {
     /// The store is not available in this build (e.g. a `redis://` URL without Redis
     /// support).
     Unsupported(String),
+    /// A bug in a ledger or in what runs its calls (a write that panicked, a blocking runner
+    /// that did not run the call). Not an outage: never retried; the client reports it as
+    /// [`ErrorKind::Internal`](crate::ErrorKind::Internal).
+    Internal(String),
 }
 
 /// A collision with another record or worker.
@@ -232,6 +236,7 @@ impl fmt::Display for LedgerError {
             ),
             Self::Record(e) => e.fmt(f),
             Self::Corrupt(m) => write!(f, "ledger corrupt: {m}"),
+            Self::Internal(m) => write!(f, "ledger bug: {m}"),
             Self::UnsupportedSchema { found, supported } => write!(
                 f,
                 "ledger schema version {found} is newer than this client knows ({supported}); upgrade the client"

@@ -38,10 +38,8 @@ impl Offloaded {
             }
         });
         out.unwrap_or_else(|| {
-            Err(LedgerError::Unavailable(
-                "internal: the transport's blocking runner returned without running the \
-                 ledger call (a bug in the transport)"
-                    .into(),
+            Err(LedgerError::Internal(
+                "the transport's blocking runner returned without running the ledger call".into(),
             ))
         })
     }
@@ -215,11 +213,12 @@ mod tests {
         );
         assert_eq!(RUNS.load(Ordering::SeqCst) - before, 4, "one run per call");
 
-        // A runner that returns without running the call is a typed error, not a hang or
-        // a panic.
+        // A runner that returns without running the call is a bug, reported as one (not an
+        // outage to retry), not a hang or a panic.
         let l = Offloaded::wrap(Arc::new(Blocking(MemoryLedger::new())), broken);
-        assert!(
-            matches!(l.insert(&intent(2)), Err(LedgerError::Unavailable(m)) if m.starts_with("internal"))
-        );
+        assert!(matches!(
+            l.insert(&intent(2)),
+            Err(LedgerError::Internal(_))
+        ));
     }
 }
