@@ -284,7 +284,8 @@ impl<T: Transport> Client<T> {
     #[must_use]
     pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
         self.ledger = crate::ledger::Offloaded::wrap(ledger, self.transport.blocking_runner());
-        self.shared = Arc::new(Shared::default());
+        // The guard cache belonged to the old ledger; a worker id set before is kept.
+        self.shared = Arc::new(self.shared.for_new_ledger());
         self
     }
 

@@ -112,6 +112,15 @@ impl Shared {
         s
     }
 
+    /// A fresh cache for another ledger, keeping the worker id chosen with
+    /// [`Client::with_worker_id`](crate::Client::with_worker_id), if any.
+    pub(crate) fn for_new_ledger(&self) -> Self {
+        match self.owner.get() {
+            Some(owner) => Self::with_owner(owner.clone()),
+            None => Self::default(),
+        }
+    }
+
     /// The worker id written in leases (16 random bytes from the transport, once).
     pub(crate) fn owner<T: Transport + ?Sized>(&self, t: &T) -> String {
         self.owner
@@ -784,7 +793,10 @@ impl<T: Transport> Client<T> {
             Err(e) => {
                 self.shared().observe(ledger, e, wall);
                 if matches!(e.kind(), ErrorKind::Api(_)) && !e.is_retryable() {
-                    let _ = ledger.finish(id, Outcome::from_error(e), sent, wall);
+                    // Recorded before the caller sees it, like every outcome.
+                    ledger
+                        .finish(id, Outcome::from_error(e), sent, wall)
+                        .map_err(tag)?;
                 } else {
                     ledger.note_polls_sent(id, sent).map_err(tag)?;
                 }

@@ -145,14 +145,24 @@ mod tests {
     use crate::ledger::MemoryLedger;
     use crate::ledger::conformance::{intent, lid};
 
-    /// The in-memory ledger, saying its calls may block (as a file or a network would).
-    struct Blocking(MemoryLedger);
+    /// The in-memory ledger, saying its calls may block (as a file or a network would), and
+    /// noting the owner of every lease taken.
+    struct Blocking(MemoryLedger, std::sync::Mutex<Vec<String>>);
+
+    impl Blocking {
+        fn new() -> Self {
+            Self(MemoryLedger::new(), std::sync::Mutex::default())
+        }
+    }
 
     impl Ledger for Blocking {
         fn insert(&self, r: &TaskRecord) -> Result<(), LedgerError> {
             self.0.insert(r)
         }
         fn update(&self, id: LocalId, c: &Change) -> Result<Applied, LedgerError> {
+            if let Change::AcquireLease { owner, .. } = c {
+                self.1.lock().unwrap().push(owner.clone());
+            }
             self.0.update(id, c)
         }
         fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
@@ -198,7 +208,7 @@ mod tests {
             &memory
         ));
 
-        let l = Offloaded::wrap(Arc::new(Blocking(MemoryLedger::new())), counting);
+        let l = Offloaded::wrap(Arc::new(Blocking::new()), counting);
         assert!(!l.may_block(), "wrapped once, not again");
         let before = RUNS.load(Ordering::SeqCst);
         l.insert(&intent(1)).unwrap();
@@ -215,10 +225,31 @@ mod tests {
 
         // A runner that returns without running the call is a bug, reported as one (not an
         // outage to retry), not a hang or a panic.
-        let l = Offloaded::wrap(Arc::new(Blocking(MemoryLedger::new())), broken);
+        let l = Offloaded::wrap(Arc::new(Blocking::new()), broken);
         assert!(matches!(
             l.insert(&intent(2)),
             Err(LedgerError::Internal(_))
         ));
+    }
+
+    #[test]
+    fn a_worker_id_set_before_the_ledger_is_kept() {
+        use crate::testing::{ReadyAfter, VirtualTransport};
+        #[allow(clippy::disallowed_methods)] // a base instant for virtual time
+        let start = std::time::Instant::now();
+        let ledger = Arc::new(Blocking::new());
+        let cfg =
+            crate::Config::new(crate::ClientKey::new("0123456789abcdef0123456789abcdef").unwrap());
+        let service = ReadyAfter::new(start, Some(std::time::Duration::from_secs(1)));
+        let client = crate::Client::new(cfg, VirtualTransport::new(service))
+            .with_worker_id("worker-a")
+            .with_ledger(Arc::clone(&ledger) as Arc<dyn Ledger>);
+        let task = crate::task::Turnstile::new("https://example.com/", "0x4AAAAAAABkMYinukE8nzY");
+        crate::blocking::block_on(client.solve(task))
+            .unwrap()
+            .unwrap();
+        let owners = ledger.1.lock().unwrap().clone();
+        assert!(!owners.is_empty(), "the solve took a lease");
+        assert!(owners.iter().all(|o| o == "worker-a"), "{owners:?}");
     }
 }
