@@ -1,5 +1,6 @@
-//! The Redis ledger against a real `redis-server` (see `support`): the conformance suite,
-//! separate connections racing, the account guard seen across connections, the key layout.
+//! The Redis ledger against a real `redis-server` (`capmonster_testdata::redis`): the
+//! conformance suite, separate connections racing, the account guard seen across
+//! connections, the key layout.
 #![cfg(feature = "redis")]
 
 use capmonster_testdata::redis::{RedisServer, fresh_namespace};
