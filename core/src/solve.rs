@@ -413,12 +413,7 @@ impl Solve {
         match codec::read_answer_for(&self.cfg, StatusCode::OK, body) {
             Answer::Ok(env) => {
                 if let PollReading::Ready(solution) = codec::read_poll(env) {
-                    self.state = State::Done(Solved {
-                        task_id: self.task_id.unwrap_or(TaskId(0)),
-                        family: self.family,
-                        solution,
-                        polls: self.polls,
-                    });
+                    self.finish_ready(now, solution);
                 }
             }
             Answer::Api(api) => match api.code.class() {
@@ -738,18 +733,7 @@ impl Solve {
         match answer {
             Answer::Ok(env) => match codec::read_poll(env) {
                 PollReading::Processing => self.poll_again(now),
-                PollReading::Ready(solution) => {
-                    self.failures = 0;
-                    let m = solution.metadata();
-                    self.report_calibration(Some((now, m.create_time(), m.end_time())));
-                    let solved = Solved {
-                        task_id: self.task_id.unwrap_or(TaskId(0)),
-                        family: self.family,
-                        solution,
-                        polls: self.polls,
-                    };
-                    self.state = State::Done(solved);
-                }
+                PollReading::Ready(solution) => self.finish_ready(now, solution),
                 PollReading::UnknownStatus(_) | PollReading::ReadyWithoutSolution => {
                     self.poll_again_after_failure(now, 1);
                 }
@@ -825,6 +809,20 @@ impl Solve {
 impl Solve {
     /// Tells the calibrator how the task ended, once: ready at `Some((now, createTime,
     /// endTime))` (the answer's metadata), or given up (`None`) while still processing.
+    /// The task is ready (a poll's answer or a callback): done, and the calibrator learns
+    /// when, whichever way the answer came.
+    fn finish_ready(&mut self, now: Instant, solution: Solution) {
+        self.failures = 0;
+        let m = solution.metadata();
+        self.report_calibration(Some((now, m.create_time(), m.end_time())));
+        self.state = State::Done(Solved {
+            task_id: self.task_id.unwrap_or(TaskId(0)),
+            family: self.family,
+            solution,
+            polls: self.polls,
+        });
+    }
+
     fn report_calibration(&mut self, ready: Option<(Instant, Option<u64>, Option<u64>)>) {
         let (Some(plan), Some(created)) = (self.calibration.take(), self.created_at) else {
             return;

@@ -442,3 +442,23 @@ proptest! {
         }
     }
 }
+
+/// A task solved by its callback teaches the calibrator its solve time like a polled one
+/// (before, only tasks slower than the fallback were learned from: a biased sample).
+#[test]
+fn a_callback_solved_task_is_learned_from() {
+    let start = t0();
+    let cfg = cfg();
+    let mut s = Solve::new(&cfg, &task(), start).with_callback_fallback(Duration::from_secs(30));
+    let (t, _) = send(&mut s, start);
+    answer(&mut s, start, t, CREATED);
+    let family = task().family();
+    let calibrator = cfg.calibrator().expect("calibration is on by default");
+    let before = calibrator.observations(family);
+    s.handle_callback(start + Duration::from_secs(3), ready("cb").as_bytes());
+    assert!(matches!(
+        s.poll_action(start + Duration::from_secs(3)),
+        Action::Done(_)
+    ));
+    assert_eq!(calibrator.observations(family), before + 1);
+}
