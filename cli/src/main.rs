@@ -337,17 +337,15 @@ fn open_ledger(
         }
         return Ok(Ok(Arc::new(MemoryLedger::new())));
     };
-    let location = location.trim();
-    let is_redis = location.starts_with("redis://") || location.starts_with("rediss://");
-    let opened = if is_redis {
-        if key.expose() == NO_KEY {
+    // The ledger crate's own reading of the location (schemes in any case).
+    let opened = match capmonster_ledger::LedgerSpec::parse(location.trim()) {
+        Ok(capmonster_ledger::LedgerSpec::Redis(_)) if key.expose() == NO_KEY => {
             return Err(usage_error(
                 "a redis:// ledger is namespaced by the client key: pass --client-key KEY or set CAPMONSTER_CLIENT_KEY",
             ));
         }
-        capmonster_ledger::open_for_key(location, key)
-    } else {
-        capmonster_ledger::open(location)
+        Ok(spec) => spec.open_for_key(key),
+        Err(e) => Err(e),
     };
     Ok(opened.map_err(|e| match e {
         capmonster_core::ledger::LedgerError::InvalidInput(m)

@@ -87,3 +87,23 @@ fn the_spend_cap_is_the_fleets() {
     assert_eq!(out.code, 6, "{}", out.stderr);
     assert_eq!(sim.stats().tasks_created, 2);
 }
+
+/// `--ledger` reads its location as the ledger crate does (the scheme in any case), and a
+/// Redis ledger without a client key is a usage error, not an attempt to open it.
+#[test]
+fn a_redis_location_is_recognised_in_any_case() {
+    let Some(redis) = RedisServer::shared("a_redis_location_is_recognised_in_any_case") else {
+        return;
+    };
+    let upper = redis.url.replacen("redis://", "REDIS://", 1);
+    let key = fresh_key();
+    let out = run_env(
+        &["--client-key", &key, "--ledger", &upper, "ledger"],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run_env(&["--ledger", &upper, "ledger"], None, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--client-key"), "{}", out.stderr);
+}
