@@ -75,8 +75,10 @@ pub const POLL_BLOCK: u32 = 4;
 /// than half of it is left. A task whose lease expired (its worker died) may be adopted.
 pub const LEASE: Duration = Duration::from_secs(20);
 
-/// How long a "not tripped" answer of the ledger's account guard is trusted.
-pub const GUARD_CACHE: Duration = Duration::from_secs(1);
+/// How long a "not tripped" answer of the ledger's account guard is trusted: half of the
+/// fleet's promise (every worker stops within 1 s of a trip), leaving the other half for the
+/// trip's write and the request already under way.
+pub const GUARD_CACHE: Duration = Duration::from_millis(500);
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
