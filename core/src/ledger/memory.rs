@@ -36,6 +36,9 @@ struct Inner {
     by_key: HashMap<String, Vec<usize>>,
     totals: SpendTotals,
     guard: Option<GuardTrip>,
+    /// Prune when this many records are held (twice what the last prune kept, at least
+    /// twice the bound): pruning stays amortized O(1) even when little can be dropped.
+    prune_at: usize,
 }
 
 impl MemoryLedger {
@@ -47,7 +50,11 @@ impl MemoryLedger {
     /// An empty ledger that keeps at most `finished` finished records (at least 1): past
     /// twice that, the oldest finished records are forgotten (a task id or caller key of a
     /// forgotten record is unknown again). Unfinished records, the spend totals and the
-    /// guard are always kept.
+    /// guard are always kept, and so is every record of a task the service may still
+    /// answer for (created less than [`RESULT_RETENTION`] before the newest record): its
+    /// poll count must outlive it, or a later poll of the task would start again from 0.
+    ///
+    /// [`RESULT_RETENTION`]: crate::lifecycle::RESULT_RETENTION
     pub fn bounded(finished: usize) -> Self {
         Self {
             inner: Mutex::default(),
@@ -63,26 +70,35 @@ impl MemoryLedger {
 }
 
 impl Inner {
-    /// Keeps the unfinished records and the `keep` most recent finished ones, in order, and
+    /// Keeps the unfinished records, the `keep` most recent finished ones, and those of
+    /// tasks created less than the service's retention before `now_ms`, in order, and
     /// rebuilds the indexes.
-    fn prune(&mut self, keep: usize) {
+    fn prune(&mut self, keep: usize, now_ms: u64) {
+        let retention =
+            u64::try_from(crate::lifecycle::RESULT_RETENTION.as_millis()).unwrap_or(u64::MAX);
+        let forgettable = |r: &TaskRecord| {
+            r.is_finished()
+                && r.task_created_at_ms()
+                    .is_none_or(|t| now_ms.saturating_sub(t) >= retention)
+        };
         let finished = self.records.iter().filter(|r| r.is_finished()).count();
         let mut drop = finished.saturating_sub(keep);
-        if drop == 0 {
-            return;
+        self.prune_at = keep.saturating_mul(2);
+        if drop > 0 {
+            let records = std::mem::take(&mut self.records);
+            self.records = records
+                .into_iter()
+                .filter(|r| {
+                    if drop > 0 && forgettable(r) {
+                        drop -= 1;
+                        false
+                    } else {
+                        true
+                    }
+                })
+                .collect();
         }
-        let records = std::mem::take(&mut self.records);
-        self.records = records
-            .into_iter()
-            .filter(|r| {
-                if drop > 0 && r.is_finished() {
-                    drop -= 1;
-                    false
-                } else {
-                    true
-                }
-            })
-            .collect();
+        self.prune_at = self.prune_at.max(self.records.len().saturating_mul(2));
         self.by_local.clear();
         self.by_task.clear();
         self.by_key.clear();
@@ -119,9 +135,9 @@ impl Ledger for MemoryLedger {
             }));
         }
         if let Some(keep) = self.finished_kept
-            && g.records.len() >= keep.saturating_mul(2)
+            && g.records.len() >= g.prune_at.max(keep.saturating_mul(2))
         {
-            g.prune(keep);
+            g.prune(keep, record.created_at_ms());
         }
         let i = g.records.len();
         g.totals = totals_after_insert(g.totals, record);
@@ -235,5 +251,40 @@ mod tests {
         assert_eq!(all[0].local_id(), id(0), "the unfinished record stays");
         assert!(l.get(id(20)).unwrap().is_some(), "the newest stays");
         assert!(l.get(id(1)).unwrap().is_none(), "the oldest finished went");
+    }
+
+    #[test]
+    fn a_bounded_ledger_keeps_the_poll_count_of_tasks_the_service_still_answers_for() {
+        use crate::TaskId;
+        use crate::ledger::Ledger;
+        use crate::record::{LocalId, Outcome, TaskRecord};
+        use crate::task::TaskFamily;
+        let l = MemoryLedger::bounded(2);
+        let id = |n: u64| LocalId::from_bytes(u128::from(n + 1).to_le_bytes());
+        let minute = 60_000;
+        // 30 tasks created a minute apart, each given up after 120 polls.
+        for n in 0..30u64 {
+            let at = n * minute;
+            let r = TaskRecord::intent_json(id(n), TaskFamily::Unknown, serde_json::json!({}), at);
+            l.insert(&r).unwrap();
+            l.mark_created(id(n), TaskId(1000 + n), at, None).unwrap();
+            assert_eq!(l.reserve_polls(id(n), 120).unwrap(), 120);
+            let gave_up = Outcome::Failed {
+                category: crate::ErrorCategory::GaveUp,
+                code: None,
+                message: "poll budget spent".to_string(),
+            };
+            l.finish(id(n), gave_up, 120, at).unwrap();
+        }
+        // Every task of the last 10 minutes still holds its 120 polls; older ones may go.
+        for n in 20..30u64 {
+            let rec = l.find_by_task_id(TaskId(1000 + n)).unwrap();
+            assert_eq!(rec.map(|r| r.polls_reserved()), Some(120), "task {n}");
+        }
+        assert!(
+            l.find_by_task_id(TaskId(1000)).unwrap().is_none(),
+            "the oldest went"
+        );
+        assert!(l.list_all().unwrap().len() < 30, "the bound still prunes");
     }
 }
