@@ -187,12 +187,13 @@ macro_rules! __suite_create {
         }
 
         /// The one-shot `create_task` never retries: a reset after the service read the
-        /// request is the transport's `Io` failure, and the task exists.
+        /// request (the task exists) is an unknown outcome, not retryable, as in a solve.
         #[test]
-        fn create_task_one_shot_after_a_reset_is_io_and_not_resent() {
+        fn create_task_one_shot_after_a_reset_is_an_unknown_outcome_and_not_resent() {
             let sim = create_fault(Fault::ResetAfterRead);
             let err = run(sim_client(&sim).create_task(&recaptcha())).unwrap_err();
-            assert_eq!(transport_kind(&err), TransportErrorKind::Io, "{err}");
+            assert!(matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(_)), "{err}");
+            assert!(!err.is_retryable(), "{err}");
             assert_eq!(requests(&sim, "createTask"), 1);
             assert_eq!(sim.stats().tasks_created, 1);
         }
