@@ -457,15 +457,17 @@ async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
         Err(_) => return reply(StatusCode::REQUEST_TIMEOUT),
     };
     bump(&c.accepted);
-    let delivered = shared
-        .waiters()
-        .get(&id)
-        .is_some_and(|(_, tx)| tx.try_send(body).is_ok());
-    bump(if delivered {
-        &c.delivered
-    } else {
-        &c.unclaimed
-    });
+    // Counted before the body is handed over: once a task has its body, the counters
+    // already say so.
+    let waiters = shared.waiters();
+    match waiters.get(&id).and_then(|(_, tx)| tx.try_reserve().ok()) {
+        Some(slot) => {
+            bump(&c.delivered);
+            slot.send(body);
+        }
+        None => bump(&c.unclaimed),
+    }
+    drop(waiters);
     reply(StatusCode::OK)
 }
 
