@@ -55,14 +55,15 @@ The ledger (--ledger PATH | sqlite:PATH | redis://HOST:PORT/DB, or CAPMONSTER_LE
   from the ledger (no request), polls the lines whose task was created (never creates them
   again), reports the lines whose createTask outcome is unknown (exit 5, category
   \"unknown\"; sent again only with --retry-unknown) and sends the lines never sent. A line
-  is known by its number and its content. Without --ledger, each command has its own
-  in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
+  is known by its number and its content. A ledger keeps each client key's tasks apart
+  (a file shared by two accounts included): a command sees only its own key's tasks.
+  Without --ledger, each command has its own in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
   spend cap, the account guard and the leases (keys namespaced by a hash of the key).
   Commands: `resume TASK_ID [--polls-sent N]` polls a created task to the end within its
   remaining polls (a task id the ledger does not know needs --polls-sent: exit 2 without
   it); `resume --all` does so for every unfinished task (tasks whose lease expired on
   another worker included); `solve-many --adopt` also adopts expired-lease tasks;
-  `ledger` lists the tasks; --max-spend USD caps the spend (exit 6).
+  `ledger` lists the key's tasks; --max-spend USD caps the key's spend (exit 6).
 
 Images:
   An image over --max-image-bytes (default 51200 decoded bytes, the documented 50 KB) is
