@@ -55,14 +55,15 @@ The ledger (--ledger PATH | sqlite:PATH | redis://HOST:PORT/DB, or CAPMONSTER_LE
   from the ledger (no request), polls the lines whose task was created (never creates them
   again), reports the lines whose createTask outcome is unknown (exit 5, category
   \"unknown\"; sent again only with --retry-unknown) and sends the lines never sent. A line
-  is known by its number and its content. Without --ledger, each command has its own
-  in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
+  is known by its number and its content. A ledger keeps each client key's tasks apart
+  (a file shared by two accounts included): a command sees only its own key's tasks.
+  Without --ledger, each command has its own in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
   spend cap, the account guard and the leases (keys namespaced by a hash of the key).
   Commands: `resume TASK_ID [--polls-sent N]` polls a created task to the end within its
   remaining polls (a task id the ledger does not know needs --polls-sent: exit 2 without
   it); `resume --all` does so for every unfinished task (tasks whose lease expired on
   another worker included); `solve-many --adopt` also adopts expired-lease tasks;
-  `ledger` lists the tasks; --max-spend USD caps the spend (exit 6).
+  `ledger` lists the key's tasks; --max-spend USD caps the key's spend (exit 6).
 
 Images:
   An image over --max-image-bytes (default 51200 decoded bytes, the documented 50 KB) is
@@ -83,7 +84,8 @@ Callbacks (solve, solve-many; --callback-listen ADDR [--callback-url URL]):
   solve time (6-80 s; 3 s with --sim) and ends as soon as its callback arrives: one request
   per task (createTask) when callbacks work. A lost callback costs only time: the task is
   then polled as usual, within the same 120-poll budget and --timeout. --callback-url is the
-  public base behind a reverse proxy or tunnel (default http://ADDR). The service must reach
+  public base behind a reverse proxy or tunnel (default http://ADDR; an ADDR of every
+  interface, 0.0.0.0 or [::], needs it: exit 2). The service must reach
   it: use a public URL with the real service. With --sim, the built-in simulator POSTs to
   http:// loopback URLs only (use a 127.0.0.1 ADDR). Needs the hyper transport: with
   --transport ureq, exit 2. An ADDR that cannot be bound, or a bad URL, is exit 2 (nothing
@@ -189,8 +191,10 @@ pub(crate) struct GlobalOpts {
     pub(crate) ledger: Option<String>,
 
     /// Spend cap in US dollars over the ledger: a task whose price would pass it is refused
-    /// (exit 6, nothing sent). Prices: the library's documented per-family estimates
-    #[arg(long, global = true, value_name = "USD", value_parser = parse_usd, allow_negative_numbers = true)]
+    /// (exit 6, nothing sent). Rounded down to the millionth of a dollar. Prices: the
+    /// library's documented per-family estimates
+    // allow_hyphen_values: `-inf` or `-1` is this option's (bad) value, not another flag.
+    #[arg(long, global = true, value_name = "USD", value_parser = parse_usd, allow_hyphen_values = true)]
     pub(crate) max_spend: Option<f64>,
 }
 
@@ -312,9 +316,9 @@ fn parse_image_bytes(s: &str) -> Result<u64, String> {
 fn parse_usd(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if (0.0..9.0e9).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not an amount of US dollars (a number, 0 or more)"
-        )),
+        _ => Err(
+            "--max-spend takes an amount in US dollars, a finite number ≥ 0 (e.g. 0.5)".to_owned(),
+        ),
     }
 }
 

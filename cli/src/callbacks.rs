@@ -22,8 +22,9 @@ pub(crate) struct Callbacks {
 }
 
 /// The callback options, if given for a command that uses them (solve, solve-many); a usage
-/// error (exit 2) for `--callback-url` without `--callback-listen` or with the ureq
-/// transport.
+/// error (exit 2) for `--callback-url` without `--callback-listen`, with the ureq
+/// transport, or for an unspecified listen address (`0.0.0.0`, `[::]`) without
+/// `--callback-url` (the URL derived from it would be unreachable).
 pub(crate) fn from_opts(opts: &GlobalOpts, command: &Command) -> Result<Option<Callbacks>, String> {
     if !matches!(command, Command::Solve { .. } | Command::SolveMany { .. }) {
         return Ok(None);
@@ -44,6 +45,15 @@ pub(crate) fn from_opts(opts: &GlobalOpts, command: &Command) -> Result<Option<C
                     async-only; drop --transport ureq"
                 .to_owned(),
         );
+    }
+    if listen.ip().is_unspecified() && opts.callback_url.is_none() {
+        // The receiver may listen on every interface, but the service cannot POST to
+        // http://0.0.0.0:P/ or http://[::]:P/: it needs the address it can reach.
+        return Err(format!(
+            "--callback-listen {listen} listens on every interface, which is not an address \
+             the service can reach: give --callback-url with the public URL the service \
+             POSTs to (e.g. https://hooks.example.com/capmonster), or listen on that address"
+        ));
     }
     Ok(Some(Callbacks {
         listen,

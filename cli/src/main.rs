@@ -344,6 +344,13 @@ fn open_ledger(
                 "a redis:// ledger is namespaced by the client key: pass --client-key KEY or set CAPMONSTER_CLIENT_KEY",
             ));
         }
+        // A ledger file keeps each key's records apart: without a key there is nothing of
+        // ours to read (`capmonster ledger` lists the key's own records).
+        Ok(capmonster_ledger::LedgerSpec::Sqlite(_)) if key.expose() == NO_KEY => {
+            return Err(usage_error(
+                "a ledger file keeps each client key's tasks apart: pass --client-key KEY or set CAPMONSTER_CLIENT_KEY",
+            ));
+        }
         Ok(spec) => spec.open_for_key(key),
         Err(e) => Err(e),
     };

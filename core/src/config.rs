@@ -220,18 +220,24 @@ impl Config {
     /// reserved atomically; a task that would pass the cap is refused with
     /// [`ErrorKind::LimitReached`](crate::ErrorKind::LimitReached) and nothing is sent. The
     /// reservation is settled with the answer's `cost`, and released when the task failed
-    /// without a charge. A negative, NaN or infinite amount is
-    /// [`InvalidInput`](crate::ErrorKind::InvalidInput).
+    /// without a charge. The cap is rounded down to the millionth of a dollar
+    /// ([`MicroUsd::from_usd_down`](crate::record::MicroUsd::from_usd_down): `0.0005999` is
+    /// 599 millionths, below a 0.0006 task); the service's `cost` is rounded up
+    /// ([`MicroUsd::from_usd_up`](crate::record::MicroUsd::from_usd_up)). A negative, NaN or
+    /// infinite amount is [`InvalidInput`](crate::ErrorKind::InvalidInput).
     ///
     /// ```
     /// # use capmonster_core::{ClientKey, Config};
     /// let config = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef")?)
     ///     .with_spend_limit(5.0)?;
     /// assert_eq!(config.spend_limit().map(|m| m.0), Some(5_000_000));
+    /// let config = config.with_spend_limit(0.0005999)?;
+    /// assert_eq!(config.spend_limit().map(|m| m.0), Some(599));
     /// # Ok::<(), capmonster_core::Error>(())
     /// ```
     pub fn with_spend_limit(self, usd: f64) -> Result<Self, Error> {
-        let cap = crate::record::MicroUsd::from_usd(usd)
+        // Rounded down to the millionth: a cap never lets through more than it says.
+        let cap = crate::record::MicroUsd::from_usd_down(usd)
             .map_err(|e| Error::invalid_input(format!("spend limit: {e}")))?;
         Ok(self.edit(|i| i.spend_limit = Some(cap)))
     }

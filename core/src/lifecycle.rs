@@ -330,7 +330,7 @@ impl<'a> Recorder<'a> {
                     .solution
                     .metadata()
                     .cost()
-                    .and_then(|c| MicroUsd::from_usd(c).ok()),
+                    .and_then(|c| MicroUsd::from_usd_up(c).ok()),
             },
             Err(e) => {
                 if matches!(e.kind(), ErrorKind::Ledger(_)) {
@@ -785,7 +785,7 @@ impl<T: Transport> Client<T> {
                     cost: solution
                         .metadata()
                         .cost()
-                        .and_then(|c| MicroUsd::from_usd(c).ok()),
+                        .and_then(|c| MicroUsd::from_usd_up(c).ok()),
                 };
                 ledger.finish(id, outcome, sent, wall).map_err(tag)?;
             }

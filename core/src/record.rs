@@ -150,8 +150,64 @@ impl MicroUsd {
 
     /// An amount in US dollars, rounded to the nearest millionth. Negative, NaN, infinite or
     /// absurdly large amounts (≥ 2^53 millionths) are refused.
+    ///
+    /// Where the rounding matters, round against the payer instead:
+    /// [`MicroUsd::from_usd_down`] for a cap, [`MicroUsd::from_usd_up`] for a charge.
     pub fn from_usd(usd: f64) -> Result<Self, InvalidAmount> {
-        let micros = (usd * 1e6).round();
+        Self::from_micros((usd * 1e6).round(), usd)
+    }
+
+    /// A cap in US dollars, rounded **down** to the millionth, so that a cap never lets
+    /// through more than it says: `0.0005999` is 599 millionths, and a 600-millionth task
+    /// passes it. The binary noise of a decimal written with at most 6 places (`0.0006` is
+    /// `599.99999999999994` millionths in an `f64`) is not rounded away. Refuses what
+    /// [`MicroUsd::from_usd`] refuses.
+    ///
+    /// ```
+    /// use capmonster_core::record::MicroUsd;
+    /// assert_eq!(MicroUsd::from_usd_down(0.0005999)?, MicroUsd(599));
+    /// assert_eq!(MicroUsd::from_usd_down(0.0006)?, MicroUsd(600));
+    /// # Ok::<(), capmonster_core::record::InvalidAmount>(())
+    /// ```
+    pub fn from_usd_down(usd: f64) -> Result<Self, InvalidAmount> {
+        let x = usd * 1e6;
+        let near = x.round();
+        let micros = if Self::is_noise(x, near) {
+            near
+        } else {
+            x.floor()
+        };
+        Self::from_micros(micros, usd)
+    }
+
+    /// A charge in US dollars (a price, the `cost` the service reports), rounded **up** to
+    /// the millionth, so that what is counted as spent is never less than what was paid:
+    /// `0.00012301` is 124 millionths. Binary noise is not rounded up (`0.0006` is 600).
+    /// Refuses what [`MicroUsd::from_usd`] refuses.
+    ///
+    /// ```
+    /// use capmonster_core::record::MicroUsd;
+    /// assert_eq!(MicroUsd::from_usd_up(0.00012301)?, MicroUsd(124));
+    /// assert_eq!(MicroUsd::from_usd_up(0.0006)?, MicroUsd(600));
+    /// # Ok::<(), capmonster_core::record::InvalidAmount>(())
+    /// ```
+    pub fn from_usd_up(usd: f64) -> Result<Self, InvalidAmount> {
+        let x = usd * 1e6;
+        let near = x.round();
+        let micros = if Self::is_noise(x, near) {
+            near
+        } else {
+            x.ceil()
+        };
+        Self::from_micros(micros, usd)
+    }
+
+    /// Whether `x` millionths differ from the whole number `near` by binary noise only.
+    fn is_noise(x: f64, near: f64) -> bool {
+        (x - near).abs() <= 1e-9 * near.abs().max(1.0)
+    }
+
+    fn from_micros(micros: f64, usd: f64) -> Result<Self, InvalidAmount> {
         // 2^53: every integer below is exact in an f64.
         if usd.is_finite() && (0.0..9_007_199_254_740_992.0).contains(&micros) {
             // In range and integral: the conversion is exact.
@@ -1319,6 +1375,24 @@ mod tests {
         assert_eq!(MicroUsd::from_usd(f64::INFINITY), Err(InvalidAmount));
         assert_eq!(MicroUsd::from_usd(1e300), Err(InvalidAmount));
         assert_eq!(MicroUsd::from_usd(0.0003), Ok(MicroUsd(300)));
+        // A cap rounds down, a charge up; decimals of 6 places are exact either way.
+        assert_eq!(MicroUsd::from_usd_down(0.0005999), Ok(MicroUsd(599)));
+        assert_eq!(MicroUsd::from_usd(0.0005999), Ok(MicroUsd(600)));
+        assert_eq!(MicroUsd::from_usd_up(0.0005001), Ok(MicroUsd(501)));
+        for (usd, m) in [
+            (0.0006, 600),
+            (0.0003, 300),
+            (5.0, 5_000_000),
+            (0.0, 0),
+            (0.1, 100_000),
+        ] {
+            assert_eq!(MicroUsd::from_usd_down(usd), Ok(MicroUsd(m)), "{usd}");
+            assert_eq!(MicroUsd::from_usd_up(usd), Ok(MicroUsd(m)), "{usd}");
+        }
+        for bad in [-0.01, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300] {
+            assert_eq!(MicroUsd::from_usd_down(bad), Err(InvalidAmount), "{bad}");
+            assert_eq!(MicroUsd::from_usd_up(bad), Err(InvalidAmount), "{bad}");
+        }
         assert_eq!(MicroUsd(1_500_000).to_string(), "1.500000");
     }
 

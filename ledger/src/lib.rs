@@ -14,14 +14,16 @@
 //!
 //! - [`SqliteLedger`]: one SQLite file (bundled SQLite, WAL), shared by the threads of a
 //!   process and by several processes on one machine; a crash mid-write leaves a readable
-//!   ledger with every committed change.
+//!   ledger with every committed change. Opened for a client key ([`open_for_key`]), it
+//!   reads and writes only that key's rows (the same namespace as Redis).
 //! - [`RedisLedger`] (feature `redis`, on by default): one Redis shared by a fleet of
 //!   workers on many machines, namespaced by a hash of the client key; every change is an
 //!   optimistic `WATCH`/`MULTI`/`EXEC` transaction around the core's `Change::apply`, so the
 //!   120-poll count, the spend cap, leases (takeover) and the account guard hold fleet-wide.
 //!   Fails closed: Redis unreachable is [`LedgerError::Unavailable`] within about 2 s.
 //! - [`open`]: picks the store from a string, as `--ledger` / `CAPMONSTER_LEDGER` give it;
-//!   [`open_for_key`] also opens `redis://HOST:PORT/DB` in the client key's namespace.
+//!   [`open_for_key`] opens it in the client key's namespace (`redis://HOST:PORT/DB` needs
+//!   it).
 //!
 //! **Fail closed.** When a ledger answers [`LedgerError::Unavailable`] to the intent, the
 //! caller must not send createTask: nothing may be paid for that the ledger does not know.
@@ -65,12 +67,14 @@ pub use capmonster_core::ledger::{
 };
 pub use capmonster_core::record::TaskRecord;
 
+mod namespace;
 #[cfg(feature = "redis")]
 mod redis_ledger;
 mod sqlite;
 
+pub use namespace::namespace_for_key;
 #[cfg(feature = "redis")]
-pub use redis_ledger::{REDIS_SCHEMA_VERSION, RedisLedger, RedisOptions, namespace_for_key};
+pub use redis_ledger::{REDIS_SCHEMA_VERSION, RedisLedger, RedisOptions};
 pub use sqlite::{Durability, SCHEMA_VERSION, SqliteLedger, SqliteOptions};
 
 /// Where a ledger lives, parsed from a string by [`LedgerSpec::parse`].
@@ -161,8 +165,10 @@ impl LedgerSpec {
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
 
-    /// Opens the ledger. A Redis ledger is namespaced by the client key, so it is refused
-    /// here with [`LedgerError::InvalidInput`]: use [`LedgerSpec::open_for_key`].
+    /// Opens the ledger. A SQLite ledger opens in its *unscoped* namespace (records of no
+    /// particular client key, which a ledger opened for a key does not see: a program that
+    /// knows its key should use [`LedgerSpec::open_for_key`]). A Redis ledger is namespaced
+    /// by the client key, so it is refused here with [`LedgerError::InvalidInput`].
     pub fn open(&self) -> Result<Arc<dyn Ledger>, LedgerError> {
         match self {
             Self::Memory => Ok(Arc::new(MemoryLedger::new())),
@@ -173,11 +179,14 @@ impl LedgerSpec {
         }
     }
 
-    /// Opens the ledger for the client key `key`: a Redis ledger in the key's namespace
-    /// ([`namespace_for_key`]: a hash, never the key); memory and SQLite ledgers ignore the
-    /// key. Without feature `redis`, a Redis location is [`LedgerError::Unsupported`].
+    /// Opens the ledger for the client key `key`: a Redis or SQLite ledger in the key's
+    /// namespace ([`namespace_for_key`]: a hash, never the key), so that two accounts that
+    /// share one store never see each other's records, spend totals or account guard; a
+    /// memory ledger ignores the key. Without feature `redis`, a Redis location is
+    /// [`LedgerError::Unsupported`].
     pub fn open_for_key(&self, key: &ClientKey) -> Result<Arc<dyn Ledger>, LedgerError> {
         match self {
+            Self::Sqlite(path) => Ok(Arc::new(SqliteLedger::open_for_key(path, key)?)),
             #[cfg(feature = "redis")]
             Self::Redis(url) => Ok(Arc::new(RedisLedger::open_for_key(url, key)?)),
             #[cfg(not(feature = "redis"))]
@@ -193,7 +202,7 @@ impl LedgerSpec {
 }
 
 /// Opens the ledger a string names (see [`LedgerSpec::parse`]): `memory:`, a file path,
-/// `sqlite:PATH`. A `redis://…` location needs the client key for its namespace: it is
+/// `sqlite:PATH` (in the file's unscoped namespace: see [`LedgerSpec::open`]). A `redis://…` location needs the client key for its namespace: it is
 /// refused here with [`LedgerError::InvalidInput`]; use [`open_for_key`].
 ///
 /// ```
@@ -207,9 +216,10 @@ pub fn open(location: &str) -> Result<Arc<dyn Ledger>, LedgerError> {
     LedgerSpec::parse(location)?.open()
 }
 
-/// Opens the ledger a string names for the client key `key`: as [`open`], and
-/// `redis://HOST:PORT/DB` opens a [`RedisLedger`] in the key's namespace (a SHA-256 hash of
-/// the key, never the key). What the CLI's `--ledger` uses.
+/// Opens the ledger a string names for the client key `key`: as [`open`], but a SQLite file
+/// is read and written in the key's namespace, and `redis://HOST:PORT/DB` opens a
+/// [`RedisLedger`] in the key's namespace (a SHA-256 hash of the key, never the key). What
+/// the CLI's `--ledger` uses.
 ///
 /// ```no_run
 /// use capmonster_core::ClientKey;

@@ -14,41 +14,15 @@ use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, T
 use redis::{Connection, RedisError, Value};
 use sha2::{Digest, Sha256};
 
+use crate::namespace::{hex, namespace_for_key};
+
 /// The key layout version this crate writes (key `…:schema`), and the newest it opens.
 pub const REDIS_SCHEMA_VERSION: u32 = 1;
 
-/// How many hex digits of SHA-256 name a client key's namespace.
-const NAMESPACE_HEX: usize = 32;
 /// Idle connections kept for reuse.
 const POOL_IDLE_MAX: usize = 64;
 /// Records fetched per `MGET`.
 const MGET_CHUNK: usize = 512;
-
-/// The namespace of a client key: the first 32 hex digits (128 bits) of the SHA-256 of the
-/// key. The key itself, or any fragment of it, never reaches Redis.
-///
-/// ```
-/// use capmonster_core::ClientKey;
-/// let key = ClientKey::new("0123456789abcdef0123456789abcdef")?;
-/// let ns = capmonster_ledger::namespace_for_key(&key);
-/// assert_eq!(ns.len(), 32);
-/// assert!(!ns.contains("0123456789abcdef"));
-/// # Ok::<(), capmonster_core::Error>(())
-/// ```
-pub fn namespace_for_key(key: &ClientKey) -> String {
-    let mut hex = hex(&Sha256::digest(key.expose().as_bytes()));
-    hex.truncate(NAMESPACE_HEX);
-    hex
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
 
 /// Options of [`RedisLedger::open_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,20 +1,36 @@
 //! The SQLite ledger.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use capmonster_core::TaskId;
 use capmonster_core::ledger::{
     Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert,
 };
 use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
+use capmonster_core::{ClientKey, TaskId};
 use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
+use crate::namespace::namespace_for_key;
+
 /// The schema version this crate writes, and the newest it opens.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: one set of records, spend totals and guard per file.
+/// - 2: every row carries the namespace of the client key that wrote it (`ns`): records,
+///   spend totals and the account guard are per key. A version-1 file is migrated when a
+///   version-2 client opens it; its rows go to the reserved namespace `legacy-v1`, which
+///   no ledger reads (see [`SqliteLedger::claim_legacy`]).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The namespace of [`SqliteLedger::open`]: records of no particular key.
+const UNSCOPED: &str = "";
+/// The namespace a version-1 file's rows are migrated to. Not a hash (no 32 hex digits) and
+/// not [`UNSCOPED`]: no ledger reads it until one claims it.
+const LEGACY: &str = "legacy-v1";
+/// The tables of a ledger file. A file with any other table is another application's.
+const OUR_TABLES: [&str; 4] = ["meta", "records", "spend", "guard"];
 
 /// How hard a commit is pushed to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,10 +77,25 @@ impl Default for SqliteOptions {
 ///   meanwhile share that transaction and its one commit, each in a savepoint of its own (a
 ///   refused write undoes only itself; a failed commit fails them all); no caller sees its
 ///   result before the commit.
+/// - **Scoped by client key.** [`SqliteLedger::open_for_key`] (and the crate's
+///   `open_for_key`, which the CLI uses) reads and writes only the rows of that key's
+///   namespace ([`namespace_for_key`](crate::namespace_for_key): a hash, never the key):
+///   two accounts sharing one file never see each other's records, spend totals or
+///   account guard, so one never polls (and fails) a task of the other. The spend cap is
+///   per key, as with Redis. [`SqliteLedger::open`] (no key) uses the *unscoped*
+///   namespace, which keyed ledgers do not see either: a program that uses one client key
+///   should open the file for that key.
 /// - The schema is versioned (table `meta`); a file written by a newer client is refused
-///   with [`LedgerError::UnsupportedSchema`].
-/// - A new file is created readable by its owner only (on Unix): records hold task JSON,
-///   which may include proxy credentials.
+///   with [`LedgerError::UnsupportedSchema`]. A file of version 1 (no namespaces) is
+///   migrated on open; its records cannot be told apart by key, so they go to a `legacy-v1`
+///   namespace that no ledger reads until the key that wrote them claims them
+///   ([`SqliteLedger::claim_legacy`]).
+/// - A SQLite file of another application (tables of its own, no schema marker) is refused
+///   with [`LedgerError::Corrupt`] before anything in it is changed.
+/// - A new file, or an existing empty one, is made readable by its owner only (mode 0600
+///   on Unix; SQLite gives the WAL and shared-memory files the same mode): records hold
+///   task JSON, which may include proxy credentials. A symbolic link is refused
+///   ([`LedgerError::InvalidInput`]): give the file's own path.
 ///
 /// Not for network file systems (NFS, SMB): SQLite's locking is not reliable there.
 pub struct SqliteLedger {
@@ -72,12 +103,15 @@ pub struct SqliteLedger {
     /// Writes waiting for the next group commit (see [`SqliteLedger::write`]).
     pending: Mutex<Vec<Box<dyn Job>>>,
     path: PathBuf,
+    /// The namespace every statement is bound to (`?1` of every query and update).
+    ns: Arc<str>,
 }
 
 impl std::fmt::Debug for SqliteLedger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteLedger")
             .field("path", &self.path)
+            .field("namespace", &self.ns)
             .finish_non_exhaustive()
     }
 }
@@ -99,7 +133,7 @@ trait Finish: Send {
 }
 
 /// Where a write's caller finds its result.
-type Slot<T> = std::sync::Arc<Mutex<Option<Result<T, LedgerError>>>>;
+type Slot<T> = Arc<Mutex<Option<Result<T, LedgerError>>>>;
 
 struct WriteJob<T, F> {
     f: F,
@@ -160,21 +194,51 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SqliteLedger {
-    /// Opens (creating if needed) the ledger file at `path` with the default options.
+    /// Opens (creating if needed) the ledger file at `path` with the default options, in
+    /// the unscoped namespace (records of no particular client key; keyed ledgers on the
+    /// same file do not see them). A program that knows its client key should use
+    /// [`SqliteLedger::open_for_key`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
         Self::open_with(path, SqliteOptions::default())
     }
 
-    /// Opens (creating if needed) the ledger file at `path`.
+    /// [`SqliteLedger::open`] with options.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, LedgerError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_in(path.as_ref(), UNSCOPED, options)
+    }
+
+    /// Opens (creating if needed) the ledger file at `path` for the client key `key`, with
+    /// the default options: only the records, spend totals and account guard of that key's
+    /// namespace ([`namespace_for_key`](crate::namespace_for_key)) are read or written.
+    pub fn open_for_key(path: impl AsRef<Path>, key: &ClientKey) -> Result<Self, LedgerError> {
+        Self::open_for_key_with(path, key, SqliteOptions::default())
+    }
+
+    /// [`SqliteLedger::open_for_key`] with options.
+    pub fn open_for_key_with(
+        path: impl AsRef<Path>,
+        key: &ClientKey,
+        options: SqliteOptions,
+    ) -> Result<Self, LedgerError> {
+        Self::open_in(path.as_ref(), &namespace_for_key(key), options)
+    }
+
+    fn open_in(path: &Path, ns: &str, options: SqliteOptions) -> Result<Self, LedgerError> {
+        let path = path.to_path_buf();
         if path.as_os_str().is_empty() {
             return Err(LedgerError::InvalidInput("empty ledger path".into()));
         }
         create_private(&path)?;
-        let mut conn = Connection::open(&path).map_err(|e| map_err(&e))?;
+        // NOFOLLOW: a link swapped in after the check above is refused by SQLite too.
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::default() | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )
+        .map_err(|e| map_err(&e))?;
         conn.busy_timeout(options.busy_timeout)
             .map_err(|e| map_err(&e))?;
+        // Before anything is written (the journal mode included): whose file is it?
+        inspect(&conn, &path)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(|e| map_err(&e))?;
@@ -189,17 +253,89 @@ impl SqliteLedger {
         };
         conn.execute_batch(&format!("PRAGMA synchronous={sync};"))
             .map_err(|e| map_err(&e))?;
-        init_schema(&mut conn)?;
+        init_schema(&mut conn, &path)?;
         Ok(Self {
             conn: Mutex::new(conn),
             pending: Mutex::new(Vec::new()),
             path,
+            ns: Arc::from(ns),
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The namespace this ledger reads and writes: the client key's hash
+    /// ([`namespace_for_key`](crate::namespace_for_key)), or `""` for the unscoped
+    /// namespace of [`SqliteLedger::open`].
+    pub fn namespace(&self) -> &str {
+        &self.ns
+    }
+
+    /// How many records of a version-1 file (written before records were scoped by key)
+    /// wait in the `legacy-v1` namespace, unread by any ledger.
+    pub fn legacy_count(&self) -> Result<u64, LedgerError> {
+        let conn = self.lock();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM records WHERE ns = ?1",
+                [LEGACY],
+                |r| r.get(0),
+            )
+            .map_err(|e| map_err(&e))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Moves the records, spend totals and account guard of a version-1 file (the
+    /// `legacy-v1` namespace) into this ledger's namespace, and returns how many records
+    /// moved. Call it only with the client key that wrote them: this ledger then polls
+    /// those tasks with its key, and a task of another account is unknown to the service
+    /// under it (`ERROR_NO_SUCH_CAPCHA_ID`). A record whose local id or task id this
+    /// namespace already holds is a [`LedgerError::Conflict`], and nothing moves.
+    pub fn claim_legacy(&self) -> Result<u64, LedgerError> {
+        let ns = Arc::clone(&self.ns);
+        self.write(move |tx| {
+            let clash: Option<String> = tx
+                .query_row(
+                    "SELECT l.local_id FROM records l JOIN records m
+                     ON m.ns = ?1 AND (m.local_id = l.local_id OR m.task_id = l.task_id)
+                     WHERE l.ns = ?2 LIMIT 1",
+                    [&*ns, LEGACY],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| map_err(&e))?;
+            if let Some(id) = clash {
+                let id = id
+                    .parse()
+                    .map_err(|_| LedgerError::Corrupt(format!("local id {id:?}")))?;
+                return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
+            }
+            let moved = tx
+                .execute("UPDATE records SET ns = ?1 WHERE ns = ?2", [&*ns, LEGACY])
+                .map_err(|e| map_err(&e))?;
+            let legacy = load_totals(tx, LEGACY)?;
+            let mine = load_totals(tx, &ns)?;
+            store_totals(
+                tx,
+                &ns,
+                SpendTotals {
+                    reserved: mine.reserved.saturating_add(legacy.reserved),
+                    spent: mine.spent.saturating_add(legacy.spent),
+                },
+            )?;
+            tx.execute("DELETE FROM spend WHERE ns = ?1", [LEGACY])
+                .map_err(|e| map_err(&e))?;
+            if let Some(old) = load_guard(tx, LEGACY)? {
+                let merged = GuardTrip::merge(load_guard(tx, &ns)?, old);
+                store_guard(tx, &ns, &merged)?;
+                tx.execute("DELETE FROM guard WHERE ns = ?1", [LEGACY])
+                    .map_err(|e| map_err(&e))?;
+            }
+            Ok(u64::try_from(moved).unwrap_or(u64::MAX))
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -219,7 +355,7 @@ impl SqliteLedger {
         let slot: Slot<T> = Slot::default();
         lock(&self.pending).push(Box::new(WriteJob {
             f,
-            slot: std::sync::Arc::clone(&slot),
+            slot: Arc::clone(&slot),
         }));
         let mut conn = self.lock();
         if lock(&slot).is_none() {
@@ -235,12 +371,16 @@ impl SqliteLedger {
         })
     }
 
-    fn query(&self, sql: &str, param: Option<&str>) -> Result<Vec<TaskRecord>, LedgerError> {
+    /// The records of this ledger's namespace that `filter` selects: `filter` is the rest
+    /// of a `WHERE` clause that already reads `ns = ?1 AND`; `param`, if any, is `?2`.
+    fn query(&self, filter: &str, param: Option<&str>) -> Result<Vec<TaskRecord>, LedgerError> {
+        let sql = format!("SELECT record FROM records WHERE ns = ?1 AND {filter}");
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(sql).map_err(|e| map_err(&e))?;
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| map_err(&e))?;
+        let ns: &str = &self.ns;
         let params: &[&dyn rusqlite::ToSql] = match &param {
-            Some(p) => &[p],
-            None => &[],
+            Some(p) => &[&ns, p],
+            None => &[&ns],
         };
         let rows = stmt
             .query_map(params, |r| r.get::<_, String>(0))
@@ -293,20 +433,61 @@ fn run_group(conn: &mut Connection, jobs: Vec<Box<dyn Job>>) {
     }
 }
 
-/// On Unix, creates a missing file with mode 0600 before SQLite opens it (SQLite gives its
-/// WAL and shared-memory files the same mode).
+/// Refuses a symbolic link (SQLite would create or open its target, with the target's
+/// or the umask's mode); on Unix, creates a missing file with mode 0600 before SQLite opens
+/// it, and gives an existing empty file (a file about to become a ledger) mode 0600 too.
+/// SQLite gives its WAL and shared-memory files the mode of the database file.
 fn create_private(path: &Path) -> Result<(), LedgerError> {
+    let link = |path: &Path| {
+        LedgerError::InvalidInput(format!(
+            "the ledger path {} is a symbolic link: give the path of the file itself",
+            path.display()
+        ))
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => return Err(link(path)),
+        _ => {}
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(path)
         {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Ok(file) => {
+                // The mode asked for is masked by the umask; a umask never widens it, but
+                // make the mode exact all the same.
+                let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // An existing file: an empty one is made private (it may have been created
+                // by `touch` with 0644). The handle's own metadata, so that a file swapped
+                // in meanwhile is not what gets changed.
+                let unavailable = |e: std::io::Error| {
+                    LedgerError::Unavailable(format!(
+                        "cannot open the ledger file {}: {e}",
+                        path.display()
+                    ))
+                };
+                let before = std::fs::symlink_metadata(path).map_err(unavailable)?;
+                if before.file_type().is_symlink() {
+                    return Err(link(path));
+                }
+                if before.is_file() && before.len() == 0 && before.mode() & 0o077 != 0 {
+                    let file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .open(path)
+                        .map_err(unavailable)?;
+                    let m = file.metadata().map_err(unavailable)?;
+                    if m.ino() == before.ino() && m.dev() == before.dev() && m.len() == 0 {
+                        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                            .map_err(unavailable)?;
+                    }
+                }
+            }
             Err(e) => {
                 return Err(LedgerError::Unavailable(format!(
                     "cannot create the ledger file {}: {e}",
@@ -315,94 +496,161 @@ fn create_private(path: &Path) -> Result<(), LedgerError> {
             }
         }
     }
-    #[cfg(not(unix))]
-    let _ = path;
     Ok(())
 }
 
-fn init_schema(conn: &mut Connection) -> Result<(), LedgerError> {
-    // The common case, a file already at this schema: confirmed with a plain read, so that
-    // opening the ledger (a `capmonster ledger` listing, a second worker) never takes the
-    // write lock that the processes writing to it are queuing for.
-    let current: Option<String> = conn
-        .query_row(
+/// What a file holds, read without changing it.
+struct Found {
+    /// Its schema version (`meta`), if it has one.
+    version: Option<String>,
+    /// How many of the current schema's tables it has.
+    ours: usize,
+}
+
+/// Reads what the file holds, and refuses another application's database: a file with
+/// tables that are not a ledger's, or with tables but no schema version. Reads only.
+fn inspect(conn: &Connection, path: &Path) -> Result<Found, LedgerError> {
+    let tables: Vec<String> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            )
+            .map_err(|e| map_err(&e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| map_err(&e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| map_err(&e))?
+    };
+    let version: Option<String> = if tables.iter().any(|t| t == "meta") {
+        conn.query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
             [],
             |r| r.get(0),
         )
         .optional()
-        .unwrap_or(None);
-    let tables: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
-             AND name IN ('records', 'spend', 'guard')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap_or(0);
-    if current.as_deref() == Some(SCHEMA_VERSION.to_string().as_str()) && tables == 3 {
+        .ok()
+        .flatten()
+    } else {
+        None
+    };
+    let foreign = tables.iter().any(|t| !OUR_TABLES.contains(&t.as_str()));
+    if foreign || (!tables.is_empty() && version.is_none()) {
+        return Err(LedgerError::Corrupt(format!(
+            "{} is not a capmonster ledger (a SQLite database of another application: \
+             tables of its own, no ledger schema version); it was left unchanged",
+            path.display()
+        )));
+    }
+    let ours = tables
+        .iter()
+        .filter(|t| OUR_TABLES.contains(&t.as_str()))
+        .count();
+    Ok(Found { version, ours })
+}
+
+/// The version-2 tables (also what a version-1 file's rows are copied into).
+const SCHEMA_V2: &str = "CREATE TABLE IF NOT EXISTS records (
+         seq INTEGER PRIMARY KEY,
+         ns TEXT NOT NULL,
+         local_id TEXT NOT NULL,
+         task_id TEXT,
+         caller_key TEXT,
+         finished INTEGER NOT NULL,
+         record TEXT NOT NULL,
+         UNIQUE (ns, local_id),
+         UNIQUE (ns, task_id)
+     );
+     CREATE INDEX IF NOT EXISTS records_by_caller_key ON records (ns, caller_key);
+     CREATE INDEX IF NOT EXISTS records_by_finished ON records (ns, finished);
+     CREATE TABLE IF NOT EXISTS spend (
+         ns TEXT PRIMARY KEY,
+         reserved INTEGER NOT NULL,
+         spent INTEGER NOT NULL
+     );
+     CREATE TABLE IF NOT EXISTS guard (
+         ns TEXT PRIMARY KEY,
+         code TEXT NOT NULL,
+         until_ms INTEGER NOT NULL
+     );";
+
+/// Version 1 -> 2: every row goes to the `legacy-v1` namespace (see [`SCHEMA_VERSION`]).
+const MIGRATE_V1: &str = "DROP INDEX IF EXISTS records_by_caller_key;
+     DROP INDEX IF EXISTS records_by_finished;
+     ALTER TABLE records RENAME TO records_v1;
+     ALTER TABLE spend RENAME TO spend_v1;
+     ALTER TABLE guard RENAME TO guard_v1;";
+
+const MIGRATE_V1_COPY: &str =
+    "INSERT INTO records (seq, ns, local_id, task_id, caller_key, finished, record)
+         SELECT seq, 'legacy-v1', local_id, task_id, caller_key, finished, record FROM records_v1;
+     INSERT INTO spend (ns, reserved, spent)
+         SELECT 'legacy-v1', reserved, spent FROM spend_v1 WHERE reserved != 0 OR spent != 0;
+     INSERT INTO guard (ns, code, until_ms)
+         SELECT 'legacy-v1', code, until_ms FROM guard_v1;
+     DROP TABLE records_v1;
+     DROP TABLE spend_v1;
+     DROP TABLE guard_v1;";
+
+fn init_schema(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
+    // The common case, a file already at this schema: confirmed with a plain read, so that
+    // opening the ledger (a `capmonster ledger` listing, a second worker) never takes the
+    // write lock that the processes writing to it are queuing for.
+    let found = inspect(conn, path)?;
+    if found.version.as_deref() == Some(SCHEMA_VERSION.to_string().as_str())
+        && found.ours == OUR_TABLES.len()
+    {
         return Ok(());
     }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| map_err(&e))?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    )
-    .map_err(|e| map_err(&e))?;
-    let found: Option<String> = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| map_err(&e))?;
-    match found {
+    // Again under the write lock: another process may have created or migrated it.
+    let found = inspect(&tx, path)?;
+    let version = match found.version {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u32>()
+                .map_err(|_| LedgerError::Corrupt(format!("schema version {v:?}")))?,
+        ),
+    };
+    match version {
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(LedgerError::UnsupportedSchema {
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(SCHEMA_VERSION) => {}
+        Some(1) if found.ours == OUR_TABLES.len() => {
+            tx.execute_batch(MIGRATE_V1).map_err(|e| map_err(&e))?;
+            tx.execute_batch(SCHEMA_V2).map_err(|e| map_err(&e))?;
+            tx.execute_batch(MIGRATE_V1_COPY).map_err(|e| map_err(&e))?;
+        }
+        Some(v) if v >= 1 && found.ours == 1 => {
+            // Only the version was written (a version-1 client that stopped before its
+            // tables): nothing to keep.
+        }
+        Some(v) => {
+            return Err(LedgerError::Corrupt(format!(
+                "schema version {v} with {} of its tables",
+                found.ours
+            )));
+        }
         None => {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-                [SCHEMA_VERSION.to_string()],
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
             )
             .map_err(|e| map_err(&e))?;
         }
-        Some(v) => {
-            let v: u32 = v
-                .parse()
-                .map_err(|_| LedgerError::Corrupt(format!("schema version {v:?}")))?;
-            if v > SCHEMA_VERSION {
-                return Err(LedgerError::UnsupportedSchema {
-                    found: v,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-        }
     }
-    // Only now, once the version is known: a newer schema is never touched.
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS records (
-             seq INTEGER PRIMARY KEY,
-             local_id TEXT NOT NULL UNIQUE,
-             task_id TEXT UNIQUE,
-             caller_key TEXT,
-             finished INTEGER NOT NULL,
-             record TEXT NOT NULL
-         );
-         CREATE INDEX IF NOT EXISTS records_by_caller_key ON records (caller_key);
-         CREATE INDEX IF NOT EXISTS records_by_finished ON records (finished);
-         CREATE TABLE IF NOT EXISTS spend (
-             id INTEGER PRIMARY KEY CHECK (id = 0),
-             reserved INTEGER NOT NULL,
-             spent INTEGER NOT NULL
-         );
-         INSERT OR IGNORE INTO spend (id, reserved, spent) VALUES (0, 0, 0);
-         CREATE TABLE IF NOT EXISTS guard (
-             id INTEGER PRIMARY KEY CHECK (id = 0),
-             code TEXT NOT NULL,
-             until_ms INTEGER NOT NULL
-         );",
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
+        [SCHEMA_VERSION.to_string()],
     )
     .map_err(|e| map_err(&e))?;
+    // Only now, once the version is known: a newer schema is never touched.
+    tx.execute_batch(SCHEMA_V2).map_err(|e| map_err(&e))?;
     tx.commit().map_err(|e| map_err(&e))
 }
 
@@ -443,32 +691,42 @@ fn from_i64(v: i64) -> Result<MicroUsd, LedgerError> {
         .map_err(|_| LedgerError::Corrupt(format!("negative spend total {v}")))
 }
 
-fn load_totals(tx: &Transaction<'_>) -> Result<SpendTotals, LedgerError> {
-    let (reserved, spent): (i64, i64) = tx
-        .query_row("SELECT reserved, spent FROM spend WHERE id = 0", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+// Every helper below takes the namespace and binds it as `?1`: one place per table where
+// rows are scoped by key.
+
+fn load_totals(tx: &Transaction<'_>, ns: &str) -> Result<SpendTotals, LedgerError> {
+    let row: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT reserved, spent FROM spend WHERE ns = ?1",
+            [ns],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
         .map_err(|e| map_err(&e))?;
+    let (reserved, spent) = row.unwrap_or((0, 0));
     Ok(SpendTotals {
         reserved: from_i64(reserved)?,
         spent: from_i64(spent)?,
     })
 }
 
-fn store_totals(tx: &Transaction<'_>, t: SpendTotals) -> Result<(), LedgerError> {
+fn store_totals(tx: &Transaction<'_>, ns: &str, t: SpendTotals) -> Result<(), LedgerError> {
     tx.execute(
-        "UPDATE spend SET reserved = ?1, spent = ?2 WHERE id = 0",
-        params![to_i64(t.reserved), to_i64(t.spent)],
+        "INSERT INTO spend (ns, reserved, spent) VALUES (?1, ?2, ?3)
+         ON CONFLICT (ns) DO UPDATE SET reserved = excluded.reserved, spent = excluded.spent",
+        params![ns, to_i64(t.reserved), to_i64(t.spent)],
     )
     .map_err(|e| map_err(&e))?;
     Ok(())
 }
 
-fn load_guard(conn: &Connection) -> Result<Option<GuardTrip>, LedgerError> {
+fn load_guard(conn: &Connection, ns: &str) -> Result<Option<GuardTrip>, LedgerError> {
     let row: Option<(String, i64)> = conn
-        .query_row("SELECT code, until_ms FROM guard WHERE id = 0", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT code, until_ms FROM guard WHERE ns = ?1",
+            [ns],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .map_err(|e| map_err(&e))?;
     row.map(|(code, until)| {
@@ -486,11 +744,40 @@ fn load_guard(conn: &Connection) -> Result<Option<GuardTrip>, LedgerError> {
     .transpose()
 }
 
-fn holder_of(tx: &Transaction<'_>, task_id: TaskId) -> Result<Option<LocalId>, LedgerError> {
+fn store_guard(tx: &Transaction<'_>, ns: &str, trip: &GuardTrip) -> Result<(), LedgerError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO guard (ns, code, until_ms) VALUES (?1, ?2, ?3)",
+        params![
+            ns,
+            trip.code,
+            i64::try_from(trip.until_ms).unwrap_or(i64::MAX)
+        ],
+    )
+    .map_err(|e| map_err(&e))?;
+    Ok(())
+}
+
+/// The record of the namespace `ns` that holds `id`.
+fn record_of(tx: &Transaction<'_>, ns: &str, id: LocalId) -> Result<Option<String>, LedgerError> {
+    tx.query_row(
+        "SELECT record FROM records WHERE ns = ?1 AND local_id = ?2",
+        params![ns, id.to_string()],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(|e| map_err(&e))
+}
+
+/// The local id of the record of the namespace `ns` that holds `task_id`.
+fn holder_of(
+    tx: &Transaction<'_>,
+    ns: &str,
+    task_id: TaskId,
+) -> Result<Option<LocalId>, LedgerError> {
     let holder: Option<String> = tx
         .query_row(
-            "SELECT local_id FROM records WHERE task_id = ?1",
-            [task_id.to_string()],
+            "SELECT local_id FROM records WHERE ns = ?1 AND task_id = ?2",
+            params![ns, task_id.to_string()],
             |r| r.get(0),
         )
         .optional()
@@ -508,20 +795,14 @@ impl Ledger for SqliteLedger {
         check_insert(record)?;
         let json = encode(record)?;
         let record = record.clone();
+        let ns = Arc::clone(&self.ns);
         self.write(move |tx| {
             let id = record.local_id();
-            let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM records WHERE local_id = ?1)",
-                    [id.to_string()],
-                    |r| r.get(0),
-                )
-                .map_err(|e| map_err(&e))?;
-            if exists {
+            if record_of(tx, &ns, id)?.is_some() {
                 return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
             }
             if let Some(task_id) = record.task_id()
-                && let Some(holder) = holder_of(tx, task_id)?
+                && let Some(holder) = holder_of(tx, &ns, task_id)?
             {
                 return Err(LedgerError::Conflict(Conflict::TaskIdExists {
                     task_id,
@@ -529,9 +810,10 @@ impl Ledger for SqliteLedger {
                 }));
             }
             tx.execute(
-                "INSERT INTO records (local_id, task_id, caller_key, finished, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO records (ns, local_id, task_id, caller_key, finished, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
+                    &*ns,
                     id.to_string(),
                     record.task_id().map(|t| t.to_string()),
                     record.caller_key(),
@@ -540,10 +822,10 @@ impl Ledger for SqliteLedger {
                 ],
             )
             .map_err(|e| map_err(&e))?;
-            let totals = load_totals(tx)?;
+            let totals = load_totals(tx, &ns)?;
             let after = totals_after_insert(totals, &record);
             if after != totals {
-                store_totals(tx, after)?;
+                store_totals(tx, &ns, after)?;
             }
             Ok(())
         })
@@ -551,19 +833,12 @@ impl Ledger for SqliteLedger {
 
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         let change = change.clone();
+        let ns = Arc::clone(&self.ns);
         self.write(move |tx| {
-            let json: String = tx
-                .query_row(
-                    "SELECT record FROM records WHERE local_id = ?1",
-                    [id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| map_err(&e))?
-                .ok_or(LedgerError::NotFound(id))?;
+            let json = record_of(tx, &ns, id)?.ok_or(LedgerError::NotFound(id))?;
             let record = decode(&json)?;
             if let Change::Created { task_id, .. } = &change
-                && let Some(holder) = holder_of(tx, *task_id)?
+                && let Some(holder) = holder_of(tx, &ns, *task_id)?
                 && holder != id
             {
                 return Err(LedgerError::Conflict(Conflict::TaskIdExists {
@@ -571,12 +846,14 @@ impl Ledger for SqliteLedger {
                     holder,
                 }));
             }
-            let totals = load_totals(tx)?;
+            let totals = load_totals(tx, &ns)?;
             let applied = change.apply(&record, totals)?;
             if applied.record != record {
                 tx.execute(
-                    "UPDATE records SET task_id = ?2, finished = ?3, record = ?4 WHERE local_id = ?1",
+                    "UPDATE records SET task_id = ?3, finished = ?4, record = ?5
+                     WHERE ns = ?1 AND local_id = ?2",
                     params![
+                        &*ns,
                         id.to_string(),
                         applied.record.task_id().map(|t| t.to_string()),
                         applied.record.is_finished(),
@@ -586,7 +863,7 @@ impl Ledger for SqliteLedger {
                 .map_err(|e| map_err(&e))?;
             }
             if applied.totals != totals {
-                store_totals(tx, applied.totals)?;
+                store_totals(tx, &ns, applied.totals)?;
             }
             Ok(applied)
         })
@@ -594,48 +871,36 @@ impl Ledger for SqliteLedger {
 
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         let id = id.to_string();
-        let mut v = self.query("SELECT record FROM records WHERE local_id = ?1", Some(&id))?;
+        let mut v = self.query("local_id = ?2", Some(&id))?;
         Ok(v.pop())
     }
 
     fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
         let t = task_id.to_string();
-        let mut v = self.query("SELECT record FROM records WHERE task_id = ?1", Some(&t))?;
+        let mut v = self.query("task_id = ?2", Some(&t))?;
         Ok(v.pop())
     }
 
     fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
-        self.query(
-            "SELECT record FROM records WHERE caller_key = ?1 ORDER BY seq",
-            Some(key),
-        )
+        self.query("caller_key = ?2 ORDER BY seq", Some(key))
     }
 
     fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
-        self.query(
-            "SELECT record FROM records WHERE finished = 0 ORDER BY seq",
-            None,
-        )
+        self.query("finished = 0 ORDER BY seq", None)
     }
 
     fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
-        self.query("SELECT record FROM records ORDER BY seq", None)
+        self.query("1 ORDER BY seq", None)
     }
 
     fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
         let new = GuardTrip::new(code, until_ms)?;
+        let ns = Arc::clone(&self.ns);
         self.write(move |tx| {
-            let stored = load_guard(tx)?;
+            let stored = load_guard(tx, &ns)?;
             let merged = GuardTrip::merge(stored.clone(), new);
             if stored.as_ref() != Some(&merged) {
-                tx.execute(
-                    "INSERT OR REPLACE INTO guard (id, code, until_ms) VALUES (0, ?1, ?2)",
-                    params![
-                        merged.code,
-                        i64::try_from(merged.until_ms).unwrap_or(i64::MAX)
-                    ],
-                )
-                .map_err(|e| map_err(&e))?;
+                store_guard(tx, &ns, &merged)?;
             }
             Ok(merged)
         })
@@ -643,13 +908,13 @@ impl Ledger for SqliteLedger {
 
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         let conn = self.lock();
-        Ok(load_guard(&conn)?.filter(|t| t.holds_at(now_ms)))
+        Ok(load_guard(&conn, &self.ns)?.filter(|t| t.holds_at(now_ms)))
     }
 
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| map_err(&e))?;
-        let t = load_totals(&tx)?;
+        let t = load_totals(&tx, &self.ns)?;
         tx.commit().map_err(|e| map_err(&e))?;
         Ok(t)
     }
