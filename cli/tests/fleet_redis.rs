@@ -107,3 +107,103 @@ fn a_redis_location_is_recognised_in_any_case() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("--client-key"), "{}", out.stderr);
 }
+
+/// `solve-many --ledger redis://…` over `lines` copies of the task, on a private Redis.
+fn solve_many(
+    sim: &Sim,
+    url: &str,
+    key: &str,
+    lines: usize,
+    extra: &[&str],
+) -> std::process::Child {
+    let file = std::env::temp_dir().join(format!("capmonster-fleet-many-{key}.jsonl"));
+    std::fs::write(&file, format!("{TASK}\n").repeat(lines)).unwrap();
+    let mut cmd = capmonster(["--base-url", &sim.base_url(), "--client-key", key]);
+    cmd.args(["--ledger", url])
+        .args(["--first-poll-delay", "0.02", "--poll-interval", "0.02"])
+        .args(["solve-many", "--concurrency", "2"])
+        .args(extra)
+        .arg(&file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+/// A Redis that may evict keys (issue 18, item 5) is refused before anything is sent, with
+/// what to do; `?allow_eviction=1` in the location opts in.
+#[test]
+fn an_evicting_redis_is_refused_before_anything_is_sent() {
+    let Some(redis) = RedisServer::private(
+        "an_evicting_redis_is_refused_before_anything_is_sent",
+        false,
+    ) else {
+        return;
+    };
+    assert_eq!(
+        redis.command(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
+        "+OK"
+    );
+    let sim = Sim::spawn(SimConfig::instant()).unwrap();
+    let key = fresh_key();
+    let out = finish(solve_many(&sim, &redis.url, &key, 3, &[]), RUN_LIMIT);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("maxmemory-policy allkeys-lru"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("CONFIG SET maxmemory-policy noeviction"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(sim.stats().total_requests(), 0, "nothing sent");
+    let opted_in = format!("{}?allow_eviction=1", redis.url);
+    let out = finish(solve_many(&sim, &opted_in, &key, 3, &[]), RUN_LIMIT);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(sim.stats().tasks_created, 3);
+}
+
+/// `FLUSHALL` in the middle of a `solve-many` run: the lines after it are refused with the
+/// vanish message and are not sent (before the fix, every line was created, on an empty
+/// ledger, with the spend cap and the record of what was paid for gone).
+#[test]
+fn a_flushall_mid_run_stops_solve_many_from_sending() {
+    let Some(redis) =
+        RedisServer::private("a_flushall_mid_run_stops_solve_many_from_sending", false)
+    else {
+        return;
+    };
+    let sim = Sim::spawn(SimConfig::instant().with_solve_time(
+        "*",
+        std::time::Duration::from_millis(150),
+        std::time::Duration::from_millis(150),
+    ))
+    .unwrap();
+    let key = fresh_key();
+    let child = solve_many(&sim, &redis.url, &key, 30, &[]);
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sim.stats().tasks_created < 6 {
+        assert!(std::time::Instant::now() < end, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(redis.command(&["FLUSHALL"]), "+OK");
+    let at_flush = sim.stats().tasks_created;
+    let out = finish(child, RUN_LIMIT);
+    let created = sim.stats().tasks_created;
+    // At most the two in flight (their intent recorded before the flush) are created after.
+    assert!(
+        created <= at_flush + 2,
+        "{created} created, {at_flush} when the ledger vanished"
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the Redis ledger's data vanished"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 30, "one line per input line");
+}

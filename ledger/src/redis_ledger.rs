@@ -1,6 +1,7 @@
 //! The Redis ledger: one ledger shared by a fleet of workers on many machines.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,12 @@ pub struct RedisOptions {
     /// How long one atomic change retries when other workers keep changing the same keys
     /// (optimistic transactions) before [`LedgerError::Unavailable`]. Default: 20 s.
     pub contention_timeout: Duration,
+    /// Open a Redis whose `maxmemory-policy` may evict keys (anything but `noeviction`).
+    /// Default: `false`, and such a Redis is refused at open with
+    /// [`LedgerError::InvalidInput`]: an evicted record or spend total lets a task be
+    /// created, polled or paid for again. The URL's `?allow_eviction=1` sets it too (so
+    /// `--ledger redis://HOST:PORT/0?allow_eviction=1` in the CLI).
+    pub allow_eviction: bool,
 }
 
 impl Default for RedisOptions {
@@ -43,6 +50,7 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_secs(2),
             io_timeout: Duration::from_secs(2),
             contention_timeout: Duration::from_secs(20),
+            allow_eviction: false,
         }
     }
 }
@@ -68,25 +76,43 @@ impl Default for RedisOptions {
 /// - **Durable as far as Redis is.** Run Redis with AOF persistence (`appendonly yes`):
 ///   without it, a Redis restart loses every record, and with it the 120-poll counts and
 ///   the record of what was paid for.
+/// - **Notices when its data vanishes.** Opening writes a marker, `meta` (the layout version
+///   and a random nonce), when the namespace has none, and every read and every change of
+///   this ledger checks it (in the same transaction: the marker is watched): once it is
+///   gone or replaced (`FLUSHALL`, eviction, a restart without persistence), every call is
+///   [`LedgerError::Corrupt`] ("the Redis ledger's data vanished …"), and nothing is
+///   written back. An open ledger never starts over by itself; starting over is a
+///   deliberate new open (a new process): on an empty namespace it creates a new one.
+/// - **Refuses an evicting Redis.** At open, a `maxmemory-policy` other than `noeviction`
+///   (read with `CONFIG GET`, or from `INFO memory` when `CONFIG` is denied) is
+///   [`LedgerError::InvalidInput`] unless [`RedisOptions::allow_eviction`] (or
+///   `?allow_eviction=1` in the URL).
+/// - **A server that is not Redis** at the URL (an HTTP server, an echo) is
+///   [`LedgerError::InvalidInput`] naming `HOST:PORT`: a misconfiguration, not a corrupt
+///   ledger.
 ///
 /// The Redis URL may hold a password; it is never shown in `Debug`, errors or logs.
 ///
 /// ## Key layout (version [`REDIS_SCHEMA_VERSION`])
 /// Under `capmonster:{NS}:`: `schema` (the layout version), `seq` (insertion counter),
-/// `rec:<local id>` (a record, JSON), `all` and `unfinished` (sorted sets of local ids by
+/// `meta` (the namespace marker: layout version and creation nonce), `rec:<local id>` (a record, JSON), `all` and `unfinished` (sorted sets of local ids by
 /// insertion order), `task:<task id>` (the local id holding it), `caller:<hash>` (sorted
 /// set of local ids by a SHA-256 of the caller key), `spend` (hash: `reserved`, `spent`, in
 /// millionths of a dollar), `guard` (the account guard, JSON).
 ///
 /// ## Deployment
 /// One Redis (one primary) for every worker of an account. Run it with AOF persistence:
-/// without it a restart loses every record. See `ledger/README.md`.
+/// without it a restart loses every record. Run it with `maxmemory-policy noeviction`
+/// (Redis's default): an evicting policy is refused at open unless opted in. See
+/// `ledger/README.md`.
 pub struct RedisLedger {
     client: redis::Client,
     prefix: String,
     where_: String,
     options: RedisOptions,
     pool: Mutex<Vec<Connection>>,
+    /// The namespace marker's value as this ledger found (or created) it at open.
+    marker: Vec<u8>,
 }
 
 impl fmt::Debug for RedisLedger {
@@ -104,6 +130,9 @@ struct Keys<'a>(&'a str);
 impl Keys<'_> {
     fn schema(&self) -> String {
         format!("{}schema", self.0)
+    }
+    fn meta(&self) -> String {
+        format!("{}meta", self.0)
     }
     fn seq(&self) -> String {
         format!("{}seq", self.0)
@@ -167,6 +196,118 @@ fn broken(e: &RedisError) -> bool {
 
 fn corrupt(what: &str) -> LedgerError {
     LedgerError::Corrupt(format!("Redis ledger: {what}"))
+}
+
+/// Whether an error says that the server does not speak Redis's protocol.
+fn not_resp(e: &RedisError) -> bool {
+    matches!(
+        e.kind(),
+        redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType
+    )
+}
+
+/// A new namespace marker: the layout version and 128 random bits (the process's random
+/// hasher keys, the clock, the process id and a counter, through SHA-256).
+fn new_marker() -> String {
+    use std::hash::BuildHasher as _;
+    static N: AtomicU64 = AtomicU64::new(0);
+    let mut h = Sha256::new();
+    let random = std::collections::hash_map::RandomState::new();
+    h.update(
+        random
+            .hash_one(N.fetch_add(1, Ordering::Relaxed))
+            .to_le_bytes(),
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.update(nanos.to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    let mut nonce = hex(&h.finalize());
+    nonce.truncate(32);
+    format!("v{REDIS_SCHEMA_VERSION}:{nonce}")
+}
+
+/// `allow_eviction` in a Redis URL's query (`?allow_eviction=1`): `1`/`true`/`yes` or
+/// `0`/`false`/`no`; absent is `false`.
+fn allow_eviction_in(url: &str) -> Result<bool, LedgerError> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(false);
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    let mut allow = false;
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == "allow_eviction" {
+            allow = match v {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(LedgerError::InvalidInput(
+                        "allow_eviction in a Redis URL is 1 or 0".into(),
+                    ));
+                }
+            };
+        }
+    }
+    Ok(allow)
+}
+
+/// The `maxmemory-policy` in a `CONFIG GET maxmemory-policy` reply (RESP2 array or RESP3
+/// map).
+fn policy_of_config(v: &Value) -> Option<String> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    match v {
+        Value::Array(a) => a
+            .chunks(2)
+            .find(|kv| kv.len() == 2 && text(&kv[0]).as_deref() == Some("maxmemory-policy"))
+            .and_then(|kv| text(&kv[1])),
+        Value::Map(m) => m
+            .iter()
+            .find(|(k, _)| text(k).as_deref() == Some("maxmemory-policy"))
+            .and_then(|(_, v)| text(v)),
+        _ => None,
+    }
+}
+
+/// The `maxmemory_policy` line of an `INFO memory` reply.
+fn policy_of_info(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::VerbatimString { text, .. } => text.clone(),
+        Value::SimpleString(s) => s.clone(),
+        _ => return None,
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("maxmemory_policy:"))
+        .map(|p| p.trim().to_string())
+}
+
+/// The server's `maxmemory-policy`: `CONFIG GET`, else (CONFIG renamed, disabled or denied
+/// by an ACL) `INFO memory`; `None` when neither tells.
+fn eviction_policy(c: &mut Connection) -> Result<Option<String>, RedisError> {
+    match redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query::<Value>(c)
+    {
+        Ok(v) => {
+            if let Some(p) = policy_of_config(&v) {
+                return Ok(Some(p));
+            }
+        }
+        Err(e) if broken(&e) => return Err(e),
+        Err(_) => {}
+    }
+    match redis::cmd("INFO").arg("memory").query::<Value>(c) {
+        Ok(v) => Ok(policy_of_info(&v)),
+        Err(e) if broken(&e) => Err(e),
+        Err(_) => Ok(None),
+    }
 }
 
 fn decode(v: &Value) -> Result<Option<TaskRecord>, LedgerError> {
@@ -242,11 +383,19 @@ enum Attempt<T> {
 }
 
 impl RedisLedger {
-    /// Opens the ledger at `url` (`redis://[:PASSWORD@]HOST[:PORT][/DB]`, or
-    /// `redis+unix:///path`) in `namespace` (1 to 64 ASCII letters, digits, `_`, `-`; use
+    /// Opens the ledger at `url` (`redis://[:PASSWORD@]HOST[:PORT][/DB][?allow_eviction=1]`,
+    /// or `redis+unix:///path`) in `namespace` (1 to 64 ASCII letters, digits, `_`, `-`; use
     /// [`namespace_for_key`] to get the client key's), with the default options. Connects
-    /// once to check the server and the key layout version: a server that cannot be
-    /// reached is [`LedgerError::Unavailable`] within about 2 s.
+    /// once to check the server, its eviction policy and the key layout version, and writes
+    /// the namespace marker when there is none (a new namespace):
+    ///
+    /// - a server that cannot be reached is [`LedgerError::Unavailable`] within about 2 s;
+    /// - a server that does not answer as Redis (an HTTP server, an echo) is
+    ///   [`LedgerError::InvalidInput`] naming `HOST:PORT`;
+    /// - a `maxmemory-policy` other than `noeviction` is [`LedgerError::InvalidInput`] (what
+    ///   to do in the message) unless [`RedisOptions::allow_eviction`] or
+    ///   `?allow_eviction=1`;
+    /// - a newer key layout is [`LedgerError::UnsupportedSchema`].
     pub fn open(url: &str, namespace: &str) -> Result<Self, LedgerError> {
         Self::open_with(url, namespace, RedisOptions::default())
     }
@@ -283,16 +432,21 @@ impl RedisLedger {
                 other => other,
             }
         })?;
+        let mut options = options;
+        options.allow_eviction |= allow_eviction_in(url)?;
         let info = client.get_connection_info();
         let where_ = format!("{}/{}", info.addr(), info.redis_settings().db());
-        let ledger = Self {
+        let mut ledger = Self {
             client,
             prefix: format!("capmonster:{{{namespace}}}:"),
             where_,
             options,
             pool: Mutex::new(Vec::new()),
+            marker: Vec::new(),
         };
+        ledger.first_contact()?;
         ledger.check_schema()?;
+        ledger.marker = ledger.open_marker()?;
         Ok(ledger)
     }
 
@@ -308,6 +462,90 @@ impl RedisLedger {
 
     fn keys(&self) -> Keys<'_> {
         Keys(&self.prefix)
+    }
+
+    /// The first connection: is it Redis (else a misconfiguration, not a corrupt ledger),
+    /// and may it evict keys (refused unless opted in)?
+    fn first_contact(&self) -> Result<(), LedgerError> {
+        let not_redis = |what: &str| {
+            LedgerError::InvalidInput(format!(
+                "the server at {} did not answer as Redis ({what}): check the ledger location's host and port",
+                self.where_
+            ))
+        };
+        let redis_err = |e: RedisError| {
+            if not_resp(&e) {
+                not_redis("its reply is not in Redis's protocol")
+            } else {
+                map_err(&e)
+            }
+        };
+        let mut c = self.connect_raw().map_err(redis_err)?;
+        let pong: Value = redis::cmd("PING").query(&mut c).map_err(redis_err)?;
+        match pong {
+            Value::SimpleString(s) if s == "PONG" => {}
+            Value::BulkString(b) if b == b"PONG" => {}
+            _ => return Err(not_redis("no PONG to PING")),
+        }
+        if !self.options.allow_eviction {
+            let policy = eviction_policy(&mut c).map_err(redis_err)?;
+            let optin = "or accept that risk with `?allow_eviction=1` in the Redis URL (RedisOptions::allow_eviction)";
+            match policy.as_deref() {
+                Some("noeviction") => {}
+                Some(p) => {
+                    return Err(LedgerError::InvalidInput(format!(
+                        "the Redis at {} may evict keys (maxmemory-policy {}): an evicted record or spend total would let tasks be created and paid for again. Run `CONFIG SET maxmemory-policy noeviction` on it (and set it in redis.conf), {optin}",
+                        self.where_,
+                        escape_untrusted(p)
+                    )));
+                }
+                None => {
+                    return Err(LedgerError::InvalidInput(format!(
+                        "cannot read the maxmemory-policy of the Redis at {} (CONFIG GET and INFO refused): make sure it is noeviction (`CONFIG SET maxmemory-policy noeviction`), then open it with `?allow_eviction=1` in the Redis URL (RedisOptions::allow_eviction)",
+                        self.where_
+                    )));
+                }
+            }
+        }
+        self.give_back(c);
+        Ok(())
+    }
+
+    /// Writes the namespace marker if there is none (a new namespace, or one written
+    /// before the marker existed) and returns the one found.
+    fn open_marker(&self) -> Result<Vec<u8>, LedgerError> {
+        let k = self.keys();
+        let (found,): (Value,) = self.with_conn(|c| {
+            redis::pipe()
+                .cmd("SET")
+                .arg(k.meta())
+                .arg(new_marker())
+                .arg("NX")
+                .ignore()
+                .cmd("GET")
+                .arg(k.meta())
+                .query(c)
+        })?;
+        match found {
+            Value::BulkString(b) => Ok(b),
+            _ => Err(corrupt("the namespace marker is not a string")),
+        }
+    }
+
+    /// The error of every call once the namespace marker is gone or replaced.
+    fn vanished(&self) -> LedgerError {
+        LedgerError::Corrupt(format!(
+            "the Redis ledger's data vanished (FLUSHALL, eviction or a restart without persistence) on {}: refusing to go on; nothing was sent. To start over deliberately, open the ledger again (a new run)",
+            self.where_
+        ))
+    }
+
+    /// Checks a `GET` of the namespace marker: still the one found at open.
+    fn check_marker(&self, v: &Value) -> Result<(), LedgerError> {
+        match v {
+            Value::BulkString(b) if *b == self.marker => Ok(()),
+            _ => Err(self.vanished()),
+        }
     }
 
     fn check_schema(&self) -> Result<(), LedgerError> {
@@ -340,14 +578,15 @@ impl RedisLedger {
     }
 
     fn connect(&self) -> Result<Connection, LedgerError> {
+        self.connect_raw().map_err(|e| map_err(&e))
+    }
+
+    fn connect_raw(&self) -> Result<Connection, RedisError> {
         let c = self
             .client
-            .get_connection_with_timeout(self.options.connect_timeout)
-            .map_err(|e| map_err(&e))?;
-        c.set_read_timeout(Some(self.options.io_timeout))
-            .map_err(|e| map_err(&e))?;
-        c.set_write_timeout(Some(self.options.io_timeout))
-            .map_err(|e| map_err(&e))?;
+            .get_connection_with_timeout(self.options.connect_timeout)?;
+        c.set_read_timeout(Some(self.options.io_timeout))?;
+        c.set_write_timeout(Some(self.options.io_timeout))?;
         Ok(c)
     }
 
@@ -471,11 +710,17 @@ impl RedisLedger {
         Ok(out)
     }
 
+    /// The records of an index. The namespace marker is read after the records: a flush
+    /// at any point before it is seen.
     fn list_index(&self, index: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+        let k = self.keys();
         self.read(|c| {
             let ids: Vec<Value> = redis::cmd("ZRANGE").arg(index).arg(0).arg(-1).query(c)?;
             let ids = ids_of(ids)?;
-            self.fetch(c, &ids)
+            let records = self.fetch(c, &ids)?;
+            let marker: Value = redis::cmd("GET").arg(k.meta()).query(c)?;
+            self.check_marker(&marker)?;
+            Ok(records)
         })
     }
 }
@@ -545,13 +790,14 @@ impl Ledger for RedisLedger {
         let adds_spend =
             totals_after_insert(SpendTotals::default(), record) != SpendTotals::default();
         self.optimistic(|c| {
-            let mut watch = vec![k.rec(id)];
+            let mut watch = vec![k.meta(), k.rec(id)];
             watch.extend(task_key.clone());
             if adds_spend {
                 watch.push(k.spend());
             }
             let mut read = redis::pipe();
             read.cmd("WATCH").arg(&watch).ignore();
+            read.cmd("GET").arg(k.meta());
             read.cmd("EXISTS").arg(k.rec(id));
             read.cmd("HMGET")
                 .arg(k.spend())
@@ -561,15 +807,16 @@ impl Ledger for RedisLedger {
                 read.cmd("GET").arg(t);
             }
             let got: Vec<Value> = read.query(c).map_err(read_phase)?;
-            let (exists, spend) = match got.as_slice() {
-                [e, Value::Array(s), ..] if s.len() == 2 => (e, s),
+            let (marker, exists, spend, rest) = match got.as_slice() {
+                [m, e, Value::Array(s), rest @ ..] if s.len() == 2 => (m, e, s, rest),
                 _ => return Err(corrupt("unexpected reply shape").into()),
             };
+            self.check_marker(marker)?;
             if parse_u64(exists, "EXISTS reply")?.unwrap_or(0) != 0 {
                 return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)).into());
             }
             if let Some(task_id) = record.task_id()
-                && let Some(holder) = parse_local_id(got.get(2).unwrap_or(&Value::Nil))?
+                && let Some(holder) = parse_local_id(rest.first().unwrap_or(&Value::Nil))?
             {
                 return Err(
                     LedgerError::Conflict(Conflict::TaskIdExists { task_id, holder }).into(),
@@ -629,7 +876,7 @@ impl Ledger for RedisLedger {
         };
         let mut watch_spend = touches_spend(change);
         self.optimistic(|c| {
-            let mut watch = vec![k.rec(id)];
+            let mut watch = vec![k.meta(), k.rec(id)];
             if let Some(t) = new_task {
                 watch.push(k.task(t));
             }
@@ -638,6 +885,7 @@ impl Ledger for RedisLedger {
             }
             let mut read = redis::pipe();
             read.cmd("WATCH").arg(&watch).ignore();
+            read.cmd("GET").arg(k.meta());
             read.cmd("GET").arg(k.rec(id));
             read.cmd("HMGET")
                 .arg(k.spend())
@@ -648,11 +896,12 @@ impl Ledger for RedisLedger {
                 read.cmd("GET").arg(k.task(t));
             }
             let got: Vec<Value> = read.query(c).map_err(read_phase)?;
-            let (rec, spend, score) = match got.as_slice() {
-                [r, Value::Array(s), z, ..] if s.len() == 2 => (r, s, z),
+            let (marker, rec, spend, score, rest) = match got.as_slice() {
+                [m, r, Value::Array(s), z, rest @ ..] if s.len() == 2 => (m, r, s, z, rest),
                 _ => return Err(corrupt("unexpected reply shape").into()),
             };
-            let holder = got.get(3).unwrap_or(&Value::Nil);
+            self.check_marker(marker)?;
+            let holder = rest.first().unwrap_or(&Value::Nil);
             let record = decode(rec)?.ok_or(LedgerError::NotFound(id))?;
             if let Some(task_id) = new_task
                 && let Some(holder) = parse_local_id(holder)?
@@ -721,7 +970,13 @@ impl Ledger for RedisLedger {
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         let k = self.keys();
         self.read(|c| {
-            let v: Value = redis::cmd("GET").arg(k.rec(id)).query(c)?;
+            let (v, marker): (Value, Value) = redis::pipe()
+                .cmd("GET")
+                .arg(k.rec(id))
+                .cmd("GET")
+                .arg(k.meta())
+                .query(c)?;
+            self.check_marker(&marker)?;
             Ok(decode(&v)?)
         })
     }
@@ -729,11 +984,23 @@ impl Ledger for RedisLedger {
     fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
         let k = self.keys();
         self.read(|c| {
-            let v: Value = redis::cmd("GET").arg(k.task(task_id)).query(c)?;
+            let (v, marker): (Value, Value) = redis::pipe()
+                .cmd("GET")
+                .arg(k.task(task_id))
+                .cmd("GET")
+                .arg(k.meta())
+                .query(c)?;
+            self.check_marker(&marker)?;
             let Some(id) = parse_local_id(&v)? else {
                 return Ok(None);
             };
-            let v: Value = redis::cmd("GET").arg(k.rec(id)).query(c)?;
+            let (v, marker): (Value, Value) = redis::pipe()
+                .cmd("GET")
+                .arg(k.rec(id))
+                .cmd("GET")
+                .arg(k.meta())
+                .query(c)?;
+            self.check_marker(&marker)?;
             Ok(decode(&v)?.filter(|r| r.task_id() == Some(task_id)))
         })
     }
@@ -759,11 +1026,15 @@ impl Ledger for RedisLedger {
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
         let k = self.keys();
         self.read(|c| {
-            let (reserved, spent): (Value, Value) = redis::cmd("HMGET")
+            let ((reserved, spent), marker): ((Value, Value), Value) = redis::pipe()
+                .cmd("HMGET")
                 .arg(k.spend())
                 .arg("reserved")
                 .arg("spent")
+                .cmd("GET")
+                .arg(k.meta())
                 .query(c)?;
+            self.check_marker(&marker)?;
             Ok(parse_totals(&reserved, &spent)?)
         })
     }
@@ -771,11 +1042,14 @@ impl Ledger for RedisLedger {
     fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
         let new = GuardTrip::new(code, until_ms)?;
         let key = self.keys().guard();
+        let meta = self.keys().meta();
         self.optimistic(|c| {
             let mut read = redis::pipe();
-            read.cmd("WATCH").arg(&key).ignore();
+            read.cmd("WATCH").arg(&meta).arg(&key).ignore();
+            read.cmd("GET").arg(&meta);
             read.cmd("GET").arg(&key);
-            let (v,): (Value,) = read.query(c).map_err(read_phase)?;
+            let (marker, v): (Value, Value) = read.query(c).map_err(read_phase)?;
+            self.check_marker(&marker)?;
             let stored = parse_guard(&v)?;
             let merged = GuardTrip::merge(stored.clone(), new.clone());
             if stored.as_ref() == Some(&merged) {
@@ -797,8 +1071,15 @@ impl Ledger for RedisLedger {
 
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         let key = self.keys().guard();
+        let meta = self.keys().meta();
         self.read(|c| {
-            let v: Value = redis::cmd("GET").arg(&key).query(c)?;
+            let (v, marker): (Value, Value) = redis::pipe()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("GET")
+                .arg(&meta)
+                .query(c)?;
+            self.check_marker(&marker)?;
             Ok(parse_guard(&v)?.filter(|t| t.holds_at(now_ms)))
         })
     }

@@ -81,6 +81,7 @@ fn keys_are_namespaced_by_a_hash_never_the_key() {
             "all",
             "caller",
             "guard",
+            "meta",
             "rec",
             "schema",
             "seq",

@@ -185,6 +185,32 @@ impl RedisServer {
         }
     }
 
+    /// Sends one command (e.g. `["FLUSHALL"]`, `["CONFIG", "SET", "maxmemory-policy",
+    /// "allkeys-lru"]`) to this server (without a password) and returns its reply's first
+    /// line.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or does not answer within 5 s.
+    pub fn command(&self, args: &[&str]) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis-server");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).expect("send a command");
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 256];
+        while !reply.windows(2).any(|w| w == b"\r\n") {
+            let n = s.read(&mut buf).expect("a reply");
+            assert!(n > 0, "redis-server closed the connection");
+            reply.extend_from_slice(&buf[..n]);
+        }
+        let line = String::from_utf8_lossy(&reply);
+        line.split("\r\n").next().unwrap_or_default().to_string()
+    }
+
     fn wait_ready(&self) {
         let end = Instant::now() + Duration::from_secs(20);
         loop {
