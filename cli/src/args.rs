@@ -43,6 +43,9 @@ Exit codes:
      ERROR_TOO_MUCH_REQUESTS, ERROR_SERVICE_NOT_AVAILABLE), with back-off within --timeout.
   6  a configured limit refused the task: --max-spend would be passed by its price;
      nothing was sent for it
+  7  solve-many: a line's task belongs to another run sharing the ledger (its intent was
+     recorded less than 2 minutes ago with no answer yet, or a live worker polls it);
+     nothing was sent for it (category \"another_run\"; run again later)
   solve-many and resume --all exit with the highest code of any line or task. A ledger
   that cannot be read or written (--ledger) is exit 1: fail closed, nothing is sent that
   it cannot record.
@@ -54,11 +57,14 @@ The ledger (--ledger PATH | sqlite:PATH | redis://HOST:PORT/DB, or CAPMONSTER_LE
   `solve-many --ledger PATH FILE` run again after a crash prints the lines already solved
   from the ledger (no request), polls the lines whose task was created (never creates them
   again), reports the lines whose createTask outcome is unknown (exit 5, category
-  \"unknown\"; sent again only with --retry-unknown) and sends the lines never sent. A line
-  is known by its number and its content. A ledger keeps each client key's tasks apart
-  (a file shared by two accounts included): a command sees only its own key's tasks.
-  Without --ledger, each command has its own in-memory ledger. With redis://, every worker of a fleet shares the poll counts, the
-  spend cap, the account guard and the leases (keys namespaced by a hash of the key).
+  \"unknown\"; sent again only with --retry-unknown), reports the lines another run holds
+  (exit 7) and sends the lines never sent. A line is known by its content and its
+  occurrence among identical lines, not its number: reordering, inserting or removing lines
+  sends nothing again for the others. Two runs of one file on one ledger never create a
+  line twice. A ledger keeps each client key's tasks apart (a file shared by two accounts
+  included): a command sees only its own key's tasks. Without --ledger, each command has its own in-memory ledger. With redis://,
+  every worker of a fleet shares the poll counts, the spend cap, the account guard and the
+  leases (keys namespaced by a hash of the key).
   Commands: `resume TASK_ID [--polls-sent N]` polls a created task to the end within its
   remaining polls (a task id the ledger does not know needs --polls-sent: exit 2 without
   it); `resume --all` does so for every unfinished task (tasks whose lease expired on

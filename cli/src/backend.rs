@@ -83,9 +83,21 @@ impl Backend {
         on_either!(self, |c| c.solve(task))
     }
 
-    /// createTask, then poll to the end, the record found again by `key`.
-    pub(crate) async fn solve_keyed(&self, task: Task, key: String) -> Result<Solved, Error> {
-        on_either!(self, |c| c.solve_with_caller_key(task, &key))
+    /// createTask, then poll to the end, the record found again by `key`; with `replaces`,
+    /// sending again the task of that record (an unknown outcome). The intent is recorded
+    /// only if no record with `key` stands in the way (one atomic step in the ledger): else
+    /// a [`Conflict::CallerKeyHeld`](capmonster_core::ledger::Conflict::CallerKeyHeld)
+    /// error, nothing sent.
+    pub(crate) async fn solve_keyed(
+        &self,
+        task: Task,
+        key: String,
+        replaces: Option<LocalId>,
+    ) -> Result<Solved, Error> {
+        match replaces {
+            None => on_either!(self, |c| c.solve_with_caller_key(task, &key)),
+            Some(r) => on_either!(self, |c| c.solve_with_caller_key_replacing(task, &key, r)),
+        }
     }
 
     /// Poll an existing task to the end, from its record (or with `polls_sent` counted).

@@ -9,7 +9,7 @@
 //!
 //! Standard output carries only JSON, one object per line; errors are one line on stderr;
 //! the exit code tells what happened (0 ok, 2 usage or bad input, 3 service error, 4 gave
-//! up, 5 transport failure). Run `capmonster --help` for the whole contract.
+//! up, 5 transport failure, 6 a limit, 7 a solve-many line another run holds). Run `capmonster --help` for the whole contract.
 #![forbid(unsafe_code)]
 // Doc comments on the argument structs are also the `--help` text, where URLs stay bare.
 #![allow(rustdoc::bare_urls)]

@@ -196,6 +196,24 @@ pub(crate) fn error_line(line: usize, e: &Error) -> String {
     error_line_as(line, e, category_name(e))
 }
 
+/// A `solve-many` error line for a line whose task belongs to another run:
+/// `{"error":{"line":N,"category":"another_run","exitCode":7,"taskId":N,"message":"..."}}`
+/// (`taskId` once the task is created).
+pub(crate) fn another_run_line(
+    line: usize,
+    exit: u8,
+    task_id: Option<capmonster_core::TaskId>,
+    message: &str,
+) -> String {
+    let mut out =
+        format!("{{\"error\":{{\"line\":{line},\"category\":\"another_run\",\"exitCode\":{exit}");
+    if let Some(id) = task_id {
+        out.push_str(&format!(",\"taskId\":{}", id.0));
+    }
+    out.push_str(&format!(",\"message\":{}}}}}", to_json(&json!(message))));
+    out
+}
+
 /// [`error_line`] with another category name (`unknown` for a line whose createTask outcome
 /// a rerun finds unknown in the ledger).
 pub(crate) fn error_line_as(line: usize, e: &Error, category: &str) -> String {

@@ -288,7 +288,8 @@ fn solve_many_rerun_after_a_kill_never_creates_a_line_twice() {
 
 /// A rerun that finds a line's createTask recorded moments ago with no answer yet (another
 /// run may still be waiting for it) leaves it alone, even with `--retry-unknown`: the task may
-/// be created any moment, and sending it again could pay twice.
+/// be created any moment, and sending it again could pay twice. It reports the line as
+/// another run's (exit 7, `another_run`): the intent is less than 2 minutes old.
 #[test]
 fn a_fresh_intent_of_another_run_is_never_sent_again() {
     for t in TRANSPORTS {
@@ -312,9 +313,10 @@ fn a_fresh_intent_of_another_run_is_never_sent_again() {
         let _ = child.kill();
         let _ = child.wait();
         let rerun = run(&sim, t, &ledger, &args);
-        assert_eq!(rerun.code, 5, "{t}: {}{}", rerun.stdout, rerun.stderr);
+        assert_eq!(rerun.code, 7, "{t}: {}{}", rerun.stdout, rerun.stderr);
         let line: Value = serde_json::from_str(rerun.stdout.trim()).expect("one JSON line");
-        assert_eq!(line["error"]["category"], "unknown", "{}", rerun.stdout);
+        assert_eq!(line["error"]["category"], "another_run", "{}", rerun.stdout);
+        assert_eq!(line["error"]["exitCode"], 7, "{}", rerun.stdout);
         assert_eq!(requests(&sim, "createTask"), 1, "{t}: not sent again");
         let listed = run(&sim, t, &ledger, &["ledger"]);
         assert!(

@@ -189,6 +189,19 @@ impl<T: Transport> Client<T> {
         block_on(self.inner.solve_with_caller_key(task, caller_key))?
     }
 
+    /// [`crate::Client::solve_with_caller_key_replacing`], blocking.
+    pub fn solve_with_caller_key_replacing(
+        &self,
+        task: impl Into<TaskInput>,
+        caller_key: &str,
+        replaces: LocalId,
+    ) -> Result<Solved, Error> {
+        block_on(
+            self.inner
+                .solve_with_caller_key_replacing(task, caller_key, replaces),
+        )?
+    }
+
     /// Solves `tasks` on at most `concurrency` scoped threads (at least one), and returns the
     /// results in the order of `tasks`. All threads share this client's pool and account
     /// guard: once the service says the key or balance is unusable, the remaining tasks fail

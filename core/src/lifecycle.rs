@@ -84,6 +84,14 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// A caller key for a recorded solve, and the record it replaces (see
+/// [`Ledger::insert_keyed`]).
+#[derive(Clone, Copy)]
+pub(crate) struct CallerKey<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) replaces: Option<LocalId>,
+}
+
 pub(crate) fn ledger_error(e: LedgerError) -> Error {
     match e {
         // A bug, not an outage: reported as one (and never retried as "unavailable").
@@ -466,22 +474,40 @@ impl<T: Transport> Client<T> {
     }
 
     /// Records the intent (and the spend reservation) of `task` before anything is sent.
+    /// With a caller key (and the record it replaces, if any), the intent is inserted with
+    /// [`Ledger::insert_keyed`]: a record with that key standing in the way is a
+    /// [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld), nothing sent.
     fn record_intent(
         &self,
         task: &Task,
         timeout: Duration,
-        caller_key: Option<&str>,
+        caller_key: Option<CallerKey<'_>>,
     ) -> Result<(TaskRecord, Recorder<'_>), Error> {
         let ledger = &**self.ledger();
         let wall = self.transport().wall_clock_ms();
         let mut rec = TaskRecord::intent(self.new_record_id(), task, wall)
             .with_deadline_ms(wall.saturating_add(ms(timeout)));
         if let Some(k) = caller_key {
-            rec = rec.with_caller_key(k);
+            rec = rec.with_caller_key(k.key);
         }
         self.shared()
             .check_guard(ledger, Endpoint::CreateTask, wall)?;
-        ledger.insert(&rec).map_err(ledger_error)?;
+        match caller_key {
+            None => ledger.insert(&rec).map_err(ledger_error)?,
+            Some(k) => match ledger
+                .insert_keyed(&rec, k.replaces)
+                .map_err(ledger_error)?
+            {
+                crate::ledger::KeyedInsert::Inserted => {}
+                crate::ledger::KeyedInsert::Held(holder) => {
+                    return Err(ledger_error(LedgerError::Conflict(
+                        crate::ledger::Conflict::CallerKeyHeld {
+                            holder: holder.local_id(),
+                        },
+                    )));
+                }
+            },
+        }
         if let Some(cap) = self.config().spend_limit() {
             let price = self.config().prices().estimate(task);
             if let Err(e) = ledger.reserve_spend(rec.local_id(), price, cap) {
@@ -516,7 +542,7 @@ impl<T: Transport> Client<T> {
         task: Task,
         policy: Option<PollPolicy>,
         cancel: Option<&CancelHandle>,
-        caller_key: Option<&str>,
+        caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
         let now = self.transport().now();
         let mut solve = match policy {
@@ -533,15 +559,42 @@ impl<T: Transport> Client<T> {
 
     /// [`Client::solve`] whose record carries `caller_key`, an opaque string the caller
     /// uses to find the record again with [`Ledger::find_by_caller_key`] (e.g. the CLI's
-    /// `solve-many` uses the line number and a hash of the line).
+    /// `solve-many` uses a hash of the line and its occurrence in the file).
+    ///
+    /// The intent is recorded with [`Ledger::insert_keyed`]: when a record with this key
+    /// stands in the way ([`keyed_holder`](crate::ledger::keyed_holder): its task was or
+    /// may be created already, by this worker or another), nothing is sent and the error is
+    /// [`ErrorKind::Ledger`] with [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld)
+    /// naming it. Of callers racing with one key, at most one sends createTask.
     pub async fn solve_with_caller_key(
         &self,
         task: impl Into<crate::client::TaskInput>,
         caller_key: &str,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        self.solve_recorded(task, None, None, Some(caller_key))
-            .await
+        let key = CallerKey {
+            key: caller_key,
+            replaces: None,
+        };
+        self.solve_recorded(task, None, None, Some(key)).await
+    }
+
+    /// [`Client::solve_with_caller_key`] sending again the task of `replaces`, the newest
+    /// record with `caller_key`, whose createTask outcome is unknown (the caller accepts
+    /// that it may be paid twice, e.g. `solve-many --retry-unknown`). Of callers racing to
+    /// replace it, one sends; the others get [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld).
+    pub async fn solve_with_caller_key_replacing(
+        &self,
+        task: impl Into<crate::client::TaskInput>,
+        caller_key: &str,
+        replaces: LocalId,
+    ) -> Result<Solved, Error> {
+        let task = task.into().into_task()?;
+        let key = CallerKey {
+            key: caller_key,
+            replaces: Some(replaces),
+        };
+        self.solve_recorded(task, None, None, Some(key)).await
     }
 
     /// Resumes a task from its record in the client's ledger: polls it to the end within

@@ -166,3 +166,65 @@ fn a_spend_cap_refuses_with_nothing_sent() {
     assert_eq!(*v.creates.lock().unwrap(), 0);
     assert!(v.polls.lock().unwrap().is_empty());
 }
+
+/// A keyed solve records its intent only if no record with its caller key stands in the way
+/// (one atomic step in the ledger): another run's intent, or an unknown outcome not named
+/// for replacement, is a `CallerKeyHeld` conflict with nothing sent; an unknown outcome
+/// named in `replaces` is sent again once.
+#[test]
+fn a_caller_key_held_by_another_record_sends_nothing() {
+    use capmonster_core::ledger::{Conflict, LedgerError};
+    use capmonster_core::record::{LocalId, Outcome, TaskRecord};
+    let ledger: std::sync::Arc<dyn Ledger> =
+        std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
+    let v = Virtual {
+        now: Mutex::new(start()),
+        ledger: &*ledger,
+        creates: Mutex::new(0),
+        polls: Mutex::new(Vec::new()),
+    };
+    let held = |e: &capmonster_core::Error, by: LocalId| {
+        matches!(
+            e.kind(),
+            ErrorKind::Ledger(LedgerError::Conflict(Conflict::CallerKeyHeld { holder })) if *holder == by
+        )
+    };
+    // Another run's intent, its createTask perhaps in flight.
+    let other = LocalId::from_bytes([0xee; 16]);
+    let rec = TaskRecord::intent(other, &task(), 1_800_000_000_000).with_caller_key("line-a");
+    ledger.insert(&rec).unwrap();
+    let client = Client::new(config(10, 100), &v).with_ledger(std::sync::Arc::clone(&ledger));
+    let e = block_on(client.solve_with_caller_key(task(), "line-a"))
+        .unwrap()
+        .unwrap_err();
+    assert!(held(&e, other), "{e}");
+    let e = block_on(client.solve_with_caller_key_replacing(task(), "line-a", other))
+        .unwrap()
+        .unwrap_err();
+    assert!(held(&e, other), "an intent is not replaced: {e}");
+    assert_eq!(*v.creates.lock().unwrap(), 0, "nothing sent");
+    // Its outcome became unknown: held unless named.
+    let why = "a 502 after sending".to_string();
+    ledger
+        .finish(other, Outcome::Unknown { why }, 0, 1_800_000_000_001)
+        .unwrap();
+    let e = block_on(client.solve_with_caller_key(task(), "line-a"))
+        .unwrap()
+        .unwrap_err();
+    assert!(held(&e, other), "{e}");
+    assert_eq!(*v.creates.lock().unwrap(), 0);
+    let e = block_on(client.solve_with_caller_key_replacing(task(), "line-a", other))
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Timeout { .. }), "sent: {e}");
+    assert_eq!(*v.creates.lock().unwrap(), 1, "sent again once");
+    let e = block_on(client.solve_with_caller_key_replacing(task(), "line-a", other))
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        !held(&e, other) && matches!(e.kind(), ErrorKind::Ledger(_)),
+        "{e}"
+    );
+    assert_eq!(*v.creates.lock().unwrap(), 1, "not a second time");
+    assert_eq!(ledger.find_by_caller_key("line-a").unwrap().len(), 2);
+}

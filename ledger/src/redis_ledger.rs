@@ -9,7 +9,8 @@ use capmonster_core::ClientKey;
 use capmonster_core::TaskId;
 use capmonster_core::error::escape_untrusted;
 use capmonster_core::ledger::{
-    Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert,
+    Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert, check_keyed_insert,
+    keyed_holder, totals_after_insert,
 };
 use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
 use redis::{Connection, RedisError, Value};
@@ -694,6 +695,126 @@ impl RedisLedger {
         }
     }
 
+    /// Inserts a checked record; with `keyed` (`Some(replaces)`), unless a record with its
+    /// caller key stands in the way ([`keyed_holder`]), decided inside the same optimistic
+    /// transaction: the key's index and its records are watched.
+    fn insert_checked(
+        &self,
+        record: &TaskRecord,
+        keyed: Option<Option<LocalId>>,
+    ) -> Result<KeyedInsert, LedgerError> {
+        let k = self.keys();
+        let id = record.local_id();
+        let json = encode(record);
+        let task_key = record.task_id().map(|t| k.task(t));
+        let adds_spend =
+            totals_after_insert(SpendTotals::default(), record) != SpendTotals::default();
+        self.optimistic(|c| {
+            let mut watch = vec![k.meta(), k.rec(id)];
+            watch.extend(task_key.clone());
+            if adds_spend {
+                watch.push(k.spend());
+            }
+            if let (Some(_), Some(key)) = (keyed, record.caller_key()) {
+                // The key's index is watched with the rest: a record added to it meanwhile
+                // makes this transaction fail, and the decision is made again.
+                watch.push(k.caller(key));
+            }
+            let mut read = redis::pipe();
+            read.cmd("WATCH").arg(&watch).ignore();
+            read.cmd("GET").arg(k.meta());
+            read.cmd("EXISTS").arg(k.rec(id));
+            read.cmd("HMGET")
+                .arg(k.spend())
+                .arg("reserved")
+                .arg("spent");
+            if let Some(t) = &task_key {
+                read.cmd("GET").arg(t);
+            }
+            let got: Vec<Value> = read.query(c).map_err(read_phase)?;
+            let (marker, exists, spend, rest) = match got.as_slice() {
+                [m, e, Value::Array(s), rest @ ..] if s.len() == 2 => (m, e, s, rest),
+                _ => return Err(corrupt("unexpected reply shape").into()),
+            };
+            self.check_marker(marker)?;
+            if parse_u64(exists, "EXISTS reply")?.unwrap_or(0) != 0 {
+                return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)).into());
+            }
+            if let Some(task_id) = record.task_id()
+                && let Some(holder) = parse_local_id(rest.first().unwrap_or(&Value::Nil))?
+            {
+                return Err(
+                    LedgerError::Conflict(Conflict::TaskIdExists { task_id, holder }).into(),
+                );
+            }
+            if let (Some(replaces), Some(key)) = (keyed, record.caller_key()) {
+                let ids: Vec<Value> = redis::cmd("ZRANGE")
+                    .arg(k.caller(key))
+                    .arg(0)
+                    .arg(-1)
+                    .query(c)
+                    .map_err(read_phase)?;
+                let ids = ids_of(ids)?;
+                if !ids.is_empty() {
+                    // Watched before they are read: a change to any of them (e.g. the
+                    // newest one finishing) fails the transaction too.
+                    let recs: Vec<String> = ids.iter().map(|&i| k.rec(i)).collect();
+                    redis::cmd("WATCH").arg(&recs).exec(c).map_err(read_phase)?;
+                }
+                let mut existing = self.fetch(c, &ids)?;
+                // The index is by a hash of the key: keep the exact matches only.
+                existing.retain(|r| r.caller_key() == Some(key));
+                if let Some(holder) = keyed_holder(&existing, replaces) {
+                    redis::cmd("UNWATCH").exec(c)?;
+                    return Ok(Attempt::Done(KeyedInsert::Held(Box::new(holder.clone()))));
+                }
+            }
+            let totals = parse_totals(&spend[0], &spend[1])?;
+            let after = totals_after_insert(totals, record);
+            // The order number: taken outside the transaction (a gap when it is retried).
+            let seq: u64 = redis::cmd("INCR").arg(k.seq()).query(c)?;
+            let mut w = redis::pipe();
+            w.atomic();
+            w.cmd("SET").arg(k.rec(id)).arg(&json).ignore();
+            w.cmd("ZADD")
+                .arg(k.all())
+                .arg(seq)
+                .arg(id.to_string())
+                .ignore();
+            if !record.is_finished() {
+                w.cmd("ZADD")
+                    .arg(k.unfinished())
+                    .arg(seq)
+                    .arg(id.to_string())
+                    .ignore();
+            }
+            if let Some(t) = &task_key {
+                w.cmd("SET").arg(t).arg(id.to_string()).ignore();
+            }
+            if let Some(key) = record.caller_key() {
+                w.cmd("ZADD")
+                    .arg(k.caller(key))
+                    .arg(seq)
+                    .arg(id.to_string())
+                    .ignore();
+            }
+            if after != totals {
+                w.cmd("HSET")
+                    .arg(k.spend())
+                    .arg("reserved")
+                    .arg(after.reserved.0)
+                    .arg("spent")
+                    .arg(after.spent.0)
+                    .ignore();
+            }
+            let done: Option<()> = w.query(c)?;
+            Ok(match done {
+                Some(()) => Attempt::Done(KeyedInsert::Inserted),
+                None => Attempt::Retry,
+            })
+        })
+    }
+
     /// `MGET`s records by local id, in order, skipping those gone.
     fn fetch(&self, c: &mut Connection, ids: &[LocalId]) -> Result<Vec<TaskRecord>, Failure> {
         let k = self.keys();
@@ -783,89 +904,16 @@ impl Ledger for RedisLedger {
 
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         check_insert(record)?;
-        let k = self.keys();
-        let id = record.local_id();
-        let json = encode(record);
-        let task_key = record.task_id().map(|t| k.task(t));
-        let adds_spend =
-            totals_after_insert(SpendTotals::default(), record) != SpendTotals::default();
-        self.optimistic(|c| {
-            let mut watch = vec![k.meta(), k.rec(id)];
-            watch.extend(task_key.clone());
-            if adds_spend {
-                watch.push(k.spend());
-            }
-            let mut read = redis::pipe();
-            read.cmd("WATCH").arg(&watch).ignore();
-            read.cmd("GET").arg(k.meta());
-            read.cmd("EXISTS").arg(k.rec(id));
-            read.cmd("HMGET")
-                .arg(k.spend())
-                .arg("reserved")
-                .arg("spent");
-            if let Some(t) = &task_key {
-                read.cmd("GET").arg(t);
-            }
-            let got: Vec<Value> = read.query(c).map_err(read_phase)?;
-            let (marker, exists, spend, rest) = match got.as_slice() {
-                [m, e, Value::Array(s), rest @ ..] if s.len() == 2 => (m, e, s, rest),
-                _ => return Err(corrupt("unexpected reply shape").into()),
-            };
-            self.check_marker(marker)?;
-            if parse_u64(exists, "EXISTS reply")?.unwrap_or(0) != 0 {
-                return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)).into());
-            }
-            if let Some(task_id) = record.task_id()
-                && let Some(holder) = parse_local_id(rest.first().unwrap_or(&Value::Nil))?
-            {
-                return Err(
-                    LedgerError::Conflict(Conflict::TaskIdExists { task_id, holder }).into(),
-                );
-            }
-            let totals = parse_totals(&spend[0], &spend[1])?;
-            let after = totals_after_insert(totals, record);
-            // The order number: taken outside the transaction (a gap when it is retried).
-            let seq: u64 = redis::cmd("INCR").arg(k.seq()).query(c)?;
-            let mut w = redis::pipe();
-            w.atomic();
-            w.cmd("SET").arg(k.rec(id)).arg(&json).ignore();
-            w.cmd("ZADD")
-                .arg(k.all())
-                .arg(seq)
-                .arg(id.to_string())
-                .ignore();
-            if !record.is_finished() {
-                w.cmd("ZADD")
-                    .arg(k.unfinished())
-                    .arg(seq)
-                    .arg(id.to_string())
-                    .ignore();
-            }
-            if let Some(t) = &task_key {
-                w.cmd("SET").arg(t).arg(id.to_string()).ignore();
-            }
-            if let Some(key) = record.caller_key() {
-                w.cmd("ZADD")
-                    .arg(k.caller(key))
-                    .arg(seq)
-                    .arg(id.to_string())
-                    .ignore();
-            }
-            if after != totals {
-                w.cmd("HSET")
-                    .arg(k.spend())
-                    .arg("reserved")
-                    .arg(after.reserved.0)
-                    .arg("spent")
-                    .arg(after.spent.0)
-                    .ignore();
-            }
-            let done: Option<()> = w.query(c)?;
-            Ok(match done {
-                Some(()) => Attempt::Done(()),
-                None => Attempt::Retry,
-            })
-        })
+        self.insert_checked(record, None).map(|_| ())
+    }
+
+    fn insert_keyed(
+        &self,
+        record: &TaskRecord,
+        replaces: Option<LocalId>,
+    ) -> Result<KeyedInsert, LedgerError> {
+        check_keyed_insert(record)?;
+        self.insert_checked(record, Some(replaces))
     }
 
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use capmonster_core::ledger::{
-    Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert,
+    Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert, check_keyed_insert,
+    keyed_holder, totals_after_insert,
 };
 use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
 use capmonster_core::{ClientKey, TaskId};
@@ -790,44 +791,82 @@ fn holder_of(
         .transpose()
 }
 
+/// Inserts a checked record (its JSON `json`) inside the write's transaction.
+fn insert_row(
+    tx: &Transaction<'_>,
+    ns: &str,
+    record: &TaskRecord,
+    json: String,
+) -> Result<(), LedgerError> {
+    let id = record.local_id();
+    if record_of(tx, ns, id)?.is_some() {
+        return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
+    }
+    if let Some(task_id) = record.task_id()
+        && let Some(holder) = holder_of(tx, ns, task_id)?
+    {
+        return Err(LedgerError::Conflict(Conflict::TaskIdExists {
+            task_id,
+            holder,
+        }));
+    }
+    tx.execute(
+        "INSERT INTO records (ns, local_id, task_id, caller_key, finished, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            ns,
+            id.to_string(),
+            record.task_id().map(|t| t.to_string()),
+            record.caller_key(),
+            record.is_finished(),
+            json
+        ],
+    )
+    .map_err(|e| map_err(&e))?;
+    let totals = load_totals(tx, ns)?;
+    let after = totals_after_insert(totals, record);
+    if after != totals {
+        store_totals(tx, ns, after)?;
+    }
+    Ok(())
+}
+
 impl Ledger for SqliteLedger {
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         check_insert(record)?;
         let json = encode(record)?;
         let record = record.clone();
         let ns = Arc::clone(&self.ns);
+        self.write(move |tx| insert_row(tx, &ns, &record, json))
+    }
+
+    fn insert_keyed(
+        &self,
+        record: &TaskRecord,
+        replaces: Option<LocalId>,
+    ) -> Result<KeyedInsert, LedgerError> {
+        check_keyed_insert(record)?;
+        let json = encode(record)?;
+        let record = record.clone();
+        let ns = Arc::clone(&self.ns);
+        // The look-up runs in the insert's `BEGIN IMMEDIATE` transaction: no other writer,
+        // of this process or another, comes in between.
         self.write(move |tx| {
-            let id = record.local_id();
-            if record_of(tx, &ns, id)?.is_some() {
-                return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
+            let mut stmt = tx
+                .prepare_cached("SELECT record FROM records WHERE ns = ?1 AND caller_key = ?2 ORDER BY seq")
+                .map_err(|e| map_err(&e))?;
+            let rows = stmt
+                .query_map(params![&*ns, record.caller_key()], |r| r.get::<_, String>(0))
+                .map_err(|e| map_err(&e))?;
+            let mut existing = Vec::new();
+            for row in rows {
+                existing.push(decode(&row.map_err(|e| map_err(&e))?)?);
             }
-            if let Some(task_id) = record.task_id()
-                && let Some(holder) = holder_of(tx, &ns, task_id)?
-            {
-                return Err(LedgerError::Conflict(Conflict::TaskIdExists {
-                    task_id,
-                    holder,
-                }));
+            if let Some(holder) = keyed_holder(&existing, replaces) {
+                return Ok(KeyedInsert::Held(Box::new(holder.clone())));
             }
-            tx.execute(
-                "INSERT INTO records (ns, local_id, task_id, caller_key, finished, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    &*ns,
-                    id.to_string(),
-                    record.task_id().map(|t| t.to_string()),
-                    record.caller_key(),
-                    record.is_finished(),
-                    json
-                ],
-            )
-            .map_err(|e| map_err(&e))?;
-            let totals = load_totals(tx, &ns)?;
-            let after = totals_after_insert(totals, &record);
-            if after != totals {
-                store_totals(tx, &ns, after)?;
-            }
-            Ok(())
+            insert_row(tx, &ns, &record, json)?;
+            Ok(KeyedInsert::Inserted)
         })
     }
 

@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::{Conflict, GuardTrip, Ledger, LedgerError};
+use super::{Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError};
 use crate::TaskId;
 use crate::error::ErrorCategory;
 use crate::policy::MAX_POLLS_PER_TASK;
@@ -35,6 +35,8 @@ pub fn run_all<L: Ledger>(make: impl Fn() -> L) {
     concurrent_guard_trips_keep_the_latest(&make());
     adoptable_tasks(&make());
     concurrent_leases_are_exclusive(&make());
+    keyed_inserts(&make());
+    concurrent_keyed_inserts_let_one_in(&make());
 }
 
 /// A local id made from a number (tests only).
@@ -693,4 +695,141 @@ pub fn concurrent_leases_are_exclusive<L: Ledger>(l: &L) {
         assert_eq!(r.lease().map(|x| x.owner.clone()), Some(winners[0].clone()));
         assert_eq!(r.lease().map(|x| x.until_ms), Some(until));
     }
+}
+
+/// The newest record with the key, as a keyed insert reports it.
+fn held_by<L: Ledger>(l: &L, rec: &TaskRecord, replaces: Option<LocalId>) -> Option<LocalId> {
+    match l.insert_keyed(rec, replaces).expect("insert_keyed") {
+        KeyedInsert::Inserted => None,
+        KeyedInsert::Held(h) => Some(h.local_id()),
+    }
+}
+
+/// `insert_keyed`: a record with the caller key stands in the way unless it failed before
+/// anything was created (not for its input), or is the unknown outcome named in
+/// `replaces`; a refused insert changes nothing.
+pub fn keyed_inserts<L: Ledger>(l: &L) {
+    let keyed = |n: u64, key: &str| intent(n).with_caller_key(key);
+    assert!(
+        matches!(
+            l.insert_keyed(&intent(99), None),
+            Err(LedgerError::InvalidInput(_))
+        ),
+        "a keyed insert needs a caller key"
+    );
+    assert_eq!(held_by(l, &keyed(1, "a"), None), None, "a fresh key");
+    assert_eq!(l.find_by_caller_key("a").expect("find").len(), 1);
+    // An intent (its createTask may be in flight), created, solved: all hold the key.
+    assert_eq!(held_by(l, &keyed(2, "a"), None), Some(lid(1)));
+    assert_eq!(held_by(l, &keyed(2, "b"), None), None, "another key");
+    l.mark_created(lid(1), TaskId(1), 10, None)
+        .expect("created");
+    assert_eq!(held_by(l, &keyed(3, "a"), None), Some(lid(1)));
+    l.finish(lid(1), solved("x"), 0, 20).expect("finish");
+    assert_eq!(held_by(l, &keyed(3, "a"), None), Some(lid(1)));
+    assert_eq!(
+        held_by(l, &keyed(3, "a"), Some(lid(1))),
+        Some(lid(1)),
+        "a solved record cannot be replaced"
+    );
+    // Failed after creation: held.
+    assert_eq!(held_by(l, &keyed(4, "c"), None), None);
+    l.mark_created(lid(4), TaskId(4), 10, None)
+        .expect("created");
+    l.finish(lid(4), failed(ErrorCategory::Service), 0, 20)
+        .expect("finish");
+    assert_eq!(held_by(l, &keyed(5, "c"), None), Some(lid(4)));
+    // Failed before anything was created (the service refused it, the spend cap): sent
+    // again; for its input: never.
+    assert_eq!(held_by(l, &keyed(6, "d"), None), None);
+    l.finish(lid(6), failed(ErrorCategory::Limit), 0, 20)
+        .expect("finish");
+    assert_eq!(held_by(l, &keyed(7, "d"), None), None, "after a refusal");
+    l.finish(lid(7), failed(ErrorCategory::Input), 0, 20)
+        .expect("finish");
+    assert_eq!(held_by(l, &keyed(8, "d"), None), Some(lid(7)));
+    let d = l.find_by_caller_key("d").expect("find");
+    assert_eq!(
+        d.iter().map(TaskRecord::local_id).collect::<Vec<_>>(),
+        vec![lid(6), lid(7)]
+    );
+    // An unknown outcome holds the key unless it is the one named in `replaces`.
+    assert_eq!(held_by(l, &keyed(9, "e"), None), None);
+    let why = "a 502 after sending".to_string();
+    l.finish(lid(9), Outcome::Unknown { why }, 0, 20)
+        .expect("finish");
+    assert_eq!(held_by(l, &keyed(10, "e"), None), Some(lid(9)));
+    assert_eq!(held_by(l, &keyed(10, "e"), Some(lid(1))), Some(lid(9)));
+    assert_eq!(held_by(l, &keyed(10, "e"), Some(lid(9))), None, "replaced");
+    assert_eq!(
+        held_by(l, &keyed(11, "e"), Some(lid(9))),
+        Some(lid(10)),
+        "replaced once only: the new intent holds the key"
+    );
+    assert_eq!(
+        held_by(l, &keyed(11, "e"), Some(lid(10))),
+        Some(lid(10)),
+        "an intent cannot be replaced"
+    );
+    // Refused like `insert`.
+    assert!(matches!(
+        l.insert_keyed(&keyed(1, "f"), None),
+        Err(LedgerError::Conflict(Conflict::LocalIdExists(_)))
+    ));
+    assert!(l.find_by_caller_key("f").expect("find").is_empty());
+    // Nothing refused was stored: 1, 2, 4, 6, 7, 9, 10.
+    assert_eq!(l.list_all().expect("all").len(), 7);
+    totals_match_records(l);
+}
+
+/// 8 workers racing to record an intent with one caller key, twice (a fresh key, then
+/// replacing its unknown outcome): exactly one inserts each round, and the others are told
+/// its record.
+pub fn concurrent_keyed_inserts_let_one_in<L: Ledger>(l: &L) {
+    let mut winners_all = Vec::new();
+    for round in 0..2u64 {
+        let replaces = winners_all.last().copied();
+        let winners: Vec<LocalId> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8u64)
+                .map(|t| {
+                    s.spawn(move || {
+                        let rec = intent(100 * (round + 1) + t).with_caller_key("raced");
+                        match l.insert_keyed(&rec, replaces).expect("insert_keyed") {
+                            KeyedInsert::Inserted => (Some(rec.local_id()), None),
+                            KeyedInsert::Held(h) => (None, Some(h.local_id())),
+                        }
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect();
+            let winners: Vec<LocalId> = results.iter().filter_map(|r| r.0).collect();
+            if let [w] = winners.as_slice() {
+                for (_, held) in &results {
+                    if let Some(h) = held {
+                        assert_eq!(h, w, "a loser is told the winner's record");
+                    }
+                }
+            }
+            winners
+        });
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one worker records the key's intent: {winners:?}"
+        );
+        let why = "unknown (test)".to_string();
+        l.finish(winners[0], Outcome::Unknown { why }, 0, 50)
+            .expect("finish");
+        winners_all.push(winners[0]);
+    }
+    let keyed = l.find_by_caller_key("raced").expect("find");
+    assert_eq!(
+        keyed.iter().map(TaskRecord::local_id).collect::<Vec<_>>(),
+        winners_all,
+        "one record per round, nothing else"
+    );
+    assert_eq!(l.list_all().expect("all").len(), 2);
 }

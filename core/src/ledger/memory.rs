@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Conflict, GuardTrip, Ledger, LedgerError, check_insert, totals_after_insert};
+use super::{
+    Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert, check_keyed_insert,
+    keyed_holder, totals_after_insert,
+};
 
 use crate::TaskId;
 use crate::record::{Applied, Change, LocalId, SpendTotals, TaskRecord};
@@ -67,6 +70,39 @@ impl MemoryLedger {
         // another thread cannot have left a half-made change behind.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Stores a checked `record` under the held lock.
+    fn insert_locked(&self, g: &mut Inner, record: &TaskRecord) -> Result<(), LedgerError> {
+        let id = record.local_id();
+        if g.by_local.contains_key(&id) {
+            return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
+        }
+        if let Some(task_id) = record.task_id()
+            && let Some(&i) = g.by_task.get(&task_id)
+        {
+            let holder = g.records[i].local_id();
+            return Err(LedgerError::Conflict(Conflict::TaskIdExists {
+                task_id,
+                holder,
+            }));
+        }
+        if let Some(keep) = self.finished_kept
+            && g.records.len() >= g.prune_at.max(keep.saturating_mul(2))
+        {
+            g.prune(keep, record.created_at_ms());
+        }
+        let i = g.records.len();
+        g.totals = totals_after_insert(g.totals, record);
+        g.records.push(record.clone());
+        g.by_local.insert(id, i);
+        if let Some(task_id) = record.task_id() {
+            g.by_task.insert(task_id, i);
+        }
+        if let Some(key) = record.caller_key() {
+            g.by_key.entry(key.to_string()).or_default().push(i);
+        }
+        Ok(())
+    }
 }
 
 impl Inner {
@@ -121,35 +157,26 @@ impl Ledger for MemoryLedger {
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         check_insert(record)?;
         let mut g = self.lock();
-        let id = record.local_id();
-        if g.by_local.contains_key(&id) {
-            return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
+        self.insert_locked(&mut g, record)
+    }
+
+    fn insert_keyed(
+        &self,
+        record: &TaskRecord,
+        replaces: Option<LocalId>,
+    ) -> Result<KeyedInsert, LedgerError> {
+        check_keyed_insert(record)?;
+        let key = record.caller_key().unwrap_or_default();
+        // The look-up and the insert under one lock: one atomic step.
+        let mut g = self.lock();
+        let existing: Vec<TaskRecord> = g.by_key.get(key).map_or_else(Vec::new, |is| {
+            is.iter().map(|&i| g.records[i].clone()).collect()
+        });
+        if let Some(holder) = keyed_holder(&existing, replaces) {
+            return Ok(KeyedInsert::Held(Box::new(holder.clone())));
         }
-        if let Some(task_id) = record.task_id()
-            && let Some(&i) = g.by_task.get(&task_id)
-        {
-            let holder = g.records[i].local_id();
-            return Err(LedgerError::Conflict(Conflict::TaskIdExists {
-                task_id,
-                holder,
-            }));
-        }
-        if let Some(keep) = self.finished_kept
-            && g.records.len() >= g.prune_at.max(keep.saturating_mul(2))
-        {
-            g.prune(keep, record.created_at_ms());
-        }
-        let i = g.records.len();
-        g.totals = totals_after_insert(g.totals, record);
-        g.records.push(record.clone());
-        g.by_local.insert(id, i);
-        if let Some(task_id) = record.task_id() {
-            g.by_task.insert(task_id, i);
-        }
-        if let Some(key) = record.caller_key() {
-            g.by_key.entry(key.to_string()).or_default().push(i);
-        }
-        Ok(())
+        self.insert_locked(&mut g, record)?;
+        Ok(KeyedInsert::Inserted)
     }
 
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {

@@ -15,6 +15,10 @@
 //!   [`Ledger::reserve_spend`], ...) are all [`Ledger::update`].
 //! - A task id belongs to at most one record ([`Conflict::TaskIdExists`]); a local id too
 //!   ([`Conflict::LocalIdExists`]).
+//! - A caller key is held by at most one live record: [`Ledger::insert_keyed`] decides
+//!   "insert unless a record with this caller key stands in the way" ([`keyed_holder`]) and
+//!   inserts in one atomic section, so two workers racing to record the same caller key's
+//!   intent never both get to send its createTask.
 //! - Poll reservations never pass 120 per task, whatever the callers do; a spend
 //!   reservation is refused ([`LedgerError::CapExceeded`]) rather than pass the cap.
 //! - Listings are in insertion order.
@@ -74,8 +78,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskId;
+use crate::error::ErrorCategory;
 use crate::record::{
-    Applied, Change, LocalId, MicroUsd, Outcome, RecordError, SpendTotals, TaskRecord,
+    Applied, Change, LocalId, MicroUsd, Outcome, RecordError, SpendTotals, TaskRecord, TaskState,
     TransitionError,
 };
 
@@ -198,6 +203,13 @@ pub enum Conflict {
         /// The record that holds it.
         holder: LocalId,
     },
+    /// A record with the caller key of a [`Ledger::insert_keyed`] stands in the way (see
+    /// [`keyed_holder`]): its createTask was sent or may still be, by this worker or
+    /// another. Nothing was inserted.
+    CallerKeyHeld {
+        /// The record that holds the caller key (the newest with it).
+        holder: LocalId,
+    },
     /// Another worker holds the task's lease.
     LeaseHeld {
         /// The holder.
@@ -221,6 +233,11 @@ impl fmt::Display for LedgerError {
                     "task id {task_id} is recorded already (local id {holder})"
                 )
             }
+            Self::Conflict(Conflict::CallerKeyHeld { holder }) => write!(
+                f,
+                "another task record (local id {holder}) holds this caller key: its createTask \
+                 was or may be sent already; nothing was recorded or sent"
+            ),
             Self::Conflict(Conflict::LeaseHeld { owner, until_ms }) => write!(
                 f,
                 "the task is leased by worker {owner:?} until {until_ms} (unix ms)"
@@ -293,6 +310,27 @@ pub trait Ledger: Send + Sync {
     /// [`LedgerError::InvalidInput`] if the record breaks its rules. Its spend counts in the
     /// totals (no cap check).
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError>;
+
+    /// Stores `record`, a new record with a [caller key](TaskRecord::caller_key) (usually an
+    /// intent), **unless** a record with that caller key stands in the way
+    /// ([`keyed_holder`] of the records with the key and `replaces`): then nothing is
+    /// stored and the holder is returned. The look-up and the insert are **one atomic
+    /// step**: of any number of callers racing to insert records with one caller key (threads,
+    /// processes, machines, as far as the store reaches), at most one gets
+    /// [`KeyedInsert::Inserted`] while the newest record blocks the others. So a caller that
+    /// sends createTask only after `Inserted` never sends it twice for one caller key.
+    ///
+    /// `replaces` names the record (the newest with the key, in state
+    /// [`OutcomeUnknown`](TaskState::OutcomeUnknown)) that the caller chose to send again
+    /// (e.g. `solve-many --retry-unknown`); of callers racing to replace it, one wins.
+    ///
+    /// Refused like [`insert`](Ledger::insert); a record without a caller key is
+    /// [`LedgerError::InvalidInput`] ([`check_keyed_insert`]).
+    fn insert_keyed(
+        &self,
+        record: &TaskRecord,
+        replaces: Option<LocalId>,
+    ) -> Result<KeyedInsert, LedgerError>;
 
     /// Applies `change` to the record `id` and the spend totals atomically with
     /// [`Change::apply`], and stores the result. [`LedgerError::NotFound`] without a
@@ -449,6 +487,13 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         (**self).insert(record)
     }
+    fn insert_keyed(
+        &self,
+        record: &TaskRecord,
+        replaces: Option<LocalId>,
+    ) -> Result<KeyedInsert, LedgerError> {
+        (**self).insert_keyed(record, replaces)
+    }
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         (**self).update(id, change)
     }
@@ -490,6 +535,59 @@ pub fn check_insert(record: &TaskRecord) -> Result<(), LedgerError> {
     record
         .validate()
         .map_err(|e| LedgerError::InvalidInput(e.to_string()))
+}
+
+/// [`check_insert`], and the record has a caller key (for [`Ledger::insert_keyed`]).
+pub fn check_keyed_insert(record: &TaskRecord) -> Result<(), LedgerError> {
+    check_insert(record)?;
+    match record.caller_key() {
+        Some(_) => Ok(()),
+        None => Err(LedgerError::InvalidInput(
+            "a keyed insert needs a record with a caller key".into(),
+        )),
+    }
+}
+
+/// What [`Ledger::insert_keyed`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum KeyedInsert {
+    /// The record was stored.
+    Inserted,
+    /// Nothing was stored: this record, the newest with the caller key, stands in the way
+    /// ([`keyed_holder`]).
+    Held(Box<TaskRecord>),
+}
+
+/// Whether a new createTask may be recorded under the caller key of `rec` when `rec` is the
+/// newest record with it: only when `rec` failed before anything was created (no task id),
+/// for a reason other than its input (refused before or by createTask in the service's
+/// envelope, or by the spend cap), so that sending it again cannot pay twice.
+pub fn allows_fresh_send(rec: &TaskRecord) -> bool {
+    matches!(
+        rec.state(),
+        TaskState::Failed { task_id: None, category, .. } if *category != ErrorCategory::Input
+    )
+}
+
+/// The rule of [`Ledger::insert_keyed`], the same in every ledger: of the records with one
+/// caller key (`existing`, in insertion order), the one that stands in the way of a new
+/// one, if any. The newest record decides (each was inserted only when the ones before
+/// allowed it): none, or one that [allows a fresh send](allows_fresh_send), lets a new
+/// record in; so does an [`OutcomeUnknown`](TaskState::OutcomeUnknown) one that the caller
+/// names in `replaces`. Any other newest record — an intent (its createTask may be in
+/// flight), a created task, a solved one, an unknown outcome not named, a task that failed
+/// after creation or for its input — holds the key.
+pub fn keyed_holder(existing: &[TaskRecord], replaces: Option<LocalId>) -> Option<&TaskRecord> {
+    let last = existing.last()?;
+    if allows_fresh_send(last) {
+        return None;
+    }
+    if replaces == Some(last.local_id()) && matches!(last.state(), TaskState::OutcomeUnknown { .. })
+    {
+        return None;
+    }
+    Some(last)
 }
 
 /// The totals after inserting `record`: its reservation and settled spend count.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Change, Ledger, LedgerError};
+use super::{Change, KeyedInsert, Ledger, LedgerError};
 use crate::TaskId;
 use crate::client::RunBlocking;
 use crate::ledger::GuardTrip;
@@ -51,6 +51,13 @@ impl Ledger for Offloaded {
     }
     fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
         self.call(|l| l.insert(record))
+    }
+    fn insert_keyed(
+        &self,
+        record: &TaskRecord,
+        replaces: Option<LocalId>,
+    ) -> Result<KeyedInsert, LedgerError> {
+        self.call(|l| l.insert_keyed(record, replaces))
     }
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         self.call(|l| l.update(id, change))
@@ -158,6 +165,13 @@ mod tests {
     impl Ledger for Blocking {
         fn insert(&self, r: &TaskRecord) -> Result<(), LedgerError> {
             self.0.insert(r)
+        }
+        fn insert_keyed(
+            &self,
+            r: &TaskRecord,
+            replaces: Option<LocalId>,
+        ) -> Result<KeyedInsert, LedgerError> {
+            self.0.insert_keyed(r, replaces)
         }
         fn update(&self, id: LocalId, c: &Change) -> Result<Applied, LedgerError> {
             if let Change::AcquireLease { owner, .. } = c {

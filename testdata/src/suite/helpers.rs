@@ -282,6 +282,17 @@ macro_rules! __suite_helpers {
                 self.log.lock().unwrap().push("insert".into());
                 self.inner.insert(record)
             }
+            fn insert_keyed(
+                &self,
+                record: &capmonster_core::record::TaskRecord,
+                replaces: Option<capmonster_core::record::LocalId>,
+            ) -> Result<capmonster_core::ledger::KeyedInsert, capmonster_core::ledger::LedgerError> {
+                if self.fail_insert {
+                    return Err(capmonster_core::ledger::LedgerError::Unavailable("disk full (test)".into()));
+                }
+                self.log.lock().unwrap().push("insert".into());
+                self.inner.insert_keyed(record, replaces)
+            }
             fn update(
                 &self,
                 id: capmonster_core::record::LocalId,
