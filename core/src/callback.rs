@@ -123,12 +123,19 @@ impl CallbackSecret {
         )
     }
 
-    /// The task a callback path belongs to, if its token is valid: the path's last two
-    /// segments must be `cb` and `<id>.<token>`, with the id in lowercase hex and the token
-    /// exactly the one [`token`](Self::token) makes (compared in constant time). Anything
-    /// before them is ignored (a reverse proxy may keep the public base's prefix). A query
-    /// string or anything else makes the path invalid. Never panics.
+    /// The task a callback request target belongs to, if its token is valid: give it the
+    /// request's whole path **and query** as received (`/cb/<id>.<token>`, or with a
+    /// prefix). The last two segments must be `cb` and `<id>.<token>`, with the id in
+    /// lowercase hex and the token exactly the one [`token`](Self::token) makes (compared in
+    /// constant time). Anything before them is ignored (a reverse proxy may keep the public
+    /// base's prefix). A query string (`?` anywhere, even empty), a fragment (`#`) or
+    /// anything else makes the target invalid: the URL the service was given has neither,
+    /// so `/cb/<id>.<token>?x=y` is refused, and so is `/x?r=/cb/<id>.<token>`. Never
+    /// panics.
     pub fn verify(&self, path: &str) -> Option<LocalId> {
+        if path.contains(['?', '#']) {
+            return None;
+        }
         let (rest, last) = path.rsplit_once('/')?;
         let (_, segment) = rest.rsplit_once('/').unwrap_or(("", rest));
         if segment != CALLBACK_SEGMENT {
