@@ -3,6 +3,9 @@
 //! only. It never settles more than the task's price, never trips the account guard (an
 //! account-level code is confirmed with one counted poll), and a body that is not the
 //! documented getTaskResult shape is ignored.
+//!
+//! The scenarios take the ledger as a parameter: `capmonster-ledger`'s tests run them on
+//! SQLite and Redis too (they include this file).
 
 use std::collections::VecDeque;
 use std::future::{Future, ready};
@@ -218,12 +221,19 @@ fn memory() -> Arc<dyn Ledger> {
 
 #[test]
 fn a_forged_cost_settles_at_most_the_task_price_and_the_cap_still_admits_the_next_task() {
+    a_forged_cost_settles_at_most_the_task_price_and_the_cap_still_admits_the_next_task_on(&memory);
+}
+
+/// [`a_forged_cost_settles_at_most_the_task_price_and_the_cap_still_admits_the_next_task`] on the ledgers `ledger` makes (each call a fresh one).
+pub(crate) fn a_forged_cost_settles_at_most_the_task_price_and_the_cap_still_admits_the_next_task_on(
+    ledger: &dyn Fn() -> Arc<dyn Ledger>,
+) {
     assert_eq!(price(), MicroUsd(600));
     let forged =
         json!({"errorId":0,"status":"ready","solution":{"gRecaptchaResponse":"forged"},"cost":5_000_000})
             .to_string();
     let svc = Service::new(vec![vec![forged.as_bytes()]], &[]);
-    let ledger = memory();
+    let ledger = ledger();
     // Room for three tasks at the estimate.
     let cfg = config().with_spend_limit(0.0018).unwrap();
     let c = client(&svc, cfg, &ledger);
@@ -249,13 +259,20 @@ fn a_forged_cost_settles_at_most_the_task_price_and_the_cap_still_admits_the_nex
 
 #[test]
 fn a_forged_cost_is_bounded_by_the_family_price_without_a_spend_cap() {
+    a_forged_cost_is_bounded_by_the_family_price_without_a_spend_cap_on(&memory);
+}
+
+/// [`a_forged_cost_is_bounded_by_the_family_price_without_a_spend_cap`] on the ledgers `ledger` makes (each call a fresh one).
+pub(crate) fn a_forged_cost_is_bounded_by_the_family_price_without_a_spend_cap_on(
+    ledger: &dyn Fn() -> Arc<dyn Ledger>,
+) {
     // No cap, no reservation: the ledger's spent total still never takes the forged cost
     // (a later run with a cap on the same ledger would be refused for good).
     let forged =
         json!({"errorId":0,"status":"ready","solution":{"gRecaptchaResponse":"forged"},"cost":"5000000"})
             .to_string();
     let svc = Service::new(vec![vec![forged.as_bytes()]], &[]);
-    let ledger = memory();
+    let ledger = ledger();
     let c = client(&svc, config(), &ledger);
     assert_eq!(token(&solve(&c).unwrap()), "forged");
     assert!(ledger.spend_totals().unwrap().spent <= price());
@@ -265,13 +282,20 @@ fn a_forged_cost_is_bounded_by_the_family_price_without_a_spend_cap() {
 
 #[test]
 fn a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_one_counted_poll() {
+    a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_one_counted_poll_on(&memory);
+}
+
+/// [`a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_one_counted_poll`] on the ledgers `ledger` makes (each call a fresh one).
+pub(crate) fn a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_one_counted_poll_on(
+    ledger: &dyn Fn() -> Arc<dyn Ledger>,
+) {
     // The confirming poll answers processing; the task then waits for its callback again
     // until the fallback, and is polled to the end as usual.
     let svc = Service::new(
         vec![vec![KEY_MISSING.as_bytes(), KEY_MISSING.as_bytes()]],
         &[PROCESSING],
     );
-    let ledger = memory();
+    let ledger = ledger();
     let c = client(&svc, config(), &ledger);
     let solved = solve(&c).expect("the service never said the key is wrong");
     assert_eq!(token(&solved), "polled");
@@ -290,8 +314,15 @@ fn a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_one_counted_
 
 #[test]
 fn a_confirmed_account_error_is_acted_on_as_the_service_said() {
+    a_confirmed_account_error_is_acted_on_as_the_service_said_on(&memory);
+}
+
+/// [`a_confirmed_account_error_is_acted_on_as_the_service_said`] on the ledgers `ledger` makes (each call a fresh one).
+pub(crate) fn a_confirmed_account_error_is_acted_on_as_the_service_said_on(
+    ledger: &dyn Fn() -> Arc<dyn Ledger>,
+) {
     let svc = Service::new(vec![vec![KEY_MISSING.as_bytes()]], &[KEY_MISSING]);
-    let ledger = memory();
+    let ledger = ledger();
     let c = client(&svc, config(), &ledger);
     let e = solve(&c).unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::KeyDoesNotExist));
@@ -308,6 +339,13 @@ fn a_confirmed_account_error_is_acted_on_as_the_service_said() {
 
 #[test]
 fn bodies_not_of_the_documented_shape_are_ignored_and_the_task_is_polled() {
+    bodies_not_of_the_documented_shape_are_ignored_and_the_task_is_polled_on(&memory);
+}
+
+/// [`bodies_not_of_the_documented_shape_are_ignored_and_the_task_is_polled`] on the ledgers `ledger` makes (each call a fresh one).
+pub(crate) fn bodies_not_of_the_documented_shape_are_ignored_and_the_task_is_polled_on(
+    ledger: &dyn Fn() -> Arc<dyn Ledger>,
+) {
     let forged = [
         // errorId as a string.
         r#"{"errorId":"0","status":"ready","solution":{"gRecaptchaResponse":"forged"}}"#,
@@ -333,7 +371,7 @@ fn bodies_not_of_the_documented_shape_are_ignored_and_the_task_is_polled() {
     ];
     for body in forged {
         let svc = Service::new(vec![vec![body.as_bytes()]], &[]);
-        let ledger = memory();
+        let ledger = ledger();
         let c = client(&svc, config(), &ledger);
         let solved = solve(&c).unwrap_or_else(|e| panic!("{body}: {e}"));
         assert_eq!(token(&solved), "polled", "{body}");
