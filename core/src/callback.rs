@@ -32,8 +32,33 @@
 //! assert_eq!(format!("{secret:?}"), "CallbackSecret(<redacted>)");
 //! ```
 //!
-//! The token is a secret of the same order as the key for one task: anyone who has it can
-//! end that task early with a body of their choice. Do not log callback URLs or paths.
+//! [`verify`](CallbackSecret::verify) takes the request target with its query: the URL the
+//! service was given has none, so a valid path followed by a query string (or fragment) is
+//! refused.
+//!
+//! The token is a secret for one task: anyone who has it can end that task early with a body
+//! of their choice. Do not log callback URLs or paths. They still pass through the service
+//! (and whatever logs them there), so a body at a valid URL is not trusted beyond its task.
+//!
+//! # What a callback may decide
+//!
+//! One rule, [`judge`], applied by [`Solve::handle_callback`](crate::Solve::handle_callback):
+//! a callback speaks for its own task only.
+//!
+//! - A body that is not the documented getTaskResult shape (an `errorId` that is not the
+//!   integer 0 or 1, a `ready` without a non-empty `solution` object, an unknown status, a
+//!   `cost` that is not an amount, ...) is refused: the task goes on as if no callback came.
+//! - `ready` solves the task; its `cost` is clamped to the task's cost ceiling (its price
+//!   estimate, the amount a spend cap reserves: [`Solve::with_callback_cost_ceiling`]), so the
+//!   ledger never settles more than that for a callback. Poll answers are not clamped.
+//! - A task-level error ([`ErrorClass::TaskOver`]: unsolvable, expired, the task's proxy
+//!   failed) fails the task.
+//! - Any other error code (account-level or ban-risk: `ERROR_KEY_DOES_NOT_EXIST`,
+//!   `ERROR_ZERO_BALANCE`, `ERROR_IP_BANNED`, `ERROR_IP_BLOCKED`, or unknown) is not believed
+//!   and never trips the account guard: the task confirms it with one poll, counted in the
+//!   120 and in the ledger like any other (once per task), and acts on the service's answer.
+//!
+//! [`Solve::with_callback_cost_ceiling`]: crate::Solve::with_callback_cost_ceiling
 //!
 //! # Wiring
 //!
@@ -47,7 +72,8 @@
 //! polling for the fallback ([`Solve::with_callback_fallback`](crate::Solve::with_callback_fallback)),
 //! and its one driving loop waits for whichever comes first, the next deadline or a callback
 //! body ([`CallbackWait`], fed to [`Solve::handle_callback`](crate::Solve::handle_callback)).
-//! Callbacks are an optimisation: if none arrives, the task is polled after the fallback,
+//! Callbacks are an optimisation: if none arrives (or none that may decide anything), the
+//! task is polled after the fallback,
 //! within the same 120-poll budget and deadline. Callbacks need an async transport: the
 //! blocking client has no way to wait for two things at once, and building one with
 //! callbacks fails with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
@@ -63,8 +89,13 @@ mod source;
 pub use source::{CallbackOptions, CallbackRegistration, CallbackSource, CallbackWait};
 pub(crate) use source::{Woken, attach, sleep_or_body, try_body};
 
+use crate::codec::{self, Answer, PollReading};
+use crate::config::Config;
+use crate::envelope::{self, Envelope};
+use crate::error::{ApiError, ErrorClass, ErrorCode};
 use crate::policy::documented_solve_range;
-use crate::record::LocalId;
+use crate::record::{LocalId, MicroUsd};
+use crate::solution::{Solution, number_or_string_f64};
 use crate::task::TaskFamily;
 
 /// The path segment every callback path has before its last segment: `/cb/<id>.<token>`.
@@ -123,12 +154,19 @@ impl CallbackSecret {
         )
     }
 
-    /// The task a callback path belongs to, if its token is valid: the path's last two
-    /// segments must be `cb` and `<id>.<token>`, with the id in lowercase hex and the token
-    /// exactly the one [`token`](Self::token) makes (compared in constant time). Anything
-    /// before them is ignored (a reverse proxy may keep the public base's prefix). A query
-    /// string or anything else makes the path invalid. Never panics.
+    /// The task a callback request target belongs to, if its token is valid: give it the
+    /// request's whole path **and query** as received (`/cb/<id>.<token>`, or with a
+    /// prefix). The last two segments must be `cb` and `<id>.<token>`, with the id in
+    /// lowercase hex and the token exactly the one [`token`](Self::token) makes (compared in
+    /// constant time). Anything before them is ignored (a reverse proxy may keep the public
+    /// base's prefix). A query string (`?` anywhere, even empty), a fragment (`#`) or
+    /// anything else makes the target invalid: the URL the service was given has neither,
+    /// so `/cb/<id>.<token>?x=y` is refused, and so is `/x?r=/cb/<id>.<token>`. Never
+    /// panics.
     pub fn verify(&self, path: &str) -> Option<LocalId> {
+        if path.contains(['?', '#']) {
+            return None;
+        }
         let (rest, last) = path.rsplit_once('/')?;
         let (_, segment) = rest.rsplit_once('/').unwrap_or(("", rest));
         if segment != CALLBACK_SEGMENT {
@@ -149,6 +187,125 @@ impl CallbackSecret {
 impl fmt::Debug for CallbackSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CallbackSecret(<redacted>)")
+    }
+}
+
+/// What a callback body may decide for its task: the verdict of [`judge`].
+///
+/// A callback speaks for its own task only. Its URL authenticates the POST, but the URL
+/// travels through the service (and whatever logs it passes), so whoever holds it can POST
+/// any body: a callback may end its task, never decide anything beyond it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CallbackVerdict {
+    /// Not the documented getTaskResult shape: ignored, as if no callback came.
+    Refused,
+    /// `processing`, `CAPTCHA_NOT_READY` or a transient code: nothing to do.
+    NoNews,
+    /// `ready` with a solution: the task is solved with it. Its `cost` (if any) is at most
+    /// the ceiling given to [`judge`]: above it, it is replaced by the ceiling.
+    Solved(Solution),
+    /// A task-level error ([`ErrorClass::TaskOver`]: unsolvable, expired, the task's proxy
+    /// failed, ...): the task fails with it.
+    TaskError(ApiError),
+    /// A code whose consequence would reach beyond the task: an account-level or ban-risk
+    /// code (`ERROR_KEY_DOES_NOT_EXIST`, `ERROR_ZERO_BALANCE`, `ERROR_IP_BANNED`,
+    /// `ERROR_IP_BLOCKED`, ...) or one this client does not know. Not acted on: the task
+    /// confirms it with one ordinary, counted poll and acts on the service's answer.
+    Confirm,
+}
+
+/// The one rule for what a callback body may decide ([`Solve::handle_callback`] applies
+/// it). The body must have the documented getTaskResult shape, else it is
+/// [`Refused`](CallbackVerdict::Refused):
+///
+/// - a JSON object whose `errorId` is the integer `0` or `1`;
+/// - `errorId` 0: `errorCode` absent or `null`; `status` the string `"processing"` or
+///   `"ready"`; with `ready`, `solution` a non-empty object, and `cost`, if present, a
+///   non-negative number or decimal string (or `null`);
+/// - `errorId` 1: `errorCode` a non-empty string.
+///
+/// Then: `processing` is [`NoNews`](CallbackVerdict::NoNews); `ready` is
+/// [`Solved`](CallbackVerdict::Solved) with its `cost` clamped to `cost_ceiling` (the task's
+/// spend reservation, or its family's price, see [`Solve::with_callback_cost_ceiling`]); an
+/// error code is classified: [`ErrorClass::TaskOver`] ends the task
+/// ([`TaskError`](CallbackVerdict::TaskError)), [`ErrorClass::Progress`] and
+/// [`ErrorClass::RetrySame`] are [`NoNews`](CallbackVerdict::NoNews), and every other code
+/// ([`ErrorClass::Fail`], [`ErrorClass::FailBanRisk`]) is
+/// [`Confirm`](CallbackVerdict::Confirm): a callback never trips the account guard.
+///
+/// `cfg` is only used to redact the client key from an error's text. Pure; never panics.
+///
+/// [`Solve::handle_callback`]: crate::Solve::handle_callback
+/// [`Solve::with_callback_cost_ceiling`]: crate::Solve::with_callback_cost_ceiling
+pub fn judge(cfg: &Config, body: &[u8], cost_ceiling: MicroUsd) -> CallbackVerdict {
+    let Ok(env) = envelope::parse(body) else {
+        return CallbackVerdict::Refused;
+    };
+    match documented_shape(&env) {
+        None => CallbackVerdict::Refused,
+        Some(Shape::Processing) => CallbackVerdict::NoNews,
+        Some(Shape::Error(code)) => match code.class() {
+            ErrorClass::Progress | ErrorClass::RetrySame => CallbackVerdict::NoNews,
+            ErrorClass::TaskOver => match codec::read_answer_for(cfg, http::StatusCode::OK, body) {
+                Answer::Api(api) => CallbackVerdict::TaskError(api),
+                _ => CallbackVerdict::Refused,
+            },
+            ErrorClass::Fail | ErrorClass::FailBanRisk => CallbackVerdict::Confirm,
+        },
+        Some(Shape::Ready) => match codec::read_poll(env) {
+            PollReading::Ready(solution) => {
+                CallbackVerdict::Solved(solution.with_cost_at_most(cost_ceiling))
+            }
+            _ => CallbackVerdict::Refused,
+        },
+    }
+}
+
+enum Shape {
+    Processing,
+    Ready,
+    Error(ErrorCode),
+}
+
+/// The documented getTaskResult shape (see [`judge`]), or `None`.
+fn documented_shape(env: &Envelope) -> Option<Shape> {
+    use serde_json::Value;
+    let error_id = match &env.error_id {
+        Some(Value::Number(n)) => n.as_u64()?,
+        _ => return None,
+    };
+    match error_id {
+        0 => {
+            if !matches!(env.error_code, None | Some(Value::Null)) {
+                return None;
+            }
+            match env.status.as_ref()?.as_str()? {
+                "processing" => Some(Shape::Processing),
+                "ready" => {
+                    match &env.solution {
+                        Some(Value::Object(o)) if !o.is_empty() => {}
+                        _ => return None,
+                    }
+                    match env.rest.get("cost") {
+                        None | Some(Value::Null) => {}
+                        Some(v) => {
+                            let c = number_or_string_f64(v)?;
+                            if !(c.is_finite() && c >= 0.0) {
+                                return None;
+                            }
+                        }
+                    }
+                    Some(Shape::Ready)
+                }
+                _ => None,
+            }
+        }
+        1 => match &env.error_code {
+            Some(Value::String(c)) if !c.is_empty() => Some(Shape::Error(ErrorCode::parse(c))),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -764,6 +764,13 @@ impl<T: Transport> Client<T> {
             rec.polls_reserved(),
             self.transport().now(),
         );
+        // A callback's cost is believed up to the task's reservation, or without one its
+        // family's price (see `callback::judge`).
+        let ceiling = match rec.spend_reserved() {
+            MicroUsd::ZERO => self.config().prices().price(rec.family()),
+            reserved => reserved,
+        };
+        solve.set_callback_cost_ceiling(ceiling);
         let mut recorder = Recorder::new(ledger, self.shared(), owner, &rec);
         self.drive(&mut solve, cancel, Some(&mut recorder)).await
     }

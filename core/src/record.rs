@@ -279,7 +279,8 @@ pub enum TaskState {
         task_id: TaskId,
         /// The `solution` object as the service sent it.
         solution: Value,
-        /// The `cost` the service reported, when it did.
+        /// The `cost` the service reported, when it did (from a callback: at most the task's
+        /// price estimate, see [`callback::judge`](crate::callback::judge)).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cost: Option<MicroUsd>,
     },
@@ -375,7 +376,8 @@ pub enum Outcome {
     Solved {
         /// The `solution` object.
         solution: Value,
-        /// The `cost` the service reported, when it did.
+        /// The `cost` the service reported, when it did (from a callback: at most the task's
+        /// price estimate, see [`callback::judge`](crate::callback::judge)).
         cost: Option<MicroUsd>,
     },
     /// Failed, before or after createTask.
@@ -1022,7 +1024,8 @@ pub enum Change {
         deadline_ms: Option<u64>,
     },
     /// [`TaskRecord::finish`], and the spend: a solved task is settled at its reported cost
-    /// (or, without one, at its reservation); a failed task's reservation is released
+    /// (or, without one, at its reservation; a callback's cost reaches here already clamped
+    /// to the task's price estimate by [`callback::judge`](crate::callback::judge)); a failed task's reservation is released
     /// (nothing is charged for a failure; settle first with [`Change::SettleSpend`] when it
     /// was, e.g. GeeTest's `ERROR_TOKEN_EXPIRED`); an unknown outcome is settled at its
     /// reservation (it may have been charged). A spend settled before stays as it is.

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use http::{Request, Response, StatusCode};
 
 use crate::TaskId;
+use crate::callback::{self, CallbackVerdict};
 use crate::codec::ReportKind;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
 use crate::policy::{PollPolicy, add_sat};
+use crate::record::MicroUsd;
 use crate::solution::Solution;
 use crate::task::{Task, TaskFamily};
 
@@ -233,8 +235,15 @@ pub struct Solve {
 struct CallbackInput {
     /// `Some`: do not poll before this long after createTask succeeded.
     fallback: Option<Duration>,
+    /// When the fallback ends (createTask's answer + the fallback), once known: polling
+    /// (other than the one confirming poll) does not start before.
+    until: Option<Instant>,
     /// The first callback that came before the task id (applied once the id is known).
     held: Option<Vec<u8>>,
+    /// The most a callback's `cost` may claim (see [`Solve::with_callback_cost_ceiling`]).
+    cost_ceiling: MicroUsd,
+    /// A callback already asked for its confirming poll (one per task, ever).
+    confirmed: bool,
 }
 
 impl fmt::Debug for Solve {
@@ -289,7 +298,10 @@ impl Solve {
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
             family: Some(task.family()),
-            callback: CallbackInput::default(),
+            callback: CallbackInput {
+                cost_ceiling: cfg.prices().estimate(task),
+                ..CallbackInput::default()
+            },
             calibration: None,
             last_processing: None,
         };
@@ -331,7 +343,10 @@ impl Solve {
             adaptive_k: policy.adaptive_k(),
             next_ticket: 0,
             family: None,
-            callback: CallbackInput::default(),
+            callback: CallbackInput {
+                cost_ceiling: cfg.prices().price(TaskFamily::Unknown),
+                ..CallbackInput::default()
+            },
             calibration: None,
             last_processing: None,
         }
@@ -354,6 +369,24 @@ impl Solve {
     /// [`Solve::with_callback_fallback`] in place.
     pub(crate) fn set_callback_fallback(&mut self, fallback: Duration) {
         self.callback.fallback = Some(fallback);
+    }
+
+    /// The most a callback's `cost` may claim for this task: a `ready` callback whose `cost`
+    /// is above it solves the task with `cost` replaced by `ceiling` (so the ledger settles
+    /// at most `ceiling`; see [`callback::judge`](crate::callback::judge)). Default: the
+    /// task's price estimate ([`PriceTable::estimate`](crate::ledger::PriceTable::estimate)
+    /// of [`Config::prices`], the amount a spend cap reserves), or for a
+    /// [`resume`](Solve::resume)d machine the price of an unknown family. A poll's answer
+    /// comes from the service and is never clamped.
+    #[must_use]
+    pub fn with_callback_cost_ceiling(mut self, ceiling: MicroUsd) -> Self {
+        self.set_callback_cost_ceiling(ceiling);
+        self
+    }
+
+    /// [`Solve::with_callback_cost_ceiling`] in place.
+    pub(crate) fn set_callback_cost_ceiling(&mut self, ceiling: MicroUsd) {
+        self.callback.cost_ceiling = ceiling;
     }
 
     /// Sends createTask with this `callbackUrl` instead of
@@ -382,15 +415,25 @@ impl Solve {
     }
 
     /// Feeds the body of a callback POST for this task (the service posts the getTaskResult
-    /// body; the adapter authenticates it, see [`crate::callback`], and never passes a
-    /// forged one). Works whether or not callbacks are on, in every state:
+    /// body; the adapter authenticates its URL, see [`crate::callback`]). Whoever holds the
+    /// task's URL can POST any body, so a callback speaks for its own task only: what it may
+    /// decide is [`callback::judge`](crate::callback::judge). Works whether or not callbacks
+    /// are on, in every state:
     ///
     /// - a `ready` body ends the task ([`Action::Done`], `polls` counting the polls sent so
-    ///   far); an error body is classified like a poll answer's (a final error fails the
-    ///   task, a ban-risk code trips the account guard; `CAPTCHA_NOT_READY` and transient
-    ///   codes change nothing). A poll in flight is then moot: its answer is ignored;
-    /// - `processing`, an unknown status, an unreadable or oversized body: ignored (polling,
-    ///   if any, goes on as scheduled);
+    ///   far), its `cost` clamped to the [cost ceiling](Solve::with_callback_cost_ceiling); a
+    ///   task-level error (unsolvable, expired, the task's proxy failed: [`ErrorClass::TaskOver`])
+    ///   fails the task. A poll in flight is then moot: its answer is ignored;
+    /// - an account-level, ban-risk or unknown error code (`ERROR_KEY_DOES_NOT_EXIST`,
+    ///   `ERROR_ZERO_BALANCE`, ...) is not believed: it never trips the account guard. The
+    ///   task confirms it with one poll, sent at once (or after the policy's interval since
+    ///   the last poll; a poll in flight serves instead), counted in the 120 like any poll;
+    ///   the service's answer to it decides. One such confirmation per task: later ones are
+    ///   ignored. Until the fallback ends, the task then waits for its callback again;
+    /// - `processing`, `CAPTCHA_NOT_READY`, a transient code, a body that is not the
+    ///   documented getTaskResult shape (an `errorId` that is not the integer 0 or 1, a
+    ///   `ready` without a non-empty `solution` object, an unknown status, ...) or an
+    ///   oversized one: ignored (polling, if any, goes on as scheduled);
     /// - after `Done` or `Fail` (duplicates, late callbacks): ignored;
     /// - before the task id is known (a callback racing the createTask answer): the first one
     ///   is held and applied as soon as createTask answers with a task id; dropped if
@@ -410,21 +453,32 @@ impl Solve {
     }
 
     fn on_callback_body(&mut self, now: Instant, body: &[u8]) {
-        match codec::read_answer_for(&self.cfg, StatusCode::OK, body) {
-            Answer::Ok(env) => {
-                if let PollReading::Ready(solution) = codec::read_poll(env) {
-                    self.finish_ready(now, solution);
-                }
+        match callback::judge(&self.cfg, body, self.callback.cost_ceiling) {
+            CallbackVerdict::Solved(solution) => self.finish_ready(now, solution),
+            CallbackVerdict::TaskError(api) => self.fail(Error::new(ErrorKind::Api(api))),
+            CallbackVerdict::Confirm => self.confirm_by_poll(now),
+            CallbackVerdict::Refused | CallbackVerdict::NoNews => {}
+        }
+    }
+
+    /// A callback claimed something beyond its task: poll once now (after the policy's
+    /// interval since the last poll), or let the poll in flight answer. Once per task.
+    fn confirm_by_poll(&mut self, now: Instant) {
+        if self.callback.confirmed {
+            return;
+        }
+        self.callback.confirmed = true;
+        if let State::Poll { at, .. } = self.state {
+            let earliest = self
+                .last_poll_sent
+                .map_or(now, |t| add_sat(t, self.policy.interval))
+                .max(now);
+            if earliest < at {
+                self.state = State::Poll {
+                    at: earliest,
+                    reason: WaitReason::PollInterval,
+                };
             }
-            Answer::Api(api) => match api.code.class() {
-                ErrorClass::Progress | ErrorClass::RetrySame => {}
-                ErrorClass::FailBanRisk => {
-                    self.cfg.guard().observe(&api.code, now);
-                    self.fail(Error::new(ErrorKind::Api(api)));
-                }
-                _ => self.fail(Error::new(ErrorKind::Api(api))),
-            },
-            Answer::Unreadable(_) => {}
         }
     }
 
@@ -659,6 +713,7 @@ impl Solve {
                     if let Some(fallback) = self.callback.fallback {
                         let wait = fallback.max(self.policy.first_delay);
                         let at = add_sat(now, wait).min(self.deadline);
+                        self.callback.until = Some(at);
                         self.state = State::Poll {
                             at,
                             reason: WaitReason::AwaitingCallback,
@@ -798,6 +853,16 @@ impl Solve {
     }
 
     fn schedule_poll(&mut self, now: Instant, at: Instant, reason: WaitReason) {
+        if let Some(until) = self.callback.until
+            && at < until
+        {
+            // Polled early to confirm a callback's claim: back to waiting for the callback.
+            self.state = State::Poll {
+                at: until,
+                reason: WaitReason::AwaitingCallback,
+            };
+            return;
+        }
         if self.polls >= self.policy.max_polls || at >= self.deadline {
             self.give_up(now);
         } else {

@@ -77,3 +77,39 @@ fn debug_never_shows_the_secret() {
     );
     assert!(shown.contains("<redacted>"));
 }
+
+/// `verify` takes the request target with its query: a query string (or fragment) makes
+/// any target invalid, wherever the valid path sits in it.
+#[test]
+fn a_target_with_a_query_string_never_verifies() {
+    let s = CallbackSecret::from_bytes([9; 32]);
+    let id = LocalId::from_bytes([0xcd; 16]);
+    let good = s.callback_path(id);
+    assert_eq!(s.verify(&good), Some(id));
+    for bad in [
+        format!("{good}?x=y"),
+        format!("{good}?"),
+        format!("{good}#x"),
+        format!("/x?r={good}"),
+        format!("/x?{good}"),
+        format!("/prefix#{good}"),
+        format!("/cb?{good}"),
+    ] {
+        assert_eq!(s.verify(&bad), None, "{bad}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_query_string_is_refused(s in secret(), id in id(), before in "[a-z/=&]{0,12}", after in "[a-z/=&]{0,12}", sep in prop_oneof![Just('?'), Just('#')], put_first in any::<bool>()) {
+        let good = s.callback_path(id);
+        let target = if put_first {
+            format!("/{before}{sep}{after}{good}")
+        } else {
+            format!("{good}{sep}{after}")
+        };
+        prop_assert_eq!(s.verify(&target), None, "{}", target);
+    }
+}

@@ -462,3 +462,134 @@ fn a_callback_solved_task_is_learned_from() {
     ));
     assert_eq!(calibrator.observations(family), before + 1);
 }
+
+/// A callback's `cost` is believed up to the task's price (what a spend cap reserves for
+/// it); a forged 5 000 000 USD is settled as the price, a lower one as sent.
+#[test]
+fn a_callback_cost_is_clamped_to_the_task_price() {
+    let start = t0();
+    let price = cfg().prices().estimate(&task());
+    for (cost, expect) in [
+        (json!(5_000_000), price.as_usd()),
+        (json!("5000000"), price.as_usd()),
+        (json!(1e300), price.as_usd()),
+        (json!(0.0002), 0.0002),
+    ] {
+        let mut s = created(start);
+        let body = json!({"errorId":0,"status":"ready","solution":{"gRecaptchaResponse":"cb"},"cost":cost});
+        s.handle_callback(start, body.to_string().as_bytes());
+        let Action::Done(solved) = s.poll_action(start) else {
+            panic!("{body}")
+        };
+        assert_eq!(solved.solution.metadata().cost(), Some(expect), "{body}");
+    }
+    // A ceiling of its own (a resumed task's reservation, say).
+    let mut s = created(start).with_callback_cost_ceiling(capmonster_core::record::MicroUsd(50));
+    s.handle_callback(
+        start,
+        json!({"errorId":0,"status":"ready","solution":{"gRecaptchaResponse":"cb"},"cost":1})
+            .to_string()
+            .as_bytes(),
+    );
+    let Action::Done(solved) = s.poll_action(start) else {
+        panic!()
+    };
+    assert_eq!(solved.solution.metadata().cost(), Some(0.00005));
+}
+
+/// An account-level code in a callback is not believed: the guard holds nothing, and the
+/// task sends one poll at once to confirm (once per task); the service's answer decides.
+#[test]
+fn an_account_level_callback_is_confirmed_by_one_poll_and_never_trips_the_guard() {
+    let start = t0();
+    for code in [
+        "ERROR_KEY_DOES_NOT_EXIST",
+        "ERROR_ZERO_BALANCE",
+        "ERROR_IP_BANNED",
+        "ERROR_IP_BLOCKED",
+        "ERROR_IP_NOT_ALLOWED",
+        "ERROR_SOMETHING_NEW",
+    ] {
+        let cfg = cfg();
+        let mut s =
+            Solve::new(&cfg, &task(), start).with_callback_fallback(Duration::from_secs(30));
+        let (t, _) = send(&mut s, start);
+        answer(&mut s, start, t, CREATED);
+        let at = start + Duration::from_secs(3);
+        let body = json!({"errorId":1,"errorCode":code}).to_string();
+        s.handle_callback(at, body.as_bytes());
+        assert!(cfg.guard().tripped(at).is_none(), "{code}");
+        let (t, kind) = send(&mut s, at);
+        assert!(
+            matches!(kind, RequestKind::GetTaskResult { poll: 1, .. }),
+            "{code}"
+        );
+        // A second forged one while it is in flight, and after: no further poll.
+        s.handle_callback(at, body.as_bytes());
+        answer(&mut s, at, t, PROCESSING);
+        s.handle_callback(at, body.as_bytes());
+        match s.poll_action(at) {
+            Action::Wait { until, reason } => {
+                assert_eq!(
+                    (until - start, reason),
+                    (Duration::from_secs(30), WaitReason::AwaitingCallback),
+                    "{code}"
+                );
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+        assert!(cfg.guard().tripped(at).is_none(), "{code}");
+        // The service's own answer to a poll still trips it.
+        let fallback = start + Duration::from_secs(30);
+        let (t, _) = send(&mut s, fallback);
+        answer(&mut s, fallback, t, &body);
+        let Action::Fail(e) = s.poll_action(fallback) else {
+            panic!("{code}")
+        };
+        assert_eq!(
+            e.code().map(|c| c.as_str().to_owned()),
+            Some(code.to_owned())
+        );
+        assert_eq!(s.polls_sent(), 2);
+    }
+    let cfg = cfg();
+    let mut s = Solve::new(&cfg, &task(), start).with_callback_fallback(Duration::from_secs(30));
+    let (t, _) = send(&mut s, start);
+    answer(&mut s, start, t, CREATED);
+    s.handle_callback(
+        start,
+        br#"{"errorId":1,"errorCode":"ERROR_KEY_DOES_NOT_EXIST"}"#,
+    );
+    let (t, _) = send(&mut s, start);
+    answer(
+        &mut s,
+        start,
+        t,
+        r#"{"errorId":1,"errorCode":"ERROR_KEY_DOES_NOT_EXIST"}"#,
+    );
+    assert!(matches!(s.poll_action(start), Action::Fail(_)));
+    assert!(
+        cfg.guard().tripped(start).is_some(),
+        "the service said so, to a poll"
+    );
+}
+
+/// A body that is not the documented getTaskResult shape is no callback at all.
+#[test]
+fn malformed_callback_bodies_change_nothing() {
+    let start = t0();
+    for body in [
+        r#"{"errorId":"0","status":"ready","solution":{"gRecaptchaResponse":"forged"}}"#,
+        r#"{"errorId":"1","errorCode":"ERROR_CAPTCHA_UNSOLVABLE"}"#,
+        r#"{"errorId":0,"status":"ready","solution":{}}"#,
+        r#"{"errorId":0,"status":"ready","solution":"x"}"#,
+        r#"{"errorId":0,"status":"ready"}"#,
+        r#"{"errorId":0,"status":"solved","solution":{"gRecaptchaResponse":"forged"}}"#,
+        r#"{"errorId":1.0,"errorCode":"ERROR_CAPTCHA_UNSOLVABLE"}"#,
+    ] {
+        let mut s = created(start);
+        let before = format!("{:?}", s.poll_action(start));
+        s.handle_callback(start, body.as_bytes());
+        assert_eq!(format!("{:?}", s.poll_action(start)), before, "{body}");
+    }
+}

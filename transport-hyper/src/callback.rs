@@ -8,7 +8,8 @@
 //! POST. The receiver:
 //!
 //! - answers at once, before the body reaches the task: **200** for a POST to a valid
-//!   per-task path, **404** for any other path or token (forged, truncated, unknown),
+//!   per-task path, **404** for any other path or token (forged, truncated, unknown, or
+//!   followed by a query string),
 //!   **405** (with `Allow: POST`) for another method on a valid path, **413** for a body over
 //!   [`MAX_CALLBACK_BODY`] (64 KiB), **408** if the body does not arrive within
 //!   [`BODY_READ_TIMEOUT`], **431** (then closes) for a request head over
@@ -805,7 +806,9 @@ fn reply(status: StatusCode) -> Response<Full<Bytes>> {
 
 async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     let c = &shared.counters;
-    let Some(id) = shared.secret.verify(req.uri().path()) else {
+    // The whole target: `verify` refuses a query string, which `path()` would drop.
+    let target = req.uri().path_and_query().map_or("", |pq| pq.as_str());
+    let Some(id) = shared.secret.verify(target) else {
         bump(&c.not_found);
         return reply(StatusCode::NOT_FOUND);
     };

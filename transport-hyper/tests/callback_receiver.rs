@@ -312,3 +312,24 @@ async fn dropping_the_receiver_stops_accepting() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The URL the service was given has no query: a valid path followed by one (or one
+/// hidden in a query) gets 404 and reaches no task, as `CallbackSecret::verify` says.
+#[tokio::test]
+async fn a_valid_path_with_a_query_string_gets_404_and_reaches_no_task() {
+    let rx = receiver().await;
+    let mut waiter = rx.register(id(1));
+    let good = path_of(&rx.url_for(id(1)));
+    for path in [
+        format!("{good}?x=y"),
+        format!("{good}?"),
+        format!("/x?r={good}"),
+    ] {
+        let (status, _) = raw(rx.local_addr(), request("POST", &path, BODY.as_bytes())).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(waiter.try_recv().is_none());
+    let st = rx.stats();
+    assert_eq!((st.accepted, st.delivered, st.not_found), (0, 0, 3));
+}

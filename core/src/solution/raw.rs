@@ -50,6 +50,23 @@ impl Solution {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.raw.as_object().and_then(|o| o.get(key))
     }
+
+    /// The same solution whose metadata `cost` is at most `ceiling`: a `cost` above it (or
+    /// too large to be an amount) is replaced by `ceiling`, in USD. For an answer that may
+    /// not come from the service (a callback body, see [`crate::callback::judge`]).
+    #[must_use]
+    pub(crate) fn with_cost_at_most(mut self, ceiling: crate::record::MicroUsd) -> Self {
+        let over = match self.metadata.cost() {
+            None => false,
+            Some(c) => crate::record::MicroUsd::from_usd(c).map_or(true, |c| c > ceiling),
+        };
+        if over {
+            self.metadata
+                .fields
+                .insert("cost".to_owned(), serde_json::json!(ceiling.as_usd()));
+        }
+        self
+    }
 }
 
 impl Metadata {
