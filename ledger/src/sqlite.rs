@@ -853,10 +853,14 @@ impl Ledger for SqliteLedger {
         // of this process or another, comes in between.
         self.write(move |tx| {
             let mut stmt = tx
-                .prepare_cached("SELECT record FROM records WHERE ns = ?1 AND caller_key = ?2 ORDER BY seq")
+                .prepare_cached(
+                    "SELECT record FROM records WHERE ns = ?1 AND caller_key = ?2 ORDER BY seq",
+                )
                 .map_err(|e| map_err(&e))?;
             let rows = stmt
-                .query_map(params![&*ns, record.caller_key()], |r| r.get::<_, String>(0))
+                .query_map(params![&*ns, record.caller_key()], |r| {
+                    r.get::<_, String>(0)
+                })
                 .map_err(|e| map_err(&e))?;
             let mut existing = Vec::new();
             for row in rows {
