@@ -63,7 +63,7 @@ mod source;
 pub use source::{CallbackOptions, CallbackRegistration, CallbackSource, CallbackWait};
 pub(crate) use source::{Woken, attach, sleep_or_body, try_body};
 
-use crate::policy::documented_solve_range;
+use crate::policy::expected_solve_range;
 use crate::record::LocalId;
 use crate::task::TaskFamily;
 
@@ -158,13 +158,7 @@ impl fmt::Debug for CallbackSecret {
 /// FunCaptcha, 20 s for Turnstile), 6 s for image tasks ("300 ms to 6 s"), and 30 s for
 /// every family the docs give no range for (the FAQ's "1 to 30 seconds").
 pub fn fallback_delay(family: TaskFamily) -> Duration {
-    if let Some((_, hi)) = documented_solve_range(family) {
-        return hi;
-    }
-    match family {
-        TaskFamily::ImageToText | TaskFamily::ComplexImage => Duration::from_secs(6),
-        _ => Duration::from_secs(30),
-    }
+    expected_solve_range(family).1
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::record::{ALL_FAMILIES, MicroUsd};
+use crate::record::MicroUsd;
+use crate::task::family::ALL_FAMILIES;
 use crate::task::{Task, TaskFamily};
 
 /// What one task of each family is estimated to cost, in US dollars, for the spend cap.
@@ -48,34 +49,7 @@ pub struct PriceTable {
 impl PriceTable {
     /// The default estimate for a family (see the table above).
     pub fn default_price(family: TaskFamily) -> MicroUsd {
-        MicroUsd(match family {
-            TaskFamily::ImageToText => 300,
-            TaskFamily::ComplexImage => 800,
-            TaskFamily::RecaptchaV2 => 600,
-            TaskFamily::RecaptchaV2Enterprise | TaskFamily::RecaptchaV3Enterprise => 1_000,
-            TaskFamily::RecaptchaV3 => 900,
-            TaskFamily::GeeTest | TaskFamily::Binance => 1_200,
-            TaskFamily::Turnstile => 1_300,
-            TaskFamily::HCaptcha
-            | TaskFamily::FunCaptcha
-            | TaskFamily::MtCaptcha
-            | TaskFamily::Prosopo
-            | TaskFamily::Yidun
-            | TaskFamily::YandexSmartCaptcha
-            | TaskFamily::TenDi
-            | TaskFamily::Basilisk
-            | TaskFamily::Altcha
-            | TaskFamily::Friendly => 1_000,
-            TaskFamily::Amazon
-            | TaskFamily::DataDome
-            | TaskFamily::Imperva
-            | TaskFamily::Castle
-            | TaskFamily::Tspd
-            | TaskFamily::Hunt
-            | TaskFamily::Alibaba
-            | TaskFamily::Temu => 2_000,
-            TaskFamily::CustomOther | TaskFamily::Unknown => 3_000,
-        })
+        family.facts().price
     }
 
     /// The same table with `family` priced at `price` per task.
@@ -98,14 +72,14 @@ impl PriceTable {
     pub fn estimate(&self, task: &Task) -> MicroUsd {
         let family = task.family();
         let price = self.price(family);
-        if family == TaskFamily::Castle {
+        if let Some(max) = family.facts().priced_per_count {
             let count = task
                 .as_json()
                 .get("metadata")
                 .and_then(|m| m.get("count"))
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(1)
-                .clamp(1, 49);
+                .clamp(1, max);
             return price.saturating_mul(count);
         }
         price
