@@ -161,25 +161,7 @@ pub fn fallback_delay(family: TaskFamily) -> Duration {
     expected_solve_range(family).1
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn b64url_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            let idx = (n >> (18 - 6 * i)) & 63;
-            out.push(char::from(ALPHABET[idx as usize]));
-        }
-    }
-    out
-}
+use crate::base64::encode_url_no_pad as b64url_encode;
 
 fn b64url_value(c: u8) -> Option<u32> {
     let v = match c {

@@ -181,6 +181,7 @@
 pub use http;
 pub use serde_json;
 
+mod base64;
 pub mod blocking;
 pub mod calibrate;
 pub mod callback;

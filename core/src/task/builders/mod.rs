@@ -228,27 +228,7 @@ where
 }
 
 /// Standard base64 (with padding) of `bytes`, as the service expects image bodies.
-fn encode_base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let sym = |n: u32| {
-        TABLE
-            .get((n & 63) as usize)
-            .copied()
-            .map_or('=', char::from)
-    };
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b0 = u32::from(chunk.first().copied().unwrap_or(0));
-        let b1 = u32::from(chunk.get(1).copied().unwrap_or(0));
-        let b2 = u32::from(chunk.get(2).copied().unwrap_or(0));
-        let n = (b0 << 16) | (b1 << 8) | b2;
-        out.push(sym(n >> 18));
-        out.push(sym(n >> 12));
-        out.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
-        out.push(if chunk.len() > 2 { sym(n) } else { '=' });
-    }
-    out
-}
+pub(super) use crate::base64::encode_standard as encode_base64;
 
 /// `build`, `field`, `type_name` and `TryFrom<Builder> for Task`, for every builder.
 macro_rules! common {
