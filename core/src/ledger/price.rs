@@ -10,23 +10,13 @@ use crate::task::{Task, TaskFamily};
 ///
 /// **These are estimates, not the service's prices.** The CapMonster Cloud documentation
 /// publishes no price list: its site fetches prices live (in USD per 1000 tasks) from the
-/// dashboard, and they change. The defaults below are per-task estimates chosen on the high
+/// dashboard, and they change. The defaults are per-task estimates chosen on the high
 /// side of the publicly advertised rates, so that a cap errs towards refusing early. Set
 /// your own with [`PriceTable::with_price`] when you know your rates. A reservation is
 /// settled with the `cost` the service reports with the answer, when it reports one.
 ///
-/// | family | default (USD per task) |
-/// |---|---|
-/// | ImageToText | 0.0003 |
-/// | ComplexImage | 0.0008 |
-/// | RecaptchaV2 | 0.0006 |
-/// | RecaptchaV2Enterprise, RecaptchaV3Enterprise | 0.0010 |
-/// | RecaptchaV3 | 0.0009 |
-/// | GeeTest, Binance | 0.0012 |
-/// | Turnstile | 0.0013 |
-/// | HCaptcha, FunCaptcha, MtCaptcha, Prosopo, Yidun, YandexSmartCaptcha, TenDi, Basilisk, Altcha, Friendly | 0.0010 |
-/// | Amazon, DataDome, Imperva, Castle (per token), Tspd, Hunt, Alibaba, Temu | 0.0020 |
-/// | CustomOther, Unknown | 0.0030 |
+/// The default for each family is in the table of [`TaskFamily`]; the unknown families
+/// (`CustomOther`, `Unknown`) get the highest.
 ///
 /// Castle is billed per token: [`PriceTable::estimate`] multiplies by `metadata.count`
 /// (at most 49).

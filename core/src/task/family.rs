@@ -20,6 +20,44 @@ use super::validate::Checker;
 
 /// The family a task belongs to: it decides the default polling schedule and which typed
 /// solution accessors make sense.
+///
+/// Every family, the task `type` (and `class`) it stands for, and its default price estimate
+/// for the spend cap ([`PriceTable`](crate::ledger::PriceTable), in US dollars per task; see
+/// there why these are estimates):
+///
+/// | family | task | default price (USD) |
+/// |---|---|---|
+/// | `ImageToText` | `ImageToTextTask` | 0.0003 |
+/// | `ComplexImage` | `ComplexImageTask` | 0.0008 |
+/// | `RecaptchaV2` | `RecaptchaV2Task` | 0.0006 |
+/// | `RecaptchaV2Enterprise` | `RecaptchaV2EnterpriseTask` | 0.0010 |
+/// | `RecaptchaV3` | `RecaptchaV3Task` | 0.0009 |
+/// | `RecaptchaV3Enterprise` | `RecaptchaV3EnterpriseTask` | 0.0010 |
+/// | `FunCaptcha` | `FunCaptchaTask` | 0.0010 |
+/// | `HCaptcha` | `HCaptchaTask` | 0.0010 |
+/// | `GeeTest` | `GeeTestTask` | 0.0012 |
+/// | `Turnstile` | `TurnstileTask` | 0.0013 |
+/// | `Amazon` | `AmazonTask` | 0.0020 |
+/// | `Binance` | `BinanceTask` | 0.0012 |
+/// | `MtCaptcha` | `MTCaptchaTask` | 0.0010 |
+/// | `Prosopo` | `ProsopoTask` | 0.0010 |
+/// | `Yidun` | `YidunTask` | 0.0010 |
+/// | `YandexSmartCaptcha` | `YandexSmartCaptchaTask` | 0.0010 |
+/// | `DataDome` | `CustomTask` / `DataDome` | 0.0020 |
+/// | `Imperva` | `CustomTask` / `Imperva` | 0.0020 |
+/// | `TenDi` | `CustomTask` / `TenDI` | 0.0010 |
+/// | `Basilisk` | `CustomTask` / `Basilisk` | 0.0010 |
+/// | `Altcha` | `CustomTask` / `altcha` | 0.0010 |
+/// | `Castle` | `CustomTask` / `Castle` | 0.0020 per token |
+/// | `Tspd` | `CustomTask` / `tspd` | 0.0020 |
+/// | `Hunt` | `CustomTask` / `HUNT` | 0.0020 |
+/// | `Alibaba` | `CustomTask` / `alibaba` | 0.0020 |
+/// | `Temu` | `CustomTask` / `Temu` | 0.0020 |
+/// | `Friendly` | `CustomTask` / `friendly` | 0.0010 |
+/// | `CustomOther` | `CustomTask` / another class | 0.0030 |
+/// | `Unknown` | another type | 0.0030 |
+///
+/// (`Proxyless` spellings and aliases such as `NoCaptchaTask` belong to the same family.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -783,6 +821,34 @@ mod tests {
             );
             let (lo, hi) = facts.solve.range();
             assert!(lo < hi && facts.price.0 > 0, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn the_documented_table_of_families_matches_the_facts() {
+        let source = include_str!("family.rs");
+        let rows: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("/// | `"))
+            .collect();
+        assert_eq!(rows.len(), TABLE.len(), "one doc row per family");
+        for (row, facts) in rows.iter().zip(&TABLE) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            assert_eq!(cells[0].trim_end_matches('`'), facts.name, "{row}");
+            let task = match (facts.types.first(), facts.class) {
+                (Some(ty), Some(class)) => format!("`{ty}` / `{class}`"),
+                (Some(ty), None) if facts.is_custom() => format!("`{ty}` / another class"),
+                (Some(ty), None) => format!("`{ty}`"),
+                (None, _) => "another type".to_owned(),
+            };
+            assert_eq!(cells[1], task, "{row}");
+            let price = format!("{:.4}", facts.price.0 as f64 / 1e6);
+            let per = if facts.priced_per_count.is_some() {
+                " per token"
+            } else {
+                ""
+            };
+            assert_eq!(cells[2], format!("{price}{per} |"), "{row}");
         }
     }
 
