@@ -65,7 +65,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::policy::{MAX_POLLS_PER_TASK, documented_solve_range, official_schedule};
+#[cfg(doc)]
+use crate::policy::documented_solve_range;
+use crate::policy::{MAX_POLLS_PER_TASK, expected_solve_range, official_schedule};
 use crate::task::TaskFamily;
 
 /// How many recent observations per family the estimate uses.
@@ -125,12 +127,7 @@ pub fn min_gap(family: TaskFamily) -> Duration {
 /// ([`documented_solve_range`]), else 0.3–6 s for image tasks and the FAQ's 1–30 s for the
 /// rest; never beyond the official timeout.
 pub fn prior_range(family: TaskFamily) -> (Duration, Duration) {
-    let (lo, hi) = documented_solve_range(family).unwrap_or(match family {
-        TaskFamily::ImageToText | TaskFamily::ComplexImage => {
-            (Duration::from_millis(300), Duration::from_secs(6))
-        }
-        _ => (Duration::from_secs(1), Duration::from_secs(30)),
-    });
+    let (lo, hi) = expected_solve_range(family);
     let h = official_schedule(family).timeout;
     (lo.min(h), hi.min(h))
 }

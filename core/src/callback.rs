@@ -93,7 +93,7 @@ use crate::codec::{self, Answer, PollReading};
 use crate::config::Config;
 use crate::envelope::{self, Envelope};
 use crate::error::{ApiError, ErrorClass, ErrorCode};
-use crate::policy::documented_solve_range;
+use crate::policy::expected_solve_range;
 use crate::record::{LocalId, MicroUsd};
 use crate::solution::{Solution, number_or_string_f64};
 use crate::task::TaskFamily;
@@ -315,34 +315,10 @@ fn documented_shape(env: &Envelope) -> Option<Shape> {
 /// FunCaptcha, 20 s for Turnstile), 6 s for image tasks ("300 ms to 6 s"), and 30 s for
 /// every family the docs give no range for (the FAQ's "1 to 30 seconds").
 pub fn fallback_delay(family: TaskFamily) -> Duration {
-    if let Some((_, hi)) = documented_solve_range(family) {
-        return hi;
-    }
-    match family {
-        TaskFamily::ImageToText | TaskFamily::ComplexImage => Duration::from_secs(6),
-        _ => Duration::from_secs(30),
-    }
+    expected_solve_range(family).1
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn b64url_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            let idx = (n >> (18 - 6 * i)) & 63;
-            out.push(char::from(ALPHABET[idx as usize]));
-        }
-    }
-    out
-}
+use crate::base64::encode_url_no_pad as b64url_encode;
 
 fn b64url_value(c: u8) -> Option<u32> {
     let v = match c {

@@ -181,6 +181,7 @@
 pub use http;
 pub use serde_json;
 
+mod base64;
 pub mod blocking;
 pub mod calibrate;
 pub mod callback;
@@ -225,7 +226,8 @@ pub use policy::timing::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};
 pub use solution::raw::{Metadata, Solution};
 pub use solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
-pub use task::raw::{Task, TaskFamily};
+pub use task::family::TaskFamily;
+pub use task::raw::Task;
 
 /// A task id as the service assigns it (a non-negative JSON integer).
 #[derive(

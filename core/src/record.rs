@@ -1221,87 +1221,17 @@ fn release(rec: &mut TaskRecord, totals: &mut SpendTotals) {
     rec.spend_reserved = MicroUsd::ZERO;
 }
 
-/// The stable names of the task families in a record.
-pub(crate) fn family_name(f: TaskFamily) -> &'static str {
-    match f {
-        TaskFamily::ImageToText => "ImageToText",
-        TaskFamily::ComplexImage => "ComplexImage",
-        TaskFamily::RecaptchaV2 => "RecaptchaV2",
-        TaskFamily::RecaptchaV2Enterprise => "RecaptchaV2Enterprise",
-        TaskFamily::RecaptchaV3 => "RecaptchaV3",
-        TaskFamily::RecaptchaV3Enterprise => "RecaptchaV3Enterprise",
-        TaskFamily::FunCaptcha => "FunCaptcha",
-        TaskFamily::HCaptcha => "HCaptcha",
-        TaskFamily::GeeTest => "GeeTest",
-        TaskFamily::Turnstile => "Turnstile",
-        TaskFamily::Amazon => "Amazon",
-        TaskFamily::Binance => "Binance",
-        TaskFamily::MtCaptcha => "MtCaptcha",
-        TaskFamily::Prosopo => "Prosopo",
-        TaskFamily::Yidun => "Yidun",
-        TaskFamily::YandexSmartCaptcha => "YandexSmartCaptcha",
-        TaskFamily::DataDome => "DataDome",
-        TaskFamily::Imperva => "Imperva",
-        TaskFamily::TenDi => "TenDi",
-        TaskFamily::Basilisk => "Basilisk",
-        TaskFamily::Altcha => "Altcha",
-        TaskFamily::Castle => "Castle",
-        TaskFamily::Tspd => "Tspd",
-        TaskFamily::Hunt => "Hunt",
-        TaskFamily::Alibaba => "Alibaba",
-        TaskFamily::Temu => "Temu",
-        TaskFamily::Friendly => "Friendly",
-        TaskFamily::CustomOther => "CustomOther",
-        TaskFamily::Unknown => "Unknown",
-    }
-}
-
-/// Every task family, in declaration order.
-pub(crate) const ALL_FAMILIES: [TaskFamily; 29] = [
-    TaskFamily::ImageToText,
-    TaskFamily::ComplexImage,
-    TaskFamily::RecaptchaV2,
-    TaskFamily::RecaptchaV2Enterprise,
-    TaskFamily::RecaptchaV3,
-    TaskFamily::RecaptchaV3Enterprise,
-    TaskFamily::FunCaptcha,
-    TaskFamily::HCaptcha,
-    TaskFamily::GeeTest,
-    TaskFamily::Turnstile,
-    TaskFamily::Amazon,
-    TaskFamily::Binance,
-    TaskFamily::MtCaptcha,
-    TaskFamily::Prosopo,
-    TaskFamily::Yidun,
-    TaskFamily::YandexSmartCaptcha,
-    TaskFamily::DataDome,
-    TaskFamily::Imperva,
-    TaskFamily::TenDi,
-    TaskFamily::Basilisk,
-    TaskFamily::Altcha,
-    TaskFamily::Castle,
-    TaskFamily::Tspd,
-    TaskFamily::Hunt,
-    TaskFamily::Alibaba,
-    TaskFamily::Temu,
-    TaskFamily::Friendly,
-    TaskFamily::CustomOther,
-    TaskFamily::Unknown,
-];
-
 mod family_serde {
-    use super::{ALL_FAMILIES, TaskFamily, family_name};
+    use super::TaskFamily;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(f: &TaskFamily, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(family_name(*f))
+        s.serialize_str(f.facts().name)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TaskFamily, D::Error> {
         let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        ALL_FAMILIES
-            .into_iter()
-            .find(|f| family_name(*f) == name)
+        TaskFamily::from_name(&name)
             .ok_or_else(|| serde::de::Error::custom(format_args!("unknown task family {name:?}")))
     }
 }
@@ -1349,7 +1279,8 @@ mod tests {
 
     #[test]
     fn every_family_has_a_distinct_name_that_round_trips() {
-        let mut names: Vec<_> = ALL_FAMILIES.iter().map(|f| family_name(*f)).collect();
+        use crate::task::family::ALL_FAMILIES;
+        let mut names: Vec<_> = ALL_FAMILIES.iter().map(|f| f.facts().name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ALL_FAMILIES.len());

@@ -145,11 +145,7 @@ impl Solved {
     /// Which report endpoint fits this task: image for ImageToText and ComplexImageTask,
     /// token for every other known family; `None` when the family is unknown.
     pub fn report_kind(&self) -> Option<ReportKind> {
-        match self.family? {
-            TaskFamily::ImageToText | TaskFamily::ComplexImage => Some(ReportKind::Image),
-            TaskFamily::Unknown => None,
-            _ => Some(ReportKind::Token),
-        }
+        self.family?.facts().report
     }
 }
 

@@ -2,30 +2,21 @@
 
 use std::collections::HashMap;
 
-use crate::record::{ALL_FAMILIES, MicroUsd};
+use crate::record::MicroUsd;
+use crate::task::family::ALL_FAMILIES;
 use crate::task::{Task, TaskFamily};
 
 /// What one task of each family is estimated to cost, in US dollars, for the spend cap.
 ///
 /// **These are estimates, not the service's prices.** The CapMonster Cloud documentation
 /// publishes no price list: its site fetches prices live (in USD per 1000 tasks) from the
-/// dashboard, and they change. The defaults below are per-task estimates chosen on the high
+/// dashboard, and they change. The defaults are per-task estimates chosen on the high
 /// side of the publicly advertised rates, so that a cap errs towards refusing early. Set
 /// your own with [`PriceTable::with_price`] when you know your rates. A reservation is
 /// settled with the `cost` the service reports with the answer, when it reports one.
 ///
-/// | family | default (USD per task) |
-/// |---|---|
-/// | ImageToText | 0.0003 |
-/// | ComplexImage | 0.0008 |
-/// | RecaptchaV2 | 0.0006 |
-/// | RecaptchaV2Enterprise, RecaptchaV3Enterprise | 0.0010 |
-/// | RecaptchaV3 | 0.0009 |
-/// | GeeTest, Binance | 0.0012 |
-/// | Turnstile | 0.0013 |
-/// | HCaptcha, FunCaptcha, MtCaptcha, Prosopo, Yidun, YandexSmartCaptcha, TenDi, Basilisk, Altcha, Friendly | 0.0010 |
-/// | Amazon, DataDome, Imperva, Castle (per token), Tspd, Hunt, Alibaba, Temu | 0.0020 |
-/// | CustomOther, Unknown | 0.0030 |
+/// The default for each family is in the table of [`TaskFamily`]; the unknown families
+/// (`CustomOther`, `Unknown`) get the highest.
 ///
 /// Castle is billed per token: [`PriceTable::estimate`] multiplies by `metadata.count`
 /// (at most 49).
@@ -48,34 +39,7 @@ pub struct PriceTable {
 impl PriceTable {
     /// The default estimate for a family (see the table above).
     pub fn default_price(family: TaskFamily) -> MicroUsd {
-        MicroUsd(match family {
-            TaskFamily::ImageToText => 300,
-            TaskFamily::ComplexImage => 800,
-            TaskFamily::RecaptchaV2 => 600,
-            TaskFamily::RecaptchaV2Enterprise | TaskFamily::RecaptchaV3Enterprise => 1_000,
-            TaskFamily::RecaptchaV3 => 900,
-            TaskFamily::GeeTest | TaskFamily::Binance => 1_200,
-            TaskFamily::Turnstile => 1_300,
-            TaskFamily::HCaptcha
-            | TaskFamily::FunCaptcha
-            | TaskFamily::MtCaptcha
-            | TaskFamily::Prosopo
-            | TaskFamily::Yidun
-            | TaskFamily::YandexSmartCaptcha
-            | TaskFamily::TenDi
-            | TaskFamily::Basilisk
-            | TaskFamily::Altcha
-            | TaskFamily::Friendly => 1_000,
-            TaskFamily::Amazon
-            | TaskFamily::DataDome
-            | TaskFamily::Imperva
-            | TaskFamily::Castle
-            | TaskFamily::Tspd
-            | TaskFamily::Hunt
-            | TaskFamily::Alibaba
-            | TaskFamily::Temu => 2_000,
-            TaskFamily::CustomOther | TaskFamily::Unknown => 3_000,
-        })
+        family.facts().price
     }
 
     /// The same table with `family` priced at `price` per task.
@@ -98,14 +62,14 @@ impl PriceTable {
     pub fn estimate(&self, task: &Task) -> MicroUsd {
         let family = task.family();
         let price = self.price(family);
-        if family == TaskFamily::Castle {
+        if let Some(max) = family.facts().priced_per_count {
             let count = task
                 .as_json()
                 .get("metadata")
                 .and_then(|m| m.get("count"))
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(1)
-                .clamp(1, 49);
+                .clamp(1, max);
             return price.saturating_mul(count);
         }
         price

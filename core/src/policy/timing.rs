@@ -66,7 +66,7 @@ const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Schedule {
+pub(crate) const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Schedule {
     Schedule {
         first_delay: ms(first),
         nocache_first_delay: match nocache {
@@ -81,61 +81,25 @@ const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Sc
 /// The schedule the official SDKs use for a family (.NET 3.4.0 / Python 4.3.1 where they
 /// agree, .NET otherwise: their `GetResultTimeouts` files). Unknown types get the .NET default.
 pub fn official_schedule(family: TaskFamily) -> Schedule {
-    use TaskFamily as F;
-    match family {
-        F::ImageToText | F::ComplexImage => sched(350, None, 200, 10),
-        F::RecaptchaV2
-        | F::RecaptchaV2Enterprise
-        | F::RecaptchaV3
-        | F::RecaptchaV3Enterprise
-        | F::HCaptcha
-        | F::Amazon
-        | F::TenDi
-        | F::MtCaptcha
-        | F::Yidun
-        | F::Prosopo
-        | F::Temu => sched(1000, Some(10_000), 3000, 180),
-        F::FunCaptcha | F::Turnstile => sched(1000, Some(10_000), 1000, 80),
-        F::GeeTest => sched(1000, None, 1000, 80),
-        F::DataDome | F::Hunt | F::Friendly => sched(1000, None, 3000, 180),
-        F::Basilisk => sched(1000, Some(10_000), 3000, 100),
-        F::Binance => sched(1000, None, 1000, 20),
-        F::Imperva => sched(1000, None, 1000, 15),
-        F::Altcha => sched(1000, None, 1000, 50),
-        F::Castle | F::Tspd => sched(1000, None, 1000, 60),
-        F::Alibaba => sched(1000, None, 3000, 120),
-        F::YandexSmartCaptcha | F::CustomOther | F::Unknown => sched(1000, Some(10_000), 1000, 80),
-    }
+    family.facts().schedule
 }
 
 /// The documented lower bound of a family's solve time (the documentation's task pages), where the docs give
 /// one as a range. Polls before it can only answer `processing`.
 pub fn documented_solve_floor(family: TaskFamily) -> Duration {
-    use TaskFamily as F;
-    match family {
-        F::RecaptchaV2Enterprise
-        | F::RecaptchaV3
-        | F::RecaptchaV3Enterprise
-        | F::HCaptcha
-        | F::GeeTest
-        | F::FunCaptcha => Duration::from_secs(10),
-        F::Turnstile => Duration::from_secs(5),
-        _ => Duration::ZERO,
-    }
+    documented_solve_range(family).map_or(Duration::ZERO, |(lo, _)| lo)
 }
 
 /// The documented solve-time range of a family (the documentation's task pages), where the docs give one.
 pub fn documented_solve_range(family: TaskFamily) -> Option<(Duration, Duration)> {
-    use TaskFamily as F;
-    let s = Duration::from_secs;
-    match family {
-        F::RecaptchaV2Enterprise | F::HCaptcha => Some((s(10), s(80))),
-        F::RecaptchaV3 | F::RecaptchaV3Enterprise | F::GeeTest | F::FunCaptcha => {
-            Some((s(10), s(30)))
-        }
-        F::Turnstile => Some((s(5), s(20))),
-        _ => None,
-    }
+    family.facts().solve.documented()
+}
+
+/// The solve-time range a family is expected in when nothing was learnt yet: the documented
+/// range ([`documented_solve_range`]), else 0.3–6 s for image tasks and the FAQ's 1–30 s for
+/// the rest. (The calibration's prior and the callback fallback both start from it.)
+pub(crate) fn expected_solve_range(family: TaskFamily) -> (Duration, Duration) {
+    family.facts().solve.range()
 }
 
 /// The shortest gap the distribution-following schedule uses.

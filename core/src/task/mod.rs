@@ -14,9 +14,11 @@
 //! ([`Task::check_image_size`]).
 
 mod builders;
+pub(crate) mod family;
 pub(crate) mod raw;
 mod validate;
 
 pub use builders::*;
-pub(crate) use raw::{Task, TaskFamily, json_kind};
+pub(crate) use family::TaskFamily;
+pub(crate) use raw::{Task, json_kind};
 pub use validate::MAX_IMAGE_BYTES;

@@ -1,9 +1,10 @@
-//! [`Task`] and [`TaskFamily`], named at the crate root.
+//! [`Task`], named at the crate root.
 
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 
+use super::family::TaskFamily;
 use super::validate;
 
 /// A validated task object, ready to be sent in createTask. Immutable: its JSON text is
@@ -17,123 +18,6 @@ pub struct Task {
 impl std::fmt::Debug for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Task").field(&self.body).finish()
-    }
-}
-
-/// The family a task belongs to: it decides the default polling schedule and which typed
-/// solution accessors make sense.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub enum TaskFamily {
-    /// `ImageToTextTask`.
-    ImageToText,
-    /// `ComplexImageTask` (any class).
-    ComplexImage,
-    /// `RecaptchaV2Task` and its aliases.
-    RecaptchaV2,
-    /// `RecaptchaV2EnterpriseTask`.
-    RecaptchaV2Enterprise,
-    /// `RecaptchaV3TaskProxyless`.
-    RecaptchaV3,
-    /// `RecaptchaV3EnterpriseTask`.
-    RecaptchaV3Enterprise,
-    /// `FunCaptchaTask`.
-    FunCaptcha,
-    /// `HCaptchaTask`.
-    HCaptcha,
-    /// `GeeTestTask` (v3 and v4).
-    GeeTest,
-    /// `TurnstileTask` (widget, Cloudflare challenge, waiting room).
-    Turnstile,
-    /// `AmazonTask`.
-    Amazon,
-    /// `BinanceTask`.
-    Binance,
-    /// `MTCaptchaTask`.
-    MtCaptcha,
-    /// `ProsopoTask`.
-    Prosopo,
-    /// `YidunTask`.
-    Yidun,
-    /// `YandexSmartCaptchaTaskProxyless` (historical).
-    YandexSmartCaptcha,
-    /// `CustomTask` class `DataDome`.
-    DataDome,
-    /// `CustomTask` class `Imperva`.
-    Imperva,
-    /// `CustomTask` class `TenDI`.
-    TenDi,
-    /// `CustomTask` class `Basilisk`.
-    Basilisk,
-    /// `CustomTask` class `altcha`.
-    Altcha,
-    /// `CustomTask` class `Castle`.
-    Castle,
-    /// `CustomTask` class `tspd`.
-    Tspd,
-    /// `CustomTask` class `HUNT`.
-    Hunt,
-    /// `CustomTask` class `alibaba`.
-    Alibaba,
-    /// `CustomTask` class `Temu`.
-    Temu,
-    /// `CustomTask` class `friendly`.
-    Friendly,
-    /// A `CustomTask` with a class this crate does not know.
-    CustomOther,
-    /// A task type this crate does not know.
-    Unknown,
-}
-
-impl TaskFamily {
-    /// The family of a task `type` (with an optional `class`), aliases and `Proxyless`
-    /// spellings included. Class names match case-insensitively.
-    pub fn of(type_name: &str, class: Option<&str>) -> Self {
-        let base = type_name
-            .strip_suffix("Proxyless")
-            .or_else(|| type_name.strip_suffix("ProxyLess"))
-            .unwrap_or(type_name);
-        match base {
-            "ImageToTextTask" => Self::ImageToText,
-            "ComplexImageTask" => Self::ComplexImage,
-            "RecaptchaV2Task" | "NoCaptchaTask" => Self::RecaptchaV2,
-            "RecaptchaV2EnterpriseTask" => Self::RecaptchaV2Enterprise,
-            "RecaptchaV3Task" => Self::RecaptchaV3,
-            "RecaptchaV3EnterpriseTask" => Self::RecaptchaV3Enterprise,
-            "FunCaptchaTask" => Self::FunCaptcha,
-            "HCaptchaTask" => Self::HCaptcha,
-            "GeeTestTask" => Self::GeeTest,
-            "TurnstileTask" => Self::Turnstile,
-            "AmazonTask" => Self::Amazon,
-            "BinanceTask" => Self::Binance,
-            "MTCaptchaTask" => Self::MtCaptcha,
-            "ProsopoTask" => Self::Prosopo,
-            "YidunTask" => Self::Yidun,
-            "YandexSmartCaptchaTask" => Self::YandexSmartCaptcha,
-            "CustomTask" => match class.map(str::to_ascii_lowercase).as_deref() {
-                Some("datadome") => Self::DataDome,
-                Some("imperva") => Self::Imperva,
-                Some("tendi") => Self::TenDi,
-                Some("basilisk") => Self::Basilisk,
-                Some("altcha") => Self::Altcha,
-                Some("castle") => Self::Castle,
-                Some("tspd") => Self::Tspd,
-                Some("hunt") => Self::Hunt,
-                Some("alibaba") => Self::Alibaba,
-                Some("temu") => Self::Temu,
-                Some("friendly") => Self::Friendly,
-                _ => Self::CustomOther,
-            },
-            _ => Self::Unknown,
-        }
-    }
-
-    /// Whether the family is solved by image recognition (ImageToText, ComplexImageTask):
-    /// such tasks are reported with `reportIncorrectImageCaptcha`, the others with
-    /// `reportIncorrectTokenCaptcha`.
-    pub fn is_image(self) -> bool {
-        matches!(self, Self::ImageToText | Self::ComplexImage)
     }
 }
 

@@ -36,6 +36,7 @@ use serde_json::{Map, Value};
 
 #[cfg(doc)]
 use super::Task;
+use super::family::Images;
 use super::{TaskFamily, json_kind};
 use crate::error::Error;
 
@@ -75,252 +76,57 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
         }
     };
     let family = TaskFamily::of(type_name, class);
+    let facts = family.facts();
     let name = match class {
-        Some(c) if family == TaskFamily::ComplexImage || is_custom(family) => {
+        Some(c) if family == TaskFamily::ComplexImage || facts.is_custom() => {
             format!("{type_name} ({c})")
         }
         _ => type_name.to_owned(),
     };
-    let c = Checker { task, name: &name };
+    let mut c = Checker {
+        task,
+        name: &name,
+        type_name,
+        class,
+        has_proxy: false,
+    };
 
     // Generic checks, for every task.
     c.website_url(false)?;
-    let has_proxy = c.proxy()?;
+    c.has_proxy = c.proxy()?;
     if type_name == "CustomTask" {
         // `domains`: an array of strings on any CustomTask (sent by the official SDKs, not in
         // the documentation's tables).
         c.opt_string_list("domains")?;
     }
 
-    match family {
-        TaskFamily::ImageToText => c.image_to_text(),
-        TaskFamily::ComplexImage => c.complex_image(class),
-        TaskFamily::RecaptchaV2
-        | TaskFamily::RecaptchaV2Enterprise
-        | TaskFamily::RecaptchaV3
-        | TaskFamily::RecaptchaV3Enterprise
-        | TaskFamily::HCaptcha
-        | TaskFamily::MtCaptcha
-        | TaskFamily::Prosopo
-        | TaskFamily::Yidun
-        | TaskFamily::YandexSmartCaptcha
-        | TaskFamily::Basilisk => {
-            c.website_url(true)?;
-            c.req_str("websiteKey", false)?;
-            if matches!(
-                family,
-                TaskFamily::RecaptchaV3 | TaskFamily::RecaptchaV3Enterprise
-            ) {
-                c.min_score()?;
-            }
-            if family == TaskFamily::Prosopo {
-                c.opt_nonempty_str("userAgent")?;
-            }
-            Ok(())
-        }
-        TaskFamily::TenDi => {
-            c.website_url(true)?;
-            c.req_str("websiteKey", false)?;
-            if let Some(meta) = c.opt_metadata()? {
-                c.opt_meta_nonempty_str(meta, "captchaUrl")?;
-                c.opt_meta_nonempty_str(meta, "aidEncrypted")?;
-            }
-            Ok(())
-        }
-        TaskFamily::FunCaptcha => {
-            c.website_url(true)?;
-            c.req_str("websitePublicKey", false)?;
-            Ok(())
-        }
-        TaskFamily::Binance => {
-            c.website_url(true)?;
-            c.req_str("websiteKey", false)?;
-            c.req_str("validateId", false)?;
-            Ok(())
-        }
-        TaskFamily::GeeTest => c.geetest(),
-        TaskFamily::Turnstile => c.turnstile(has_proxy),
-        TaskFamily::Amazon => c.amazon(),
-        TaskFamily::DataDome => {
-            c.website_url(true)?;
-            let meta = c.metadata()?;
-            if c.present(meta, "htmlPageBase64") && !c.present(meta, "captchaUrl") {
-                c.req_meta_str(meta, "htmlPageBase64", false)?;
-            } else {
-                c.req_meta_str(meta, "captchaUrl", false)?;
-            }
-            c.req_meta_str(meta, "datadomeCookie", false)?;
-            c.require_proxy(has_proxy)
-        }
-        TaskFamily::Imperva => {
-            c.website_url(true)?;
-            let meta = c.metadata()?;
-            // The names before the 2024-11 rename are still what the official .NET and JS SDKs
-            // send.
-            c.req_meta_one_of(meta, &["incapsulaScriptUrl", "incapsulaScriptBase64"])?;
-            c.req_meta_one_of(
-                meta,
-                &[
-                    "incapsulaCookies",
-                    "incapsulaCookie",
-                    "incapsulaSessionCookie",
-                ],
-            )?;
-            c.require_proxy(has_proxy)
-        }
-        TaskFamily::Altcha => {
-            c.website_url(true)?;
-            c.req_str("websiteKey", true)?;
-            let meta = c.metadata()?;
-            c.req_meta_str(meta, "challenge", false)?;
-            // Documented as a string ("5000"); a number is accepted too.
-            match meta.get("iterations") {
-                Some(Value::Number(_)) => {}
-                _ => {
-                    c.req_meta_str(meta, "iterations", false)?;
-                }
-            }
-            c.req_meta_str(meta, "salt", false)?;
-            c.req_meta_str(meta, "signature", false)?;
-            Ok(())
-        }
-        TaskFamily::Castle => {
-            c.website_url(true)?;
-            c.req_str("websiteKey", false)?;
-            let meta = c.metadata()?;
-            c.req_meta_str(meta, "wUrl", false)?;
-            c.req_meta_str(meta, "swUrl", false)?;
-            match meta.get("count") {
-                None | Some(Value::Null) => Ok(()),
-                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => Ok(()),
-                Some(_) => Err(c.err("`metadata.count` must be a positive integer")),
-            }
-        }
-        TaskFamily::Tspd => {
-            c.website_url(true)?;
-            let meta = c.metadata()?;
-            c.req_meta_str(meta, "tspdCookie", false)?;
-            c.req_meta_str(meta, "htmlPageBase64", false)?;
-            // Optional since the 2026-08 docs (it was required before); empty is still wrong.
-            if c.opt_str("userAgent")?.is_some() {
-                c.req_str("userAgent", false)?;
-            }
-            c.require_proxy(has_proxy)?;
-            // tspd page: `proxyLogin` "must not contain the characters `;`, `|`, `)`".
-            if let Some(login) = c.opt_str("proxyLogin")?
-                && let Some(bad) = login.chars().find(|ch| matches!(ch, ';' | '|' | ')'))
-            {
-                return Err(c.err(format_args!(
-                    "`proxyLogin` must not contain {bad:?} for tspd (the docs forbid `;`, `|` and `)`)"
-                )));
-            }
-            Ok(())
-        }
-        TaskFamily::Hunt => {
-            c.website_url(true)?;
-            let meta = c.metadata()?;
-            c.req_meta_str(meta, "apiGetLib", false)?;
-            c.opt_meta_nonempty_str(meta, "data")?;
-            if c.present(meta, "widgetUrl") {
-                if c.present(meta, "data") {
-                    return Err(c.err(
-                        "`metadata.data` and `metadata.widgetUrl` are mutually exclusive (the docs: \"do not use it together\"); send one",
-                    ));
-                }
-                // "Do not send only the hash value": the full widget URL.
-                c.req_meta_url(meta, "widgetUrl")?;
-            }
-            c.require_proxy(has_proxy)
-        }
-        TaskFamily::Alibaba => {
-            c.website_url(true)?;
-            let meta = c.metadata()?;
-            if c.present(meta, "punishUrl") {
-                // Punish mode: the docs' examples send `punishUrl` alone.
-                c.req_meta_url(meta, "punishUrl")?;
-                c.opt_meta_nonempty_str(meta, "sceneId")?;
-                c.opt_meta_nonempty_str(meta, "prefix")?;
-            } else {
-                if !c.present(meta, "sceneId") {
-                    return Err(c.err(
-                        "`metadata.sceneId` is required (with `metadata.prefix`), unless `metadata.punishUrl` is given (punish mode)",
-                    ));
-                }
-                c.req_meta_str(meta, "sceneId", false)?;
-                c.req_meta_str(meta, "prefix", false)?;
-            }
-            for k in [
-                "userId",
-                "userUserId",
-                "verifyType",
-                "region",
-                "UserCertifyId",
-            ] {
-                c.opt_meta_nonempty_str(meta, k)?;
-            }
-            if c.present(meta, "apiGetLib") {
-                c.req_meta_url(meta, "apiGetLib")?;
-            }
-            c.opt_meta_bool(meta, "cookieRequired")
-        }
-        TaskFamily::Temu => {
-            c.website_url(true)?;
-            let meta = c.metadata()?;
-            c.req_meta_str(meta, "cookie", false)?;
-            Ok(())
-        }
-        TaskFamily::Friendly => {
-            c.website_url(true)?;
-            c.req_str("websiteKey", false)?;
-            let meta = c.metadata()?;
-            c.req_meta_url(meta, "apiGetLib")?;
-            Ok(())
-        }
-        TaskFamily::CustomOther => {
-            if type_name == "CustomTask" && class.is_none_or(|s| s.trim().is_empty()) {
-                return Err(c.err("`class` is required"));
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
+    // The family's own checks: its entry in the family table.
+    (facts.validate)(&c)
 }
 
-fn is_custom(f: TaskFamily) -> bool {
-    matches!(
-        f,
-        TaskFamily::DataDome
-            | TaskFamily::Imperva
-            | TaskFamily::TenDi
-            | TaskFamily::Basilisk
-            | TaskFamily::Altcha
-            | TaskFamily::Castle
-            | TaskFamily::Tspd
-            | TaskFamily::Hunt
-            | TaskFamily::Alibaba
-            | TaskFamily::Temu
-            | TaskFamily::Friendly
-            | TaskFamily::CustomOther
-    )
-}
-
-struct Checker<'a> {
+/// What a family's checks ([`FamilyFacts::validate`](super::family::FamilyFacts)) work on:
+/// the task object, the name errors use, and what the generic checks found.
+pub(crate) struct Checker<'a> {
     task: &'a Map<String, Value>,
     name: &'a str,
+    type_name: &'a str,
+    class: Option<&'a str>,
+    /// Whether the task carries a (consistent) proxy group.
+    has_proxy: bool,
 }
 
 impl<'a> Checker<'a> {
-    fn err(&self, msg: impl std::fmt::Display) -> Error {
+    pub(super) fn err(&self, msg: impl std::fmt::Display) -> Error {
         Error::invalid_input(format!("{}: {msg}", self.name))
     }
 
-    fn present(&self, obj: &Map<String, Value>, key: &str) -> bool {
+    pub(super) fn present(&self, obj: &Map<String, Value>, key: &str) -> bool {
         obj.get(key).is_some_and(|v| !v.is_null())
     }
 
     /// A string field of `obj` (shown as `label`): present, non-null, a string, and non-empty
     /// unless `allow_empty`.
-    fn str_in(
+    pub(super) fn str_in(
         &self,
         obj: &'a Map<String, Value>,
         key: &str,
@@ -343,11 +149,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn req_str(&self, key: &str, allow_empty: bool) -> Result<&'a str, Error> {
+    pub(super) fn req_str(&self, key: &str, allow_empty: bool) -> Result<&'a str, Error> {
         self.str_in(self.task, key, key, allow_empty)
     }
 
-    fn opt_str(&self, key: &str) -> Result<Option<&'a str>, Error> {
+    pub(super) fn opt_str(&self, key: &str) -> Result<Option<&'a str>, Error> {
         if self.present(self.task, key) {
             self.str_in(self.task, key, key, true).map(Some)
         } else {
@@ -355,7 +161,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn metadata(&self) -> Result<&'a Map<String, Value>, Error> {
+    pub(super) fn metadata(&self) -> Result<&'a Map<String, Value>, Error> {
         match self.task.get("metadata") {
             None | Some(Value::Null) => Err(self.err("`metadata` is required")),
             Some(Value::Object(m)) => Ok(m),
@@ -366,7 +172,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn req_meta_str(
+    pub(super) fn req_meta_str(
         &self,
         meta: &'a Map<String, Value>,
         key: &str,
@@ -375,7 +181,11 @@ impl<'a> Checker<'a> {
         self.str_in(meta, key, &format!("metadata.{key}"), allow_empty)
     }
 
-    fn opt_meta_str(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+    pub(super) fn opt_meta_str(
+        &self,
+        meta: &'a Map<String, Value>,
+        key: &str,
+    ) -> Result<(), Error> {
         if self.present(meta, key) {
             self.str_in(meta, key, &format!("metadata.{key}"), true)?;
         }
@@ -383,7 +193,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An optional top-level string that, when present, must not be empty.
-    fn opt_nonempty_str(&self, key: &str) -> Result<(), Error> {
+    pub(super) fn opt_nonempty_str(&self, key: &str) -> Result<(), Error> {
         if self.present(self.task, key) {
             self.str_in(self.task, key, key, false)?;
         }
@@ -391,7 +201,11 @@ impl<'a> Checker<'a> {
     }
 
     /// An optional `metadata` string that, when present, must not be empty.
-    fn opt_meta_nonempty_str(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+    pub(super) fn opt_meta_nonempty_str(
+        &self,
+        meta: &'a Map<String, Value>,
+        key: &str,
+    ) -> Result<(), Error> {
         if self.present(meta, key) {
             self.req_meta_str(meta, key, false)?;
         }
@@ -399,7 +213,11 @@ impl<'a> Checker<'a> {
     }
 
     /// An optional `metadata` boolean.
-    fn opt_meta_bool(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+    pub(super) fn opt_meta_bool(
+        &self,
+        meta: &'a Map<String, Value>,
+        key: &str,
+    ) -> Result<(), Error> {
         match meta.get(key) {
             None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
             Some(other) => Err(self.err(format_args!(
@@ -410,7 +228,11 @@ impl<'a> Checker<'a> {
     }
 
     /// A required `metadata` string holding an absolute `http://` or `https://` URL.
-    fn req_meta_url(&self, meta: &'a Map<String, Value>, key: &str) -> Result<(), Error> {
+    pub(super) fn req_meta_url(
+        &self,
+        meta: &'a Map<String, Value>,
+        key: &str,
+    ) -> Result<(), Error> {
         let url = self.req_meta_str(meta, key, false)?;
         let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -423,7 +245,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `metadata` when present (an object), `None` when absent.
-    fn opt_metadata(&self) -> Result<Option<&'a Map<String, Value>>, Error> {
+    pub(super) fn opt_metadata(&self) -> Result<Option<&'a Map<String, Value>>, Error> {
         if self.present(self.task, "metadata") {
             self.metadata().map(Some)
         } else {
@@ -432,7 +254,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An optional top-level array of non-empty strings.
-    fn opt_string_list(&self, key: &str) -> Result<(), Error> {
+    pub(super) fn opt_string_list(&self, key: &str) -> Result<(), Error> {
         match self.task.get(key) {
             None | Some(Value::Null) => Ok(()),
             Some(Value::Array(items)) => {
@@ -460,7 +282,7 @@ impl<'a> Checker<'a> {
     }
 
     /// reCAPTCHA v3 / v3 Enterprise `minScore`: optional, a number from 0.1 to 0.9 (docs).
-    fn min_score(&self) -> Result<(), Error> {
+    pub(super) fn min_score(&self) -> Result<(), Error> {
         match self.task.get("minScore") {
             None | Some(Value::Null) => Ok(()),
             Some(Value::Number(n)) if n.as_f64().is_some_and(|x| (0.1..=0.9).contains(&x)) => {
@@ -473,7 +295,11 @@ impl<'a> Checker<'a> {
     }
 
     /// The first of `keys` present must be a non-empty string; one of them is required.
-    fn req_meta_one_of(&self, meta: &'a Map<String, Value>, keys: &[&str]) -> Result<(), Error> {
+    pub(super) fn req_meta_one_of(
+        &self,
+        meta: &'a Map<String, Value>,
+        keys: &[&str],
+    ) -> Result<(), Error> {
         match keys.iter().find(|k| self.present(meta, k)) {
             Some(k) => self.req_meta_str(meta, k, false).map(|_| ()),
             None => {
@@ -484,7 +310,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `websiteURL` (or `websiteUrl`): required when `required`, and an http(s) URL when present.
-    fn website_url(&self, required: bool) -> Result<(), Error> {
+    pub(super) fn website_url(&self, required: bool) -> Result<(), Error> {
         let key = if self.present(self.task, "websiteURL") || !self.present(self.task, "websiteUrl")
         {
             "websiteURL"
@@ -506,7 +332,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Proxy consistency. Returns whether the task carries a proxy.
-    fn proxy(&self) -> Result<bool, Error> {
+    pub(super) fn proxy(&self) -> Result<bool, Error> {
         const GROUP: [&str; 3] = ["proxyType", "proxyAddress", "proxyPort"];
         let present: Vec<&str> = GROUP
             .iter()
@@ -557,8 +383,8 @@ impl<'a> Checker<'a> {
         Ok(true)
     }
 
-    fn require_proxy(&self, has_proxy: bool) -> Result<(), Error> {
-        if has_proxy {
+    pub(super) fn require_proxy(&self) -> Result<(), Error> {
+        if self.has_proxy {
             Ok(())
         } else {
             Err(self.err(
@@ -567,7 +393,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn image_to_text(&self) -> Result<(), Error> {
+    pub(super) fn image_to_text(&self) -> Result<(), Error> {
         let body = self.req_str("body", false)?;
         if body.chars().any(char::is_whitespace) {
             return Err(self.err("`body` must be base64 without whitespace or line breaks"));
@@ -588,8 +414,8 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn complex_image(&self, class: Option<&str>) -> Result<(), Error> {
-        let class = match class {
+    pub(super) fn complex_image(&self) -> Result<(), Error> {
+        let class = match self.class {
             Some(c) if !c.trim().is_empty() => c.to_ascii_lowercase(),
             Some(_) => return Err(self.err("`class` must not be empty")),
             None => return Err(self.err("`class` is required")),
@@ -644,7 +470,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An optional array of non-empty strings; returns its length (0 when absent).
-    fn string_array(&self, key: &str) -> Result<usize, Error> {
+    pub(super) fn string_array(&self, key: &str) -> Result<usize, Error> {
         let arr = match self.task.get(key) {
             None | Some(Value::Null) => return Ok(0),
             Some(Value::Array(a)) => a,
@@ -673,7 +499,7 @@ impl<'a> Checker<'a> {
         Ok(arr.len())
     }
 
-    fn geetest(&self) -> Result<(), Error> {
+    pub(super) fn geetest(&self) -> Result<(), Error> {
         self.website_url(true)?;
         self.req_str("gt", false)?;
         let version = match self.task.get("version") {
@@ -697,7 +523,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn turnstile(&self, has_proxy: bool) -> Result<(), Error> {
+    pub(super) fn turnstile(&self) -> Result<(), Error> {
         self.website_url(true)?;
         let kind = self.opt_str("cloudflareTaskType")?;
         match kind {
@@ -714,7 +540,7 @@ impl<'a> Checker<'a> {
                 self.req_str("websiteKey", k == "cf_clearance")?;
                 self.req_str("htmlPageBase64", false)?;
                 self.req_str("userAgent", false)?;
-                if has_proxy {
+                if self.has_proxy {
                     Ok(())
                 } else {
                     Err(self.err(format_args!(
@@ -740,7 +566,7 @@ impl<'a> Checker<'a> {
     /// `websiteKey`/`captchaScript`; options 2 and 3 cannot be told apart from the JSON, so
     /// with `challengeScript`, `websiteKey` is optional and those fields may be empty strings
     /// (older docs sent them as `""`).
-    fn amazon(&self) -> Result<(), Error> {
+    pub(super) fn amazon(&self) -> Result<(), Error> {
         self.website_url(true)?;
         if self.present(self.task, "challengeScript") {
             self.req_str("challengeScript", false)?;
@@ -764,6 +590,149 @@ impl<'a> Checker<'a> {
             ))),
         }
     }
+    /// CustomTask `DataDome`.
+    pub(super) fn datadome(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        let meta = self.metadata()?;
+        if self.present(meta, "htmlPageBase64") && !self.present(meta, "captchaUrl") {
+            self.req_meta_str(meta, "htmlPageBase64", false)?;
+        } else {
+            self.req_meta_str(meta, "captchaUrl", false)?;
+        }
+        self.req_meta_str(meta, "datadomeCookie", false)?;
+        self.require_proxy()
+    }
+
+    /// CustomTask `Imperva`.
+    pub(super) fn imperva(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        let meta = self.metadata()?;
+        // The names before the 2024-11 rename are still what the official .NET and JS SDKs
+        // send.
+        self.req_meta_one_of(meta, &["incapsulaScriptUrl", "incapsulaScriptBase64"])?;
+        self.req_meta_one_of(
+            meta,
+            &[
+                "incapsulaCookies",
+                "incapsulaCookie",
+                "incapsulaSessionCookie",
+            ],
+        )?;
+        self.require_proxy()
+    }
+
+    /// CustomTask `altcha`.
+    pub(super) fn altcha(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        self.req_str("websiteKey", true)?;
+        let meta = self.metadata()?;
+        self.req_meta_str(meta, "challenge", false)?;
+        // Documented as a string ("5000"); a number is accepted too.
+        match meta.get("iterations") {
+            Some(Value::Number(_)) => {}
+            _ => {
+                self.req_meta_str(meta, "iterations", false)?;
+            }
+        }
+        self.req_meta_str(meta, "salt", false)?;
+        self.req_meta_str(meta, "signature", false)?;
+        Ok(())
+    }
+
+    /// CustomTask `Castle`.
+    pub(super) fn castle(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        self.req_str("websiteKey", false)?;
+        let meta = self.metadata()?;
+        self.req_meta_str(meta, "wUrl", false)?;
+        self.req_meta_str(meta, "swUrl", false)?;
+        match meta.get("count") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => Ok(()),
+            Some(_) => Err(self.err("`metadata.count` must be a positive integer")),
+        }
+    }
+
+    /// CustomTask `tspd`.
+    pub(super) fn tspd(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        let meta = self.metadata()?;
+        self.req_meta_str(meta, "tspdCookie", false)?;
+        self.req_meta_str(meta, "htmlPageBase64", false)?;
+        // Optional since the 2026-08 docs (it was required before); empty is still wrong.
+        if self.opt_str("userAgent")?.is_some() {
+            self.req_str("userAgent", false)?;
+        }
+        self.require_proxy()?;
+        // tspd page: `proxyLogin` "must not contain the characters `;`, `|`, `)`".
+        if let Some(login) = self.opt_str("proxyLogin")?
+            && let Some(bad) = login.chars().find(|ch| matches!(ch, ';' | '|' | ')'))
+        {
+            return Err(self.err(format_args!(
+                "`proxyLogin` must not contain {bad:?} for tspd (the docs forbid `;`, `|` and `)`)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// CustomTask `HUNT`.
+    pub(super) fn hunt(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        let meta = self.metadata()?;
+        self.req_meta_str(meta, "apiGetLib", false)?;
+        self.opt_meta_nonempty_str(meta, "data")?;
+        if self.present(meta, "widgetUrl") {
+            if self.present(meta, "data") {
+                return Err(self.err(
+                    "`metadata.data` and `metadata.widgetUrl` are mutually exclusive (the docs: \"do not use it together\"); send one",
+                ));
+            }
+            // "Do not send only the hash value": the full widget URL.
+            self.req_meta_url(meta, "widgetUrl")?;
+        }
+        self.require_proxy()
+    }
+
+    /// CustomTask `alibaba`.
+    pub(super) fn alibaba(&self) -> Result<(), Error> {
+        self.website_url(true)?;
+        let meta = self.metadata()?;
+        if self.present(meta, "punishUrl") {
+            // Punish mode: the docs' examples send `punishUrl` alone.
+            self.req_meta_url(meta, "punishUrl")?;
+            self.opt_meta_nonempty_str(meta, "sceneId")?;
+            self.opt_meta_nonempty_str(meta, "prefix")?;
+        } else {
+            if !self.present(meta, "sceneId") {
+                return Err(self.err(
+                    "`metadata.sceneId` is required (with `metadata.prefix`), unless `metadata.punishUrl` is given (punish mode)",
+                ));
+            }
+            self.req_meta_str(meta, "sceneId", false)?;
+            self.req_meta_str(meta, "prefix", false)?;
+        }
+        for k in [
+            "userId",
+            "userUserId",
+            "verifyType",
+            "region",
+            "UserCertifyId",
+        ] {
+            self.opt_meta_nonempty_str(meta, k)?;
+        }
+        if self.present(meta, "apiGetLib") {
+            self.req_meta_url(meta, "apiGetLib")?;
+        }
+        self.opt_meta_bool(meta, "cookieRequired")
+    }
+
+    /// A CustomTask of a class this crate does not know: only that `class` is given.
+    pub(super) fn custom_other(&self) -> Result<(), Error> {
+        if self.type_name == "CustomTask" && self.class.is_none_or(|s| s.trim().is_empty()) {
+            return Err(self.err("`class` is required"));
+        }
+        Ok(())
+    }
 }
 
 /// Checks every image a task uploads (`ImageToTextTask.body`, and each `ComplexImageTask`
@@ -778,13 +747,14 @@ pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Resu
         .or_else(|| task.get("Class"))
         .and_then(Value::as_str);
     let mut images: Vec<(String, &str)> = Vec::new();
-    match TaskFamily::of(type_name, class) {
-        TaskFamily::ImageToText => {
+    match TaskFamily::of(type_name, class).facts().images {
+        Images::None => {}
+        Images::Body => {
             if let Some(body) = task.get("body").and_then(Value::as_str) {
                 images.push(("body".to_owned(), body));
             }
         }
-        TaskFamily::ComplexImage => {
+        Images::Complex => {
             let is_audio = task
                 .get("metadata")
                 .and_then(|m| m.get("PayloadType"))
@@ -805,7 +775,6 @@ pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Resu
                 }
             }
         }
-        _ => {}
     }
     for (label, text) in images {
         let (size, how) = match decoded_len(text) {
