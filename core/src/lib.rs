@@ -217,10 +217,9 @@ pub use config::{
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
 pub use drive::{call_async, drive_async};
-pub use error::types::{
-    ApiError, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind, TransportError,
-    TransportErrorKind,
-};
+pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
+pub use error::transport::{TransportError, TransportErrorKind};
+pub use error::types::{ApiError, Error, ErrorKind};
 pub use guard::{AccountGuard, BAN_DURATION};
 pub use policy::timing::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};

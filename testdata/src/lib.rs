@@ -3,10 +3,9 @@
 //! Test data for CapMonster Cloud clients: the request and response examples of the official
 //! [CapMonster Cloud documentation](https://docs.capmonster.cloud/) as JSON files (with notes
 //! and sources in `fixtures/INDEX.md`), raw TCP servers for transport hardening tests
-//! ([`raw_servers`]: misbehaving servers, an HTTP CONNECT proxy, a SOCKS5 proxy), a real
-//! `redis-server` for the tests of Redis-backed ledgers ([`redis`]), and the
-//! transport contract suite ([`transport_suite!`], see [`suite`]): every rule a transport
-//! keeps, written once and run for each transport.
+//! ([`raw_servers`]: misbehaving servers, an HTTP CONNECT proxy, a SOCKS5 proxy), and a real
+//! `redis-server` for the tests of Redis-backed ledgers ([`redis`]). The transport contract
+//! suite, which uses the raw servers, is the crate `capmonster-transport-suite`.
 //!
 //! The capmonster-rs crates use it as a dev-dependency, so that their tests run from their
 //! published packages exactly as from the repository; it is just as usable for testing your
@@ -24,7 +23,6 @@ use std::path::{Path, PathBuf};
 
 pub mod raw_servers;
 pub mod redis;
-pub mod suite;
 
 /// The folder holding the fixture files (an absolute path inside this crate's sources).
 pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");

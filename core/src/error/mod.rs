@@ -23,7 +23,14 @@
 //! [`codec`](crate::codec) parsers do not know the key: run their errors through
 //! [`Error::redact_key`] if a body might echo a request.
 
+// One file per concern; every item is named at the crate root or here, never by its file.
+pub(crate) mod code;
+pub(crate) mod redact;
+pub(crate) mod transport;
 pub(crate) mod types;
 
+pub(crate) use code::*;
+pub(crate) use redact::*;
+pub use redact::{MIN_SECRET_FRAGMENT, REDACTED, escape_untrusted, is_unsafe_char, redact_secret};
+pub(crate) use transport::*;
 pub(crate) use types::*;
-pub use types::{MIN_SECRET_FRAGMENT, REDACTED, escape_untrusted, is_unsafe_char, redact_secret};
