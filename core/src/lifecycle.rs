@@ -50,7 +50,7 @@ use crate::TaskId;
 use crate::client::{CancelHandle, Client, Transport};
 use crate::codec::{self, TaskStatus};
 use crate::config::Endpoint;
-use crate::drive::call_async;
+use crate::drive::call_async_with;
 use crate::error::{Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind};
 use crate::guard::BAN_DURATION;
 use crate::ledger::{GuardTrip, Ledger, LedgerError};
@@ -451,13 +451,28 @@ impl<T: Transport> Client<T> {
         {
             use tracing::Instrument;
             let span = crate::trace::task_span(solve.task_id());
-            crate::drive::run(solve, self.transport(), cancel, waiter, rec)
-                .instrument(span)
-                .await
+            crate::drive::run(
+                solve,
+                self.transport(),
+                Some(self.state()),
+                cancel,
+                waiter,
+                rec,
+            )
+            .instrument(span)
+            .await
         }
         #[cfg(not(feature = "tracing"))]
         {
-            crate::drive::run(solve, self.transport(), cancel, waiter, rec).await
+            crate::drive::run(
+                solve,
+                self.transport(),
+                Some(self.state()),
+                cancel,
+                waiter,
+                rec,
+            )
+            .await
         }
     }
 
@@ -521,7 +536,7 @@ impl<T: Transport> Client<T> {
         let now = self.transport().now();
         let mut solve = match policy {
             Some(p) => Solve::with_policy(self.config(), &task, p, now),
-            None => Solve::new(self.config(), &task, now),
+            None => self.state().new_solve(self.config(), &task, now),
         };
         if solve.is_terminal() {
             // Refused locally (an image over the limit): nothing to record, nothing sent.
@@ -727,7 +742,7 @@ impl<T: Transport> Client<T> {
         let (rec, _) = self.record_intent(&task, timeout, None)?;
         let ledger = &**self.ledger();
         let call = codec::create_task(self.config(), &task);
-        let result = call_async(self.config(), self.transport(), call).await;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         let wall = self.transport().wall_clock_ms();
         match result {
             Ok(task_id) => {
@@ -776,7 +791,7 @@ impl<T: Transport> Client<T> {
         }
         let sent = rec.polls_sent().saturating_add(1);
         let call = codec::task_result(self.config(), task_id);
-        let result = call_async(self.config(), self.transport(), call).await;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         let wall = self.transport().wall_clock_ms();
         match &result {
             Ok(TaskStatus::Ready(solution)) => {
@@ -816,7 +831,7 @@ impl<T: Transport> Client<T> {
         let ledger = &**self.ledger();
         let wall = self.transport().wall_clock_ms();
         self.shared().check_guard(ledger, endpoint, wall)?;
-        let result = call_async(self.config(), self.transport(), call).await;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         if let Err(e) = &result {
             self.shared()
                 .observe(ledger, e, self.transport().wall_clock_ms());

@@ -2,6 +2,7 @@
 //!
 //! See the crate docs for the run loop and the call-order contract.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use crate::codec::ReportKind;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
+use crate::guard::AccountTrip;
 use crate::policy::{PollPolicy, add_sat};
 use crate::solution::Solution;
 use crate::task::{Task, TaskFamily};
@@ -151,6 +153,32 @@ impl Solved {
     }
 }
 
+/// What a [`Solve`] saw that concerns more than its own task: drain them with
+/// [`Solve::poll_event`] after each input and apply them to the shared state
+/// ([`ClientState::handle_event`](crate::ClientState::handle_event)). The machine itself
+/// writes no shared state; a driver that drops its events loses only the guard's trip and
+/// what the calibrator would have learned.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The service answered with a ban-risk code ([`ErrorClass::FailBanRisk`]): trip the
+    /// account guard (for [`BAN_DURATION`](crate::BAN_DURATION) from `at`).
+    GuardTrip {
+        /// The code.
+        code: ErrorCode,
+        /// When the answer came.
+        at: Instant,
+    },
+    /// The task ended, ready or given up while still processing: what it says about its
+    /// family's solve time, for the [`Calibrator`](crate::calibrate::Calibrator).
+    Learned {
+        /// The task's family.
+        family: TaskFamily,
+        /// Its solve time, as far as the polls and the answer's metadata tell.
+        observation: crate::calibrate::Observation,
+    },
+}
+
 /// What the caller must do next.
 #[must_use]
 #[derive(Debug)]
@@ -198,9 +226,11 @@ enum State {
     Failed(Error),
 }
 
-/// The state machine for one task. Deterministic: no clock, no I/O, no randomness; the same
-/// inputs give the same outputs. Its states and transitions: the diagram in the
-/// [crate docs](crate#states).
+/// The state machine for one task. Deterministic: no clock, no I/O, no randomness, no shared
+/// state; the same inputs give the same outputs. Its inputs are the calls `handle_*` (the
+/// answers, the callbacks, the account guard's trip) and `now`; its outputs are
+/// [`Action`]s and [`Event`]s (what the shared state should learn: a driver applies them).
+/// Its states and transitions: the diagram in the [crate docs](crate#states).
 pub struct Solve {
     cfg: Config,
     policy: PollPolicy,
@@ -226,6 +256,10 @@ pub struct Solve {
     calibration: Option<crate::calibrate::Plan>,
     /// When the last poll answered `processing` was sent.
     last_processing: Option<Instant>,
+    /// The account guard's trip, as last told ([`Solve::handle_guard`]).
+    guard: Option<AccountTrip>,
+    /// What the shared state should learn, oldest first ([`Solve::poll_event`]).
+    events: VecDeque<Event>,
 }
 
 /// What [`Solve::handle_callback`] needs besides the main state.
@@ -254,15 +288,44 @@ impl fmt::Debug for Solve {
 
 impl Solve {
     /// A machine that will create `task` and poll it to the end, with the policy
-    /// `cfg.policy().apply(PollPolicy::for_task(&task))`, or the schedule of the
-    /// configuration's [`Calibrator`](crate::calibrate::Calibrator) once it has learned the task's
-    /// family (see [`crate::calibrate`]); the outcome is reported to it.
+    /// `cfg.policy().apply(PollPolicy::for_task(&task))`. With calibration on
+    /// ([`Config::with_calibration`]) its outcome is reported as [`Event::Learned`]; to
+    /// start from the schedule a [`Calibrator`](crate::calibrate::Calibrator) learned, make it
+    /// with [`ClientState::new_solve`](crate::ClientState::new_solve) (see
+    /// [`crate::calibrate`]).
     pub fn new(cfg: &Config, task: &Task, now: Instant) -> Self {
+        Self::new_with_schedule(cfg, task, None, now)
+    }
+
+    /// [`Solve::new`] starting from a learned `schedule` (the calibrator's, read once).
+    pub(crate) fn new_with_schedule(
+        cfg: &Config,
+        task: &Task,
+        schedule: Option<crate::calibrate::CalibratedSchedule>,
+        now: Instant,
+    ) -> Self {
         let mut policy = cfg.policy().apply(PollPolicy::for_task(task));
-        let plan = crate::calibrate::Plan::for_task(cfg, task, &mut policy);
+        let plan = crate::calibrate::Plan::for_task(cfg, task, schedule, &mut policy);
         let mut solve = Self::with_policy(cfg, task, policy, now);
         solve.calibration = plan;
         solve
+    }
+
+    /// Tells the machine the account guard's trip (`None`: not tripped):
+    /// [`AccountGuard::trip`](crate::AccountGuard::trip), or
+    /// [`ClientState::trip`](crate::ClientState::trip). From then on, a request the trip
+    /// blocks ([`AccountTrip::check`]) is not sent: the solve fails with
+    /// [`ErrorKind::AccountBlocked`]. A driver tells it before each
+    /// [`Solve::poll_action`] (the [`Client`](crate::Client) and
+    /// [`drive_async_with`](crate::drive_async_with) do); a machine never told sends
+    /// regardless of any guard.
+    pub fn handle_guard(&mut self, trip: Option<AccountTrip>) {
+        self.guard = trip;
+    }
+
+    /// The next [`Event`] the machine reported, oldest first; `None` when there is none left.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
     }
 
     /// Like [`Solve::new`] with an explicit policy (hard limits still enforced).
@@ -292,6 +355,8 @@ impl Solve {
             callback: CallbackInput::default(),
             calibration: None,
             last_processing: None,
+            guard: None,
+            events: VecDeque::new(),
         };
         // Checked against the configuration, before anything is sent.
         if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
@@ -334,6 +399,8 @@ impl Solve {
             callback: CallbackInput::default(),
             calibration: None,
             last_processing: None,
+            guard: None,
+            events: VecDeque::new(),
         }
     }
 
@@ -387,7 +454,7 @@ impl Solve {
     ///
     /// - a `ready` body ends the task ([`Action::Done`], `polls` counting the polls sent so
     ///   far); an error body is classified like a poll answer's (a final error fails the
-    ///   task, a ban-risk code trips the account guard; `CAPTCHA_NOT_READY` and transient
+    ///   task, a ban-risk code is reported as [`Event::GuardTrip`]; `CAPTCHA_NOT_READY` and transient
     ///   codes change nothing). A poll in flight is then moot: its answer is ignored;
     /// - `processing`, an unknown status, an unreadable or oversized body: ignored (polling,
     ///   if any, goes on as scheduled);
@@ -419,7 +486,7 @@ impl Solve {
             Answer::Api(api) => match api.code.class() {
                 ErrorClass::Progress | ErrorClass::RetrySame => {}
                 ErrorClass::FailBanRisk => {
-                    self.cfg.guard().observe(&api.code, now);
+                    self.trip_guard(&api.code, now);
                     self.fail(Error::new(ErrorKind::Api(api)));
                 }
                 _ => self.fail(Error::new(ErrorKind::Api(api))),
@@ -467,6 +534,23 @@ impl Solve {
     fn ticket(&mut self) -> Ticket {
         self.next_ticket += 1;
         Ticket(self.next_ticket)
+    }
+
+    /// The guard's verdict on a request to `endpoint` at `now`, from the trip last told.
+    fn check_guard(&self, endpoint: Endpoint, now: Instant) -> Result<(), Error> {
+        match &self.guard {
+            Some(trip) => trip.check(endpoint, now),
+            None => Ok(()),
+        }
+    }
+
+    /// A ban-risk answer: reported for the driver to trip the shared guard (this machine
+    /// fails anyway).
+    fn trip_guard(&mut self, code: &ErrorCode, now: Instant) {
+        self.events.push_back(Event::GuardTrip {
+            code: code.clone(),
+            at: now,
+        });
     }
 
     fn fail(&mut self, err: Error) {
@@ -532,7 +616,7 @@ impl Solve {
                         self.give_up(now);
                         continue;
                     }
-                    if let Err(e) = self.cfg.guard().check(Endpoint::CreateTask, now) {
+                    if let Err(e) = self.check_guard(Endpoint::CreateTask, now) {
                         self.fail(e);
                         continue;
                     }
@@ -563,7 +647,7 @@ impl Solve {
                         self.give_up(now);
                         continue;
                     }
-                    if let Err(e) = self.cfg.guard().check(Endpoint::GetTaskResult, now) {
+                    if let Err(e) = self.check_guard(Endpoint::GetTaskResult, now) {
                         self.fail(e);
                         continue;
                     }
@@ -689,7 +773,7 @@ impl Solve {
                     self.retry_create(now, err);
                 } else if class == ErrorClass::FailBanRisk {
                     if let Some(code) = err.code() {
-                        self.cfg.guard().observe(code, now);
+                        self.trip_guard(&code.clone(), now);
                     }
                     self.fail(err);
                 } else {
@@ -749,7 +833,7 @@ impl Solve {
                     self.poll_again_after_failure(now, factor);
                 }
                 ErrorClass::FailBanRisk => {
-                    self.cfg.guard().observe(&api.code, now);
+                    self.trip_guard(&api.code, now);
                     self.fail(Error::new(ErrorKind::Api(api)));
                 }
                 _ => self.fail(Error::new(ErrorKind::Api(api))),
@@ -840,8 +924,11 @@ impl Solve {
                 .last_processing
                 .map(|_| crate::calibrate::Observation::not_ready_by(after)),
         };
-        if let Some(obs) = obs {
-            plan.report(obs);
+        if let Some(observation) = obs {
+            self.events.push_back(Event::Learned {
+                family: plan.family(),
+                observation,
+            });
         }
     }
 }

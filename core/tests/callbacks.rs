@@ -453,12 +453,16 @@ fn a_callback_solved_task_is_learned_from() {
     let (t, _) = send(&mut s, start);
     answer(&mut s, start, t, CREATED);
     let family = task().family();
-    let calibrator = cfg.calibrator().expect("calibration is on by default");
+    let state = capmonster_core::ClientState::new(&cfg);
+    let calibrator = state.calibrator().expect("calibration is on by default");
     let before = calibrator.observations(family);
     s.handle_callback(start + Duration::from_secs(3), ready("cb").as_bytes());
     assert!(matches!(
         s.poll_action(start + Duration::from_secs(3)),
         Action::Done(_)
     ));
+    // The machine reports it; the driver's applying it teaches the calibrator.
+    assert_eq!(calibrator.observations(family), before);
+    state.sync(&mut s);
     assert_eq!(calibrator.observations(family), before + 1);
 }
