@@ -185,8 +185,9 @@ macro_rules! __suite_hardening {
             let key = ClientKey::new(KEY).unwrap();
             let cfg = config_for(&sim.base_url()).with_key(key.clone()).with_max_body_bytes(1024);
             let client = client_with(cfg.clone());
-            // Another client over a clone of the configuration shares its account guard.
-            let short = client_with(cfg.clone().with_policy(fast(Duration::from_millis(100))));
+            // Another client sharing its live state (`ClientState`) shares its account guard.
+            let short = client_with(cfg.clone().with_policy(fast(Duration::from_millis(100))))
+                .with_state(client.state().clone());
             let refused = client_with(config_for(&closed_port_url()).with_key(key.clone()));
             let slow = spawn(SimConfig::instant().with_fault(FaultRule::rate(
                 SimEndpoint::Any,
