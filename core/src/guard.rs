@@ -159,6 +159,66 @@ mod tests {
         assert!(g.check(Endpoint::CreateTask, t0).is_err());
     }
 
+    /// The local guard (on `Instant`s) and the ledger's fleet-wide one (on wall-clock ms,
+    /// through the client's cache) give the same verdict for every code, endpoint and time:
+    /// they call the same rule.
+    #[test]
+    fn the_local_and_the_ledger_guard_decide_alike() {
+        use crate::ledger::{Ledger, MemoryLedger};
+        let t0 = Instant::now_for_tests();
+        let wall0: u64 = 1_700_000_000_000;
+        let endpoints = [
+            Endpoint::CreateTask,
+            Endpoint::GetTaskResult,
+            Endpoint::GetBalance,
+            Endpoint::ReportIncorrectImage,
+            Endpoint::ReportIncorrectToken,
+            Endpoint::UserAgent,
+        ];
+        let codes = [
+            ErrorCode::KeyDoesNotExist,
+            ErrorCode::ZeroBalance,
+            ErrorCode::IpBanned,
+            ErrorCode::IpBlocked,
+        ];
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap();
+        let offsets = [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            BAN_DURATION - Duration::from_millis(1),
+            BAN_DURATION,
+            BAN_DURATION * 2,
+        ];
+        let summary = |r: Result<(), Error>| match r {
+            Ok(()) => None,
+            Err(e) => match e.kind() {
+                ErrorKind::AccountBlocked { code, remaining } => Some((code.clone(), *remaining)),
+                other => panic!("{other:?}"),
+            },
+        };
+        for code in &codes {
+            let local = AccountGuard::new();
+            local.observe(code, t0);
+            let ledger = MemoryLedger::new();
+            ledger
+                .trip_guard(code.as_str(), wall0 + ms(BAN_DURATION))
+                .unwrap();
+            for endpoint in endpoints {
+                for off in offsets {
+                    // A fresh cache each time: the verdict, not the cache, is compared.
+                    let shared = crate::lifecycle::Shared::default();
+                    let fleet = shared.check_guard(&ledger, endpoint, wall0 + ms(off));
+                    let here = local.check(endpoint, t0 + off);
+                    let (fleet, here) = (summary(fleet), summary(here));
+                    assert_eq!(fleet, here, "{code:?} {endpoint:?} +{off:?}");
+                    let blocks = off < BAN_DURATION
+                        && (*code != ErrorCode::ZeroBalance || endpoint == Endpoint::CreateTask);
+                    assert_eq!(here.is_some(), blocks, "{code:?} {endpoint:?} +{off:?}");
+                }
+            }
+        }
+    }
+
     trait NowForTests {
         fn now_for_tests() -> Instant;
     }

@@ -134,8 +134,9 @@ impl Shared {
         self.guard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Refuses a request to `endpoint` while the ledger's account guard holds at `wall_ms`.
-    /// `ERROR_ZERO_BALANCE` still lets paid tasks be polled (like the local guard).
+    /// Refuses a request to `endpoint` while the ledger's account guard holds at `wall_ms`,
+    /// by the one rule of every account guard ([`AccountTrip::check`](crate::AccountTrip::check):
+    /// `ERROR_ZERO_BALANCE` still lets paid tasks be polled).
     pub(crate) fn check_guard(
         &self,
         ledger: &dyn Ledger,
@@ -161,14 +162,11 @@ impl Shared {
             }
         };
         let Some(trip) = trip else { return Ok(()) };
-        let code = ErrorCode::parse(&trip.code);
-        if code == ErrorCode::ZeroBalance && endpoint != Endpoint::CreateTask {
-            return Ok(());
-        }
-        Err(Error::new(ErrorKind::AccountBlocked {
-            code,
-            remaining: Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
-        }))
+        crate::guard::verdict(
+            &ErrorCode::parse(&trip.code),
+            Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
+            endpoint,
+        )
     }
 
     /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer.
