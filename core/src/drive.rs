@@ -293,10 +293,12 @@ async fn one_shot<T, E: Transport + ?Sized>(
         })
     {
         // A createTask that failed after it may have reached the service (a timeout, a reset,
-        // an oversized answer) may have created the task: unknown, as in `Solve`.
+        // an oversized answer) may have created the task: unknown, by the one rule
+        // (`policy::create_resend`, as in `Solve` and `codec::parse_create_task`).
         return out.map_err(|e| match e.kind() {
-            ErrorKind::Transport(t) if t.kind.may_have_reached_server() => {
-                Error::new(ErrorKind::CreateOutcomeUnknown(e.to_string()))
+            ErrorKind::Transport(t) => {
+                let what = crate::policy::CreateFailure::Transport(t.kind);
+                crate::policy::create_error(what, e)
             }
             _ => e,
         });

@@ -34,7 +34,9 @@
 //!   5xx/429/4xx, an HTML, empty or unreadable body, JSON without `taskId`, a timeout or
 //!   reset after sending) is [`ErrorKind::CreateOutcomeUnknown`]: a task may exist, and it is
 //!   not sent again unless [`Config::with_retry_ambiguous_create`] opted in (then it is
-//!   retried with back-off within the deadline and `max_create_attempts`). getTaskResult
+//!   retried with back-off within the deadline and `max_create_attempts`). This rule is one
+//!   function, [`policy::create_resend`], which every createTask path calls ([`Solve`], the
+//!   one-shot [`codec::create_task`] through [`call_async()`]). getTaskResult
 //!   may repeat freely: a bare 5xx/429 or an unreadable answer on a poll is transient;
 //! - polls spaced at least the interval apart, the first no sooner than the first delay;
 //!   transient failures back off exponentially; the deadline bounds everything. With

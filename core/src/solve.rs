@@ -14,7 +14,7 @@ use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
 use crate::guard::AccountTrip;
-use crate::policy::{PollPolicy, add_sat};
+use crate::policy::{CreateFailure, CreateVerdict, PollPolicy, add_sat, create_resend};
 use crate::solution::Solution;
 use crate::task::{Task, TaskFamily};
 
@@ -720,13 +720,11 @@ impl Solve {
     fn on_transport_error(&mut self, now: Instant, error: TransportError) {
         match self.state {
             State::AwaitCreate { .. } => {
-                if error.kind.may_have_reached_server() {
-                    // Timeout, reset, truncated or oversized body after sending.
-                    self.create_ambiguous(now, error.to_string());
-                } else {
-                    // Could not connect (or no slot): nothing reached the server.
-                    self.retry_create(now, Error::new(ErrorKind::Transport(error)));
-                }
+                // Could not connect (or no slot): nothing reached the server, send again. A
+                // timeout, reset, truncated or oversized body after sending: unknown outcome.
+                let verdict = create_resend(CreateFailure::Transport(error.kind));
+                let why = error.to_string();
+                self.create_failed(now, verdict, Error::new(ErrorKind::Transport(error)), why);
             }
             State::AwaitPoll { .. } => self.poll_again_after_failure(now, 1),
             _ => {}
@@ -758,32 +756,40 @@ impl Solve {
                         self.handle_callback(now, &body);
                     }
                 }
-                Err(why) => self.create_ambiguous(
-                    now,
-                    format!("HTTP {status} answer without a task id: {why}"),
-                ),
+                Err(why) => {
+                    let why = format!("HTTP {status} answer without a task id: {why}");
+                    let err = Error::new(ErrorKind::CreateOutcomeUnknown(why.clone()));
+                    self.create_failed(now, create_resend(CreateFailure::NoTaskId), err, why);
+                }
             },
             Answer::Api(api) => {
-                // The service answered in its own envelope. A refusal (whatever the HTTP
-                // status) created nothing: send again. Any other code is final.
-                let refused = api.code.refuses_create();
-                let class = api.code.class();
-                let err = Error::new(ErrorKind::Api(api));
-                if refused {
-                    self.retry_create(now, err);
-                } else if class == ErrorClass::FailBanRisk {
-                    if let Some(code) = err.code() {
-                        self.trip_guard(&code.clone(), now);
-                    }
-                    self.fail(err);
-                } else {
-                    self.fail(err);
+                // The service answered in its own envelope: a refusal created nothing (send
+                // again); any other code is final.
+                let verdict = create_resend(CreateFailure::Service(&api.code));
+                if api.code.class() == ErrorClass::FailBanRisk {
+                    self.trip_guard(&api.code, now);
                 }
+                let err = Error::new(ErrorKind::Api(api));
+                let why = err.to_string();
+                self.create_failed(now, verdict, err, why);
             }
             // A bare status (5xx, 429, 4xx, even 2xx) with an HTML, empty or unreadable body:
             // a gateway, proxy or load balancer may have answered after the service created
-            // the task. Unknown outcome, never a blind resend.
-            Answer::Unreadable(err) => self.create_ambiguous(now, err.to_string()),
+            // the task.
+            Answer::Unreadable(err) => {
+                let why = err.to_string();
+                self.create_failed(now, create_resend(CreateFailure::NoTaskId), err, why);
+            }
+        }
+    }
+
+    /// A createTask that gave no task id, as [`create_resend`] judged it (the one rule):
+    /// send again, unknown outcome (`why`), or fail with `err`.
+    fn create_failed(&mut self, now: Instant, verdict: CreateVerdict, err: Error, why: String) {
+        match verdict {
+            CreateVerdict::Resend => self.retry_create(now, err),
+            CreateVerdict::OutcomeUnknown => self.create_ambiguous(now, why),
+            CreateVerdict::Final => self.fail(err),
         }
     }
 

@@ -31,7 +31,11 @@
 //! root; this module holds the official grids, the documented solve times, the limits an
 //! override is held to, and the saturating time arithmetic ([`add_sat`], [`FAR_FUTURE`]).
 
+mod create;
 pub(crate) mod timing;
+
+pub(crate) use create::create_error;
+pub use create::{CreateFailure, CreateVerdict, create_resend};
 
 pub(crate) use timing::*;
 pub use timing::{
