@@ -135,17 +135,20 @@ pub mod fixtures {
     }
 }
 
-/// Drives `solve` to its end against `service` on virtual time (the polling benchmarks).
-/// Returns the polls sent and, if it was solved, how long after the task was ready the
-/// solve noticed (seconds).
+/// Drives `solve` to its end against `service` on virtual time (the polling benchmarks),
+/// its events applied to `state` (the client's calibrator learns from it, as in a
+/// [`Client`](capmonster_core::Client)). Returns the polls sent and, if it was solved, how
+/// long after the task was ready the solve noticed (seconds).
 pub fn run_virtual(
     solve: &mut capmonster_core::Solve,
     mut service: capmonster_core::testing::ReadyAfter,
+    state: &capmonster_core::ClientState,
 ) -> (u32, Option<f64>) {
     use capmonster_core::testing::{VirtualService, VirtualTransport};
-    let outcome = capmonster_core::blocking::block_on(capmonster_core::drive_async(
+    let outcome = capmonster_core::blocking::block_on(capmonster_core::drive_async_with(
         solve,
         &VirtualTransport::new(&mut service),
+        state,
     ))
     .unwrap_or_else(Err);
     match outcome {

@@ -78,6 +78,19 @@ impl<T> Client<T> {
         }
     }
 
+    /// The same client with this live state; see [`crate::Client::with_state`].
+    #[must_use]
+    pub fn with_state(self, state: crate::ClientState) -> Self {
+        Self {
+            inner: self.inner.with_state(state),
+        }
+    }
+
+    /// The live state its solves share; see [`crate::Client::state`].
+    pub fn state(&self) -> &crate::ClientState {
+        self.inner.state()
+    }
+
     /// The client's ledger.
     pub fn ledger(&self) -> &Arc<dyn Ledger> {
         self.inner.ledger()

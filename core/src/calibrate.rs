@@ -4,8 +4,8 @@
 //! The static policy ([`PollPolicy::for_family`](crate::PollPolicy::for_family)) leans on the
 //! documented solve-time ranges. Where real solves are faster than the docs say, its first-poll
 //! floors add latency; where they are slower, polls are wasted. A [`Calibrator`] watches the
-//! tasks of one [`Config`](crate::Config) (shared by all its clones and solves, like the
-//! [`AccountGuard`](crate::AccountGuard)) and replaces the static schedule with one computed
+//! tasks of one client (its [`ClientState`](crate::ClientState), shared by all its clones,
+//! like the [`AccountGuard`](crate::AccountGuard)) and replaces the static schedule with one computed
 //! from what it saw.
 //!
 //! ## What is learned
@@ -55,7 +55,11 @@
 //! ## When it applies
 //! On by default ([`Config::with_calibration`](crate::Config::with_calibration) turns it
 //! off). Until a family has its first observation, its tasks use the static policy
-//! unchanged. It is not used (and learns nothing) for tasks with `nocache`, for
+//! unchanged. A [`Solve`](crate::Solve) reads its schedule once, when
+//! [`ClientState::new_solve`](crate::ClientState::new_solve) makes it, and reports its outcome
+//! as [`Event::Learned`](crate::Event::Learned); the driver teaches the calibrator
+//! ([`ClientState::handle_event`](crate::ClientState::handle_event)). It is not used (and
+//! learns nothing) for tasks with `nocache`, for
 //! [`Solve::with_policy`](crate::Solve::with_policy) and
 //! [`Solve::resume`](crate::Solve::resume), or when [`PolicyOverrides`](crate::PolicyOverrides)
 //! set `first_delay` or `interval` (an explicit schedule wins).
@@ -228,36 +232,36 @@ impl CalibratedSchedule {
     }
 }
 
-/// A solve's link to the calibrator: the schedule it was given and where to report.
+/// A solve's calibration: the schedule it was given (an input, read from the calibrator when
+/// the solve was made) and the family its outcome teaches (reported as
+/// [`Event::Learned`](crate::Event::Learned); the solve holds no link to the calibrator).
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    calibrator: Calibrator,
     family: TaskFamily,
     schedule: Option<CalibratedSchedule>,
     min_gap: Duration,
 }
 
 impl Plan {
-    /// The plan for a new task (`None` when calibration does not apply: off, `nocache`, or
-    /// a schedule set by the overrides); adjusts `policy` to the calibrated first delay.
+    /// The plan for a new task with the `schedule` learned so far for its family (`None`
+    /// when calibration does not apply: off, `nocache`, or a schedule set by the overrides);
+    /// adjusts `policy` to the calibrated first delay.
     pub(crate) fn for_task(
         cfg: &crate::Config,
         task: &crate::Task,
+        schedule: Option<CalibratedSchedule>,
         policy: &mut crate::PollPolicy,
     ) -> Option<Self> {
-        let calibrator = cfg.calibrator()?;
         let o = cfg.policy();
-        if task.nocache() || o.first_delay.is_some() || o.interval.is_some() {
+        if !cfg.calibration() || task.nocache() || o.first_delay.is_some() || o.interval.is_some() {
             return None;
         }
         let family = task.family();
-        let schedule = calibrator.schedule(family);
         if let Some(s) = &schedule {
             policy.first_delay = s.first_delay();
             policy.solve_time_range = None;
         }
         Some(Self {
-            calibrator: calibrator.clone(),
             family,
             schedule,
             min_gap: min_gap(family),
@@ -271,9 +275,9 @@ impl Plan {
         Some(next.max(since_create.saturating_add(self.min_gap)))
     }
 
-    /// Reports how the task ended.
-    pub(crate) fn report(&self, obs: Observation) {
-        self.calibrator.observe(self.family, obs);
+    /// The family the outcome teaches.
+    pub(crate) fn family(&self) -> TaskFamily {
+        self.family
     }
 }
 
@@ -288,9 +292,9 @@ struct FamilyModel {
     schedule: Option<CalibratedSchedule>,
 }
 
-/// Learns solve times per task family and hands out schedules. Shared by a
-/// [`Config`](crate::Config) and its clones; cheap to clone (one reference count); clones
-/// share what was learned. See the module docs.
+/// Learns solve times per task family and hands out schedules. Held by a client's
+/// [`ClientState`](crate::ClientState) and shared by its clones; cheap to clone (one reference
+/// count); clones share what was learned. See the module docs.
 #[derive(Clone, Default)]
 pub struct Calibrator {
     state: Arc<Mutex<HashMap<TaskFamily, FamilyModel>>>,

@@ -16,13 +16,14 @@ use crate::TaskId;
 use crate::callback::{CallbackOptions, CallbackSource};
 use crate::codec::{self, ReportKind, TaskStatus};
 use crate::config::{ClientKey, Config, Endpoint};
-use crate::drive::call_async;
+use crate::drive::call_async_with;
 use crate::error::{Error, TransportError};
 use crate::ledger::{Ledger, MemoryLedger};
 use crate::lifecycle::Shared;
 use crate::policy::{PolicyOverrides, PollPolicy};
 use crate::proxy::ProxyUrl;
 use crate::solve::{Outgoing, Solved};
+use crate::state::ClientState;
 use crate::task::Task;
 
 /// The effects a transport supplies: the clock, a sleep, one HTTP exchange.
@@ -195,7 +196,7 @@ impl CancelHandle {
 /// once; the transports only supply effects.
 ///
 /// Cheap to clone when the transport is (the transports of this project are); clones share
-/// the connection pool and the account guard. `Debug` never shows the key. Every future it
+/// the connection pool and the [`ClientState`] (the account guard, the calibrator). `Debug` never shows the key. Every future it
 /// returns is `Send`, and dropping one cancels cleanly (nothing is spawned).
 #[derive(Clone)]
 pub struct Client<T> {
@@ -203,6 +204,7 @@ pub struct Client<T> {
     transport: T,
     ledger: Arc<dyn Ledger>,
     shared: Arc<Shared>,
+    state: ClientState,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Client<T> {
@@ -220,6 +222,7 @@ impl<T> Client<T> {
     /// recent finished records, and every unfinished one).
     pub fn new(config: Config, transport: T) -> Self {
         Self {
+            state: ClientState::new(&config),
             config,
             transport,
             ledger: Arc::new(MemoryLedger::bounded(crate::ledger::DEFAULT_FINISHED_KEPT)),
@@ -233,6 +236,19 @@ impl<T> Client<T> {
     pub fn with_worker_id(mut self, id: impl Into<String>) -> Self {
         self.shared = Arc::new(Shared::with_owner(id.into()));
         self
+    }
+
+    /// The same client with this live state (for example one shared with other clients of
+    /// the same key: their account guard and calibrator), instead of its own.
+    #[must_use]
+    pub fn with_state(mut self, state: ClientState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// The live state the client's solves share: its account guard and calibrator.
+    pub fn state(&self) -> &ClientState {
+        &self.state
     }
 
     /// The client's ledger.
@@ -395,7 +411,7 @@ impl<T: Transport> Client<T> {
     /// The current Windows Chrome user agent the service recommends (sends no key).
     pub async fn user_agent(&self) -> Result<String, Error> {
         let call = codec::user_agent(&self.config);
-        call_async(&self.config, &self.transport, call).await
+        call_async_with(&self.config, &self.transport, call, &self.state).await
     }
 }
 
@@ -569,7 +585,7 @@ impl<C: FromParts> ClientBuilder<C> {
         self
     }
 
-    /// Starts from this configuration (its key, URL, policy, limits and account guard);
+    /// Starts from this configuration (its key, URL, policy and limits);
     /// [`client_key`](Self::client_key), [`base_url`](Self::base_url) and
     /// [`timeout`](Self::timeout) still apply on top.
     #[must_use]

@@ -285,14 +285,20 @@ pub(crate) fn read_poll(env: Envelope) -> PollReading {
 /// gateway after the task was created: [`ErrorKind::CreateOutcomeUnknown`], as in
 /// [`Solve`](crate::Solve). Do not send it again blindly.
 pub fn parse_create_task<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<TaskId, Error> {
+    use crate::policy::{CreateFailure, create_error};
     let body = resp.body().as_ref();
-    let unknown = |e: Error| Error::new(ErrorKind::CreateOutcomeUnknown(e.to_string()));
     match read_answer(resp.status(), body) {
-        Answer::Ok(env) => {
-            read_task_id(&env).map_err(|m| unknown(decode_error(resp.status(), body, m)))
+        Answer::Ok(env) => read_task_id(&env).map_err(|m| {
+            create_error(
+                CreateFailure::NoTaskId,
+                decode_error(resp.status(), body, m),
+            )
+        }),
+        Answer::Api(e) => {
+            let what = CreateFailure::Service(&e.code);
+            Err(create_error(what, Error::new(ErrorKind::Api(e.clone()))))
         }
-        Answer::Api(e) => Err(Error::new(ErrorKind::Api(e))),
-        Answer::Unreadable(e) => Err(unknown(e)),
+        Answer::Unreadable(e) => Err(create_error(CreateFailure::NoTaskId, e)),
     }
 }
 

@@ -1,5 +1,8 @@
 //! Client configuration: the secret key ([`ClientKey`], in its own module), where to send
 //! requests ([`Endpoint`] and the base URL, in theirs), limits and policy overrides.
+//!
+//! Settings only: nothing here changes while tasks run. The live state a client's solves
+//! share (the account guard, the calibrator) is a [`ClientState`](crate::ClientState).
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,10 +10,8 @@ use std::time::Duration;
 
 use http::Uri;
 
-use crate::calibrate::Calibrator;
 use crate::endpoint::{endpoint_index, parse_base, unreachable_base};
 use crate::error::Error;
-use crate::guard::AccountGuard;
 use crate::policy::PolicyOverrides;
 
 // The key and the endpoints have modules of their own; their items are named here (and at
@@ -43,16 +44,16 @@ struct Inner {
     request_timeout: Duration,
     max_body_bytes: usize,
     retry_ambiguous_create: bool,
-    guard: AccountGuard,
     max_image_bytes: usize,
-    calibrator: Option<Calibrator>,
+    calibration: bool,
     spend_limit: Option<crate::record::MicroUsd>,
     prices: crate::ledger::PriceTable,
 }
 
 /// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
-/// overrides and the shared [`AccountGuard`]. Cheap to clone (one reference count); clones
-/// share the guard.
+/// overrides, limits. Settings only, immutable once built: the account guard and the
+/// calibrator, which change while tasks run, are a [`ClientState`](crate::ClientState). Cheap
+/// to clone (one reference count).
 ///
 /// `Debug` shows everything but the key.
 #[derive(Clone)]
@@ -73,7 +74,7 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &i.max_body_bytes)
             .field("retry_ambiguous_create", &i.retry_ambiguous_create)
             .field("max_image_bytes", &i.max_image_bytes)
-            .field("calibration", &i.calibrator.is_some())
+            .field("calibration", &i.calibration)
             .field("spend_limit", &i.spend_limit)
             .finish_non_exhaustive()
     }
@@ -97,9 +98,8 @@ impl Config {
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                 retry_ambiguous_create: false,
-                guard: AccountGuard::new(),
                 max_image_bytes: crate::task::MAX_IMAGE_BYTES,
-                calibrator: Some(Calibrator::new()),
+                calibration: true,
                 spend_limit: None,
                 prices: crate::ledger::PriceTable::default(),
             }),
@@ -181,12 +181,6 @@ impl Config {
         self.edit(|i| i.retry_ambiguous_create = yes)
     }
 
-    /// Uses this account guard (for example one shared by several configurations of the same
-    /// key). Each [`Config::new`] starts with its own guard, shared by its clones.
-    pub fn with_account_guard(self, guard: AccountGuard) -> Self {
-        self.edit(|i| i.guard = guard)
-    }
-
     /// The largest image (decoded bytes) a task may upload; default
     /// [`MAX_IMAGE_BYTES`](crate::task::MAX_IMAGE_BYTES), the documented 50 KB. Older docs
     /// (500,000 bytes) and the official SDKs accept more; raise it if the service takes your
@@ -198,20 +192,16 @@ impl Config {
     }
 
     /// Self-calibrating poll schedules (see [`crate::calibrate`]): on by default. `false`
-    /// keeps the static per-family policy for every task; `true` after `false` starts a new,
-    /// empty [`Calibrator`].
+    /// keeps the static per-family policy for every task and learns nothing. The
+    /// [`Calibrator`](crate::calibrate::Calibrator) itself is live state: a
+    /// [`ClientState`](crate::ClientState) made for this configuration has one when this is on.
     pub fn with_calibration(self, on: bool) -> Self {
-        self.edit(|i| match (on, i.calibrator.is_some()) {
-            (true, false) => i.calibrator = Some(Calibrator::new()),
-            (false, _) => i.calibrator = None,
-            (true, true) => {}
-        })
+        self.edit(|i| i.calibration = on)
     }
 
-    /// Uses this calibrator (for example one shared by several configurations), and turns
-    /// calibration on. Each [`Config::new`] starts with its own, shared by its clones.
-    pub fn with_calibrator(self, calibrator: Calibrator) -> Self {
-        self.edit(|i| i.calibrator = Some(calibrator))
+    /// Whether poll schedules self-calibrate ([`Config::with_calibration`]).
+    pub fn calibration(&self) -> bool {
+        self.inner.calibration
     }
 
     /// A spend cap, in US dollars, over the client's [ledger](crate::ledger) (the whole
@@ -258,23 +248,16 @@ impl Config {
         &self.inner.prices
     }
 
-    /// The calibrator shared by this configuration's clones; `None` when calibration is off.
-    pub fn calibrator(&self) -> Option<&Calibrator> {
-        self.inner.calibrator.as_ref()
-    }
-
     /// The image size limit in decoded bytes (see [`Config::with_max_image_bytes`]).
     pub fn max_image_bytes(&self) -> usize {
         self.inner.max_image_bytes
     }
 
-    /// The same configuration with another key, and a fresh [`AccountGuard`] (the guard
-    /// belongs to a key).
+    /// The same configuration with another key.
     pub fn with_key(self, key: ClientKey) -> Self {
         self.edit(|i| {
             i.body_prefix = body_prefix(&key);
             i.key = key;
-            i.guard = AccountGuard::new();
         })
     }
 
@@ -338,11 +321,6 @@ impl Config {
     /// Whether createTask may be resent after an ambiguous failure.
     pub fn retry_ambiguous_create(&self) -> bool {
         self.inner.retry_ambiguous_create
-    }
-
-    /// The account guard shared by this configuration's clones.
-    pub fn guard(&self) -> &AccountGuard {
-        &self.inner.guard
     }
 }
 

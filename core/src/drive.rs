@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, TransportError, TransportErrorKind};
 use crate::lifecycle::Recorder;
 use crate::solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
+use crate::state::ClientState;
 use crate::trace;
 
 /// Drives `solve` to its end over `transport` (the one loop; [`Client`](crate::Client) uses
@@ -19,11 +20,36 @@ use crate::trace;
 /// transport error) back with its ticket and a fresh `now`; on `Wait`, sleep until the
 /// instant; on `Done`/`Fail`, return. Dropping the future cancels cleanly: the machine holds
 /// no resources.
+///
+/// No shared state: the machine's [`Event`](crate::Event)s are dropped and it is told no
+/// account guard. [`drive_async_with`] applies them to a [`ClientState`].
 pub async fn drive_async<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
 ) -> Result<Solved, Error> {
-    run(solve, transport, None, None, None).await
+    run(solve, transport, None, None, None, None).await
+}
+
+/// [`drive_async`] with `state`: after each input it feeds the machine, the driver applies
+/// the machine's [`Event`](crate::Event)s to `state` (a ban-risk answer trips its guard, a
+/// finished task teaches its calibrator) and tells the machine the guard's trip
+/// ([`ClientState::sync`]). Make the machine with [`ClientState::new_solve`] to start from
+/// the learned schedule.
+pub async fn drive_async_with<T: Transport + ?Sized>(
+    solve: &mut Solve,
+    transport: &T,
+    state: &ClientState,
+) -> Result<Solved, Error> {
+    run(solve, transport, Some(state), None, None, None).await
+}
+
+/// Applies what the machine reported to the shared state and tells it the guard's trip
+/// (without a state, its events are dropped).
+fn settle(solve: &mut Solve, state: Option<&ClientState>) {
+    match state {
+        Some(state) => state.sync(solve),
+        None => while solve.poll_event().is_some() {},
+    }
 }
 
 /// [`drive_async`], stopping at the next step once `cancel` is cancelled, taking the task's
@@ -35,6 +61,7 @@ pub async fn drive_async<T: Transport + ?Sized>(
 pub(crate) async fn run<T: Transport + ?Sized>(
     solve: &mut Solve,
     transport: &T,
+    state: Option<&ClientState>,
     cancel: Option<&CancelHandle>,
     mut callback: Option<&mut dyn CallbackWait>,
     mut rec: Option<&mut Recorder<'_>>,
@@ -45,12 +72,14 @@ pub(crate) async fn run<T: Transport + ?Sized>(
         None => result,
     };
     loop {
+        settle(solve, state);
         // Bodies that came while a request was in flight.
         while let Some(waiter) = callback.as_deref_mut() {
             match try_body(waiter) {
                 Some(Some(body)) => {
                     trace::callback_received(body.len());
                     solve.handle_callback(transport.now(), &body);
+                    settle(solve, state);
                 }
                 Some(None) => callback = None,
                 None => break,
@@ -84,6 +113,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                             format!("not sent: the ledger could not record the poll ({why})"),
                         );
                         solve.handle_transport_error(transport.now(), ticket, e);
+                        settle(solve, state);
                         continue;
                     }
                     let err = err.with_task_id(solve.task_id());
@@ -104,6 +134,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                         solve.handle_transport_error(answered, ticket, error);
                     }
                 }
+                settle(solve, state);
                 if task_id.is_none() && solve.task_id().is_some() {
                     task_id = solve.task_id();
                     trace::created(task_id);
@@ -143,16 +174,19 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                         Woken::Body(body) => {
                             trace::callback_received(body.len());
                             solve.handle_callback(transport.now(), &body);
+                            settle(solve, state);
                         }
                         Woken::Closed => callback = None,
                     },
                 }
             }
             Action::Done(solved) => {
+                settle(solve, state);
                 trace::solved(&solved);
                 return finish(rec, Ok(solved));
             }
             Action::Fail(error) => {
+                settle(solve, state);
                 trace::failed(&error, solve.polls_sent());
                 return finish(rec, Err(error));
             }
@@ -163,11 +197,18 @@ pub(crate) async fn run<T: Transport + ?Sized>(
 type Parser<T> = fn(&Response<&[u8]>) -> Result<T, Error>;
 
 /// Prepares a one-shot call: checks the account guard, builds the [`Outgoing`].
-fn prepare<T>(cfg: &Config, call: Call<T>, now: Instant) -> Result<(Outgoing, Parser<T>), Error> {
+fn prepare<T>(
+    cfg: &Config,
+    state: Option<&ClientState>,
+    call: Call<T>,
+    now: Instant,
+) -> Result<(Outgoing, Parser<T>), Error> {
     if let Some(e) = call.refused {
         return Err(e);
     }
-    cfg.guard().check(call.endpoint, now)?;
+    if let Some(state) = state {
+        state.guard().check(call.endpoint, now)?;
+    }
     let out = Outgoing {
         request: call.request,
         ticket: Ticket::ONE_SHOT,
@@ -182,6 +223,7 @@ fn prepare<T>(cfg: &Config, call: Call<T>, now: Instant) -> Result<(Outgoing, Pa
 
 fn finish<T, B: AsRef<[u8]>>(
     cfg: &Config,
+    state: Option<&ClientState>,
     now: Instant,
     parse: Parser<T>,
     result: Result<Response<B>, TransportError>,
@@ -199,22 +241,42 @@ fn finish<T, B: AsRef<[u8]>>(
     // The body may echo the request: the key is redacted before any snippet is cut.
     let out = parse(&Response::from_parts(parts, body))
         .map_err(|e| e.redact_key_with_body(cfg.key(), Some(body)));
-    if let Some(code) = out.as_ref().err().and_then(Error::code) {
-        cfg.guard().observe(code, now);
+    if let (Some(state), Some(code)) = (state, out.as_ref().err().and_then(Error::code)) {
+        state.guard().observe(code, now);
     }
     out
 }
 
 /// Performs one request that needs no polling (balance, one getTaskResult, report, user
-/// agent, create-only). No retries: a one-shot call reports what happened. The account guard
-/// applies.
+/// agent, create-only). No retries: a one-shot call reports what happened. No account guard:
+/// [`call_async_with`] checks and trips a [`ClientState`]'s.
 pub async fn call_async<T, E: Transport + ?Sized>(
     cfg: &Config,
     transport: &E,
     call: Call<T>,
 ) -> Result<T, Error> {
+    one_shot(cfg, None, transport, call).await
+}
+
+/// [`call_async`] behind `state`'s account guard: a request the guard blocks is not sent
+/// ([`ErrorKind::AccountBlocked`]), and a ban-risk answer trips it.
+pub async fn call_async_with<T, E: Transport + ?Sized>(
+    cfg: &Config,
+    transport: &E,
+    call: Call<T>,
+    state: &ClientState,
+) -> Result<T, Error> {
+    one_shot(cfg, Some(state), transport, call).await
+}
+
+async fn one_shot<T, E: Transport + ?Sized>(
+    cfg: &Config,
+    state: Option<&ClientState>,
+    transport: &E,
+    call: Call<T>,
+) -> Result<T, Error> {
     let now = transport.now();
-    let (out, parse) = prepare(cfg, call, now)?;
+    let (out, parse) = prepare(cfg, state, call, now)?;
     let kind = out.kind;
     trace::sent(kind);
     let result = transport.send(out).await;
@@ -224,17 +286,19 @@ pub async fn call_async<T, E: Transport + ?Sized>(
         Ok(resp) => trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed),
         Err(error) => trace::request_failed(kind, error, elapsed),
     }
-    let out = finish(cfg, answered, parse, result);
+    let out = finish(cfg, state, answered, parse, result);
     if kind
         == (RequestKind::OneShot {
             endpoint: crate::Endpoint::CreateTask,
         })
     {
         // A createTask that failed after it may have reached the service (a timeout, a reset,
-        // an oversized answer) may have created the task: unknown, as in `Solve`.
+        // an oversized answer) may have created the task: unknown, by the one rule
+        // (`policy::create_resend`, as in `Solve` and `codec::parse_create_task`).
         return out.map_err(|e| match e.kind() {
-            ErrorKind::Transport(t) if t.kind.may_have_reached_server() => {
-                Error::new(ErrorKind::CreateOutcomeUnknown(e.to_string()))
+            ErrorKind::Transport(t) => {
+                let what = crate::policy::CreateFailure::Transport(t.kind);
+                crate::policy::create_error(what, e)
             }
             _ => e,
         });

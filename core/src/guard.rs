@@ -5,10 +5,15 @@
 //! `ERROR_KEY_DOES_NOT_EXIST`, `ERROR_ZERO_BALANCE`, `ERROR_IP_BANNED` or `ERROR_IP_BLOCKED`
 //! (the documentation's error list says these block the key or IP). Without a guard, a thousand concurrent solves would each
 //! repeat the failing request. With it, the first such answer trips the guard and every other
-//! solve sharing the [`Config`](crate::Config) fails at once with
+//! solve sharing the client's [`ClientState`](crate::ClientState) fails at once with
 //! [`ErrorKind::AccountBlocked`] instead of sending.
 //!
-//! The guard reads no clock: it is tripped and checked with a `now` passed in.
+//! The guard reads no clock: it is tripped and checked with a `now` passed in. A
+//! [`Solve`](crate::Solve) never writes it: it reports a ban-risk answer as
+//! [`Event::GuardTrip`](crate::Event::GuardTrip), the driver applies that, and hands the
+//! guard's [`AccountTrip`] to each solve as an input ([`Solve::handle_guard`](crate::Solve::handle_guard)).
+//! Whether a trip blocks a request is decided in one place, [`AccountTrip::check`], for this
+//! guard and for the ledger's fleet-wide one alike.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,16 +25,58 @@ use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind};
 /// How long the guard blocks after tripping: the service's documented ban length.
 pub const BAN_DURATION: Duration = Duration::from_secs(600);
 
-#[derive(Debug, Clone)]
-struct Trip {
-    code: ErrorCode,
-    until: Instant,
+/// A tripped guard, as a value: the code that tripped it and until when it blocks. What a
+/// [`Solve`](crate::Solve) is told of the account guard ([`AccountGuard::trip`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTrip {
+    /// The ban-risk code that tripped the guard.
+    pub code: ErrorCode,
+    /// The guard blocks before this instant.
+    pub until: Instant,
 }
 
-/// A shared switch, cloned into every [`Config`](crate::Config) clone. See the module docs.
+impl AccountTrip {
+    /// Whether a request to `endpoint` may be sent at `now` under this trip. The one rule of
+    /// every account guard (this one and the [ledger](crate::ledger)'s fleet-wide one): a
+    /// trip that still holds blocks every endpoint, except that `ERROR_ZERO_BALANCE` still
+    /// lets existing tasks be polled and reported (they are already paid for) and the
+    /// balance be read.
+    pub fn check(&self, endpoint: Endpoint, now: Instant) -> Result<(), Error> {
+        verdict(
+            &self.code,
+            self.until.saturating_duration_since(now),
+            endpoint,
+        )
+    }
+}
+
+/// The one rule of every account guard (this crate's [`AccountGuard`] and the
+/// [ledger](crate::ledger)'s fleet-wide one): a trip by `code` that still holds for
+/// `remaining` blocks a request to `endpoint`, except that `ERROR_ZERO_BALANCE` still lets
+/// existing tasks be polled and reported (they are already paid for) and the balance be
+/// read. A trip with nothing `remaining` blocks nothing.
+pub(crate) fn verdict(
+    code: &ErrorCode,
+    remaining: Duration,
+    endpoint: Endpoint,
+) -> Result<(), Error> {
+    if remaining.is_zero() {
+        return Ok(());
+    }
+    if *code == ErrorCode::ZeroBalance && endpoint != Endpoint::CreateTask {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::AccountBlocked {
+        code: code.clone(),
+        remaining,
+    }))
+}
+
+/// A shared switch, held by a client's [`ClientState`](crate::ClientState) and shared by its
+/// clones. See the module docs.
 #[derive(Clone, Default)]
 pub struct AccountGuard {
-    state: Arc<Mutex<Option<Trip>>>,
+    state: Arc<Mutex<Option<AccountTrip>>>,
 }
 
 impl fmt::Debug for AccountGuard {
@@ -46,7 +93,7 @@ impl AccountGuard {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Trip>> {
+    fn lock(&self) -> MutexGuard<'_, Option<AccountTrip>> {
         // A poisoned lock only means another thread panicked mid-update of a plain value.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -55,7 +102,7 @@ impl AccountGuard {
     /// `now + BAN_DURATION`. Other codes are ignored.
     pub fn observe(&self, code: &ErrorCode, now: Instant) {
         if code.class() == ErrorClass::FailBanRisk {
-            *self.lock() = Some(Trip {
+            *self.lock() = Some(AccountTrip {
                 code: code.clone(),
                 until: crate::policy::add_sat(now, BAN_DURATION),
             });
@@ -66,20 +113,16 @@ impl AccountGuard {
     /// endpoint, except that `ERROR_ZERO_BALANCE` still lets existing tasks be polled and
     /// reported (they are already paid for) and the balance be read.
     pub fn check(&self, endpoint: Endpoint, now: Instant) -> Result<(), Error> {
-        let state = self.lock();
-        let Some(trip) = state.as_ref() else {
-            return Ok(());
-        };
-        if now >= trip.until {
-            return Ok(());
+        match self.lock().as_ref() {
+            Some(trip) => trip.check(endpoint, now),
+            None => Ok(()),
         }
-        if trip.code == ErrorCode::ZeroBalance && endpoint != Endpoint::CreateTask {
-            return Ok(());
-        }
-        Err(Error::new(ErrorKind::AccountBlocked {
-            code: trip.code.clone(),
-            remaining: trip.until.saturating_duration_since(now),
-        }))
+    }
+
+    /// The last trip, expired or not (a [`Solve`](crate::Solve)'s input: it checks it
+    /// against its own `now`); `None` if the guard never tripped or was cleared.
+    pub fn trip(&self) -> Option<AccountTrip> {
+        self.lock().clone()
     }
 
     /// The code that tripped the guard and how long it still blocks, if it is tripped at `now`.
@@ -114,6 +157,66 @@ mod tests {
         g.observe(&ErrorCode::ZeroBalance, t0);
         assert!(g.check(Endpoint::GetTaskResult, t0).is_ok());
         assert!(g.check(Endpoint::CreateTask, t0).is_err());
+    }
+
+    /// The local guard (on `Instant`s) and the ledger's fleet-wide one (on wall-clock ms,
+    /// through the client's cache) give the same verdict for every code, endpoint and time:
+    /// they call the same rule.
+    #[test]
+    fn the_local_and_the_ledger_guard_decide_alike() {
+        use crate::ledger::{Ledger, MemoryLedger};
+        let t0 = Instant::now_for_tests();
+        let wall0: u64 = 1_700_000_000_000;
+        let endpoints = [
+            Endpoint::CreateTask,
+            Endpoint::GetTaskResult,
+            Endpoint::GetBalance,
+            Endpoint::ReportIncorrectImage,
+            Endpoint::ReportIncorrectToken,
+            Endpoint::UserAgent,
+        ];
+        let codes = [
+            ErrorCode::KeyDoesNotExist,
+            ErrorCode::ZeroBalance,
+            ErrorCode::IpBanned,
+            ErrorCode::IpBlocked,
+        ];
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap();
+        let offsets = [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            BAN_DURATION - Duration::from_millis(1),
+            BAN_DURATION,
+            BAN_DURATION * 2,
+        ];
+        let summary = |r: Result<(), Error>| match r {
+            Ok(()) => None,
+            Err(e) => match e.kind() {
+                ErrorKind::AccountBlocked { code, remaining } => Some((code.clone(), *remaining)),
+                other => panic!("{other:?}"),
+            },
+        };
+        for code in &codes {
+            let local = AccountGuard::new();
+            local.observe(code, t0);
+            let ledger = MemoryLedger::new();
+            ledger
+                .trip_guard(code.as_str(), wall0 + ms(BAN_DURATION))
+                .unwrap();
+            for endpoint in endpoints {
+                for off in offsets {
+                    // A fresh cache each time: the verdict, not the cache, is compared.
+                    let shared = crate::lifecycle::Shared::default();
+                    let fleet = shared.check_guard(&ledger, endpoint, wall0 + ms(off));
+                    let here = local.check(endpoint, t0 + off);
+                    let (fleet, here) = (summary(fleet), summary(here));
+                    assert_eq!(fleet, here, "{code:?} {endpoint:?} +{off:?}");
+                    let blocks = off < BAN_DURATION
+                        && (*code != ErrorCode::ZeroBalance || endpoint == Endpoint::CreateTask);
+                    assert_eq!(here.is_some(), blocks, "{code:?} {endpoint:?} +{off:?}");
+                }
+            }
+        }
     }
 
     trait NowForTests {

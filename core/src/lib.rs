@@ -34,17 +34,19 @@
 //!   5xx/429/4xx, an HTML, empty or unreadable body, JSON without `taskId`, a timeout or
 //!   reset after sending) is [`ErrorKind::CreateOutcomeUnknown`]: a task may exist, and it is
 //!   not sent again unless [`Config::with_retry_ambiguous_create`] opted in (then it is
-//!   retried with back-off within the deadline and `max_create_attempts`). getTaskResult
+//!   retried with back-off within the deadline and `max_create_attempts`). This rule is one
+//!   function, [`policy::create_resend`], which every createTask path calls ([`Solve`], the
+//!   one-shot [`codec::create_task`] through [`call_async()`]). getTaskResult
 //!   may repeat freely: a bare 5xx/429 or an unreadable answer on a poll is transient;
 //! - polls spaced at least the interval apart, the first no sooner than the first delay;
 //!   transient failures back off exponentially; the deadline bounds everything. With
 //!   self-calibrating schedules (on by default, [`Config::with_calibration`]), the schedule
-//!   comes from the solve times the configuration's [`calibrate::Calibrator`] learned, with gaps of at
+//!   comes from the solve times the client's [`calibrate::Calibrator`] (in its [`ClientState`]) learned, with gaps of at
 //!   least [`calibrate::min_gap`] (the official interval, or 2 s where that is shorter) and
 //!   the same 120-poll cap: see [`calibrate`];
 //! - errors that risk a 10-minute ban trip the shared [`AccountGuard`], which stops every
-//!   task of the same [`Config`] at once, and the ledger's fleet-wide guard, which stops every
-//!   client sharing the ledger;
+//!   task of the same client (its [`ClientState`]) at once, and the ledger's fleet-wide
+//!   guard, which stops every client sharing the ledger;
 //! - a task's whole life is recorded, write-ahead, in the [`Client`]'s [`ledger`]
 //!   (the intent before createTask, the task id before the first poll, each poll's count
 //!   before it is sent, the outcome before the caller sees it): the 120 polls hold over
@@ -73,6 +75,20 @@
 //!    [`Solve::handle_transport_error`] with `out.ticket` and a fresh `now`.
 //! 3. [`Action::Wait`]: sleep until `until` (waking early is harmless), go to 1.
 //! 4. [`Action::Done`] / [`Action::Fail`]: finished; these repeat if asked again.
+//!
+//! ## Settings, shared state and events
+//!
+//! A [`Config`] is settings only. The live state a client's solves share, the account guard
+//! and the calibrator, is one [`ClientState`] (a [`Client`] owns one, shared by its clones;
+//! [`Client::state`]). A [`Solve`] never writes it, as a quinn `Connection` never writes its
+//! `Endpoint`: it reads the learned schedule once when made ([`ClientState::new_solve`]),
+//! takes the guard's trip as an input ([`Solve::handle_guard`]), and reports what it saw as
+//! [`Event`]s ([`Solve::poll_event`]: a ban-risk answer, [`Event::GuardTrip`]; a finished
+//! task, [`Event::Learned`]). The driver applies them ([`ClientState::handle_event`]); after
+//! each input, [`ClientState::sync`] does both (drains the events, tells the trip), as
+//! [`drive_async_with`] and the [`Client`] do. A machine made with [`Solve::new`] and driven
+//! without a state (as below, or with [`drive_async`]) uses the static schedule and no
+//! guard.
 //!
 //! With callbacks ([`callback`], [`Solve::with_callback_fallback`]), a callback POST for the
 //! task is one more input, at any point: [`Solve::handle_callback`] with its body, then go
@@ -160,8 +176,8 @@
 //! [`Solution`], [`Metadata`], [`Solved`], [`TaskStatus`], [`ReportKind`]), errors ([`Error`]
 //! and its kinds, codes and classes), timings ([`PollPolicy`], [`PolicyOverrides`],
 //! [`MAX_POLLS_PER_TASK`]), the state machine ([`Solve`], [`Action`], [`Outgoing`], ...,
-//! [`drive_async()`], [`call_async()`]) and the account guard ([`AccountGuard`],
-//! [`BAN_DURATION`]). A module is public only as the namespace of what has no better home, and
+//! [`Event`], [`drive_async()`], [`call_async()`], ...), the live state ([`ClientState`]) and
+//! the account guard ([`AccountGuard`], [`AccountTrip`], [`BAN_DURATION`]). A module is public only as the namespace of what has no better home, and
 //! names nothing the root names: [`task`] (the typed builders, [`task::Proxy`],
 //! [`task::MAX_IMAGE_BYTES`]), [`solution`] (what the typed accessors return), [`codec`]
 //! (stateless request builders and parsers, for one-shot calls), [`policy`] (the official
@@ -201,6 +217,7 @@ mod proxy;
 pub mod record;
 pub mod solution;
 mod solve;
+mod state;
 pub mod task;
 pub mod testing;
 mod trace;
@@ -216,15 +233,16 @@ pub use config::{
     ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
-pub use drive::{call_async, drive_async};
+pub use drive::{call_async, call_async_with, drive_async, drive_async_with};
 pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
 pub use error::transport::{TransportError, TransportErrorKind};
 pub use error::types::{ApiError, Error, ErrorKind};
-pub use guard::{AccountGuard, BAN_DURATION};
+pub use guard::{AccountGuard, AccountTrip, BAN_DURATION};
 pub use policy::timing::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};
 pub use solution::raw::{Metadata, Solution};
-pub use solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
+pub use solve::{Action, Event, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
+pub use state::ClientState;
 pub use task::family::TaskFamily;
 pub use task::raw::Task;
 

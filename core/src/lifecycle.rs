@@ -50,7 +50,7 @@ use crate::TaskId;
 use crate::client::{CancelHandle, Client, Transport};
 use crate::codec::{self, TaskStatus};
 use crate::config::Endpoint;
-use crate::drive::call_async;
+use crate::drive::call_async_with;
 use crate::error::{Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind};
 use crate::guard::BAN_DURATION;
 use crate::ledger::{GuardTrip, Ledger, LedgerError};
@@ -142,8 +142,9 @@ impl Shared {
         self.guard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Refuses a request to `endpoint` while the ledger's account guard holds at `wall_ms`.
-    /// `ERROR_ZERO_BALANCE` still lets paid tasks be polled (like the local guard).
+    /// Refuses a request to `endpoint` while the ledger's account guard holds at `wall_ms`,
+    /// by the one rule of every account guard ([`AccountTrip::check`](crate::AccountTrip::check):
+    /// `ERROR_ZERO_BALANCE` still lets paid tasks be polled).
     pub(crate) fn check_guard(
         &self,
         ledger: &dyn Ledger,
@@ -169,14 +170,11 @@ impl Shared {
             }
         };
         let Some(trip) = trip else { return Ok(()) };
-        let code = ErrorCode::parse(&trip.code);
-        if code == ErrorCode::ZeroBalance && endpoint != Endpoint::CreateTask {
-            return Ok(());
-        }
-        Err(Error::new(ErrorKind::AccountBlocked {
-            code,
-            remaining: Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
-        }))
+        crate::guard::verdict(
+            &ErrorCode::parse(&trip.code),
+            Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
+            endpoint,
+        )
     }
 
     /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer.
@@ -459,13 +457,28 @@ impl<T: Transport> Client<T> {
         {
             use tracing::Instrument;
             let span = crate::trace::task_span(solve.task_id());
-            crate::drive::run(solve, self.transport(), cancel, waiter, rec)
-                .instrument(span)
-                .await
+            crate::drive::run(
+                solve,
+                self.transport(),
+                Some(self.state()),
+                cancel,
+                waiter,
+                rec,
+            )
+            .instrument(span)
+            .await
         }
         #[cfg(not(feature = "tracing"))]
         {
-            crate::drive::run(solve, self.transport(), cancel, waiter, rec).await
+            crate::drive::run(
+                solve,
+                self.transport(),
+                Some(self.state()),
+                cancel,
+                waiter,
+                rec,
+            )
+            .await
         }
     }
 
@@ -547,7 +560,7 @@ impl<T: Transport> Client<T> {
         let now = self.transport().now();
         let mut solve = match policy {
             Some(p) => Solve::with_policy(self.config(), &task, p, now),
-            None => Solve::new(self.config(), &task, now),
+            None => self.state().new_solve(self.config(), &task, now),
         };
         if solve.is_terminal() {
             // Refused locally (an image over the limit): nothing to record, nothing sent.
@@ -787,7 +800,7 @@ impl<T: Transport> Client<T> {
         let (rec, _) = self.record_intent(&task, timeout, None)?;
         let ledger = &**self.ledger();
         let call = codec::create_task(self.config(), &task);
-        let result = call_async(self.config(), self.transport(), call).await;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         let wall = self.transport().wall_clock_ms();
         match result {
             Ok(task_id) => {
@@ -836,7 +849,7 @@ impl<T: Transport> Client<T> {
         }
         let sent = rec.polls_sent().saturating_add(1);
         let call = codec::task_result(self.config(), task_id);
-        let result = call_async(self.config(), self.transport(), call).await;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         let wall = self.transport().wall_clock_ms();
         match &result {
             Ok(TaskStatus::Ready(solution)) => {
@@ -876,7 +889,7 @@ impl<T: Transport> Client<T> {
         let ledger = &**self.ledger();
         let wall = self.transport().wall_clock_ms();
         self.shared().check_guard(ledger, endpoint, wall)?;
-        let result = call_async(self.config(), self.transport(), call).await;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         if let Err(e) = &result {
             self.shared()
                 .observe(ledger, e, self.transport().wall_clock_ms());

@@ -2,6 +2,7 @@
 //!
 //! See the crate docs for the run loop and the call-order contract.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,8 @@ use crate::codec::ReportKind;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
-use crate::policy::{PollPolicy, add_sat};
+use crate::guard::AccountTrip;
+use crate::policy::{CreateFailure, CreateVerdict, PollPolicy, add_sat, create_resend};
 use crate::record::MicroUsd;
 use crate::solution::Solution;
 use crate::task::{Task, TaskFamily};
@@ -149,6 +151,32 @@ impl Solved {
     }
 }
 
+/// What a [`Solve`] saw that concerns more than its own task: drain them with
+/// [`Solve::poll_event`] after each input and apply them to the shared state
+/// ([`ClientState::handle_event`](crate::ClientState::handle_event)). The machine itself
+/// writes no shared state; a driver that drops its events loses only the guard's trip and
+/// what the calibrator would have learned.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The service answered with a ban-risk code ([`ErrorClass::FailBanRisk`]): trip the
+    /// account guard (for [`BAN_DURATION`](crate::BAN_DURATION) from `at`).
+    GuardTrip {
+        /// The code.
+        code: ErrorCode,
+        /// When the answer came.
+        at: Instant,
+    },
+    /// The task ended, ready or given up while still processing: what it says about its
+    /// family's solve time, for the [`Calibrator`](crate::calibrate::Calibrator).
+    Learned {
+        /// The task's family.
+        family: TaskFamily,
+        /// Its solve time, as far as the polls and the answer's metadata tell.
+        observation: crate::calibrate::Observation,
+    },
+}
+
 /// What the caller must do next.
 #[must_use]
 #[derive(Debug)]
@@ -196,9 +224,11 @@ enum State {
     Failed(Error),
 }
 
-/// The state machine for one task. Deterministic: no clock, no I/O, no randomness; the same
-/// inputs give the same outputs. Its states and transitions: the diagram in the
-/// [crate docs](crate#states).
+/// The state machine for one task. Deterministic: no clock, no I/O, no randomness, no shared
+/// state; the same inputs give the same outputs. Its inputs are the calls `handle_*` (the
+/// answers, the callbacks, the account guard's trip) and `now`; its outputs are
+/// [`Action`]s and [`Event`]s (what the shared state should learn: a driver applies them).
+/// Its states and transitions: the diagram in the [crate docs](crate#states).
 pub struct Solve {
     cfg: Config,
     policy: PollPolicy,
@@ -224,6 +254,10 @@ pub struct Solve {
     calibration: Option<crate::calibrate::Plan>,
     /// When the last poll answered `processing` was sent.
     last_processing: Option<Instant>,
+    /// The account guard's trip, as last told ([`Solve::handle_guard`]).
+    guard: Option<AccountTrip>,
+    /// What the shared state should learn, oldest first ([`Solve::poll_event`]).
+    events: VecDeque<Event>,
 }
 
 /// What [`Solve::handle_callback`] needs besides the main state.
@@ -259,15 +293,44 @@ impl fmt::Debug for Solve {
 
 impl Solve {
     /// A machine that will create `task` and poll it to the end, with the policy
-    /// `cfg.policy().apply(PollPolicy::for_task(&task))`, or the schedule of the
-    /// configuration's [`Calibrator`](crate::calibrate::Calibrator) once it has learned the task's
-    /// family (see [`crate::calibrate`]); the outcome is reported to it.
+    /// `cfg.policy().apply(PollPolicy::for_task(&task))`. With calibration on
+    /// ([`Config::with_calibration`]) its outcome is reported as [`Event::Learned`]; to
+    /// start from the schedule a [`Calibrator`](crate::calibrate::Calibrator) learned, make it
+    /// with [`ClientState::new_solve`](crate::ClientState::new_solve) (see
+    /// [`crate::calibrate`]).
     pub fn new(cfg: &Config, task: &Task, now: Instant) -> Self {
+        Self::new_with_schedule(cfg, task, None, now)
+    }
+
+    /// [`Solve::new`] starting from a learned `schedule` (the calibrator's, read once).
+    pub(crate) fn new_with_schedule(
+        cfg: &Config,
+        task: &Task,
+        schedule: Option<crate::calibrate::CalibratedSchedule>,
+        now: Instant,
+    ) -> Self {
         let mut policy = cfg.policy().apply(PollPolicy::for_task(task));
-        let plan = crate::calibrate::Plan::for_task(cfg, task, &mut policy);
+        let plan = crate::calibrate::Plan::for_task(cfg, task, schedule, &mut policy);
         let mut solve = Self::with_policy(cfg, task, policy, now);
         solve.calibration = plan;
         solve
+    }
+
+    /// Tells the machine the account guard's trip (`None`: not tripped):
+    /// [`AccountGuard::trip`](crate::AccountGuard::trip), or
+    /// [`ClientState::trip`](crate::ClientState::trip). From then on, a request the trip
+    /// blocks ([`AccountTrip::check`]) is not sent: the solve fails with
+    /// [`ErrorKind::AccountBlocked`]. A driver tells it before each
+    /// [`Solve::poll_action`] (the [`Client`](crate::Client) and
+    /// [`drive_async_with`](crate::drive_async_with) do); a machine never told sends
+    /// regardless of any guard.
+    pub fn handle_guard(&mut self, trip: Option<AccountTrip>) {
+        self.guard = trip;
+    }
+
+    /// The next [`Event`] the machine reported, oldest first; `None` when there is none left.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
     }
 
     /// Like [`Solve::new`] with an explicit policy (hard limits still enforced).
@@ -300,6 +363,8 @@ impl Solve {
             },
             calibration: None,
             last_processing: None,
+            guard: None,
+            events: VecDeque::new(),
         };
         // Checked against the configuration, before anything is sent.
         if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
@@ -345,6 +410,8 @@ impl Solve {
             },
             calibration: None,
             last_processing: None,
+            guard: None,
+            events: VecDeque::new(),
         }
     }
 
@@ -519,6 +586,23 @@ impl Solve {
         Ticket(self.next_ticket)
     }
 
+    /// The guard's verdict on a request to `endpoint` at `now`, from the trip last told.
+    fn check_guard(&self, endpoint: Endpoint, now: Instant) -> Result<(), Error> {
+        match &self.guard {
+            Some(trip) => trip.check(endpoint, now),
+            None => Ok(()),
+        }
+    }
+
+    /// A ban-risk answer: reported for the driver to trip the shared guard (this machine
+    /// fails anyway).
+    fn trip_guard(&mut self, code: &ErrorCode, now: Instant) {
+        self.events.push_back(Event::GuardTrip {
+            code: code.clone(),
+            at: now,
+        });
+    }
+
     fn fail(&mut self, err: Error) {
         let err = err.redact_key(self.cfg.key());
         self.state = State::Failed(err.with_task_id(self.task_id));
@@ -582,7 +666,7 @@ impl Solve {
                         self.give_up(now);
                         continue;
                     }
-                    if let Err(e) = self.cfg.guard().check(Endpoint::CreateTask, now) {
+                    if let Err(e) = self.check_guard(Endpoint::CreateTask, now) {
                         self.fail(e);
                         continue;
                     }
@@ -613,7 +697,7 @@ impl Solve {
                         self.give_up(now);
                         continue;
                     }
-                    if let Err(e) = self.cfg.guard().check(Endpoint::GetTaskResult, now) {
+                    if let Err(e) = self.check_guard(Endpoint::GetTaskResult, now) {
                         self.fail(e);
                         continue;
                     }
@@ -686,13 +770,11 @@ impl Solve {
     fn on_transport_error(&mut self, now: Instant, error: TransportError) {
         match self.state {
             State::AwaitCreate { .. } => {
-                if error.kind.may_have_reached_server() {
-                    // Timeout, reset, truncated or oversized body after sending.
-                    self.create_ambiguous(now, error.to_string());
-                } else {
-                    // Could not connect (or no slot): nothing reached the server.
-                    self.retry_create(now, Error::new(ErrorKind::Transport(error)));
-                }
+                // Could not connect (or no slot): nothing reached the server, send again. A
+                // timeout, reset, truncated or oversized body after sending: unknown outcome.
+                let verdict = create_resend(CreateFailure::Transport(error.kind));
+                let why = error.to_string();
+                self.create_failed(now, verdict, Error::new(ErrorKind::Transport(error)), why);
             }
             State::AwaitPoll { .. } => self.poll_again_after_failure(now, 1),
             _ => {}
@@ -725,32 +807,40 @@ impl Solve {
                         self.handle_callback(now, &body);
                     }
                 }
-                Err(why) => self.create_ambiguous(
-                    now,
-                    format!("HTTP {status} answer without a task id: {why}"),
-                ),
+                Err(why) => {
+                    let why = format!("HTTP {status} answer without a task id: {why}");
+                    let err = Error::new(ErrorKind::CreateOutcomeUnknown(why.clone()));
+                    self.create_failed(now, create_resend(CreateFailure::NoTaskId), err, why);
+                }
             },
             Answer::Api(api) => {
-                // The service answered in its own envelope. A refusal (whatever the HTTP
-                // status) created nothing: send again. Any other code is final.
-                let refused = api.code.refuses_create();
-                let class = api.code.class();
-                let err = Error::new(ErrorKind::Api(api));
-                if refused {
-                    self.retry_create(now, err);
-                } else if class == ErrorClass::FailBanRisk {
-                    if let Some(code) = err.code() {
-                        self.cfg.guard().observe(code, now);
-                    }
-                    self.fail(err);
-                } else {
-                    self.fail(err);
+                // The service answered in its own envelope: a refusal created nothing (send
+                // again); any other code is final.
+                let verdict = create_resend(CreateFailure::Service(&api.code));
+                if api.code.class() == ErrorClass::FailBanRisk {
+                    self.trip_guard(&api.code, now);
                 }
+                let err = Error::new(ErrorKind::Api(api));
+                let why = err.to_string();
+                self.create_failed(now, verdict, err, why);
             }
             // A bare status (5xx, 429, 4xx, even 2xx) with an HTML, empty or unreadable body:
             // a gateway, proxy or load balancer may have answered after the service created
-            // the task. Unknown outcome, never a blind resend.
-            Answer::Unreadable(err) => self.create_ambiguous(now, err.to_string()),
+            // the task.
+            Answer::Unreadable(err) => {
+                let why = err.to_string();
+                self.create_failed(now, create_resend(CreateFailure::NoTaskId), err, why);
+            }
+        }
+    }
+
+    /// A createTask that gave no task id, as [`create_resend`] judged it (the one rule):
+    /// send again, unknown outcome (`why`), or fail with `err`.
+    fn create_failed(&mut self, now: Instant, verdict: CreateVerdict, err: Error, why: String) {
+        match verdict {
+            CreateVerdict::Resend => self.retry_create(now, err),
+            CreateVerdict::OutcomeUnknown => self.create_ambiguous(now, why),
+            CreateVerdict::Final => self.fail(err),
         }
     }
 
@@ -800,7 +890,7 @@ impl Solve {
                     self.poll_again_after_failure(now, factor);
                 }
                 ErrorClass::FailBanRisk => {
-                    self.cfg.guard().observe(&api.code, now);
+                    self.trip_guard(&api.code, now);
                     self.fail(Error::new(ErrorKind::Api(api)));
                 }
                 _ => self.fail(Error::new(ErrorKind::Api(api))),
@@ -901,8 +991,11 @@ impl Solve {
                 .last_processing
                 .map(|_| crate::calibrate::Observation::not_ready_by(after)),
         };
-        if let Some(obs) = obs {
-            plan.report(obs);
+        if let Some(observation) = obs {
+            self.events.push_back(Event::Learned {
+                family: plan.family(),
+                observation,
+            });
         }
     }
 }

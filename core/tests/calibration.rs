@@ -8,8 +8,8 @@ use capmonster_core::calibrate::{Calibrator, Observation, min_gap};
 use capmonster_core::policy::official_schedule;
 use capmonster_core::testing::{ReadyAfter, VirtualService, VirtualTransport};
 use capmonster_core::{
-    Config, Error, MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy, Solve, Solved, Task,
-    TaskFamily, blocking::block_on, drive_async,
+    ClientState, Config, Error, MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy, Solve, Solved,
+    Task, TaskFamily, blocking::block_on, drive_async_with,
 };
 use proptest::prelude::*;
 
@@ -20,9 +20,17 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-/// Drives `solve` to its end against `fx` with the core's one loop.
-fn drive(solve: &mut Solve, fx: &mut ReadyAfter) -> Result<Solved, Error> {
-    block_on(drive_async(solve, &VirtualTransport::new(fx))).expect("the fake is never pending")
+/// Drives `solve` to its end against `fx` with the core's one loop, its events applied to
+/// `st`.
+fn drive(st: &ClientState, solve: &mut Solve, fx: &mut ReadyAfter) -> Result<Solved, Error> {
+    block_on(drive_async_with(solve, &VirtualTransport::new(fx), st))
+        .expect("the fake is never pending")
+}
+
+/// A configuration and the live state of a client of it.
+fn client(cfg: Config) -> (Config, ClientState) {
+    let st = ClientState::new(&cfg);
+    (cfg, st)
 }
 
 fn task(family: TaskFamily) -> Task {
@@ -55,38 +63,45 @@ impl Lcg {
 }
 
 /// Runs `n` real solves of `family` on `cfg` with solve times uniform on `[lo, hi]` s.
-fn teach(cfg: &Config, family: TaskFamily, lo: f64, hi: f64, n: usize, seed: u64) {
+fn teach(
+    (cfg, st): &(Config, ClientState),
+    family: TaskFamily,
+    lo: f64,
+    hi: f64,
+    n: usize,
+    seed: u64,
+) {
     let mut rng = Lcg(seed);
     let task = task(family);
     for _ in 0..n {
         let start = t0();
-        let st = Duration::from_secs_f64(lo + (hi - lo) * rng.unit());
-        let mut fx = ReadyAfter::new(start, Some(st));
-        let mut solve = Solve::new(cfg, &task, start);
-        drive(&mut solve, &mut fx).unwrap();
+        let solve_time = Duration::from_secs_f64(lo + (hi - lo) * rng.unit());
+        let mut fx = ReadyAfter::new(start, Some(solve_time));
+        let mut solve = st.new_solve(cfg, &task, start);
+        drive(st, &mut solve, &mut fx).unwrap();
     }
 }
 
-fn first_delay(cfg: &Config, family: TaskFamily) -> Duration {
-    Solve::new(cfg, &task(family), t0()).policy().first_delay
+fn first_delay((cfg, st): &(Config, ClientState), family: TaskFamily) -> Duration {
+    st.new_solve(cfg, &task(family), t0()).policy().first_delay
 }
 
 #[test]
 fn a_fresh_config_uses_the_static_policy_then_learns() {
-    let cfg = support::config();
+    let cfg = client(support::config());
     let fam = TaskFamily::RecaptchaV3;
     let static_first = PollPolicy::for_family(fam, false).first_delay;
     assert_eq!(first_delay(&cfg, fam), static_first);
-    assert_eq!(cfg.calibrator().unwrap().observations(fam), 0);
+    assert_eq!(cfg.1.calibrator().unwrap().observations(fam), 0);
     teach(&cfg, fam, 2.0, 5.0, 1, 1);
-    assert_eq!(cfg.calibrator().unwrap().observations(fam), 1);
-    assert!(cfg.calibrator().unwrap().schedule(fam).is_some());
+    assert_eq!(cfg.1.calibrator().unwrap().observations(fam), 1);
+    assert!(cfg.1.calibrator().unwrap().schedule(fam).is_some());
 }
 
 #[test]
 fn faster_than_documented_moves_the_first_poll_earlier() {
     // reCAPTCHA v3: documented 10–30 s, static first poll at 10 s; really 2–5 s.
-    let cfg = support::config();
+    let cfg = client(support::config());
     let fam = TaskFamily::RecaptchaV3;
     teach(&cfg, fam, 2.0, 5.0, 20, 7);
     let first = first_delay(&cfg, fam);
@@ -94,8 +109,8 @@ fn faster_than_documented_moves_the_first_poll_earlier() {
     // And the tasks are now found within a few seconds, not at 10 s.
     let start = t0();
     let mut fx = ReadyAfter::new(start, Some(Duration::from_secs(3)));
-    let mut solve = Solve::new(&cfg, &task(fam), start);
-    drive(&mut solve, &mut fx).unwrap();
+    let mut solve = cfg.1.new_solve(&cfg.0, &task(fam), start);
+    drive(&cfg.1, &mut solve, &mut fx).unwrap();
     assert!(
         fx.now() - start < Duration::from_secs(7),
         "{:?}",
@@ -112,12 +127,12 @@ fn faster_than_documented_moves_the_first_poll_earlier() {
 #[test]
 fn slower_than_documented_moves_the_polls_later_and_saves_requests() {
     // hCaptcha: documented 10–80 s; really 60–120 s.
-    let cfg = support::config();
+    let cfg = client(support::config());
     let fam = TaskFamily::HCaptcha;
     teach(&cfg, fam, 60.0, 120.0, 20, 9);
     let first = first_delay(&cfg, fam);
     assert!(first >= Duration::from_secs(40), "first poll at {first:?}");
-    let sched = cfg.calibrator().unwrap().schedule(fam).unwrap();
+    let sched = cfg.1.calibrator().unwrap().schedule(fam).unwrap();
     let before_60 = sched
         .polls()
         .iter()
@@ -125,13 +140,13 @@ fn slower_than_documented_moves_the_polls_later_and_saves_requests() {
         .count();
     assert!(before_60 <= 3, "{:?}", sched.polls());
     // A 90 s task costs fewer polls than with calibration off.
-    let polls = |cfg: &Config| {
+    let polls = |(cfg, st): &(Config, ClientState)| {
         let start = t0();
         let mut fx = ReadyAfter::new(start, Some(Duration::from_secs(90)));
-        let mut solve = Solve::new(cfg, &task(fam), start);
-        drive(&mut solve, &mut fx).unwrap().polls
+        let mut solve = st.new_solve(cfg, &task(fam), start);
+        drive(st, &mut solve, &mut fx).unwrap().polls
     };
-    let off = cfg.clone().with_calibration(false);
+    let off = (cfg.0.clone().with_calibration(false), cfg.1.clone());
     assert!(
         polls(&cfg) < polls(&off),
         "{} vs {}",
@@ -142,8 +157,8 @@ fn slower_than_documented_moves_the_polls_later_and_saves_requests() {
 
 #[test]
 fn the_off_switch_keeps_the_static_policy() {
-    let cfg = support::config().with_calibration(false);
-    assert!(cfg.calibrator().is_none());
+    let cfg = client(support::config().with_calibration(false));
+    assert!(cfg.1.calibrator().is_none());
     let fam = TaskFamily::RecaptchaV3;
     teach(&cfg, fam, 2.0, 5.0, 20, 3);
     assert_eq!(
@@ -151,13 +166,15 @@ fn the_off_switch_keeps_the_static_policy() {
         PollPolicy::for_family(fam, false).first_delay
     );
     // Overriding the schedule also bypasses calibration (and teaches nothing).
-    let cfg = support::config()
-        .with_policy(PolicyOverrides::default().with_interval(Duration::from_secs(4)));
+    let cfg = client(
+        support::config()
+            .with_policy(PolicyOverrides::default().with_interval(Duration::from_secs(4))),
+    );
     teach(&cfg, fam, 2.0, 5.0, 5, 3);
-    assert_eq!(cfg.calibrator().unwrap().observations(fam), 0);
-    // Clones share one calibrator; `with_calibrator` shares it across configurations.
-    let a = support::config();
-    let b = support::config().with_calibrator(a.calibrator().unwrap().clone());
+    assert_eq!(cfg.1.calibrator().unwrap().observations(fam), 0);
+    // Clones share one calibrator; `with_calibrator` shares it across states.
+    let a = client(support::config());
+    let b = ClientState::new(&a.0).with_calibrator(a.1.calibrator().cloned());
     teach(&a.clone(), fam, 2.0, 5.0, 3, 3);
     assert_eq!(b.calibrator().unwrap().observations(fam), 3);
 }
@@ -239,14 +256,14 @@ proptest! {
         obs in proptest::collection::vec(observation(), 1..20),
         ready in proptest::option::of(0u64..400_000),
     ) {
-        let cfg = support::config().with_policy(PolicyOverrides::default().with_timeout(Duration::from_secs(3600)));
+        let (cfg, st) = client(support::config().with_policy(PolicyOverrides::default().with_timeout(Duration::from_secs(3600))));
         for o in obs {
-            cfg.calibrator().unwrap().observe(fam, o);
+            st.calibrator().unwrap().observe(fam, o);
         }
         let start = t0();
         let mut fx = ReadyAfter::new(start, ready.map(Duration::from_millis));
-        let mut solve = Solve::new(&cfg, &task(fam), start);
-        let _ = drive(&mut solve, &mut fx);
+        let mut solve = st.new_solve(&cfg, &task(fam), start);
+        let _ = drive(&st, &mut solve, &mut fx);
         prop_assert!(fx.polls().len() <= MAX_POLLS_PER_TASK as usize);
         let created = fx.created_at().expect("created");
         if let Some(first) = fx.polls().first() {

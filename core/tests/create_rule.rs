@@ -283,3 +283,78 @@ fn bare_statuses_on_a_poll_are_still_polled_again() {
     assert_eq!(solved.polls, 4);
     assert_eq!(fake.creates(), 1);
 }
+
+/// Every path that sends createTask follows the one rule, `policy::create_resend`: the
+/// state machine and the one-shot `codec::create_task` (through `call_async`) agree with it
+/// on every kind of failure.
+#[test]
+fn every_create_path_follows_the_one_resend_rule() {
+    use capmonster_core::codec;
+    use capmonster_core::policy::{CreateFailure, CreateVerdict, create_resend};
+    let mut cases = ambiguous_answers();
+    for status in [200, 503] {
+        for code in [
+            "ERROR_NO_SLOT_AVAILABLE",
+            "ERROR_TOO_MUCH_REQUESTS",
+            "ERROR_SERVICE_NOT_AVAILABLE",
+            "ERROR_CAPTCHA_UNSOLVABLE",
+            "ERROR_ZERO_BALANCE",
+            "ERROR_SOMETHING_NEW",
+        ] {
+            cases.push(("service", Reply::ApiError(code.into(), status)));
+        }
+    }
+    cases.push(("connect", Reply::Fail(TransportErrorKind::Connect)));
+    for (label, reply) in cases {
+        let code = match &reply {
+            Reply::ApiError(c, _) => Some(ErrorCode::parse(c)),
+            _ => None,
+        };
+        let what = match (&reply, &code) {
+            (Reply::Fail(k), _) => CreateFailure::Transport(*k),
+            (_, Some(c)) => CreateFailure::Service(c),
+            _ => CreateFailure::NoTaskId,
+        };
+        let verdict = create_resend(what);
+        let start = t0();
+        let cfg = fast(config());
+
+        // The state machine.
+        let mut fake = Fake::new(start);
+        fake.create_default = reply.clone();
+        let err = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+        let resent = fake.creates() > 1;
+        assert_eq!(
+            resent,
+            verdict == CreateVerdict::Resend,
+            "{label} {reply:?}"
+        );
+        let unknown = matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(_));
+        assert_eq!(
+            unknown,
+            verdict == CreateVerdict::OutcomeUnknown,
+            "{label} {reply:?}: {err}"
+        );
+
+        // The one-shot call: one send, and the same classification (the fake answers a
+        // one-shot call from its poll script).
+        let mut fake = Fake::new(start);
+        fake.poll_default = reply.clone();
+        let err = support::call(&cfg, &mut fake, codec::create_task(&cfg, &task())).unwrap_err();
+        assert_eq!(fake.seen.len(), 1, "{label}");
+        let unknown = matches!(err.kind(), ErrorKind::CreateOutcomeUnknown(_));
+        assert_eq!(
+            unknown,
+            verdict == CreateVerdict::OutcomeUnknown,
+            "{label} {reply:?}: {err}"
+        );
+        if verdict != CreateVerdict::OutcomeUnknown {
+            // A refusal or a connect failure keeps its own kind (the caller may send again;
+            // `Error::is_retryable` says so), a final answer its service error.
+            assert!(
+                matches!(err.kind(), ErrorKind::Api(_) | ErrorKind::Transport(_)),
+                "{label}: {err}"
+            );
+        }
+    }
+}

@@ -254,7 +254,9 @@ pub mod model {
                 ErrorCode::IpBlocked,
             ][usize::from(i % 4)]
             .clone();
-            cfg.guard().observe(&code, start);
+            let state = capmonster_core::ClientState::new(&cfg);
+            state.guard().observe(&code, start);
+            solve.handle_guard(state.trip());
             code
         });
         let ban_until = start + capmonster_core::BAN_DURATION;

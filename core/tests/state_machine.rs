@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::{
-    Action, Config, ErrorCode, ErrorKind, PolicyOverrides, PollPolicy, RequestKind, Solve, Task,
-    TaskId, TransportError, TransportErrorKind, WaitReason,
+    Action, ClientState, Config, ErrorCode, ErrorKind, Event, Outgoing, PolicyOverrides,
+    PollPolicy, RequestKind, Solve, Task, TaskId, TransportError, TransportErrorKind, WaitReason,
 };
 use serde_json::json;
-use support::{Fake, Reply, config, drive, t0};
+use support::{Fake, Reply, config, drive, drive_with, t0};
 
 fn task() -> Task {
     Task::from_json(json!({
@@ -261,15 +261,21 @@ fn a_402_json_body_is_the_answer() {
 }
 
 #[test]
-fn account_guard_stops_every_solve_sharing_the_config() {
+fn account_guard_stops_every_solve_sharing_the_client_state() {
     let start = t0();
     let cfg = fast(config());
+    let state = ClientState::new(&cfg);
     let mut fake = Fake::new(start);
     fake.create_default = Reply::ApiError("ERROR_KEY_DOES_NOT_EXIST".into(), 403);
-    let first = drive(&mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+    let first = drive_with(&state, &mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
     assert_eq!(first.code(), Some(&ErrorCode::KeyDoesNotExist));
     let mut other = Fake::new(start);
-    let second = drive(&mut Solve::new(&cfg.clone(), &task(), start), &mut other).unwrap_err();
+    let second = drive_with(
+        &state.clone(),
+        &mut Solve::new(&cfg.clone(), &task(), start),
+        &mut other,
+    )
+    .unwrap_err();
     assert!(
         matches!(second.kind(), ErrorKind::AccountBlocked { .. }),
         "{second}"
@@ -278,10 +284,15 @@ fn account_guard_stops_every_solve_sharing_the_config() {
         other.seen.is_empty(),
         "nothing sent while the guard is tripped"
     );
-    // An independent config has its own guard.
+    // An independent state has its own guard (the same settings or not).
     let mut third = Fake::new(start);
     third.poll_default = Reply::Ready(json!({"text": "x"}));
-    drive(&mut Solve::new(&fast(config()), &task(), start), &mut third).unwrap();
+    drive_with(
+        &ClientState::new(&cfg),
+        &mut Solve::new(&cfg, &task(), start),
+        &mut third,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -416,5 +427,98 @@ fn debug_of_a_solve_never_shows_the_key_in_any_form() {
         let action = solve.poll_action(start);
         let dbg = format!("{action:?}");
         assert!(!dbg.contains(support::KEY) && !dbg.contains(inner), "{dbg}");
+    }
+}
+
+/// Feeds `solve` a fixed script (createTask refused once, then created; two polls
+/// processing, then a ban-risk answer) and records every action and event, as text.
+fn scripted_run(cfg: &Config, state: &ClientState, start: std::time::Instant) -> Vec<String> {
+    let mut solve = state.new_solve(cfg, &task(), start);
+    let mut log = Vec::new();
+    let mut now = start;
+    let replies = [
+        Reply::ApiError("ERROR_NO_SLOT_AVAILABLE".into(), 200),
+        Reply::Created(42),
+        Reply::Processing,
+        Reply::Processing,
+        Reply::ApiError("ERROR_IP_BANNED".into(), 200),
+    ];
+    let mut replies = replies.iter();
+    for _ in 0..40 {
+        let action = solve.poll_action(now);
+        log.push(format!("{action:?}"));
+        while let Some(e) = solve.poll_event() {
+            log.push(format!("event {e:?}"));
+        }
+        match action {
+            Action::Send(out) => {
+                let (status, body) = replies.next().and_then(Reply::body).expect("scripted");
+                now += Duration::from_millis(100);
+                let resp = Response::builder().status(status).body(body).unwrap();
+                solve.handle_response(now, out.ticket, &resp);
+                while let Some(e) = solve.poll_event() {
+                    log.push(format!("event {e:?}"));
+                }
+            }
+            Action::Wait { until, .. } => now = until,
+            Action::Done(_) | Action::Fail(_) => break,
+        }
+    }
+    log
+}
+
+/// `Solve` is a pure function of its inputs: the same inputs give the same actions and
+/// events, and it writes no shared state. A ban-risk answer to one machine is an event;
+/// another machine sharing the same state sends on until the driver applies that event.
+#[test]
+fn solve_is_a_pure_function_of_its_inputs_and_writes_no_shared_state() {
+    let start = t0();
+    let cfg = fast(config());
+    let state = ClientState::new(&cfg);
+    let a = scripted_run(&cfg, &state, start);
+    let b = scripted_run(&cfg, &state, start);
+    assert_eq!(a, b, "same inputs, same actions and events");
+    assert!(
+        a.iter().any(|l| l.starts_with("event GuardTrip")),
+        "the ban-risk answer is reported: {a:#?}"
+    );
+    // Neither run changed the state it was made from.
+    assert!(state.trip().is_none(), "{:?}", state.guard());
+
+    // Two machines, one state: the first gets a ban-risk answer.
+    let mut one = state.new_solve(&cfg, &task(), start);
+    let mut two = state.new_solve(&cfg, &task(), start);
+    let Action::Send(out) = one.poll_action(start) else {
+        panic!("createTask first")
+    };
+    let (status, body) = Reply::ApiError("ERROR_KEY_DOES_NOT_EXIST".into(), 200)
+        .body()
+        .unwrap();
+    let resp = Response::builder().status(status).body(body).unwrap();
+    one.handle_response(start, out.ticket, &resp);
+    assert!(matches!(one.poll_action(start), Action::Fail(_)));
+    assert!(state.trip().is_none(), "the machine tripped nothing itself");
+    // Another machine still sends: nothing changed yet.
+    state.sync(&mut two);
+    assert!(matches!(
+        two.poll_action(start),
+        Action::Send(Outgoing {
+            kind: RequestKind::CreateTask { .. },
+            ..
+        })
+    ));
+    // The driver applies the event: now the guard holds for every machine it tells.
+    let events: Vec<Event> = std::iter::from_fn(|| one.poll_event()).collect();
+    assert!(matches!(
+        events.as_slice(),
+        [Event::GuardTrip { code: ErrorCode::KeyDoesNotExist, at }] if *at == start
+    ));
+    for e in &events {
+        state.handle_event(e);
+    }
+    let mut three = state.new_solve(&cfg, &task(), start);
+    match three.poll_action(start) {
+        Action::Fail(e) => assert!(matches!(e.kind(), ErrorKind::AccountBlocked { .. }), "{e}"),
+        other => panic!("{other:?}"),
     }
 }

@@ -246,8 +246,9 @@ pub fn the_key_never_leaks<S: SuiteTransport>() {
         .with_key(key.clone())
         .with_max_body_bytes(1024);
     let client = client_with::<S>(cfg.clone());
-    // Another client over a clone of the configuration shares its account guard.
-    let short = client_with::<S>(cfg.clone().with_policy(fast(Duration::from_millis(100))));
+    // Another client sharing its live state (`ClientState`) shares its account guard.
+    let short = client_with::<S>(cfg.clone().with_policy(fast(Duration::from_millis(100))))
+        .with_state(client.state().clone());
     let refused = client_with::<S>(config_for(&closed_port_url()).with_key(key.clone()));
     let slow = spawn(SimConfig::instant().with_fault(FaultRule::rate(
         SimEndpoint::Any,

@@ -9,7 +9,7 @@
 //! schedules see the same solve times:
 //! - official: the official SDK schedule (`PollPolicy::official`);
 //! - static: the core's default policy with calibration off (`Config::with_calibration(false)`);
-//! - calibrated: the default `Config` (calibration on), shared by all its tasks; the first
+//! - calibrated: the default `Config` (calibration on) and one `ClientState` for all its tasks; the first
 //!   `warmup` tasks teach it and are not counted, then it keeps learning as a client would.
 //!
 //! Reported per run: requests (getTaskResult polls) per task, mean and p95 detection latency
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use capmonster_bench::{Rng, median_spread, quantile, run_virtual};
 use capmonster_core::policy::official_schedule;
 use capmonster_core::testing::ReadyAfter;
-use capmonster_core::{ClientKey, Config, PollPolicy, Solve, Task, TaskFamily};
+use capmonster_core::{ClientKey, ClientState, Config, PollPolicy, Solve, Task, TaskFamily};
 
 /// The virtual unix time of the base instant (for `createTime`/`endTime`).
 const UNIX0: f64 = 1_790_000_000.25;
@@ -150,9 +150,14 @@ struct Stats {
     timeouts: usize,
 }
 
-fn run_one(mut solve: Solve, solve_time: Duration, base: Instant) -> (u32, Option<f64>) {
+fn run_one(
+    mut solve: Solve,
+    state: &ClientState,
+    solve_time: Duration,
+    base: Instant,
+) -> (u32, Option<f64>) {
     let service = ReadyAfter::new(base, Some(solve_time)).with_service_times(UNIX0);
-    run_virtual(&mut solve, service)
+    run_virtual(&mut solve, service, state)
 }
 
 /// One run: official, static, calibrated on the same solve times.
@@ -162,23 +167,30 @@ fn simulate(c: &Case, tasks: usize, warmup: usize, seed: u64) -> [Stats; 3] {
     let key = ClientKey::new("0123456789abcdef0123456789abcdef").unwrap_or_else(|_| unreachable!());
     let calibrated = Config::new(key.clone());
     let fixed = Config::new(key).with_calibration(false);
+    // One client's live state per configuration: the calibrated one learns from its tasks.
+    let (learning, none) = (ClientState::new(&calibrated), ClientState::new(&fixed));
     let task = Task::from_json_str(c.task).unwrap_or_else(|e| panic!("{}: {e}", c.name));
     let official = PollPolicy::official(c.family, false);
     let mut rng = Rng::new(seed);
     let mut draw = || Duration::from_secs_f64(c.lo + (c.hi - c.lo) * rng.unit());
     for _ in 0..warmup {
-        let _ = run_one(Solve::new(&calibrated, &task, base), draw(), base);
+        let _ = run_one(
+            learning.new_solve(&calibrated, &task, base),
+            &learning,
+            draw(),
+            base,
+        );
     }
     let mut out = [Stats::default(), Stats::default(), Stats::default()];
     for _ in 0..tasks {
         let st = draw();
         let solves = [
-            Solve::with_policy(&fixed, &task, official, base),
-            Solve::new(&fixed, &task, base),
-            Solve::new(&calibrated, &task, base),
+            (Solve::with_policy(&fixed, &task, official, base), &none),
+            (none.new_solve(&fixed, &task, base), &none),
+            (learning.new_solve(&calibrated, &task, base), &learning),
         ];
-        for (i, s) in solves.into_iter().enumerate() {
-            let (polls, lat) = run_one(s, st, base);
+        for (i, (s, state)) in solves.into_iter().enumerate() {
+            let (polls, lat) = run_one(s, state, st, base);
             out[i].requests.push(f64::from(polls));
             match lat {
                 Some(l) => out[i].latency.push(l),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use capmonster_bench::{Rng, median_spread, quantile, run_virtual};
 use capmonster_core::testing::ReadyAfter;
-use capmonster_core::{ClientKey, Config, PollPolicy, Solve, Task, TaskFamily};
+use capmonster_core::{ClientKey, ClientState, Config, PollPolicy, Solve, Task, TaskFamily};
 
 struct Family {
     name: &'static str,
@@ -143,7 +143,7 @@ impl Stats {
 }
 
 fn run_one(
-    cfg: &Config,
+    (cfg, state): (&Config, &ClientState),
     task: &Task,
     policy: Option<PollPolicy>,
     solve_time: Duration,
@@ -151,9 +151,9 @@ fn run_one(
 ) -> (u32, Option<f64>) {
     let mut solve = match policy {
         Some(p) => Solve::with_policy(cfg, task, p, base),
-        None => Solve::new(cfg, task, base),
+        None => state.new_solve(cfg, task, base),
     };
-    run_virtual(&mut solve, ReadyAfter::new(base, Some(solve_time)))
+    run_virtual(&mut solve, ReadyAfter::new(base, Some(solve_time)), state)
 }
 
 fn simulate(f: &Family, tasks: usize, seed: u64) -> [Stats; 2] {
@@ -162,6 +162,8 @@ fn simulate(f: &Family, tasks: usize, seed: u64) -> [Stats; 2] {
     let cfg = Config::new(
         ClientKey::new("0123456789abcdef0123456789abcdef").unwrap_or_else(|_| unreachable!()),
     );
+    // The live state of one client running all these tasks (its calibrator learns).
+    let state = ClientState::new(&cfg);
     let task = Task::from_json_str(f.task).unwrap_or_else(|e| panic!("{}: {e}", f.name));
     let official = PollPolicy::official(f.family, false);
     let mut rng = Rng::new(seed);
@@ -169,7 +171,7 @@ fn simulate(f: &Family, tasks: usize, seed: u64) -> [Stats; 2] {
     for _ in 0..tasks {
         let st = Duration::from_secs_f64(f.lo + (f.hi - f.lo) * rng.unit());
         for (i, p) in [None, Some(official)].into_iter().enumerate() {
-            let (polls, lat) = run_one(&cfg, &task, p, st, base);
+            let (polls, lat) = run_one((&cfg, &state), &task, p, st, base);
             out[i].requests.push(f64::from(polls));
             match lat {
                 Some(l) => out[i].latency.push(l),

@@ -19,8 +19,8 @@
 //! interval applies again, so a task slower than documented costs nothing extra.
 //! See [`PollPolicy::solve_time_range`] and BENCHMARKS.md for the figures.
 //!
-//! Once a family has finished tasks, the configuration's
-//! [`Calibrator`](crate::calibrate::Calibrator) replaces this static schedule with one learned from
+//! Once a family has finished tasks, the client's
+//! [`Calibrator`](crate::calibrate::Calibrator) (in its [`ClientState`](crate::ClientState)) replaces this static schedule with one learned from
 //! them (see [`crate::calibrate`]; off with
 //! [`Config::with_calibration`](crate::Config::with_calibration)).
 //!
@@ -31,7 +31,11 @@
 //! root; this module holds the official grids, the documented solve times, the limits an
 //! override is held to, and the saturating time arithmetic ([`add_sat`], [`FAR_FUTURE`]).
 
+mod create;
 pub(crate) mod timing;
+
+pub(crate) use create::create_error;
+pub use create::{CreateFailure, CreateVerdict, create_resend};
 
 pub(crate) use timing::*;
 pub use timing::{

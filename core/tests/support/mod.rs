@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::testing::{VirtualService, VirtualTransport};
 use capmonster_core::{
-    ClientKey, Config, Error, Outgoing, RequestKind, Solve, Solved, TransportError,
-    TransportErrorKind, blocking::block_on, call_async, codec::Call, drive_async,
+    ClientKey, ClientState, Config, Error, Outgoing, RequestKind, Solve, Solved, TransportError,
+    TransportErrorKind, blocking::block_on, call_async, codec::Call, drive_async, drive_async_with,
 };
 use serde_json::{Value, json};
 
@@ -120,6 +120,16 @@ impl Fake {
 /// Drives `solve` to its end against `fake` with the core's one loop.
 pub fn drive(solve: &mut Solve, fake: &mut Fake) -> Result<Solved, Error> {
     block_on(drive_async(solve, &VirtualTransport::new(fake))).expect("the fake is never pending")
+}
+
+/// [`drive`] with the machine's events applied to `state` and the guard's trip told to it.
+pub fn drive_with(
+    state: &ClientState,
+    solve: &mut Solve,
+    fake: &mut Fake,
+) -> Result<Solved, Error> {
+    block_on(drive_async_with(solve, &VirtualTransport::new(fake), state))
+        .expect("the fake is never pending")
 }
 
 /// Performs one one-shot `call` against `fake` with the core's one-shot path.
