@@ -108,6 +108,7 @@
 mod cli;
 mod clock;
 mod config;
+mod dialect;
 mod rng;
 mod server;
 mod state;
@@ -118,6 +119,7 @@ pub use config::{
     CallbackFault, CallbackRule, Endpoint, Fault, FaultRule, REORDER_WINDOW, SimConfig, SolveTime,
     Trigger,
 };
+pub use dialect::{CAPSOLVER_TEST_KEY, Dialect, UNNUMBERED_ERROR_ID};
 pub use server::Sim;
 pub use state::{CreatedTask, Stats};
 
