@@ -7,7 +7,10 @@ use crate::dialect::Dialect;
 /// The endpoint a [`FaultRule`] applies to.
 ///
 /// `ReportIncorrectToken` covers `/reportIncorrectTokenCaptcha` and its aliases
-/// `/reportIncorrectRecaptcha` and `/reportIncorrectHcaptcha`.
+/// `/reportIncorrectRecaptcha` and `/reportIncorrectHcaptcha`, and in the other dialects every
+/// report endpoint but `/reportIncorrectImageCaptcha`: Anti-Captcha's
+/// `/reportCorrectRecaptcha`, 2Captcha's `/reportIncorrect` and `/reportCorrect`, CapSolver's
+/// `/feedbackTask` (see [`crate::Dialect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// `POST /createTask`.
