@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::{FaultRule, SimConfig};
+use crate::dialect::Dialect;
 use crate::server::{Sim, block_on_ctrl_c};
 
 /// Default address of the standalone simulator.
@@ -39,6 +40,11 @@ pub struct SimArgs {
     /// Address to listen on (use a loopback address).
     #[arg(long, default_value = DEFAULT_ADDR)]
     pub addr: SocketAddr,
+    /// Service to impersonate: capmonster, anti-captcha, 2captcha (alias rucaptcha) or
+    /// capsolver. Sets that service's type names, task ids, error codes, endpoints, key rule
+    /// (capsolver: CAP- + 32 hex), retention and poll limit.
+    #[arg(long, value_name = "NAME", default_value = "capmonster")]
+    pub dialect: Dialect,
     /// Seed for every random choice (solve times, tokens, faults).
     #[arg(long, default_value_t = 0x5eed_cafe)]
     pub seed: u64,
@@ -82,6 +88,7 @@ impl SimArgs {
         } else {
             SimConfig::default()
         }
+        .with_dialect(self.dialect)
         .with_seed(self.seed);
         for (k, b) in &self.accounts {
             c = c.with_account(k.clone(), *b);
@@ -124,7 +131,8 @@ pub fn run_foreground(args: SimArgs) -> io::Result<()> {
         out.flush()?;
     }
     eprintln!(
-        "capmonster-sim listening on {} (Ctrl-C to stop; stats at {}/_sim/stats)",
+        "capmonster-sim ({} dialect) listening on {} (Ctrl-C to stop; stats at {}/_sim/stats)",
+        args.dialect,
         sim.addr(),
         sim.base_url()
     );

@@ -2,10 +2,15 @@
 
 use std::time::Duration;
 
+use crate::dialect::Dialect;
+
 /// The endpoint a [`FaultRule`] applies to.
 ///
 /// `ReportIncorrectToken` covers `/reportIncorrectTokenCaptcha` and its aliases
-/// `/reportIncorrectRecaptcha` and `/reportIncorrectHcaptcha`.
+/// `/reportIncorrectRecaptcha` and `/reportIncorrectHcaptcha`, and in the other dialects every
+/// report endpoint but `/reportIncorrectImageCaptcha`: Anti-Captcha's
+/// `/reportCorrectRecaptcha`, 2Captcha's `/reportIncorrect` and `/reportCorrect`, CapSolver's
+/// `/feedbackTask` (see [`crate::Dialect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// `POST /createTask`.
@@ -335,6 +340,9 @@ pub struct SimConfig {
     pub callback_timeout: Duration,
     /// Callback faults: drop, delay, duplicate, reorder, forge (none by default).
     pub callback_faults: Vec<CallbackRule>,
+    /// The service the simulator impersonates (default [`Dialect::CapMonster`]); set it with
+    /// [`SimConfig::with_dialect`], which also sets that service's retention and poll limit.
+    pub dialect: Dialect,
 }
 
 impl Default for SimConfig {
@@ -355,6 +363,7 @@ impl Default for SimConfig {
             worker_threads: None,
             callback_timeout: Duration::from_secs(2),
             callback_faults: Vec::new(),
+            dialect: Dialect::CapMonster,
         }
     }
 }
@@ -363,6 +372,18 @@ impl SimConfig {
     /// Default configuration, but every task is ready on its first poll.
     pub fn instant() -> Self {
         Self::default().with_solve_time("*", Duration::ZERO, Duration::ZERO)
+    }
+
+    /// Speak `dialect` (see [`Dialect`]): its type names, task ids, error codes and numbers,
+    /// statuses, result fields, endpoints and key rule. Also sets [`SimConfig::retention`]
+    /// and [`SimConfig::poll_limit`] to that service's (Anti-Captcha: 60 s after completion;
+    /// CapSolver: 300 s after creation; 120 polls everywhere), so call it before
+    /// [`SimConfig::with_retention`] / [`SimConfig::with_poll_limit`] to override those.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self.retention = dialect.spec().retention;
+        self.poll_limit = dialect.spec().poll_limit;
+        self
     }
 
     /// Set the random seed.

@@ -98,6 +98,18 @@
 //! * **reportIncorrect\***: `{"errorId":0,"status":"success"}` for a live task of the same
 //!   key, `ERROR_NO_SUCH_CAPCHA_ID` otherwise.
 //!
+//! # Dialects
+//!
+//! [`SimConfig::with_dialect`] (`--dialect NAME`) makes the simulator speak Anti-Captcha,
+//! 2Captcha/RuCaptcha or CapSolver instead of CapMonster Cloud (the default, unchanged): their
+//! task type names, task ids (2Captcha's above 32 bits, CapSolver's UUIDs), error codes and
+//! `errorId` numbering (CapSolver: HTTP 400/401), statuses (CapSolver's `idle`/`failed` and
+//! synchronous ImageToText), `cost` strings, report endpoints, key rule (CapSolver: `CAP-` +
+//! 32 hex, [`CAPSOLVER_TEST_KEY`]), retention and 2Captcha's form-encoded callbacks. A dialect
+//! is a table of data ([`Dialect`]); everything else above (rules, faults, trips, stats)
+//! works in each one. The dialect is per server; run one simulator per service to test
+//! failover.
+//!
 //! # Fault injection
 //!
 //! See [`Fault`] for what each fault does on the wire and [`FaultRule`] for triggers
@@ -108,6 +120,7 @@
 mod cli;
 mod clock;
 mod config;
+mod dialect;
 mod rng;
 mod server;
 mod state;
@@ -118,6 +131,7 @@ pub use config::{
     CallbackFault, CallbackRule, Endpoint, Fault, FaultRule, REORDER_WINDOW, SimConfig, SolveTime,
     Trigger,
 };
+pub use dialect::{CAPSOLVER_TEST_KEY, Dialect, UNNUMBERED_ERROR_ID};
 pub use server::Sim;
 pub use state::{CreatedTask, Stats};
 

@@ -26,6 +26,7 @@ use tokio::sync::oneshot;
 
 use crate::DEFAULT_USER_AGENT;
 use crate::config::{Endpoint, Fault, SimConfig};
+use crate::dialect::Spec;
 use crate::state::{Callback, CreatedTask, JSON, Reply, State, Stats};
 
 /// Largest request body the simulator reads (larger bodies count as malformed JSON).
@@ -242,6 +243,20 @@ fn forged(cb: &Callback) -> Callback {
     let mut path = cb.path.clone();
     let last = path.pop().unwrap_or('/');
     path.push(if last == 'A' { 'B' } else { 'A' });
+    if cb.content_type != "application/json" {
+        // A form-encoded pingback (2Captcha): the same id, the code "forged".
+        let text = String::from_utf8_lossy(&cb.body);
+        let id = text
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("id="))
+            .unwrap_or("0");
+        return Callback {
+            path,
+            body: Bytes::from(format!("id={id}&code=forged")),
+            fault: None,
+            ..cb.clone()
+        };
+    }
     let mut v: Value = serde_json::from_slice(&cb.body).unwrap_or_else(|_| json!({}));
     v["errorId"] = json!(0);
     v["status"] = json!("ready");
@@ -272,9 +287,10 @@ async fn send_post(shared: &Shared, cb: &Callback) -> bool {
     let attempt = async {
         let mut s = TcpStream::connect(cb.addr).await?;
         let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: capmonster-sim\r\n\r\n",
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: capmonster-sim\r\n\r\n",
             cb.path,
             cb.host,
+            cb.content_type,
             cb.body.len()
         );
         s.write_all(head.as_bytes()).await?;
@@ -407,7 +423,7 @@ enum Route {
     Unknown,
 }
 
-fn route(path: &str) -> Route {
+fn route(path: &str, d: &Spec) -> Route {
     let p = path.trim_end_matches('/');
     let mut segs = p.rsplit('/');
     let last = segs.next().unwrap_or("");
@@ -422,28 +438,11 @@ fn route(path: &str) -> Route {
             _ => {}
         }
     }
-    if eq(last, "actual") && eq(prev, "useragent") {
+    if d.user_agent && eq(last, "actual") && eq(prev, "useragent") {
         return Route::UserAgent;
     }
-    const TABLE: [(&str, Endpoint); 7] = [
-        ("createTask", Endpoint::CreateTask),
-        ("getTaskResult", Endpoint::GetTaskResult),
-        ("getBalance", Endpoint::GetBalance),
-        (
-            "reportIncorrectImageCaptcha",
-            Endpoint::ReportIncorrectImage,
-        ),
-        (
-            "reportIncorrectTokenCaptcha",
-            Endpoint::ReportIncorrectToken,
-        ),
-        ("reportIncorrectRecaptcha", Endpoint::ReportIncorrectToken),
-        ("reportIncorrectHcaptcha", Endpoint::ReportIncorrectToken),
-    ];
-    TABLE
-        .iter()
-        .find(|(name, _)| eq(last, name))
-        .map_or(Route::Unknown, |&(name, ep)| Route::Json(ep, name))
+    d.route(last)
+        .map_or(Route::Unknown, |(ep, name)| Route::Json(ep, name))
 }
 
 fn respond(r: Reply) -> Response<SimBody> {
@@ -472,27 +471,33 @@ fn html_error(code: u16) -> Reply {
 
 /// Whether `reply` is a refusal in the service's JSON envelope: the task was not created and
 /// createTask may be sent again (`ERROR_NO_SLOT_AVAILABLE`, `ERROR_TOO_MUCH_REQUESTS`,
-/// `ERROR_SERVICE_NOT_AVAILABLE`).
-fn is_refusal(reply: &Reply) -> bool {
+/// `ERROR_SERVICE_NOT_AVAILABLE`, as the dialect `d` names them).
+fn is_refusal(reply: &Reply, d: &Spec) -> bool {
     let Ok(v) = serde_json::from_slice::<Value>(&reply.body) else {
         return false;
     };
-    matches!(
-        v.get("errorCode").and_then(Value::as_str),
-        Some("ERROR_NO_SLOT_AVAILABLE" | "ERROR_TOO_MUCH_REQUESTS" | "ERROR_SERVICE_NOT_AVAILABLE")
-    )
+    let Some(code) = v.get("errorCode").and_then(Value::as_str) else {
+        return false;
+    };
+    [
+        "ERROR_NO_SLOT_AVAILABLE",
+        "ERROR_TOO_MUCH_REQUESTS",
+        "ERROR_SERVICE_NOT_AVAILABLE",
+    ]
+    .iter()
+    .any(|internal| d.code(internal) == code)
 }
 
-/// The reply for a "replacing" fault, or None for transport faults.
-fn replacement(fault: &Fault, ep: Endpoint) -> Option<Reply> {
+/// The reply for a "replacing" fault in dialect `d`, or None for transport faults.
+fn replacement(fault: &Fault, ep: Endpoint, d: &Spec) -> Option<Reply> {
     let create = ep == Endpoint::CreateTask;
     Some(match fault {
         Fault::Http5xxHtml(code) => html_error(*code),
-        Fault::Http429 => Reply::error(429, "ERROR_TOO_MUCH_REQUESTS", create),
-        Fault::Http402ZeroBalance => Reply::error(402, "ERROR_ZERO_BALANCE", create),
-        Fault::Http403KeyDoesNotExist => Reply::error(403, "ERROR_KEY_DOES_NOT_EXIST", create),
-        Fault::NoSlotAvailable => Reply::error(200, "ERROR_NO_SLOT_AVAILABLE", create),
-        Fault::CaptchaNotReady => Reply::error(200, "CAPTCHA_NOT_READY", false),
+        Fault::Http429 => Reply::error(d, 429, "ERROR_TOO_MUCH_REQUESTS", create),
+        Fault::Http402ZeroBalance => Reply::error(d, 402, "ERROR_ZERO_BALANCE", create),
+        Fault::Http403KeyDoesNotExist => Reply::error(d, 403, "ERROR_KEY_DOES_NOT_EXIST", create),
+        Fault::NoSlotAvailable => Reply::error(d, 200, "ERROR_NO_SLOT_AVAILABLE", create),
+        Fault::CaptchaNotReady => Reply::error(d, 200, "CAPTCHA_NOT_READY", false),
         Fault::UnknownStatus(s) => Reply::json(
             200,
             &json!({ "errorId": 0, "errorCode": null, "errorDescription": null, "status": s }),
@@ -508,7 +513,7 @@ fn replacement(fault: &Fault, ep: Endpoint) -> Option<Reply> {
             body: Bytes::from_static(b"upstream error: <b>not json</b> OK|"),
         },
         Fault::ServiceNotAvailable(code) => {
-            Reply::error(*code, "ERROR_SERVICE_NOT_AVAILABLE", create)
+            Reply::error(d, *code, "ERROR_SERVICE_NOT_AVAILABLE", create)
         }
         Fault::HttpEmpty(code) => Reply {
             status: *code,
@@ -525,7 +530,8 @@ async fn handle(
     peer: IpAddr,
     reset: Arc<AtomicBool>,
 ) -> Result<Response<SimBody>, Abort> {
-    let route = route(req.uri().path());
+    let d = shared.lock().spec();
+    let route = route(req.uri().path(), d);
     let (ep, name) = match route {
         Route::Stats => {
             shared.lock().count_request("stats");
@@ -566,7 +572,7 @@ async fn handle(
         }
         Route::Unknown => {
             shared.lock().count_request("unknown");
-            return Ok(respond(Reply::error(404, "ERROR_NO_SUCH_METHOD", false)));
+            return Ok(respond(Reply::error(d, 404, "ERROR_NO_SUCH_METHOD", false)));
         }
         Route::UserAgent => (Endpoint::UserAgent, "userAgent"),
         Route::Json(ep, name) => (ep, name),
@@ -577,6 +583,7 @@ async fn handle(
     if let Some(code) = tripped {
         shared.lock().count_request(name);
         return Ok(respond(Reply::error(
+            d,
             200,
             &code,
             ep == Endpoint::CreateTask,
@@ -598,7 +605,7 @@ async fn handle(
     let now = Instant::now();
 
     if let Some(f) = &fault
-        && let Some(reply) = replacement(f, ep)
+        && let Some(reply) = replacement(f, ep, d)
     {
         if ep == Endpoint::GetTaskResult {
             shared.lock().count_poll_only(parsed.as_ref(), now);
@@ -606,7 +613,7 @@ async fn handle(
         if ep == Endpoint::CreateTask {
             shared
                 .lock()
-                .note_create(parsed.as_ref(), is_refusal(&reply));
+                .note_create(parsed.as_ref(), is_refusal(&reply, d));
         }
         return Ok(respond(reply));
     }
@@ -620,13 +627,13 @@ async fn handle(
             },
             None,
         ),
-        Endpoint::CreateTask => (shared.lock().create_task(parsed.as_ref(), peer, now), None),
+        Endpoint::CreateTask => shared.lock().create_task(parsed.as_ref(), peer, now),
         Endpoint::GetTaskResult => shared.lock().get_task_result(parsed.as_ref(), now),
         Endpoint::GetBalance => (shared.lock().get_balance(parsed.as_ref(), now), None),
         Endpoint::ReportIncorrectImage | Endpoint::ReportIncorrectToken => {
             (shared.lock().report_incorrect(parsed.as_ref(), now), None)
         }
-        Endpoint::Any => (Reply::error(404, "ERROR_NO_SUCH_METHOD", false), None),
+        Endpoint::Any => (Reply::error(d, 404, "ERROR_NO_SUCH_METHOD", false), None),
     };
     if let Some(cb) = callback {
         dispatch_callback(&shared, cb);
@@ -636,7 +643,7 @@ async fn handle(
         let whole = matches!(fault, None | Some(Fault::Delay(_)));
         shared
             .lock()
-            .note_create(parsed.as_ref(), whole && is_refusal(&reply));
+            .note_create(parsed.as_ref(), whole && is_refusal(&reply, d));
     }
 
     match fault {

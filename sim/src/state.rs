@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 use crate::clock::{unix_now, unix_now_ms};
 use crate::config::{CallbackFault, Endpoint, Fault, SimConfig, Trigger};
+use crate::dialect::{CallbackFormat, RetentionFrom, Spec};
 use crate::rng::SplitMix64;
-use crate::tasks::{self, Reject, describe, field};
+use crate::tasks::{self, Reject, field};
 
 /// A snapshot of the simulator's counters (also served as JSON at `GET /_sim/stats`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -121,8 +122,11 @@ impl Stats {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedTask {
-    /// The task id it answered.
+    /// The simulator's internal id of the task: the task id answered in the integer-id
+    /// dialects, the key of [`Stats::polls_for`].
     pub task_id: u64,
+    /// The task id as answered on the wire (a JSON integer, or CapSolver's UUID string).
+    pub wire_task_id: Value,
     /// The `task` object of the createTask request, as received.
     pub task: Value,
     /// getTaskResult requests received for it so far (faulted ones included).
@@ -159,22 +163,23 @@ impl Reply {
         }
     }
 
-    /// `{"errorId":1,"errorCode":code,"errorDescription":...}` (+ `"taskId":0` on createTask).
-    pub(crate) fn error(status: u16, code: &str, with_task_id: bool) -> Self {
-        Self::error_described(status, code, describe(code), with_task_id)
+    /// The error envelope of internal code `code` in dialect `d`: CapMonster's is
+    /// `{"errorId":1,"errorCode":code,"errorDescription":...}` (+ `"taskId":0` on createTask);
+    /// the others translate the code, number `errorId` and (CapSolver) the HTTP status.
+    pub(crate) fn error(d: &Spec, status: u16, code: &str, create: bool) -> Self {
+        let (status, v) = d.error_body(status, code, None, create);
+        Self::json(status, &v)
     }
 
     /// Like [`Reply::error`] with a given `errorDescription`.
     pub(crate) fn error_described(
+        d: &Spec,
         status: u16,
         code: &str,
         description: &str,
-        with_task_id: bool,
+        create: bool,
     ) -> Self {
-        let mut v = json!({ "errorId": 1, "errorCode": code, "errorDescription": description });
-        if with_task_id {
-            v["taskId"] = json!(0);
-        }
+        let (status, v) = d.error_body(status, code, Some(description), create);
         Self::json(status, &v)
     }
 }
@@ -186,6 +191,8 @@ pub(crate) struct Callback {
     pub host: String,
     pub path: String,
     pub body: Bytes,
+    /// `application/json`, or form-encoded for 2Captcha's pingback.
+    pub content_type: &'static str,
     /// What to do to it instead of sending it once at once.
     pub fault: Option<CallbackFault>,
 }
@@ -249,13 +256,18 @@ struct Task {
     polls: u64,
     last_poll: Option<Instant>,
     over_limit: bool,
-    body: Option<Bytes>,
+    /// The final answer once finished: HTTP status and body.
+    body: Option<(u16, Bytes)>,
     callback: Option<String>,
+    /// A report was accepted for it (Anti-Captcha accepts one).
+    reported: bool,
 }
 
 /// All mutable simulator state, behind one mutex held for microseconds per request.
 pub(crate) struct State {
     cfg: Arc<SimConfig>,
+    /// The dialect spoken.
+    d: &'static Spec,
     rng: SplitMix64,
     fault_rng: SplitMix64,
     callback_rng: SplitMix64,
@@ -283,9 +295,6 @@ pub(crate) struct State {
     stats: Stats,
 }
 
-const PROCESSING: &[u8] =
-    br#"{"errorId":0,"errorCode":null,"errorDescription":null,"status":"processing"}"#;
-
 impl State {
     pub(crate) fn new(cfg: Arc<SimConfig>) -> Self {
         let mut accounts = HashMap::new();
@@ -299,6 +308,7 @@ impl State {
             );
         }
         Self {
+            d: cfg.dialect.spec(),
             rng: SplitMix64::new(cfg.seed),
             fault_rng: SplitMix64::new(cfg.seed ^ 0xFA17_FA17_FA17_FA17),
             callback_rng: SplitMix64::new(cfg.seed ^ 0xCA11_BAC4_CA11_BAC4),
@@ -307,7 +317,7 @@ impl State {
             held_seq: 0,
             accounts,
             tasks: HashMap::new(),
-            next_id: 100_000_000,
+            next_id: cfg.dialect.spec().first_id(),
             pending: BinaryHeap::new(),
             expiry: BinaryHeap::new(),
             created_hashes: HashMap::new(),
@@ -393,8 +403,7 @@ impl State {
             .ok_or("ERROR_KEY_DOES_NOT_EXIST")?;
         let base = key.split("__").next().unwrap_or(key);
         if !self.accounts.contains_key(base) {
-            let hex32 = base.len() == 32 && base.bytes().all(|b| b.is_ascii_hexdigit());
-            if !self.cfg.accounts.is_empty() || !hex32 {
+            if !self.cfg.accounts.is_empty() || !self.d.default_key_ok(base) {
                 return Err("ERROR_KEY_DOES_NOT_EXIST");
             }
             self.accounts.insert(
@@ -419,44 +428,59 @@ impl State {
         Ok(base.to_string())
     }
 
+    /// createTask: the answer, and a callback when the task finished at once (CapSolver's
+    /// synchronous ImageToText).
     pub(crate) fn create_task(
         &mut self,
         body: Option<&Value>,
         peer: IpAddr,
         now: Instant,
-    ) -> Reply {
+    ) -> (Reply, Option<Callback>) {
+        let d = self.d;
         let Some(v) = body.filter(|v| v.is_object()) else {
-            return Reply::error(200, "ERROR_TASK_ABSENT", true);
+            return (Reply::error(d, 200, "ERROR_TASK_ABSENT", true), None);
         };
         let key = match self.auth(v, now) {
             Ok(k) => k,
-            Err(code) => return Reply::error(200, code, true),
+            Err(code) => return (Reply::error(d, 200, code, true), None),
         };
         let Some(task) = field(v, "task").filter(|t| t.is_object()) else {
-            return Reply::error(200, "ERROR_TASK_ABSENT", true);
+            return (Reply::error(d, 200, "ERROR_TASK_ABSENT", true), None);
         };
-        let spec = match tasks::validate(task, &self.cfg) {
+        let checked = d
+            .check_dev_id(v)
+            .and_then(|()| d.translate_task(task))
+            .and_then(|cm| tasks::validate(&cm, &self.cfg));
+        let spec = match checked {
             Ok(s) => s,
             Err(Reject {
                 code,
                 description: Some(description),
-            }) => return Reply::error_described(200, code, &description, true),
-            Err(Reject { code, .. }) => return Reply::error(200, code, true),
+            }) => {
+                return (
+                    Reply::error_described(d, 200, code, &description, true),
+                    None,
+                );
+            }
+            Err(Reject { code, .. }) => return (Reply::error(d, 200, code, true), None),
         };
         // Drawn before the balance check (as before validation and generation were split), so
         // a seeded run keeps its tokens.
         let solution = tasks::generate(&spec.shape, &mut self.rng, unix_now());
         let Some(acc) = self.accounts.get_mut(&key) else {
-            return Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", true);
+            return (Reply::error(d, 200, "ERROR_KEY_DOES_NOT_EXIST", true), None);
         };
         if acc.balance_micros < spec.price_micros {
-            return Reply::error(200, "ERROR_ZERO_BALANCE", true);
+            return (Reply::error(d, 200, "ERROR_ZERO_BALANCE", true), None);
         }
         acc.balance_micros -= spec.price_micros;
 
+        let sync = d.sync_image && spec.canon == "ImageToTextTask";
         let (min, max) = tasks::solve_time(&self.cfg, spec.canon, spec.class.as_deref());
         let span = max.saturating_sub(min);
-        let solve = if span.is_zero() {
+        let solve = if sync {
+            std::time::Duration::ZERO
+        } else if span.is_zero() {
             min
         } else {
             min + span.mul_f64(self.rng.next_f64())
@@ -489,7 +513,10 @@ impl State {
         self.created_log.push((id, task.clone(), unix_now_ms()));
         self.next_id += 1;
         let ready_at = now + solve;
-        let expire_at = ready_at + self.cfg.retention;
+        let expire_at = match d.retention_from {
+            RetentionFrom::Ready => ready_at,
+            RetentionFrom::Created => now,
+        } + self.cfg.retention;
         let callback = field(v, "callbackUrl")
             .and_then(Value::as_str)
             .map(str::to_string);
@@ -509,13 +536,33 @@ impl State {
                 over_limit: false,
                 body: None,
                 callback,
+                reported: false,
             },
         );
         self.polls.insert(id, 0);
         self.pending.push(Reverse((ready_at, id)));
         self.expiry.push(Reverse((expire_at, id)));
         self.stats.tasks_created += 1;
-        Reply::json(200, &json!({ "errorId": 0, "taskId": id }))
+        if sync {
+            // Answered `ready` (or with the task's error) in the createTask answer: 0 polls.
+            let cb = self.finalize(id, now);
+            let (status, body) = self
+                .tasks
+                .get(&id)
+                .and_then(|t| t.body.clone())
+                .unwrap_or_default();
+            let reply = Reply {
+                status,
+                content_type: JSON,
+                body,
+            };
+            return (reply, cb);
+        }
+        let mut answer = json!({ "errorId": 0, "taskId": d.wire_id(id) });
+        if let Some(status) = d.created_status {
+            answer["status"] = json!(status);
+        }
+        (Reply::json(200, &answer), None)
     }
 
     /// Mark a task ready (once): build its final body, settle the charge, prepare the callback.
@@ -524,41 +571,74 @@ impl State {
         if task.body.is_some() || now < task.ready_at {
             return None;
         }
-        let body = match &task.outcome {
+        let d = self.d;
+        let (status, mut body) = match &task.outcome {
             Ok(solution) => {
                 self.stats.tasks_solved += 1;
-                json!({
-                    "errorId": 0,
-                    "errorCode": null,
-                    "errorDescription": null,
-                    "status": "ready",
-                    "solution": solution,
-                    "cost": task.price_micros as f64 / 1e6,
-                    "ip": task.ip.to_string(),
-                    "createTime": task.created_unix,
-                    "endTime": task.created_unix + task.solve_secs,
-                    "solveCount": 1,
-                })
+                let mut v = if d.types.is_none() {
+                    json!({
+                        "errorId": 0,
+                        "errorCode": null,
+                        "errorDescription": null,
+                        "status": "ready",
+                        "solution": solution,
+                    })
+                } else {
+                    json!({ "errorId": 0, "status": "ready", "solution": solution })
+                };
+                if let Some(cost) = d.cost_value(task.price_micros) {
+                    v["cost"] = cost;
+                    v["ip"] = json!(task.ip.to_string());
+                    v["createTime"] = json!(task.created_unix);
+                    v["endTime"] = json!(task.created_unix + task.solve_secs);
+                    v["solveCount"] = json!(1);
+                }
+                (200, v)
             }
             Err(code) => {
                 self.stats.tasks_failed += 1;
                 if let Some(acc) = self.accounts.get_mut(&task.key) {
                     acc.balance_micros += task.price_micros;
                 }
-                json!({ "errorId": 1, "errorCode": code, "errorDescription": describe(code) })
+                let (status, mut v) = d.error_body(200, code, None, false);
+                if let Some(failed) = d.failed_status {
+                    v["status"] = json!(failed);
+                }
+                (status, v)
             }
         };
+        if d.result_task_id {
+            body["taskId"] = d.wire_id(id);
+        }
+        // 2Captcha's pingback: form-encoded `id` and `code` (the answer, or the error code).
+        let pingback = (d.callback == CallbackFormat::Form).then(|| {
+            let code = match (&task.outcome, body.get("solution")) {
+                (Ok(_), Some(sol)) => pingback_code(sol),
+                (Err(_), _) => body["errorCode"].as_str().unwrap_or_default().to_string(),
+                _ => String::new(),
+            };
+            let wire = match d.wire_id(id) {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            format!("id={}&code={}", form_encode(&wire), form_encode(&code))
+        });
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        task.body = Some(body.clone());
+        task.body = Some((status, body.clone()));
         let url = task.callback.take()?;
         match loopback_target(&url) {
             Some((addr, host, path)) => {
                 let fault = self.pick_callback_fault();
+                let (content_type, body) = match pingback {
+                    Some(form) => ("application/x-www-form-urlencoded", Bytes::from(form)),
+                    None => ("application/json", body),
+                };
                 Some(Callback {
                     addr,
                     host,
                     path,
                     body,
+                    content_type,
                     fault,
                 })
             }
@@ -575,12 +655,8 @@ impl State {
             .is_some_and(|t| t.key == key && now < t.expire_at)
     }
 
-    fn task_id(v: &Value) -> Option<u64> {
-        match field(v, "taskId")? {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+    fn task_id(&self, v: &Value) -> Option<u64> {
+        self.d.parse_id(field(v, "taskId")?)
     }
 
     fn add_poll(&mut self, id: u64) -> u64 {
@@ -607,7 +683,7 @@ impl State {
             return;
         };
         let key = key.split("__").next().unwrap_or(key).to_string();
-        if let Some(id) = Self::task_id(v)
+        if let Some(id) = self.task_id(v)
             && self.live_task(id, &key, now)
         {
             self.add_poll(id);
@@ -619,19 +695,23 @@ impl State {
         body: Option<&Value>,
         now: Instant,
     ) -> (Reply, Option<Callback>) {
+        let d = self.d;
         let Some(v) = body.filter(|v| v.is_object()) else {
-            return (Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", false), None);
+            return (
+                Reply::error(d, 200, "ERROR_KEY_DOES_NOT_EXIST", false),
+                None,
+            );
         };
         let key = match self.auth(v, now) {
             Ok(k) => k,
-            Err(code) => return (Reply::error(200, code, false), None),
+            Err(code) => return (Reply::error(d, 200, code, false), None),
         };
-        let Some(id) = Self::task_id(v).filter(|&id| self.live_task(id, &key, now)) else {
-            return (Reply::error(200, "ERROR_NO_SUCH_CAPCHA_ID", false), None);
+        let Some(id) = self.task_id(v).filter(|&id| self.live_task(id, &key, now)) else {
+            return (Reply::error(d, 200, "ERROR_NO_SUCH_CAPCHA_ID", false), None);
         };
         let n = self.add_poll(id);
         let Some(task) = self.tasks.get_mut(&id) else {
-            return (Reply::error(200, "ERROR_NO_SUCH_CAPCHA_ID", false), None);
+            return (Reply::error(d, 200, "ERROR_NO_SUCH_CAPCHA_ID", false), None);
         };
         let last = task.last_poll.replace(now);
         if n > self.cfg.poll_limit {
@@ -639,29 +719,29 @@ impl State {
                 acc.locked_until = Some(now + self.cfg.lock_duration);
             }
             self.stats.lock_events += 1;
-            return (Reply::error(200, "ERROR_TOO_MUCH_REQUESTS", false), None);
+            return (Reply::error(d, 200, "ERROR_TOO_MUCH_REQUESTS", false), None);
         }
         if let (Some(min), Some(last)) = (self.cfg.min_poll_interval, last)
             && now.duration_since(last) < min
         {
-            return (Reply::error(200, "ERROR_TOO_MUCH_REQUESTS", false), None);
+            return (Reply::error(d, 200, "ERROR_TOO_MUCH_REQUESTS", false), None);
         }
         if now < task.ready_at {
             let r = Reply {
                 status: 200,
                 content_type: JSON,
-                body: Bytes::from_static(PROCESSING),
+                body: Bytes::from_static(d.processing),
             };
             return (r, None);
         }
         let cb = self.finalize(id, now);
-        let body = self
+        let (status, body) = self
             .tasks
             .get(&id)
             .and_then(|t| t.body.clone())
             .unwrap_or_default();
         let r = Reply {
-            status: 200,
+            status,
             content_type: JSON,
             body,
         };
@@ -669,8 +749,9 @@ impl State {
     }
 
     pub(crate) fn get_balance(&mut self, body: Option<&Value>, now: Instant) -> Reply {
+        let d = self.d;
         let Some(v) = body.filter(|v| v.is_object()) else {
-            return Reply::error(200, "ERROR_KEY_DOES_NOT_EXIST", false);
+            return Reply::error(d, 200, "ERROR_KEY_DOES_NOT_EXIST", false);
         };
         match self.auth(v, now) {
             Ok(k) => {
@@ -680,30 +761,41 @@ impl State {
                     &json!({ "errorId": 0, "balance": micros as f64 / 1e6 }),
                 )
             }
-            Err(code) => Reply::error(200, code, false),
+            Err(code) => Reply::error(d, 200, code, false),
         }
     }
 
+    /// A report (CapMonster's reportIncorrect*, Anti-Captcha's and 2Captcha's
+    /// report(In)correct*, CapSolver's feedbackTask): accepted for a live task of the key.
     pub(crate) fn report_incorrect(&mut self, body: Option<&Value>, now: Instant) -> Reply {
+        let d = self.d;
+        // CapMonster's refusals carry no errorDescription (unchanged); the others' full envelope.
+        let refuse = |code: &str| {
+            if d.types.is_none() {
+                Reply::json(200, &json!({ "errorId": 1, "errorCode": code }))
+            } else {
+                Reply::error(d, 200, code, false)
+            }
+        };
         let Some(v) = body.filter(|v| v.is_object()) else {
-            return Reply::json(
-                200,
-                &json!({ "errorId": 1, "errorCode": "ERROR_KEY_DOES_NOT_EXIST" }),
-            );
+            return refuse("ERROR_KEY_DOES_NOT_EXIST");
         };
         let key = match self.auth(v, now) {
             Ok(k) => k,
-            Err(code) => return Reply::json(200, &json!({ "errorId": 1, "errorCode": code })),
+            Err(code) => return refuse(code),
         };
-        match Self::task_id(v) {
+        match self.task_id(v) {
             Some(id) if self.live_task(id, &key, now) => {
+                if let Some(t) = self.tasks.get_mut(&id) {
+                    if d.one_report_per_task && t.reported {
+                        return refuse("ERROR_NO_SUCH_CAPCHA_ID");
+                    }
+                    t.reported = true;
+                }
                 self.stats.reports_accepted += 1;
                 Reply::json(200, &json!({ "errorId": 0, "status": "success" }))
             }
-            _ => Reply::json(
-                200,
-                &json!({ "errorId": 1, "errorCode": "ERROR_NO_SUCH_CAPCHA_ID" }),
-            ),
+            _ => refuse("ERROR_NO_SUCH_CAPCHA_ID"),
         }
     }
 
@@ -845,11 +937,17 @@ impl State {
             .iter()
             .map(|(id, task, ms)| CreatedTask {
                 task_id: *id,
+                wire_task_id: self.d.wire_id(*id),
                 task: task.clone(),
                 polls: self.polls.get(id).copied().unwrap_or(0),
                 created_unix_ms: *ms,
             })
             .collect()
+    }
+
+    /// The dialect spoken.
+    pub(crate) fn spec(&self) -> &'static Spec {
+        self.d
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -863,4 +961,30 @@ impl State {
         s.polls_per_task = self.polls.clone();
         s
     }
+}
+
+/// The `code` of a 2Captcha pingback: the solution's token or text, or the whole solution as
+/// JSON when it has no single answer field.
+fn pingback_code(solution: &Value) -> String {
+    for name in ["gRecaptchaResponse", "token", "text"] {
+        if let Some(s) = solution.get(name).and_then(Value::as_str) {
+            return s.to_string();
+        }
+    }
+    solution.to_string()
+}
+
+/// `application/x-www-form-urlencoded` encoding of a value.
+pub(crate) fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char);
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

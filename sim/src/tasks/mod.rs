@@ -39,7 +39,7 @@ pub(crate) fn field<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-fn str_field<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
+pub(crate) fn str_field<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
     field(obj, name).and_then(Value::as_str)
 }
 
