@@ -69,6 +69,17 @@ impl Collector {
                         && !f.merged.contains(&tag)
                         && (new.widget.container.is_none() || f.det.widget.container.is_none())
                 })
+            })
+            .or_else(|| {
+                // A placeholder (the vendor's script is loaded, or a challenge page's options)
+                // takes the first widget of its family found later.
+                self.found.iter().position(|f| {
+                    same_frame(f)
+                        && f.det.kind.group() == new.kind.group()
+                        && f.det.sitekey.is_none()
+                        && f.det.widget.container.is_none()
+                        && f.det.widget.widget_id.is_none()
+                })
             });
         match idx.and_then(|i| self.found.get_mut(i)) {
             Some(f) => {
@@ -376,6 +387,11 @@ fn is_invisible(v: Option<&str>) -> bool {
 fn container_of(v: Option<&Val>) -> Option<String> {
     match v? {
         Val::Str(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        // `document.getElementById('box')`, `document.querySelector('#box')`.
+        Val::Other(raw) => [".getElementById(", ".querySelector("]
+            .iter()
+            .find_map(|f| js::calls(raw, f).into_iter().next())
+            .and_then(|args| container_of(args.first())),
         _ => None,
     }
 }
@@ -492,7 +508,7 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
                 let mut d = doc.det(Kind::Funcaptcha);
                 d.sitekey = Some(pk);
                 d.api_server = field("surl=")
-                    .map(|s| split_url(&s).0)
+                    .map(|s| split_url(&percent_decode(&s)).0)
                     .filter(|h| h != "client-api.arkoselabs.com" && !h.is_empty());
                 c.merge(d, "fc-token", None);
             }
@@ -500,7 +516,7 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
             let n = iframe_no;
             iframe_no += 1;
             if let Some(src) = el.attr_nonempty("src") {
-                iframe_widget(c, doc, &src);
+                iframe_widget(c, doc, &src, &v3_keys);
             }
             if let Some(srcdoc) = el.attr("srcdoc")
                 && depth < MAX_SRCDOC_DEPTH
@@ -658,13 +674,28 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
         d.api_server = p.get_str("apiServers");
         c.merge(d, "init", Some("initGeetest4(…) is called but its captchaId is not a string literal; use the live-page snapshot".into()));
     }
-    for callee in ["new ArkoseEnforcement(", "new FunCaptcha(", "setConfig("] {
+    // Arkose's script names the key in its path.
+    for (pk, sub) in &libs.arkose {
+        let mut d = doc.det(Kind::Funcaptcha);
+        d.sitekey.clone_from(pk);
+        d.api_server.clone_from(sub);
+        if d.sitekey.is_some() || !c.has(&frame, |x| x.kind == Kind::Funcaptcha) {
+            c.merge(d, "script", None);
+        } else {
+            for f in &mut c.found {
+                if f.det.kind == Kind::Funcaptcha && f.det.api_server.is_none() {
+                    f.det.api_server.clone_from(sub);
+                }
+            }
+        }
+    }
+    for callee in ["new ArkoseEnforcement(", "new FunCaptcha(", ".setConfig("] {
         for args in js::calls(&inline, callee) {
             let Some(p) = args.first() else { continue };
             let pk = p.get_str("public_key").or_else(|| p.get_str("publicKey"));
             let cb = callback_of(p.get("onCompleted").or_else(|| p.get("callback")));
-            if pk.is_none() && (callee == "setConfig(" || cb.is_none()) {
-                if callee == "setConfig("
+            if pk.is_none() && (callee == ".setConfig(" || cb.is_none()) {
+                if callee == ".setConfig("
                     && let Some(cb) = cb
                 {
                     for f in &mut c.found {
@@ -683,20 +714,6 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
     }
 
     // Scripts loaded with no widget found for them.
-    for (pk, sub) in &libs.arkose {
-        let mut d = doc.det(Kind::Funcaptcha);
-        d.sitekey.clone_from(pk);
-        d.api_server.clone_from(sub);
-        if d.sitekey.is_some() || !c.has(&frame, |x| x.kind == Kind::Funcaptcha) {
-            c.merge(d, "script", None);
-        } else {
-            for f in &mut c.found {
-                if f.det.kind == Kind::Funcaptcha && f.det.api_server.is_none() {
-                    f.det.api_server.clone_from(sub);
-                }
-            }
-        }
-    }
     let explicit = libs.recaptcha.iter().any(|(_, r, _)| {
         !r.as_ref()
             .is_some_and(|k| v3_keys.iter().any(|(v, _)| v == k))
@@ -733,7 +750,7 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
 }
 
 /// A widget recognised from the URL of its own frame (a rendered page saved as HTML).
-fn iframe_widget(c: &mut Collector, doc: &Doc<'_>, src: &str) {
+fn iframe_widget(c: &mut Collector, doc: &Doc<'_>, src: &str, v3_keys: &[(String, bool)]) {
     let (host, path, params) = split_url(src);
     let mut d;
     if is_recaptcha_host(&host)
@@ -756,9 +773,7 @@ fn iframe_widget(c: &mut Collector, doc: &Doc<'_>, src: &str) {
         // An invisible anchor whose key is also a v3 render key is the v3 badge.
         if invisible
             && let Some(k) = &d.sitekey
-            && c.has(&doc.frame_path, |x| {
-                x.kind.is_v3() && x.sitekey.as_ref() == Some(k)
-            })
+            && v3_keys.iter().any(|(v, _)| v == k)
         {
             return;
         }

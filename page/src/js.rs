@@ -289,15 +289,22 @@ fn classify(raw: &str) -> Val {
 
 /// Every call of `callee` in `src` (`callee` ends with `(`, e.g. `grecaptcha.render(`), with
 /// its arguments. An occurrence preceded by an identifier character or a `.` is part of a
-/// longer name and skipped.
+/// longer name and skipped, unless `callee` starts with `.` (a method of any object).
 pub(crate) fn calls(src: &str, callee: &str) -> Vec<Vec<Val>> {
     let mut out = Vec::new();
     let mut from = 0;
+    let quoted = quoted_ranges(src);
     while let Some(p) = src.get(from..).and_then(|s| s.find(callee)) {
         let at = from + p;
         from = at + callee.len();
+        if in_ranges(&quoted, at) {
+            // Inside a string literal or a comment: text about the call, not the call.
+            continue;
+        }
         let prev = src[..at].chars().next_back();
-        if prev.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.') {
+        if !callee.starts_with('.')
+            && prev.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.')
+        {
             continue;
         }
         out.push(args(&src[from..]));
@@ -306,6 +313,59 @@ pub(crate) fn calls(src: &str, callee: &str) -> Vec<Vec<Val>> {
         }
     }
     out
+}
+
+/// Byte ranges of `src` inside string literals, template literals and comments (a lexer
+/// that ignores regular-expression literals).
+fn quoted_ranges(src: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut it = src.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '"' | '\'' | '`' => {
+                let mut end = src.len();
+                while let Some((j, d)) = it.next() {
+                    if d == '\\' {
+                        it.next();
+                    } else if d == c || (d == '\n' && c != '`') {
+                        end = j;
+                        break;
+                    }
+                }
+                out.push((i, end));
+            }
+            '/' if matches!(it.peek(), Some((_, '/'))) => {
+                let mut end = src.len();
+                for (j, d) in it.by_ref() {
+                    if d == '\n' {
+                        end = j;
+                        break;
+                    }
+                }
+                out.push((i, end));
+            }
+            '/' if matches!(it.peek(), Some((_, '*'))) => {
+                it.next();
+                let mut end = src.len();
+                let mut star = false;
+                for (j, d) in it.by_ref() {
+                    if star && d == '/' {
+                        end = j;
+                        break;
+                    }
+                    star = d == '*';
+                }
+                out.push((i, end));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn in_ranges(ranges: &[(usize, usize)], at: usize) -> bool {
+    let i = ranges.partition_point(|&(s, _)| s <= at);
+    i > 0 && ranges.get(i - 1).is_some_and(|&(s, e)| s <= at && at <= e)
 }
 
 /// The arguments at the start of `rest` (just after the opening parenthesis).
@@ -395,5 +455,13 @@ mod tests {
             let _ = calls(s, "grecaptcha.render(");
             let _ = object_after(s, "render(");
         }
+    }
+
+    #[test]
+    fn calls_inside_strings_and_comments_are_not_calls() {
+        let src = "var d = \"grecaptcha.render('x', {sitekey: 'a'})\"; // grecaptcha.render('y', {})\n/* grecaptcha.render('z') */ grecaptcha.render('w', {sitekey: 'b'})";
+        let c = calls(src, "grecaptcha.render(");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0][0], Val::Str("w".into()));
     }
 }
