@@ -213,6 +213,7 @@ impl Reader {
         let mut kv = Vec::new();
         loop {
             self.skip_ws();
+            let at = self.i;
             let key = match self.peek() {
                 None => break,
                 Some('}') => {
@@ -228,7 +229,7 @@ impl Reader {
                 Some(_) => {
                     // Computed key, spread, or something unreadable: skip one member.
                     let _ = self.skip_expr(depth);
-                    if matches!(self.peek(), Some(')' | ']')) {
+                    if self.i == at || matches!(self.peek(), Some(')' | ']')) {
                         self.i += 1;
                     }
                     continue;
@@ -259,9 +260,14 @@ impl Reader {
                     let _ = self.skip_expr(depth);
                 }
             }
-            if matches!(self.peek(), Some(')' | ']')) {
+            if matches!(self.peek(), Some(')' | ']' | ';')) {
                 // Unbalanced: give up on this object.
                 break;
+            }
+            if self.i == at {
+                // Nothing consumed (cannot happen with the branches above; a guard against
+                // looping forever on input nobody foresaw).
+                self.i += 1;
             }
         }
         Val::Obj(kv)
@@ -402,6 +408,7 @@ fn args(rest: &str) -> Vec<Val> {
 /// = {`…), if the next non-space character after the needle (and an optional `=`) is `{`.
 pub(crate) fn object_after(src: &str, needle: &str) -> Vec<Val> {
     let mut out = Vec::new();
+    let mut tries = 0;
     let mut from = 0;
     while let Some(p) = src.get(from..).and_then(|s| s.find(needle)) {
         let at = from + p + needle.len();
@@ -418,7 +425,8 @@ pub(crate) fn object_after(src: &str, needle: &str) -> Vec<Val> {
         if r.peek() == Some('{') {
             out.push(r.object(1));
         }
-        if out.len() >= 16 {
+        tries += 1;
+        if out.len() >= 16 || tries >= 64 {
             break;
         }
     }
@@ -447,6 +455,9 @@ mod tests {
     #[test]
     fn garbage_does_not_panic() {
         for s in [
+            "grecaptcha.render({a;b})",
+            "grecaptcha.render('x', {sitekey: 'a'; b: 1})",
+            "grecaptcha.render({;",
             "grecaptcha.render(",
             "grecaptcha.render({a:",
             "grecaptcha.render('\\",
