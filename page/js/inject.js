@@ -205,13 +205,13 @@
     }
   }
 
-  function resolveExecutes() {
+  function resolveExecutes(quiet) {
     var reg = w.__capmonsterPage;
     var pending = reg && reg.executes ? reg.executes.filter(function (x) {
       return x.pending && x.sitekey === cfg.sitekey && (!cfg.action || !x.action || x.action === cfg.action);
     }) : [];
     pending.forEach(function (x) { if (x.resolve(token)) res.resolved++; });
-    if (!pending.length) {
+    if (!pending.length && !quiet) {
       res.errors.push(reg ? 'no pending grecaptcha.execute for this key yet' : 'grecaptcha.execute is not held: install HOOK_SCRIPT before the page loads');
     }
   }
@@ -223,8 +223,10 @@
       break;
     case 'recaptcha-v3':
       fillAll(['g-recaptcha-response'], token, null);
-      resolveExecutes();
-      if (cfg.callback && cfg.callback.named) runCallback(token);
+      // The button binding calls a named callback; otherwise the page awaits execute().
+      var named = !!(cfg.callback && cfg.callback.named);
+      resolveExecutes(named);
+      if (named) runCallback(token);
       break;
     case 'hcaptcha':
       fillAll(['h-captcha-response', 'g-recaptcha-response'], token, { tag: 'textarea' });

@@ -432,17 +432,25 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
         let id = el.attr_nonempty("id");
         if el.has_class("g-recaptcha") {
             let key = el.attr_nonempty("data-sitekey");
+            // reCAPTCHA v3's documented button binding: `<button class="g-recaptcha"
+            // data-sitekey data-callback data-action>` with plain api.js. `data-action` is not a
+            // v2 attribute (Enterprise v2 widgets do take one).
+            let v3_button = (!enterprise && el.attr_nonempty("data-action").is_some())
+                .then(|| key.clone().map(|k| (k, false)))
+                .flatten();
             if let Some((k, e)) = key
                 .as_ref()
                 .and_then(|k| v3_keys.iter().find(|(v, _)| v == k))
+                .cloned()
+                .or(v3_button)
             {
                 // The v3 "bind to a button" markup: same key as api.js?render=KEY.
-                let mut d = doc.det(if *e {
+                let mut d = doc.det(if e {
                     Kind::RecaptchaV3Enterprise
                 } else {
                     Kind::RecaptchaV3
                 });
-                d.sitekey = Some(k.clone());
+                d.sitekey = Some(k);
                 d.action = el.attr_nonempty("data-action");
                 d.callback = named(el.attr_nonempty("data-callback"));
                 d.widget.container = id;
