@@ -57,13 +57,12 @@ pub(crate) fn set_service(base_url: &str) {
     let Some(host) = uri.host() else {
         return;
     };
-    let port = uri
-        .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("http") {
-            80
-        } else {
-            443
-        });
+    let default_port = if uri.scheme_str() == Some("http") {
+        80
+    } else {
+        443
+    };
+    let port = uri.port_u16().unwrap_or(default_port);
     let proxy = capmonster_core::ProxyUrl::from_env(base_url)
         .ok()
         .flatten()
