@@ -98,11 +98,19 @@ Callbacks (solve, solve-many; --callback-listen ADDR [--callback-url URL]):
   sent). Other commands ignore these options.
 
 Options may come before or after the command; when one is repeated, the last one wins.
+`capmonster sim` has options of its own only (`capmonster sim --help`).
 
 Durations (--timeout, --first-poll-delay, --poll-interval) are seconds, at most 86400.
 
 The client key is never printed, not even in part, not even with --verbose. Text from the
 server is printed with control, bidi and line-separator characters escaped.";
+
+/// Text shown at the end of `-h`: the exit codes in brief, and where the rest is.
+const AFTER_SHORT_HELP: &str = "\
+Exit codes: 0 success, 1 internal or ledger error, 2 usage or bad input (nothing sent),
+3 service error, 4 gave up (resume it), 5 transport failure, 6 --max-spend refused the task,
+7 a solve-many line another run holds. `capmonster --help` tells the whole contract: input,
+output, exit codes, the ledger, the simulator, callbacks.";
 
 /// `capmonster`: a command-line client for the CapMonster Cloud captcha-solving API.
 #[derive(Parser)]
@@ -110,7 +118,8 @@ server is printed with control, bidi and line-separator characters escaped.";
     name = "capmonster",
     version,
     about = "Solve captchas with CapMonster Cloud from the shell, or offline against the built-in simulator",
-    after_help = AFTER_HELP,
+    after_help = AFTER_SHORT_HELP,
+    after_long_help = AFTER_HELP,
     color = clap::ColorChoice::Never,
     args_override_self = true,
     max_term_width = 100

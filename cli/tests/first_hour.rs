@@ -222,3 +222,25 @@ fn the_plain_http_refusal_names_its_opt_in_and_the_opt_in_works() {
         out.stderr
     );
 }
+
+#[test]
+fn short_help_fits_a_screen_and_points_at_the_long_one() {
+    let out = run(&["-h"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = out.stdout.lines().count();
+    assert!(lines <= 60, "{lines} lines: {}", out.stdout);
+    for needle in [
+        "Exit codes: 0 success",
+        "7 a solve-many line",
+        "`capmonster --help`",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    // The long help keeps the whole contract.
+    let long = run(&["--help"]);
+    assert!(
+        long.stdout.contains("The ledger (--ledger"),
+        "{}",
+        long.stdout
+    );
+}
