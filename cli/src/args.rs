@@ -98,11 +98,19 @@ Callbacks (solve, solve-many; --callback-listen ADDR [--callback-url URL]):
   sent). Other commands ignore these options.
 
 Options may come before or after the command; when one is repeated, the last one wins.
+`capmonster sim` has options of its own only (`capmonster sim --help`).
 
 Durations (--timeout, --first-poll-delay, --poll-interval) are seconds, at most 86400.
 
 The client key is never printed, not even in part, not even with --verbose. Text from the
 server is printed with control, bidi and line-separator characters escaped.";
+
+/// Text shown at the end of `-h`: the exit codes in brief, and where the rest is.
+const AFTER_SHORT_HELP: &str = "\
+Exit codes: 0 success, 1 internal or ledger error, 2 usage or bad input (nothing sent),
+3 service error, 4 gave up (resume it), 5 transport failure, 6 --max-spend refused the task,
+7 a solve-many line another run holds. `capmonster --help` tells the whole contract: input,
+output, exit codes, the ledger, the simulator, callbacks.";
 
 /// `capmonster`: a command-line client for the CapMonster Cloud captcha-solving API.
 #[derive(Parser)]
@@ -110,7 +118,8 @@ server is printed with control, bidi and line-separator characters escaped.";
     name = "capmonster",
     version,
     about = "Solve captchas with CapMonster Cloud from the shell, or offline against the built-in simulator",
-    after_help = AFTER_HELP,
+    after_help = AFTER_SHORT_HELP,
+    after_long_help = AFTER_HELP,
     color = clap::ColorChoice::Never,
     args_override_self = true,
     max_term_width = 100
@@ -124,7 +133,19 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Options accepted before or after the command.
+/// `--help` heading of the options saying which service to talk to, and how.
+const SERVICE: &str = "Service";
+/// `--help` heading of the options shaping each task's solve.
+const TASKS: &str = "Tasks";
+/// `--help` heading of the ledger options.
+const LEDGER: &str = "Ledger";
+/// `--help` heading of the callback options.
+const CALLBACKS: &str = "Callbacks";
+/// `--help` heading of the options about what is printed.
+const OUTPUT: &str = "Output";
+
+/// Options accepted before or after the command, shown under their own headings after a
+/// command's own options.
 ///
 /// No `Debug`: it holds the client key.
 #[derive(Args)]
@@ -133,6 +154,7 @@ pub(crate) struct GlobalOpts {
     #[arg(
         long,
         global = true,
+        help_heading = SERVICE,
         env = "CAPMONSTER_CLIENT_KEY",
         hide_env_values = true,
         value_name = "KEY"
@@ -140,50 +162,51 @@ pub(crate) struct GlobalOpts {
     pub(crate) client_key: Option<String>,
 
     /// The API's base URL; https only, except loopback [default: https://api.capmonster.cloud]
-    #[arg(long, global = true, env = "CAPMONSTER_BASE_URL", value_name = "URL")]
+    #[arg(long, global = true, env = "CAPMONSTER_BASE_URL", value_name = "URL", help_heading = SERVICE)]
     pub(crate) base_url: Option<String>,
 
+    /// Allow a plain http:// --base-url to a host that is not loopback (the key then travels
+    /// unencrypted)
+    #[arg(long, global = true, help_heading = SERVICE)]
+    pub(crate) insecure_http: bool,
+
     /// The HTTP client library to use
-    #[arg(long, global = true, value_enum, default_value_t = TransportKind::Hyper, value_name = "ureq|hyper")]
+    #[arg(long, global = true, value_enum, default_value_t = TransportKind::Hyper, value_name = "ureq|hyper", hide_possible_values = true, help_heading = SERVICE)]
     pub(crate) transport: TransportKind,
 
     /// Start the built-in simulator on 127.0.0.1 and use it (no key needed)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = SERVICE)]
     pub(crate) sim: bool,
 
     /// Overall deadline for each task, in seconds (decimals allowed; at most 86400)
-    #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true)]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true, help_heading = TASKS)]
     pub(crate) timeout: Option<Duration>,
 
     /// Delay before the first poll, in seconds, 0 to 86400 [default: per task type]
-    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true)]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs, allow_negative_numbers = true, help_heading = TASKS)]
     pub(crate) first_poll_delay: Option<Duration>,
 
     /// Interval between polls, in seconds, up to 86400 [default: per task type]
-    #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true)]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_positive_secs, allow_negative_numbers = true, help_heading = TASKS)]
     pub(crate) poll_interval: Option<Duration>,
-
-    /// One line per request on stderr (the key is redacted)
-    #[arg(short, long, global = true)]
-    pub(crate) verbose: bool,
 
     /// Largest image a task may upload, in decoded bytes (ImageToTextTask body, each
     /// ComplexImageTask image); a larger one is refused locally (exit 2, nothing sent).
     /// Raise it if the service accepts your larger images (older docs: 500000) [default: 51200,
     /// the documented 50 KB]
-    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_image_bytes, allow_negative_numbers = true)]
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_image_bytes, allow_negative_numbers = true, help_heading = TASKS)]
     pub(crate) max_image_bytes: Option<u64>,
 
     /// solve, solve-many: receive each task's result by callback on this address (e.g.
     /// 127.0.0.1:8640) instead of polling for it; polling is the fallback (hyper transport
     /// only)
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, global = true, value_name = "ADDR", help_heading = CALLBACKS)]
     pub(crate) callback_listen: Option<std::net::SocketAddr>,
 
     /// With --callback-listen: the public base URL the service POSTs to (a reverse proxy or
     /// tunnel in front of ADDR), e.g. https://hooks.example.com/capmonster [default:
     /// http://ADDR]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = CALLBACKS)]
     pub(crate) callback_url: Option<String>,
 
     /// Record every task's life in this ledger: PATH or sqlite:PATH (a SQLite file),
@@ -192,6 +215,7 @@ pub(crate) struct GlobalOpts {
         long,
         global = true,
         env = "CAPMONSTER_LEDGER",
+        help_heading = LEDGER,
         value_name = "PATH|sqlite:PATH|redis://HOST:PORT/DB"
     )]
     pub(crate) ledger: Option<String>,
@@ -200,8 +224,12 @@ pub(crate) struct GlobalOpts {
     /// (exit 6, nothing sent). Rounded down to the millionth of a dollar. Prices: the
     /// library's documented per-family estimates
     // allow_hyphen_values: `-inf` or `-1` is this option's (bad) value, not another flag.
-    #[arg(long, global = true, value_name = "USD", value_parser = parse_usd, allow_hyphen_values = true)]
+    #[arg(long, global = true, value_name = "USD", value_parser = parse_usd, allow_hyphen_values = true, help_heading = LEDGER)]
     pub(crate) max_spend: Option<f64>,
+
+    /// One line per request on stderr (the key is redacted)
+    #[arg(short, long, global = true, help_heading = OUTPUT)]
+    pub(crate) verbose: bool,
 }
 
 /// Which transport crate sends the requests.
@@ -301,6 +329,75 @@ pub(crate) enum Command {
     Sim(capmonster_sim::SimArgs),
 }
 
+/// `capmonster sim`: the simulator's own command line. It is parsed apart from [`Cli`] so that
+/// it shows and accepts only the simulator's options, none of the client's (a server has no
+/// ledger, key or callbacks of its own).
+#[derive(Parser)]
+#[command(
+    name = "capmonster sim",
+    bin_name = "capmonster sim",
+    version,
+    about = "Run the simulator in the foreground (Ctrl-C stops it)",
+    long_about = "Run the offline CapMonster Cloud simulator in the foreground (Ctrl-C stops \
+                  it). It prints its base URL on the first line; point the client's --base-url \
+                  at it. Tasks take their documented solve times unless --solve-time or \
+                  --instant says otherwise.",
+    color = clap::ColorChoice::Never,
+    args_override_self = true,
+    max_term_width = 100
+)]
+pub(crate) struct SimCli {
+    /// The simulator's options.
+    #[command(flatten)]
+    pub(crate) args: capmonster_sim::SimArgs,
+}
+
+/// When the command line runs `capmonster sim` (its command word, the first word that is
+/// neither an option nor an option's value, is `sim`, or `help sim`): the arguments for
+/// [`SimCli`], options written before the command word included.
+pub(crate) fn sim_command_line(args: &[std::ffi::OsString]) -> Option<Vec<std::ffi::OsString>> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let takes_value = |long: &str| {
+        cli.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .is_some_and(|a| a.get_action().takes_values())
+    };
+    let mut before = Vec::new();
+    let mut i = 1;
+    while let Some(arg) = args.get(i) {
+        let word = arg.to_str()?;
+        if word == "--" {
+            return None;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            before.push(arg.clone());
+            if !long.contains('=') && takes_value(long) {
+                before.extend(args.get(i + 1).cloned());
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if word.len() > 1 && word.starts_with('-') {
+            // Short flags (-v, -h, -V) take no value.
+            before.push(arg.clone());
+            i += 1;
+            continue;
+        }
+        let rest: Vec<std::ffi::OsString> = match word {
+            "sim" => args[i + 1..].to_vec(),
+            "help" if args.get(i + 1).is_some_and(|a| a == "sim") => vec!["--help".into()],
+            _ => return None,
+        };
+        let mut line = vec![std::ffi::OsString::from("capmonster sim")];
+        line.extend(before);
+        line.extend(rest);
+        return Some(line);
+    }
+    None
+}
+
 impl Command {
     /// Whether the command needs a client key (`user-agent` sends none; `sim` is a server).
     pub(crate) fn needs_key(&self) -> bool {
@@ -377,6 +474,44 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_sim_command_line_is_consistent() {
+        SimCli::command().debug_assert();
+    }
+
+    #[test]
+    fn sim_is_found_after_the_options_before_it() {
+        let line = |words: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("capmonster")
+                .chain(words.iter().copied())
+                .map(Into::into)
+                .collect();
+            sim_command_line(&args).map(|l| {
+                l.iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            line(&["sim", "--instant"]).unwrap(),
+            ["capmonster sim", "--instant"]
+        );
+        assert_eq!(
+            line(&["--max-image-bytes", "9", "-v", "sim"]).unwrap(),
+            ["capmonster sim", "--max-image-bytes", "9", "-v"]
+        );
+        assert_eq!(
+            line(&["help", "sim"]).unwrap(),
+            ["capmonster sim", "--help"]
+        );
+        // `sim` as an option's value, or another command, is not the simulator.
+        assert_eq!(line(&["--ledger", "sim", "ledger"]), None);
+        assert_eq!(line(&["--sim", "solve", "sim"]), None);
+        assert_eq!(line(&["--timeout=3", "balance"]), None);
+        assert_eq!(line(&["--", "sim"]), None);
+        assert_eq!(line(&[]), None);
     }
 
     #[test]

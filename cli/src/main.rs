@@ -53,6 +53,8 @@ const NO_KEY: &str = "user-agent-sends-no-key";
 /// The only way the command writes: stdout lines and stderr lines, both redacted.
 pub(crate) struct Io {
     redactor: Redactor,
+    /// How many lines went to standard output.
+    lines_out: std::sync::atomic::AtomicUsize,
 }
 
 impl Io {
@@ -64,7 +66,15 @@ impl Io {
         let mut out = io::stdout().lock();
         out.write_all(clean.as_bytes())?;
         out.write_all(b"\n")?;
-        out.flush()
+        out.flush()?;
+        self.lines_out
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many lines [`Io::out`] wrote.
+    fn lines_out(&self) -> usize {
+        self.lines_out.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Writes `error: <message>` to standard error: one line, the key redacted, every
@@ -80,12 +90,32 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let redactor = Redactor::from_process(&args);
     install_panic_hook(redactor.clone());
-    let io = Io { redactor };
+    let io = Io {
+        redactor,
+        lines_out: Default::default(),
+    };
+    if let Some(sim_line) = args::sim_command_line(&args) {
+        return match args::SimCli::try_parse_from(sim_line) {
+            Ok(sim) => ExitCode::from(run_sim(sim.args, &io)),
+            Err(e) => ExitCode::from(parse_error(&e, &io, "capmonster sim --help")),
+        };
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return ExitCode::from(parse_error(&e, &io)),
+        Err(e) => return ExitCode::from(parse_error(&e, &io, "capmonster --help")),
     };
     ExitCode::from(run(cli, &io))
+}
+
+/// `capmonster sim`: the simulator in the foreground.
+fn run_sim(sim_args: capmonster_sim::SimArgs, io: &Io) -> u8 {
+    match capmonster_sim::run_foreground(sim_args) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            io.err(&format!("simulator: {e}"));
+            EXIT_INTERNAL
+        }
+    }
 }
 
 /// A panic is a bug: report it on one line instead of a backtrace, key redacted.
@@ -98,8 +128,8 @@ fn install_panic_hook(redactor: Redactor) {
 }
 
 /// Help and version go to stdout with exit 0; a usage error becomes one line on stderr with
-/// exit 2.
-fn parse_error(e: &clap::Error, io: &Io) -> u8 {
+/// exit 2, pointing at `help` (the command that shows the help).
+fn parse_error(e: &clap::Error, io: &Io, help: &str) -> u8 {
     match e.kind() {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
             let text = e.render().to_string();
@@ -127,7 +157,7 @@ fn parse_error(e: &clap::Error, io: &Io) -> u8 {
             }
             let joined = parts.join(" ");
             let msg = joined.strip_prefix("error: ").unwrap_or(&joined);
-            io.err(&format!("{msg} (see `capmonster --help`)"));
+            io.err(&format!("{msg} (see `{help}`)"));
             EXIT_USAGE
         }
     }
@@ -146,16 +176,9 @@ enum Input {
 /// Runs the parsed command; returns the exit code.
 fn run(cli: Cli, io: &Io) -> u8 {
     let Cli { opts, command } = cli;
-    if let Command::Sim(mut sim_args) = command {
-        // `--max-image-bytes` given before the command lands in the global option.
-        sim_args.max_image_bytes = sim_args.max_image_bytes.or(opts.max_image_bytes);
-        return match capmonster_sim::run_foreground(sim_args) {
-            Ok(()) => EXIT_OK,
-            Err(e) => {
-                io.err(&format!("simulator: {e}"));
-                EXIT_INTERNAL
-            }
-        };
+    if let Command::Sim(sim_args) = command {
+        // Not reached: `main` parses `capmonster sim` apart (args::sim_command_line).
+        return run_sim(sim_args, io);
     }
     if opts.verbose {
         init_tracing(&io.redactor);
@@ -207,9 +230,9 @@ fn run(cli: Cli, io: &Io) -> u8 {
     };
     if !opts.sim
         && let Some(url) = &opts.base_url
-        && let Err(e) = Config::new(key.clone()).with_base_url(url)
+        && let Err(msg) = with_base_url(Config::new(key.clone()), url, opts.insecure_http)
     {
-        io.err(&e.to_string());
+        io.err(&msg);
         return EXIT_USAGE;
     }
 
@@ -270,14 +293,15 @@ fn run(cli: Cli, io: &Io) -> u8 {
         };
     }
     if let Some(url) = &base_url {
-        config = match config.with_base_url(url) {
+        config = match with_base_url(config, url, opts.insecure_http) {
             Ok(c) => c,
-            Err(e) => {
-                io.err(&e.to_string());
+            Err(msg) => {
+                io.err(&msg);
                 return EXIT_USAGE;
             }
         };
     }
+    output::set_service(config.base_url());
     tracing::debug!(
         transport = ?opts.transport,
         base_url = config.base_url(),
@@ -314,6 +338,35 @@ fn run(cli: Cli, io: &Io) -> u8 {
         sim.shutdown();
     }
     code
+}
+
+/// `config` with the base URL `url`: https, or plain http to a loopback host, or to any host
+/// with `--insecure-http`. A refusal of plain http names that option.
+fn with_base_url(config: Config, url: &str, insecure_http: bool) -> Result<Config, String> {
+    let result = if insecure_http {
+        config.with_base_url_insecure(url)
+    } else {
+        config.with_base_url(url)
+    };
+    result.map_err(|e| {
+        let msg = e.to_string();
+        let plain_http = url
+            .trim_start()
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+        if insecure_http || !plain_http {
+            msg
+        } else if msg.contains("opt in explicitly") {
+            msg.replace(
+                "opt in explicitly",
+                "pass --insecure-http to send the key unencrypted anyway",
+            )
+        } else if msg.contains("plain http") {
+            format!("{msg} (--insecure-http allows it)")
+        } else {
+            msg
+        }
+    })
 }
 
 /// Opens `--ledger` (a fresh in-memory one without it). A location that cannot be used is
@@ -450,9 +503,20 @@ fn read_input(command: &Command) -> Result<Input, String> {
             let name = source_name(file);
             let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            let task = Task::from_json_str(text)
-                .map_err(|e| task_hint(text, e))
-                .map_err(|e| format!("{name}: {e}"))?;
+            let task = Task::from_json_str(text).map_err(|e| {
+                let n = json_lines(text);
+                match command {
+                    Command::Solve { file } if n >= 2 => format!(
+                        "{name} holds {n} tasks, one per line: use `capmonster solve-many {}`",
+                        file.display()
+                    ),
+                    Command::Create { .. } if n >= 2 => format!(
+                        "{name} holds {n} tasks, one per line: `create` takes one task object \
+                         (`capmonster solve-many` solves JSON Lines)"
+                    ),
+                    _ => format!("{name}: {}", task_hint(text, e)),
+                }
+            })?;
             Ok(Input::One(task))
         }
         Command::SolveMany { file, .. } => {
@@ -461,6 +525,19 @@ fn read_input(command: &Command) -> Result<Input, String> {
         }
         _ => Ok(Input::None),
     }
+}
+
+/// How many lines of `text` each hold one JSON object, when every non-blank line does
+/// (JSON Lines, solve-many's input); 0 otherwise.
+fn json_lines(text: &str) -> usize {
+    let mut n = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(v) if v.is_object() => n += 1,
+            _ => return 0,
+        }
+    }
+    n
 }
 
 /// Prints a library error on stderr and returns its exit code.
@@ -535,13 +612,19 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             }
         }
         (Command::Resume { all: true, .. }, _) => {
-            match fleet::resume_all(&backend, &fleet::worker_id(), false, 10, io).await {
+            let unfinished = backend.ledger().list_unfinished().map(|r| r.len());
+            let code = match fleet::resume_all(&backend, &fleet::worker_id(), false, 10, io).await {
                 Ok(code) => code,
                 Err(e) => {
                     io.err(&format!("could not write standard output: {e}"));
-                    EXIT_INTERNAL
+                    return EXIT_INTERNAL;
                 }
+            };
+            // Said on stderr when it did nothing, so that an empty stdout is not a mystery.
+            if code == EXIT_OK && io.lines_out() == 0 {
+                let _ = writeln!(io::stderr().lock(), "{}", nothing_resumed(unfinished));
             }
+            code
         }
         (Command::Balance, _) => match backend.balance().await {
             Ok(b) => emit(io, &output::balance(b)),
@@ -561,6 +644,19 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             io.err("internal error: command and input do not match");
             EXIT_INTERNAL
         }
+    }
+}
+
+/// What `resume --all` says when it printed nothing and nothing failed: `unfinished` is how
+/// many unfinished tasks the ledger listed before it started.
+fn nothing_resumed<E>(unfinished: Result<usize, E>) -> String {
+    match unfinished {
+        Ok(0) => "resume --all: nothing to resume (0 unfinished tasks in the ledger)".to_owned(),
+        Ok(n) => format!(
+            "resume --all: nothing resumed: the ledger's {n} unfinished task(s) are polled by \
+             another live worker or wait for a createTask answer sent less than 2 minutes ago"
+        ),
+        Err(_) => "resume --all: nothing resumed".to_owned(),
     }
 }
 

@@ -45,10 +45,48 @@ pub(crate) fn category_name(e: &Error) -> &'static str {
     }
 }
 
+/// Where the command's requests go, for connection errors: `HOST:PORT`, and the proxy's
+/// `HOST:PORT` when the environment names one for it. Set once the base URL is known.
+static SERVICE: std::sync::OnceLock<(String, Option<String>)> = std::sync::OnceLock::new();
+
+/// Records the base URL the command talks to (see [`describe`]).
+pub(crate) fn set_service(base_url: &str) {
+    let Ok(uri) = base_url.parse::<capmonster_core::http::Uri>() else {
+        return;
+    };
+    let Some(host) = uri.host() else {
+        return;
+    };
+    let default_port = if uri.scheme_str() == Some("http") {
+        80
+    } else {
+        443
+    };
+    let port = uri.port_u16().unwrap_or(default_port);
+    let proxy = capmonster_core::ProxyUrl::from_env(base_url)
+        .ok()
+        .flatten()
+        .map(|p| format!("{}:{}", p.host(), p.port()));
+    let _ = SERVICE.set((format!("{host}:{port}"), proxy));
+}
+
 /// The one-line message for an error (without the `error: ` prefix). For a task that gave
-/// up, it says how to resume.
+/// up, it says how to resume; a connection failure names the host and port it tried.
 pub(crate) fn describe(e: &Error) -> String {
     let mut msg = e.to_string();
+    if e.is_connect()
+        && let Some((service, proxy)) = SERVICE.get()
+    {
+        let to = match proxy {
+            Some(p) => format!("could not connect to {service} through the proxy {p}"),
+            None => format!("could not connect to {service}"),
+        };
+        msg = if msg.contains("could not connect") {
+            msg.replacen("could not connect", &to, 1)
+        } else {
+            format!("{msg} ({to})")
+        };
+    }
     // The original transport error (io, hyper, ureq) and its causes, each said once.
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
