@@ -221,6 +221,7 @@ mod state;
 pub mod task;
 pub mod testing;
 mod trace;
+mod vocab;
 
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
