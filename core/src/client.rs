@@ -24,7 +24,7 @@ use crate::policy::{PolicyOverrides, PollPolicy};
 use crate::proxy::ProxyUrl;
 use crate::solve::{Outgoing, Solved};
 use crate::state::ClientState;
-use crate::task::Task;
+use crate::task::TaskInput;
 
 /// The effects a transport supplies: the clock, a sleep, one HTTP exchange.
 ///
@@ -116,36 +116,6 @@ pub struct TransportOptions {
     /// polling only. A transport that cannot receive callbacks leaves
     /// [`Transport::callbacks`] at `None`, and [`ClientBuilder::build`] then fails.
     pub callbacks: Option<CallbackOptions>,
-}
-
-/// A task to solve: a built [`Task`], or a typed builder (whose validation error comes back
-/// as the solve's error). You rarely name this type: `solve` takes `impl Into<TaskInput>`.
-#[derive(Debug, Clone)]
-pub struct TaskInput(Result<Task, Error>);
-
-impl TaskInput {
-    /// The task, or why it is invalid.
-    pub fn into_task(self) -> Result<Task, Error> {
-        self.0
-    }
-}
-
-impl From<Task> for TaskInput {
-    fn from(task: Task) -> Self {
-        Self(Ok(task))
-    }
-}
-
-impl From<&Task> for TaskInput {
-    fn from(task: &Task) -> Self {
-        Self(Ok(task.clone()))
-    }
-}
-
-impl From<Result<Task, Error>> for TaskInput {
-    fn from(task: Result<Task, Error>) -> Self {
-        Self(task)
-    }
 }
 
 /// Cancels blocking solves: [`cancel`](Self::cancel) makes every solve run with this handle
@@ -307,7 +277,7 @@ impl<T: Transport> Client<T> {
 
     /// Creates the task and polls it until it is solved, fails or is given up, with the task
     /// type's default policy adjusted by the [`Config`]'s overrides. Takes a typed builder
-    /// (`capmonster_core::task::RecaptchaV2::new(..)`) or a built [`Task`]. The task's life
+    /// (`capmonster_core::task::RecaptchaV2::new(..)`) or a built [`Task`](crate::Task). The task's life
     /// is recorded in the client's [ledger](crate::lifecycle) as it goes.
     pub async fn solve(&self, task: impl Into<TaskInput>) -> Result<Solved, Error> {
         let task = task.into().into_task()?;

@@ -226,15 +226,16 @@ mod vocab;
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
 pub use client::{
-    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, RunBlocking, TaskInput,
-    Transport, TransportOptions,
+    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, RunBlocking, Transport,
+    TransportOptions,
 };
-pub use codec::status::{ReportKind, TaskStatus};
+pub use codec::status::TaskStatus;
 pub use config::{
     ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
 pub use drive::{call_async, call_async_with, drive_async, drive_async_with};
+pub use endpoint::ReportKind;
 pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
 pub use error::transport::{TransportError, TransportErrorKind};
 pub use error::types::{ApiError, Error, ErrorKind};
@@ -245,7 +246,7 @@ pub use solution::raw::{Metadata, Solution};
 pub use solve::{Action, Event, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
 pub use state::ClientState;
 pub use task::family::TaskFamily;
-pub use task::raw::Task;
+pub use task::raw::{Task, TaskInput};
 
 /// A task id as the service assigns it (a non-negative JSON integer).
 #[derive(

@@ -581,7 +581,7 @@ impl<T: Transport> Client<T> {
     /// naming it. Of callers racing with one key, at most one sends createTask.
     pub async fn solve_with_caller_key(
         &self,
-        task: impl Into<crate::client::TaskInput>,
+        task: impl Into<crate::task::TaskInput>,
         caller_key: &str,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
@@ -598,7 +598,7 @@ impl<T: Transport> Client<T> {
     /// replace it, one sends; the others get [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld).
     pub async fn solve_with_caller_key_replacing(
         &self,
-        task: impl Into<crate::client::TaskInput>,
+        task: impl Into<crate::task::TaskInput>,
         caller_key: &str,
         replaces: LocalId,
     ) -> Result<Solved, Error> {
