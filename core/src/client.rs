@@ -18,7 +18,7 @@ use crate::codec::{self, ReportKind, TaskStatus};
 use crate::config::{ClientKey, Config, Endpoint};
 use crate::drive::call_async_with;
 use crate::error::{Error, TransportError};
-use crate::ledger::{Ledger, MemoryLedger};
+use crate::ledger::{Ledger, MemoryLedger, RunBlocking};
 use crate::lifecycle::Shared;
 use crate::policy::{PolicyOverrides, PollPolicy};
 use crate::proxy::ProxyUrl;
@@ -88,10 +88,6 @@ pub trait Transport: Send + Sync {
         None
     }
 }
-
-/// Runs a call that may block its thread, once, before returning: see
-/// [`Transport::blocking_runner`].
-pub type RunBlocking = fn(&mut dyn FnMut());
 
 /// The default [`RunBlocking`]: the call, in place.
 fn run_in_place(call: &mut dyn FnMut()) {

@@ -213,6 +213,7 @@ mod key;
 pub mod ledger;
 pub mod lifecycle;
 pub mod policy;
+mod price;
 mod proxy;
 pub mod record;
 pub mod solution;
@@ -226,8 +227,7 @@ mod vocab;
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
 pub use client::{
-    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, RunBlocking, Transport,
-    TransportOptions,
+    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, Transport, TransportOptions,
 };
 pub use codec::status::TaskStatus;
 pub use config::{
@@ -240,6 +240,7 @@ pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
 pub use error::transport::{TransportError, TransportErrorKind};
 pub use error::types::{ApiError, Error, ErrorKind};
 pub use guard::{AccountGuard, AccountTrip, BAN_DURATION};
+pub use ledger::offload::RunBlocking;
 pub use policy::timing::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};
 pub use solution::raw::{Metadata, Solution};

@@ -60,13 +60,7 @@ use crate::solution::{Metadata, Solution};
 use crate::solve::{RequestKind, Solve, Solved};
 use crate::task::{Task, TaskFamily};
 
-/// How long the service keeps a task's result, counted from the task's creation, as this
-/// client assumes it: **10 minutes**. The documentation says a result is kept "usually 5
-/// minutes" (`ERROR_NO_SUCH_CAPCHA_ID`: "the storage period has expired"); a task is solved
-/// within its deadline (a few minutes at most), so 10 minutes after creation covers the
-/// solve plus the 5 minutes of storage. Resuming a task created longer ago sends nothing
-/// ([`ErrorKind::ResultExpired`]).
-pub const RESULT_RETENTION: Duration = Duration::from_secs(600);
+pub use crate::policy::timing::RESULT_RETENTION;
 
 /// Polls reserved in the ledger at a time, before they are sent.
 pub const POLL_BLOCK: u32 = 4;

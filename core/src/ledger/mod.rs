@@ -85,13 +85,12 @@ use crate::record::{
 #[doc(hidden)]
 pub mod conformance;
 mod memory;
-mod offload;
-mod price;
+pub(crate) mod offload;
 
 pub use crate::error::ledger::{Conflict, LedgerError};
+pub use crate::price::PriceTable;
 pub use memory::{DEFAULT_FINISHED_KEPT, MemoryLedger};
-pub(crate) use offload::Offloaded;
-pub use price::PriceTable;
+pub(crate) use offload::{Offloaded, RunBlocking};
 
 /// A tripped fleet-wide account guard: a ban-risk error `code` seen by some worker, and
 /// until when (unix ms, exclusive) nothing is sent to the service. See

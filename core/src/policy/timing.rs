@@ -50,6 +50,14 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// (and, only with `Config::with_retry_ambiguous_create`, after an unknown outcome).
 pub const DEFAULT_MAX_CREATE_ATTEMPTS: u32 = 5;
 
+/// How long the service keeps a task's result, counted from the task's creation, as this
+/// client assumes it: **10 minutes**. The documentation says a result is kept "usually 5
+/// minutes" (`ERROR_NO_SUCH_CAPCHA_ID`: "the storage period has expired"); a task is solved
+/// within its deadline (a few minutes at most), so 10 minutes after creation covers the
+/// solve plus the 5 minutes of storage. Resuming a task created longer ago sends nothing
+/// ([`ErrorKind::ResultExpired`](crate::ErrorKind::ResultExpired)).
+pub const RESULT_RETENTION: Duration = Duration::from_secs(600);
+
 /// The schedule the official SDKs use for a family (.NET 3.4.0 / Python 4.3.1 where they
 /// agree, .NET otherwise: their `GetResultTimeouts` files). Unknown types get the .NET default.
 pub fn official_schedule(family: TaskFamily) -> Schedule {
