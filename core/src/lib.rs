@@ -201,6 +201,7 @@ mod base64;
 pub mod blocking;
 pub mod calibrate;
 pub mod callback;
+mod callback_protocol;
 mod client;
 pub mod codec;
 mod config;
