@@ -20,9 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::TaskId;
-use crate::client::{BuildTransport, CancelHandle, ClientBuilder, FromParts, Transport};
+use crate::client::{ClientBuilder, FromParts};
 use crate::codec::TaskStatus;
 use crate::config::Config;
+use crate::effects::{BuildTransport, CancelHandle, Transport};
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::policy::PollPolicy;

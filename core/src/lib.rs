@@ -206,6 +206,7 @@ mod client;
 pub mod codec;
 mod config;
 mod drive;
+mod effects;
 mod endpoint;
 mod envelope;
 pub mod error;
@@ -227,15 +228,14 @@ mod vocab;
 
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
-pub use client::{
-    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, Transport, TransportOptions,
-};
+pub use client::{Client, ClientBuilder, FromParts};
 pub use codec::status::TaskStatus;
 pub use config::{
     ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
 pub use drive::{call_async, call_async_with, drive_async, drive_async_with};
+pub use effects::{BuildTransport, CancelHandle, Transport, TransportOptions};
 pub use endpoint::ReportKind;
 pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
 pub use error::transport::{TransportError, TransportErrorKind};

@@ -47,10 +47,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::TaskId;
-use crate::client::{CancelHandle, Client, Transport};
+use crate::client::Client;
 use crate::codec::{self, TaskStatus};
 use crate::config::Endpoint;
 use crate::drive::call_async_with;
+use crate::effects::{CancelHandle, Transport};
 use crate::error::{Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind};
 use crate::guard::BAN_DURATION;
 use crate::ledger::{GuardTrip, Ledger, LedgerError};
