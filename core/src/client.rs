@@ -24,6 +24,8 @@ use crate::solve::Solved;
 use crate::state::ClientState;
 use crate::task::TaskInput;
 
+mod recorded;
+
 use crate::effects::{BuildTransport, CancelHandle, Transport, TransportOptions};
 
 /// A CapMonster Cloud client: a [`Config`] and a [`Transport`]. Every method is written here,

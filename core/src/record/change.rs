@@ -1,7 +1,7 @@
 //! [`Change`]: one atomic change to a record and the ledger's spend totals, and the one
 //! place its rules live ([`Change::apply`]).
 
-use super::{Lease, Outcome, SpendTotals, TaskRecord};
+use super::state::{Lease, Outcome, SpendTotals, TaskRecord};
 use crate::TaskId;
 use crate::error::{Conflict, LedgerError, TransitionError};
 use crate::vocab::MicroUsd;
