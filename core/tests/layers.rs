@@ -258,10 +258,10 @@ fn cycles_under(g: &Graph, parent: &[String]) -> Vec<Vec<String>> {
         let Some(a) = child(from) else { continue };
         adj.entry(a.clone()).or_default();
         for to in tos {
-            if let Some(b) = child(to) {
-                if a != b {
-                    adj.entry(a.clone()).or_default().insert(b);
-                }
+            if let Some(b) = child(to)
+                && a != b
+            {
+                adj.entry(a.clone()).or_default().insert(b);
             }
         }
     }
