@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layers, lowest first. A module may depend only on modules of its own layer or of a
-/// lower one. Every top-level module of the crate must be in exactly one layer.
+/// lower one. Every top-level module of the crate must be in exactly one layer. Within a
+/// layer the modules are listed in an order that every edge follows downward (no circles).
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "protocol",
@@ -26,8 +27,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "policy",
             "price",
             "solution",
-            "codec",
             "config",
+            "codec",
             "calibrate",
             "guard",
             "record",
