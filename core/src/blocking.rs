@@ -20,14 +20,16 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::TaskId;
-use crate::client::{BuildTransport, CancelHandle, ClientBuilder, FromParts, TaskInput, Transport};
+use crate::client::{ClientBuilder, FromParts};
 use crate::codec::TaskStatus;
 use crate::config::Config;
+use crate::effects::{BuildTransport, CancelHandle, Transport};
 use crate::error::Error;
 use crate::ledger::Ledger;
 use crate::policy::PollPolicy;
 use crate::record::LocalId;
 use crate::solve::Solved;
+use crate::task::TaskInput;
 
 /// Runs a future that a blocking transport completes without waiting: polls it once.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {

@@ -20,7 +20,8 @@ use crate::task::Task;
 
 pub(crate) mod status;
 
-pub(crate) use status::{ReportKind, TaskStatus};
+pub(crate) use crate::endpoint::ReportKind;
+pub(crate) use status::TaskStatus;
 
 fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
     let mut req = Request::new(body);

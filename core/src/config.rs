@@ -46,8 +46,8 @@ struct Inner {
     retry_ambiguous_create: bool,
     max_image_bytes: usize,
     calibration: bool,
-    spend_limit: Option<crate::record::MicroUsd>,
-    prices: crate::ledger::PriceTable,
+    spend_limit: Option<crate::vocab::MicroUsd>,
+    prices: crate::price::PriceTable,
 }
 
 /// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
@@ -101,7 +101,7 @@ impl Config {
                 max_image_bytes: crate::task::MAX_IMAGE_BYTES,
                 calibration: true,
                 spend_limit: None,
-                prices: crate::ledger::PriceTable::default(),
+                prices: crate::price::PriceTable::default(),
             }),
         }
     }
@@ -227,24 +227,24 @@ impl Config {
     /// ```
     pub fn with_spend_limit(self, usd: f64) -> Result<Self, Error> {
         // Rounded down to the millionth: a cap never lets through more than it says.
-        let cap = crate::record::MicroUsd::from_usd_down(usd)
+        let cap = crate::vocab::MicroUsd::from_usd_down(usd)
             .map_err(|e| Error::invalid_input(format!("spend limit: {e}")))?;
         Ok(self.edit(|i| i.spend_limit = Some(cap)))
     }
 
     /// The spend cap, if one is set ([`Config::with_spend_limit`]).
-    pub fn spend_limit(&self) -> Option<crate::record::MicroUsd> {
+    pub fn spend_limit(&self) -> Option<crate::vocab::MicroUsd> {
         self.inner.spend_limit
     }
 
     /// The prices the spend cap reserves per task (default: [`PriceTable::default`](crate::ledger::PriceTable)'s
     /// documented estimates).
-    pub fn with_prices(self, prices: crate::ledger::PriceTable) -> Self {
+    pub fn with_prices(self, prices: crate::price::PriceTable) -> Self {
         self.edit(|i| i.prices = prices)
     }
 
     /// The price table of the spend cap.
-    pub fn prices(&self) -> &crate::ledger::PriceTable {
+    pub fn prices(&self) -> &crate::price::PriceTable {
         &self.inner.prices
     }
 

@@ -6,9 +6,9 @@ use std::time::Instant;
 use http::Response;
 
 use crate::callback::{CallbackWait, Woken, sleep_or_body, try_body};
-use crate::client::{CancelHandle, Transport};
 use crate::codec::Call;
 use crate::config::Config;
+use crate::effects::{CancelHandle, Transport};
 use crate::error::{Error, ErrorKind, TransportError, TransportErrorKind};
 use crate::lifecycle::Recorder;
 use crate::solve::{Action, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};

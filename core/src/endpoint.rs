@@ -139,3 +139,22 @@ pub(crate) fn parse_base(url: &str, allow_http: bool) -> Result<ParsedBase, Erro
         loopback,
     })
 }
+
+/// Which report endpoint to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportKind {
+    /// `reportIncorrectImageCaptcha`: ImageToText and ComplexImageTask answers.
+    Image,
+    /// `reportIncorrectTokenCaptcha`: token answers (reCAPTCHA, GeeTest, Turnstile, ...).
+    Token,
+}
+
+impl ReportKind {
+    /// The endpoint it uses.
+    pub fn endpoint(self) -> Endpoint {
+        match self {
+            Self::Image => Endpoint::ReportIncorrectImage,
+            Self::Token => Endpoint::ReportIncorrectToken,
+        }
+    }
+}

@@ -47,3 +47,23 @@ impl fmt::Debug for ClientKey {
         f.write_str("ClientKey(<redacted>)")
     }
 }
+
+// Redaction by key lives here, next to the key, so that `error` does not depend on `key`.
+impl Error {
+    /// The same error with the client key, and every run of
+    /// [`MIN_SECRET_FRAGMENT`](crate::error::MIN_SECRET_FRAGMENT) or more consecutive
+    /// characters of it (as sent, or JSON-escaped), replaced by
+    /// [`REDACTED`](crate::error::REDACTED) in every text field. [`Solve`](crate::Solve),
+    /// [`call_async`](crate::call_async) and the transports already do this; use it on errors
+    /// of the stateless [`codec`](crate::codec) parsers.
+    #[must_use]
+    pub fn redact_key(self, key: &ClientKey) -> Self {
+        self.redact_key_with_body(key, None)
+    }
+
+    /// [`Error::redact_key`], recomputing body snippets from `body` (redacted before they
+    /// are cut) when the body is at hand.
+    pub(crate) fn redact_key_with_body(self, key: &ClientKey, body: Option<&[u8]>) -> Self {
+        self.redact_secret_with_body(key.expose(), body)
+    }
+}

@@ -201,10 +201,12 @@ mod base64;
 pub mod blocking;
 pub mod calibrate;
 pub mod callback;
+mod callback_protocol;
 mod client;
 pub mod codec;
 mod config;
 mod drive;
+mod effects;
 mod endpoint;
 mod envelope;
 pub mod error;
@@ -213,6 +215,7 @@ mod key;
 pub mod ledger;
 pub mod lifecycle;
 pub mod policy;
+mod price;
 mod proxy;
 pub mod record;
 pub mod solution;
@@ -221,30 +224,31 @@ mod state;
 pub mod task;
 pub mod testing;
 mod trace;
+mod vocab;
 
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
-pub use client::{
-    BuildTransport, CancelHandle, Client, ClientBuilder, FromParts, RunBlocking, TaskInput,
-    Transport, TransportOptions,
-};
-pub use codec::status::{ReportKind, TaskStatus};
+pub use client::{Client, ClientBuilder, FromParts};
+pub use codec::status::TaskStatus;
 pub use config::{
     ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
 pub use drive::{call_async, call_async_with, drive_async, drive_async_with};
+pub use effects::{BuildTransport, CancelHandle, Transport, TransportOptions};
+pub use endpoint::ReportKind;
 pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
 pub use error::transport::{TransportError, TransportErrorKind};
 pub use error::types::{ApiError, Error, ErrorKind};
 pub use guard::{AccountGuard, AccountTrip, BAN_DURATION};
+pub use ledger::offload::RunBlocking;
 pub use policy::timing::{MAX_POLLS_PER_TASK, PolicyOverrides, PollPolicy};
 pub use proxy::{ProxyScheme, ProxyUrl};
 pub use solution::raw::{Metadata, Solution};
 pub use solve::{Action, Event, Outgoing, RequestKind, Solve, Solved, Ticket, WaitReason};
 pub use state::ClientState;
 pub use task::family::TaskFamily;
-pub use task::raw::Task;
+pub use task::raw::{Task, TaskInput};
 
 /// A task id as the service assigns it (a non-negative JSON integer).
 #[derive(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use http::{Request, Response, StatusCode};
 
 use crate::TaskId;
-use crate::callback::{self, CallbackVerdict};
+use crate::callback_protocol::{self as callback, CallbackVerdict};
 use crate::codec::ReportKind;
 use crate::codec::{self, Answer, PollReading};
 use crate::config::{Config, Endpoint};

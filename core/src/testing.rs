@@ -66,7 +66,7 @@ use std::time::{Duration, Instant};
 
 use http::Response;
 
-use crate::client::Transport;
+use crate::effects::Transport;
 use crate::error::TransportError;
 use crate::solve::Outgoing;
 

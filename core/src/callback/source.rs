@@ -10,7 +10,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::fallback_delay;
+use crate::callback_protocol::fallback_delay;
 use crate::record::LocalId;
 use crate::solve::Solve;
 use crate::task::TaskFamily;

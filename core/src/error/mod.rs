@@ -25,11 +25,13 @@
 
 // One file per concern; every item is named at the crate root or here, never by its file.
 pub(crate) mod code;
+pub(crate) mod ledger;
 pub(crate) mod redact;
 pub(crate) mod transport;
 pub(crate) mod types;
 
 pub(crate) use code::*;
+pub(crate) use ledger::*;
 pub(crate) use redact::*;
 pub use redact::{MIN_SECRET_FRAGMENT, REDACTED, escape_untrusted, is_unsafe_char, redact_secret};
 pub(crate) use transport::*;

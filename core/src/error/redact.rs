@@ -1,26 +1,20 @@
 //! The escaping and redaction rules every error follows (see [`super`]): the helpers, and
-//! [`Error::redact_key`].
+//! the redaction of a secret in an error ([`Error::redact_key`] is in `key.rs`, next to the
+//! key).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::{Error, ErrorCode, ErrorKind};
-use crate::key::ClientKey;
 
 impl Error {
-    /// The same error with the client key, and every run of [`MIN_SECRET_FRAGMENT`] or more
-    /// consecutive characters of it (as sent, or JSON-escaped), replaced by [`REDACTED`] in
-    /// every text field. [`Solve`](crate::Solve), [`call_async`](crate::call_async) and the transports
-    /// already do this; use it on errors of the stateless [`codec`](crate::codec) parsers.
-    #[must_use]
-    pub fn redact_key(self, key: &ClientKey) -> Self {
-        self.redact_key_with_body(key, None)
-    }
-
-    /// [`Error::redact_key`], recomputing body snippets from `body` (redacted before they
-    /// are cut) when the body is at hand.
-    pub(crate) fn redact_key_with_body(mut self, key: &ClientKey, body: Option<&[u8]>) -> Self {
-        let forms = key_forms(key);
+    /// The same error with every form of `secret` (as sent, or JSON-escaped), and every run
+    /// of [`MIN_SECRET_FRAGMENT`] or more consecutive characters of it, replaced by
+    /// [`REDACTED`] in every text field; body snippets are recomputed from `body` (redacted
+    /// before they are cut) when the body is at hand. [`Error::redact_key`] calls it with
+    /// the client key.
+    pub(crate) fn redact_secret_with_body(mut self, secret: &str, body: Option<&[u8]>) -> Self {
+        let forms = secret_forms(secret);
         let scrub = |s: &mut String| {
             for form in &forms {
                 if let Cow::Owned(clean) = redact_secret(s, form) {
@@ -72,11 +66,11 @@ impl Error {
     }
 }
 
-/// The forms in which a key can appear in a body: as sent (JSON-escaped inside the request
+/// The forms in which a secret can appear in a body: as sent (JSON-escaped inside the request
 /// body) and raw.
-fn key_forms(key: &ClientKey) -> Vec<String> {
-    let raw = key.expose().to_owned();
-    let json = serde_json::to_string(key.expose()).unwrap_or_default();
+fn secret_forms(secret: &str) -> Vec<String> {
+    let raw = secret.to_owned();
+    let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json
         .strip_prefix('"')
         .and_then(|j| j.strip_suffix('"'))

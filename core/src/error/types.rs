@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{
-    ErrorCategory, ErrorClass, ErrorCode, TransportError, TransportErrorKind, escape_untrusted,
+    ErrorCategory, ErrorClass, ErrorCode, LedgerError, TransportError, TransportErrorKind,
+    escape_untrusted,
 };
 use crate::TaskId;
-use crate::ledger::LedgerError;
-use crate::record::MicroUsd;
+use crate::vocab::MicroUsd;
 
 /// The service answered with an error (`errorId` non-zero).
 ///

@@ -111,7 +111,7 @@ impl Inner {
     /// rebuilds the indexes.
     fn prune(&mut self, keep: usize, now_ms: u64) {
         let retention =
-            u64::try_from(crate::lifecycle::RESULT_RETENTION.as_millis()).unwrap_or(u64::MAX);
+            u64::try_from(crate::policy::RESULT_RETENTION.as_millis()).unwrap_or(u64::MAX);
         let forgettable = |r: &TaskRecord| {
             r.is_finished()
                 && r.task_created_at_ms()

@@ -73,27 +73,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::TaskId;
 use crate::error::ErrorCategory;
 use crate::record::{
-    Applied, Change, LocalId, MicroUsd, Outcome, RecordError, SpendTotals, TaskRecord, TaskState,
-    TransitionError,
+    Applied, Change, LocalId, MicroUsd, Outcome, SpendTotals, TaskRecord, TaskState,
 };
 
 #[cfg(any(test, feature = "conformance"))]
 #[doc(hidden)]
 pub mod conformance;
 mod memory;
-mod offload;
-mod price;
+pub(crate) mod offload;
 
+pub use crate::error::ledger::{Conflict, LedgerError};
+pub use crate::price::PriceTable;
 pub use memory::{DEFAULT_FINISHED_KEPT, MemoryLedger};
-pub(crate) use offload::Offloaded;
-pub use price::PriceTable;
+pub(crate) use offload::{Offloaded, RunBlocking};
 
 /// A tripped fleet-wide account guard: a ban-risk error `code` seen by some worker, and
 /// until when (unix ms, exclusive) nothing is sent to the service. See
@@ -143,146 +140,6 @@ impl GuardTrip {
             Some(s) if s.until_ms >= new.until_ms => s,
             _ => new,
         }
-    }
-}
-
-/// Why a ledger operation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LedgerError {
-    /// The store cannot be reached or written now (I/O error, busy beyond its timeout, a
-    /// full disk, a server down). Nothing was changed; trying again later may work.
-    Unavailable(String),
-    /// No record with this local id.
-    NotFound(LocalId),
-    /// The change collides with another record or another worker.
-    Conflict(Conflict),
-    /// The record refused the change (its state does not allow it).
-    Transition(TransitionError),
-    /// A spend reservation would pass the cap; nothing was reserved.
-    CapExceeded {
-        /// The cap.
-        cap: MicroUsd,
-        /// Reserved and spent already, over the whole ledger.
-        committed: MicroUsd,
-        /// What was asked for.
-        requested: MicroUsd,
-    },
-    /// A stored record cannot be read (malformed, or written by a newer client).
-    Record(RecordError),
-    /// The store itself is damaged or is not a ledger.
-    Corrupt(String),
-    /// The store was written by a newer client, with a schema this one does not know.
-    UnsupportedSchema {
-        /// The store's schema version.
-        found: u32,
-        /// The newest this client knows.
-        supported: u32,
-    },
-    /// A bad argument (e.g. an invalid record to insert, an empty ledger location).
-    InvalidInput(String),
-    /// The store is not available in this build (e.g. a `redis://` URL without Redis
-    /// support).
-    Unsupported(String),
-    /// A bug in a ledger or in what runs its calls (a write that panicked, a blocking runner
-    /// that did not run the call). Not an outage: never retried; the client reports it as
-    /// [`ErrorKind::Internal`](crate::ErrorKind::Internal).
-    Internal(String),
-}
-
-/// A collision with another record or worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Conflict {
-    /// A record with this local id exists already.
-    LocalIdExists(LocalId),
-    /// Another record holds this task id.
-    TaskIdExists {
-        /// The task id.
-        task_id: TaskId,
-        /// The record that holds it.
-        holder: LocalId,
-    },
-    /// A record with the caller key of a [`Ledger::insert_keyed`] stands in the way (see
-    /// [`keyed_holder`]): its createTask was sent or may still be, by this worker or
-    /// another. Nothing was inserted.
-    CallerKeyHeld {
-        /// The record that holds the caller key (the newest with it).
-        holder: LocalId,
-    },
-    /// Another worker holds the task's lease.
-    LeaseHeld {
-        /// The holder.
-        owner: String,
-        /// Until (unix ms).
-        until_ms: u64,
-    },
-}
-
-impl fmt::Display for LedgerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unavailable(m) => write!(f, "ledger unavailable: {m}"),
-            Self::NotFound(id) => write!(f, "no task record with local id {id}"),
-            Self::Conflict(Conflict::LocalIdExists(id)) => {
-                write!(f, "a task record with local id {id} exists already")
-            }
-            Self::Conflict(Conflict::TaskIdExists { task_id, holder }) => {
-                write!(
-                    f,
-                    "task id {task_id} is recorded already (local id {holder})"
-                )
-            }
-            Self::Conflict(Conflict::CallerKeyHeld { holder }) => write!(
-                f,
-                "another task record (local id {holder}) holds this caller key: its createTask \
-                 was or may be sent already; nothing was recorded or sent"
-            ),
-            Self::Conflict(Conflict::LeaseHeld { owner, until_ms }) => write!(
-                f,
-                "the task is leased by worker {owner:?} until {until_ms} (unix ms)"
-            ),
-            Self::Transition(e) => e.fmt(f),
-            Self::CapExceeded {
-                cap,
-                committed,
-                requested,
-            } => write!(
-                f,
-                "spend limit reached: {committed} USD committed + {requested} USD would pass the cap of {cap} USD; nothing was sent"
-            ),
-            Self::Record(e) => e.fmt(f),
-            Self::Corrupt(m) => write!(f, "ledger corrupt: {m}"),
-            Self::Internal(m) => write!(f, "ledger bug: {m}"),
-            Self::UnsupportedSchema { found, supported } => write!(
-                f,
-                "ledger schema version {found} is newer than this client knows ({supported}); upgrade the client"
-            ),
-            Self::InvalidInput(m) => write!(f, "invalid ledger input: {m}"),
-            Self::Unsupported(m) => write!(f, "unsupported ledger: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for LedgerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Transition(e) => Some(e),
-            Self::Record(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<TransitionError> for LedgerError {
-    fn from(e: TransitionError) -> Self {
-        Self::Transition(e)
-    }
-}
-
-impl From<RecordError> for LedgerError {
-    fn from(e: RecordError) -> Self {
-        Self::Record(e)
     }
 }
 

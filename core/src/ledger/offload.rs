@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use super::{Change, KeyedInsert, Ledger, LedgerError};
 use crate::TaskId;
-use crate::client::RunBlocking;
 use crate::ledger::GuardTrip;
 use crate::record::{Applied, LocalId, MicroUsd, Outcome, SpendTotals, TaskRecord};
+
+/// Runs a call that may block its thread, once, before returning: see
+/// [`Transport::blocking_runner`](crate::Transport::blocking_runner).
+pub type RunBlocking = fn(&mut dyn FnMut());
 
 /// `inner`, each call run by `run`. Every method is forwarded (the provided ones too, so an
 /// implementation's own versions are kept).

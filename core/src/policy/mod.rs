@@ -34,12 +34,13 @@
 mod create;
 pub(crate) mod timing;
 
+pub use crate::task::family::Schedule;
 pub(crate) use create::create_error;
 pub use create::{CreateFailure, CreateVerdict, create_resend};
 
 pub(crate) use timing::*;
 pub use timing::{
     DEFAULT_BACKOFF_MAX, DEFAULT_MAX_CREATE_ATTEMPTS, FAR_FUTURE, MAX_ADAPTIVE_RANGE,
-    MIN_ADAPTIVE_GAP, MIN_INTERVAL, NOCACHE_FIRST_DELAY, Schedule, add_sat, documented_solve_floor,
+    MIN_ADAPTIVE_GAP, MIN_INTERVAL, NOCACHE_FIRST_DELAY, add_sat, documented_solve_floor,
     documented_solve_range, official_schedule,
 };

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::task::family::Schedule;
 use crate::task::{Task, TaskFamily};
 
 /// The farthest ahead the core ever schedules anything: 30 years (tokio's "far future").
@@ -49,34 +50,13 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// (and, only with `Config::with_retry_ambiguous_create`, after an unknown outcome).
 pub const DEFAULT_MAX_CREATE_ATTEMPTS: u32 = 5;
 
-/// A polling schedule: first delay, interval, overall timeout (official SDK notation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
-    /// Delay between createTask succeeding and the first getTaskResult.
-    pub first_delay: Duration,
-    /// First delay when the task has `nocache` set, where the SDKs define one.
-    pub nocache_first_delay: Option<Duration>,
-    /// Interval between polls.
-    pub interval: Duration,
-    /// Overall time before giving up.
-    pub timeout: Duration,
-}
-
-const fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-pub(crate) const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Schedule {
-    Schedule {
-        first_delay: ms(first),
-        nocache_first_delay: match nocache {
-            Some(n) => Some(ms(n)),
-            None => None,
-        },
-        interval: ms(every),
-        timeout: Duration::from_secs(total_s),
-    }
-}
+/// How long the service keeps a task's result, counted from the task's creation, as this
+/// client assumes it: **10 minutes**. The documentation says a result is kept "usually 5
+/// minutes" (`ERROR_NO_SUCH_CAPCHA_ID`: "the storage period has expired"); a task is solved
+/// within its deadline (a few minutes at most), so 10 minutes after creation covers the
+/// solve plus the 5 minutes of storage. Resuming a task created longer ago sends nothing
+/// ([`ErrorKind::ResultExpired`](crate::ErrorKind::ResultExpired)).
+pub const RESULT_RETENTION: Duration = Duration::from_secs(600);
 
 /// The schedule the official SDKs use for a family (.NET 3.4.0 / Python 4.3.1 where they
 /// agree, .NET otherwise: their `GetResultTimeouts` files). Unknown types get the .NET default.

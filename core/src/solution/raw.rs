@@ -55,10 +55,10 @@ impl Solution {
     /// too large to be an amount) is replaced by `ceiling`, in USD. For an answer that may
     /// not come from the service (a callback body, see [`crate::callback::judge`]).
     #[must_use]
-    pub(crate) fn with_cost_at_most(mut self, ceiling: crate::record::MicroUsd) -> Self {
+    pub(crate) fn with_cost_at_most(mut self, ceiling: crate::vocab::MicroUsd) -> Self {
         let over = match self.metadata.cost() {
             None => false,
-            Some(c) => crate::record::MicroUsd::from_usd(c).map_or(true, |c| c > ceiling),
+            Some(c) => crate::vocab::MicroUsd::from_usd(c).map_or(true, |c| c > ceiling),
         };
         if over {
             self.metadata

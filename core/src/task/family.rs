@@ -11,12 +11,40 @@
 
 use std::time::Duration;
 
-use crate::codec::ReportKind;
+use crate::endpoint::ReportKind;
 use crate::error::Error;
-use crate::policy::{Schedule, sched};
-use crate::record::MicroUsd;
+use crate::vocab::MicroUsd;
 
-use super::validate::Checker;
+use super::validate::{Checker, Images};
+
+/// A polling schedule: first delay, interval, overall timeout (official SDK notation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Delay between createTask succeeding and the first getTaskResult.
+    pub first_delay: Duration,
+    /// First delay when the task has `nocache` set, where the SDKs define one.
+    pub nocache_first_delay: Option<Duration>,
+    /// Interval between polls.
+    pub interval: Duration,
+    /// Overall time before giving up.
+    pub timeout: Duration,
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+pub(crate) const fn sched(first: u64, nocache: Option<u64>, every: u64, total_s: u64) -> Schedule {
+    Schedule {
+        first_delay: ms(first),
+        nocache_first_delay: match nocache {
+            Some(n) => Some(ms(n)),
+            None => None,
+        },
+        interval: ms(every),
+        timeout: Duration::from_secs(total_s),
+    }
+}
 
 /// The family a task belongs to: it decides the default polling schedule and which typed
 /// solution accessors make sense.
@@ -199,17 +227,6 @@ impl FamilyFacts {
     pub(crate) fn is_custom(&self) -> bool {
         self.types == [CUSTOM_TASK]
     }
-}
-
-/// Which images a task uploads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Images {
-    /// None.
-    None,
-    /// `body` (ImageToTextTask).
-    Body,
-    /// `imagesBase64` and `exampleImagesBase64` (ComplexImageTask; audio payloads excepted).
-    Complex,
 }
 
 /// Where a family's answer is in its solution.

@@ -20,5 +20,6 @@ mod validate;
 
 pub use builders::*;
 pub(crate) use family::TaskFamily;
-pub(crate) use raw::{Task, json_kind};
+pub(crate) use raw::{Task, TaskInput};
 pub use validate::MAX_IMAGE_BYTES;
+pub(crate) use validate::json_kind;

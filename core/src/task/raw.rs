@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 
 use super::family::TaskFamily;
-use super::validate;
+use super::validate::{Checker, Images, decoded_len, json_kind};
 
 /// A validated task object, ready to be sent in createTask. Immutable: its JSON text is
 /// written once, when it is validated, and every createTask built from it copies those bytes.
@@ -52,7 +52,7 @@ impl Task {
             }
             None => return Err(Error::invalid_input("task has no `type` field")),
         }
-        validate::validate(&body)?;
+        validate(&body)?;
         let json = serde_json::to_vec(&body)
             .map_err(|e| Error::invalid_input(format!("task cannot be serialized: {e}")))?
             .into_boxed_slice();
@@ -68,7 +68,7 @@ impl Task {
     /// to raise it. Building a task does not check the upper limit, so that a configuration
     /// can raise it.
     pub fn check_image_size(&self, max_bytes: usize) -> Result<(), Error> {
-        validate::check_image_limit(&self.body, max_bytes)
+        check_image_limit(&self.body, max_bytes)
     }
 
     /// The task `type`.
@@ -118,14 +118,136 @@ impl Task {
     }
 }
 
-/// A short name for the kind of a JSON value, for error messages.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// A task to solve: a built [`Task`], or a typed builder (whose validation error comes back
+/// as the solve's error). You rarely name this type: `solve` takes `impl Into<TaskInput>`.
+#[derive(Debug, Clone)]
+pub struct TaskInput(Result<Task, Error>);
+
+impl TaskInput {
+    /// The task, or why it is invalid.
+    pub fn into_task(self) -> Result<Task, Error> {
+        self.0
     }
+}
+
+impl From<Task> for TaskInput {
+    fn from(task: Task) -> Self {
+        Self(Ok(task))
+    }
+}
+
+impl From<&Task> for TaskInput {
+    fn from(task: &Task) -> Self {
+        Self(Ok(task.clone()))
+    }
+}
+
+impl From<Result<Task, Error>> for TaskInput {
+    fn from(task: Result<Task, Error>) -> Self {
+        Self(task)
+    }
+}
+
+/// Checks a task object's required fields for its type. Unknown types get the generic checks
+/// only (see the `validate` module documentation).
+pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
+    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
+    let class = match task.get("class").or_else(|| task.get("Class")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(other) => {
+            return Err(Error::invalid_input(format!(
+                "{type_name}: `class` must be a string, got {}",
+                json_kind(other)
+            )));
+        }
+    };
+    let family = TaskFamily::of(type_name, class);
+    let facts = family.facts();
+    let name = match class {
+        Some(c) if family == TaskFamily::ComplexImage || facts.is_custom() => {
+            format!("{type_name} ({c})")
+        }
+        _ => type_name.to_owned(),
+    };
+    let mut c = Checker {
+        task,
+        name: &name,
+        type_name,
+        class,
+        has_proxy: false,
+    };
+
+    // Generic checks, for every task.
+    c.website_url(false)?;
+    c.has_proxy = c.proxy()?;
+    if type_name == "CustomTask" {
+        // `domains`: an array of strings on any CustomTask (sent by the official SDKs, not in
+        // the documentation's tables).
+        c.opt_string_list("domains")?;
+    }
+
+    // The family's own checks: its entry in the family table.
+    (facts.validate)(&c)
+}
+
+/// Checks every image a task uploads (`ImageToTextTask.body`, and each `ComplexImageTask`
+/// `imagesBase64`/`exampleImagesBase64` element) against `limit` decoded bytes: the exact
+/// decoded size for well-formed base64, else an estimate from the text length. Audio payloads
+/// (recognition `bills_audio`, `metadata.PayloadType: "Audio"`; the documented example is a
+/// ~250 KB WAV) are not images and are not checked. Other task types have no images.
+pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Result<(), Error> {
+    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
+    let class = task
+        .get("class")
+        .or_else(|| task.get("Class"))
+        .and_then(Value::as_str);
+    let mut images: Vec<(String, &str)> = Vec::new();
+    match TaskFamily::of(type_name, class).facts().images {
+        Images::None => {}
+        Images::Body => {
+            if let Some(body) = task.get("body").and_then(Value::as_str) {
+                images.push(("body".to_owned(), body));
+            }
+        }
+        Images::Complex => {
+            let is_audio = task
+                .get("metadata")
+                .and_then(|m| m.get("PayloadType"))
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.eq_ignore_ascii_case("audio"));
+            let keys: &[&str] = if is_audio {
+                &["exampleImagesBase64"]
+            } else {
+                &["imagesBase64", "exampleImagesBase64"]
+            };
+            for key in keys {
+                if let Some(list) = task.get(*key).and_then(Value::as_array) {
+                    for (i, v) in list.iter().enumerate() {
+                        if let Some(text) = v.as_str() {
+                            images.push((format!("{key}[{i}]"), text));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (label, text) in images {
+        let (size, how) = match decoded_len(text) {
+            Some(n) => (n, "decodes to"),
+            None => (text.len() / 4 * 3, "is about"),
+        };
+        if size > limit {
+            let name = match class {
+                Some(c) => format!("{type_name} ({c})"),
+                None => type_name.to_owned(),
+            };
+            return Err(Error::invalid_input(format!(
+                "{name}: `{label}` {how} {size} bytes, more than the {limit}-byte image limit \
+                 (the documented 50 KB is the default); nothing was sent. To send larger images, \
+                 raise the limit with Config::with_max_image_bytes or the CLI option --max-image-bytes BYTES"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -36,8 +36,6 @@ use serde_json::{Map, Value};
 
 #[cfg(doc)]
 use super::Task;
-use super::family::Images;
-use super::{TaskFamily, json_kind};
 use crate::error::Error;
 
 /// The default limit on an uploaded image (decoded bytes): `ImageToTextTask.body` and each
@@ -61,58 +59,38 @@ pub(crate) const MIN_IMAGE_BYTES: usize = 100;
 /// The proxy types the docs list.
 const PROXY_TYPES: [&str; 4] = ["http", "https", "socks4", "socks5"];
 
-/// Checks a task object's required fields for its type. Unknown types get the generic checks
-/// only (see the module documentation).
-pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
-    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
-    let class = match task.get("class").or_else(|| task.get("Class")) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(other) => {
-            return Err(Error::invalid_input(format!(
-                "{type_name}: `class` must be a string, got {}",
-                json_kind(other)
-            )));
-        }
-    };
-    let family = TaskFamily::of(type_name, class);
-    let facts = family.facts();
-    let name = match class {
-        Some(c) if family == TaskFamily::ComplexImage || facts.is_custom() => {
-            format!("{type_name} ({c})")
-        }
-        _ => type_name.to_owned(),
-    };
-    let mut c = Checker {
-        task,
-        name: &name,
-        type_name,
-        class,
-        has_proxy: false,
-    };
+/// Which images a task uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Images {
+    /// None.
+    None,
+    /// `body` (ImageToTextTask).
+    Body,
+    /// `imagesBase64` and `exampleImagesBase64` (ComplexImageTask; audio payloads excepted).
+    Complex,
+}
 
-    // Generic checks, for every task.
-    c.website_url(false)?;
-    c.has_proxy = c.proxy()?;
-    if type_name == "CustomTask" {
-        // `domains`: an array of strings on any CustomTask (sent by the official SDKs, not in
-        // the documentation's tables).
-        c.opt_string_list("domains")?;
+/// A short name for the kind of a JSON value, for error messages.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
-
-    // The family's own checks: its entry in the family table.
-    (facts.validate)(&c)
 }
 
 /// What a family's checks ([`FamilyFacts::validate`](super::family::FamilyFacts)) work on:
 /// the task object, the name errors use, and what the generic checks found.
 pub(crate) struct Checker<'a> {
-    task: &'a Map<String, Value>,
-    name: &'a str,
-    type_name: &'a str,
-    class: Option<&'a str>,
+    pub(super) task: &'a Map<String, Value>,
+    pub(super) name: &'a str,
+    pub(super) type_name: &'a str,
+    pub(super) class: Option<&'a str>,
     /// Whether the task carries a (consistent) proxy group.
-    has_proxy: bool,
+    pub(super) has_proxy: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -733,67 +711,6 @@ impl<'a> Checker<'a> {
         }
         Ok(())
     }
-}
-
-/// Checks every image a task uploads (`ImageToTextTask.body`, and each `ComplexImageTask`
-/// `imagesBase64`/`exampleImagesBase64` element) against `limit` decoded bytes: the exact
-/// decoded size for well-formed base64, else an estimate from the text length. Audio payloads
-/// (recognition `bills_audio`, `metadata.PayloadType: "Audio"`; the documented example is a
-/// ~250 KB WAV) are not images and are not checked. Other task types have no images.
-pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Result<(), Error> {
-    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
-    let class = task
-        .get("class")
-        .or_else(|| task.get("Class"))
-        .and_then(Value::as_str);
-    let mut images: Vec<(String, &str)> = Vec::new();
-    match TaskFamily::of(type_name, class).facts().images {
-        Images::None => {}
-        Images::Body => {
-            if let Some(body) = task.get("body").and_then(Value::as_str) {
-                images.push(("body".to_owned(), body));
-            }
-        }
-        Images::Complex => {
-            let is_audio = task
-                .get("metadata")
-                .and_then(|m| m.get("PayloadType"))
-                .and_then(Value::as_str)
-                .is_some_and(|p| p.eq_ignore_ascii_case("audio"));
-            let keys: &[&str] = if is_audio {
-                &["exampleImagesBase64"]
-            } else {
-                &["imagesBase64", "exampleImagesBase64"]
-            };
-            for key in keys {
-                if let Some(list) = task.get(*key).and_then(Value::as_array) {
-                    for (i, v) in list.iter().enumerate() {
-                        if let Some(text) = v.as_str() {
-                            images.push((format!("{key}[{i}]"), text));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    for (label, text) in images {
-        let (size, how) = match decoded_len(text) {
-            Some(n) => (n, "decodes to"),
-            None => (text.len() / 4 * 3, "is about"),
-        };
-        if size > limit {
-            let name = match class {
-                Some(c) => format!("{type_name} ({c})"),
-                None => type_name.to_owned(),
-            };
-            return Err(Error::invalid_input(format!(
-                "{name}: `{label}` {how} {size} bytes, more than the {limit}-byte image limit \
-                 (the documented 50 KB is the default); nothing was sent. To send larger images, \
-                 raise the limit with Config::with_max_image_bytes or the CLI option --max-image-bytes BYTES"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The exact decoded length of well-formed base64 (standard or URL-safe alphabet, padding

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::record::MicroUsd;
 use crate::task::family::ALL_FAMILIES;
 use crate::task::{Task, TaskFamily};
+use crate::vocab::MicroUsd;
 
 /// What one task of each family is estimated to cost, in US dollars, for the spend cap.
 ///

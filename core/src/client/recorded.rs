@@ -1,0 +1,488 @@
+//! The [`Client`] methods that record a task's life in the ledger (solve, create, result,
+//! resume), written here next to the rest of the client's methods; the write-ahead rules
+//! they follow ([`Recorder`], the guard cache, what a record says) are
+//! [`crate::lifecycle`]'s.
+
+use std::time::Duration;
+
+use super::Client;
+use crate::TaskId;
+use crate::codec::{self, TaskStatus};
+use crate::config::Endpoint;
+use crate::drive::call_async_with;
+use crate::effects::{CancelHandle, Transport};
+use crate::error::{Error, ErrorKind};
+use crate::ledger::{Ledger, LedgerError};
+use crate::lifecycle::{
+    CallerKey, LEASE, Recorder, error_from_record, ledger_error, ms, reopenable, solved_from_record,
+};
+use crate::policy::RESULT_RETENTION;
+use crate::policy::{MAX_POLLS_PER_TASK, PollPolicy};
+use crate::record::{LocalId, MicroUsd, Outcome, StateKind, TaskRecord};
+use crate::solve::{Solve, Solved};
+use crate::task::{Task, TaskFamily};
+
+impl<T: Transport> Client<T> {
+    async fn drive(
+        &self,
+        solve: &mut Solve,
+        cancel: Option<&CancelHandle>,
+        rec: Option<&mut Recorder<'_>>,
+    ) -> Result<Solved, Error> {
+        // Callbacks on: the task's own URL, made from its record's id (or, for a solve
+        // without a record, a fresh one from the transport's `random_id`) and registered
+        // before createTask (see `crate::callback`).
+        let mut registration = match self.transport().callbacks() {
+            Some(source) => {
+                let id = rec
+                    .as_deref()
+                    .map_or_else(|| self.new_record_id(), Recorder::local_id);
+                crate::callback::attach(source, solve, id)
+            }
+            None => None,
+        };
+        let waiter = registration.as_mut().map(|r| r.waiter());
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = crate::trace::task_span(solve.task_id());
+            crate::drive::run(
+                solve,
+                self.transport(),
+                Some(self.state()),
+                cancel,
+                waiter,
+                rec,
+            )
+            .instrument(span)
+            .await
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            crate::drive::run(
+                solve,
+                self.transport(),
+                Some(self.state()),
+                cancel,
+                waiter,
+                rec,
+            )
+            .await
+        }
+    }
+
+    fn new_record_id(&self) -> LocalId {
+        LocalId::from_bytes(self.transport().random_id())
+    }
+
+    /// Records the intent (and the spend reservation) of `task` before anything is sent.
+    /// With a caller key (and the record it replaces, if any), the intent is inserted with
+    /// [`Ledger::insert_keyed`]: a record with that key standing in the way is a
+    /// [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld), nothing sent.
+    fn record_intent(
+        &self,
+        task: &Task,
+        timeout: Duration,
+        caller_key: Option<CallerKey<'_>>,
+    ) -> Result<(TaskRecord, Recorder<'_>), Error> {
+        let ledger = &**self.ledger();
+        let wall = self.transport().wall_clock_ms();
+        let mut rec = TaskRecord::intent(self.new_record_id(), task, wall)
+            .with_deadline_ms(wall.saturating_add(ms(timeout)));
+        if let Some(k) = caller_key {
+            rec = rec.with_caller_key(k.key);
+        }
+        self.shared()
+            .check_guard(ledger, Endpoint::CreateTask, wall)?;
+        match caller_key {
+            None => ledger.insert(&rec).map_err(ledger_error)?,
+            Some(k) => match ledger
+                .insert_keyed(&rec, k.replaces)
+                .map_err(ledger_error)?
+            {
+                crate::ledger::KeyedInsert::Inserted => {}
+                crate::ledger::KeyedInsert::Held(holder) => {
+                    return Err(ledger_error(LedgerError::Conflict(
+                        crate::ledger::Conflict::CallerKeyHeld {
+                            holder: holder.local_id(),
+                        },
+                    )));
+                }
+            },
+        }
+        if let Some(cap) = self.config().spend_limit() {
+            let price = self.config().prices().estimate(task);
+            if let Err(e) = ledger.reserve_spend(rec.local_id(), price, cap) {
+                let err = match e {
+                    LedgerError::CapExceeded {
+                        cap,
+                        committed,
+                        requested,
+                    } => Error::new(ErrorKind::LimitReached {
+                        limit: cap,
+                        committed,
+                        requested,
+                    }),
+                    other => ledger_error(other),
+                };
+                let _ = ledger.finish(rec.local_id(), Outcome::from_error(&err), 0, wall);
+                return Err(err);
+            }
+            rec = ledger
+                .get(rec.local_id())
+                .map_err(ledger_error)?
+                .unwrap_or(rec);
+        }
+        let owner = self.shared().owner(self.transport());
+        let recorder = Recorder::new(ledger, self.shared(), owner, &rec);
+        Ok((rec, recorder))
+    }
+
+    /// Creates and polls `task` with its life recorded in the ledger.
+    pub(crate) async fn solve_recorded(
+        &self,
+        task: Task,
+        policy: Option<PollPolicy>,
+        cancel: Option<&CancelHandle>,
+        caller_key: Option<CallerKey<'_>>,
+    ) -> Result<Solved, Error> {
+        let now = self.transport().now();
+        let mut solve = match policy {
+            Some(p) => Solve::with_policy(self.config(), &task, p, now),
+            None => self.state().new_solve(self.config(), &task, now),
+        };
+        if solve.is_terminal() {
+            // Refused locally (an image over the limit): nothing to record, nothing sent.
+            return self.drive(&mut solve, cancel, None).await;
+        }
+        let (_, mut recorder) = self.record_intent(&task, solve.policy().timeout, caller_key)?;
+        self.drive(&mut solve, cancel, Some(&mut recorder)).await
+    }
+
+    /// [`Client::solve`] whose record carries `caller_key`, an opaque string the caller
+    /// uses to find the record again with [`Ledger::find_by_caller_key`] (e.g. the CLI's
+    /// `solve-many` uses a hash of the line and its occurrence in the file).
+    ///
+    /// The intent is recorded with [`Ledger::insert_keyed`]: when a record with this key
+    /// stands in the way ([`keyed_holder`](crate::ledger::keyed_holder): its task was or
+    /// may be created already, by this worker or another), nothing is sent and the error is
+    /// [`ErrorKind::Ledger`] with [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld)
+    /// naming it. Of callers racing with one key, at most one sends createTask.
+    pub async fn solve_with_caller_key(
+        &self,
+        task: impl Into<crate::task::TaskInput>,
+        caller_key: &str,
+    ) -> Result<Solved, Error> {
+        let task = task.into().into_task()?;
+        let key = CallerKey {
+            key: caller_key,
+            replaces: None,
+        };
+        self.solve_recorded(task, None, None, Some(key)).await
+    }
+
+    /// [`Client::solve_with_caller_key`] sending again the task of `replaces`, the newest
+    /// record with `caller_key`, whose createTask outcome is unknown (the caller accepts
+    /// that it may be paid twice, e.g. `solve-many --retry-unknown`). Of callers racing to
+    /// replace it, one sends; the others get [`Conflict::CallerKeyHeld`](crate::ledger::Conflict::CallerKeyHeld).
+    pub async fn solve_with_caller_key_replacing(
+        &self,
+        task: impl Into<crate::task::TaskInput>,
+        caller_key: &str,
+        replaces: LocalId,
+    ) -> Result<Solved, Error> {
+        let task = task.into().into_task()?;
+        let key = CallerKey {
+            key: caller_key,
+            replaces: Some(replaces),
+        };
+        self.solve_recorded(task, None, None, Some(key)).await
+    }
+
+    /// Resumes a task from its record in the client's ledger: polls it to the end within
+    /// what is left of its 120 polls and before [`RESULT_RETENTION`], with the policy of its
+    /// family adjusted by the [`Config`](crate::Config)'s overrides. See the
+    /// [module docs](crate::lifecycle#resume).
+    ///
+    /// - No record of `task_id`: [`ErrorKind::InvalidInput`], nothing sent (say how many
+    ///   polls were already sent with [`Client::resume_with_polls_sent`]).
+    /// - Solved already: its answer, from the record, nothing sent.
+    /// - No poll left: [`ErrorKind::PollBudgetExhausted`], nothing sent.
+    /// - Created more than [`RESULT_RETENTION`] ago: [`ErrorKind::ResultExpired`], nothing
+    ///   sent.
+    /// - Failed for good (a service error): [`ErrorKind::AlreadyFailed`], nothing sent. A
+    ///   task that gave up (deadline) or lost its transport is polled again.
+    /// - Leased by another live worker: [`ErrorKind::Ledger`] (a lease conflict), nothing sent.
+    pub async fn resume(&self, task_id: TaskId) -> Result<Solved, Error> {
+        let rec = self.record_of(task_id)?.ok_or_else(|| {
+            Error::invalid_input(format!(
+                "no record of task {task_id} in the client's ledger: say how many polls were \
+                 already sent for it (resume_with_polls_sent; CLI: --polls-sent N)"
+            ))
+            .with_task_id(Some(task_id))
+        })?;
+        self.resume_from(rec, None, None).await
+    }
+
+    /// [`Client::resume`] of a task that may have no record (created elsewhere): without
+    /// one, a record is made with `polls_already_sent` counted against the 120 polls; with
+    /// one, the count is at least `polls_already_sent`.
+    pub async fn resume_with_polls_sent(
+        &self,
+        task_id: TaskId,
+        polls_already_sent: u32,
+    ) -> Result<Solved, Error> {
+        let rec = self.adopt_task_id(task_id, polls_already_sent)?;
+        self.resume_from(rec, None, None).await
+    }
+
+    /// [`Client::resume`] with an explicit policy (the hard limits and the record's count
+    /// still apply). A task with no record counts from zero polls.
+    pub async fn resume_with_policy(
+        &self,
+        task_id: TaskId,
+        policy: PollPolicy,
+    ) -> Result<Solved, Error> {
+        let rec = self.adopt_task_id(task_id, 0)?;
+        self.resume_from(rec, Some(policy), None).await
+    }
+
+    /// Resumes the record `local_id` (a task of [`Ledger::list_unfinished`] or
+    /// [`Ledger::list_adoptable`], or found by caller key), as [`Client::resume`] does. A
+    /// record still in intent (its createTask's answer was never recorded) is
+    /// [`ErrorKind::CreateOutcomeUnknown`]: nothing is sent, createTask never again.
+    pub async fn resume_local(&self, local_id: LocalId) -> Result<Solved, Error> {
+        let rec = self
+            .ledger()
+            .get(local_id)
+            .map_err(ledger_error)?
+            .ok_or_else(|| ledger_error(LedgerError::NotFound(local_id)))?;
+        self.resume_from(rec, None, None).await
+    }
+
+    fn record_of(&self, task_id: TaskId) -> Result<Option<TaskRecord>, Error> {
+        self.ledger()
+            .find_by_task_id(task_id)
+            .map_err(|e| ledger_error(e).with_task_id(Some(task_id)))
+    }
+
+    /// The record of `task_id`, made (adopted) when there is none, with at least
+    /// `polls` counted.
+    fn adopt_task_id(&self, task_id: TaskId, polls: u32) -> Result<TaskRecord, Error> {
+        let ledger = self.ledger();
+        let tag = |e: LedgerError| ledger_error(e).with_task_id(Some(task_id));
+        if let Some(rec) = self.record_of(task_id)? {
+            let missing = polls
+                .min(MAX_POLLS_PER_TASK)
+                .saturating_sub(rec.polls_reserved());
+            if missing > 0 && rec.state().kind() == StateKind::Created {
+                ledger.reserve_polls(rec.local_id(), missing).map_err(tag)?;
+                return Ok(ledger.get(rec.local_id()).map_err(tag)?.unwrap_or(rec));
+            }
+            return Ok(rec);
+        }
+        let wall = self.transport().wall_clock_ms();
+        let rec = TaskRecord::adopted(
+            self.new_record_id(),
+            TaskFamily::Unknown,
+            task_id,
+            polls,
+            wall,
+        );
+        match ledger.insert(&rec) {
+            Ok(()) => Ok(rec),
+            // Another caller recorded it first: use theirs.
+            Err(LedgerError::Conflict(_)) => self
+                .record_of(task_id)?
+                .ok_or_else(|| tag(LedgerError::Unavailable("the record vanished".into()))),
+            Err(e) => Err(tag(e)),
+        }
+    }
+
+    async fn resume_from(
+        &self,
+        rec: TaskRecord,
+        policy: Option<PollPolicy>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<Solved, Error> {
+        if let Some(solved) = solved_from_record(&rec) {
+            return Ok(solved);
+        }
+        if !reopenable(&rec)
+            && let Some(e) = error_from_record(&rec)
+        {
+            return Err(e);
+        }
+        let Some(task_id) = rec.task_id() else {
+            return Err(Error::internal("an unfinished record without a task id"));
+        };
+        let ledger = &**self.ledger();
+        let tag = |e: LedgerError| ledger_error(e).with_task_id(Some(task_id));
+        if rec.polls_left() == 0 {
+            return Err(Error::new(ErrorKind::PollBudgetExhausted {
+                polls: rec.polls_reserved(),
+            })
+            .with_task_id(Some(task_id)));
+        }
+        let wall = self.transport().wall_clock_ms();
+        let born = rec
+            .task_created_at_ms()
+            .unwrap_or_else(|| rec.created_at_ms());
+        let age = Duration::from_millis(wall.saturating_sub(born));
+        if age >= RESULT_RETENTION {
+            let err = Error::new(ErrorKind::ResultExpired { age }).with_task_id(Some(task_id));
+            if rec.state().kind() == StateKind::Created {
+                let _ = ledger.finish(
+                    rec.local_id(),
+                    Outcome::from_error(&err),
+                    rec.polls_sent(),
+                    wall,
+                );
+            }
+            return Err(err);
+        }
+        let owner = self.shared().owner(self.transport());
+        let left = RESULT_RETENTION.saturating_sub(age);
+        let mut policy = match policy {
+            Some(p) => p,
+            None => self
+                .config()
+                .policy()
+                .apply(PollPolicy::for_family(rec.family(), false)),
+        };
+        policy.timeout = policy.timeout.min(left);
+        if reopenable(&rec) {
+            let deadline = wall.saturating_add(ms(policy.timeout));
+            ledger.reopen(rec.local_id(), Some(deadline)).map_err(tag)?;
+        }
+        let lease_until = wall.saturating_add(ms(LEASE));
+        let rec = ledger
+            .acquire_lease(rec.local_id(), &owner, wall, lease_until)
+            .map_err(tag)?;
+        let mut solve = Solve::resume(
+            self.config(),
+            task_id,
+            policy,
+            rec.polls_reserved(),
+            self.transport().now(),
+        );
+        // A callback's cost is believed up to the task's reservation, or without one its
+        // family's price (see `callback::judge`).
+        let ceiling = match rec.spend_reserved() {
+            MicroUsd::ZERO => self.config().prices().price(rec.family()),
+            reserved => reserved,
+        };
+        solve.set_callback_cost_ceiling(ceiling);
+        let mut recorder = Recorder::new(ledger, self.shared(), owner, &rec);
+        self.drive(&mut solve, cancel, Some(&mut recorder)).await
+    }
+
+    /// createTask only, recorded: the intent before it is sent, the task id after (the record
+    /// stays created, with no lease, for a later [`Client::resume`]).
+    pub(crate) async fn create_recorded(&self, task: Task) -> Result<TaskId, Error> {
+        task.check_image_size(self.config().max_image_bytes())?;
+        let timeout = self
+            .config()
+            .policy()
+            .apply(PollPolicy::for_task(&task))
+            .timeout;
+        let (rec, _) = self.record_intent(&task, timeout, None)?;
+        let ledger = &**self.ledger();
+        let call = codec::create_task(self.config(), &task);
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
+        let wall = self.transport().wall_clock_ms();
+        match result {
+            Ok(task_id) => {
+                ledger
+                    .mark_created(rec.local_id(), task_id, wall, None)
+                    .map_err(|e| ledger_error(e).with_task_id(Some(task_id)))?;
+                Ok(task_id)
+            }
+            Err(e) => {
+                self.shared().observe(ledger, &e, wall);
+                ledger
+                    .finish(rec.local_id(), Outcome::from_error(&e), 0, wall)
+                    .map_err(ledger_error)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// One getTaskResult, counted in the task's record (made with 0 polls when there is
+    /// none): past 120 polls it is refused with nothing sent.
+    pub(crate) async fn result_recorded(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
+        let rec = self.adopt_task_id(task_id, 0)?;
+        if let Some(s) = solved_from_record(&rec) {
+            return Ok(TaskStatus::Ready(s.solution));
+        }
+        if !reopenable(&rec)
+            && let Some(e) = error_from_record(&rec)
+        {
+            return Err(e);
+        }
+        let ledger = &**self.ledger();
+        let tag = |e: LedgerError| ledger_error(e).with_task_id(Some(task_id));
+        let wall = self.transport().wall_clock_ms();
+        self.shared()
+            .check_guard(ledger, Endpoint::GetTaskResult, wall)
+            .map_err(|e| e.with_task_id(Some(task_id)))?;
+        let id = rec.local_id();
+        if reopenable(&rec) {
+            ledger.reopen(id, None).map_err(tag)?;
+        }
+        if ledger.reserve_polls(id, 1).map_err(tag)? == 0 {
+            return Err(Error::new(ErrorKind::PollBudgetExhausted {
+                polls: rec.polls_reserved(),
+            })
+            .with_task_id(Some(task_id)));
+        }
+        let sent = rec.polls_sent().saturating_add(1);
+        let call = codec::task_result(self.config(), task_id);
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
+        let wall = self.transport().wall_clock_ms();
+        match &result {
+            Ok(TaskStatus::Ready(solution)) => {
+                let outcome = Outcome::Solved {
+                    solution: solution.raw().clone(),
+                    cost: solution
+                        .metadata()
+                        .cost()
+                        .and_then(|c| MicroUsd::from_usd_up(c).ok()),
+                };
+                ledger.finish(id, outcome, sent, wall).map_err(tag)?;
+            }
+            Ok(TaskStatus::Processing) => {
+                ledger.note_polls_sent(id, sent).map_err(tag)?;
+            }
+            Err(e) => {
+                self.shared().observe(ledger, e, wall);
+                if matches!(e.kind(), ErrorKind::Api(_)) && !e.is_retryable() {
+                    // Recorded before the caller sees it, like every outcome.
+                    ledger
+                        .finish(id, Outcome::from_error(e), sent, wall)
+                        .map_err(tag)?;
+                } else {
+                    ledger.note_polls_sent(id, sent).map_err(tag)?;
+                }
+            }
+        }
+        result
+    }
+
+    /// A one-shot call (balance, report) behind the ledger's account guard.
+    pub(crate) async fn guarded<R>(
+        &self,
+        endpoint: Endpoint,
+        call: codec::Call<R>,
+    ) -> Result<R, Error> {
+        let ledger = &**self.ledger();
+        let wall = self.transport().wall_clock_ms();
+        self.shared().check_guard(ledger, endpoint, wall)?;
+        let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
+        if let Err(e) = &result {
+            self.shared()
+                .observe(ledger, e, self.transport().wall_clock_ms());
+        }
+        result
+    }
+}

@@ -1,0 +1,155 @@
+//! The effects a client asks of its transport ([`Transport`]: the clock, a sleep, one HTTP
+//! exchange, a blocking runner, a callback receiver), how [`ClientBuilder`] builds one
+//! ([`BuildTransport`], [`TransportOptions`]) and the [`CancelHandle`] of blocking solves.
+//! Named at the crate root. They live apart from the [`Client`] so that what drives a
+//! [`Solve`] (`drive.rs`) and what records it (`lifecycle.rs`) depend on the effects without
+//! depending on the client.
+//!
+//! [`ClientBuilder`]: crate::ClientBuilder
+//! [`Client`]: crate::Client
+//! [`Solve`]: crate::Solve
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use http::Response;
+
+use crate::callback::{CallbackOptions, CallbackSource};
+use crate::error::{Error, TransportError};
+use crate::ledger::RunBlocking;
+use crate::proxy::ProxyUrl;
+use crate::solve::Outgoing;
+
+/// The effects a transport supplies: the clock, a sleep, one HTTP exchange.
+///
+/// An async transport returns futures that complete later; a blocking one does its work
+/// inside the call and returns a future that is already complete (see
+/// [`blocking::Client`](crate::blocking::Client)). The transport never retries, never waits
+/// on its own and owns no decision.
+pub trait Transport: Send + Sync {
+    /// The response body type.
+    type Body: AsRef<[u8]> + Send;
+
+    /// The current time (the runtime's clock, so that paused test clocks stay coherent).
+    fn now(&self) -> Instant;
+
+    /// Sleep until `deadline` (returning early is harmless).
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send;
+
+    /// Sleep until `deadline`, or until `cancel` is cancelled, whichever comes first. The
+    /// default sleeps until `deadline` (cancellation is then noticed after the sleep).
+    fn sleep_until_cancelled(
+        &self,
+        deadline: Instant,
+        cancel: &CancelHandle,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = cancel;
+        self.sleep_until(deadline)
+    }
+
+    /// The wall clock, in milliseconds since the unix epoch: the times written in the
+    /// [ledger](crate::ledger)'s records (an `Instant` does not survive a restart). The
+    /// core reads no clock; a test fake may return any coherent value.
+    fn wall_clock_ms(&self) -> u64;
+
+    /// 16 random bytes: the [`LocalId`](crate::record::LocalId) of a new task record, and this
+    /// client's worker id in leases. They must differ between calls and between processes
+    /// sharing a ledger (128 random bits do); the core draws no random number itself.
+    fn random_id(&self) -> [u8; 16];
+
+    /// Perform the request: return the response whatever its status (status is data), or the
+    /// transport failure with its precise [`TransportErrorKind`](crate::TransportErrorKind).
+    /// Honour `out.deadline` and `out.body_limit`; never follow redirects; never retry.
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Self::Body>, TransportError>> + Send;
+
+    /// How this transport runs a call that may block its thread: a [ledger](crate::ledger)
+    /// on a file or a network ([`Ledger::may_block`](crate::ledger::Ledger::may_block)).
+    /// The function returned must run the call it is given, once, before it returns.
+    /// Default: in place, right for a blocking transport. An async runtime's transport
+    /// moves its other work off the thread first (capmonster-hyper: tokio's
+    /// `block_in_place` on a multi-thread runtime, in place on a current-thread one).
+    fn blocking_runner(&self) -> RunBlocking {
+        run_in_place
+    }
+
+    /// The transport's callback receiver, if it runs one (see [`crate::callback`]): every
+    /// task the [`Client`](crate::Client) creates then gets its own callback URL, and the driving loop
+    /// waits for its callback as well as for the next deadline. Default: none (polling only).
+    fn callbacks(&self) -> Option<&dyn CallbackSource> {
+        None
+    }
+}
+
+/// The default [`RunBlocking`]: the call, in place.
+fn run_in_place(call: &mut dyn FnMut()) {
+    call();
+}
+
+/// A transport that [`ClientBuilder`](crate::ClientBuilder) can build from [`TransportOptions`].
+pub trait BuildTransport: Transport + Sized {
+    /// Builds the transport (TLS configuration, proxy connector, ...).
+    fn build_transport(options: TransportOptions) -> Result<Self, Error>;
+}
+
+/// What [`ClientBuilder`](crate::ClientBuilder) asks of a transport it builds.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TransportOptions {
+    /// Send the client's own HTTP through this proxy (`None`: connect directly). Already
+    /// resolved from [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) or the environment; the transport must not
+    /// read the proxy variables itself.
+    pub proxy: Option<ProxyUrl>,
+    /// Run a callback receiver with these options ([`ClientBuilder::callbacks`](crate::ClientBuilder::callbacks)); `None`:
+    /// polling only. A transport that cannot receive callbacks leaves
+    /// [`Transport::callbacks`] at `None`, and [`ClientBuilder::build`](crate::ClientBuilder::build) then fails.
+    pub callbacks: Option<CallbackOptions>,
+}
+
+/// Cancels blocking solves: [`cancel`](Self::cancel) makes every solve run with this handle
+/// stop at its next step, and interrupts its sleep between polls. A request already in flight
+/// is not interrupted (it ends by its own deadline). Cheap to clone; clones share the state.
+#[derive(Clone, Default)]
+pub struct CancelHandle(Arc<(Mutex<bool>, Condvar)>);
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CancelHandle")
+            .field(&self.is_cancelled())
+            .finish()
+    }
+}
+
+impl CancelHandle {
+    /// A handle that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels: solves using this handle end with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled).
+    pub fn cancel(&self) {
+        let (flag, cv) = &*self.0;
+        *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Blocks the calling thread for at most `timeout`, returning early (with `true`) once
+    /// cancelled. For blocking transports' [`Transport::sleep_until_cancelled`].
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let (flag, cv) = &*self.0;
+        let guard = flag.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = cv
+            .wait_timeout_while(guard, timeout, |cancelled| !*cancelled)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+}

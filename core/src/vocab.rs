@@ -1,0 +1,276 @@
+//! The words the record, the ledger and the errors share: a record's id ([`LocalId`]), an
+//! amount of money ([`MicroUsd`]) and the name of a record's state ([`StateKind`]). Named at
+//! [`crate::record`]; they live here, at the bottom of the crate, so that `error` can name
+//! them without depending on `record` or `ledger`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A client-side task id: 128 bits, shown as 32 lowercase hex digits.
+///
+/// Adapters generate it (128 random bits are plenty) and pass it in; the core never makes
+/// one up, so runs stay deterministic.
+///
+/// ```
+/// use capmonster_core::record::LocalId;
+/// let id = LocalId::from_bytes([0xab; 16]);
+/// assert_eq!(id.to_string(), "abababababababababababababababab");
+/// assert_eq!(id.to_string().parse::<LocalId>(), Ok(id));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LocalId([u8; 16]);
+
+impl LocalId {
+    /// The id with these 16 bytes.
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The id's 16 bytes.
+    pub const fn to_bytes(self) -> [u8; 16] {
+        self.0
+    }
+}
+
+impl fmt::Display for LocalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for LocalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LocalId({self})")
+    }
+}
+
+/// Why a string is not a [`LocalId`]: it must be exactly 32 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseLocalIdError;
+
+impl fmt::Display for ParseLocalIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a local id is exactly 32 hex digits")
+    }
+}
+
+impl std::error::Error for ParseLocalIdError {}
+
+impl FromStr for LocalId {
+    type Err = ParseLocalIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return Err(ParseLocalIdError);
+        }
+        let mut out = [0u8; 16];
+        for (i, pair) in s.chunks_exact(2).enumerate() {
+            let hi = hex_digit(pair[0]).ok_or(ParseLocalIdError)?;
+            let lo = hex_digit(pair[1]).ok_or(ParseLocalIdError)?;
+            out[i] = hi << 4 | lo;
+        }
+        Ok(Self(out))
+    }
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl Serialize for LocalId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount of money in millionths of a US dollar. Integers, so that sums are exact and
+/// a cap comparison means what it says.
+///
+/// ```
+/// use capmonster_core::record::MicroUsd;
+/// let price = MicroUsd::from_usd(0.0006)?;
+/// assert_eq!(price, MicroUsd(600));
+/// assert_eq!(price.to_string(), "0.000600");
+/// # Ok::<(), capmonster_core::record::InvalidAmount>(())
+/// ```
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct MicroUsd(pub u64);
+
+impl MicroUsd {
+    /// Nothing.
+    pub const ZERO: Self = Self(0);
+
+    /// An amount in US dollars, rounded to the nearest millionth. Negative, NaN, infinite or
+    /// absurdly large amounts (≥ 2^53 millionths) are refused.
+    ///
+    /// Where the rounding matters, round against the payer instead:
+    /// [`MicroUsd::from_usd_down`] for a cap, [`MicroUsd::from_usd_up`] for a charge.
+    pub fn from_usd(usd: f64) -> Result<Self, InvalidAmount> {
+        Self::from_micros((usd * 1e6).round(), usd)
+    }
+
+    /// A cap in US dollars, rounded **down** to the millionth, so that a cap never lets
+    /// through more than it says: `0.0005999` is 599 millionths, and a 600-millionth task
+    /// passes it. The binary noise of a decimal written with at most 6 places (`0.0006` is
+    /// `599.99999999999994` millionths in an `f64`) is not rounded away. Refuses what
+    /// [`MicroUsd::from_usd`] refuses.
+    ///
+    /// ```
+    /// use capmonster_core::record::MicroUsd;
+    /// assert_eq!(MicroUsd::from_usd_down(0.0005999)?, MicroUsd(599));
+    /// assert_eq!(MicroUsd::from_usd_down(0.0006)?, MicroUsd(600));
+    /// # Ok::<(), capmonster_core::record::InvalidAmount>(())
+    /// ```
+    pub fn from_usd_down(usd: f64) -> Result<Self, InvalidAmount> {
+        let x = usd * 1e6;
+        let near = x.round();
+        let micros = if Self::is_noise(x, near) {
+            near
+        } else {
+            x.floor()
+        };
+        Self::from_micros(micros, usd)
+    }
+
+    /// A charge in US dollars (a price, the `cost` the service reports), rounded **up** to
+    /// the millionth, so that what is counted as spent is never less than what was paid:
+    /// `0.00012301` is 124 millionths. Binary noise is not rounded up (`0.0006` is 600).
+    /// Refuses what [`MicroUsd::from_usd`] refuses.
+    ///
+    /// ```
+    /// use capmonster_core::record::MicroUsd;
+    /// assert_eq!(MicroUsd::from_usd_up(0.00012301)?, MicroUsd(124));
+    /// assert_eq!(MicroUsd::from_usd_up(0.0006)?, MicroUsd(600));
+    /// # Ok::<(), capmonster_core::record::InvalidAmount>(())
+    /// ```
+    pub fn from_usd_up(usd: f64) -> Result<Self, InvalidAmount> {
+        let x = usd * 1e6;
+        let near = x.round();
+        let micros = if Self::is_noise(x, near) {
+            near
+        } else {
+            x.ceil()
+        };
+        Self::from_micros(micros, usd)
+    }
+
+    /// Whether `x` millionths differ from the whole number `near` by binary noise only.
+    fn is_noise(x: f64, near: f64) -> bool {
+        (x - near).abs() <= 1e-9 * near.abs().max(1.0)
+    }
+
+    fn from_micros(micros: f64, usd: f64) -> Result<Self, InvalidAmount> {
+        // 2^53: every integer below is exact in an f64.
+        if usd.is_finite() && (0.0..9_007_199_254_740_992.0).contains(&micros) {
+            // In range and integral: the conversion is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(Self(micros as u64))
+        } else {
+            Err(InvalidAmount)
+        }
+    }
+
+    /// The amount in US dollars (exact below 2^53 millionths).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn as_usd(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+
+    /// `self + other`, saturating.
+    #[must_use]
+    pub fn saturating_add(self, other: Self) -> Self {
+        Self(self.0.saturating_add(other.0))
+    }
+
+    /// `self - other`, saturating at zero.
+    #[must_use]
+    pub fn saturating_sub(self, other: Self) -> Self {
+        Self(self.0.saturating_sub(other.0))
+    }
+
+    /// `self × n`, saturating.
+    #[must_use]
+    pub fn saturating_mul(self, n: u64) -> Self {
+        Self(self.0.saturating_mul(n))
+    }
+}
+
+impl fmt::Display for MicroUsd {
+    /// US dollars with six decimals, e.g. `0.000600`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:06}", self.0 / 1_000_000, self.0 % 1_000_000)
+    }
+}
+
+/// An amount of money that is not a finite, non-negative number of dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidAmount;
+
+impl fmt::Display for InvalidAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an amount of money must be a finite, non-negative number of US dollars")
+    }
+}
+
+impl std::error::Error for InvalidAmount {}
+
+/// The name of a [`TaskState`](crate::record::TaskState), without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    /// [`TaskState::Intent`](crate::record::TaskState::Intent).
+    Intent,
+    /// [`TaskState::Created`](crate::record::TaskState::Created).
+    Created,
+    /// [`TaskState::Solved`](crate::record::TaskState::Solved).
+    Solved,
+    /// [`TaskState::Failed`](crate::record::TaskState::Failed).
+    Failed,
+    /// [`TaskState::OutcomeUnknown`](crate::record::TaskState::OutcomeUnknown).
+    OutcomeUnknown,
+}
+
+impl StateKind {
+    /// The name as it appears in the serialised record (`intent`, `created`, `solved`,
+    /// `failed`, `outcome_unknown`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Intent => "intent",
+            Self::Created => "created",
+            Self::Solved => "solved",
+            Self::Failed => "failed",
+            Self::OutcomeUnknown => "outcome_unknown",
+        }
+    }
+
+    /// Whether the task's life is over (solved, failed or outcome unknown).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Solved | Self::Failed | Self::OutcomeUnknown)
+    }
+}
+
+impl fmt::Display for StateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
