@@ -213,6 +213,7 @@ mod key;
 pub mod ledger;
 pub mod lifecycle;
 pub mod policy;
+pub mod provider;
 mod proxy;
 pub mod record;
 pub mod solution;

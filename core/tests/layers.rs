@@ -30,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "record",
             "solve",
             "trace",
+            "provider",
         ],
     ),
     ("ledger", &["ledger"]),
