@@ -188,8 +188,9 @@
 //! [`record::MicroUsd`], ...), [`ledger`] (where records live: [`ledger::Ledger`],
 //! [`ledger::MemoryLedger`], [`ledger::PriceTable`], ...), [`lifecycle`] (how the client
 //! records a task's life: write-ahead rules, resume, spend cap, fleet), [`callback`]
-//! (authenticated per-task callback URLs) and [`testing`] (the client against a service of
-//! your own, on virtual time). The [`http`] and [`serde_json`] crates are
+//! (authenticated per-task callback URLs), [`provider`] (other createTask-style services as
+//! data, and the pure translators their profiles drive) and [`testing`] (the client against a
+//! service of your own, on virtual time). The [`http`] and [`serde_json`] crates are
 //! re-exported whole, for the types of this crate's signatures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -216,6 +217,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod policy;
 mod price;
+pub mod provider;
 mod proxy;
 pub mod record;
 pub mod solution;

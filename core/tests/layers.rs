@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "solve",
             "state",
             "trace",
+            "provider",
         ],
     ),
     ("ledger", &["ledger"]),
