@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub mod raw_servers;
 pub mod redis;
+pub mod widget_pages;
 
 /// The folder holding the fixture files (an absolute path inside this crate's sources).
 pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
