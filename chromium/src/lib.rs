@@ -56,7 +56,8 @@ mod solve;
 pub use browser::{BrowserProcess, CHROMIUM_ENV, Chromium, LaunchOptions, find_chromium};
 pub use error::{CaptchaError, Error};
 pub use solve::{
-    CaptchaReport, PROVIDER, SolveOptions, Solver, detect_once, detect_page, inject, solve_page,
+    CaptchaReport, PROVIDER, SolveOptions, Solver, detect_once, detect_page, inject,
+    screenshot_png, solve_page,
 };
 
 /// The chromiumoxide types this crate's API uses.

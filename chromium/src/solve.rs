@@ -305,6 +305,22 @@ pub async fn inject(page: &Page, det: &Detection, token: &str) -> Result<Value, 
         .map_err(|e| CaptchaError::Browser(e.to_string()))
 }
 
+/// A PNG of the page as it looks now (the viewport).
+///
+/// # Errors
+///
+/// [`Error::Browser`].
+pub async fn screenshot_png(page: &Page) -> Result<Vec<u8>, Error> {
+    use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+    use chromiumoxide::page::ScreenshotParams;
+    let params = ScreenshotParams::builder()
+        .format(CaptureScreenshotFormat::Png)
+        .build();
+    page.screenshot(params)
+        .await
+        .map_err(|e| Error::browser("could not take a screenshot", &e))
+}
+
 /// Whether the injection report says the token reached the page, else its errors.
 fn injected(report: &Value) -> Result<(), Vec<String>> {
     let n = |k: &str| report.get(k).and_then(Value::as_u64).unwrap_or(0);
