@@ -166,7 +166,7 @@ fn solve_page_with_sim_solves_injects_and_screenshots_three_widgets() {
         let sol = &line["solution"];
         let token = sol["gRecaptchaResponse"]
             .as_str()
-            .or(sol["token"].as_str())
+            .or_else(|| sol["token"].as_str())
             .unwrap();
         tokens.push(token.to_owned());
     }
