@@ -325,6 +325,12 @@ pub(crate) enum Command {
     /// The current browser user agent the service expects; prints {"userAgent":"..."} (no key needed)
     #[command(name = "user-agent")]
     UserAgent,
+    /// Open URL in headless Chromium, solve its captchas and hand the tokens to the page;
+    /// prints one line per captcha
+    #[command(name = "solve-page")]
+    SolvePage(crate::page::SolvePageArgs),
+    /// The captcha widgets an HTML file reveals, one JSON line each (nothing is sent)
+    Detect(crate::page::DetectArgs),
     /// Run the simulator in the foreground (Ctrl-C stops it)
     Sim(capmonster_sim::SimArgs),
 }
@@ -401,7 +407,10 @@ pub(crate) fn sim_command_line(args: &[std::ffi::OsString]) -> Option<Vec<std::f
 impl Command {
     /// Whether the command needs a client key (`user-agent` sends none; `sim` is a server).
     pub(crate) fn needs_key(&self) -> bool {
-        !matches!(self, Self::UserAgent | Self::Sim(_) | Self::Ledger)
+        !matches!(
+            self,
+            Self::UserAgent | Self::Sim(_) | Self::Ledger | Self::Detect(_)
+        )
     }
 }
 

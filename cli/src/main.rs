@@ -20,6 +20,7 @@ mod callbacks;
 mod fleet;
 mod many;
 mod output;
+mod page;
 mod redact;
 
 use std::ffi::OsString;
@@ -179,6 +180,9 @@ fn run(cli: Cli, io: &Io) -> u8 {
     if let Command::Sim(sim_args) = command {
         // Not reached: `main` parses `capmonster sim` apart (args::sim_command_line).
         return run_sim(sim_args, io);
+    }
+    if let Command::Detect(a) = &command {
+        return page::detect(a, io);
     }
     if opts.verbose {
         init_tracing(&io.redactor);
@@ -636,6 +640,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
                 Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
             }
         }
+        (Command::SolvePage(a), _) => page::solve_page(backend, a, io).await,
         (Command::UserAgent, _) => match backend.user_agent().await {
             Ok(ua) => emit(io, &output::user_agent(&ua)),
             Err(e) => report(io, &e),

@@ -4,8 +4,10 @@
 //! [CapMonster Cloud documentation](https://docs.capmonster.cloud/) as JSON files (with notes
 //! and sources in `fixtures/INDEX.md`), raw TCP servers for transport hardening tests
 //! ([`raw_servers`]: misbehaving servers, an HTTP CONNECT proxy, a SOCKS5 proxy), and a real
-//! `redis-server` for the tests of Redis-backed ledgers ([`redis`]). The transport contract
-//! suite, which uses the raw servers, is the crate `capmonster-transport-suite`.
+//! `redis-server` for the tests of Redis-backed ledgers ([`redis`]), and an HTTP server of pages
+//! with local stand-ins of the captcha widgets' scripts for browser tests ([`widget_pages`]).
+//! The transport contract suite, which uses the raw servers, is the crate
+//! `capmonster-transport-suite`.
 //!
 //! The capmonster-rs crates use it as a dev-dependency, so that their tests run from their
 //! published packages exactly as from the repository; it is just as usable for testing your
@@ -23,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub mod raw_servers;
 pub mod redis;
+pub mod widget_pages;
 
 /// The folder holding the fixture files (an absolute path inside this crate's sources).
 pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");

@@ -1,0 +1,64 @@
+//! # capmonster-chromium
+//!
+//! Solves the captchas of a live web page in Chromium, over the Chrome DevTools Protocol
+//! ([chromiumoxide](https://docs.rs/chromiumoxide)): [`solve_page`] finds every widget with
+//! [capmonster-page](https://docs.rs/capmonster-page), solves them concurrently through a
+//! capmonster client (so its ledger, account guard, spend cap and polling rules apply),
+//! hands each token to its widget (response fields, the page's callback, reCAPTCHA v3's
+//! `execute` promise), and says what it did per captcha. The page stays open.
+//!
+//! ```no_run
+//! use capmonster_chromium::{Chromium, LaunchOptions, SolveOptions, solve_page};
+//! use std::time::Duration;
+//!
+//! # async fn demo(client: capmonster_core::Client<impl capmonster_core::Transport>) -> Result<(), Box<dyn std::error::Error>> {
+//! let chromium = Chromium::launch(&LaunchOptions::default()).await?;
+//! let page = chromium.open("https://example.com/login", Duration::from_secs(30)).await?;
+//! for r in solve_page(&page, &client, &SolveOptions::default()).await? {
+//!     println!("{}", r.to_json());
+//! }
+//! // ... go on with `page` (submit the form) ...
+//! chromium.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## The browser
+//!
+//! Chromium comes from the system (Debian: `apt-get install chromium`); nothing here
+//! downloads one. [`find_chromium`] takes a path, or `$CAPMONSTER_CHROMIUM`, or looks for
+//! `chromium`, `chromium-browser`, `google-chrome-stable`, `google-chrome` on `PATH`.
+//! [`Chromium::launch`] starts it headless with a temporary profile. Its sandbox is turned
+//! off (`--no-sandbox`) only when running as root (containers, CI), where Chromium does not
+//! start with it; [`LaunchOptions::sandbox`] overrides.
+//!
+//! No browser process is left behind: [`Chromium::close`] asks the browser to quit, then
+//! kills it and every process it started (found through `/proc`, each checked by pid and
+//! start time); dropping a [`Chromium`] that was not closed (an error path, a panic
+//! unwinding) kills them at once. A program that wants the same on Ctrl-C turns SIGINT into
+//! `close` (the `capmonster` CLI does); a process killed with SIGKILL cannot clean up.
+//!
+//! ## What is solved, what is not
+//!
+//! The hook script is installed in every document before the page's own scripts
+//! ([`Chromium::new_page`]), then the page is looked at until its widgets settle
+//! ([`SolveOptions::wait`]). A widget whose parameters the page does not reveal is reported
+//! with the parameter and the reason, and not solved. A widget whose token could not be
+//! handed to the page — it sits in a cross-origin frame, or the callback it names is not a
+//! function on the page — is found out before its task is created, and not solved: nothing
+//! is paid for it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod browser;
+mod error;
+mod solve;
+
+pub use browser::{BrowserProcess, CHROMIUM_ENV, Chromium, LaunchOptions, find_chromium};
+pub use error::{CaptchaError, Error};
+pub use solve::{
+    CaptchaReport, PROVIDER, SolveOptions, Solver, detect_once, detect_page, inject,
+    screenshot_png, solve_page,
+};
+
+/// The chromiumoxide types this crate's API uses.
+pub use chromiumoxide::{Browser, Page};

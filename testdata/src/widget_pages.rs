@@ -1,0 +1,254 @@
+//! A tiny HTTP server on 127.0.0.1 for browser tests without network: pages with captcha
+//! widgets, local stand-ins for the widgets' scripts, and `/report`, where the pages' callbacks
+//! POST the token they were handed.
+//!
+//! The stand-ins (`widgets/*.js`) reproduce what a page and a solver can observe of the real
+//! scripts — their global objects, automatic and explicit rendering, the frames (from another
+//! origin: `localhost` instead of `127.0.0.1`), the response fields and reCAPTCHA's
+//! `___grecaptcha_cfg` — but never produce a token: a token can only come from a solver.
+//! They are served under the vendors' own paths (`/recaptcha/api.js`, `/recaptcha/api2/anchor`,
+//! `/hcaptcha/1/api.js`, `/turnstile/v0/api.js`) on the test server, and the pages load them
+//! from there: detection in a live page reads the DOM, the widgets' config and the hook's
+//! records, not the script's host. (Mapping www.google.com to the test server instead would not
+//! work over plain http: Chromium upgrades HSTS-preloaded hosts to https.)
+//!
+//! Pages (`/pages/NAME.html`): `v2-checkbox` (`.g-recaptcha` with `data-callback`),
+//! `v2-explicit` (explicit render 700 ms after load, an anonymous callback), `v3` (a pending
+//! `execute` promise), `turnstile`, `hcaptcha`, `three` (reCAPTCHA, hCaptcha and an explicitly
+//! rendered Turnstile with an anonymous callback), `missing-callback` (a `data-callback` that
+//! is not a function), `no-sitekey` (an `.h-captcha` without key), `none`. Each callback POSTs
+//! `{"page": NAME, "token": TOKEN}` to `/report`. `/slow` never answers (a navigation timeout).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "/recaptcha/api.js",
+        "text/javascript",
+        include_str!("../widgets/recaptcha.js"),
+    ),
+    (
+        "/recaptcha/enterprise.js",
+        "text/javascript",
+        include_str!("../widgets/recaptcha.js"),
+    ),
+    (
+        "/hcaptcha/1/api.js",
+        "text/javascript",
+        include_str!("../widgets/hcaptcha.js"),
+    ),
+    (
+        "/turnstile/v0/api.js",
+        "text/javascript",
+        include_str!("../widgets/turnstile.js"),
+    ),
+    (
+        "/pages/v2-checkbox.html",
+        "text/html",
+        include_str!("../widgets/pages/v2-checkbox.html"),
+    ),
+    (
+        "/pages/v2-explicit.html",
+        "text/html",
+        include_str!("../widgets/pages/v2-explicit.html"),
+    ),
+    (
+        "/pages/v3.html",
+        "text/html",
+        include_str!("../widgets/pages/v3.html"),
+    ),
+    (
+        "/pages/turnstile.html",
+        "text/html",
+        include_str!("../widgets/pages/turnstile.html"),
+    ),
+    (
+        "/pages/hcaptcha.html",
+        "text/html",
+        include_str!("../widgets/pages/hcaptcha.html"),
+    ),
+    (
+        "/pages/three.html",
+        "text/html",
+        include_str!("../widgets/pages/three.html"),
+    ),
+    (
+        "/pages/missing-callback.html",
+        "text/html",
+        include_str!("../widgets/pages/missing-callback.html"),
+    ),
+    (
+        "/pages/no-sitekey.html",
+        "text/html",
+        include_str!("../widgets/pages/no-sitekey.html"),
+    ),
+    (
+        "/pages/none.html",
+        "text/html",
+        include_str!("../widgets/pages/none.html"),
+    ),
+];
+
+/// The widget frames' document (the anchor, checkbox and challenge frames).
+const FRAME: &str = "<!DOCTYPE html><html><body><div role=\"checkbox\" aria-checked=\"false\">I'm not a robot</div></body></html>";
+
+/// One POST to `/report`: the body the page sent (`{"page": …, "token": …}`).
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The request body, as sent.
+    pub body: String,
+}
+
+/// The server; stops when dropped.
+pub struct WidgetServer {
+    addr: SocketAddr,
+    reports: Arc<Mutex<Vec<Report>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl WidgetServer {
+    /// Starts the server on a free port of 127.0.0.1.
+    ///
+    /// # Panics
+    ///
+    /// When no port can be bound (a test environment problem).
+    #[must_use]
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, s) = (Arc::clone(&reports), Arc::clone(&stop));
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let r = Arc::clone(&r);
+                let s = Arc::clone(&s);
+                thread::spawn(move || serve(conn, &r, &s));
+            }
+        });
+        Self {
+            addr,
+            reports,
+            stop,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The URL of `/pages/NAME.html`.
+    #[must_use]
+    pub fn page(&self, name: &str) -> String {
+        self.url(&format!("/pages/{name}.html"))
+    }
+
+    /// The reports received so far.
+    #[must_use]
+    pub fn reports(&self) -> Vec<Report> {
+        self.reports.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Waits until at least `n` reports arrived, or `within` passed; returns them.
+    #[must_use]
+    pub fn wait_reports(&self, n: usize, within: Duration) -> Vec<Report> {
+        let deadline = Instant::now() + within;
+        loop {
+            let r = self.reports();
+            if r.len() >= n || Instant::now() >= deadline {
+                return r;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for WidgetServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+}
+
+fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let Ok(write_half) = conn.try_clone() else {
+        return;
+    };
+    let mut out = write_half;
+    let mut reader = BufReader::new(conn);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let mut len = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':')
+                && k.trim().eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; len.min(1 << 20)];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let path = target.split('?').next().unwrap_or_default();
+        let (status, ctype, text): (&str, &str, String) = if method == "POST" && path == "/report" {
+            if let Ok(mut r) = reports.lock() {
+                r.push(Report {
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+            }
+            ("204 No Content", "text/plain", String::new())
+        } else if path == "/slow" {
+            // Never answers (until the server stops): a navigation that times out.
+            while !stop.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(50));
+            }
+            return;
+        } else if let Some((_, ct, t)) = FILES.iter().find(|(p, _, _)| *p == path) {
+            ("200 OK", ct, (*t).to_owned())
+        } else if path.starts_with("/recaptcha/api2/")
+            || path.starts_with("/hcaptcha/captcha/")
+            || path.starts_with("/turnstile/cdn-cgi/")
+        {
+            ("200 OK", "text/html", FRAME.to_owned())
+        } else if path == "/favicon.ico" {
+            ("404 Not Found", "text/plain", String::new())
+        } else {
+            ("404 Not Found", "text/plain", "not found".to_owned())
+        };
+        let head = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {ctype}; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\n\r\n",
+            text.len()
+        );
+        if out.write_all(head.as_bytes()).is_err() || out.write_all(text.as_bytes()).is_err() {
+            return;
+        }
+        let _ = out.flush();
+    }
+}
