@@ -31,7 +31,9 @@
 //! a family the provider does not offer is refused here, before any request),
 //! [`Provider::read_create`] and [`Provider::read_result`] (statuses, solution, `cost` as a
 //! number, errors onto [`ErrorCode`]). Sources: `other-services.md` (the research digest) and
-//! the services' pages it cites. Failover between providers is not wired into the client yet.
+//! the services' pages it cites. The failover rule between providers is one pure function,
+//! [`failover()`] (with [`next_provider`]; see [its module](mod@failover)); it is not wired into
+//! the client yet.
 
 use std::collections::BTreeMap;
 
@@ -41,9 +43,13 @@ use serde_json::{Map, Value};
 use crate::task::family::TABLE;
 use crate::{Error, ErrorCode, MAX_POLLS_PER_TASK, TaskFamily};
 
+pub mod failover;
 mod id;
 mod translate;
 
+pub use failover::{
+    Attempt, FailoverOptions, Failure, Mark, ProviderStatus, Verdict, failover, next_provider,
+};
 pub use id::{MAX_TEXT_ID_LEN, ProviderTaskId};
 pub use translate::{Created, ProviderError, ProviderErrorKind, Reading};
 
