@@ -224,7 +224,27 @@ impl SqliteLedger {
         Self::open_in(path.as_ref(), &namespace_for_key(key), options)
     }
 
+    /// Opens the file, trying again while another process holds it busy in a way SQLite's
+    /// own busy handler does not wait for (two processes opening a new file at the same
+    /// moment: one switches it to the write-ahead log or creates the schema while the other
+    /// reads it), for as long as [`SqliteOptions::busy_timeout`].
     fn open_in(path: &Path, ns: &str, options: SqliteOptions) -> Result<Self, LedgerError> {
+        let deadline = std::time::Instant::now() + options.busy_timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Self::open_once(path, ns, options) {
+                Err(LedgerError::Unavailable(m))
+                    if m.starts_with("busy:") && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, ns: &str, options: SqliteOptions) -> Result<Self, LedgerError> {
         let path = path.to_path_buf();
         if path.as_os_str().is_empty() {
             return Err(LedgerError::InvalidInput("empty ledger path".into()));
