@@ -50,16 +50,16 @@ def components(path):
     f, total = load(path)
     transport = cost(f, r"hyper_util::client::legacy::client::Client<C,B>::send_request::\{\{closure\}\}") + cost(
         f, r"capmonster_hyper::transport::erase::\{\{closure\}\}")
-    codec = cost(f, r"capmonster_core::codec::(read_answer_for|task_result_request|create_task_body)")
-    state = cost(f, r"capmonster_core::solve::Solve::(handle_response|poll_action|new)") + cost(
-        f, r"core::ptr::drop_in_place<capmonster_core::solve::Solve>")
+    codec = cost(f, r"capmonster_core::(?:\w+::)*codec::(read_answer_for|task_result_request|create_task_body)")
+    state = cost(f, r"capmonster_core::(?:\w+::)*Solve::(handle_response|poll_action|new)") + cost(
+        f, r"core::ptr::drop_in_place<capmonster_core::(?:\w+::)*Solve>")
     state = max(state - codec, 0)
     ledger = cost(
         f,
-        r"capmonster_core::record::TaskRecord::intent"
-        r"|<capmonster_core::ledger::memory::MemoryLedger as capmonster_core::ledger::Ledger>::insert"
-        r"|capmonster_core::lifecycle::Recorder::(before_send|after_answer|finish)"
-        r"|core::ptr::drop_in_place<capmonster_core::ledger::memory::MemoryLedger>",
+        r"capmonster_core::(?:\w+::)*TaskRecord::intent"
+        r"|<capmonster_core::(?:\w+::)*MemoryLedger as capmonster_core::(?:\w+::)*Ledger>::insert"
+        r"|capmonster_core::(?:\w+::)*Recorder::(before_send|after_answer|finish)"
+        r"|core::ptr::drop_in_place<capmonster_core::(?:\w+::)*MemoryLedger>",
     )
     rest = total - transport - codec - state - ledger
     return {"codec": codec, "state": state, "ledger": ledger, "transport": transport, "rest": rest, "total": total}
