@@ -7,8 +7,9 @@ Each profile is read through `callgrind_annotate --inclusive=yes`; a component i
 inclusive cost of the functions that are its entry points (so nothing is counted twice):
 
 - codec: `codec::read_answer_for`, `codec::task_result_request`, `codec::create_task_body`;
-- state machine: `Solve::handle_response`, `Solve::poll_action`, `Solve::new`, dropping a
-  `Solve`, less the codec calls they make;
+- state machine: `Solve::handle_response` (or, where answers are read outside it,
+  `Solve::on_poll_answer` and `on_create_answer`), `Solve::poll_action`, `Solve::new` (or
+  `new_with_schedule`), dropping a `Solve`, less the codec calls they make;
 - ledger: `TaskRecord::intent`, `MemoryLedger::insert`, `Recorder::before_send`,
   `Recorder::after_answer`, `Recorder::finish`, dropping the `MemoryLedger`;
 - transport: hyper-util's `Client::send_request` future and capmonster-hyper's `erase`;
@@ -51,9 +52,17 @@ def components(path):
     transport = cost(f, r"hyper_util::client::legacy::client::Client<C,B>::send_request::\{\{closure\}\}") + cost(
         f, r"capmonster_hyper::transport::erase::\{\{closure\}\}")
     codec = cost(f, r"capmonster_core::(?:\w+::)*codec::(read_answer_for|task_result_request|create_task_body)")
-    state = cost(f, r"capmonster_core::(?:\w+::)*Solve::(handle_response|poll_action|new)") + cost(
-        f, r"core::ptr::drop_in_place<capmonster_core::(?:\w+::)*Solve>")
-    state = max(state - codec, 0)
+    solve = r"capmonster_core::(?:\w+::)*Solve::"
+    inner_codec = cost(f, r"capmonster_core::(?:\w+::)*codec::(task_result_request|create_task_body)")
+    if cost(f, solve + "handle_response"):
+        # Older cores read the answer inside `handle_response`.
+        answers = cost(f, solve + "handle_response") - cost(f, r"capmonster_core::(?:\w+::)*codec::read_answer_for")
+    else:
+        answers = cost(f, solve + "(on_poll_answer|on_create_answer)")
+    build = cost(f, solve + "new") or cost(f, solve + "new_with_schedule")
+    state = answers + build + cost(f, solve + "poll_action") + cost(
+        f, r"core::ptr::drop_in_place<capmonster_core::(?:\w+::)*Solve>") - inner_codec
+    state = max(state, 0)
     ledger = cost(
         f,
         r"capmonster_core::(?:\w+::)*TaskRecord::intent"
