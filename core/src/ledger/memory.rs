@@ -660,9 +660,9 @@ mod tests {
     #[test]
     fn a_compacted_record_takes_64_bytes() {
         assert!(
-            std::mem::size_of::<super::Slot>() <= 64,
+            size_of::<super::Slot>() <= 64,
             "{}",
-            std::mem::size_of::<super::Slot>()
+            size_of::<super::Slot>()
         );
     }
 }
