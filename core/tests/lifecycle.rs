@@ -146,6 +146,57 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// The client's default kind of ledger keeps few finished records whole (here 1): the
+    /// task's record is compacted between resumes (other tasks finish meanwhile), and its
+    /// 120-poll count still holds over every resume.
+    #[test]
+    fn at_most_120_polls_when_the_bounded_ledger_compacts_the_record_between_resumes(
+        interval_ms in 1u64..50,
+        timeouts in proptest::collection::vec(1u64..400_000, 2..8),
+    ) {
+        use capmonster_core::record::{LocalId, Outcome, TaskRecord};
+        let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::bounded(1));
+        let v = Virtual {
+            now: Mutex::new(start()),
+            ledger: &*ledger,
+            creates: Mutex::new(0),
+            polls: Mutex::new(Vec::new()),
+        };
+        let client = Client::new(config(interval_ms, timeouts[0]), &v).with_ledger(std::sync::Arc::clone(&ledger));
+        let err = block_on(client.solve(task())).unwrap().unwrap_err();
+        let id = err.task_id().expect("created");
+        let mut other = 1000u64;
+        for t in &timeouts[1..] {
+            // Two other tasks finish: task 7's record is no longer among the whole ones.
+            for _ in 0..2 {
+                other += 1;
+                let lid = LocalId::from_bytes(u128::from(other).to_be_bytes());
+                let now = (&v).wall_clock_ms();
+                ledger.insert(&TaskRecord::intent(lid, &task(), now)).unwrap();
+                ledger.mark_created(lid, TaskId(other), now, None).unwrap();
+                let solved = Outcome::Solved { solution: serde_json::json!({"token": "t"}), cost: None };
+                ledger.finish(lid, solved, 0, now).unwrap();
+            }
+            let rec = ledger.find_by_task_id(id).unwrap().unwrap();
+            prop_assert!(rec.task().is_null(), "compacted");
+            let c = Client::new(config(interval_ms, *t), &v).with_ledger(std::sync::Arc::clone(&ledger));
+            let e = block_on(c.resume(id)).unwrap().unwrap_err();
+            prop_assert!(matches!(e.kind(), ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. }), "{e}");
+        }
+        let polls = v.polls.lock().unwrap().clone();
+        prop_assert!(polls.len() <= 120, "{} polls", polls.len());
+        if timeouts.iter().sum::<u64>() > 2_000_000 {
+            prop_assert!(polls.len() >= 100, "resumes went on polling: {} polls", polls.len());
+        }
+        for (n, reserved) in &polls {
+            prop_assert!(n <= reserved, "poll {n} sent with {reserved} reserved");
+        }
+        prop_assert_eq!(*v.creates.lock().unwrap(), 1);
+    }
+}
+
 #[test]
 fn a_spend_cap_refuses_with_nothing_sent() {
     let ledger: std::sync::Arc<dyn Ledger> =

@@ -20,6 +20,7 @@
 //! e2e client hyper  URL TASKS CONCURRENCY   capmonster-hyper, CONCURRENCY solve loops
 //! e2e client bare   URL TASKS CONCURRENCY   bare hyper-util client, same requests, no protocol logic
 //! e2e client ureq   URL TASKS THREADS       capmonster-ureq Client::solve_many
+//! e2e client bare-ureq URL TASKS THREADS    bare ureq agent, same requests, no protocol logic
 //! e2e client scale  URL TASKS [RAMP_MS]     capmonster-hyper, TASKS solves started at once (or
 //!                                           evenly over RAMP_MS), default policy
 //! ```
@@ -215,6 +216,67 @@ fn client_ureq(url: &str, tasks: usize, threads: usize) -> Res<()> {
     })
 }
 
+/// (c') A bare ureq loop: `threads` threads sharing one agent, each doing createTask, then
+/// getTaskResult until the body says ready. Same headers and bodies as (b); no JSON parsing,
+/// no limits, no policy, no error model: the limit for a blocking client.
+fn client_bare_ureq(url: &str, tasks: usize, threads: usize) -> Res<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let create_uri = format!("{url}/createTask");
+    let poll_uri = format!("{url}/getTaskResult");
+    let task: Value = serde_json::from_str(TASK)?;
+    let create_body = serde_json::to_vec(&json!({"clientKey": KEY, "task": task}))?;
+    let post = |agent: &ureq::Agent, uri: &str, body: &[u8]| -> Option<Vec<u8>> {
+        let mut resp = agent
+            .post(uri)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .header("User-Agent", "capmonster-rs/0.1.0")
+            .send(body)
+            .ok()?;
+        resp.body_mut().read_to_vec().ok()
+    };
+    let one = |agent: &ureq::Agent| -> bool {
+        let Some(body) = post(agent, &create_uri, &create_body) else {
+            return false;
+        };
+        let Some(id) = find_task_id(&body) else {
+            return false;
+        };
+        let poll_body = format!(r#"{{"clientKey":"{KEY}","taskId":{id}}}"#);
+        for _ in 0..120 {
+            let Some(body) = post(agent, &poll_uri, poll_body.as_bytes()) else {
+                return false;
+            };
+            if contains(&body, b"\"ready\"") {
+                return true;
+            }
+            if !contains(&body, b"\"processing\"") {
+                return false;
+            }
+        }
+        false
+    };
+    measured("bare ureq", tasks, || {
+        let next = AtomicUsize::new(0);
+        let ok = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    while next.fetch_add(1, Ordering::Relaxed) < tasks {
+                        if one(&agent) {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        Ok(ok.load(Ordering::Relaxed))
+    })
+}
+
 /// Scale: `tasks` solves started at once through capmonster-hyper (default reCAPTCHA v2
 /// policy), against a simulator solving in 2–5 s; RSS and open fds sampled while they run.
 fn client_scale(url: &str, tasks: usize, ramp_ms: usize) -> Res<()> {
@@ -387,6 +449,14 @@ fn fmt3(v: &mut [f64], prec: usize) -> String {
     format!("{m:.prec$} [{lo:.prec$}–{hi:.prec$}]")
 }
 
+/// Median, minimum and maximum of paired ratios, rounded as printed (2 decimals), so that
+/// the goal check and the table agree.
+fn ratio3(v: &mut [f64]) -> (f64, f64, f64) {
+    let (m, lo, hi) = median_spread(v);
+    let r = |x: f64| (x * 100.0).round() / 100.0;
+    (r(m), r(lo), r(hi))
+}
+
 fn median(v: &[f64]) -> f64 {
     median_spread(&mut v.to_vec()).0
 }
@@ -442,6 +512,12 @@ fn orchestrate(args: &[String]) -> Res<bool> {
             setup: "`solve_many`, 32 threads".into(),
             tasks: 20_000 / div,
             cmd: rust("ureq", 20_000 / div, 32),
+        },
+        Spec {
+            name: "(c′) bare ureq loop (the blocking limit)",
+            setup: "32 threads, one agent, same requests".into(),
+            tasks: 20_000 / div,
+            cmd: rust("bare-ureq", 20_000 / div, 32),
         },
     ];
     let mut notes = Vec::new();
@@ -521,6 +597,32 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         }
     }
 
+    // Paired ratios (run i of one client against run i of its limit, interleaved): the
+    // goals of issue 21 are on their medians.
+    let paired = |a: &str, b: &str| -> Option<(Vec<f64>, Vec<f64>)> {
+        let ra = rows.iter().find(|r| r.name.starts_with(a))?;
+        let rb = rows.iter().find(|r| r.name.starts_with(b))?;
+        let cpu = ra
+            .cpu_ms
+            .iter()
+            .zip(&rb.cpu_ms)
+            .map(|(x, y)| x / y)
+            .collect();
+        // Same tasks per run: the wall-time ratio is the inverse of the rate ratio.
+        let wall = ra.rate.iter().zip(&rb.rate).map(|(x, y)| y / x).collect();
+        Some((cpu, wall))
+    };
+    let mut goal_rows = Vec::new();
+    for (a, b, what) in [
+        ("(a)", "(b)", "capmonster-hyper / bare hyper"),
+        ("(c)", "(c′)", "capmonster-ureq / bare ureq"),
+    ] {
+        if let Some((mut cpu, mut wall)) = paired(a, b) {
+            goal_rows.push((format!("CPU per task, {what}"), ratio3(&mut cpu), 1.10));
+            goal_rows.push((format!("wall time, {what}"), ratio3(&mut wall), 1.05));
+        }
+    }
+
     println!("### End-to-end throughput (loopback, simulator with instant solves)\n");
     println!(
         "Each run: a fresh simulator process (`capmonster-sim --instant`), then the client in its own process; \
@@ -548,12 +650,28 @@ fn orchestrate(args: &[String]) -> Res<bool> {
     for n in &notes {
         println!("\n{n}");
     }
+    let mut all_ok = true;
+    if !goal_rows.is_empty() {
+        println!(
+            "\nGoals (issue 21): the client with its defaults against its bare limit, median \
+             [min–max] of the {runs} paired ratios (run i of the client over run i of the limit):\n"
+        );
+        println!("| goal | measured | bound | met |");
+        println!("|---|---|---|---|");
+        for (label, (med, lo, hi), bound) in &goal_rows {
+            let met = *med <= *bound;
+            all_ok &= met;
+            println!(
+                "| {label} | {med:.2}x [{lo:.2}–{hi:.2}] | ≤ {bound:.2}x | {} |",
+                if met { "yes" } else { "**no**" }
+            );
+        }
+    }
     let rate = |prefix: &str| {
         rows.iter()
             .find(|r| r.name.starts_with(prefix))
             .map(|r| (median(&r.rate), median(&r.cpu_ms)))
     };
-    let mut all_ok = true;
     println!();
     if let (Some(a), Some(b)) = (rate("(a)"), rate("(b)")) {
         let ratio = a.0 / b.0;
@@ -592,6 +710,51 @@ fn orchestrate(args: &[String]) -> Res<bool> {
             c.1 / a.1
         );
     }
+
+    // Memory against finished tasks: the same client after 20,000 and after 120,000 tasks
+    // (paired, interleaved); what a finished task leaves behind must not add up.
+    let growth_small = opt("--growth-small")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20_000usize / div);
+    let growth_large = growth_small * 6;
+    let mut growth: Vec<f64> = Vec::new();
+    let (mut small_rss, mut large_rss) = (Vec::new(), Vec::new());
+    for run in 1..=runs.min(3) {
+        let one = |tasks: usize| -> Res<f64> {
+            let mut cmd = (rust("hyper", tasks, 256))();
+            let (v, _) = run_client(&sim, &[], &mut cmd)?;
+            eprintln!("  growth {tasks} tasks run {run}: {v}");
+            Ok(v["peak_rss_kb"].as_f64().unwrap_or(f64::NAN) / 1024.0)
+        };
+        let a = one(growth_small)?;
+        let b = one(growth_large)?;
+        small_rss.push(a);
+        large_rss.push(b);
+        growth.push(b / a);
+    }
+    println!(
+        "\n### Memory against finished tasks\n\n(a) with its defaults (in-memory ledger keeping \
+         10,000 finished records whole, older ones compacted), {growth_small} then {growth_large} \
+         tasks at 256 concurrent, instant simulator; peak RSS (`VmHWM`), median [min–max] of {} \
+         paired runs.\n",
+        growth.len()
+    );
+    println!("| figure | after {growth_small} tasks | after {growth_large} tasks |");
+    println!("|---|---|---|");
+    println!(
+        "| peak RSS, MiB | {} | {} |",
+        fmt3(&mut small_rss, 1),
+        fmt3(&mut large_rss, 1)
+    );
+    let (gm, glo, ghi) = ratio3(&mut growth);
+    let met = gm <= 1.5;
+    all_ok &= met;
+    println!("\n| goal | measured | bound | met |");
+    println!("|---|---|---|---|");
+    println!(
+        "| peak RSS after {growth_large} / after {growth_small} tasks | {gm:.2}x [{glo:.2}–{ghi:.2}] | ≤ 1.50x | {} |",
+        if met { "yes" } else { "**no**" }
+    );
 
     // Scale: all at once (burst), and started evenly over 2 s (ramp).
     let scale_runs = runs.min(5);
@@ -703,6 +866,7 @@ fn main() -> ExitCode {
                 "hyper" => client_hyper(url, tasks, conc),
                 "bare" => client_bare(url, tasks, conc),
                 "ureq" => client_ureq(url, tasks, conc),
+                "bare-ureq" => client_bare_ureq(url, tasks, conc),
                 "scale" => client_scale(url, tasks, num(4, "E2E_RAMP_MS", 0)),
                 _ => Err(format!("unknown client {kind:?}").into()),
             }

@@ -113,6 +113,23 @@ impl Change {
     pub fn apply(&self, record: &TaskRecord, totals: SpendTotals) -> Result<Applied, LedgerError> {
         let mut rec = record.clone();
         let mut totals = totals;
+        let granted = self.apply_in_place(&mut rec, &mut totals)?;
+        Ok(Applied {
+            record: rec,
+            totals,
+            granted,
+        })
+    }
+
+    /// [`Change::apply`] on the record and totals themselves, for a ledger that holds them
+    /// in memory (no copy): all of it, or nothing — every rule is checked before anything
+    /// is changed, so an error leaves both as they were. Returns the polls granted by
+    /// [`Change::ReservePolls`] (0 for other changes).
+    pub fn apply_in_place(
+        &self,
+        rec: &mut TaskRecord,
+        totals: &mut SpendTotals,
+    ) -> Result<u32, LedgerError> {
         let mut granted = 0;
         match self {
             Self::Created {
@@ -137,13 +154,13 @@ impl Change {
                     match outcome {
                         Outcome::Solved { cost, .. } => {
                             let actual = cost.unwrap_or(rec.spend_reserved);
-                            settle(&mut rec, &mut totals, actual);
+                            settle(rec, totals, actual);
                         }
-                        Outcome::Failed { .. } => release(&mut rec, &mut totals),
+                        Outcome::Failed { .. } => release(rec, totals),
                         Outcome::Unknown { .. } => {
                             if rec.spend_reserved != MicroUsd::ZERO {
                                 let held = rec.spend_reserved;
-                                settle(&mut rec, &mut totals, held);
+                                settle(rec, totals, held);
                             }
                         }
                     }
@@ -174,11 +191,11 @@ impl Change {
             Self::SettleSpend { actual } => match rec.spend_settled {
                 Some(settled) if settled == *actual => {}
                 Some(settled) => return Err(TransitionError::AlreadySettled { settled }.into()),
-                None => settle(&mut rec, &mut totals, *actual),
+                None => settle(rec, totals, *actual),
             },
             Self::ReleaseSpend => {
                 if rec.spend_settled.is_none() {
-                    release(&mut rec, &mut totals);
+                    release(rec, totals);
                 }
             }
             Self::AcquireLease {
@@ -213,11 +230,7 @@ impl Change {
                 _ => rec.lease = None,
             },
         }
-        Ok(Applied {
-            record: rec,
-            totals,
-            granted,
-        })
+        Ok(granted)
     }
 }
 

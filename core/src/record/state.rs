@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::RECORD_VERSION;
 use crate::TaskId;
@@ -163,7 +164,10 @@ pub struct TaskRecord {
     caller_key: Option<String>,
     #[serde(with = "family_serde")]
     family: TaskFamily,
-    task: Value,
+    /// Shared, never changed after the intent: copying a record (every ledger read and
+    /// change returns one) does not copy the task's JSON.
+    #[serde(serialize_with = "serialize_shared")]
+    task: Arc<Value>,
     #[serde(flatten)]
     state: TaskState,
     polls_sent: u32,
@@ -223,7 +227,7 @@ impl TryFrom<RecordRepr> for TaskRecord {
             local_id: r.local_id,
             caller_key: r.caller_key,
             family: r.family,
-            task: r.task,
+            task: Arc::new(r.task),
             state: r.state,
             polls_sent: r.polls_sent,
             polls_reserved: r.polls_reserved,
@@ -264,7 +268,7 @@ impl TaskRecord {
             local_id,
             caller_key: None,
             family,
-            task,
+            task: Arc::new(task),
             state: TaskState::Intent,
             polls_sent: 0,
             polls_reserved: 0,
@@ -296,6 +300,28 @@ impl TaskRecord {
             polls_reserved: polls,
             task_created_at_ms: None,
             ..Self::intent_json(local_id, family, Value::Null, now_ms)
+        }
+    }
+
+    /// A finished record rebuilt from the few facts a compacting ledger keeps of it (the
+    /// bounded in-memory ledger's old records): no task JSON, no lease, nothing reserved.
+    /// `polls` is (sent, reserved); `times` is (created, task created, finished), unix ms.
+    pub(crate) fn rebuilt(
+        local_id: LocalId,
+        family: TaskFamily,
+        state: TaskState,
+        polls: (u32, u32),
+        times: (u64, Option<u64>, Option<u64>),
+        spend_settled: Option<MicroUsd>,
+    ) -> Self {
+        Self {
+            state,
+            polls_sent: polls.0,
+            polls_reserved: polls.1,
+            task_created_at_ms: times.1,
+            finished_at_ms: times.2,
+            spend_settled,
+            ..Self::intent_json(local_id, family, Value::Null, times.0)
         }
     }
 
@@ -660,4 +686,9 @@ mod category_serde {
         .find(|c| name(*c) == n)
         .ok_or_else(|| serde::de::Error::custom(format_args!("unknown error category {n:?}")))
     }
+}
+
+/// Serialises the shared task JSON as the JSON itself.
+fn serialize_shared<S: serde::Serializer>(v: &Arc<Value>, s: S) -> Result<S::Ok, S::Error> {
+    Value::serialize(v, s)
 }
