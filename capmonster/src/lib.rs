@@ -15,7 +15,7 @@
 //! client.report_incorrect(&back).await?;          // Solved knows its family: image or token endpoint
 //! let id: capmonster::TaskId = "123456".parse()?; // FromStr, From<u64>, Display
 //! let client = capmonster::Client::builder().client_key(key).base_url(url)
-//!     .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128")?.build()?;
+//!     .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128").build()?;
 //! # Ok(()) }
 //! ```
 //!
@@ -64,7 +64,7 @@
 //!
 //! ## Proxy for the client's own HTTP
 //!
-//! `builder().proxy(url)?`: `http://[user:pass@]host:port` (HTTP CONNECT) or
+//! `builder().proxy(url)`: `http://[user:pass@]host:port` (HTTP CONNECT) or
 //! `socks5://`/`socks5h://` (SOCKS5), on both clients. Without it, both clients honour the
 //! environment the same way ([`ProxyUrl::from_env`]): `https_proxy`/`HTTPS_PROXY` (or
 //! `http_proxy`/`HTTP_PROXY` for an `http` base URL), then `all_proxy`/`ALL_PROXY`, skipped for

@@ -486,13 +486,14 @@ enum ProxyChoice {
     Env,
     /// Never a proxy.
     Direct,
-    /// This one.
-    Url(ProxyUrl),
+    /// This one, as given (parsed by [`ClientBuilder::build`]).
+    Url(String),
 }
 
-/// Builds a client: `Client::builder().client_key(k).base_url(u).timeout(d).proxy(p)?.build()?`.
+/// Builds a client: `Client::builder().client_key(k).base_url(u).timeout(d).proxy(p).build()?`.
 ///
-/// Errors in the key or the base URL are reported by [`build`](Self::build). `Debug` never
+/// Every setter is infallible: errors in the key, the base URL, the proxy URL or the spend
+/// limit are all reported by [`build`](Self::build). `Debug` never
 /// shows the key.
 pub struct ClientBuilder<C> {
     key: Option<String>,
@@ -595,10 +596,13 @@ impl<C: FromParts> ClientBuilder<C> {
     }
 
     /// Sends the client's own HTTP through this proxy: `http://[user:pass@]host:port` (HTTP
-    /// CONNECT tunnel) or `socks5://[user:pass@]host:port`. Overrides the environment.
-    pub fn proxy(mut self, url: impl AsRef<str>) -> Result<Self, Error> {
-        self.proxy = ProxyChoice::Url(ProxyUrl::parse(url.as_ref())?);
-        Ok(self)
+    /// CONNECT tunnel) or `socks5://[user:pass@]host:port`. Overrides the environment. An
+    /// invalid URL is reported by [`build`](Self::build), like every other error of the
+    /// builder (every setter is infallible).
+    #[must_use]
+    pub fn proxy(mut self, url: impl AsRef<str>) -> Self {
+        self.proxy = ProxyChoice::Url(url.as_ref().to_owned());
+        self
     }
 
     /// Records every task's life in `ledger` (default: a fresh
@@ -698,7 +702,7 @@ impl<C: FromParts> ClientBuilder<C> {
         }
         let proxy = match self.proxy {
             ProxyChoice::Direct => None,
-            ProxyChoice::Url(url) => Some(url),
+            ProxyChoice::Url(url) => Some(ProxyUrl::parse(&url)?),
             ProxyChoice::Env => ProxyUrl::from_env(config.base_url())?,
         };
         let callbacks = self.callbacks.map(|mut c| {

@@ -46,7 +46,7 @@
 //!
 //! # Proxy
 //!
-//! `Client::builder().proxy("http://host:port")?` tunnels every request through an HTTP
+//! `Client::builder().proxy("http://host:port")` tunnels every request through an HTTP
 //! proxy (`CONNECT`), `socks5://` or `socks5h://` through a SOCKS5 proxy (credentials in the
 //! URL are sent as `Proxy-Authorization: Basic` or SOCKS5 user/password). Without it, the
 //! proxy variables are read by the core's one rule ([`capmonster_core::ProxyUrl::from_env`]:

@@ -51,7 +51,7 @@
 //!
 //! # Proxy
 //!
-//! `Client::builder().proxy("http://host:port")?` (HTTP CONNECT) or `socks5://` /
+//! `Client::builder().proxy("http://host:port")` (HTTP CONNECT) or `socks5://` /
 //! `socks5h://` (SOCKS5). Without it, the proxy variables are read by the core's one rule
 //! ([`capmonster_core::ProxyUrl::from_env`]), exactly as `capmonster-hyper` does; ureq's own
 //! reading of the environment is not used.
