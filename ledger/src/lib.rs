@@ -295,7 +295,7 @@ mod tests {
     #[cfg(feature = "redis")]
     #[test]
     fn bad_redis_urls_are_typed_errors_without_the_password() {
-        let key = ClientKey::new("k0123456789").expect("key");
+        let key = ClientKey::new("0123456789abcdef0123456789abcdef").expect("key");
         match open_for_key("rediss://:pw-123@h:1/0", &key) {
             Err(LedgerError::Unsupported(m)) => assert!(!m.contains("pw-123"), "{m}"),
             other => panic!("{:?}", other.err()),
@@ -319,7 +319,7 @@ mod tests {
             .local_addr()
             .expect("addr")
             .port();
-        let key = ClientKey::new("k0123456789").expect("key");
+        let key = ClientKey::new("0123456789abcdef0123456789abcdef").expect("key");
         let start = std::time::Instant::now();
         let err = open_for_key(&format!("redis://127.0.0.1:{port}/0"), &key).err();
         assert!(matches!(err, Some(LedgerError::Unavailable(_))), "{err:?}");
