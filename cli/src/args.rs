@@ -202,6 +202,11 @@ pub(crate) struct GlobalOpts {
     // allow_hyphen_values: `-inf` or `-1` is this option's (bad) value, not another flag.
     #[arg(long, global = true, value_name = "USD", value_parser = parse_usd, allow_hyphen_values = true)]
     pub(crate) max_spend: Option<f64>,
+
+    /// solve, create, solve-many: send a task `type` this version does not know (a type newer
+    /// than it) instead of refusing it locally (exit 2, nothing sent)
+    #[arg(long, global = true)]
+    pub(crate) allow_unknown_type: bool,
 }
 
 /// Which transport crate sends the requests.

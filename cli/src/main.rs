@@ -47,8 +47,9 @@ const SIM_SOLVE_MAX: Duration = Duration::from_millis(1500);
 /// With `--sim`, the default first-poll delay and poll interval (unless given).
 const SIM_POLL: Duration = Duration::from_millis(300);
 
-/// A key for `user-agent`, which sends none: the library's `Config` still wants one.
-const NO_KEY: &str = "user-agent-sends-no-key";
+/// A key for `user-agent`, which sends none: the library's `Config` still wants one (of a
+/// key's shape, 32 hexadecimal characters).
+const NO_KEY: &str = "00000000000000000000000000000000";
 
 /// The only way the command writes: stdout lines and stderr lines, both redacted.
 pub(crate) struct Io {
@@ -179,7 +180,7 @@ fn run(cli: Cli, io: &Io) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let input = match read_input(&command) {
+    let input = match read_input(&command, opts.allow_unknown_type) {
         Ok(i) => i,
         Err(msg) => {
             io.err(&msg);
@@ -443,21 +444,26 @@ pub(crate) fn task_hint(text: &str, e: Error) -> Error {
 }
 
 /// Reads and validates the command's input (exit 2 on failure, nothing sent).
-fn read_input(command: &Command) -> Result<Input, String> {
+fn read_input(command: &Command, allow_unknown_type: bool) -> Result<Input, String> {
     match command {
         Command::Solve { file } | Command::Create { file } => {
             let bytes = read_source(file)?;
             let name = source_name(file);
             let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            let task = Task::from_json_str(text)
+            let task = if allow_unknown_type {
+                Task::from_json_str_unchecked(text)
+            } else {
+                Task::from_json_str(text)
+            };
+            let task = task
                 .map_err(|e| task_hint(text, e))
                 .map_err(|e| format!("{name}: {e}"))?;
             Ok(Input::One(task))
         }
         Command::SolveMany { file, .. } => {
             let bytes = read_source(file)?;
-            Ok(Input::Many(many::parse_lines(&bytes)))
+            Ok(Input::Many(many::parse_lines(&bytes, allow_unknown_type)))
         }
         _ => Ok(Input::None),
     }

@@ -239,8 +239,9 @@ async fn solve_line(
 }
 
 /// Splits JSON Lines input into tasks; blank lines are skipped. Each line's key is made of
-/// its content and its occurrence among identical lines ([`line_key`]).
-pub(crate) fn parse_lines(input: &[u8]) -> Vec<Line> {
+/// its content and its occurrence among identical lines ([`line_key`]). An unknown task `type`
+/// is refused unless `allow_unknown_type` (`--allow-unknown-type`).
+pub(crate) fn parse_lines(input: &[u8], allow_unknown_type: bool) -> Vec<Line> {
     let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
     let mut lines = Vec::new();
     let mut seen: HashMap<&[u8], usize> = HashMap::new();
@@ -250,6 +251,9 @@ pub(crate) fn parse_lines(input: &[u8]) -> Vec<Line> {
             continue;
         }
         let task = match std::str::from_utf8(raw) {
+            Ok(text) if allow_unknown_type => {
+                Task::from_json_str_unchecked(text).map_err(|e| task_hint(text, e))
+            }
             Ok(text) => Task::from_json_str(text).map_err(|e| task_hint(text, e)),
             Err(_) => Err(Error::invalid_input("line is not valid UTF-8")),
         };
@@ -440,7 +444,7 @@ mod tests {
     #[test]
     fn lines_are_numbered_and_blank_ones_skipped() {
         let input = b"{\"type\":\"FooTask\"}\r\n\n  \nnot json\n{\"x\":1}";
-        let lines = parse_lines(input);
+        let lines = parse_lines(input, true);
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].number, 1);
         assert!(lines[0].task.is_ok());
@@ -455,7 +459,10 @@ mod tests {
         let a = br#"{"type":"A"}"#;
         let b = br#"{"type":"B"}"#;
         let keys = |input: &[u8]| -> Vec<String> {
-            parse_lines(input).into_iter().map(|l| l.key).collect()
+            parse_lines(input, true)
+                .into_iter()
+                .map(|l| l.key)
+                .collect()
         };
         let first = keys(&[&a[..], b"\n", b, b"\n", a, b"\n"].concat());
         assert_eq!(first.len(), 3);
@@ -470,7 +477,7 @@ mod tests {
             vec![first[1].clone(), first[0].clone(), first[2].clone()]
         );
         // The key an older version gave line 1: its number and the hash of its bytes.
-        let old = parse_lines(a).remove(0).legacy_key;
+        let old = parse_lines(a, true).remove(0).legacy_key;
         assert!(old.starts_with("solve-many:1:"), "{old}");
         assert_eq!(old.len(), "solve-many:1:".len() + 32);
     }

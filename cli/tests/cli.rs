@@ -412,6 +412,32 @@ fn exit_4_on_deadline_with_the_task_id_to_resume() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(r.stdout.trim(), r#"{"status":"processing"}"#);
     }
+    // A deadline before reCAPTCHA's earliest useful poll is refused before createTask
+    // (today it creates a paid task and gives up with 0 polls).
+    let created = sim.stats().tasks_created;
+    // (Without FAST's short first-poll delay: the family's own schedule.)
+    let url = sim.base_url();
+    for t in TRANSPORTS {
+        let out = run_env(
+            &[
+                "--base-url",
+                &url,
+                "--client-key",
+                KEY,
+                "--transport",
+                t,
+                "--timeout",
+                "0.2",
+                "solve",
+                &example("recaptcha-v2.json"),
+            ],
+            None,
+            &[],
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert_one_error_line(&out, "earliest useful poll");
+    }
+    assert_eq!(sim.stats().tasks_created, created, "nothing was created");
 }
 
 #[test]
@@ -528,7 +554,16 @@ fn solve_many_keeps_input_order_and_reports_bad_lines() {
     for t in TRANSPORTS {
         let out = against_stdin(
             &sim,
-            &["--transport", t, "solve-many", "--concurrency", "5", "-"],
+            // --allow-unknown-type: line 12's type reaches the service, which refuses it.
+            &[
+                "--transport",
+                t,
+                "solve-many",
+                "--allow-unknown-type",
+                "--concurrency",
+                "5",
+                "-",
+            ],
             Some(&input),
         );
         assert_eq!(out.code, 3, "worst code of any line: {}", out.stderr);

@@ -151,6 +151,25 @@ impl Solved {
     }
 }
 
+/// Refuses a deadline that ends before the task's first useful poll (the policy's
+/// `first_delay`: for most token families, the documented solve floor): such a solve would
+/// create a paid task and give up with no poll. Nothing is sent.
+fn check_room_for_a_poll(task: &Task, policy: &PollPolicy) -> Result<(), Error> {
+    if policy.timeout > policy.first_delay {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!(
+        "the deadline ({:.1} s) leaves no room for a poll: the earliest useful poll of a {} \
+         task is {:.1} s after createTask. Nothing was sent (the task would be created, paid \
+         for and given up unpolled); raise the timeout above {:.1} s, or lower the first poll \
+         delay",
+        policy.timeout.as_secs_f64(),
+        task.type_name(),
+        policy.first_delay.as_secs_f64(),
+        policy.first_delay.as_secs_f64(),
+    )))
+}
+
 /// What a [`Solve`] saw that concerns more than its own task: drain them with
 /// [`Solve::poll_event`] after each input and apply them to the shared state
 /// ([`ClientState::handle_event`](crate::ClientState::handle_event)). The machine itself
@@ -367,7 +386,10 @@ impl Solve {
             events: VecDeque::new(),
         };
         // Checked against the configuration, before anything is sent.
-        if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
+        if let Err(e) = task
+            .check_image_size(cfg.max_image_bytes())
+            .and_then(|()| check_room_for_a_poll(task, &policy))
+        {
             solve.create_body = None;
             solve.state = State::Failed(e);
         }
