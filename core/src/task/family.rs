@@ -221,10 +221,8 @@ pub(crate) struct FamilyFacts {
     pub(crate) validate: fn(&Checker<'_>) -> Result<(), Error>,
     /// Which images the task uploads (checked against the configured size limit when sent).
     pub(crate) images: Images,
-    /// Where the answer is in the solution (the typed accessors of
-    /// [`Solution`](crate::Solution) read these fields).
-    // Read by the tests today; the single `token()` accessor will read it.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Where the answer is in the solution: [`Solution::token`](crate::Solution::token) reads
+    /// the token families' places from here.
     pub(crate) answer: Answer,
     /// The official SDKs' poll schedule.
     pub(crate) schedule: Schedule,
@@ -258,7 +256,6 @@ pub(crate) enum Images {
 
 /// Where a family's answer is in its solution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Answer {
     /// The first of these top-level string fields that is present.
     Field(&'static [&'static str]),
@@ -954,6 +951,19 @@ mod tests {
                 "{name}: no answer at {:?}",
                 family.facts().answer
             );
+            // `Solution::token` finds every token family's single token, and none of an image
+            // family's answer.
+            let solution =
+                crate::Solution::new(body["solution"].clone(), crate::Metadata::default());
+            let single_token = matches!(
+                family.facts().answer,
+                Answer::Field(_) | Answer::Data(_) | Answer::Cookie(_)
+            );
+            if family.is_image() {
+                assert_eq!(solution.token(), None, "{name}");
+            } else if single_token && family != TaskFamily::Castle {
+                assert!(solution.token().is_some(), "{name}: token() is None");
+            }
             seen.push(family);
         }
         // Every documented family has a ready answer among the fixtures, except the
