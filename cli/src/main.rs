@@ -532,16 +532,14 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             _,
         ) => {
             let id = TaskId(task_id);
-            if let Ok(Some(rec)) = backend.ledger().find_by_task_id(id) {
-                fleet::take_over_if_dead(&*backend.ledger(), &rec, &fleet::worker_id());
-            }
+            // A lease of a dead process of this host is taken over by the library's resume.
             match backend.resume(id, polls_sent).await {
                 Ok(solved) => emit(io, &output::solved(&solved)),
                 Err(e) => report(io, &e.with_task_id(Some(id))),
             }
         }
         (Command::Resume { all: true, .. }, _) => {
-            match fleet::resume_all(&backend, &fleet::worker_id(), false, 10, io).await {
+            match fleet::resume_all(&backend, false, 10, io).await {
                 Ok(code) => code,
                 Err(e) => {
                     io.err(&format!("could not write standard output: {e}"));

@@ -209,8 +209,7 @@ async fn solve_line(
                 }
             }
             _ => {
-                fleet::take_over_if_dead(&*ledger, &rec, me);
-                let now = ledger.get(rec.local_id()).ok().flatten().unwrap_or(rec);
+                let now = backend.take_over_if_gone(&rec);
                 if !now.is_finished()
                     && let Some(l) = now.lease()
                     && l.owner != me
@@ -432,7 +431,7 @@ pub(crate) async fn run(
     set.abort_all();
     while set.join_next().await.is_some() {}
     if opts.adopt {
-        worst = worst.max(fleet::resume_all(&backend, &me, true, concurrency, io).await?);
+        worst = worst.max(fleet::resume_all(&backend, true, concurrency, io).await?);
     }
     Ok(worst)
 }

@@ -100,6 +100,55 @@ pub(crate) fn ledger_error(e: LedgerError) -> Error {
     }
 }
 
+/// A worker id for leases, `HOST/PID/RANDOM` (the host name reduced to ASCII letters, digits,
+/// `-`, `.` and `_`, at most 64 of them; `localhost` when nothing is left), so that a later
+/// process on the same host can tell a lease of a process that is gone
+/// ([`lease_holder_is_gone`]).
+pub fn worker_id(host: &str, pid: u32, random: &str) -> String {
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .take(64)
+        .collect();
+    let host = if host.is_empty() { "localhost" } else { &host };
+    format!("{host}/{pid}/{random}")
+}
+
+/// The rule for taking over a live lease before it expires: its `owner` is a worker id
+/// ([`worker_id`]) of this host (`me`: this process's host and pid), of another process, and
+/// `alive` says that process is surely gone (`Some(false)`). Anything else (another host, an
+/// id of another shape, a process that may be alive) is respected until the lease expires.
+pub fn lease_holder_is_gone(
+    owner: &str,
+    me: (&str, u32),
+    alive: impl FnOnce(u32) -> Option<bool>,
+) -> bool {
+    let mut parts = owner.splitn(3, '/');
+    let (Some(host), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    let (my_host, my_pid) = me;
+    let my_host = worker_id(my_host, 0, "");
+    host == my_host.split('/').next().unwrap_or_default()
+        && pid != my_pid
+        && alive(pid) == Some(false)
+}
+
+/// An intent older than this with no answer recorded is an unknown createTask outcome
+/// ([`Client::resume_all`]); a younger one may belong to a worker still waiting for
+/// createTask's answer, and is left alone.
+pub const STALE_INTENT: Duration = Duration::from_secs(120);
+
+/// Whether `rec`, an intent, is old enough at `wall_ms` that no live worker can still be
+/// waiting for its createTask's answer ([`STALE_INTENT`]).
+pub fn intent_is_stale(rec: &TaskRecord, wall_ms: u64) -> bool {
+    wall_ms.saturating_sub(rec.created_at_ms()) >= ms(STALE_INTENT)
+}
+
 /// What the clones of one client share besides the ledger: the worker id of its leases and
 /// the cached answer of the ledger's account guard.
 #[derive(Debug, Default)]
@@ -131,10 +180,18 @@ impl Shared {
         }
     }
 
-    /// The worker id written in leases (16 random bytes from the transport, once).
+    /// The worker id written in leases (16 random bytes from the transport, once):
+    /// `HOST/PID/RANDOM` when the transport knows its process
+    /// ([`Transport::process_identity`]), else `w-RANDOM`.
     pub(crate) fn owner<T: Transport + ?Sized>(&self, t: &T) -> String {
         self.owner
-            .get_or_init(|| format!("w-{}", LocalId::from_bytes(t.random_id())))
+            .get_or_init(|| {
+                let random = LocalId::from_bytes(t.random_id()).to_string();
+                match t.process_identity() {
+                    Some((host, pid)) => worker_id(&host, pid, &random),
+                    None => format!("w-{random}"),
+                }
+            })
             .clone()
     }
 
@@ -671,6 +728,115 @@ impl<T: Transport> Client<T> {
         self.resume_from(rec, None, None).await
     }
 
+    /// Polls every unfinished task of this client's key in the ledger to its end, without
+    /// creating any (after a crash: the program's own tasks, or a dead worker's). Results in
+    /// the ledger's order, one per task it resumed or reported:
+    ///
+    /// - a created task is resumed as [`Client::resume_local`] does (within what is left of
+    ///   its 120 polls); one whose lease a live worker holds is skipped (two workers never
+    ///   poll one task), but a lease of a process of this host that is gone (killed mid-run:
+    ///   [`lease_holder_is_gone`], asked of the transport) is taken over at once;
+    /// - an intent older than [`STALE_INTENT`] (its createTask's answer was never recorded) is
+    ///   [`ErrorKind::CreateOutcomeUnknown`]: never sent again; a younger one is skipped (its
+    ///   worker may still be waiting for the answer).
+    ///
+    /// The outer error is the ledger's, when it cannot list the tasks. At most 8 tasks are
+    /// polled at once; see [`Client::resume_unfinished`] for another bound or for the
+    /// adoptable tasks only.
+    pub async fn resume_all(&self) -> Result<Vec<Result<Solved, Error>>, Error> {
+        self.resume_unfinished(false, 8).await
+    }
+
+    /// [`Client::resume_all`] with at most `concurrency` tasks polled at once (at least one),
+    /// and with `adoptable_only`, only the created tasks whose lease expired
+    /// ([`Ledger::list_adoptable`]; intents are left alone).
+    pub async fn resume_unfinished(
+        &self,
+        adoptable_only: bool,
+        concurrency: usize,
+    ) -> Result<Vec<Result<Solved, Error>>, Error> {
+        let futures: Vec<_> = self
+            .resume_plan(adoptable_only)?
+            .into_iter()
+            .map(|job| async move {
+                match job {
+                    Ok(local_id) => self.resume_local(local_id).await,
+                    Err(e) => Err(e),
+                }
+            })
+            .collect();
+        Ok(crate::client::bounded(futures, concurrency.max(1)).await)
+    }
+
+    /// What [`Client::resume_unfinished`] does with each unfinished record of the ledger, in
+    /// its order, without sending anything: `Ok(local_id)` to resume with
+    /// [`Client::resume_local`] (its lease taken over when its holder is gone), `Err` to
+    /// report (a stale intent: [`ErrorKind::CreateOutcomeUnknown`]). Tasks leased by a live
+    /// worker and young intents are left out. For a program that schedules the resumes itself.
+    pub fn resume_plan(&self, adoptable_only: bool) -> Result<Vec<Result<LocalId, Error>>, Error> {
+        let ledger = &**self.ledger();
+        let wall = self.transport().wall_clock_ms();
+        let records = if adoptable_only {
+            ledger.list_adoptable(wall)
+        } else {
+            ledger.list_unfinished()
+        }
+        .map_err(ledger_error)?;
+        let me = self.shared().owner(self.transport());
+        let mut jobs = Vec::new();
+        for rec in records {
+            match rec.state().kind() {
+                StateKind::Intent => {
+                    if adoptable_only || !intent_is_stale(&rec, wall) {
+                        continue;
+                    }
+                    jobs.push(Err(Error::new(ErrorKind::CreateOutcomeUnknown(format!(
+                        "record {} holds a createTask intent with no answer; not sent again",
+                        rec.local_id()
+                    )))));
+                }
+                StateKind::Created => {
+                    let rec = self.take_over_if_gone(&rec);
+                    if let Some(l) = rec.lease()
+                        && l.owner != me
+                        && l.until_ms > wall
+                    {
+                        // A live worker polls it: two workers never poll one task.
+                        continue;
+                    }
+                    jobs.push(Ok(rec.local_id()));
+                }
+                _ => {}
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Takes over the live lease of `rec` when its holder is a process of this host that is
+    /// gone (killed mid-run: [`lease_holder_is_gone`], the liveness asked of the transport),
+    /// as if it had expired, and returns the record as the ledger now has it (`rec` itself
+    /// when nothing changed or the ledger cannot be read). A live worker's lease is left
+    /// alone. [`Client::resume`] and [`Client::resume_local`] do this themselves.
+    pub fn take_over_if_gone(&self, rec: &TaskRecord) -> TaskRecord {
+        let t = self.transport();
+        let wall = t.wall_clock_ms();
+        let me = self.shared().owner(t);
+        if let (Some(lease), Some((host, pid))) = (rec.lease(), t.process_identity())
+            && lease.until_ms > wall
+            && lease.owner != me
+            && lease_holder_is_gone(&lease.owner, (&host, pid), |p| t.process_alive(p))
+            && let Ok(now) = self.ledger().acquire_lease(
+                rec.local_id(),
+                &me,
+                lease.until_ms,
+                wall.saturating_add(ms(LEASE)),
+            )
+        {
+            return now;
+        }
+        rec.clone()
+    }
+
     fn record_of(&self, task_id: TaskId) -> Result<Option<TaskRecord>, Error> {
         self.ledger()
             .find_by_task_id(task_id)
@@ -752,6 +918,8 @@ impl<T: Transport> Client<T> {
             }
             return Err(err);
         }
+        // A lease of a process of this host that is gone is taken over at once.
+        let rec = self.take_over_if_gone(&rec);
         let owner = self.shared().owner(self.transport());
         let left = RESULT_RETENTION.saturating_sub(age);
         let mut policy = match policy {

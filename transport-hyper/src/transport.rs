@@ -469,6 +469,19 @@ impl Transport for HyperTransport {
         random_id()
     }
 
+    /// This host's name (`/proc/sys/kernel/hostname`, `/etc/hostname` or `$HOSTNAME`) and
+    /// this process's id: a lease of a killed process of this host is taken over at once.
+    fn process_identity(&self) -> Option<(String, u32)> {
+        Some((hostname(), std::process::id()))
+    }
+
+    /// Linux: whether `/proc/PID` exists; elsewhere unknown (counted as alive).
+    fn process_alive(&self, pid: u32) -> Option<bool> {
+        std::path::Path::new("/proc/self")
+            .exists()
+            .then(|| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    }
+
     /// A ledger call that may block (SQLite, Redis) runs under tokio's `block_in_place` on a
     /// multi-thread runtime, which first hands this worker's other tasks to another thread;
     /// on a current-thread runtime (or outside tokio) it runs in place, as there is no other
@@ -654,4 +667,17 @@ mod tests {
             .expect("transport");
         assert_eq!(transport.slots.available_permits(), 1);
     }
+}
+
+/// This host's name, read once.
+fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default()
+    })
+    .clone()
 }
