@@ -3,6 +3,7 @@
 //! A forged `cost` never settles more than the task's price, so the spend cap of every
 //! later task (every worker, with Redis) still admits it; a forged account-level code never
 //! trips the shared guard.
+#![cfg(feature = "sqlite")]
 
 mod forged;
 

@@ -2,6 +2,7 @@
 //! spend totals and account guard), the migration of a file written before namespaces,
 //! another application's database left alone, and the file's mode (symbolic links, empty
 //! files).
+#![cfg(feature = "sqlite")]
 
 use std::path::Path;
 
