@@ -94,9 +94,12 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "async", feature = "blocking"))]
+mod facade;
+
 pub use capmonster_core::{
-    CancelHandle, ClientBuilder, ClientKey, Config, Error, ErrorCategory, ErrorClass, ErrorCode,
-    ErrorKind, Metadata, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind, Solution, Solved, Task,
+    CancelHandle, ClientKey, Config, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind,
+    Metadata, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind, Solution, Solved, Task,
     TaskFamily, TaskId, TaskStatus, TransportError, TransportErrorKind,
 };
 
@@ -113,18 +116,35 @@ pub mod solution {
     pub use capmonster_core::solution::*;
 }
 
-/// The async client, over hyper. Needs a tokio runtime with `time` and `net`.
-#[cfg(feature = "async")]
-pub type Client = capmonster_hyper::Client;
+pub mod ledger;
 
-/// The blocking client, over ureq.
-#[cfg(feature = "blocking")]
-pub mod blocking {
-    /// The blocking client: the same methods as [`crate::Client`], without `.await`.
-    pub type Client = capmonster_ureq::Client;
+#[cfg(feature = "async")]
+facade::facade_client! {
+    inner = capmonster_hyper::Client,
+    asy = [async],
+    aw = [.await],
+    path = "capmonster::Client",
+    ex_fn = "# async fn run(key: &str) -> Result<(), Box<dyn std::error::Error>> {",
+    ex_aw = ".await",
+    what = "async, over hyper; needs a tokio runtime with `time` and `net`",
 }
 
-/// The layers underneath, for programs that need them: the sans-IO core and the transports.
+/// The blocking client, over ureq: the same methods as [`crate::Client`], without `.await`.
+#[cfg(feature = "blocking")]
+pub mod blocking {
+    crate::facade::facade_client! {
+        inner = capmonster_ureq::Client,
+        asy = [],
+        aw = [],
+        path = "capmonster::blocking::Client",
+        ex_fn = "# fn run(key: &str) -> Result<(), Box<dyn std::error::Error>> {",
+        ex_aw = "",
+        what = "blocking, over ureq; no runtime",
+    }
+}
+
+/// The layers underneath, for programs that need them: the sans-IO core, the transports and
+/// (features `sqlite`, `redis`) the ledger stores.
 pub mod raw {
     pub use capmonster_core as core;
     #[cfg(feature = "async")]

@@ -144,6 +144,19 @@ impl Solved {
         }
     }
 
+    /// What the service reported the task cost, in US dollars (its answer's `cost`), if it
+    /// said.
+    ///
+    /// ```
+    /// use capmonster_core::{Metadata, Solution, Solved, TaskId};
+    /// let metadata = Metadata::from_fields(serde_json::json!({"cost": 0.0006}).as_object().unwrap().clone());
+    /// let solved = Solved::new(TaskId(7), None, Solution::new(serde_json::json!({"token": "t"}), metadata), 1);
+    /// assert_eq!(solved.cost(), Some(0.0006));
+    /// ```
+    pub fn cost(&self) -> Option<f64> {
+        self.solution.metadata().cost()
+    }
+
     /// Which report endpoint fits this task: image for ImageToText and ComplexImageTask,
     /// token for every other known family; `None` when the family is unknown.
     pub fn report_kind(&self) -> Option<ReportKind> {

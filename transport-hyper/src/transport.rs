@@ -575,6 +575,19 @@ pub(crate) fn random_id() -> [u8; 16] {
     (half(0) << 64 | half(1)).to_le_bytes()
 }
 
+/// This host's name, read once.
+fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default()
+    })
+    .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,17 +680,4 @@ mod tests {
             .expect("transport");
         assert_eq!(transport.slots.available_permits(), 1);
     }
-}
-
-/// This host's name, read once.
-fn hostname() -> String {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_default()
-    })
-    .clone()
 }

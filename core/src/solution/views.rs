@@ -108,7 +108,7 @@ impl Solution {
 
     /// The answer of an image family whose answer is text: ImageToTextTask's recognised
     /// `text` (ComplexImageTask answers a grid or points: see
-    /// [`grid_answer`](Self::grid_answer) and [`points`](Self::points)). `None` for a token
+    /// [`answer_bools`](Self::answer_bools) and [`answer_coordinates`](Self::answer_coordinates)). `None` for a token
     /// solution.
     ///
     /// ```
