@@ -41,26 +41,37 @@
 //! | `native-roots` | no | both clients trust the platform's root certificates (the OS store, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set) instead of the bundled Mozilla (webpki) roots; none found fails `build` with a typed error. |
 //! | `serde` | yes | `Serialize` + `Deserialize` for [`Solved`], [`Solution`], [`Metadata`]. |
 //! | `tracing` | yes | one `tracing` span per task (`capmonster task`, with `task_id`) and one set of `debug` events, target `capmonster`: `request sent`, `answered`, `request failed`, `task created`, `waiting`, `solved`, `failed`. Never the key. |
+//! | `sqlite` | no | the SQLite ledger: `ClientBuilder::ledger("sqlite:PATH")`, [`ledger`]`::SqliteLedger`. |
+//! | `redis` | no | the Redis ledger: `ClientBuilder::ledger("redis://HOST:PORT/DB")`, [`ledger`]`::RedisLedger`. |
 //!
 //! ## The client
 //!
-//! [`Client`] (async) and `blocking::Client` have the same methods: `solve` (a typed
-//! builder from [`task`] or a built [`Task`]; a builder's validation error comes back as the
-//! [`Error`]), `solve_with_policy`, `solve_many` (bounded concurrency, results in input order),
-//! `create_task`, `task_result`, `resume`, `resume_with_polls_sent`, `balance`,
+//! [`Client`] (async) and `blocking::Client` have the same methods, each documented with an
+//! example on its page: `solve` (a typed builder from [`task`] or a built [`Task`]; a
+//! builder's validation error comes back as the [`Error`]), `solve_cancellable`,
+//! `solve_with_policy`, `solve_many` (bounded concurrency, results in input order),
+//! `create_task`, `task_result`, `resume`, `resume_with_polls_sent`, `resume_all` (after a
+//! crash: every unfinished task of the key polled to its end, none created), `balance`,
 //! `report_incorrect` (and `report_incorrect_image`/`_token`), `user_agent`. Both are cheap
 //! to clone and share their connection pool, account guard and ledger between clones. Every
 //! task's life is recorded in the client's ledger (in memory by default;
-//! `ClientBuilder::ledger` for a SQLite file or a Redis shared by a fleet, from
-//! `capmonster-ledger`), so `resume(task_id)` continues the task's 120-poll count and
-//! `ClientBuilder::spend_limit(usd)` caps the spend: see [`raw::core::lifecycle`]. The client is
+//! `ClientBuilder::ledger("sqlite:PATH")` for a SQLite file, `"redis://HOST:PORT/DB"` for a
+//! Redis shared by a fleet: features `sqlite`, `redis`; see [`ledger`]), so `resume(task_id)`
+//! continues the task's 120-poll count and `ClientBuilder::spend_limit(usd)` caps the spend:
+//! see [`raw::core::lifecycle`]. The client is
 //! written once, in `capmonster-core`, over the effects a transport supplies; the decisions (when to poll, when
 //! a createTask may be resent without a second charge, the 120-poll cap, the account guard)
 //! are the core's.
 //!
 //! Build one with [`Client::from_env`] (`CAPMONSTER_CLIENT_KEY`, `CAPMONSTER_BASE_URL`),
-//! [`Client::builder`] (key, base URL, overall timeout, proxy), or [`Client::from_config`]
+//! [`Client::builder`] (key, base URL, overall timeout, proxy, ledger, spend limit: every
+//! setter is infallible, every error comes out of `build()`), or [`Client::from_config`]
 //! for every [`Config`] setting.
+//!
+//! Nothing is sent that can be refused locally: a key that is not 32 hexadecimal characters
+//! ([`ClientKey::new`]), an unknown task `type` (with a "did you mean" for a near miss;
+//! [`Task::from_json_unchecked`] sends one on purpose), or a deadline that ends before the
+//! task's first useful poll are errors before any request.
 //!
 //! ## Proxy for the client's own HTTP
 //!
@@ -82,14 +93,15 @@
 //! ## Paths
 //!
 //! Everything has one path in this crate (apart from [`raw`], below). The root names the clients and what their users
-//! name: [`Client`], `blocking::Client`, [`ClientBuilder`], [`CancelHandle`], [`Config`],
+//! name: [`Client`], `blocking::Client`, [`ClientBuilder`] (and `blocking::ClientBuilder`), [`CancelHandle`], [`Config`],
 //! [`ClientKey`], [`ProxyUrl`], [`Task`], [`TaskFamily`], [`TaskId`], [`Solved`],
 //! [`Solution`], [`Metadata`], [`TaskStatus`], [`ReportKind`], [`PollPolicy`],
 //! [`PolicyOverrides`], [`Error`] with its kinds, codes and classes. Two modules are
 //! namespaces for what has no better home and name nothing the root names: [`task`] (the
 //! typed builders and a task's [`Proxy`](task::Proxy)) and [`solution`] (what the typed
-//! accessors return). [`raw`] re-exports the crates underneath whole, under their own paths
-//! (`raw::core::Task` is [`Task`]), for what this crate does not name: the ledger, records,
+//! accessors return); [`ledger`] has the ledger types (and, with features, the SQLite and
+//! Redis stores). [`raw`] re-exports the crates underneath whole, under their own paths
+//! (`raw::core::Task` is [`Task`]), for what this crate does not name: records,
 //! callbacks, the stateless codec, the state machine.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -11,8 +11,8 @@
 //!
 //! # Usage
 //!
-//! Most programs use the `capmonster` crate, which re-exports this one as
-//! `capmonster::Client`. Directly (the core's types are reached through [`core`], the
+//! Most programs use the `capmonster` crate, whose `capmonster::Client` wraps this one's
+//! [`Client`]. Directly (the core's types are reached through [`core`], the
 //! `capmonster-core` crate re-exported whole; this crate names nothing of it at its root, so
 //! every item has one path):
 //!

@@ -17,8 +17,8 @@
 //!
 //! # Usage
 //!
-//! Most programs use the `capmonster` crate (feature `blocking`), which re-exports this one
-//! as `capmonster::blocking::Client`. Directly (the core's types are reached through
+//! Most programs use the `capmonster` crate (feature `blocking`), whose
+//! `capmonster::blocking::Client` wraps this one's [`Client`]. Directly (the core's types are reached through
 //! [`core`], the `capmonster-core` crate re-exported whole; this crate names nothing of it
 //! at its root, so every item has one path):
 //!
