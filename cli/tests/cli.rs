@@ -732,3 +732,27 @@ fn sim_subcommand_serves_in_the_foreground() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.json()["solution"]["token"].is_string());
 }
+
+/// One JSON shape: a `solve` line deserializes as the library's `Solved`, its `cost` where
+/// `Solved::cost` reads it (today: "missing field `polls`", and `cost` at the top level of one
+/// and under `metadata` in the other).
+#[test]
+fn a_solve_line_deserializes_as_solved() {
+    let sim = instant_sim();
+    let out = against(&sim, &["solve", &example("recaptcha-v2.json")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out.stdout.trim();
+    let solved: capmonster_core::Solved =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let raw: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(Some(solved.task_id.0), raw["taskId"].as_u64());
+    assert_eq!(solved.cost(), raw["cost"].as_f64());
+    assert!(solved.cost().is_some(), "{line}");
+    assert_eq!(solved.solution.raw(), &raw["solution"]);
+    assert!(solved.solution.token().is_some());
+    // And back: the library's shape keeps the line's fields where the line has them.
+    let back: serde_json::Value = serde_json::to_value(&solved).unwrap();
+    for key in ["taskId", "solution", "cost"] {
+        assert_eq!(back[key], raw[key], "{key}");
+    }
+}

@@ -108,8 +108,11 @@ pub enum WaitReason {
 }
 
 /// A solved task. With the `serde` feature (default), it serializes to
-/// `{"taskId":N,"family":"RecaptchaV2","solution":{...},"metadata":{...},"polls":N}` and back,
-/// so it can be stored and reported later.
+/// `{"taskId":N,"family":"RecaptchaV2","solution":{...},"cost":0.0006,...,"polls":N}` (the
+/// answer's metadata at the top level, as the service sends it) and back, so it can be stored
+/// and reported later. A `capmonster solve` line (`{"taskId":N,"solution":{...},"cost":...}`)
+/// is the same shape without `family` and `polls`, and deserializes as a `Solved` (no family,
+/// 0 polls).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
@@ -125,6 +128,7 @@ pub struct Solved {
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub solution: Solution,
     /// getTaskResult requests sent.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub polls: u32,
 }
 
