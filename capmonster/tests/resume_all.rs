@@ -121,3 +121,19 @@ async fn restart_resumes_at_once_and_creates_nothing() {
     // The live worker's lease stands: resume refuses it.
     assert!(after.resume(ids[1]).await.is_err());
 }
+
+/// The errors of the calls that name a task carry its id, so a caller never has to tag them
+/// (`Error::with_task_id` is not public API).
+#[tokio::test]
+async fn errors_of_calls_that_name_a_task_carry_its_id() {
+    let sim = Sim::spawn(SimConfig::instant()).unwrap();
+    let ledger = Arc::new(MemoryLedger::new());
+    let client = client(&sim, &ledger);
+    let id = capmonster::TaskId::from(987_654_321);
+    let err = client.task_result(id).await.unwrap_err();
+    assert_eq!(err.task_id(), Some(id), "task_result: {err:?}");
+    let err = client.resume(id).await.unwrap_err();
+    assert_eq!(err.task_id(), Some(id), "resume: {err:?}");
+    let err = client.resume_with_polls_sent(id, 120).await.unwrap_err();
+    assert_eq!(err.task_id(), Some(id), "resume_with_polls_sent: {err:?}");
+}

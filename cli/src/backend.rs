@@ -25,7 +25,7 @@ pub(crate) enum Backend {
 
 /// An error standing for a failed worker (a panic in a library: a bug).
 pub(crate) fn internal(what: &dyn std::fmt::Display) -> Error {
-    Error::internal(what.to_string())
+    Error::from(capmonster_core::ErrorKind::Internal(what.to_string()))
 }
 
 /// Runs `$call` (an expression using the client `$c`) on whichever transport `$backend` holds:

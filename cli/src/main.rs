@@ -360,7 +360,7 @@ fn open_ledger(
         | capmonster_core::ledger::LedgerError::Unsupported(m) => {
             Error::invalid_input(format!("--ledger: {m}"))
         }
-        other => Error::new(capmonster_core::ErrorKind::Ledger(other)),
+        other => Error::from(other),
     }))
 }
 
@@ -382,7 +382,7 @@ fn list_ledger(ledger: &dyn Ledger, io: &Io) -> u8 {
             }
             EXIT_OK
         }
-        Err(e) => report(io, &Error::new(capmonster_core::ErrorKind::Ledger(e))),
+        Err(e) => report(io, &Error::from(e)),
     }
 }
 
@@ -521,7 +521,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
         }
         (Command::Result { task_id }, _) => match backend.task_result(TaskId(task_id)).await {
             Ok(status) => emit(io, &output::status(&status)),
-            Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
+            Err(e) => report(io, &e),
         },
         (
             Command::Resume {
@@ -535,7 +535,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             // A lease of a dead process of this host is taken over by the library's resume.
             match backend.resume(id, polls_sent).await {
                 Ok(solved) => emit(io, &output::solved(&solved)),
-                Err(e) => report(io, &e.with_task_id(Some(id))),
+                Err(e) => report(io, &e),
             }
         }
         (Command::Resume { all: true, .. }, _) => {
@@ -554,7 +554,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
         (Command::ReportIncorrect { kind, task_id }, _) => {
             match backend.report_incorrect(kind, TaskId(task_id)).await {
                 Ok(()) => emit(io, &output::success()),
-                Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
+                Err(e) => report(io, &e),
             }
         }
         (Command::UserAgent, _) => match backend.user_agent().await {

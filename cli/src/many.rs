@@ -137,12 +137,12 @@ async fn solve_line(
     for _ in 0..MAX_ROUNDS {
         let mut records = match ledger.find_by_caller_key(&key) {
             Ok(r) => r,
-            Err(e) => return LineResult::Done(Err(Error::new(ErrorKind::Ledger(e)))),
+            Err(e) => return LineResult::Done(Err(Error::from(e))),
         };
         if records.is_empty() {
             records = match ledger.find_by_caller_key(&legacy_key) {
                 Ok(r) => r,
-                Err(e) => return LineResult::Done(Err(Error::new(ErrorKind::Ledger(e)))),
+                Err(e) => return LineResult::Done(Err(Error::from(e))),
             };
         }
         let send =
@@ -193,7 +193,7 @@ async fn solve_line(
                     },
                     _ => String::new(),
                 };
-                return LineResult::Unknown(Error::new(ErrorKind::CreateOutcomeUnknown(format!(
+                return LineResult::Unknown(Error::from(ErrorKind::CreateOutcomeUnknown(format!(
                     "recorded in the ledger: {why}; run with --retry-unknown to send it again"
                 ))));
             }

@@ -379,12 +379,13 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends one getTaskResult: [`TaskStatus::Processing`] or [`TaskStatus::Ready`]. No
-    /// polling. The poll is counted in the task's record (made with 0 polls when the ledger
+    /// polling. Its errors carry `task_id` ([`Error::task_id`]). The poll is counted in the task's record (made with 0 polls when the ledger
     /// has none): once 120 polls are counted it is refused with
     /// [`ErrorKind::PollBudgetExhausted`](crate::ErrorKind::PollBudgetExhausted) and nothing
     /// is sent; a task solved already is answered from its record.
     pub async fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
-        self.result_recorded(task_id).await
+        let result = self.result_recorded(task_id).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// The account balance, in US dollars.
@@ -421,7 +422,8 @@ impl<T: Transport> Client<T> {
 
     async fn report(&self, kind: ReportKind, task_id: TaskId) -> Result<(), Error> {
         let call = codec::report_incorrect(&self.config, kind, task_id);
-        self.guarded(call.endpoint, call).await
+        let result = self.guarded(call.endpoint, call).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// The current Windows Chrome user agent the service recommends (sends no key).

@@ -681,6 +681,8 @@ impl<T: Transport> Client<T> {
     /// - Failed for good (a service error): [`ErrorKind::AlreadyFailed`], nothing sent. A
     ///   task that gave up (deadline) or lost its transport is polled again.
     /// - Leased by another live worker: [`ErrorKind::Ledger`] (a lease conflict), nothing sent.
+    ///
+    /// Every error carries `task_id` ([`Error::task_id`]).
     pub async fn resume(&self, task_id: TaskId) -> Result<Solved, Error> {
         let rec = self.record_of(task_id)?.ok_or_else(|| {
             Error::invalid_input(format!(
@@ -689,7 +691,8 @@ impl<T: Transport> Client<T> {
             ))
             .with_task_id(Some(task_id))
         })?;
-        self.resume_from(rec, None, None).await
+        let result = self.resume_from(rec, None, None).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// [`Client::resume`] of a task that may have no record (created elsewhere): without
@@ -701,7 +704,8 @@ impl<T: Transport> Client<T> {
         polls_already_sent: u32,
     ) -> Result<Solved, Error> {
         let rec = self.adopt_task_id(task_id, polls_already_sent)?;
-        self.resume_from(rec, None, None).await
+        let result = self.resume_from(rec, None, None).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// [`Client::resume`] with an explicit policy (the hard limits and the record's count

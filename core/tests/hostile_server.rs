@@ -423,7 +423,7 @@ fn text_from_the_server_is_escaped_in_display_and_raw_in_the_fields() {
         }
     }
     // Transport messages and invalid input too.
-    let e = Error::new(ErrorKind::Transport(capmonster_core::TransportError::new(
+    let e = Error::from(ErrorKind::Transport(capmonster_core::TransportError::new(
         capmonster_core::TransportErrorKind::Io,
         NASTY,
     )));

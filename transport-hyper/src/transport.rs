@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use capmonster_core::http::{self, HeaderValue, Uri};
 use capmonster_core::{
-    BuildTransport, Error, Outgoing, ProxyScheme, ProxyUrl, RunBlocking, Transport, TransportError,
-    TransportErrorKind, TransportOptions,
+    BuildTransport, Error, ErrorKind, Outgoing, ProxyScheme, ProxyUrl, RunBlocking, Transport,
+    TransportError, TransportErrorKind, TransportOptions,
 };
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
@@ -325,7 +325,7 @@ fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
     #[cfg(not(feature = "native-roots"))]
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_webpki_roots(crate::crypto_provider()?)
-        .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?;
+        .map_err(|e| Error::from(ErrorKind::Internal(format!("TLS setup failed: {e}"))))?;
     #[cfg(feature = "native-roots")]
     let builder = {
         let mut roots = rustls::RootCertStore::empty();
@@ -337,7 +337,7 @@ fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
         }
         let config = rustls::ClientConfig::builder_with_provider(crate::crypto_provider()?)
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
+            .map_err(|e| Error::from(ErrorKind::Internal(format!("TLS setup failed: {e}"))))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)

@@ -154,8 +154,8 @@ pub struct Error {
 }
 
 impl Error {
-    /// An error of `kind` with no task id.
-    pub fn new(kind: ErrorKind) -> Self {
+    /// An error of `kind` with no task id (outside this crate: `Error::from(kind)`).
+    pub(crate) fn new(kind: ErrorKind) -> Self {
         Self {
             kind,
             task_id: None,
@@ -168,7 +168,7 @@ impl Error {
     }
 
     /// Shorthand for [`ErrorKind::Internal`]: a bug in this library.
-    pub fn internal(msg: impl Into<String>) -> Self {
+    pub(crate) fn internal(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal(msg.into()))
     }
 
@@ -228,7 +228,7 @@ impl Error {
 
     /// The same error, tagged with a task id.
     #[must_use]
-    pub fn with_task_id(mut self, id: Option<TaskId>) -> Self {
+    pub(crate) fn with_task_id(mut self, id: Option<TaskId>) -> Self {
         if id.is_some() {
             self.task_id = id;
         }
@@ -280,6 +280,13 @@ impl Error {
             | ErrorKind::Transport(_)
             | ErrorKind::CreateOutcomeUnknown(_) => ErrorCategory::Transport,
         }
+    }
+}
+
+impl From<LedgerError> for Error {
+    /// [`ErrorKind::Ledger`], with no task id.
+    fn from(e: LedgerError) -> Self {
+        Self::new(ErrorKind::Ledger(e))
     }
 }
 
