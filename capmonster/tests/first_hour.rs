@@ -75,3 +75,55 @@ fn builder_errors_come_out_of_build() {
         );
     }
 }
+
+/// The guard's refusal says where the trip is stored, how long is left and how to clear it;
+/// `Ledger::clear_guard` clears it deliberately. (The client's own memory still holds its
+/// trip: a fresh client on the same ledger is sent again.)
+#[tokio::test]
+async fn the_guard_says_where_it_is_and_clears_deliberately() {
+    let sim =
+        Sim::spawn(SimConfig::instant().with_account("ffffffffffffffffffffffffffffffff", 1.0))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.db");
+    let client = || {
+        capmonster::Client::builder()
+            .client_key(DEFAULT_TEST_KEY)
+            .base_url(sim.base_url())
+            .no_proxy()
+            .ledger(format!("sqlite:{}", path.display()))
+            .build()
+            .unwrap()
+    };
+    let first = client().balance().await.unwrap_err();
+    assert_eq!(first.code(), Some(&capmonster::ErrorCode::KeyDoesNotExist));
+    assert!(first.is_account());
+    let sent = sim.stats().total_requests();
+    // Another process (a fresh client) on the same ledger file is refused, nothing sent.
+    let again = client();
+    let refused = again.balance().await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some(&capmonster::ErrorCode::KeyDoesNotExist)
+    );
+    assert!(refused.is_account());
+    let text = refused.to_string();
+    assert!(
+        text.contains(&format!("in SQLite file {}", path.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("clear_guard") && text.contains("--clear-guard"),
+        "{text}"
+    );
+    assert!(text.contains("s more"), "{text}");
+    assert_eq!(sim.stats().total_requests(), sent, "nothing sent");
+    // Cleared deliberately: a fresh client sends again.
+    let cleared = again.ledger().clear_guard().unwrap();
+    assert_eq!(
+        cleared.map(|t| t.code),
+        Some("ERROR_KEY_DOES_NOT_EXIST".to_owned())
+    );
+    let _ = client().balance().await;
+    assert_eq!(sim.stats().total_requests(), sent + 1);
+}

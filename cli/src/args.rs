@@ -274,7 +274,13 @@ pub(crate) enum Command {
         all: bool,
     },
     /// Every task in the ledger, one JSON line each: taskId, localId, state, polls, cost, ...
-    Ledger,
+    Ledger {
+        /// Instead of listing: clear the account guard deliberately (this key's trip and the
+        /// host-wide one), once its cause is fixed; prints {"guardCleared":{"code":..,
+        /// "untilMs":..}|null}
+        #[arg(long)]
+        clear_guard: bool,
+    },
     /// Create the task only; prints {"taskId":N}
     Create {
         /// File holding one task object, or `-` for standard input
@@ -309,7 +315,7 @@ pub(crate) enum Command {
 impl Command {
     /// Whether the command needs a client key (`user-agent` sends none; `sim` is a server).
     pub(crate) fn needs_key(&self) -> bool {
-        !matches!(self, Self::UserAgent | Self::Sim(_) | Self::Ledger)
+        !matches!(self, Self::UserAgent | Self::Sim(_) | Self::Ledger { .. })
     }
 }
 

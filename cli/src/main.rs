@@ -196,7 +196,22 @@ fn run(cli: Cli, io: &Io) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    if let Command::Ledger = command {
+    if let Command::Ledger { clear_guard } = command {
+        if clear_guard {
+            return match ledger.clear_guard() {
+                Ok(trip) => emit(
+                    io,
+                    &serde_json::json!({
+                        "guardCleared": trip.map(|t| serde_json::json!({
+                            "code": t.code,
+                            "untilMs": t.until_ms,
+                        })),
+                    })
+                    .to_string(),
+                ),
+                Err(e) => report(io, &Error::from(e)),
+            };
+        }
         return list_ledger(&*ledger, io);
     }
     let mut policy = {
@@ -326,7 +341,7 @@ fn open_ledger(
     key: &ClientKey,
 ) -> Result<Result<Arc<dyn Ledger>, Error>, u8> {
     let Some(location) = opts.ledger.as_deref().filter(|l| !l.trim().is_empty()) else {
-        if let Command::Ledger = command {
+        if let Command::Ledger { .. } = command {
             return Err(usage_error(
                 "`capmonster ledger` lists a ledger: pass --ledger PATH (or set CAPMONSTER_LEDGER)",
             ));

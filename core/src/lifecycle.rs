@@ -232,6 +232,7 @@ impl Shared {
             Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
             endpoint,
         )
+        .map_err(|e| e.with_guard_location(ledger.guard_location()))
     }
 
     /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer.

@@ -69,7 +69,7 @@ use std::sync::Arc;
 
 use capmonster_core::ClientKey;
 pub use capmonster_core::ledger::{
-    Conflict, GuardTrip, Ledger, LedgerError, MemoryLedger, PriceTable,
+    Conflict, GuardScope, GuardTrip, Ledger, LedgerError, MemoryLedger, PriceTable,
 };
 pub use capmonster_core::record::TaskRecord;
 

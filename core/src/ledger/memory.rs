@@ -246,6 +246,14 @@ impl Ledger for MemoryLedger {
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         Ok(self.lock().guard.clone().filter(|t| t.holds_at(now_ms)))
     }
+
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        Ok(self.lock().guard.take())
+    }
+
+    fn guard_location(&self) -> String {
+        "in memory (this process)".to_owned()
+    }
 }
 
 #[cfg(test)]
