@@ -1,5 +1,6 @@
 //! The examples of `capmonster/examples/`, run against the simulator: each example's `run`
-//! is included here (`#[path]`), so `cargo test` builds and runs every one.
+//! is included here (`#[path]`), so `cargo test -p capmonster --features blocking,sqlite
+//! --test examples` (in .ci/run) builds and runs every one.
 #![allow(missing_docs)]
 #![cfg(all(feature = "async", feature = "blocking", feature = "sqlite"))]
 
