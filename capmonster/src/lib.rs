@@ -15,7 +15,7 @@
 //! client.report_incorrect(&back).await?;          // Solved knows its family: image or token endpoint
 //! let id: capmonster::TaskId = "123456".parse()?; // FromStr, From<u64>, Display
 //! let client = capmonster::Client::builder().client_key(key).base_url(url)
-//!     .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128")?.build()?;
+//!     .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128").build()?;
 //! # Ok(()) }
 //! ```
 //!
@@ -41,30 +41,41 @@
 //! | `native-roots` | no | both clients trust the platform's root certificates (the OS store, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set) instead of the bundled Mozilla (webpki) roots; none found fails `build` with a typed error. |
 //! | `serde` | yes | `Serialize` + `Deserialize` for [`Solved`], [`Solution`], [`Metadata`]. |
 //! | `tracing` | yes | one `tracing` span per task (`capmonster task`, with `task_id`) and one set of `debug` events, target `capmonster`: `request sent`, `answered`, `request failed`, `task created`, `waiting`, `solved`, `failed`. Never the key. |
+//! | `sqlite` | no | the SQLite ledger: `ClientBuilder::ledger("sqlite:PATH")`, [`ledger`]`::SqliteLedger`. |
+//! | `redis` | no | the Redis ledger: `ClientBuilder::ledger("redis://HOST:PORT/DB")`, [`ledger`]`::RedisLedger`. |
 //!
 //! ## The client
 //!
-//! [`Client`] (async) and `blocking::Client` have the same methods: `solve` (a typed
-//! builder from [`task`] or a built [`Task`]; a builder's validation error comes back as the
-//! [`Error`]), `solve_with_policy`, `solve_many` (bounded concurrency, results in input order),
-//! `create_task`, `task_result`, `resume`, `resume_with_polls_sent`, `balance`,
+//! [`Client`] (async) and `blocking::Client` have the same methods, each documented with an
+//! example on its page: `solve` (a typed builder from [`task`] or a built [`Task`]; a
+//! builder's validation error comes back as the [`Error`]), `solve_cancellable`,
+//! `solve_with_policy`, `solve_many` (bounded concurrency, results in input order),
+//! `create_task`, `task_result`, `resume`, `resume_with_polls_sent`, `resume_all` (after a
+//! crash: every unfinished task of the key polled to its end, none created), `balance`,
 //! `report_incorrect` (and `report_incorrect_image`/`_token`), `user_agent`. Both are cheap
 //! to clone and share their connection pool, account guard and ledger between clones. Every
 //! task's life is recorded in the client's ledger (in memory by default;
-//! `ClientBuilder::ledger` for a SQLite file or a Redis shared by a fleet, from
-//! `capmonster-ledger`), so `resume(task_id)` continues the task's 120-poll count and
-//! `ClientBuilder::spend_limit(usd)` caps the spend: see [`raw::core::lifecycle`]. The client is
+//! `ClientBuilder::ledger("sqlite:PATH")` for a SQLite file, `"redis://HOST:PORT/DB"` for a
+//! Redis shared by a fleet: features `sqlite`, `redis`; see [`ledger`]), so `resume(task_id)`
+//! continues the task's 120-poll count and `ClientBuilder::spend_limit(usd)` caps the spend:
+//! see [`raw::core::lifecycle`]. The client is
 //! written once, in `capmonster-core`, over the effects a transport supplies; the decisions (when to poll, when
 //! a createTask may be resent without a second charge, the 120-poll cap, the account guard)
 //! are the core's.
 //!
 //! Build one with [`Client::from_env`] (`CAPMONSTER_CLIENT_KEY`, `CAPMONSTER_BASE_URL`),
-//! [`Client::builder`] (key, base URL, overall timeout, proxy), or [`Client::from_config`]
+//! [`Client::builder`] (key, base URL, overall timeout, proxy, ledger, spend limit: every
+//! setter is infallible, every error comes out of `build()`), or [`Client::from_config`]
 //! for every [`Config`] setting.
+//!
+//! Nothing is sent that can be refused locally: a key that is not 32 hexadecimal characters
+//! ([`ClientKey::new`]), an unknown task `type` (with a "did you mean" for a near miss;
+//! [`Task::from_json_unchecked`] sends one on purpose), or a deadline that ends before the
+//! task's first useful poll are errors before any request.
 //!
 //! ## Proxy for the client's own HTTP
 //!
-//! `builder().proxy(url)?`: `http://[user:pass@]host:port` (HTTP CONNECT) or
+//! `builder().proxy(url)`: `http://[user:pass@]host:port` (HTTP CONNECT) or
 //! `socks5://`/`socks5h://` (SOCKS5), on both clients. Without it, both clients honour the
 //! environment the same way ([`ProxyUrl::from_env`]): `https_proxy`/`HTTPS_PROXY` (or
 //! `http_proxy`/`HTTP_PROXY` for an `http` base URL), then `all_proxy`/`ALL_PROXY`, skipped for
@@ -82,21 +93,25 @@
 //! ## Paths
 //!
 //! Everything has one path in this crate (apart from [`raw`], below). The root names the clients and what their users
-//! name: [`Client`], `blocking::Client`, [`ClientBuilder`], [`CancelHandle`], [`Config`],
+//! name: [`Client`], `blocking::Client`, [`ClientBuilder`] (and `blocking::ClientBuilder`), [`CancelHandle`], [`Config`],
 //! [`ClientKey`], [`ProxyUrl`], [`Task`], [`TaskFamily`], [`TaskId`], [`Solved`],
 //! [`Solution`], [`Metadata`], [`TaskStatus`], [`ReportKind`], [`PollPolicy`],
 //! [`PolicyOverrides`], [`Error`] with its kinds, codes and classes. Two modules are
 //! namespaces for what has no better home and name nothing the root names: [`task`] (the
 //! typed builders and a task's [`Proxy`](task::Proxy)) and [`solution`] (what the typed
-//! accessors return). [`raw`] re-exports the crates underneath whole, under their own paths
-//! (`raw::core::Task` is [`Task`]), for what this crate does not name: the ledger, records,
+//! accessors return); [`ledger`] has the ledger types (and, with features, the SQLite and
+//! Redis stores). [`raw`] re-exports the crates underneath whole, under their own paths
+//! (`raw::core::Task` is [`Task`]), for what this crate does not name: records,
 //! callbacks, the stateless codec, the state machine.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "async", feature = "blocking"))]
+mod facade;
+
 pub use capmonster_core::{
-    CancelHandle, ClientBuilder, ClientKey, Config, Error, ErrorCategory, ErrorClass, ErrorCode,
-    ErrorKind, Metadata, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind, Solution, Solved, Task,
+    CancelHandle, ClientKey, Config, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind,
+    Metadata, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind, Solution, Solved, Task,
     TaskFamily, TaskId, TaskStatus, TransportError, TransportErrorKind,
 };
 
@@ -113,18 +128,35 @@ pub mod solution {
     pub use capmonster_core::solution::*;
 }
 
-/// The async client, over hyper. Needs a tokio runtime with `time` and `net`.
-#[cfg(feature = "async")]
-pub type Client = capmonster_hyper::Client;
+pub mod ledger;
 
-/// The blocking client, over ureq.
-#[cfg(feature = "blocking")]
-pub mod blocking {
-    /// The blocking client: the same methods as [`crate::Client`], without `.await`.
-    pub type Client = capmonster_ureq::Client;
+#[cfg(feature = "async")]
+facade::facade_client! {
+    inner = capmonster_hyper::Client,
+    asy = [async],
+    aw = [.await],
+    path = "capmonster::Client",
+    ex_fn = "# async fn run(key: &str) -> Result<(), Box<dyn std::error::Error>> {",
+    ex_aw = ".await",
+    what = "async, over hyper; needs a tokio runtime with `time` and `net`",
 }
 
-/// The layers underneath, for programs that need them: the sans-IO core and the transports.
+/// The blocking client, over ureq: the same methods as [`crate::Client`], without `.await`.
+#[cfg(feature = "blocking")]
+pub mod blocking {
+    crate::facade::facade_client! {
+        inner = capmonster_ureq::Client,
+        asy = [],
+        aw = [],
+        path = "capmonster::blocking::Client",
+        ex_fn = "# fn run(key: &str) -> Result<(), Box<dyn std::error::Error>> {",
+        ex_aw = "",
+        what = "blocking, over ureq; no runtime",
+    }
+}
+
+/// The layers underneath, for programs that need them: the sans-IO core, the transports and
+/// (features `sqlite`, `redis`) the ledger stores.
 pub mod raw {
     pub use capmonster_core as core;
     #[cfg(feature = "async")]

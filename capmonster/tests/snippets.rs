@@ -43,7 +43,7 @@ async fn async_snippet(
     client.report_incorrect(&back).await?; // Solved knows its family: image or token endpoint
     let id: capmonster::TaskId = "123456".parse()?; // FromStr, From<u64>, Display
     let client = capmonster::Client::builder().client_key(key).base_url(url)
-        .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128")?.build()?;
+        .timeout(std::time::Duration::from_secs(90)).proxy("http://127.0.0.1:3128").build()?;
     // Checks of what the snippet promised.
     assert_eq!(back, solved);
     assert_eq!(back.report_kind(), Some(capmonster::ReportKind::Token));
@@ -104,7 +104,16 @@ async fn builder_errors_are_typed_and_never_repeat_the_key() {
         .build()
         .unwrap_err();
     assert!(!err.to_string().contains("secret"), "{err}");
-    assert!(capmonster::Client::builder().proxy("ftp://x").is_err());
+    // Every setter is infallible; a bad proxy URL is reported by build().
+    let err = capmonster::Client::builder()
+        .client_key(DEFAULT_TEST_KEY)
+        .proxy("ftp://x")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), capmonster::ErrorKind::InvalidInput(_)),
+        "{err}"
+    );
     // A builder's validation error comes back as the solve's error, before any request.
     let client = capmonster::Client::builder()
         .client_key(DEFAULT_TEST_KEY)

@@ -230,6 +230,10 @@ pub(crate) struct GlobalOpts {
     /// One line per request on stderr (the key is redacted)
     #[arg(short, long, global = true, help_heading = OUTPUT)]
     pub(crate) verbose: bool,
+    /// solve, create, solve-many: send a task `type` this version does not know (a type newer
+    /// than it) instead of refusing it locally (exit 2, nothing sent)
+    #[arg(long, global = true, help_heading = TASKS)]
+    pub(crate) allow_unknown_type: bool,
 }
 
 /// Which transport crate sends the requests.
@@ -297,7 +301,13 @@ pub(crate) enum Command {
         all: bool,
     },
     /// Every task in the ledger, one JSON line each: taskId, localId, state, polls, cost, ...
-    Ledger,
+    Ledger {
+        /// Instead of listing: clear the account guard deliberately (this key's trip and the
+        /// host-wide one), once its cause is fixed; prints {"guardCleared":{"code":..,
+        /// "untilMs":..}|null}
+        #[arg(long)]
+        clear_guard: bool,
+    },
     /// Create the task only; prints {"taskId":N}
     Create {
         /// File holding one task object, or `-` for standard input
@@ -409,7 +419,7 @@ impl Command {
     pub(crate) fn needs_key(&self) -> bool {
         !matches!(
             self,
-            Self::UserAgent | Self::Sim(_) | Self::Ledger | Self::Detect(_)
+            Self::UserAgent | Self::Sim(_) | Self::Ledger { .. } | Self::Detect(_)
         )
     }
 }

@@ -25,7 +25,7 @@ pub(crate) enum Backend {
 
 /// An error standing for a failed worker (a panic in a library: a bug).
 pub(crate) fn internal(what: &dyn std::fmt::Display) -> Error {
-    Error::internal(what.to_string())
+    Error::from(capmonster_core::ErrorKind::Internal(what.to_string()))
 }
 
 /// Runs `$call` (an expression using the client `$c`) on whichever transport `$backend` holds:
@@ -115,6 +115,30 @@ impl Backend {
     /// Poll the task of the record `id` to the end.
     pub(crate) async fn resume_local(&self, id: LocalId) -> Result<Solved, Error> {
         on_either!(self, |c| c.resume_local(id))
+    }
+
+    /// What `resume --all` / `--adopt` does with each unfinished record (the library's
+    /// decision, [`Client::resume_plan`]; sends nothing).
+    pub(crate) fn resume_plan(
+        &self,
+        adoptable_only: bool,
+    ) -> Result<Vec<Result<LocalId, Error>>, Error> {
+        match self {
+            Self::Hyper(c) => c.resume_plan(adoptable_only),
+            Self::Ureq(c) => c.resume_plan(adoptable_only),
+        }
+    }
+
+    /// Takes over the lease of `rec` when its holder is a dead process of this host
+    /// ([`Client::take_over_if_gone`]); the record as the ledger now has it.
+    pub(crate) fn take_over_if_gone(
+        &self,
+        rec: &capmonster_core::record::TaskRecord,
+    ) -> capmonster_core::record::TaskRecord {
+        match self {
+            Self::Hyper(c) => c.take_over_if_gone(rec),
+            Self::Ureq(c) => c.take_over_if_gone(rec),
+        }
     }
 
     /// createTask only.

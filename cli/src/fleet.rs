@@ -1,31 +1,23 @@
-//! The command's side of the ledger: its worker id, taking over the leases of dead local
-//! workers, and `resume --all` / `solve-many --adopt`.
+//! The command's side of the ledger: its worker id, and the scheduling and printing of
+//! `resume --all` / `solve-many --adopt` (what to resume, and taking over the leases of dead
+//! local workers, are the library's: `Client::resume_plan`, `Client::take_over_if_gone`).
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::Arc;
 
-use capmonster_core::ledger::Ledger;
-use capmonster_core::record::{StateKind, TaskRecord};
-use capmonster_core::{Error, ErrorKind, Solved};
+use capmonster_core::record::{LocalId, TaskRecord};
+use capmonster_core::{Error, Solved};
 use tokio::task::JoinSet;
 
 use crate::Io;
 use crate::backend::{Backend, internal};
 use crate::output;
 
-/// How long a lease taken over from a dead local worker lasts before the client renews it.
-const TAKEOVER_LEASE_MS: u64 = 20_000;
-
-/// An intent older than this with no answer recorded is an unknown createTask outcome (for
-/// `resume --all` and a `solve-many` rerun); a younger one may belong to a worker still
-/// waiting for createTask's answer, and is left alone.
-const STALE_INTENT_MS: u64 = 120_000;
-
 /// Whether `rec`, an intent, is old enough at `now_ms` that no live worker can still be
-/// waiting for its createTask's answer.
+/// waiting for its createTask's answer: the library's rule
+/// ([`capmonster_core::lifecycle::intent_is_stale`]).
 pub(crate) fn intent_is_stale(rec: &TaskRecord, now_ms: u64) -> bool {
-    now_ms.saturating_sub(rec.created_at_ms()) >= STALE_INTENT_MS
+    capmonster_core::lifecycle::intent_is_stale(rec, now_ms)
 }
 
 /// Milliseconds since the unix epoch.
@@ -36,22 +28,11 @@ pub(crate) fn wall_ms() -> u64 {
 }
 
 fn hostname() -> String {
-    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let clean: String = raw
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        .take(64)
-        .collect();
-    if clean.is_empty() {
-        "localhost".to_owned()
-    } else {
-        clean
-    }
+        .unwrap_or_default()
 }
 
 /// This process's worker id in leases: `HOST/PID/RANDOM`, so that a later run on the same
@@ -67,50 +48,19 @@ pub(crate) fn worker_id() -> String {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
         );
-        format!("{}/{}/{:016x}", hostname(), std::process::id(), h.finish())
+        capmonster_core::lifecycle::worker_id(
+            &hostname(),
+            std::process::id(),
+            &format!("{:016x}", h.finish()),
+        )
     })
     .clone()
-}
-
-/// Whether `owner` is a worker of this machine whose process is gone (Linux: no
-/// `/proc/PID`). Anything else counts as alive.
-fn is_dead_local(owner: &str, me: &str) -> bool {
-    let mut parts = owner.split('/');
-    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
-        return false;
-    };
-    let my_host = me.split('/').next().unwrap_or_default();
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    host == my_host
-        && pid != std::process::id()
-        && std::path::Path::new("/proc/self").exists()
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Takes over the live lease of `rec` when its holder is a dead worker of this machine
-/// (killed mid-run): the lease is taken as if it had expired. Best effort.
-pub(crate) fn take_over_if_dead(ledger: &dyn Ledger, rec: &TaskRecord, me: &str) {
-    let now = wall_ms();
-    if let Some(lease) = rec.lease()
-        && lease.until_ms > now
-        && lease.owner != me
-        && is_dead_local(&lease.owner, me)
-    {
-        let _ = ledger.acquire_lease(
-            rec.local_id(),
-            me,
-            lease.until_ms,
-            now.saturating_add(TAKEOVER_LEASE_MS),
-        );
-    }
 }
 
 /// What `resume --all` does with one record.
 enum Job {
     /// Poll it to the end.
-    Resume(Box<TaskRecord>),
+    Resume(LocalId),
     /// Report this error for it (no request).
     Report(Error),
 }
@@ -121,55 +71,23 @@ enum Job {
 /// code.
 pub(crate) async fn resume_all(
     backend: &Backend,
-    me: &str,
     adoptable_only: bool,
     concurrency: usize,
     io: &Io,
 ) -> Result<u8, io::Error> {
-    let ledger: Arc<dyn Ledger> = backend.ledger();
-    let now = wall_ms();
-    let records = if adoptable_only {
-        ledger.list_adoptable(now)
-    } else {
-        ledger.list_unfinished()
-    };
-    let records = match records {
-        Ok(r) => r,
+    // The library decides (stale intents, live leases, leases of dead local workers taken
+    // over); the command schedules the resumes and prints.
+    let jobs = match backend.resume_plan(adoptable_only) {
+        Ok(jobs) => jobs,
         Err(e) => {
-            let e = Error::new(ErrorKind::Ledger(e));
             io.err(&output::describe(&e));
             return Ok(output::exit_code(&e));
         }
     };
-    let mut jobs = Vec::new();
-    for rec in records {
-        match rec.state().kind() {
-            StateKind::Intent => {
-                if adoptable_only || !intent_is_stale(&rec, now) {
-                    continue;
-                }
-                jobs.push(Job::Report(Error::new(ErrorKind::CreateOutcomeUnknown(
-                    format!(
-                        "record {} holds a createTask intent with no answer; not sent again",
-                        rec.local_id()
-                    ),
-                ))));
-            }
-            StateKind::Created => {
-                take_over_if_dead(&*ledger, &rec, me);
-                let rec = ledger.get(rec.local_id()).ok().flatten().unwrap_or(rec);
-                if let Some(l) = rec.lease()
-                    && l.owner != me
-                    && l.until_ms > now
-                {
-                    // A live worker polls it: two workers never poll one task.
-                    continue;
-                }
-                jobs.push(Job::Resume(Box::new(rec)));
-            }
-            _ => {}
-        }
-    }
+    let jobs = jobs.into_iter().map(|job| match job {
+        Ok(local_id) => Job::Resume(local_id),
+        Err(e) => Job::Report(e),
+    });
     let mut results: BTreeMap<usize, Result<Solved, Error>> = BTreeMap::new();
     let mut set = JoinSet::new();
     let mut pending = jobs.into_iter().enumerate();
@@ -184,7 +102,7 @@ pub(crate) async fn resume_all(
                 }
                 Job::Resume(rec) => {
                     let backend = backend.clone();
-                    set.spawn(async move { (i, backend.resume_local(rec.local_id()).await) });
+                    set.spawn(async move { (i, backend.resume_local(rec).await) });
                 }
             }
         }

@@ -48,8 +48,9 @@ const SIM_SOLVE_MAX: Duration = Duration::from_millis(1500);
 /// With `--sim`, the default first-poll delay and poll interval (unless given).
 const SIM_POLL: Duration = Duration::from_millis(300);
 
-/// A key for `user-agent`, which sends none: the library's `Config` still wants one.
-const NO_KEY: &str = "user-agent-sends-no-key";
+/// A key for `user-agent`, which sends none: the library's `Config` still wants one (of a
+/// key's shape, 32 hexadecimal characters).
+const NO_KEY: &str = "00000000000000000000000000000000";
 
 /// The only way the command writes: stdout lines and stderr lines, both redacted.
 pub(crate) struct Io {
@@ -206,7 +207,7 @@ fn run(cli: Cli, io: &Io) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let input = match read_input(&command) {
+    let input = match read_input(&command, opts.allow_unknown_type) {
         Ok(i) => i,
         Err(msg) => {
             io.err(&msg);
@@ -222,7 +223,22 @@ fn run(cli: Cli, io: &Io) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    if let Command::Ledger = command {
+    if let Command::Ledger { clear_guard } = command {
+        if clear_guard {
+            return match ledger.clear_guard() {
+                Ok(trip) => emit(
+                    io,
+                    &serde_json::json!({
+                        "guardCleared": trip.map(|t| serde_json::json!({
+                            "code": t.code,
+                            "untilMs": t.until_ms,
+                        })),
+                    })
+                    .to_string(),
+                ),
+                Err(e) => report(io, &Error::from(e)),
+            };
+        }
         return list_ledger(&*ledger, io);
     }
     let mut policy = {
@@ -382,7 +398,7 @@ fn open_ledger(
     key: &ClientKey,
 ) -> Result<Result<Arc<dyn Ledger>, Error>, u8> {
     let Some(location) = opts.ledger.as_deref().filter(|l| !l.trim().is_empty()) else {
-        if let Command::Ledger = command {
+        if let Command::Ledger { .. } = command {
             return Err(usage_error(
                 "`capmonster ledger` lists a ledger: pass --ledger PATH (or set CAPMONSTER_LEDGER)",
             ));
@@ -416,7 +432,7 @@ fn open_ledger(
         | capmonster_core::ledger::LedgerError::Unsupported(m) => {
             Error::invalid_input(format!("--ledger: {m}"))
         }
-        other => Error::new(capmonster_core::ErrorKind::Ledger(other)),
+        other => Error::from(other),
     }))
 }
 
@@ -438,7 +454,7 @@ fn list_ledger(ledger: &dyn Ledger, io: &Io) -> u8 {
             }
             EXIT_OK
         }
-        Err(e) => report(io, &Error::new(capmonster_core::ErrorKind::Ledger(e))),
+        Err(e) => report(io, &Error::from(e)),
     }
 }
 
@@ -500,14 +516,19 @@ pub(crate) fn task_hint(text: &str, e: Error) -> Error {
 }
 
 /// Reads and validates the command's input (exit 2 on failure, nothing sent).
-fn read_input(command: &Command) -> Result<Input, String> {
+fn read_input(command: &Command, allow_unknown_type: bool) -> Result<Input, String> {
     match command {
         Command::Solve { file } | Command::Create { file } => {
             let bytes = read_source(file)?;
             let name = source_name(file);
             let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            let task = Task::from_json_str(text).map_err(|e| {
+            let task = if allow_unknown_type {
+                Task::from_json_str_unchecked(text)
+            } else {
+                Task::from_json_str(text)
+            };
+            let task = task.map_err(|e| {
                 let n = json_lines(text);
                 match command {
                     Command::Solve { file } if n >= 2 => format!(
@@ -525,7 +546,7 @@ fn read_input(command: &Command) -> Result<Input, String> {
         }
         Command::SolveMany { file, .. } => {
             let bytes = read_source(file)?;
-            Ok(Input::Many(many::parse_lines(&bytes)))
+            Ok(Input::Many(many::parse_lines(&bytes, allow_unknown_type)))
         }
         _ => Ok(Input::None),
     }
@@ -596,7 +617,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
         }
         (Command::Result { task_id }, _) => match backend.task_result(TaskId(task_id)).await {
             Ok(status) => emit(io, &output::status(&status)),
-            Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
+            Err(e) => report(io, &e),
         },
         (
             Command::Resume {
@@ -607,17 +628,15 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             _,
         ) => {
             let id = TaskId(task_id);
-            if let Ok(Some(rec)) = backend.ledger().find_by_task_id(id) {
-                fleet::take_over_if_dead(&*backend.ledger(), &rec, &fleet::worker_id());
-            }
+            // A lease of a dead process of this host is taken over by the library's resume.
             match backend.resume(id, polls_sent).await {
                 Ok(solved) => emit(io, &output::solved(&solved)),
-                Err(e) => report(io, &e.with_task_id(Some(id))),
+                Err(e) => report(io, &e),
             }
         }
         (Command::Resume { all: true, .. }, _) => {
             let unfinished = backend.ledger().list_unfinished().map(|r| r.len());
-            let code = match fleet::resume_all(&backend, &fleet::worker_id(), false, 10, io).await {
+            let code = match fleet::resume_all(&backend, false, 10, io).await {
                 Ok(code) => code,
                 Err(e) => {
                     io.err(&format!("could not write standard output: {e}"));
@@ -637,7 +656,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
         (Command::ReportIncorrect { kind, task_id }, _) => {
             match backend.report_incorrect(kind, TaskId(task_id)).await {
                 Ok(()) => emit(io, &output::success()),
-                Err(e) => report(io, &e.with_task_id(Some(TaskId(task_id)))),
+                Err(e) => report(io, &e),
             }
         }
         (Command::SolvePage(a), _) => page::solve_page(backend, a, io).await,

@@ -137,12 +137,12 @@ async fn solve_line(
     for _ in 0..MAX_ROUNDS {
         let mut records = match ledger.find_by_caller_key(&key) {
             Ok(r) => r,
-            Err(e) => return LineResult::Done(Err(Error::new(ErrorKind::Ledger(e)))),
+            Err(e) => return LineResult::Done(Err(Error::from(e))),
         };
         if records.is_empty() {
             records = match ledger.find_by_caller_key(&legacy_key) {
                 Ok(r) => r,
-                Err(e) => return LineResult::Done(Err(Error::new(ErrorKind::Ledger(e)))),
+                Err(e) => return LineResult::Done(Err(Error::from(e))),
             };
         }
         let send =
@@ -193,7 +193,7 @@ async fn solve_line(
                     },
                     _ => String::new(),
                 };
-                return LineResult::Unknown(Error::new(ErrorKind::CreateOutcomeUnknown(format!(
+                return LineResult::Unknown(Error::from(ErrorKind::CreateOutcomeUnknown(format!(
                     "recorded in the ledger: {why}; run with --retry-unknown to send it again"
                 ))));
             }
@@ -209,8 +209,7 @@ async fn solve_line(
                 }
             }
             _ => {
-                fleet::take_over_if_dead(&*ledger, &rec, me);
-                let now = ledger.get(rec.local_id()).ok().flatten().unwrap_or(rec);
+                let now = backend.take_over_if_gone(&rec);
                 if !now.is_finished()
                     && let Some(l) = now.lease()
                     && l.owner != me
@@ -239,8 +238,9 @@ async fn solve_line(
 }
 
 /// Splits JSON Lines input into tasks; blank lines are skipped. Each line's key is made of
-/// its content and its occurrence among identical lines ([`line_key`]).
-pub(crate) fn parse_lines(input: &[u8]) -> Vec<Line> {
+/// its content and its occurrence among identical lines ([`line_key`]). An unknown task `type`
+/// is refused unless `allow_unknown_type` (`--allow-unknown-type`).
+pub(crate) fn parse_lines(input: &[u8], allow_unknown_type: bool) -> Vec<Line> {
     let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
     let mut lines = Vec::new();
     let mut seen: HashMap<&[u8], usize> = HashMap::new();
@@ -250,6 +250,9 @@ pub(crate) fn parse_lines(input: &[u8]) -> Vec<Line> {
             continue;
         }
         let task = match std::str::from_utf8(raw) {
+            Ok(text) if allow_unknown_type => {
+                Task::from_json_str_unchecked(text).map_err(|e| task_hint(text, e))
+            }
             Ok(text) => Task::from_json_str(text).map_err(|e| task_hint(text, e)),
             Err(_) => Err(Error::invalid_input("line is not valid UTF-8")),
         };
@@ -428,7 +431,7 @@ pub(crate) async fn run(
     set.abort_all();
     while set.join_next().await.is_some() {}
     if opts.adopt {
-        worst = worst.max(fleet::resume_all(&backend, &me, true, concurrency, io).await?);
+        worst = worst.max(fleet::resume_all(&backend, true, concurrency, io).await?);
     }
     Ok(worst)
 }
@@ -440,7 +443,7 @@ mod tests {
     #[test]
     fn lines_are_numbered_and_blank_ones_skipped() {
         let input = b"{\"type\":\"FooTask\"}\r\n\n  \nnot json\n{\"x\":1}";
-        let lines = parse_lines(input);
+        let lines = parse_lines(input, true);
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].number, 1);
         assert!(lines[0].task.is_ok());
@@ -455,7 +458,10 @@ mod tests {
         let a = br#"{"type":"A"}"#;
         let b = br#"{"type":"B"}"#;
         let keys = |input: &[u8]| -> Vec<String> {
-            parse_lines(input).into_iter().map(|l| l.key).collect()
+            parse_lines(input, true)
+                .into_iter()
+                .map(|l| l.key)
+                .collect()
         };
         let first = keys(&[&a[..], b"\n", b, b"\n", a, b"\n"].concat());
         assert_eq!(first.len(), 3);
@@ -470,7 +476,7 @@ mod tests {
             vec![first[1].clone(), first[0].clone(), first[2].clone()]
         );
         // The key an older version gave line 1: its number and the hash of its bytes.
-        let old = parse_lines(a).remove(0).legacy_key;
+        let old = parse_lines(a, true).remove(0).legacy_key;
         assert!(old.starts_with("solve-many:1:"), "{old}");
         assert_eq!(old.len(), "solve-many:1:".len() + 32);
     }

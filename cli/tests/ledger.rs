@@ -432,3 +432,45 @@ fn help_lists_exit_code_6_and_the_new_commands() {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }
+
+/// `capmonster ledger --clear-guard` clears the account guard of the key deliberately: a
+/// bad key's trip stops the next run before it sends, the refusal says where the trip is and
+/// how to clear it, and after the clear the next run is sent again.
+#[test]
+fn ledger_clear_guard_clears_the_keys_trip() {
+    // Only another key exists: ours gets ERROR_KEY_DOES_NOT_EXIST.
+    let sim =
+        Sim::spawn(SimConfig::instant().with_account("ffffffffffffffffffffffffffffffff", 5.0))
+            .unwrap();
+    let ledger = TempLedger::new("clear-guard");
+    let first = run(&sim, "hyper", &ledger, &["balance"]);
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let sent = sim.stats().total_requests();
+    let refused = run(&sim, "hyper", &ledger, &["balance"]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("in SQLite file"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--clear-guard"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(sim.stats().total_requests(), sent, "refused before sending");
+    let cleared = run(&sim, "hyper", &ledger, &["ledger", "--clear-guard"]);
+    assert_eq!(cleared.code, 0, "{}", cleared.stderr);
+    let line: Value = serde_json::from_str(cleared.stdout.trim()).unwrap();
+    assert_eq!(
+        line["guardCleared"]["code"], "ERROR_KEY_DOES_NOT_EXIST",
+        "{line}"
+    );
+    let again = run(&sim, "hyper", &ledger, &["balance"]);
+    assert_eq!(again.code, 3, "{}", again.stderr);
+    assert_eq!(
+        sim.stats().total_requests(),
+        sent + 1,
+        "sent again after the clear"
+    );
+}

@@ -195,6 +195,22 @@ impl<T: Transport> Client<T> {
         block_on(self.inner.resume_local(local_id))?
     }
 
+    /// [`Client::resume_all`](crate::Client::resume_all): polls every unfinished task of this
+    /// key in the ledger to its end, one after the other, creating none.
+    pub fn resume_all(&self) -> Result<Vec<Result<Solved, Error>>, Error> {
+        block_on(self.inner.resume_all())?
+    }
+
+    /// [`Client::resume_unfinished`](crate::Client::resume_unfinished), one task after the
+    /// other (`concurrency` is for the async client).
+    pub fn resume_unfinished(
+        &self,
+        adoptable_only: bool,
+        concurrency: usize,
+    ) -> Result<Vec<Result<Solved, Error>>, Error> {
+        block_on(self.inner.resume_unfinished(adoptable_only, concurrency))?
+    }
+
     /// [`crate::Client::solve_with_caller_key`], blocking.
     pub fn solve_with_caller_key(
         &self,

@@ -199,12 +199,13 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends one getTaskResult: [`TaskStatus::Processing`] or [`TaskStatus::Ready`]. No
-    /// polling. The poll is counted in the task's record (made with 0 polls when the ledger
+    /// polling. Its errors carry `task_id` ([`Error::task_id`]). The poll is counted in the task's record (made with 0 polls when the ledger
     /// has none): once 120 polls are counted it is refused with
     /// [`ErrorKind::PollBudgetExhausted`](crate::ErrorKind::PollBudgetExhausted) and nothing
     /// is sent; a task solved already is answered from its record.
     pub async fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
-        self.result_recorded(task_id).await
+        let result = self.result_recorded(task_id).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// The account balance, in US dollars.
@@ -241,7 +242,8 @@ impl<T: Transport> Client<T> {
 
     async fn report(&self, kind: ReportKind, task_id: TaskId) -> Result<(), Error> {
         let call = codec::report_incorrect(&self.config, kind, task_id);
-        self.guarded(call.endpoint, call).await
+        let result = self.guarded(call.endpoint, call).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// The current Windows Chrome user agent the service recommends (sends no key).
@@ -252,7 +254,7 @@ impl<T: Transport> Client<T> {
 }
 
 /// Runs `futures` with at most `n` in flight, polling them in place; results in input order.
-async fn bounded<F>(futures: Vec<F>, n: usize) -> Vec<Result<Solved, Error>>
+pub(crate) async fn bounded<F>(futures: Vec<F>, n: usize) -> Vec<Result<Solved, Error>>
 where
     F: Future<Output = Result<Solved, Error>>,
 {
@@ -322,13 +324,14 @@ enum ProxyChoice {
     Env,
     /// Never a proxy.
     Direct,
-    /// This one.
-    Url(ProxyUrl),
+    /// This one, as given (parsed by [`ClientBuilder::build`]).
+    Url(String),
 }
 
-/// Builds a client: `Client::builder().client_key(k).base_url(u).timeout(d).proxy(p)?.build()?`.
+/// Builds a client: `Client::builder().client_key(k).base_url(u).timeout(d).proxy(p).build()?`.
 ///
-/// Errors in the key or the base URL are reported by [`build`](Self::build). `Debug` never
+/// Every setter is infallible: errors in the key, the base URL, the proxy URL or the spend
+/// limit are all reported by [`build`](Self::build). `Debug` never
 /// shows the key.
 pub struct ClientBuilder<C> {
     key: Option<String>,
@@ -431,10 +434,13 @@ impl<C: FromParts> ClientBuilder<C> {
     }
 
     /// Sends the client's own HTTP through this proxy: `http://[user:pass@]host:port` (HTTP
-    /// CONNECT tunnel) or `socks5://[user:pass@]host:port`. Overrides the environment.
-    pub fn proxy(mut self, url: impl AsRef<str>) -> Result<Self, Error> {
-        self.proxy = ProxyChoice::Url(ProxyUrl::parse(url.as_ref())?);
-        Ok(self)
+    /// CONNECT tunnel) or `socks5://[user:pass@]host:port`. Overrides the environment. An
+    /// invalid URL is reported by [`build`](Self::build), like every other error of the
+    /// builder (every setter is infallible).
+    #[must_use]
+    pub fn proxy(mut self, url: impl AsRef<str>) -> Self {
+        self.proxy = ProxyChoice::Url(url.as_ref().to_owned());
+        self
     }
 
     /// Records every task's life in `ledger` (default: a fresh
@@ -534,7 +540,7 @@ impl<C: FromParts> ClientBuilder<C> {
         }
         let proxy = match self.proxy {
             ProxyChoice::Direct => None,
-            ProxyChoice::Url(url) => Some(url),
+            ProxyChoice::Url(url) => Some(ProxyUrl::parse(&url)?),
             ProxyChoice::Env => ProxyUrl::from_env(config.base_url())?,
         };
         let callbacks = self.callbacks.map(|mut c| {

@@ -361,7 +361,21 @@ mod tests {
                 assert!(!e.to_string().contains(bad.trim()), "{e}");
             }
         }
-        assert!(ClientKey::new("abc__nocache").is_ok());
+        assert!(ClientKey::new("0123456789abcdef0123456789ABCDEF__nocache").is_ok());
+        // Not 32 hexadecimal characters: refused before anything is sent.
+        for bad in [
+            "abc",
+            "abc__nocache",
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0",
+            "0123456789abcdef0123456789abcdeg",
+            "0123456789abcdef0123456789abcdef__",
+            "0123456789abcdef0123456789abcdef__no-cache",
+        ] {
+            let e = ClientKey::new(bad).unwrap_err();
+            assert!(e.to_string().contains("32 hexadecimal"), "{bad}: {e}");
+            assert!(!e.to_string().contains("0123456789ab"), "{e}");
+        }
     }
 
     #[test]

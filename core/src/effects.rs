@@ -77,6 +77,22 @@ pub trait Transport: Send + Sync {
         run_in_place
     }
 
+    /// This process as a lease holder: its host name and process id, written in the worker
+    /// id of its leases (`HOST/PID/RANDOM`, see [`crate::lifecycle::worker_id`]) so that a
+    /// later process on the same host can tell the lease of a process that is gone (killed
+    /// mid-run) from a live worker's, and take it over at once. Default: `None` (the worker
+    /// id is `w-RANDOM`, and such leases are only taken over once they expire).
+    fn process_identity(&self) -> Option<(String, u32)> {
+        None
+    }
+
+    /// Whether process `pid` of this host is alive: `Some(false)` only when it is surely gone;
+    /// `None` when the transport cannot tell (the default), which counts as alive.
+    fn process_alive(&self, pid: u32) -> Option<bool> {
+        let _ = pid;
+        None
+    }
+
     /// The transport's callback receiver, if it runs one (see [`crate::callback`]): every
     /// task the [`Client`](crate::Client) creates then gets its own callback URL, and the driving loop
     /// waits for its callback as well as for the next deadline. Default: none (polling only).

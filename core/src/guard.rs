@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind};
 
+/// Where the client's own guard ([`AccountGuard`]) keeps a trip: its memory, cleared when the
+/// process restarts.
+pub(crate) const LOCAL: &str = "in this client's memory";
+
 /// How long the guard blocks after tripping: the service's documented ban length.
 pub const BAN_DURATION: Duration = Duration::from_secs(600);
 
@@ -69,6 +73,7 @@ pub(crate) fn verdict(
     Err(Error::new(ErrorKind::AccountBlocked {
         code: code.clone(),
         remaining,
+        stored: LOCAL.to_owned(),
     }))
 }
 
@@ -192,7 +197,9 @@ mod tests {
         let summary = |r: Result<(), Error>| match r {
             Ok(()) => None,
             Err(e) => match e.kind() {
-                ErrorKind::AccountBlocked { code, remaining } => Some((code.clone(), *remaining)),
+                ErrorKind::AccountBlocked {
+                    code, remaining, ..
+                } => Some((code.clone(), *remaining)),
                 other => panic!("{other:?}"),
             },
         };

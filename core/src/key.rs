@@ -5,15 +5,29 @@ use std::sync::Arc;
 
 use crate::error::Error;
 
+/// How many hexadecimal digits a client key has.
+const KEY_HEX_DIGITS: usize = 32;
+
 /// The account's client key. A secret: it never appears in `Debug` output, and it has no
 /// `Display`; use [`ClientKey::expose`] where the raw value is really needed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientKey(Arc<str>);
 
 impl ClientKey {
-    /// Checks and wraps a key. Rejects empty keys and keys with whitespace or control characters
-    /// (a stray newline from a file or an environment variable), with an error that does not
-    /// repeat the key. Suffix modifiers such as `KEY__nocache` are kept as they are.
+    /// Checks and wraps a key: 32 hexadecimal characters (the shape of every CapMonster Cloud
+    /// key), optionally followed by suffix modifiers such as `KEY__nocache`, which are kept as
+    /// they are. Rejects anything else (an empty key, a truncated one, a stray newline from a
+    /// file or an environment variable) with an error that does not repeat the key, so a
+    /// mistyped key is never sent (the service would answer `ERROR_KEY_DOES_NOT_EXIST` and
+    /// trip the account guard).
+    ///
+    /// ```
+    /// use capmonster_core::ClientKey;
+    /// assert!(ClientKey::new("0123456789abcdef0123456789abcdef").is_ok());
+    /// assert!(ClientKey::new("0123456789abcdef0123456789abcdef__nocache").is_ok());
+    /// let err = ClientKey::new("abc").unwrap_err();
+    /// assert!(err.to_string().contains("32 hexadecimal characters"));
+    /// ```
     pub fn new(key: impl AsRef<str>) -> Result<Self, Error> {
         let key = key.as_ref();
         if key.is_empty() {
@@ -31,6 +45,32 @@ impl ClientKey {
         if !key.is_ascii() {
             return Err(Error::invalid_input(
                 "the client key contains non-ASCII characters",
+            ));
+        }
+        // A key is 32 hexadecimal digits; the service answers ERROR_KEY_DOES_NOT_EXIST to
+        // anything else, and that answer trips the account guard. Refused here, nothing sent.
+        let (digits, suffix) = match key.find("__") {
+            Some(i) => (&key[..i], Some(&key[i + 2..])),
+            None => (key, None),
+        };
+        if digits.len() != KEY_HEX_DIGITS || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let hex = digits.bytes().filter(u8::is_ascii_hexdigit).count();
+            return Err(Error::invalid_input(format!(
+                "the client key must be {KEY_HEX_DIGITS} hexadecimal characters (0-9, a-f), \
+                 optionally followed by a `__modifier`; this one has {} characters before any \
+                 modifier, {hex} of them hexadecimal. Nothing was sent (the service would \
+                 answer ERROR_KEY_DOES_NOT_EXIST)",
+                digits.len()
+            )));
+        }
+        if let Some(suffix) = suffix
+            && (suffix.is_empty()
+                || !suffix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(Error::invalid_input(
+                "the client key's `__modifier` (after its 32 hexadecimal characters) must be letters, digits or `_`",
             ));
         }
         Ok(Self(key.into()))

@@ -92,6 +92,55 @@ pub(crate) fn ledger_error(e: LedgerError) -> Error {
     }
 }
 
+/// A worker id for leases, `HOST/PID/RANDOM` (the host name reduced to ASCII letters, digits,
+/// `-`, `.` and `_`, at most 64 of them; `localhost` when nothing is left), so that a later
+/// process on the same host can tell a lease of a process that is gone
+/// ([`lease_holder_is_gone`]).
+pub fn worker_id(host: &str, pid: u32, random: &str) -> String {
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .take(64)
+        .collect();
+    let host = if host.is_empty() { "localhost" } else { &host };
+    format!("{host}/{pid}/{random}")
+}
+
+/// The rule for taking over a live lease before it expires: its `owner` is a worker id
+/// ([`worker_id`]) of this host (`me`: this process's host and pid), of another process, and
+/// `alive` says that process is surely gone (`Some(false)`). Anything else (another host, an
+/// id of another shape, a process that may be alive) is respected until the lease expires.
+pub fn lease_holder_is_gone(
+    owner: &str,
+    me: (&str, u32),
+    alive: impl FnOnce(u32) -> Option<bool>,
+) -> bool {
+    let mut parts = owner.splitn(3, '/');
+    let (Some(host), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    let (my_host, my_pid) = me;
+    let my_host = worker_id(my_host, 0, "");
+    host == my_host.split('/').next().unwrap_or_default()
+        && pid != my_pid
+        && alive(pid) == Some(false)
+}
+
+/// An intent older than this with no answer recorded is an unknown createTask outcome
+/// ([`Client::resume_all`]); a younger one may belong to a worker still waiting for
+/// createTask's answer, and is left alone.
+pub const STALE_INTENT: Duration = Duration::from_secs(120);
+
+/// Whether `rec`, an intent, is old enough at `wall_ms` that no live worker can still be
+/// waiting for its createTask's answer ([`STALE_INTENT`]).
+pub fn intent_is_stale(rec: &TaskRecord, wall_ms: u64) -> bool {
+    wall_ms.saturating_sub(rec.created_at_ms()) >= ms(STALE_INTENT)
+}
+
 /// What the clones of one client share besides the ledger: the worker id of its leases and
 /// the cached answer of the ledger's account guard.
 #[derive(Debug, Default)]
@@ -123,10 +172,18 @@ impl Shared {
         }
     }
 
-    /// The worker id written in leases (16 random bytes from the transport, once).
+    /// The worker id written in leases (16 random bytes from the transport, once):
+    /// `HOST/PID/RANDOM` when the transport knows its process
+    /// ([`Transport::process_identity`]), else `w-RANDOM`.
     pub(crate) fn owner<T: Transport + ?Sized>(&self, t: &T) -> String {
         self.owner
-            .get_or_init(|| format!("w-{}", LocalId::from_bytes(t.random_id())))
+            .get_or_init(|| {
+                let random = LocalId::from_bytes(t.random_id()).to_string();
+                match t.process_identity() {
+                    Some((host, pid)) => worker_id(&host, pid, &random),
+                    None => format!("w-{random}"),
+                }
+            })
             .clone()
     }
 
@@ -167,6 +224,7 @@ impl Shared {
             Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
             endpoint,
         )
+        .map_err(|e| e.with_guard_location(ledger.guard_location()))
     }
 
     /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer.

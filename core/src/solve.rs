@@ -108,8 +108,11 @@ pub enum WaitReason {
 }
 
 /// A solved task. With the `serde` feature (default), it serializes to
-/// `{"taskId":N,"family":"RecaptchaV2","solution":{...},"metadata":{...},"polls":N}` and back,
-/// so it can be stored and reported later.
+/// `{"taskId":N,"family":"RecaptchaV2","solution":{...},"cost":0.0006,...,"polls":N}` (the
+/// answer's metadata at the top level, as the service sends it) and back, so it can be stored
+/// and reported later. A `capmonster solve` line (`{"taskId":N,"solution":{...},"cost":...}`)
+/// is the same shape without `family` and `polls`, and deserializes as a `Solved` (no family,
+/// 0 polls).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
@@ -125,6 +128,7 @@ pub struct Solved {
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub solution: Solution,
     /// getTaskResult requests sent.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub polls: u32,
 }
 
@@ -144,11 +148,43 @@ impl Solved {
         }
     }
 
+    /// What the service reported the task cost, in US dollars (its answer's `cost`), if it
+    /// said.
+    ///
+    /// ```
+    /// use capmonster_core::{Metadata, Solution, Solved, TaskId};
+    /// let metadata = Metadata::from_fields(serde_json::json!({"cost": 0.0006}).as_object().unwrap().clone());
+    /// let solved = Solved::new(TaskId(7), None, Solution::new(serde_json::json!({"token": "t"}), metadata), 1);
+    /// assert_eq!(solved.cost(), Some(0.0006));
+    /// ```
+    pub fn cost(&self) -> Option<f64> {
+        self.solution.metadata().cost()
+    }
+
     /// Which report endpoint fits this task: image for ImageToText and ComplexImageTask,
     /// token for every other known family; `None` when the family is unknown.
     pub fn report_kind(&self) -> Option<ReportKind> {
         self.family?.facts().report
     }
+}
+
+/// Refuses a deadline that ends before the task's first useful poll (the policy's
+/// `first_delay`: for most token families, the documented solve floor): such a solve would
+/// create a paid task and give up with no poll. Nothing is sent.
+fn check_room_for_a_poll(task: &Task, policy: &PollPolicy) -> Result<(), Error> {
+    if policy.timeout > policy.first_delay {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!(
+        "the deadline ({:.1} s) leaves no room for a poll: the earliest useful poll of a {} \
+         task is {:.1} s after createTask. Nothing was sent (the task would be created, paid \
+         for and given up unpolled); raise the timeout above {:.1} s, or lower the first poll \
+         delay",
+        policy.timeout.as_secs_f64(),
+        task.type_name(),
+        policy.first_delay.as_secs_f64(),
+        policy.first_delay.as_secs_f64(),
+    )))
 }
 
 /// What a [`Solve`] saw that concerns more than its own task: drain them with
@@ -367,7 +403,10 @@ impl Solve {
             events: VecDeque::new(),
         };
         // Checked against the configuration, before anything is sent.
-        if let Err(e) = task.check_image_size(cfg.max_image_bytes()) {
+        if let Err(e) = task
+            .check_image_size(cfg.max_image_bytes())
+            .and_then(|()| check_room_for_a_poll(task, &policy))
+        {
             solve.create_body = None;
             solve.state = State::Failed(e);
         }

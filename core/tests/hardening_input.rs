@@ -263,3 +263,40 @@ fn malformed_tasks_are_refused_with_a_clear_error() {
     assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
     assert!(err.to_string().contains("limit"), "{err}");
 }
+
+/// An unknown task `type` is refused before anything is sent, with a "did you mean" for a
+/// near miss; `from_json_unchecked` sends one on purpose.
+#[test]
+fn unknown_task_types_are_refused_with_a_hint() {
+    let err = Task::from_json(serde_json::json!({
+        "type": "RecaptchaV2Tsak",
+        "websiteURL": "https://example.com/",
+        "websiteKey": "6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-",
+    }))
+    .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("did you mean RecaptchaV2Task?"), "{text}");
+    assert!(text.contains("from_json_unchecked"), "{text}");
+    let err = Task::from_json_str(r#"{"type":"turnstiletaskproxyles"}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("did you mean TurnstileTaskProxyless?"),
+        "{err}"
+    );
+    // Far from every known type: no guess.
+    let err = Task::from_json(serde_json::json!({"type": "Zzzzzzzzzzzzzzzzzzzz"})).unwrap_err();
+    assert!(err.to_string().contains("unknown task type"), "{err}");
+    assert!(!err.to_string().contains("did you mean"), "{err}");
+    // The escape hatch, and what is always known.
+    let t = Task::from_json_unchecked(serde_json::json!({"type": "BrandNewTask"})).unwrap();
+    assert_eq!(t.family(), capmonster_core::TaskFamily::Unknown);
+    Task::from_json_str_unchecked(r#"{"type":"BrandNewTask"}"#).unwrap();
+    Task::from_json(serde_json::json!({"type": "CustomTask", "class": "SomethingNew"})).unwrap();
+    Task::from_json(serde_json::json!({
+        "type": "TurnstileTaskProxyless",
+        "websiteURL": "https://example.com/",
+        "websiteKey": "0x4AAAAAAABkMYinukE8nzY",
+    }))
+    .unwrap();
+}

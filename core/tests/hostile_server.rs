@@ -176,7 +176,8 @@ proptest! {
     /// status: no 8 consecutive characters of the key in the error.
     #[test]
     fn no_key_fragment_survives_any_position_or_cut(
-        key in "[A-Za-z0-9]{16,64}",
+        // Keys of the one shape ClientKey::new accepts, with or without a modifier.
+        key in "[0-9a-fA-F]{32}(__[a-z0-9]{1,20})?",
         filler in 0usize..300,
         cut in 0usize..500,
         status in prop_oneof![Just(200u16), Just(400), Just(403), Just(404), Just(502)],
@@ -331,12 +332,8 @@ fn huge_durations_from_the_issue_end_cleanly() {
     for (first, interval, timeout, polls, solved) in [
         // A huge deadline: the task is polled and solved as usual.
         (None, None, huge(9.3e18), 2, true),
-        // A first poll beyond the (default) deadline: given up at once, the task id kept.
-        (huge(1.8e19), None, None, 0, false),
         // An interval beyond the deadline: one poll, then given up.
         (None, huge(1.8e19), None, 1, false),
-        // Everything huge: both saturate to the far future, where no poll fits any more.
-        (huge(1.8e19), huge(1.8e19), huge(1.8e19), 0, false),
         // A huge interval and deadline: polled once; the next poll would be past the
         // (saturated) deadline.
         (None, huge(1.8e19), huge(1.8e19), 1, false),
@@ -368,6 +365,26 @@ fn huge_durations_from_the_issue_end_cleanly() {
                 assert_eq!(fake.polls().len(), polls as usize);
             }
         }
+    }
+    // A first poll at or beyond the deadline (alone, or everything huge: both saturate to
+    // the far future): refused before createTask, nothing sent, no task to pay for.
+    for (first, interval, timeout) in [
+        (huge(1.8e19), None, None),
+        (huge(1.8e19), huge(1.8e19), huge(1.8e19)),
+    ] {
+        let cfg = config().with_policy({
+            let mut o = PolicyOverrides::default();
+            o.first_delay = first;
+            o.interval = interval;
+            o.timeout = timeout;
+            o
+        });
+        let mut fake = Fake::new(t0());
+        let mut solve = Solve::new(&cfg, &task(), fake.now);
+        let e = drive(&mut solve, &mut fake).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::InvalidInput(_)), "{e:?}");
+        assert!(e.to_string().contains("earliest useful poll"), "{e}");
+        assert!(fake.seen.is_empty(), "nothing sent");
     }
 }
 
@@ -423,7 +440,7 @@ fn text_from_the_server_is_escaped_in_display_and_raw_in_the_fields() {
         }
     }
     // Transport messages and invalid input too.
-    let e = Error::new(ErrorKind::Transport(capmonster_core::TransportError::new(
+    let e = Error::from(ErrorKind::Transport(capmonster_core::TransportError::new(
         capmonster_core::TransportErrorKind::Io,
         NASTY,
     )));

@@ -522,3 +522,32 @@ fn solve_is_a_pure_function_of_its_inputs_and_writes_no_shared_state() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A deadline that ends before the family's earliest useful poll is refused before
+/// createTask: the solve would create a paid task and give up with 0 polls.
+#[test]
+fn a_deadline_before_the_first_useful_poll_sends_nothing() {
+    let start = t0();
+    let mut fake = Fake::new(start);
+    let cfg =
+        config().with_policy(PolicyOverrides::default().with_timeout(Duration::from_millis(200)));
+    let mut solve = Solve::new(&cfg, &task(), start);
+    let err = drive(&mut solve, &mut fake).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("earliest useful poll"), "{text}");
+    assert!(text.contains("RecaptchaV2Task"), "{text}");
+    assert!(
+        fake.seen.is_empty(),
+        "nothing is sent: {:?}",
+        fake.seen.len()
+    );
+    // Room for one poll after the first useful one: sent as usual.
+    let first = PollPolicy::for_task(&task()).first_delay;
+    let cfg = config()
+        .with_policy(PolicyOverrides::default().with_timeout(first + Duration::from_secs(1)));
+    let mut fake = Fake::new(start);
+    fake.poll_default = Reply::Ready(json!({"gRecaptchaResponse": "tok"}));
+    let mut solve = Solve::new(&cfg, &task(), start);
+    drive(&mut solve, &mut fake).unwrap();
+}

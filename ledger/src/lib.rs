@@ -12,11 +12,15 @@
 //! The interface, [`Ledger`], and the in-memory ledger live in `capmonster-core` (which
 //! does no I/O). This crate has the stores that do I/O:
 //!
-//! - [`SqliteLedger`]: one SQLite file (bundled SQLite, WAL), shared by the threads of a
+//! Both stores are features, off by default (`sqlite`, `redis`): a program opts in to the
+//! ones it uses (the `capmonster` CLI has both; the `capmonster` library crate has features
+//! of the same names). Without either, only `memory:` opens.
+//!
+//! - [`SqliteLedger`] (feature `sqlite`): one SQLite file (bundled SQLite, WAL), shared by the threads of a
 //!   process and by several processes on one machine; a crash mid-write leaves a readable
 //!   ledger with every committed change. Opened for a client key ([`open_for_key`]), it
 //!   reads and writes only that key's rows (the same namespace as Redis).
-//! - [`RedisLedger`] (feature `redis`, on by default): one Redis shared by a fleet of
+//! - [`RedisLedger`] (feature `redis`): one Redis shared by a fleet of
 //!   workers on many machines, namespaced by a hash of the client key; every change is an
 //!   optimistic `WATCH`/`MULTI`/`EXEC` transaction around the core's `Change::apply`, so the
 //!   120-poll count, the spend cap, leases (takeover) and the account guard hold fleet-wide.
@@ -36,6 +40,7 @@
 //! (`ledger/README.md`) and on [`RedisLedger`].
 //!
 //! ```
+//! # #[cfg(feature = "sqlite")] {
 //! use capmonster_core::ledger::Ledger;
 //! use capmonster_core::record::{LocalId, MicroUsd, TaskRecord};
 //! use capmonster_core::{TaskFamily, TaskId};
@@ -53,6 +58,7 @@
 //! let again = capmonster_ledger::open(&format!("sqlite:{}", dir.path().join("tasks.db").display()))?;
 //! let rec = again.find_by_task_id(TaskId(42))?.expect("recorded");
 //! assert_eq!(rec.polls_reserved(), 10);
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -63,18 +69,20 @@ use std::sync::Arc;
 
 use capmonster_core::ClientKey;
 pub use capmonster_core::ledger::{
-    Conflict, GuardTrip, Ledger, LedgerError, MemoryLedger, PriceTable,
+    Conflict, GuardScope, GuardTrip, Ledger, LedgerError, MemoryLedger, PriceTable,
 };
 pub use capmonster_core::record::TaskRecord;
 
 mod namespace;
 #[cfg(feature = "redis")]
 mod redis_ledger;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use namespace::namespace_for_key;
 #[cfg(feature = "redis")]
 pub use redis_ledger::{REDIS_SCHEMA_VERSION, RedisLedger, RedisOptions};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SCHEMA_VERSION, SqliteLedger, SqliteOptions};
 
 /// Where a ledger lives, parsed from a string by [`LedgerSpec::parse`].
@@ -172,7 +180,10 @@ impl LedgerSpec {
     pub fn open(&self) -> Result<Arc<dyn Ledger>, LedgerError> {
         match self {
             Self::Memory => Ok(Arc::new(MemoryLedger::new())),
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(path) => Ok(Arc::new(SqliteLedger::open(path)?)),
+            #[cfg(not(feature = "sqlite"))]
+            Self::Sqlite(_) => Err(no_sqlite()),
             Self::Redis(_) => Err(LedgerError::InvalidInput(
                 "a Redis ledger is namespaced by the client key: open it with open_for_key".into(),
             )),
@@ -186,7 +197,10 @@ impl LedgerSpec {
     /// [`LedgerError::Unsupported`].
     pub fn open_for_key(&self, key: &ClientKey) -> Result<Arc<dyn Ledger>, LedgerError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(path) => Ok(Arc::new(SqliteLedger::open_for_key(path, key)?)),
+            #[cfg(not(feature = "sqlite"))]
+            Self::Sqlite(_) => Err(no_sqlite()),
             #[cfg(feature = "redis")]
             Self::Redis(url) => Ok(Arc::new(RedisLedger::open_for_key(url, key)?)),
             #[cfg(not(feature = "redis"))]
@@ -199,6 +213,14 @@ impl LedgerSpec {
             _ => self.open(),
         }
     }
+}
+
+/// The error for a SQLite location in a build without feature `sqlite`.
+#[cfg(not(feature = "sqlite"))]
+fn no_sqlite() -> LedgerError {
+    LedgerError::Unsupported(
+        "this build has no SQLite ledger (feature `sqlite`); use memory: or redis://".into(),
+    )
 }
 
 /// Opens the ledger a string names (see [`LedgerSpec::parse`]): `memory:`, a file path,
@@ -235,7 +257,7 @@ pub fn open_for_key(location: &str, key: &ClientKey) -> Result<Arc<dyn Ledger>, 
 }
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "sqlite", feature = "redis"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
@@ -295,7 +317,7 @@ mod tests {
     #[cfg(feature = "redis")]
     #[test]
     fn bad_redis_urls_are_typed_errors_without_the_password() {
-        let key = ClientKey::new("k0123456789").expect("key");
+        let key = ClientKey::new("0123456789abcdef0123456789abcdef").expect("key");
         match open_for_key("rediss://:pw-123@h:1/0", &key) {
             Err(LedgerError::Unsupported(m)) => assert!(!m.contains("pw-123"), "{m}"),
             other => panic!("{:?}", other.err()),
@@ -319,7 +341,7 @@ mod tests {
             .local_addr()
             .expect("addr")
             .port();
-        let key = ClientKey::new("k0123456789").expect("key");
+        let key = ClientKey::new("0123456789abcdef0123456789abcdef").expect("key");
         let start = std::time::Instant::now();
         let err = open_for_key(&format!("redis://127.0.0.1:{port}/0"), &key).err();
         assert!(matches!(err, Some(LedgerError::Unavailable(_))), "{err:?}");

@@ -9,8 +9,8 @@ use capmonster_core::ClientKey;
 use capmonster_core::TaskId;
 use capmonster_core::error::escape_untrusted;
 use capmonster_core::ledger::{
-    Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert, check_keyed_insert,
-    keyed_holder, totals_after_insert,
+    Conflict, GuardScope, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert,
+    check_keyed_insert, keyed_holder, totals_after_insert,
 };
 use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
 use redis::{Connection, RedisError, Value};
@@ -27,7 +27,7 @@ const POOL_IDLE_MAX: usize = 64;
 const MGET_CHUNK: usize = 512;
 
 /// Options of [`RedisLedger::open_with`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RedisOptions {
     /// How long connecting may take before [`LedgerError::Unavailable`]. Default: 2 s.
@@ -43,6 +43,11 @@ pub struct RedisOptions {
     /// created, polled or paid for again. The URL's `?allow_eviction=1` sets it too (so
     /// `--ledger redis://HOST:PORT/0?allow_eviction=1` in the CLI).
     pub allow_eviction: bool,
+    /// The host whose account guard an IP ban or block trips ([`GuardScope::Host`]): a fleet
+    /// shares one Redis from many machines, and the service bans one machine's address, so
+    /// the host-wide trip is kept per host, at `capmonster:host-guard:HOST`, outside every
+    /// key's namespace. Default: this machine's host name.
+    pub host: String,
 }
 
 impl Default for RedisOptions {
@@ -52,7 +57,29 @@ impl Default for RedisOptions {
             io_timeout: Duration::from_secs(2),
             contention_timeout: Duration::from_secs(20),
             allow_eviction: false,
+            host: this_host(),
         }
+    }
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`, `/etc/hostname`, `$HOSTNAME`),
+/// reduced to what a Redis key part may hold; `localhost` when none is found.
+fn this_host() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host: String = raw
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .take(64)
+        .collect();
+    if host.is_empty() {
+        "localhost".to_owned()
+    } else {
+        host
     }
 }
 
@@ -463,6 +490,51 @@ impl RedisLedger {
 
     fn keys(&self) -> Keys<'_> {
         Keys(&self.prefix)
+    }
+
+    /// The key of this host's account guard ([`RedisOptions::host`]).
+    fn host_guard_key(&self) -> String {
+        format!("capmonster:host-guard:{}", self.options.host)
+    }
+
+    /// Trips the guard slot of `scope` (the key's namespace, or the host's key) atomically,
+    /// the later end winning ([`GuardTrip::merge`]); the slot's trip as stored now.
+    fn trip_guard_slot(
+        &self,
+        code: &str,
+        until_ms: u64,
+        scope: GuardScope,
+    ) -> Result<GuardTrip, LedgerError> {
+        let new = GuardTrip::new(code, until_ms)?;
+        let key = match scope {
+            GuardScope::Key => self.keys().guard(),
+            GuardScope::Host => self.host_guard_key(),
+        };
+        let meta = self.keys().meta();
+        self.optimistic(|c| {
+            let mut read = redis::pipe();
+            read.cmd("WATCH").arg(&meta).arg(&key).ignore();
+            read.cmd("GET").arg(&meta);
+            read.cmd("GET").arg(&key);
+            let (marker, v): (Value, Value) = read.query(c).map_err(read_phase)?;
+            self.check_marker(&marker)?;
+            let stored = parse_guard(&v)?;
+            let merged = GuardTrip::merge(stored.clone(), new.clone());
+            if stored.as_ref() == Some(&merged) {
+                redis::cmd("UNWATCH").exec(c)?;
+                return Ok(Attempt::Done(merged));
+            }
+            let json = serde_json::to_vec(&merged)
+                .map_err(|_| LedgerError::InvalidInput("guard trip not serializable".into()))?;
+            let mut w = redis::pipe();
+            w.atomic();
+            w.cmd("SET").arg(&key).arg(json).ignore();
+            let done: Option<()> = w.query(c)?;
+            Ok(match done {
+                Some(()) => Attempt::Done(merged),
+                None => Attempt::Retry,
+            })
+        })
     }
 
     /// The first connection: is it Redis (else a misconfiguration, not a corrupt ledger),
@@ -1088,48 +1160,75 @@ impl Ledger for RedisLedger {
     }
 
     fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
-        let new = GuardTrip::new(code, until_ms)?;
-        let key = self.keys().guard();
-        let meta = self.keys().meta();
-        self.optimistic(|c| {
-            let mut read = redis::pipe();
-            read.cmd("WATCH").arg(&meta).arg(&key).ignore();
-            read.cmd("GET").arg(&meta);
-            read.cmd("GET").arg(&key);
-            let (marker, v): (Value, Value) = read.query(c).map_err(read_phase)?;
-            self.check_marker(&marker)?;
-            let stored = parse_guard(&v)?;
-            let merged = GuardTrip::merge(stored.clone(), new.clone());
-            if stored.as_ref() == Some(&merged) {
-                redis::cmd("UNWATCH").exec(c)?;
-                return Ok(Attempt::Done(merged));
-            }
-            let json = serde_json::to_vec(&merged)
-                .map_err(|_| LedgerError::InvalidInput("guard trip not serializable".into()))?;
-            let mut w = redis::pipe();
-            w.atomic();
-            w.cmd("SET").arg(&key).arg(json).ignore();
-            let done: Option<()> = w.query(c)?;
-            Ok(match done {
-                Some(()) => Attempt::Done(merged),
-                None => Attempt::Retry,
-            })
+        let scope = GuardScope::of(code);
+        let merged = self.trip_guard_slot(code, until_ms, scope)?;
+        // What the guard holds now: this slot's trip and the other's (key or host).
+        let other = match scope {
+            GuardScope::Key => self.host_guard_key(),
+            GuardScope::Host => self.keys().guard(),
+        };
+        let v: Value = self.read(|c| Ok(redis::cmd("GET").arg(&other).query(c)?))?;
+        Ok(match (parse_guard(&v)?, scope) {
+            (Some(o), GuardScope::Host) => GuardTrip::merge(Some(o), merged),
+            (Some(o), GuardScope::Key) => GuardTrip::merge(Some(merged), o),
+            (None, _) => merged,
         })
     }
 
+    /// The key's trip and the host's, whichever ends later, if it holds.
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         let key = self.keys().guard();
+        let host_key = self.host_guard_key();
         let meta = self.keys().meta();
         self.read(|c| {
-            let (v, marker): (Value, Value) = redis::pipe()
+            let (v, host, marker): (Value, Value, Value) = redis::pipe()
                 .cmd("GET")
                 .arg(&key)
+                .cmd("GET")
+                .arg(&host_key)
                 .cmd("GET")
                 .arg(&meta)
                 .query(c)?;
             self.check_marker(&marker)?;
-            Ok(parse_guard(&v)?.filter(|t| t.holds_at(now_ms)))
+            let key = parse_guard(&v)?.filter(|t| t.holds_at(now_ms));
+            let host = parse_guard(&host)?.filter(|t| t.holds_at(now_ms));
+            Ok(match (key, host) {
+                (Some(k), Some(h)) => Some(GuardTrip::merge(Some(k), h)),
+                (k, h) => k.or(h),
+            })
         })
+    }
+
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        let key = self.keys().guard();
+        let host_key = self.host_guard_key();
+        self.read(|c| {
+            let (v, host): (Value, Value) = redis::pipe()
+                .atomic()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("GET")
+                .arg(&host_key)
+                .cmd("DEL")
+                .arg(&key)
+                .arg(&host_key)
+                .ignore()
+                .query(c)?;
+            let (k, h) = (parse_guard(&v)?, parse_guard(&host)?);
+            Ok(match (k, h) {
+                (Some(k), Some(h)) => Some(GuardTrip::merge(Some(k), h)),
+                (k, h) => k.or(h),
+            })
+        })
+    }
+
+    fn guard_location(&self) -> String {
+        format!(
+            "in Redis {} (keys {} and {})",
+            self.where_,
+            self.keys().guard(),
+            self.host_guard_key()
+        )
     }
 }
 

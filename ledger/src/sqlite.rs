@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use capmonster_core::ledger::{
-    Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert, check_keyed_insert,
-    keyed_holder, totals_after_insert,
+    Conflict, GuardScope, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert,
+    check_keyed_insert, keyed_holder, totals_after_insert,
 };
 use capmonster_core::record::{Applied, Change, LocalId, MicroUsd, SpendTotals, TaskRecord};
 use capmonster_core::{ClientKey, TaskId};
@@ -30,6 +30,17 @@ const UNSCOPED: &str = "";
 /// The namespace a version-1 file's rows are migrated to. Not a hash (no 32 hex digits) and
 /// not [`UNSCOPED`]: no ledger reads it until one claims it.
 const LEGACY: &str = "legacy-v1";
+/// The guard row of the host: an IP ban or block ([`GuardScope::Host`]) stops every key that
+/// shares the file, so it is kept outside every key's namespace (a namespace is a hex hash).
+const HOST: &str = "host-wide";
+
+/// The guard row a trip by `code` goes to, for a ledger in namespace `ns`.
+fn guard_ns<'a>(ns: &'a str, code: &str) -> &'a str {
+    match GuardScope::of(code) {
+        GuardScope::Key => ns,
+        GuardScope::Host => HOST,
+    }
+}
 /// The tables of a ledger file. A file with any other table is another application's.
 const OUR_TABLES: [&str; 4] = ["meta", "records", "spend", "guard"];
 
@@ -958,20 +969,51 @@ impl Ledger for SqliteLedger {
 
     fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
         let new = GuardTrip::new(code, until_ms)?;
-        let ns = Arc::clone(&self.ns);
+        let own = Arc::clone(&self.ns);
+        let ns: Arc<str> = Arc::from(guard_ns(&self.ns, code));
         self.write(move |tx| {
             let stored = load_guard(tx, &ns)?;
             let merged = GuardTrip::merge(stored.clone(), new);
             if stored.as_ref() != Some(&merged) {
                 store_guard(tx, &ns, &merged)?;
             }
-            Ok(merged)
+            // What the guard holds now: this slot's trip and the other's (key or host).
+            let other = if *ns == *HOST { &*own } else { HOST };
+            Ok(match load_guard(tx, other)? {
+                Some(o) if *ns == *HOST => GuardTrip::merge(Some(o), merged),
+                Some(o) => GuardTrip::merge(Some(merged), o),
+                None => merged,
+            })
         })
     }
 
+    /// The key's trip and the host's, whichever ends later, if it holds.
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         let conn = self.lock();
-        Ok(load_guard(&conn, &self.ns)?.filter(|t| t.holds_at(now_ms)))
+        let key = load_guard(&conn, &self.ns)?.filter(|t| t.holds_at(now_ms));
+        let host = load_guard(&conn, HOST)?.filter(|t| t.holds_at(now_ms));
+        Ok(match (key, host) {
+            (Some(k), Some(h)) => Some(GuardTrip::merge(Some(k), h)),
+            (k, h) => k.or(h),
+        })
+    }
+
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        let ns = Arc::clone(&self.ns);
+        self.write(move |tx| {
+            let key = load_guard(tx, &ns)?;
+            let host = load_guard(tx, HOST)?;
+            tx.execute("DELETE FROM guard WHERE ns = ?1 OR ns = ?2", [&*ns, HOST])
+                .map_err(|e| map_err(&e))?;
+            Ok(match (key, host) {
+                (Some(k), Some(h)) => Some(GuardTrip::merge(Some(k), h)),
+                (k, h) => k.or(h),
+            })
+        })
+    }
+
+    fn guard_location(&self) -> String {
+        format!("in SQLite file {}", self.path.display())
     }
 
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {

@@ -1,4 +1,5 @@
 //! The ledger conformance suite of capmonster-core, on the SQLite ledger.
+#![cfg(feature = "sqlite")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

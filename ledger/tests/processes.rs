@@ -3,6 +3,7 @@
 //!
 //! The children are this test binary itself, started with `CHILD_ROLE` set: the `child`
 //! test below does nothing in a normal run.
+#![cfg(feature = "sqlite")]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! connections, the key layout.
 #![cfg(feature = "redis")]
 
-use capmonster_testdata::redis::{RedisServer, fresh_namespace};
+use capmonster_testdata::redis::{RedisServer, fresh_key, fresh_namespace};
 
 use std::time::{Duration, Instant};
 
@@ -12,10 +12,18 @@ use capmonster_core::TaskId;
 use capmonster_core::ledger::conformance::{intent, lid};
 use capmonster_core::ledger::{Ledger, LedgerError};
 use capmonster_core::record::MicroUsd;
-use capmonster_ledger::{RedisLedger, namespace_for_key};
+use capmonster_ledger::{RedisLedger, RedisOptions, namespace_for_key};
 
+/// A ledger in namespace `ns`, with a host of its own: an IP-ban trip of one test (a
+/// host-wide trip) never reaches another's.
 fn open(url: &str, ns: &str) -> RedisLedger {
-    RedisLedger::open(url, ns).expect("open the Redis ledger")
+    RedisLedger::open_with(url, ns, fresh_host()).expect("open the Redis ledger")
+}
+
+fn fresh_host() -> RedisOptions {
+    let mut o = RedisOptions::default();
+    o.host = fresh_namespace("host");
+    o
 }
 
 #[test]
@@ -37,9 +45,9 @@ fn open_for_key_picks_redis_and_passes_the_suite() {
         return;
     };
     capmonster_core::ledger::conformance::run_all(|| {
-        // A fresh key per check: a fresh namespace.
-        let key = ClientKey::new(fresh_namespace("key")).expect("key");
-        capmonster_ledger::open_for_key(&server.url, &key).expect("open")
+        // A fresh key per check: a fresh namespace (and a fresh host, for the IP-ban trips).
+        let key = ClientKey::new(fresh_key()).expect("key");
+        RedisLedger::open_with(&server.url, &namespace_for_key(&key), fresh_host()).expect("open")
     });
 }
 
@@ -49,7 +57,7 @@ fn keys_are_namespaced_by_a_hash_never_the_key() {
     let Some(server) = RedisServer::shared("keys_are_namespaced_by_a_hash_never_the_key") else {
         return;
     };
-    let secret = fresh_namespace("SECRETKEY");
+    let secret = fresh_key();
     let key = ClientKey::new(&secret).expect("key");
     let l = RedisLedger::open_for_key(&server.url, &key).expect("open");
     let ns = namespace_for_key(&key);
@@ -227,5 +235,33 @@ fn a_guard_tripped_by_one_worker_is_seen_by_another_within_1s() {
         start.elapsed() < Duration::from_secs(2),
         "200 guard reads took {:?}",
         start.elapsed()
+    );
+}
+
+/// The guard belongs to a key: a bad key or a zero balance stops only that key; an IP ban
+/// stops every key on the same Redis; `clear_guard` clears deliberately.
+#[test]
+fn the_guard_is_the_keys_and_an_ip_ban_the_hosts() {
+    let Some(server) = RedisServer::shared("the_guard_is_the_keys_and_an_ip_ban_the_hosts") else {
+        return;
+    };
+    // Two keys of one host (a host of the test's own).
+    let host = fresh_host();
+    let open_key = || {
+        let key = ClientKey::new(fresh_key()).expect("key");
+        RedisLedger::open_with(&server.url, &namespace_for_key(&key), host.clone()).expect("open")
+    };
+    let (a, b) = (open_key(), open_key());
+    capmonster_core::ledger::conformance::guard_scope(&a, &b);
+    // Another host's keys are not stopped by this host's IP ban.
+    b.trip_guard("ERROR_IP_BANNED", u64::MAX / 2).expect("trip");
+    let elsewhere = open(&server.url, &fresh_namespace("elsewhere"));
+    assert_eq!(elsewhere.guard_tripped(0).expect("guard"), None);
+    assert!(a.guard_tripped(0).expect("guard").is_some());
+    b.clear_guard().expect("clear");
+    assert!(
+        a.guard_location().contains("Redis"),
+        "{}",
+        a.guard_location()
     );
 }

@@ -1,5 +1,6 @@
 //! The SQLite ledger's own promises: the file format, its version checks, its errors, and
 //! 256 threads under one spend cap.
+#![cfg(feature = "sqlite")]
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! spend totals and account guard), the migration of a file written before namespaces,
 //! another application's database left alone, and the file's mode (symbolic links, empty
 //! files).
+#![cfg(feature = "sqlite")]
 
 use std::path::Path;
 
@@ -267,4 +268,19 @@ fn an_existing_empty_file_and_its_wal_become_private() {
     ] {
         assert_eq!(mode(&p), 0o600, "{}", p.display());
     }
+}
+
+/// The guard belongs to a key: a bad key or a zero balance stops only that key; an IP ban
+/// stops every key of the file; `clear_guard` clears deliberately.
+#[test]
+fn the_guard_is_the_keys_and_an_ip_ban_the_hosts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("tasks.db");
+    let (a, b) = (open_for(&path, KEY_A), open_for(&path, KEY_B));
+    capmonster_core::ledger::conformance::guard_scope(&*a, &*b);
+    assert!(
+        a.guard_location().contains(&*path.to_string_lossy()),
+        "{}",
+        a.guard_location()
+    );
 }

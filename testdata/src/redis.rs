@@ -56,6 +56,20 @@ pub fn fresh_namespace(tag: &str) -> String {
     )
 }
 
+/// A client key no other test uses: 32 hexadecimal characters (the shape `ClientKey::new`
+/// accepts), from this process, the clock and a counter.
+pub fn fresh_key() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = u128::from(N.fetch_add(1, Ordering::Relaxed));
+    format!(
+        "{:032x}",
+        nanos ^ (u128::from(std::process::id()) << 64) ^ (n << 96)
+    )
+}
+
 /// A Redis server for a test: its URL, and the process when the test started it (killed,
 /// and its directory removed, on drop).
 #[derive(Debug)]

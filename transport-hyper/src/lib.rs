@@ -11,8 +11,8 @@
 //!
 //! # Usage
 //!
-//! Most programs use the `capmonster` crate, which re-exports this one as
-//! `capmonster::Client`. Directly (the core's types are reached through [`core`], the
+//! Most programs use the `capmonster` crate, whose `capmonster::Client` wraps this one's
+//! [`Client`]. Directly (the core's types are reached through [`core`], the
 //! `capmonster-core` crate re-exported whole; this crate names nothing of it at its root, so
 //! every item has one path):
 //!
@@ -46,7 +46,7 @@
 //!
 //! # Proxy
 //!
-//! `Client::builder().proxy("http://host:port")?` tunnels every request through an HTTP
+//! `Client::builder().proxy("http://host:port")` tunnels every request through an HTTP
 //! proxy (`CONNECT`), `socks5://` or `socks5h://` through a SOCKS5 proxy (credentials in the
 //! URL are sent as `Proxy-Authorization: Basic` or SOCKS5 user/password). Without it, the
 //! proxy variables are read by the core's one rule ([`capmonster_core::ProxyUrl::from_env`]:

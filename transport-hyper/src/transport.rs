@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use capmonster_core::http::{self, HeaderValue, Uri};
 use capmonster_core::{
-    BuildTransport, Error, Outgoing, ProxyScheme, ProxyUrl, RunBlocking, Transport, TransportError,
-    TransportErrorKind, TransportOptions,
+    BuildTransport, Error, ErrorKind, Outgoing, ProxyScheme, ProxyUrl, RunBlocking, Transport,
+    TransportError, TransportErrorKind, TransportOptions,
 };
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
@@ -325,7 +325,7 @@ fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
     #[cfg(not(feature = "native-roots"))]
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_webpki_roots(crate::crypto_provider()?)
-        .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?;
+        .map_err(|e| Error::from(ErrorKind::Internal(format!("TLS setup failed: {e}"))))?;
     #[cfg(feature = "native-roots")]
     let builder = {
         let mut roots = rustls::RootCertStore::empty();
@@ -337,7 +337,7 @@ fn https<C>(inner: C) -> Result<hyper_rustls::HttpsConnector<C>, Error> {
         }
         let config = rustls::ClientConfig::builder_with_provider(crate::crypto_provider()?)
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
+            .map_err(|e| Error::from(ErrorKind::Internal(format!("TLS setup failed: {e}"))))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
@@ -469,6 +469,19 @@ impl Transport for HyperTransport {
         random_id()
     }
 
+    /// This host's name (`/proc/sys/kernel/hostname`, `/etc/hostname` or `$HOSTNAME`) and
+    /// this process's id: a lease of a killed process of this host is taken over at once.
+    fn process_identity(&self) -> Option<(String, u32)> {
+        Some((hostname(), std::process::id()))
+    }
+
+    /// Linux: whether `/proc/PID` exists; elsewhere unknown (counted as alive).
+    fn process_alive(&self, pid: u32) -> Option<bool> {
+        std::path::Path::new("/proc/self")
+            .exists()
+            .then(|| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    }
+
     /// A ledger call that may block (SQLite, Redis) runs under tokio's `block_in_place` on a
     /// multi-thread runtime, which first hands this worker's other tasks to another thread;
     /// on a current-thread runtime (or outside tokio) it runs in place, as there is no other
@@ -560,6 +573,19 @@ pub(crate) fn random_id() -> [u8; 16] {
     let keys = std::collections::hash_map::RandomState::new();
     let half = |i: u8| u128::from(keys.hash_one((n, std::process::id(), i)));
     (half(0) << 64 | half(1)).to_le_bytes()
+}
+
+/// This host's name, read once.
+fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default()
+    })
+    .clone()
 }
 
 #[cfg(test)]

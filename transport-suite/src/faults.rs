@@ -273,10 +273,13 @@ pub fn key_does_not_exist_trips_the_guard_for_every_clone<S: SuiteTransport>() {
     );
 }
 
-/// A key the service does not know: `ERROR_KEY_DOES_NOT_EXIST`.
+/// A well-formed key the service does not know: `ERROR_KEY_DOES_NOT_EXIST`. (A key that is
+/// not 32 hexadecimal characters is refused by `ClientKey::new` and never sent.)
 pub fn an_unknown_key_is_key_does_not_exist<S: SuiteTransport>() {
-    let sim = spawn(SimConfig::instant());
-    let cfg = config_for(&sim.base_url()).with_key(ClientKey::new("not-a-32-hex-key").unwrap());
+    // Only another key exists.
+    let sim = spawn(SimConfig::instant().with_account("ffffffffffffffffffffffffffffffff", 5.0));
+    let cfg = config_for(&sim.base_url())
+        .with_key(ClientKey::new("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee").unwrap());
     let err = S::run(client_with::<S>(cfg).balance()).unwrap_err();
     assert_eq!(err.code(), Some(&ErrorCode::KeyDoesNotExist));
 }

@@ -15,7 +15,6 @@ pub fn explicit_http_proxy_tunnels_every_request<S: SuiteTransport>() {
     let client = Client::<S>::builder()
         .config(config_for(&sim.base_url()))
         .proxy(&proxy)
-        .unwrap()
         .build()
         .unwrap();
     let solved = S::run(client.solve(turnstile())).unwrap();
@@ -41,7 +40,6 @@ pub fn proxy_credentials_are_sent_to_the_proxy<S: SuiteTransport>() {
     let client = Client::<S>::builder()
         .config(config_for(&sim.base_url()))
         .proxy(&proxy)
-        .unwrap()
         .build()
         .unwrap();
     S::run(client.balance()).unwrap();
@@ -71,7 +69,6 @@ pub fn explicit_socks5_proxy_tunnels_every_request<S: SuiteTransport>() {
         let client = Client::<S>::builder()
             .config(config_for(&format!("http://{host}:{port}")))
             .proxy(format!("{scheme}://{proxy}"))
-            .unwrap()
             .build()
             .unwrap();
         S::run(client.balance()).unwrap_or_else(|e| panic!("{scheme}: {e}"));
@@ -93,7 +90,6 @@ pub fn a_refusing_proxy_is_a_connect_failure<S: SuiteTransport>() {
     let client = Client::<S>::builder()
         .config(config_for(&sim.base_url()))
         .proxy(&proxy)
-        .unwrap()
         .build()
         .unwrap();
     let err = S::run(client.balance()).unwrap_err();

@@ -17,8 +17,8 @@
 //!
 //! # Usage
 //!
-//! Most programs use the `capmonster` crate (feature `blocking`), which re-exports this one
-//! as `capmonster::blocking::Client`. Directly (the core's types are reached through
+//! Most programs use the `capmonster` crate (feature `blocking`), whose
+//! `capmonster::blocking::Client` wraps this one's [`Client`]. Directly (the core's types are reached through
 //! [`core`], the `capmonster-core` crate re-exported whole; this crate names nothing of it
 //! at its root, so every item has one path):
 //!
@@ -51,7 +51,7 @@
 //!
 //! # Proxy
 //!
-//! `Client::builder().proxy("http://host:port")?` (HTTP CONNECT) or `socks5://` /
+//! `Client::builder().proxy("http://host:port")` (HTTP CONNECT) or `socks5://` /
 //! `socks5h://` (SOCKS5). Without it, the proxy variables are read by the core's one rule
 //! ([`capmonster_core::ProxyUrl::from_env`]), exactly as `capmonster-hyper` does; ureq's own
 //! reading of the environment is not used.

@@ -179,6 +179,19 @@ impl Transport for UreqTransport {
         random_id()
     }
 
+    /// This host's name (`/proc/sys/kernel/hostname`, `/etc/hostname` or `$HOSTNAME`) and
+    /// this process's id: a lease of a killed process of this host is taken over at once.
+    fn process_identity(&self) -> Option<(String, u32)> {
+        Some((hostname(), std::process::id()))
+    }
+
+    /// Linux: whether `/proc/PID` exists; elsewhere unknown (counted as alive).
+    fn process_alive(&self, pid: u32) -> Option<bool> {
+        std::path::Path::new("/proc/self")
+            .exists()
+            .then(|| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    }
+
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -263,4 +276,17 @@ pub(crate) fn random_id() -> [u8; 16] {
     let keys = std::collections::hash_map::RandomState::new();
     let half = |i: u8| u128::from(keys.hash_one((n, std::process::id(), i)));
     (half(0) << 64 | half(1)).to_le_bytes()
+}
+
+/// This host's name, read once.
+fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default()
+    })
+    .clone()
 }

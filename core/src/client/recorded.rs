@@ -14,7 +14,8 @@ use crate::effects::{CancelHandle, Transport};
 use crate::error::{Error, ErrorKind};
 use crate::ledger::{Ledger, LedgerError};
 use crate::lifecycle::{
-    CallerKey, LEASE, Recorder, error_from_record, ledger_error, ms, reopenable, solved_from_record,
+    CallerKey, LEASE, Recorder, error_from_record, intent_is_stale, lease_holder_is_gone,
+    ledger_error, ms, reopenable, solved_from_record,
 };
 use crate::policy::RESULT_RETENTION;
 use crate::policy::{MAX_POLLS_PER_TASK, PollPolicy};
@@ -213,6 +214,8 @@ impl<T: Transport> Client<T> {
     /// - Failed for good (a service error): [`ErrorKind::AlreadyFailed`], nothing sent. A
     ///   task that gave up (deadline) or lost its transport is polled again.
     /// - Leased by another live worker: [`ErrorKind::Ledger`] (a lease conflict), nothing sent.
+    ///
+    /// Every error carries `task_id` ([`Error::task_id`]).
     pub async fn resume(&self, task_id: TaskId) -> Result<Solved, Error> {
         let rec = self.record_of(task_id)?.ok_or_else(|| {
             Error::invalid_input(format!(
@@ -221,7 +224,8 @@ impl<T: Transport> Client<T> {
             ))
             .with_task_id(Some(task_id))
         })?;
-        self.resume_from(rec, None, None).await
+        let result = self.resume_from(rec, None, None).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// [`Client::resume`] of a task that may have no record (created elsewhere): without
@@ -233,7 +237,8 @@ impl<T: Transport> Client<T> {
         polls_already_sent: u32,
     ) -> Result<Solved, Error> {
         let rec = self.adopt_task_id(task_id, polls_already_sent)?;
-        self.resume_from(rec, None, None).await
+        let result = self.resume_from(rec, None, None).await;
+        result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// [`Client::resume`] with an explicit policy (the hard limits and the record's count
@@ -258,6 +263,115 @@ impl<T: Transport> Client<T> {
             .map_err(ledger_error)?
             .ok_or_else(|| ledger_error(LedgerError::NotFound(local_id)))?;
         self.resume_from(rec, None, None).await
+    }
+
+    /// Polls every unfinished task of this client's key in the ledger to its end, without
+    /// creating any (after a crash: the program's own tasks, or a dead worker's). Results in
+    /// the ledger's order, one per task it resumed or reported:
+    ///
+    /// - a created task is resumed as [`Client::resume_local`] does (within what is left of
+    ///   its 120 polls); one whose lease a live worker holds is skipped (two workers never
+    ///   poll one task), but a lease of a process of this host that is gone (killed mid-run:
+    ///   [`lease_holder_is_gone`], asked of the transport) is taken over at once;
+    /// - an intent older than [`STALE_INTENT`] (its createTask's answer was never recorded) is
+    ///   [`ErrorKind::CreateOutcomeUnknown`]: never sent again; a younger one is skipped (its
+    ///   worker may still be waiting for the answer).
+    ///
+    /// The outer error is the ledger's, when it cannot list the tasks. At most 8 tasks are
+    /// polled at once; see [`Client::resume_unfinished`] for another bound or for the
+    /// adoptable tasks only.
+    pub async fn resume_all(&self) -> Result<Vec<Result<Solved, Error>>, Error> {
+        self.resume_unfinished(false, 8).await
+    }
+
+    /// [`Client::resume_all`] with at most `concurrency` tasks polled at once (at least one),
+    /// and with `adoptable_only`, only the created tasks whose lease expired
+    /// ([`Ledger::list_adoptable`]; intents are left alone).
+    pub async fn resume_unfinished(
+        &self,
+        adoptable_only: bool,
+        concurrency: usize,
+    ) -> Result<Vec<Result<Solved, Error>>, Error> {
+        let futures: Vec<_> = self
+            .resume_plan(adoptable_only)?
+            .into_iter()
+            .map(|job| async move {
+                match job {
+                    Ok(local_id) => self.resume_local(local_id).await,
+                    Err(e) => Err(e),
+                }
+            })
+            .collect();
+        Ok(super::bounded(futures, concurrency.max(1)).await)
+    }
+
+    /// What [`Client::resume_unfinished`] does with each unfinished record of the ledger, in
+    /// its order, without sending anything: `Ok(local_id)` to resume with
+    /// [`Client::resume_local`] (its lease taken over when its holder is gone), `Err` to
+    /// report (a stale intent: [`ErrorKind::CreateOutcomeUnknown`]). Tasks leased by a live
+    /// worker and young intents are left out. For a program that schedules the resumes itself.
+    pub fn resume_plan(&self, adoptable_only: bool) -> Result<Vec<Result<LocalId, Error>>, Error> {
+        let ledger = &**self.ledger();
+        let wall = self.transport().wall_clock_ms();
+        let records = if adoptable_only {
+            ledger.list_adoptable(wall)
+        } else {
+            ledger.list_unfinished()
+        }
+        .map_err(ledger_error)?;
+        let me = self.shared().owner(self.transport());
+        let mut jobs = Vec::new();
+        for rec in records {
+            match rec.state().kind() {
+                StateKind::Intent => {
+                    if adoptable_only || !intent_is_stale(&rec, wall) {
+                        continue;
+                    }
+                    jobs.push(Err(Error::new(ErrorKind::CreateOutcomeUnknown(format!(
+                        "record {} holds a createTask intent with no answer; not sent again",
+                        rec.local_id()
+                    )))));
+                }
+                StateKind::Created => {
+                    let rec = self.take_over_if_gone(&rec);
+                    if let Some(l) = rec.lease()
+                        && l.owner != me
+                        && l.until_ms > wall
+                    {
+                        // A live worker polls it: two workers never poll one task.
+                        continue;
+                    }
+                    jobs.push(Ok(rec.local_id()));
+                }
+                _ => {}
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Takes over the live lease of `rec` when its holder is a process of this host that is
+    /// gone (killed mid-run: [`lease_holder_is_gone`], the liveness asked of the transport),
+    /// as if it had expired, and returns the record as the ledger now has it (`rec` itself
+    /// when nothing changed or the ledger cannot be read). A live worker's lease is left
+    /// alone. [`Client::resume`] and [`Client::resume_local`] do this themselves.
+    pub fn take_over_if_gone(&self, rec: &TaskRecord) -> TaskRecord {
+        let t = self.transport();
+        let wall = t.wall_clock_ms();
+        let me = self.shared().owner(t);
+        if let (Some(lease), Some((host, pid))) = (rec.lease(), t.process_identity())
+            && lease.until_ms > wall
+            && lease.owner != me
+            && lease_holder_is_gone(&lease.owner, (&host, pid), |p| t.process_alive(p))
+            && let Ok(now) = self.ledger().acquire_lease(
+                rec.local_id(),
+                &me,
+                lease.until_ms,
+                wall.saturating_add(ms(LEASE)),
+            )
+        {
+            return now;
+        }
+        rec.clone()
     }
 
     fn record_of(&self, task_id: TaskId) -> Result<Option<TaskRecord>, Error> {
@@ -341,6 +455,8 @@ impl<T: Transport> Client<T> {
             }
             return Err(err);
         }
+        // A lease of a process of this host that is gone is taken over at once.
+        let rec = self.take_over_if_gone(&rec);
         let owner = self.shared().owner(self.transport());
         let left = RESULT_RETENTION.saturating_sub(age);
         let mut policy = match policy {

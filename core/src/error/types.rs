@@ -101,6 +101,11 @@ pub enum ErrorKind {
         code: ErrorCode,
         /// How long the guard still blocks traffic.
         remaining: Duration,
+        /// Where the trip is stored: `in this client's memory`, or the ledger's
+        /// [`guard_location`](crate::ledger::Ledger::guard_location) (`in SQLite file PATH`,
+        /// `in Redis HOST:PORT/DB (...)`), which [`Ledger::clear_guard`](crate::ledger::Ledger::clear_guard)
+        /// clears.
+        stored: String,
     },
     /// The caller cancelled the solve (a blocking client's
     /// [`CancelHandle`](crate::CancelHandle)). The task id is kept when a task exists.
@@ -154,8 +159,8 @@ pub struct Error {
 }
 
 impl Error {
-    /// An error of `kind` with no task id.
-    pub fn new(kind: ErrorKind) -> Self {
+    /// An error of `kind` with no task id (outside this crate: `Error::from(kind)`).
+    pub(crate) fn new(kind: ErrorKind) -> Self {
         Self {
             kind,
             task_id: None,
@@ -168,7 +173,7 @@ impl Error {
     }
 
     /// Shorthand for [`ErrorKind::Internal`]: a bug in this library.
-    pub fn internal(msg: impl Into<String>) -> Self {
+    pub(crate) fn internal(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal(msg.into()))
     }
 
@@ -226,9 +231,19 @@ impl Error {
         }
     }
 
+    /// An [`ErrorKind::AccountBlocked`] saying where its trip is stored; any other error as
+    /// it is.
+    #[must_use]
+    pub(crate) fn with_guard_location(mut self, location: String) -> Self {
+        if let ErrorKind::AccountBlocked { stored, .. } = &mut self.kind {
+            *stored = location;
+        }
+        self
+    }
+
     /// The same error, tagged with a task id.
     #[must_use]
-    pub fn with_task_id(mut self, id: Option<TaskId>) -> Self {
+    pub(crate) fn with_task_id(mut self, id: Option<TaskId>) -> Self {
         if id.is_some() {
             self.task_id = id;
         }
@@ -280,6 +295,13 @@ impl Error {
             | ErrorKind::Transport(_)
             | ErrorKind::CreateOutcomeUnknown(_) => ErrorCategory::Transport,
         }
+    }
+}
+
+impl From<LedgerError> for Error {
+    /// [`ErrorKind::Ledger`], with no task id.
+    fn from(e: LedgerError) -> Self {
+        Self::new(ErrorKind::Ledger(e))
     }
 }
 
@@ -351,9 +373,15 @@ impl Error {
             ErrorKind::PollBudgetExhausted { polls } => {
                 write!(f, "gave up: poll budget exhausted after {polls} polls")?;
             }
-            ErrorKind::AccountBlocked { code, remaining } => write!(
+            ErrorKind::AccountBlocked {
+                code,
+                remaining,
+                stored,
+            } => write!(
                 f,
-                "account guard: not sending, {code} was returned earlier; blocked for {}s more",
+                "account guard: not sending, {code} was returned earlier; blocked for {}s more \
+                 (stored {stored}; once the cause is fixed, clear it deliberately with \
+                 Ledger::clear_guard, CLI: capmonster ledger --clear-guard)",
                 remaining.as_secs()
             )?,
             ErrorKind::Cancelled => f.write_str("cancelled")?,

@@ -833,3 +833,42 @@ pub fn concurrent_keyed_inserts_let_one_in<L: Ledger>(l: &L) {
     );
     assert_eq!(l.list_all().expect("all").len(), 2);
 }
+
+/// Two ledgers of two client keys sharing one store (`a`, `b`, both fresh, their guards not
+/// tripped): a key's trip (a bad key, a zero balance) stops only that key, an IP ban stops
+/// both ([`GuardScope::Host`](super::GuardScope::Host)), and
+/// [`clear_guard`](Ledger::clear_guard) clears the key's trip and the host's.
+pub fn guard_scope(a: &dyn Ledger, b: &dyn Ledger) {
+    let far = 1_u64 << 50;
+    assert_eq!(a.guard_tripped(0).expect("guard"), None, "a fresh guard");
+    a.trip_guard("ERROR_KEY_DOES_NOT_EXIST", far)
+        .expect("trip a");
+    assert_eq!(
+        a.guard_tripped(0).expect("guard").map(|t| t.code),
+        Some("ERROR_KEY_DOES_NOT_EXIST".to_owned())
+    );
+    assert_eq!(
+        b.guard_tripped(0).expect("guard"),
+        None,
+        "a bad key stops that key only"
+    );
+    b.trip_guard("ERROR_IP_BANNED", far + 1).expect("trip ip");
+    for (who, l) in [("a", a), ("b", b)] {
+        assert_eq!(
+            l.guard_tripped(0).expect("guard").map(|t| t.code),
+            Some("ERROR_IP_BANNED".to_owned()),
+            "{who}: an IP ban stops every key of the host"
+        );
+    }
+    let cleared = b.clear_guard().expect("clear b");
+    assert_eq!(cleared.map(|t| t.code), Some("ERROR_IP_BANNED".to_owned()));
+    assert_eq!(b.guard_tripped(0).expect("guard"), None, "cleared");
+    assert_eq!(
+        a.guard_tripped(0).expect("guard").map(|t| t.code),
+        Some("ERROR_KEY_DOES_NOT_EXIST".to_owned()),
+        "a's own trip stays until a clears it"
+    );
+    assert!(a.clear_guard().expect("clear a").is_some());
+    assert_eq!(a.guard_tripped(0).expect("guard"), None);
+    assert_eq!(a.clear_guard().expect("clear again"), None);
+}

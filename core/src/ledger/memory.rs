@@ -521,6 +521,14 @@ impl Ledger for MemoryLedger {
         let g = self.lock();
         Ok(g.guard.as_ref().filter(|t| t.holds_at(now_ms)).cloned())
     }
+
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        Ok(self.lock().guard.take())
+    }
+
+    fn guard_location(&self) -> String {
+        "in memory (this process)".to_owned()
+    }
 }
 
 #[cfg(test)]

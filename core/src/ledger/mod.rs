@@ -35,6 +35,14 @@
 //! that wants fewer reads may cache a "not tripped" answer for **at most 1 s** (so every
 //! worker stops within 1 s of the trip) and a trip until its `until_ms`.
 //!
+//! The guard belongs to whom the service bans ([`GuardTrip::scope`]): a bad key or a zero
+//! balance is the key's fault, so a ledger opened for a key keeps that trip in the key's
+//! namespace and only that key stops; an IP ban or block (`ERROR_IP_BANNED`,
+//! `ERROR_IP_BLOCKED`) stops every key of the host, so a ledger shared by several keys keeps
+//! it outside every key's namespace, where each key's [`Ledger::guard_tripped`] sees it.
+//! [`Ledger::clear_guard`] clears both deliberately (the CLI:
+//! `capmonster ledger --clear-guard`).
+//!
 //! ## Takeover
 //! Each worker holds a lease ([`Ledger::acquire_lease`], renewed before it expires) on the
 //! unfinished tasks it drives; the lease rules are in [`Change::apply`], so two workers
@@ -103,6 +111,26 @@ pub struct GuardTrip {
     pub until_ms: u64,
 }
 
+/// Whom an account guard trip stops ([`GuardTrip::scope`]): the rule every ledger applies
+/// when it stores a trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardScope {
+    /// The key that got the answer (a bad key, a zero balance): stored in its namespace.
+    Key,
+    /// Every key of the host (an IP ban or block): stored outside every key's namespace.
+    Host,
+}
+
+impl GuardScope {
+    /// The scope of a trip by `code`.
+    pub fn of(code: &str) -> Self {
+        match code {
+            "ERROR_IP_BANNED" | "ERROR_IP_BLOCKED" => Self::Host,
+            _ => Self::Key,
+        }
+    }
+}
+
 /// The longest error code a [`GuardTrip`] takes.
 pub const MAX_GUARD_CODE_LEN: usize = 128;
 
@@ -130,6 +158,13 @@ impl GuardTrip {
     /// Whether it holds at `now_ms`.
     pub fn holds_at(&self, now_ms: u64) -> bool {
         now_ms < self.until_ms
+    }
+
+    /// Whom the trip stops: [`GuardScope::Host`] for an IP ban or block (`ERROR_IP_BANNED`,
+    /// `ERROR_IP_BLOCKED`: the service refuses every key from this address), else
+    /// [`GuardScope::Key`] (a bad key, a zero balance: that key's fault only).
+    pub fn scope(&self) -> GuardScope {
+        GuardScope::of(&self.code)
     }
 
     /// What a ledger stores when `new` is tripped over `stored`: the trip that ends later
@@ -217,14 +252,32 @@ pub trait Ledger: Send + Sync {
     /// Trips the fleet-wide account guard: every caller of this ledger (every worker of the
     /// fleet, for a shared store) sees it in [`guard_tripped`](Ledger::guard_tripped) until
     /// `until_ms` (unix ms, exclusive). Atomic; a trip that ends sooner than the stored one
-    /// leaves it as it is ([`GuardTrip::merge`]). Returns the trip as stored now. A `code`
-    /// that is not an error code is [`LedgerError::InvalidInput`] ([`GuardTrip::new`]).
+    /// leaves it as it is ([`GuardTrip::merge`]). The trip goes where its
+    /// [scope](GuardTrip::scope) says: a key's trip in the key's namespace, an IP ban where
+    /// every key of the host sees it. Returns what the guard holds now (the key's trip and
+    /// the host's, whichever ends later). A `code` that is not an error code is
+    /// [`LedgerError::InvalidInput`] ([`GuardTrip::new`]).
     fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError>;
 
     /// The account guard, if it holds at `now_ms` (unix ms); `None` once it expired. Cheap
     /// (one read): a client calls it before each request it sends, or caches a `None` for
     /// at most 1 s. See the [module docs](self#fleet-wide-account-guard).
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError>;
+
+    /// Clears the account guard deliberately (after fixing the key, funding the account, or
+    /// once the service lifted an IP ban): this key's trip and the host-wide one. Returns the
+    /// trip that held, if any. Default: [`LedgerError::Unsupported`].
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        Err(LedgerError::Unsupported(
+            "this ledger cannot clear its account guard".into(),
+        ))
+    }
+
+    /// Where this ledger keeps its account guard, for a refusal to say (`in memory`, `in
+    /// SQLite file PATH`, `in Redis HOST:PORT/DB`). Default: `in the client's ledger`.
+    fn guard_location(&self) -> String {
+        "in the client's ledger".to_owned()
+    }
 
     /// The tasks another worker may adopt at `now_ms`: unfinished (intent or created) and
     /// with no lease or an expired one (`until_ms <= now_ms`), in insertion order. An
@@ -377,6 +430,12 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
     }
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         (**self).guard_tripped(now_ms)
+    }
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        (**self).clear_guard()
+    }
+    fn guard_location(&self) -> String {
+        (**self).guard_location()
     }
     fn list_adoptable(&self, now_ms: u64) -> Result<Vec<TaskRecord>, LedgerError> {
         (**self).list_adoptable(now_ms)

@@ -89,6 +89,12 @@ impl Ledger for Offloaded {
     fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
         self.call(|l| l.guard_tripped(now_ms))
     }
+    fn clear_guard(&self) -> Result<Option<GuardTrip>, LedgerError> {
+        self.call(|l| l.clear_guard())
+    }
+    fn guard_location(&self) -> String {
+        self.inner.guard_location()
+    }
     fn list_adoptable(&self, now_ms: u64) -> Result<Vec<TaskRecord>, LedgerError> {
         self.call(|l| l.list_adoptable(now_ms))
     }

@@ -4,13 +4,15 @@ use serde_json::{Map, Value};
 
 /// A solved task's answer: the raw `solution` object exactly as the service sent it, plus the
 /// answer's other top-level fields as [`Metadata`]. With the `serde` feature (default) it
-/// serializes as `{"solution":<raw>,"metadata":{...}}`.
+/// serializes as the service's ready answer does: `{"solution":<raw>,"cost":...,
+/// "createTime":...}` (the metadata fields beside `solution`, at the top level), which is also
+/// the shape of a `capmonster solve` line.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Solution {
     #[cfg_attr(feature = "serde", serde(rename = "solution"))]
     raw: Value,
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[cfg_attr(feature = "serde", serde(flatten))]
     metadata: Metadata,
 }
 

@@ -106,20 +106,61 @@ impl Solution {
 
     // --- common ---------------------------------------------------------------------------
 
-    /// ImageToTextTask: the recognised `text`.
+    /// The answer of an image family whose answer is text: ImageToTextTask's recognised
+    /// `text` (ComplexImageTask answers a grid or points: see
+    /// [`answer_bools`](Self::answer_bools) and [`answer_coordinates`](Self::answer_coordinates)). `None` for a token
+    /// solution.
+    ///
+    /// ```
+    /// use capmonster_core::{Metadata, Solution};
+    /// let s = Solution::new(serde_json::json!({"text": "qGphJD"}), Metadata::default());
+    /// assert_eq!(s.text(), Some("qGphJD"));
+    /// assert_eq!(s.token(), None);
+    /// ```
     pub fn text(&self) -> Option<&str> {
         self.str_field("text")
+    }
+
+    /// The token of every token family, wherever its family puts it: `gRecaptchaResponse`
+    /// (reCAPTCHA v2/v3/Enterprise, hCaptcha), `token` (Turnstile, FunCaptcha, MTCaptcha,
+    /// Prosopo, ...), `cf_clearance` (a Cloudflare challenge), the `aws-waf-token` cookie
+    /// (AmazonTask), `data.token`/`data.captcha_response`/`data.ticket` (CustomTask). The
+    /// places come from the family table (each family's answer location), tried in the
+    /// table's order. `None` for an image solution (see [`text`](Self::text)), a GeeTest one
+    /// (several values: [`geetest_v3`](Self::geetest_v3), [`geetest_v4`](Self::geetest_v4))
+    /// or cookies per domain ([`domain_cookies`](Self::domain_cookies)). The
+    /// family-specific accessors ([`g_recaptcha_response`](Self::g_recaptcha_response),
+    /// [`data_str`](Self::data_str), ...) read one place each.
+    ///
+    /// ```
+    /// use capmonster_core::{Metadata, Solution};
+    /// let recaptcha = Solution::new(
+    ///     serde_json::json!({"gRecaptchaResponse": "03AGdBq25...", "cookies": {"nocookies": "true"}}),
+    ///     Metadata::default(),
+    /// );
+    /// assert_eq!(recaptcha.token(), Some("03AGdBq25..."));
+    /// let turnstile = Solution::new(serde_json::json!({"token": "0.Kj3..."}), Metadata::default());
+    /// assert_eq!(turnstile.token(), Some("0.Kj3..."));
+    /// ```
+    pub fn token(&self) -> Option<&str> {
+        use crate::task::family::{Answer, TABLE};
+        TABLE
+            .iter()
+            .filter(|f| f.report == Some(crate::ReportKind::Token))
+            .find_map(|f| match f.answer {
+                Answer::Field(names) => names.iter().find_map(|n| self.str_field(n)),
+                Answer::Data(name) => self.data_str(name),
+                Answer::Cookie(name) => self
+                    .map_field_ci("cookies")
+                    .and_then(|c| c.get(name))
+                    .and_then(Value::as_str),
+                Answer::Value(_) | Answer::DomainCookies | Answer::Fields(_) | Answer::Raw => None,
+            })
     }
 
     /// reCAPTCHA (all variants) and hCaptcha: `gRecaptchaResponse`.
     pub fn g_recaptcha_response(&self) -> Option<&str> {
         self.str_field("gRecaptchaResponse")
-    }
-
-    /// The top-level `token` (Turnstile, FunCaptcha, Binance, MTCaptcha, Prosopo, Yidun,
-    /// Yandex). CustomTask tokens live under `data`: see [`data_str`](Self::data_str).
-    pub fn token(&self) -> Option<&str> {
-        self.str_field("token")
     }
 
     /// The user agent the token was obtained with, which the caller must then use: solution

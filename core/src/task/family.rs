@@ -185,6 +185,50 @@ impl TaskFamily {
     }
 }
 
+/// Refuses a task `type` this crate does not know ([`TaskFamily::Unknown`]), naming the
+/// nearest known type when it is a near miss (a typo). `CustomTask` is known whatever its
+/// class.
+pub(crate) fn refuse_unknown_type(type_name: &str) -> Result<(), Error> {
+    if TaskFamily::of(type_name, None) != TaskFamily::Unknown {
+        return Ok(());
+    }
+    let lower = type_name.to_ascii_lowercase();
+    let nearest = TABLE
+        .iter()
+        .flat_map(|f| f.types.iter())
+        .flat_map(|t| [(*t).to_owned(), format!("{t}Proxyless")])
+        .map(|t| (edit_distance(&lower, &t.to_ascii_lowercase()), t))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= (type_name.len() / 4).max(2));
+    let hint = match nearest {
+        Some((_, t)) => format!("did you mean {t}? "),
+        None => String::new(),
+    };
+    Err(Error::invalid_input(format!(
+        "unknown task type {type_name:?}: {hint}Nothing was sent. To send a type this crate \
+         does not know on purpose, build it with Task::from_json_unchecked (CLI: \
+         --allow-unknown-type)"
+    )))
+}
+
+/// The Levenshtein distance between two ASCII strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 /// The `type` of every CustomTask.
 const CUSTOM_TASK: &str = "CustomTask";
 
@@ -205,10 +249,8 @@ pub(crate) struct FamilyFacts {
     pub(crate) validate: fn(&Checker<'_>) -> Result<(), Error>,
     /// Which images the task uploads (checked against the configured size limit when sent).
     pub(crate) images: Images,
-    /// Where the answer is in the solution (the typed accessors of
-    /// [`Solution`](crate::Solution) read these fields).
-    // Read by the tests today; the single `token()` accessor will read it.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Where the answer is in the solution: [`Solution::token`](crate::Solution::token) reads
+    /// the token families' places from here.
     pub(crate) answer: Answer,
     /// The official SDKs' poll schedule.
     pub(crate) schedule: Schedule,
@@ -231,7 +273,6 @@ impl FamilyFacts {
 
 /// Where a family's answer is in its solution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Answer {
     /// The first of these top-level string fields that is present.
     Field(&'static [&'static str]),
@@ -927,6 +968,19 @@ mod tests {
                 "{name}: no answer at {:?}",
                 family.facts().answer
             );
+            // `Solution::token` finds every token family's single token, and none of an image
+            // family's answer.
+            let solution =
+                crate::Solution::new(body["solution"].clone(), crate::Metadata::default());
+            let single_token = matches!(
+                family.facts().answer,
+                Answer::Field(_) | Answer::Data(_) | Answer::Cookie(_)
+            );
+            if family.is_image() {
+                assert_eq!(solution.token(), None, "{name}");
+            } else if single_token && family != TaskFamily::Castle {
+                assert!(solution.token().is_some(), "{name}: token() is None");
+            }
             seen.push(family);
         }
         // Every documented family has a ready answer among the fixtures, except the

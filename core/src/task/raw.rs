@@ -22,11 +22,37 @@ impl std::fmt::Debug for Task {
 }
 
 impl Task {
-    /// A task from raw JSON: any object with a non-empty string `type`. Known types are
-    /// checked for their required fields exactly like the typed builders' output.
+    /// A task from raw JSON: an object whose `type` is one this crate knows (any
+    /// [`TaskFamily`] but [`TaskFamily::Unknown`]; a `CustomTask` of any `class`), checked for
+    /// its required fields exactly like the typed builders' output. An unknown `type` is
+    /// refused before anything is sent, with a "did you mean" for a near miss
+    /// (`RecaptchaV2Tsak`); to send a type newer than this crate on purpose, use
+    /// [`Task::from_json_unchecked`].
+    ///
+    /// ```
+    /// use capmonster_core::Task;
+    /// let err = Task::from_json(serde_json::json!({"type": "RecaptchaV2Tsak"})).unwrap_err();
+    /// assert!(err.to_string().contains("did you mean RecaptchaV2Task"), "{err}");
+    /// let newer = Task::from_json_unchecked(serde_json::json!({"type": "BrandNewTask"}))?;
+    /// assert_eq!(newer.type_name(), "BrandNewTask");
+    /// # Ok::<(), capmonster_core::Error>(())
+    /// ```
     pub fn from_json(value: Value) -> Result<Self, Error> {
+        Self::from_value(value, false)
+    }
+
+    /// A task from raw JSON whose `type` may be one this crate does not know (a type newer
+    /// than this crate): the escape hatch of [`Task::from_json`], for sending an unknown type
+    /// on purpose. Known types get the same checks as [`Task::from_json`]; unknown ones only
+    /// the generic checks (a `websiteURL` scheme, proxy consistency), a default poll schedule
+    /// and price estimate.
+    pub fn from_json_unchecked(value: Value) -> Result<Self, Error> {
+        Self::from_value(value, true)
+    }
+
+    fn from_value(value: Value, allow_unknown: bool) -> Result<Self, Error> {
         match value {
-            Value::Object(body) => Self::from_map(body),
+            Value::Object(body) => Self::from_map_with(body, allow_unknown),
             other => Err(Error::invalid_input(format!(
                 "a task must be a JSON object, got {}",
                 json_kind(&other)
@@ -36,15 +62,33 @@ impl Task {
 
     /// A task from JSON text (see [`Task::from_json`]).
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::invalid_input(format!("task is not valid JSON: {e}")))?;
-        Self::from_json(value)
+        Self::from_value(parse_json(text)?, false)
     }
 
-    /// A task from a JSON object (see [`Task::from_json`]).
+    /// A task from JSON text whose `type` may be unknown (see
+    /// [`Task::from_json_unchecked`]).
+    pub fn from_json_str_unchecked(text: &str) -> Result<Self, Error> {
+        Self::from_value(parse_json(text)?, true)
+    }
+
+    /// A task from a JSON object (see [`Task::from_json`]: an unknown `type` is refused).
     pub fn from_map(body: Map<String, Value>) -> Result<Self, Error> {
+        Self::from_map_with(body, false)
+    }
+
+    /// A task from a JSON object whose `type` may be unknown (see
+    /// [`Task::from_json_unchecked`]).
+    pub fn from_map_unchecked(body: Map<String, Value>) -> Result<Self, Error> {
+        Self::from_map_with(body, true)
+    }
+
+    fn from_map_with(body: Map<String, Value>, allow_unknown: bool) -> Result<Self, Error> {
         match body.get("type") {
-            Some(Value::String(t)) if !t.trim().is_empty() => {}
+            Some(Value::String(t)) if !t.trim().is_empty() => {
+                if !allow_unknown {
+                    super::family::refuse_unknown_type(t)?;
+                }
+            }
             Some(_) => {
                 return Err(Error::invalid_input(
                     "task field `type` must be a non-empty string",
@@ -250,4 +294,9 @@ pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Resu
         }
     }
     Ok(())
+}
+
+fn parse_json(text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::invalid_input(format!("task is not valid JSON: {e}")))
 }
