@@ -44,7 +44,7 @@ Exit codes:
   6  a configured limit refused the task: --max-spend would be passed by its price;
      nothing was sent for it
   7  solve-many: a line's task belongs to another run sharing the ledger (its intent was
-     recorded less than 2 minutes ago with no answer yet, or a live worker polls it);
+     recorded by a live process with no answer yet, or a live worker polls it);
      nothing was sent for it (category \"another_run\"; run again later)
   solve-many and resume --all exit with the highest code of any line or task. A ledger
   that cannot be read or written (--ledger) is exit 1: fail closed, nothing is sent that

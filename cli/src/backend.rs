@@ -129,6 +129,15 @@ impl Backend {
         }
     }
 
+    /// Whether the intent `rec` has no process waiting for its createTask's answer any more
+    /// (stale, or its holder is a dead process of this host: [`Client::intent_is_abandoned`]).
+    pub(crate) fn intent_is_abandoned(&self, rec: &capmonster_core::record::TaskRecord) -> bool {
+        match self {
+            Self::Hyper(c) => c.intent_is_abandoned(rec),
+            Self::Ureq(c) => c.intent_is_abandoned(rec),
+        }
+    }
+
     /// Takes over the lease of `rec` when its holder is a dead process of this host
     /// ([`Client::take_over_if_gone`]); the record as the ledger now has it.
     pub(crate) fn take_over_if_gone(

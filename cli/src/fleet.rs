@@ -5,20 +5,13 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use capmonster_core::record::{LocalId, TaskRecord};
+use capmonster_core::record::LocalId;
 use capmonster_core::{Error, Solved};
 use tokio::task::JoinSet;
 
 use crate::Io;
 use crate::backend::{Backend, internal};
 use crate::output;
-
-/// Whether `rec`, an intent, is old enough at `now_ms` that no live worker can still be
-/// waiting for its createTask's answer: the library's rule
-/// ([`capmonster_core::lifecycle::intent_is_stale`]).
-pub(crate) fn intent_is_stale(rec: &TaskRecord, now_ms: u64) -> bool {
-    capmonster_core::lifecycle::intent_is_stale(rec, now_ms)
-}
 
 /// Milliseconds since the unix epoch.
 pub(crate) fn wall_ms() -> u64 {

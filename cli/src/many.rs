@@ -160,9 +160,10 @@ async fn solve_line(
         match rec.state() {
             TaskState::Intent | TaskState::OutcomeUnknown { .. } => {
                 if rec.state().kind() == StateKind::Intent {
-                    if !fleet::intent_is_stale(&rec, wall) {
-                        // Another run (a live worker, or one killed moments ago) may still be
-                        // waiting for this createTask's answer: not sent, not marked.
+                    if !backend.intent_is_abandoned(&rec) {
+                        // Another run, alive (or of another host, or killed moments ago
+                        // without a lease on its intent), may still be waiting for this
+                        // createTask's answer: not sent, not marked.
                         return another_run(&rec, wall);
                     }
                     // The run that recorded it stopped before createTask's answer.

@@ -293,7 +293,7 @@ fn solve_many_rerun_after_a_kill_never_creates_a_line_twice() {
 #[test]
 fn a_fresh_intent_of_another_run_is_never_sent_again() {
     for t in TRANSPORTS {
-        // The first createTask is held for 20 s: its run is killed while it waits.
+        // The first createTask is held for 20 s: a rerun comes while its run waits for it.
         let sim = Sim::spawn(SimConfig::instant().with_fault(FaultRule::nth(
             Endpoint::CreateTask,
             1,
@@ -310,8 +310,7 @@ fn a_fresh_intent_of_another_run_is_never_sent_again() {
             assert!(Instant::now() < deadline, "{t}: createTask was not sent");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        // The run is alive and waiting: the line is its, even with --retry-unknown.
         let rerun = run(&sim, t, &ledger, &args);
         assert_eq!(rerun.code, 7, "{t}: {}{}", rerun.stdout, rerun.stderr);
         let line: Value = serde_json::from_str(rerun.stdout.trim()).expect("one JSON line");
@@ -324,6 +323,15 @@ fn a_fresh_intent_of_another_run_is_never_sent_again() {
             "{t}: the intent is left as it was: {}",
             listed.stdout
         );
+        // Killed before the answer: nobody waits for it any more, so the outcome is unknown
+        // at once (not "another run's" for 2 minutes), and not sent without --retry-unknown.
+        let _ = child.kill();
+        let _ = child.wait();
+        let rerun = run(&sim, t, &ledger, &["solve-many", file_arg.as_str()]);
+        assert_eq!(rerun.code, 5, "{t}: {}{}", rerun.stdout, rerun.stderr);
+        let line: Value = serde_json::from_str(rerun.stdout.trim()).expect("one JSON line");
+        assert_eq!(line["error"]["category"], "unknown", "{}", rerun.stdout);
+        assert_eq!(requests(&sim, "createTask"), 1, "{t}: not sent again");
         let _ = std::fs::remove_file(file);
     }
 }

@@ -88,8 +88,12 @@ impl<T: Transport> Client<T> {
     ) -> Result<(TaskRecord, Recorder<'_>), Error> {
         let ledger = &**self.ledger();
         let wall = self.transport().wall_clock_ms();
+        // The intent carries this worker's lease: a later run can tell whether the process
+        // waiting for its createTask's answer is gone ([`Client::intent_is_abandoned`]).
+        let owner = self.shared().owner(self.transport());
         let mut rec = TaskRecord::intent(self.new_record_id(), task, wall)
-            .with_deadline_ms(wall.saturating_add(ms(timeout)));
+            .with_deadline_ms(wall.saturating_add(ms(timeout)))
+            .with_lease(owner, wall.saturating_add(ms(LEASE)));
         if let Some(k) = caller_key {
             rec = rec.with_caller_key(k.key);
         }
@@ -324,7 +328,7 @@ impl<T: Transport> Client<T> {
         for rec in records {
             match rec.state().kind() {
                 StateKind::Intent => {
-                    if adoptable_only || !intent_is_stale(&rec, wall) {
+                    if adoptable_only || !self.intent_is_abandoned(&rec) {
                         continue;
                     }
                     jobs.push(Err(Error::new(ErrorKind::CreateOutcomeUnknown(format!(
@@ -347,6 +351,28 @@ impl<T: Transport> Client<T> {
             }
         }
         Ok(jobs)
+    }
+
+    /// Whether `rec`, an intent, has no process waiting for its createTask's answer any more:
+    /// it is older than [`STALE_INTENT`](crate::lifecycle::STALE_INTENT), or its lease is held
+    /// by a process of this host that is gone (killed before the answer was recorded:
+    /// [`lease_holder_is_gone`], asked of the transport). Its createTask's outcome is then
+    /// unknown (never sent again unless the caller opts in); a younger intent of a live
+    /// process belongs to that process.
+    pub fn intent_is_abandoned(&self, rec: &TaskRecord) -> bool {
+        let t = self.transport();
+        let wall = t.wall_clock_ms();
+        if intent_is_stale(rec, wall) {
+            return true;
+        }
+        let me = self.shared().owner(t);
+        match (rec.lease(), t.process_identity()) {
+            (Some(lease), Some((host, pid))) => {
+                lease.owner != me
+                    && lease_holder_is_gone(&lease.owner, (&host, pid), |p| t.process_alive(p))
+            }
+            _ => false,
+        }
     }
 
     /// Takes over the live lease of `rec` when its holder is a process of this host that is

@@ -333,6 +333,19 @@ impl TaskRecord {
         self
     }
 
+    /// The same record with a lease held by `owner` until `until_ms` (unix ms): an intent
+    /// written with its worker's lease says which process is waiting for its createTask's
+    /// answer, so that a later run can tell a process that is gone (killed before the answer
+    /// was recorded: the outcome is unknown at once) from a live one (still waiting).
+    #[must_use]
+    pub fn with_lease(mut self, owner: impl Into<String>, until_ms: u64) -> Self {
+        self.lease = Some(Lease {
+            owner: owner.into(),
+            until_ms,
+        });
+        self
+    }
+
     /// The same record with a deadline (unix milliseconds).
     #[must_use]
     pub fn with_deadline_ms(mut self, deadline_ms: u64) -> Self {
