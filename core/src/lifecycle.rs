@@ -131,8 +131,9 @@ pub fn lease_holder_is_gone(
 }
 
 /// An intent older than this with no answer recorded is an unknown createTask outcome
-/// ([`Client::resume_all`]); a younger one may belong to a worker still waiting for
-/// createTask's answer, and is left alone.
+/// ([`Client::resume_all`](crate::Client::resume_all)); a younger one may belong to a worker
+/// still waiting for createTask's answer, and is left alone unless its worker is a process of
+/// this host that is gone ([`Client::intent_is_abandoned`](crate::Client::intent_is_abandoned)).
 pub const STALE_INTENT: Duration = Duration::from_secs(120);
 
 /// Whether `rec`, an intent, is old enough at `wall_ms` that no live worker can still be

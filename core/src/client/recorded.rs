@@ -277,9 +277,11 @@ impl<T: Transport> Client<T> {
     ///   its 120 polls); one whose lease a live worker holds is skipped (two workers never
     ///   poll one task), but a lease of a process of this host that is gone (killed mid-run:
     ///   [`lease_holder_is_gone`], asked of the transport) is taken over at once;
-    /// - an intent older than [`STALE_INTENT`] (its createTask's answer was never recorded) is
-    ///   [`ErrorKind::CreateOutcomeUnknown`]: never sent again; a younger one is skipped (its
-    ///   worker may still be waiting for the answer).
+    /// - an intent whose createTask's answer was never recorded and that no process waits for
+    ///   any more ([`Client::intent_is_abandoned`]: older than
+    ///   [`STALE_INTENT`](crate::lifecycle::STALE_INTENT), or its worker is a process of this
+    ///   host that is gone) is [`ErrorKind::CreateOutcomeUnknown`]: never sent again; one of a
+    ///   live worker is skipped (it may still be waiting for the answer).
     ///
     /// The outer error is the ledger's, when it cannot list the tasks. At most 8 tasks are
     /// polled at once; see [`Client::resume_unfinished`] for another bound or for the

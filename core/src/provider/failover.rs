@@ -1,55 +1,4 @@
-//! The failover rule between providers, written once: [`failover`] (may this captcha move to
-//! the next provider after this failure?) and [`next_provider`] (which one is next?). Both are
-//! pure: no I/O, no clock (`now` comes in), no state of their own.
-//!
-//! # Never pays twice
-//!
-//! A captcha moves to the next provider **only when no task can exist at the current one, or
-//! its task there is over**. Whether a createTask can have created a task is decided by the
-//! one rule every createTask path already uses, [`create_resend`]: its
-//! [`CreateVerdict::OutcomeUnknown`] is "a task may exist", and then [`failover`] never
-//! answers [`Verdict::Next`] unless the user opted in
-//! ([`FailoverOptions::retry_unknown_elsewhere`]), and then with [`Attempt::Abandoned`] so
-//! that the ledger and the spend cap count both attempts. A task that was created and is not
-//! over (a transport error while polling, a deadline while it is processing) stays where it is.
-//!
-//! # The table
-//!
-//! | failure | verdict | why |
-//! |---|---|---|
-//! | the provider does not offer the family ([`Failure::NotOffered`]) | next | refused locally: nothing was sent |
-//! | createTask could not connect (DNS, refused, TLS) | next, [`Mark::BackOff`] | nothing left this host ([`create_resend`]: resend) |
-//! | createTask refused: no slot, service unavailable, rate limit | next, [`Mark::BackOff`] | a refusal in the envelope creates no task ([`ErrorCode::refuses_create`]); the refusing provider is retried after its own back-off for later captchas, not waited for |
-//! | createTask refused: bad key, zero balance, IP not allowed, banned or blocked | next, [`Mark::Down`] | no task; every further request with this key is refused (and may extend a ban): stop all traffic to that provider, fleet-wide |
-//! | createTask refused: type not supported, no such method | next, [`Mark::LacksFamily`] | no task; this provider will refuse the family again |
-//! | createTask refused: domain not allowed | next | no task; a policy of this service, another may accept the domain |
-//! | createTask refused: unsolvable, expired id, reCAPTCHA timeout | next | no task (a refusal in the envelope); another service may solve it |
-//! | createTask refused: a payload error (invalid task, site key, domain, image size, proxy, user agent, expired token) | surface | no task, but the next service would refuse the same payload |
-//! | createTask refused: a code the profile does not know ([`ErrorCode::Other`]) | surface | nothing says what it means (exit 3 as today) |
-//! | createTask outcome unknown (bare 5xx, HTML, no `taskId`; a timeout, reset or truncated answer after sending) | surface (exit 5 as today); with [`FailoverOptions::retry_unknown_elsewhere`]: next, [`Attempt::Abandoned`] | a task may exist and be charged: a second createTask elsewhere may pay twice, so only on request, and then counted twice |
-//! | getTaskResult: unsolvable (CapSolver's `failed` too), expired or unknown id, reCAPTCHA timeout | next, [`Attempt::Over`] (charged as [`Provider::charges_for`] says) | the task is over at the provider: it can no longer be solved nor charged again |
-//! | getTaskResult: a payload error (a proxy error, an expired token) | surface | the task is over, but the next service would fail the same way |
-//! | getTaskResult: not ready, no slot, service unavailable, too many requests | keep polling | the task exists and is still going (back off within its budget) |
-//! | getTaskResult: bad key, zero balance, IP errors | surface, [`Mark::Down`] | the task may still be solved and charged: never create it elsewhere |
-//! | getTaskResult: a code the profile does not know, an unsupported method | surface | the task may exist |
-//! | getTaskResult: a transport error or an unreadable answer ([`Failure::PollTransport`]) | keep polling | the task exists and may be solved: keep polling that provider within its budget |
-//! | the deadline or the poll budget ran out while the task is processing ([`Failure::Deadline`]) | surface; with [`FailoverOptions::abandon_at_deadline`]: next, [`Attempt::Abandoned`] | the task may still be solved and charged: abandoning it is the user's choice, recorded at its full cost |
-//!
-//! Service codes are mapped onto [`ErrorCode`] by the profile first ([`Provider::map_code`],
-//! or [`Provider::read_create`] / [`Provider::read_result`] for a whole answer), so the table
-//! speaks CapMonster's codes whatever the service sent (CapSolver's
-//! `ERROR_KEY_DENIED_ACCESS`, Anti-Captcha's numeric `errorId`s).
-//!
-//! # How a client uses it
-//!
-//! For each captcha: `i = next_provider(&statuses, 0, family, now)`; on a failure at `i`,
-//! `v = failover(profile_i, failure, opts)`; apply its mark to provider `i`
-//! ([`ProviderStatus::apply`]; the ban-risk codes also trip that provider's account guard, as
-//! today, fleet-wide through the ledger); on [`Verdict::Next`], record the attempt at `i` as
-//! its [`Attempt`] says and try `next_provider(&statuses, i + 1, family, now)`. When that
-//! finds none, the single-provider rule applies at `i` as today ([`create_resend`]: a
-//! refusal or a connect failure is sent again after back-off within the deadline; anything
-//! else is the error as it is).
+//! The failover rule between providers: [`failover`] and [`next_provider`].
 
 use std::time::Instant;
 
@@ -297,8 +246,61 @@ fn task_state<'a>(failure: Failure<'a>) -> TaskState<'a> {
     }
 }
 
-/// May this captcha move to the next provider after `failure` at `profile`? The issue's
-/// table, once: see the [module documentation](self) for each row and its reason.
+/// May this captcha move to the next provider after `failure` at `profile`? The table
+/// below, written once.
+///
+/// The failover rule between providers, written once: [`failover`] (may this captcha move to
+/// the next provider after this failure?) and [`next_provider`] (which one is next?). Both are
+/// pure: no I/O, no clock (`now` comes in), no state of their own.
+///
+/// # Never pays twice
+///
+/// A captcha moves to the next provider **only when no task can exist at the current one, or
+/// its task there is over**. Whether a createTask can have created a task is decided by the
+/// one rule every createTask path already uses, [`create_resend`]: its
+/// [`CreateVerdict::OutcomeUnknown`] is "a task may exist", and then [`failover`] never
+/// answers [`Verdict::Next`] unless the user opted in
+/// ([`FailoverOptions::retry_unknown_elsewhere`]), and then with [`Attempt::Abandoned`] so
+/// that the ledger and the spend cap count both attempts. A task that was created and is not
+/// over (a transport error while polling, a deadline while it is processing) stays where it is.
+///
+/// # The table
+///
+/// | failure | verdict | why |
+/// |---|---|---|
+/// | the provider does not offer the family ([`Failure::NotOffered`]) | next | refused locally: nothing was sent |
+/// | createTask could not connect (DNS, refused, TLS) | next, [`Mark::BackOff`] | nothing left this host ([`create_resend`]: resend) |
+/// | createTask refused: no slot, service unavailable, rate limit | next, [`Mark::BackOff`] | a refusal in the envelope creates no task ([`ErrorCode::refuses_create`]); the refusing provider is retried after its own back-off for later captchas, not waited for |
+/// | createTask refused: bad key, zero balance, IP not allowed, banned or blocked | next, [`Mark::Down`] | no task; every further request with this key is refused (and may extend a ban): stop all traffic to that provider, fleet-wide |
+/// | createTask refused: type not supported, no such method | next, [`Mark::LacksFamily`] | no task; this provider will refuse the family again |
+/// | createTask refused: domain not allowed | next | no task; a policy of this service, another may accept the domain |
+/// | createTask refused: unsolvable, expired id, reCAPTCHA timeout | next | no task (a refusal in the envelope); another service may solve it |
+/// | createTask refused: a payload error (invalid task, site key, domain, image size, proxy, user agent, expired token) | surface | no task, but the next service would refuse the same payload |
+/// | createTask refused: a code the profile does not know ([`ErrorCode::Other`]) | surface | nothing says what it means (exit 3 as today) |
+/// | createTask outcome unknown (bare 5xx, HTML, no `taskId`; a timeout, reset or truncated answer after sending) | surface (exit 5 as today); with [`FailoverOptions::retry_unknown_elsewhere`]: next, [`Attempt::Abandoned`] | a task may exist and be charged: a second createTask elsewhere may pay twice, so only on request, and then counted twice |
+/// | getTaskResult: unsolvable (CapSolver's `failed` too), expired or unknown id, reCAPTCHA timeout | next, [`Attempt::Over`] (charged as [`Provider::charges_for`] says) | the task is over at the provider: it can no longer be solved nor charged again |
+/// | getTaskResult: a payload error (a proxy error, an expired token) | surface | the task is over, but the next service would fail the same way |
+/// | getTaskResult: not ready, no slot, service unavailable, too many requests | keep polling | the task exists and is still going (back off within its budget) |
+/// | getTaskResult: bad key, zero balance, IP errors | surface, [`Mark::Down`] | the task may still be solved and charged: never create it elsewhere |
+/// | getTaskResult: a code the profile does not know, an unsupported method | surface | the task may exist |
+/// | getTaskResult: a transport error or an unreadable answer ([`Failure::PollTransport`]) | keep polling | the task exists and may be solved: keep polling that provider within its budget |
+/// | the deadline or the poll budget ran out while the task is processing ([`Failure::Deadline`]) | surface; with [`FailoverOptions::abandon_at_deadline`]: next, [`Attempt::Abandoned`] | the task may still be solved and charged: abandoning it is the user's choice, recorded at its full cost |
+///
+/// Service codes are mapped onto [`ErrorCode`] by the profile first ([`Provider::map_code`],
+/// or [`Provider::read_create`] / [`Provider::read_result`] for a whole answer), so the table
+/// speaks CapMonster's codes whatever the service sent (CapSolver's
+/// `ERROR_KEY_DENIED_ACCESS`, Anti-Captcha's numeric `errorId`s).
+///
+/// # How a client uses it
+///
+/// For each captcha: `i = next_provider(&statuses, 0, family, now)`; on a failure at `i`,
+/// `v = failover(profile_i, failure, opts)`; apply its mark to provider `i`
+/// ([`ProviderStatus::apply`]; the ban-risk codes also trip that provider's account guard, as
+/// today, fleet-wide through the ledger); on [`Verdict::Next`], record the attempt at `i` as
+/// its [`Attempt`] says and try `next_provider(&statuses, i + 1, family, now)`. When that
+/// finds none, the single-provider rule applies at `i` as today ([`create_resend`]: a
+/// refusal or a connect failure is sent again after back-off within the deadline; anything
+/// else is the error as it is).
 ///
 /// [`Verdict::Next`] comes only where no task can exist at `profile` ([`create_resend`]
 /// says nothing was created) or its task is over there, or, with an opt-in of `opts`, with

@@ -32,7 +32,7 @@
 //! [`Provider::read_create`] and [`Provider::read_result`] (statuses, solution, `cost` as a
 //! number, errors onto [`ErrorCode`]). Sources: `other-services.md` (the research digest) and
 //! the services' pages it cites. The failover rule between providers is one pure function,
-//! [`failover()`] (with [`next_provider`]; see [its module](mod@failover)); it is not wired into
+//! [`failover()`] (with [`next_provider`]; its documentation has the table, row by row); it is not wired into
 //! the client yet.
 
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ use serde_json::{Map, Value};
 use crate::task::family::TABLE;
 use crate::{Error, ErrorCode, MAX_POLLS_PER_TASK, TaskFamily};
 
-pub mod failover;
+mod failover;
 mod id;
 mod translate;
 
