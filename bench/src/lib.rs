@@ -160,3 +160,30 @@ pub fn run_virtual(
         Err(_) => (solve.polls_sent(), None),
     }
 }
+
+/// The poll schedule `solve` follows when its task is never ready: the instants of its
+/// getTaskResult polls, in seconds after createTask, driven to its end (deadline or poll
+/// budget) on virtual time from `base` (the instant the solve was made at). `state` receives
+/// its events: pass a throwaway state to keep a learning calibrator from learning the
+/// never-ready task.
+pub fn poll_schedule(
+    solve: &mut capmonster_core::Solve,
+    state: &capmonster_core::ClientState,
+    base: std::time::Instant,
+) -> Vec<f64> {
+    use capmonster_core::testing::{ReadyAfter, VirtualService, VirtualTransport};
+    let mut service = ReadyAfter::new(base, None);
+    let _ = capmonster_core::blocking::block_on(capmonster_core::drive_async_with(
+        solve,
+        &VirtualTransport::new(&mut service),
+        state,
+    ));
+    let created = service.created_at().unwrap_or_else(|| service.now());
+    service
+        .polls()
+        .iter()
+        .map(|p| p.saturating_duration_since(created).as_secs_f64())
+        .collect()
+}
+
+pub mod plot;

@@ -17,12 +17,17 @@
 //! no more requests and has no more mean latency than official, and its p95 is within one
 //! official interval of the official p95. The exit status is non-zero if a goal is missed.
 //!
-//! `cargo run --release -p capmonster-bench --bin calibration [tasks] [runs] [warmup]`
+//! With `--svg DIR`, also draws `DIR/calibration-schedules.svg` (the three schedules' poll
+//! instants per case, the calibrated one as learnt by the end of run 1) and
+//! `DIR/calibration-latency.svg` (the distribution of detection latency, all runs pooled).
+//!
+//! `cargo run --release -p capmonster-bench --bin calibration [tasks] [runs] [warmup] [--svg DIR]`
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use capmonster_bench::{Rng, median_spread, quantile, run_virtual};
+use capmonster_bench::plot::{self, Panel, Series};
+use capmonster_bench::{Rng, median_spread, poll_schedule, quantile, run_virtual};
 use capmonster_core::policy::official_schedule;
 use capmonster_core::testing::ReadyAfter;
 use capmonster_core::{ClientKey, ClientState, Config, PollPolicy, Solve, Task, TaskFamily};
@@ -160,8 +165,10 @@ fn run_one(
     run_virtual(&mut solve, service, state)
 }
 
-/// One run: official, static, calibrated on the same solve times.
-fn simulate(c: &Case, tasks: usize, warmup: usize, seed: u64) -> [Stats; 3] {
+/// One run: official, static, calibrated on the same solve times; and the poll instants of
+/// the three schedules for a task that is never ready, the calibrated one as learnt by the
+/// end of the run.
+fn simulate(c: &Case, tasks: usize, warmup: usize, seed: u64) -> ([Stats; 3], [Vec<f64>; 3]) {
     #[allow(clippy::disallowed_methods)] // a base for virtual time; never advanced by the clock
     let base = Instant::now();
     let key = ClientKey::new("0123456789abcdef0123456789abcdef").unwrap_or_else(|_| unreachable!());
@@ -198,7 +205,15 @@ fn simulate(c: &Case, tasks: usize, warmup: usize, seed: u64) -> [Stats; 3] {
             }
         }
     }
-    out
+    // Drawn with a throwaway state: the never-ready task teaches nothing.
+    let scratch = ClientState::new(&fixed);
+    let schedules = [
+        Solve::with_policy(&fixed, &task, official, base),
+        none.new_solve(&fixed, &task, base),
+        learning.new_solve(&calibrated, &task, base),
+    ]
+    .map(|mut s| poll_schedule(&mut s, &scratch, base));
+    (out, schedules)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -206,7 +221,12 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let svg = args.iter().position(|a| a == "--svg").map(|i| {
+        let dir = args.get(i + 1).cloned().unwrap_or_else(|| ".".into());
+        args.drain(i..(i + 2).min(args.len()));
+        dir
+    });
     let tasks: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000);
     let runs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
     let warmup: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
@@ -222,8 +242,10 @@ fn main() -> ExitCode {
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut all_ok = true;
     let mut verdicts = Vec::new();
+    let (mut schedule_panels, mut latency_panels) = (Vec::new(), Vec::new());
     for c in CASES {
-        let per_run: Vec<[Stats; 3]> = (1..=runs).map(|s| simulate(c, tasks, warmup, s)).collect();
+        let (per_run, schedules): (Vec<[Stats; 3]>, Vec<[Vec<f64>; 3]>) =
+            (1..=runs).map(|s| simulate(c, tasks, warmup, s)).unzip();
         let interval = official_schedule(c.family).interval.as_secs_f64();
         let mut fig = [(0.0, 0.0, 0.0, 0.0); 3];
         let mut wins = [true; 3];
@@ -269,6 +291,11 @@ fn main() -> ExitCode {
             }
         }
         all_ok &= wins[2];
+        if svg.is_some() {
+            let (sched, lat) = panels(c, &per_run, &schedules, &fig, interval);
+            schedule_panels.push(sched);
+            latency_panels.push(lat);
+        }
         let (off, cal) = (fig[0], fig[2]);
         verdicts.push(format!(
             "- {} ({}): calibrated {:+.0} % requests, mean latency {:+.3} s, p95 {:+.3} s vs official (interval {interval} s) → {}",
@@ -284,9 +311,111 @@ fn main() -> ExitCode {
     for v in verdicts {
         println!("{v}");
     }
+    if let Some(dir) = svg {
+        let drawn = draw(
+            std::path::Path::new(&dir),
+            &schedule_panels,
+            &latency_panels,
+            (tasks, runs, warmup),
+        );
+        if let Err(e) = drawn {
+            eprintln!("calibration: could not draw the SVG plots in {dir}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+const LABELS: [&str; 3] = ["official", "static", "calibrated"];
+const COLORS: [plot::RGBColor; 3] = [plot::OFFICIAL, plot::STATIC, plot::CALIBRATED];
+
+/// A case's two panels: the poll instants of run 1's schedules over the case's range, and
+/// the latency distribution of every run pooled (legend: mean requests per task).
+fn panels(
+    c: &Case,
+    per_run: &[[Stats; 3]],
+    schedules: &[[Vec<f64>; 3]],
+    fig: &[(f64, f64, f64, f64); 3],
+    interval: f64,
+) -> (Panel, Panel) {
+    let title = format!("{}: {}", c.name, c.note.replace("**", ""));
+    let first = schedules.first().cloned().unwrap_or_default();
+    let sched = Panel {
+        title: title.clone(),
+        band: Some((c.lo, c.hi)),
+        x_max: (c.hi * 1.2).max(c.hi + 2.0 * interval),
+        series: (0..3)
+            .map(|i| {
+                let n = first[i].len();
+                Series::new(format!("{} ({n})", LABELS[i]), COLORS[i], first[i].clone())
+            })
+            .collect(),
+    };
+    let pooled = |i: usize| -> Vec<f64> {
+        per_run
+            .iter()
+            .flat_map(|r| r[i].latency.iter().copied())
+            .collect()
+    };
+    let series: Vec<Series> = (0..3)
+        .map(|i| {
+            Series::new(
+                format!("{}: {:.2} req/task", LABELS[i], fig[i].0),
+                COLORS[i],
+                pooled(i),
+            )
+        })
+        .collect();
+    let x_max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.1, f64::max)
+        * 1.03;
+    let lat = Panel {
+        title,
+        band: None,
+        x_max,
+        series,
+    };
+    (sched, lat)
+}
+
+/// `calibration-schedules.svg` and `calibration-latency.svg` in `dir`.
+fn draw(
+    dir: &std::path::Path,
+    schedules: &[Panel],
+    latencies: &[Panel],
+    (tasks, runs, warmup): (usize, u64, usize),
+) -> plot::PlotResult {
+    std::fs::create_dir_all(dir)?;
+    let rows = schedules.len().div_ceil(2) as u32;
+    plot::schedules(
+        &dir.join("calibration-schedules.svg"),
+        (1200, 80 + 190 * rows),
+        "Poll schedules per family: official SDK, static default, calibrated",
+        &format!(
+            "Dots: getTaskResult polls of a task that is never ready (polls in brackets; they go on to the timeout past the right edge). \
+             Shaded: the solve-time range\nthe tasks are drawn from. Calibrated: as learnt after {warmup} warm-up + {tasks} tasks of run 1 \
+             (`calibration {tasks} {runs} {warmup} --svg DIR`, virtual time)."
+        ),
+        "seconds after createTask",
+        schedules,
+        2,
+    )?;
+    plot::cdfs(
+        &dir.join("calibration-latency.svg"),
+        (1200, 80 + 230 * rows),
+        "Detection latency (ready → detected) per family and schedule",
+        &format!(
+            "Share of tasks detected within x seconds of being ready; {tasks} tasks × {runs} runs per case pooled, after a {warmup}-task warm-up \
+             (`calibration {tasks} {runs} {warmup} --svg DIR`, virtual time).\nLegend: mean getTaskResult requests per task (median over runs)."
+        ),
+        "seconds from ready to detected",
+        latencies,
+        2,
+    )
 }

@@ -3,7 +3,7 @@
 //! Orchestrator (what `bench/run` calls):
 //!
 //! ```text
-//! e2e run --sim target/release/capmonster-sim [--runs 5] [--quick]
+//! e2e run --sim target/release/capmonster-sim [--runs 5] [--quick] [--svg DIR]
 //!         [--python VENV/bin/python --py-driver bench/sdk/py_client.py]
 //!         [--node node --js-driver bench/sdk/js_client.js --node-path NPM/node_modules]
 //! ```
@@ -12,7 +12,9 @@
 //! ready on its first poll), then the client in its own process, which measures itself over
 //! the solve window: wall time, CPU seconds (user + system, all threads, `/proc/self/stat`)
 //! and peak RSS (`VmHWM`). The simulator's CPU and memory are not counted. Each figure is the
-//! median of the runs, with the spread (min–max). Markdown goes to stdout.
+//! median of the runs, with the spread (min–max). Markdown goes to stdout. With `--svg DIR`,
+//! the throughput table is also drawn as `DIR/e2e-throughput.svg` (tasks/s, CPU per task and
+//! peak RSS per client: a bar at the median, a dot per run).
 //!
 //! Client processes (also usable alone; each prints one JSON line):
 //!
@@ -33,6 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use capmonster_bench::plot::{self, Panel, Series};
 use capmonster_bench::{median_spread, open_fds, proc_status_kb, process_cpu_secs};
 use capmonster_core::{ClientKey, Config, PolicyOverrides, Task};
 use http_body_util::{BodyExt, Full};
@@ -710,6 +713,14 @@ fn orchestrate(args: &[String]) -> Res<bool> {
             c.1 / a.1
         );
     }
+    if let Some(dir) = opt("--svg") {
+        let what = format!(
+            "e2e run{} --runs {runs}",
+            if quick { " --quick" } else { "" }
+        );
+        draw_throughput(std::path::Path::new(&dir), &rows, &what)
+            .map_err(|e| format!("drawing in {dir}: {e}"))?;
+    }
 
     // Memory against finished tasks: the same client after 20,000 and after 120,000 tasks
     // (paired, interleaved); what a finished task leaves behind must not add up.
@@ -836,6 +847,66 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         }
     );
     Ok(all_ok)
+}
+
+/// `e2e-throughput.svg` in `dir`: per client, tasks/s, CPU ms per task and peak RSS.
+fn draw_throughput(dir: &std::path::Path, rows: &[Row], what: &str) -> plot::PlotResult {
+    std::fs::create_dir_all(dir)?;
+    let short = |name: &str| -> (&'static str, plot::RGBColor) {
+        match name.split(' ').next().unwrap_or("") {
+            "(a)" => ("capmonster-hyper", plot::CALIBRATED),
+            "(b)" => ("bare hyper", plot::OFFICIAL),
+            "(c)" => ("capmonster-ureq", plot::CALIBRATED),
+            "(c′)" => ("bare ureq", plot::OFFICIAL),
+            "(d)" => ("Python SDK", plot::OTHER),
+            "(e)" => ("JS SDK", plot::OTHER),
+            _ => ("other", plot::OTHER),
+        }
+    };
+    let panel = |title: &str, pick: &dyn Fn(&Row) -> Vec<f64>| {
+        let series: Vec<Series> = rows
+            .iter()
+            .map(|r| {
+                let (label, color) = short(&r.name);
+                Series::new(label, color, pick(r))
+            })
+            .collect();
+        let x_max = series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .filter(|x| x.is_finite())
+            .fold(1e-3, f64::max)
+            * 1.25;
+        Panel {
+            title: title.into(),
+            band: None,
+            x_max,
+            series,
+        }
+    };
+    let panels = [
+        panel("throughput, tasks/s (higher is better)", &|r| {
+            r.rate.clone()
+        }),
+        panel("CPU per task, ms (lower is better)", &|r| r.cpu_ms.clone()),
+        panel("peak RSS, MiB (lower is better)", &|r| r.rss_mib.clone()),
+    ];
+    let h = 130 + 56 * u32::try_from(rows.len()).unwrap_or(6);
+    let sizes: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {}", short(&r.name).0, r.tasks))
+        .collect();
+    plot::bars(
+        &dir.join("e2e-throughput.svg"),
+        (1350, h.max(330)),
+        "End-to-end against the bare clients (loopback, instant simulator)",
+        &format!(
+            "Bar: median of the interleaved runs, written at its end; dot: one run. Each task = createTask + one getTaskResult; the simulator runs in its own process.\n\
+             Client process CPU (user + system) and peak RSS (VmHWM). Tasks per run: {}. Command: `{what}`.",
+            sizes.join(", ")
+        ),
+        &panels,
+    )
 }
 
 fn main() -> ExitCode {

@@ -8,11 +8,15 @@
 //! per task (getTaskResult polls, mean and max), detection latency (ready → client knows:
 //! mean, p50, p95), and tasks that timed out.
 //!
-//! `cargo run --release -p capmonster-bench --bin policy-economy [tasks] [runs]`
+//! With `--svg DIR`, also draws `DIR/economy-latency.svg`: per family, the distribution of
+//! detection latency of both schedules (all runs pooled), their requests per task in the legend.
+//!
+//! `cargo run --release -p capmonster-bench --bin policy-economy [tasks] [runs] [--svg DIR]`
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use capmonster_bench::plot::{self, Panel, Series};
 use capmonster_bench::{Rng, median_spread, quantile, run_virtual};
 use capmonster_core::testing::ReadyAfter;
 use capmonster_core::{ClientKey, ClientState, Config, PollPolicy, Solve, Task, TaskFamily};
@@ -183,7 +187,12 @@ fn simulate(f: &Family, tasks: usize, seed: u64) -> [Stats; 2] {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let svg = args.iter().position(|a| a == "--svg").map(|i| {
+        let dir = args.get(i + 1).cloned().unwrap_or_else(|| ".".into());
+        args.drain(i..(i + 2).min(args.len()));
+        dir
+    });
     let tasks: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4_000);
     let runs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
     println!(
@@ -198,6 +207,7 @@ fn main() -> ExitCode {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut all_ok = true;
     let mut verdicts = Vec::new();
+    let mut panels = Vec::new();
     for f in FAMILIES {
         let mut per_run: Vec<[Stats; 2]> = Vec::new();
         for seed in 1..=runs {
@@ -251,6 +261,37 @@ fn main() -> ExitCode {
             "| {} | {} | oracle | – | 1.00 | 1 | 0.000 | 0.000 | 0.000 | 0 |",
             f.name, f.range_source
         );
+        if svg.is_some() {
+            // Official first: drawn wider, under the default.
+            let series: Vec<Series> = [
+                (1, "official SDK", plot::OFFICIAL),
+                (0, "capmonster-rs default", plot::CALIBRATED),
+            ]
+            .into_iter()
+            .map(|(i, label, color)| {
+                let pooled = per_run
+                    .iter()
+                    .flat_map(|r| r[i].latency.iter().copied())
+                    .collect();
+                Series::new(
+                    format!("{label}: {:.2} req/task", means[i].0),
+                    color,
+                    pooled,
+                )
+            })
+            .collect();
+            let x_max = series
+                .iter()
+                .flat_map(|s| s.values.iter().copied())
+                .fold(0.1, f64::max)
+                * 1.03;
+            panels.push(Panel {
+                title: format!("{}: {}", f.name, f.range_source.replace('"', "")),
+                band: None,
+                x_max,
+                series,
+            });
+        }
         let (ours, off) = (means[0], means[1]);
         let saving = 1.0 - ours.0 / off.0;
         let dominated = ours.0 <= off.0 + 1e-9 && ours.1 <= off.1 + 1e-9;
@@ -271,6 +312,30 @@ fn main() -> ExitCode {
     println!();
     for v in verdicts {
         println!("{v}");
+    }
+    if let Some(dir) = svg {
+        let dir = std::path::Path::new(&dir);
+        let rows = panels.len().div_ceil(2) as u32;
+        let drawn = std::fs::create_dir_all(dir)
+            .map_err(Into::into)
+            .and_then(|()| {
+                plot::cdfs(
+                    &dir.join("economy-latency.svg"),
+                    (1200, 80 + 230 * rows),
+                    "Detection latency (ready → detected): capmonster-rs default against the official SDK schedule",
+                    &format!(
+                        "Share of tasks detected within x seconds of being ready; {tasks} tasks × {runs} runs per family pooled, solve times uniform on the range \
+                         (`policy-economy {tasks} {runs} --svg DIR`,\nvirtual time). Legend: mean getTaskResult requests per task (median over runs)."
+                    ),
+                    "seconds from ready to detected",
+                    &panels,
+                    2,
+                )
+            });
+        if let Err(e) = drawn {
+            eprintln!("policy-economy: could not draw {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
     }
     if all_ok {
         ExitCode::SUCCESS
