@@ -540,6 +540,10 @@ impl<T: Transport> Client<T> {
                 ledger
                     .mark_created(rec.local_id(), task_id, wall, None)
                     .map_err(|e| ledger_error(e).with_task_id(Some(task_id)))?;
+                // The intent's lease said who waited for the answer; nobody polls the task
+                // now, so any later resume may take it at once (best effort: else it expires).
+                let owner = self.shared().owner(self.transport());
+                let _ = ledger.release_lease(rec.local_id(), &owner);
                 Ok(task_id)
             }
             Err(e) => {
