@@ -29,7 +29,13 @@ impl ClientKey {
     /// assert!(err.to_string().contains("32 hexadecimal characters"));
     /// ```
     pub fn new(key: impl AsRef<str>) -> Result<Self, Error> {
-        let key = key.as_ref();
+        Self::with_prefix(key.as_ref(), "")
+    }
+
+    /// [`ClientKey::new`] for a service whose keys start with `prefix` before their 32
+    /// hexadecimal characters (CapSolver's `CAP-`): the provider profiles' key rule
+    /// ([`Provider::client_key`](crate::provider::Provider::client_key)).
+    pub(crate) fn with_prefix(key: &str, prefix: &str) -> Result<Self, Error> {
         if key.is_empty() {
             return Err(Error::invalid_input("the client key is empty"));
         }
@@ -49,9 +55,15 @@ impl ClientKey {
         }
         // A key is 32 hexadecimal digits; the service answers ERROR_KEY_DOES_NOT_EXIST to
         // anything else, and that answer trips the account guard. Refused here, nothing sent.
-        let (digits, suffix) = match key.find("__") {
-            Some(i) => (&key[..i], Some(&key[i + 2..])),
-            None => (key, None),
+        let Some(body) = key.strip_prefix(prefix) else {
+            return Err(Error::invalid_input(format!(
+                "this service's client keys start with {prefix:?} before their \
+                 {KEY_HEX_DIGITS} hexadecimal characters; this one does not. Nothing was sent"
+            )));
+        };
+        let (digits, suffix) = match body.find("__") {
+            Some(i) => (&body[..i], Some(&body[i + 2..])),
+            None => (body, None),
         };
         if digits.len() != KEY_HEX_DIGITS || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             let hex = digits.bytes().filter(u8::is_ascii_hexdigit).count();

@@ -57,7 +57,8 @@ fn spawn(name: &str, cfg: SimConfig) -> (Sim, Provider, ClientKey) {
         .unwrap()
         .with_base_url(&format!("http://{}", sim.addr()))
         .unwrap();
-    (sim, p, ClientKey::new(dialect.test_key()).unwrap())
+    let key = p.client_key(dialect.test_key()).unwrap();
+    (sim, p, key)
 }
 
 fn creates(sim: &Sim) -> u64 {

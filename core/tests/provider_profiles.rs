@@ -398,10 +398,17 @@ fn each_dialect_reads_right() {
     let e = cs.check_key(&key).unwrap_err();
     assert!(!e.to_string().contains(&KEY[..8]), "{e}");
     assert!(
-        cs.check_key(&ClientKey::new("CAP-0123456789ABCDEF0123456789ABCDEF").unwrap())
-            .is_ok()
+        cs.check_key(
+            &cs.client_key("CAP-0123456789ABCDEF0123456789ABCDEF")
+                .unwrap()
+        )
+        .is_ok()
     );
     assert!(ac.check_key(&key).is_ok());
+    // A key of the wrong shape for its service is refused before anything is sent.
+    assert!(cs.client_key("CAP-nope").is_err());
+    assert!(cs.client_key(KEY).is_err());
+    assert!(ac.client_key(KEY).is_ok());
     // Retention: Anti-Captcha keeps a result 60 s after completion.
     assert_eq!(ac.retention.unwrap().seconds, 60);
 }
@@ -557,10 +564,13 @@ fn tasks() -> Vec<Task> {
         json!({ "type": "ImageToTextTask", "body": "QUFB".repeat(100) }),
         json!({ "type": "RecaptchaV2Task", "websiteURL": "https://a.example", "websiteKey": "k", "proxyType": "http", "proxyAddress": "203.0.113.7", "proxyPort": 8080 }),
         json!({ "type": "RecaptchaV3EnterpriseTask", "websiteURL": "https://a.example", "websiteKey": "k" }),
-        json!({ "type": "SomethingNewTask", "x": 1 }),
     ]
     .into_iter()
     .map(|v| Task::from_json(v).unwrap())
+    // A type this crate does not know, sent on purpose.
+    .chain(std::iter::once(
+        Task::from_json_unchecked(json!({ "type": "SomethingNewTask", "x": 1 })).unwrap(),
+    ))
     .collect()
 }
 

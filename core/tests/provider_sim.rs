@@ -71,7 +71,7 @@ fn spawn(p: &Provider, cfg: SimConfig) -> (Sim, Provider) {
 }
 
 fn key_for(p: &Provider) -> ClientKey {
-    ClientKey::new(dialect(p).test_key()).unwrap()
+    p.client_key(dialect(p).test_key()).unwrap()
 }
 
 fn proxy() -> Value {
@@ -414,9 +414,20 @@ fn dialect_errors_map_onto_the_core_codes() {
         let (code, _, _) = api(&p.read_create(status, &body).unwrap_err());
         assert_eq!(code, ErrorCode::ZeroBalance, "{name}");
 
-        // A bad key (CapSolver: 401 ERROR_KEY_DENIED_ACCESS).
-        let (_sim, p) = spawn(&profile, SimConfig::instant());
-        let bad = ClientKey::new(if capsolver { "CAP-nope" } else { "nope" }).unwrap();
+        // A key of the right shape that the service does not know (CapSolver: 401
+        // ERROR_KEY_DENIED_ACCESS); a wrong shape is refused locally, before sending.
+        let (_sim, p) = spawn(&profile, SimConfig::instant().with_account(k, 10.0));
+        let bad = p
+            .client_key(if capsolver {
+                "CAP-ffffffffffffffffffffffffffffffff"
+            } else {
+                "ffffffffffffffffffffffffffffffff"
+            })
+            .unwrap();
+        assert!(
+            p.client_key(if capsolver { "CAP-nope" } else { "nope" })
+                .is_err()
+        );
         let (status, body) = create_answer(&p, &bad);
         let (code, sent, http) = api(&p.read_create(status, &body).unwrap_err());
         assert_eq!(code, ErrorCode::KeyDoesNotExist, "{name}");

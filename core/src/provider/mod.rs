@@ -436,6 +436,14 @@ impl Provider {
             .any(|c| ErrorCode::parse(c) == *code)
     }
 
+    /// Checks and wraps a key of this service: its prefix if the profile has one (CapSolver's
+    /// `CAP-`), then 32 hexadecimal characters and an optional `__modifier`, as
+    /// [`ClientKey::new`](crate::ClientKey::new) checks CapMonster's. The error never repeats
+    /// the key; nothing is sent with a key that fails.
+    pub fn client_key(&self, key: &str) -> Result<crate::ClientKey, Error> {
+        crate::ClientKey::with_prefix(key, self.key_prefix.as_deref().unwrap_or(""))
+    }
+
     /// The key format check: the prefix, if the profile has one (the error never repeats
     /// the key).
     pub fn check_key(&self, key: &crate::ClientKey) -> Result<(), Error> {
