@@ -948,7 +948,7 @@ mod tests {
 
     #[test]
     fn each_documented_solution_has_its_answer_where_the_table_says() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/fixtures");
+        let dir = capmonster_testdata::FIXTURES_DIR;
         let mut seen = Vec::new();
         for entry in std::fs::read_dir(dir).expect("fixtures") {
             let name = entry
