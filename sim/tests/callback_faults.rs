@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -29,39 +29,16 @@ fn receiver() -> (SocketAddr, mpsc::Receiver<Got>) {
             let Ok(mut s) = s else { return };
             let tx = tx.clone();
             std::thread::spawn(move || {
-                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = s.read(&mut buf).unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    raw.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&raw).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-                        continue;
-                    };
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap();
-                    if body.len() < len {
-                        continue;
-                    }
-                    let path = head.split(' ').nth(1).unwrap().to_string();
-                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-                    let _ = tx.send(Got {
-                        at: Instant::now(),
-                        path,
-                        body: serde_json::from_str(body).unwrap(),
-                    });
+                let Some((head, body)) = common::read_request(&mut s) else {
                     return;
-                }
+                };
+                let path = head.split(' ').nth(1).unwrap().to_string();
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                let _ = tx.send(Got {
+                    at: Instant::now(),
+                    path,
+                    body: serde_json::from_str(&body).unwrap(),
+                });
             });
         }
     });

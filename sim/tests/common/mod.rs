@@ -180,3 +180,33 @@ pub fn fixture(rel: &str) -> Value {
     let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&s).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// Reads one HTTP/1.1 request from `s` (a receiver's side of a simulator callback): its head
+/// and, once `Content-Length` bytes have come, its body. `None` if the peer closed first.
+pub fn read_request(s: &mut TcpStream) -> Option<(String, String)> {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap();
+        if body.len() >= len {
+            return Some((head.to_string(), body.to_string()));
+        }
+    }
+}
