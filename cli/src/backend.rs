@@ -48,26 +48,25 @@ macro_rules! on_either {
 }
 
 impl Backend {
-    /// A client for `config` on the chosen transport, recording in `ledger` with the lease
-    /// worker id `worker`.
+    /// A client for `config` on the chosen transport, recording in `ledger` (its lease
+    /// worker id is the library's default, `HOST/PID/RANDOM`).
     pub(crate) fn new(
         kind: TransportKind,
         config: Config,
         ledger: Arc<dyn Ledger>,
-        worker: String,
     ) -> Result<Self, Error> {
         Ok(match kind {
-            TransportKind::Hyper => Self::Hyper(
-                Client::from_config(config)?
-                    .with_ledger(ledger)
-                    .with_worker_id(worker),
-            ),
-            TransportKind::Ureq => Self::Ureq(
-                Client::from_config(config)?
-                    .with_ledger(ledger)
-                    .with_worker_id(worker),
-            ),
+            TransportKind::Hyper => Self::Hyper(Client::from_config(config)?.with_ledger(ledger)),
+            TransportKind::Ureq => Self::Ureq(Client::from_config(config)?.with_ledger(ledger)),
         })
+    }
+
+    /// The worker id of this process's leases ([`Client::worker_id`]).
+    pub(crate) fn worker_id(&self) -> String {
+        match self {
+            Self::Hyper(c) => c.worker_id(),
+            Self::Ureq(c) => c.worker_id(),
+        }
     }
 
     /// The client's ledger.

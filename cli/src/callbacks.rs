@@ -69,7 +69,6 @@ impl Callbacks {
         config: Config,
         sim: bool,
         ledger: Arc<dyn Ledger>,
-        worker: String,
     ) -> Result<Backend, Error> {
         let mut builder = Client::builder()
             .config(config)
@@ -77,8 +76,6 @@ impl Callbacks {
         if sim {
             builder = builder.callback_fallback(SIM_FALLBACK);
         }
-        Ok(Backend::Hyper(
-            builder.build()?.with_ledger(ledger).with_worker_id(worker),
-        ))
+        Ok(Backend::Hyper(builder.build()?.with_ledger(ledger)))
     }
 }

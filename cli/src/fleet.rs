@@ -20,36 +20,6 @@ pub(crate) fn wall_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default()
-}
-
-/// This process's worker id in leases: `HOST/PID/RANDOM`, so that a later run on the same
-/// machine can tell a dead worker's lease from a live one.
-/// Drawn once per process: the backend and the takeover use the same id.
-pub(crate) fn worker_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ID.get_or_init(|| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        capmonster_core::lifecycle::worker_id(
-            &hostname(),
-            std::process::id(),
-            &format!("{:016x}", h.finish()),
-        )
-    })
-    .clone()
-}
-
 /// What `resume --all` does with one record.
 enum Job {
     /// Poll it to the end.

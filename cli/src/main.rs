@@ -335,10 +335,9 @@ fn run(cli: Cli, io: &Io) -> u8 {
     {
         Ok(rt) => {
             let code = rt.block_on(async {
-                let worker = fleet::worker_id();
                 let backend = match callbacks {
-                    Some(cb) => cb.backend(config, opts.sim, ledger, worker),
-                    None => Backend::new(opts.transport, config, ledger, worker),
+                    Some(cb) => cb.backend(config, opts.sim, ledger),
+                    None => Backend::new(opts.transport, config, ledger),
                 };
                 match backend {
                     Ok(backend) => execute(backend, command, input, io).await,
@@ -606,7 +605,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
                 retry_unknown,
                 adopt,
             };
-            let me = fleet::worker_id();
+            let me = backend.worker_id();
             match many::run(backend, lines, usize::from(concurrency), opts, me, io).await {
                 Ok(code) => code,
                 Err(e) => {

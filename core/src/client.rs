@@ -66,8 +66,11 @@ impl<T> Client<T> {
         }
     }
 
-    /// The same client with this worker id in the leases it takes (default: `w-` and 32
-    /// random hex digits, drawn once per client). Workers sharing a ledger need distinct ids.
+    /// The same client with this worker id in the leases it takes (default, drawn once per
+    /// client: `HOST/PID/RANDOM` when the transport knows its process
+    /// ([`Transport::process_identity`]), so that a later process of the host can tell a dead
+    /// worker's lease from a live one; else `w-` and 32 random hex digits). Workers sharing
+    /// a ledger need distinct ids.
     #[must_use]
     pub fn with_worker_id(mut self, id: impl Into<String>) -> Self {
         self.shared = Arc::new(Shared::with_owner(id.into()));

@@ -355,6 +355,12 @@ impl<T: Transport> Client<T> {
         Ok(jobs)
     }
 
+    /// The worker id this client writes in the leases it takes (see
+    /// [`Client::with_worker_id`]).
+    pub fn worker_id(&self) -> String {
+        self.shared().owner(self.transport())
+    }
+
     /// Whether `rec`, an intent, has no process waiting for its createTask's answer any more:
     /// it is older than [`STALE_INTENT`](crate::lifecycle::STALE_INTENT), or its lease is held
     /// by a process of this host that is gone (killed before the answer was recorded:
