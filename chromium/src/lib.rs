@@ -62,3 +62,8 @@ pub use solve::{
 
 /// The chromiumoxide types this crate's API uses.
 pub use chromiumoxide::{Browser, Page};
+
+/// The README's Rust snippet, compiled as a doctest so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -69,3 +69,8 @@ pub const SNAPSHOT_SCRIPT: &str = include_str!("../js/snapshot.js");
 /// `grecaptcha.execute(siteKey, {action})` promise until [`injection_script`] resolves it
 /// with a solved token (v2's `execute()` passes through). Idempotent; no network.
 pub const HOOK_SCRIPT: &str = include_str!("../js/hook.js");
+
+/// The README's Rust snippet, compiled as a doctest so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
