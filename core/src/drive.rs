@@ -241,10 +241,20 @@ fn finish<T, B: AsRef<[u8]>>(
     // The body may echo the request: the key is redacted before any snippet is cut.
     let out = parse(&Response::from_parts(parts, body))
         .map_err(|e| e.redact_key_with_body(cfg.key(), Some(body)));
-    if let (Some(state), Some(code)) = (state, out.as_ref().err().and_then(Error::code)) {
-        state.guard().observe(code, now);
+    match (state, out) {
+        (Some(state), Err(e)) => {
+            if let Some(code) = e.code() {
+                state.guard().observe(code, now);
+            }
+            Err(match e.kind() {
+                ErrorKind::Api(api) => {
+                    crate::guard::answer_error(api.clone()).with_task_id(e.task_id())
+                }
+                _ => e,
+            })
+        }
+        (_, out) => out,
     }
-    out
 }
 
 /// Performs one request that needs no polling (balance, one getTaskResult, report, user

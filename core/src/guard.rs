@@ -72,9 +72,27 @@ pub(crate) fn verdict(
     }
     Err(Error::new(ErrorKind::AccountBlocked {
         code: code.clone(),
+        answer: None,
         remaining,
         stored: LOCAL.to_owned(),
     }))
+}
+
+/// The error for an answer carrying `api`'s code: a ban-risk code trips the guard for
+/// [`BAN_DURATION`] and is reported as [`ErrorKind::AccountBlocked`] (with its `answer`), the same
+/// error the guard's later refusals are, so that a bad key is one error to match; any other
+/// code as [`ErrorKind::Api`].
+pub(crate) fn answer_error(api: crate::error::ApiError) -> Error {
+    if api.code.class() == ErrorClass::FailBanRisk {
+        Error::new(ErrorKind::AccountBlocked {
+            code: api.code.clone(),
+            answer: Some(api),
+            remaining: BAN_DURATION,
+            stored: LOCAL.to_owned(),
+        })
+    } else {
+        Error::new(ErrorKind::Api(api))
+    }
 }
 
 /// A shared switch, held by a client's [`ClientState`](crate::ClientState) and shared by its

@@ -228,21 +228,30 @@ impl Shared {
         .map_err(|e| e.with_guard_location(ledger.guard_location()))
     }
 
-    /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer.
-    pub(crate) fn observe(&self, ledger: &dyn Ledger, err: &Error, wall_ms: u64) {
-        let ErrorKind::Api(api) = err.kind() else {
-            return;
+    /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer; whether
+    /// the ledger's guard holds the trip now.
+    pub(crate) fn observe(&self, ledger: &dyn Ledger, err: &Error, wall_ms: u64) -> bool {
+        let code = match err.kind() {
+            ErrorKind::Api(api) => &api.code,
+            ErrorKind::AccountBlocked {
+                code,
+                answer: Some(_),
+                ..
+            } => code,
+            _ => return false,
         };
-        if api.code.class() != ErrorClass::FailBanRisk {
-            return;
+        if code.class() != ErrorClass::FailBanRisk {
+            return false;
         }
         let until = wall_ms.saturating_add(ms(BAN_DURATION));
         // Best effort: the local guard holds anyway; a ledger down cannot make it worse.
-        if let Ok(trip) = ledger.trip_guard(api.code.as_str(), until) {
+        if let Ok(trip) = ledger.trip_guard(code.as_str(), until) {
             let mut c = self.lock();
             c.trip = Some(trip);
             c.clear_at = None;
+            return true;
         }
+        false
     }
 }
 
@@ -385,6 +394,7 @@ impl<'a> Recorder<'a> {
         result: Result<Solved, Error>,
         wall_ms: u64,
     ) -> Result<Solved, Error> {
+        let mut tripped = false;
         let outcome = match &result {
             Ok(s) => Outcome::Solved {
                 solution: s.solution.raw().clone(),
@@ -401,7 +411,7 @@ impl<'a> Recorder<'a> {
                     let _ = self.ledger.release_lease(self.id, &self.owner);
                     return result;
                 }
-                self.shared.observe(self.ledger, e, wall_ms);
+                tripped = self.shared.observe(self.ledger, e, wall_ms);
                 if self.created
                     && matches!(
                         e.category(),
@@ -415,6 +425,12 @@ impl<'a> Recorder<'a> {
                 }
                 Outcome::from_error(e)
             }
+        };
+        let result = if tripped {
+            // The answer's trip is kept where the ledger keeps it: say so.
+            result.map_err(|e| e.with_guard_location(self.ledger.guard_location()))
+        } else {
+            result
         };
         match self.ledger.finish(self.id, outcome, self.sent, wall_ms) {
             Ok(_) => result,

@@ -859,7 +859,7 @@ impl Solve {
                 if api.code.class() == ErrorClass::FailBanRisk {
                     self.trip_guard(&api.code, now);
                 }
-                let err = Error::new(ErrorKind::Api(api));
+                let err = crate::guard::answer_error(api);
                 let why = err.to_string();
                 self.create_failed(now, verdict, err, why);
             }
@@ -930,7 +930,7 @@ impl Solve {
                 }
                 ErrorClass::FailBanRisk => {
                     self.trip_guard(&api.code, now);
-                    self.fail(Error::new(ErrorKind::Api(api)));
+                    self.fail(crate::guard::answer_error(api));
                 }
                 _ => self.fail(Error::new(ErrorKind::Api(api))),
             },

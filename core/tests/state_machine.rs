@@ -251,13 +251,52 @@ fn a_402_json_body_is_the_answer() {
     let mut fake = Fake::new(start);
     fake.create_default = Reply::ApiError("ERROR_ZERO_BALANCE".into(), 402);
     let err = drive(&mut Solve::new(&fast(config()), &task(), start), &mut fake).unwrap_err();
+    // A ban-risk answer trips the guard and is reported as the guard's error, with the
+    // answer itself inside.
     match err.kind() {
-        ErrorKind::Api(api) => {
+        ErrorKind::AccountBlocked {
+            code,
+            answer: Some(api),
+            ..
+        } => {
+            assert_eq!(*code, ErrorCode::ZeroBalance);
             assert_eq!(api.code, ErrorCode::ZeroBalance);
             assert_eq!(api.http_status, 402);
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A bad key is one error to match: the answer that trips the guard and the guard's later
+/// refusals agree on `kind()` (same variant, same code), `code()` and `is_account()`; only
+/// `answer` says which one went out.
+#[test]
+fn a_bad_key_is_one_error_before_and_after_the_guard_trips() {
+    let start = t0();
+    let cfg = fast(config());
+    let state = ClientState::new(&cfg);
+    let mut fake = Fake::new(start);
+    fake.create_default = Reply::ApiError("ERROR_KEY_DOES_NOT_EXIST".into(), 200);
+    let first = drive_with(&state, &mut Solve::new(&cfg, &task(), start), &mut fake).unwrap_err();
+    let mut other = Fake::new(start);
+    let later = drive_with(&state, &mut Solve::new(&cfg, &task(), start), &mut other).unwrap_err();
+    assert!(other.seen.is_empty(), "the guard sent nothing");
+    for (e, sent) in [(&first, true), (&later, false)] {
+        match e.kind() {
+            ErrorKind::AccountBlocked { code, answer, .. } => {
+                assert_eq!(*code, ErrorCode::KeyDoesNotExist, "{e}");
+                assert_eq!(answer.is_some(), sent, "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.code(), Some(&ErrorCode::KeyDoesNotExist));
+        assert!(e.is_account());
+        assert_eq!(e.category(), capmonster_core::ErrorCategory::Service);
+    }
+    assert_eq!(
+        std::mem::discriminant(first.kind()),
+        std::mem::discriminant(later.kind())
+    );
 }
 
 #[test]

@@ -214,8 +214,12 @@ pub fn zero_balance_blocks_creates_but_not_balance_reads<S: SuiteTransport>() {
     let client = sim_client::<S>(&sim);
     let err = S::run(client.solve(&recaptcha())).unwrap_err();
     match err.kind() {
-        ErrorKind::Api(api) => {
-            assert_eq!(api.code, ErrorCode::ZeroBalance);
+        ErrorKind::AccountBlocked {
+            code,
+            answer: Some(api),
+            ..
+        } => {
+            assert_eq!(*code, ErrorCode::ZeroBalance);
             assert_eq!(api.http_status, 402);
         }
         other => panic!("{other:?}"),
@@ -242,8 +246,12 @@ pub fn key_does_not_exist_trips_the_guard_for_every_clone<S: SuiteTransport>() {
     let client = sim_client::<S>(&sim);
     let err = S::run(client.solve(&recaptcha())).unwrap_err();
     match err.kind() {
-        ErrorKind::Api(api) => {
-            assert_eq!(api.code, ErrorCode::KeyDoesNotExist);
+        ErrorKind::AccountBlocked {
+            code,
+            answer: Some(api),
+            ..
+        } => {
+            assert_eq!(*code, ErrorCode::KeyDoesNotExist);
             assert_eq!(api.http_status, 403);
         }
         other => panic!("{other:?}"),
@@ -305,8 +313,12 @@ pub fn the_account_guard_stops_concurrent_solves_of_one_client<S: SuiteTransport
     for r in &results {
         let e = r.as_ref().unwrap_err();
         match e.kind() {
-            ErrorKind::Api(api) if api.code == ErrorCode::KeyDoesNotExist => key_errors += 1,
-            ErrorKind::AccountBlocked { code, .. } => assert_eq!(code, &ErrorCode::KeyDoesNotExist),
+            ErrorKind::AccountBlocked { code, answer, .. } => {
+                assert_eq!(code, &ErrorCode::KeyDoesNotExist);
+                if answer.is_some() {
+                    key_errors += 1;
+                }
+            }
             other => panic!("unexpected outcome {other:?}"),
         }
     }

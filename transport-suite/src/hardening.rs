@@ -302,7 +302,13 @@ pub fn the_key_never_leaks<S: SuiteTransport>() {
     assert_eq!(transport_kind(&errors[3]), TransportErrorKind::Io);
     assert_eq!(transport_kind(&errors[4]), TransportErrorKind::Connect);
     assert!(
-        matches!(errors[5].kind(), ErrorKind::Api(_)),
+        matches!(
+            errors[5].kind(),
+            ErrorKind::AccountBlocked {
+                answer: Some(_),
+                ..
+            }
+        ),
         "{:?}",
         errors[5]
     );

@@ -76,7 +76,6 @@ fn solve_many_threads_share_the_account_guard() {
     for r in client.solve_many(&tasks, CONCURRENCY) {
         let e = r.unwrap_err();
         match e.kind() {
-            ErrorKind::Api(api) => assert_eq!(api.code, ErrorCode::KeyDoesNotExist),
             ErrorKind::AccountBlocked { code, .. } => assert_eq!(code, &ErrorCode::KeyDoesNotExist),
             other => panic!("unexpected outcome {other:?}"),
         }

@@ -47,7 +47,9 @@ fn a_custom_agent_still_gets_the_forced_settings() {
     let client = Client::new(config_for(&sim.base_url()), transport);
     let err = client.balance().unwrap_err();
     match err.kind() {
-        ErrorKind::Api(api) => assert_eq!(api.http_status, 403),
+        ErrorKind::AccountBlocked {
+            answer: Some(api), ..
+        } => assert_eq!(api.http_status, 403),
         other => panic!("{other:?}"),
     }
 }

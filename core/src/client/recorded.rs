@@ -553,7 +553,11 @@ impl<T: Transport> Client<T> {
                 Ok(task_id)
             }
             Err(e) => {
-                self.shared().observe(ledger, &e, wall);
+                let e = if self.shared().observe(ledger, &e, wall) {
+                    e.with_guard_location(ledger.guard_location())
+                } else {
+                    e
+                };
                 ledger
                     .finish(rec.local_id(), Outcome::from_error(&e), 0, wall)
                     .map_err(ledger_error)?;
@@ -594,6 +598,7 @@ impl<T: Transport> Client<T> {
         let call = codec::task_result(self.config(), task_id);
         let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
         let wall = self.transport().wall_clock_ms();
+        let mut tripped = false;
         match &result {
             Ok(TaskStatus::Ready(solution)) => {
                 let outcome = Outcome::Solved {
@@ -609,8 +614,8 @@ impl<T: Transport> Client<T> {
                 ledger.note_polls_sent(id, sent).map_err(tag)?;
             }
             Err(e) => {
-                self.shared().observe(ledger, e, wall);
-                if matches!(e.kind(), ErrorKind::Api(_)) && !e.is_retryable() {
+                tripped = self.shared().observe(ledger, e, wall);
+                if e.is_answer() && !e.is_retryable() {
                     // Recorded before the caller sees it, like every outcome.
                     ledger
                         .finish(id, Outcome::from_error(e), sent, wall)
@@ -619,6 +624,9 @@ impl<T: Transport> Client<T> {
                     ledger.note_polls_sent(id, sent).map_err(tag)?;
                 }
             }
+        }
+        if tripped {
+            return result.map_err(|e| e.with_guard_location(ledger.guard_location()));
         }
         result
     }
@@ -633,10 +641,15 @@ impl<T: Transport> Client<T> {
         let wall = self.transport().wall_clock_ms();
         self.shared().check_guard(ledger, endpoint, wall)?;
         let result = call_async_with(self.config(), self.transport(), call, self.state()).await;
-        if let Err(e) = &result {
-            self.shared()
-                .observe(ledger, e, self.transport().wall_clock_ms());
+        match result {
+            Err(e)
+                if self
+                    .shared()
+                    .observe(ledger, &e, self.transport().wall_clock_ms()) =>
+            {
+                Err(e.with_guard_location(ledger.guard_location()))
+            }
+            result => result,
         }
-        result
     }
 }

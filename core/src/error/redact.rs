@@ -48,7 +48,15 @@ impl Error {
                 resnip(snippet);
             }
             ErrorKind::Transport(t) => scrub(&mut t.message),
-            ErrorKind::AccountBlocked { code, .. } => scrub_code(code),
+            ErrorKind::AccountBlocked { code, answer, .. } => {
+                scrub_code(code);
+                if let Some(e) = answer {
+                    scrub_code(&mut e.code);
+                    if let Some(d) = &mut e.description {
+                        scrub(d);
+                    }
+                }
+            }
             ErrorKind::AlreadyFailed { code, message, .. } => {
                 if let Some(c) = code {
                     scrub_code(c);

@@ -94,11 +94,27 @@ pub enum ErrorKind {
         /// getTaskResult requests sent.
         polls: u32,
     },
-    /// The account guard stopped this request because an earlier answer showed the key,
-    /// balance or IP is unusable; sending more would extend a ban.
+    /// The key, balance or IP is unusable: the service answered a ban-risk code
+    /// ([`ErrorClass::FailBanRisk`]: `ERROR_KEY_DOES_NOT_EXIST`, `ERROR_ZERO_BALANCE`,
+    /// `ERROR_IP_BANNED`, `ERROR_IP_BLOCKED`), to this request (`answered`) or to an earlier
+    /// one, and the account guard now blocks the key (or, for an IP code, the host) so that
+    /// more requests do not extend a ban. The answer that trips the guard and every request
+    /// the guard refuses afterwards are this one error, so a bad key is matched once:
+    ///
+    /// ```
+    /// use capmonster_core::{Error, ErrorCode, ErrorKind};
+    ///
+    /// fn is_bad_key(e: &Error) -> bool {
+    ///     matches!(e.kind(), ErrorKind::AccountBlocked { code: ErrorCode::KeyDoesNotExist, .. })
+    /// }
+    /// ```
     AccountBlocked {
-        /// The code that tripped the guard.
+        /// The code the service answered (now or when the guard tripped).
         code: ErrorCode,
+        /// The service's answer when it answered `code` to this very request (which tripped
+        /// the guard: its description and HTTP status are here); `None` when the guard
+        /// refused this request and nothing was sent.
+        answer: Option<ApiError>,
         /// How long the guard still blocks traffic.
         remaining: Duration,
         /// Where the trip is stored: `in this client's memory`, or the ledger's
@@ -241,6 +257,20 @@ impl Error {
         self
     }
 
+    /// Whether the service answered this error in its envelope (an [`ErrorKind::Api`] error,
+    /// or the ban-risk answer that tripped the account guard), as opposed to a local refusal
+    /// or a transport failure.
+    pub(crate) fn is_answer(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Api(_)
+                | ErrorKind::AccountBlocked {
+                    answer: Some(_),
+                    ..
+                }
+        )
+    }
+
     /// The same error, tagged with a task id.
     #[must_use]
     pub(crate) fn with_task_id(mut self, id: Option<TaskId>) -> Self {
@@ -321,25 +351,29 @@ impl fmt::Display for Error {
     }
 }
 
+/// An answer's error, before escaping.
+fn write_api(f: &mut String, e: &ApiError) -> fmt::Result {
+    match e.code_sent() {
+        Some(code) => write!(f, "service error {}", code.as_str())?,
+        None => {
+            f.write_str("service error without an errorCode (the answer's errorId flags an error)")?
+        }
+    }
+    if let Some(d) = &e.description {
+        write!(f, ": {d}")?;
+    }
+    if e.http_status != 200 {
+        write!(f, " (HTTP {})", e.http_status)?;
+    }
+    Ok(())
+}
+
 impl Error {
     /// The message before escaping.
     fn write_raw(&self, f: &mut String) -> fmt::Result {
         match &self.kind {
             ErrorKind::InvalidInput(m) => write!(f, "invalid input: {m}")?,
-            ErrorKind::Api(e) => {
-                match e.code_sent() {
-                    Some(code) => write!(f, "service error {}", code.as_str())?,
-                    None => f.write_str(
-                        "service error without an errorCode (the answer's errorId flags an error)",
-                    )?,
-                }
-                if let Some(d) = &e.description {
-                    write!(f, ": {d}")?;
-                }
-                if e.http_status != 200 {
-                    write!(f, " (HTTP {})", e.http_status)?;
-                }
-            }
+            ErrorKind::Api(e) => write_api(f, e)?,
             ErrorKind::HttpStatus { status, snippet } => {
                 write!(f, "HTTP {status} without a JSON answer")?;
                 if !snippet.is_empty() {
@@ -375,15 +409,26 @@ impl Error {
             }
             ErrorKind::AccountBlocked {
                 code,
+                answer,
                 remaining,
                 stored,
-            } => write!(
-                f,
-                "account guard: not sending, {code} was returned earlier; blocked for {}s more \
-                 (stored {stored}; once the cause is fixed, clear it deliberately with \
-                 Ledger::clear_guard, CLI: capmonster ledger --clear-guard)",
-                remaining.as_secs()
-            )?,
+            } => {
+                if let Some(e) = answer {
+                    write_api(f, e)?;
+                    f.write_str("; the account guard now blocks")?;
+                } else {
+                    write!(
+                        f,
+                        "account guard: not sending, {code} was returned earlier; blocked"
+                    )?;
+                }
+                write!(
+                    f,
+                    " for {}s more (stored {stored}; once the cause is fixed, clear it \
+                     deliberately with Ledger::clear_guard, CLI: capmonster ledger --clear-guard)",
+                    remaining.as_secs()
+                )?;
+            }
             ErrorKind::Cancelled => f.write_str("cancelled")?,
             ErrorKind::Internal(m) => write!(f, "internal error (a bug, please report it): {m}")?,
             ErrorKind::LimitReached {

@@ -48,6 +48,9 @@ impl<'a> Failure<'a> {
             }
             ProviderErrorKind::Other(e) => match e.kind() {
                 ErrorKind::Api(api) => Some(Self::Create(CreateFailure::Service(&api.code))),
+                ErrorKind::AccountBlocked { code, .. } => {
+                    Some(Self::Create(CreateFailure::Service(code)))
+                }
                 ErrorKind::CreateOutcomeUnknown(_)
                 | ErrorKind::Decode { .. }
                 | ErrorKind::HttpStatus { .. } => Some(Self::Create(CreateFailure::NoTaskId)),

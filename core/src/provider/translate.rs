@@ -103,6 +103,7 @@ impl ProviderError {
             ProviderErrorKind::Api { api, .. } => Some(&api.code),
             ProviderErrorKind::Other(e) => match e.kind() {
                 ErrorKind::Api(api) => Some(&api.code),
+                ErrorKind::AccountBlocked { code, .. } => Some(code),
                 _ => None,
             },
             _ => None,
