@@ -98,6 +98,18 @@ async fn the_guard_says_where_it_is_and_clears_deliberately() {
     let first = client().balance().await.unwrap_err();
     assert_eq!(first.code(), Some(&capmonster::ErrorCode::KeyDoesNotExist));
     assert!(first.is_account());
+    // One error to match, sent or refused: only `answer` tells them apart.
+    assert!(
+        matches!(
+            first.kind(),
+            capmonster::ErrorKind::AccountBlocked {
+                code: capmonster::ErrorCode::KeyDoesNotExist,
+                answer: Some(_),
+                ..
+            }
+        ),
+        "{first:?}"
+    );
     let sent = sim.stats().total_requests();
     // Another process (a fresh client) on the same ledger file is refused, nothing sent.
     let again = client();
@@ -107,6 +119,17 @@ async fn the_guard_says_where_it_is_and_clears_deliberately() {
         Some(&capmonster::ErrorCode::KeyDoesNotExist)
     );
     assert!(refused.is_account());
+    assert!(
+        matches!(
+            refused.kind(),
+            capmonster::ErrorKind::AccountBlocked {
+                code: capmonster::ErrorCode::KeyDoesNotExist,
+                answer: None,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
     let text = refused.to_string();
     assert!(
         text.contains(&format!("in SQLite file {}", path.display())),

@@ -207,7 +207,7 @@ fn prepare<T>(
         return Err(e);
     }
     if let Some(state) = state {
-        state.guard().check(call.endpoint, now)?;
+        state.guard().check(cfg.key(), call.endpoint, now)?;
     }
     let out = Outgoing {
         request: call.request,
@@ -244,7 +244,7 @@ fn finish<T, B: AsRef<[u8]>>(
     match (state, out) {
         (Some(state), Err(e)) => {
             if let Some(code) = e.code() {
-                state.guard().observe(code, now);
+                state.guard().observe(cfg.key(), code, now);
             }
             Err(match e.kind() {
                 ErrorKind::Api(api) => {

@@ -15,12 +15,14 @@
 //! Whether a trip blocks a request is decided in one place, [`AccountTrip::check`], for this
 //! guard and for the ledger's fleet-wide one alike.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind};
+use crate::key::ClientKey;
 
 /// Where the client's own guard ([`AccountGuard`]) keeps a trip: its memory, cleared when the
 /// process restarts.
@@ -86,7 +88,7 @@ pub(crate) fn answer_error(api: crate::error::ApiError) -> Error {
     if api.code.class() == ErrorClass::FailBanRisk {
         Error::new(ErrorKind::AccountBlocked {
             code: api.code.clone(),
-            answer: Some(api),
+            answer: Some(Box::new(api)),
             remaining: BAN_DURATION,
             stored: LOCAL.to_owned(),
         })
@@ -95,17 +97,60 @@ pub(crate) fn answer_error(api: crate::error::ApiError) -> Error {
     }
 }
 
+/// Whom an account guard trip stops: the rule every guard applies (this crate's
+/// [`AccountGuard`] and every [ledger](crate::ledger)'s fleet-wide one) when it keeps a trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardScope {
+    /// The key that got the answer (a bad key, a zero balance): only that key stops.
+    Key,
+    /// Every key of the host (an IP ban or block).
+    Host,
+}
+
+impl GuardScope {
+    /// The scope of a trip by `code`.
+    pub fn of(code: &str) -> Self {
+        match code {
+            "ERROR_IP_BANNED" | "ERROR_IP_BLOCKED" => Self::Host,
+            _ => Self::Key,
+        }
+    }
+}
+
+/// A key, as the guard tells keys apart: a hash of it, kept in memory only (never printed).
+fn key_tag(key: &ClientKey) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.expose().hash(&mut h);
+    h.finish()
+}
+
+/// What a guard holds: the host's trip and each key's.
+#[derive(Default)]
+struct Trips {
+    host: Option<AccountTrip>,
+    keys: HashMap<u64, AccountTrip>,
+}
+
 /// A shared switch, held by a client's [`ClientState`](crate::ClientState) and shared by its
 /// clones. See the module docs.
+///
+/// Scoped as the service bans ([`GuardScope`]): a bad key or a zero balance stops only the key
+/// that got the answer, an IP ban or block stops every key. So one guard may be shared by
+/// clients of several keys (several providers' keys, say) without one key's error blocking
+/// another.
 #[derive(Clone, Default)]
 pub struct AccountGuard {
-    state: Arc<Mutex<Option<AccountTrip>>>,
+    state: Arc<Mutex<Trips>>,
 }
 
 impl fmt::Debug for AccountGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let trips = self.lock();
+        let mut codes: Vec<&str> = trips.keys.values().map(|t| t.code.as_str()).collect();
+        codes.extend(trips.host.as_ref().map(|t| t.code.as_str()));
         f.debug_struct("AccountGuard")
-            .field("tripped", &self.lock().as_ref().map(|t| t.code.clone()))
+            .field("tripped", &codes)
             .finish()
     }
 }
@@ -116,48 +161,67 @@ impl AccountGuard {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<AccountTrip>> {
+    fn lock(&self) -> MutexGuard<'_, Trips> {
         // A poisoned lock only means another thread panicked mid-update of a plain value.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records an answer's error code: codes with ban risk trip the guard until
-    /// `now + BAN_DURATION`. Other codes are ignored.
-    pub fn observe(&self, code: &ErrorCode, now: Instant) {
-        if code.class() == ErrorClass::FailBanRisk {
-            *self.lock() = Some(AccountTrip {
-                code: code.clone(),
-                until: crate::policy::add_sat(now, BAN_DURATION),
-            });
+    /// Records an answer to a request made with `key`: a code with ban risk trips the guard
+    /// until `now + BAN_DURATION`, for `key` or, for an IP code, for every key
+    /// ([`GuardScope`]). Other codes are ignored.
+    pub fn observe(&self, key: &ClientKey, code: &ErrorCode, now: Instant) {
+        if code.class() != ErrorClass::FailBanRisk {
+            return;
+        }
+        let trip = AccountTrip {
+            code: code.clone(),
+            until: crate::policy::add_sat(now, BAN_DURATION),
+        };
+        let mut trips = self.lock();
+        match GuardScope::of(code.as_str()) {
+            GuardScope::Host => trips.host = Some(trip),
+            GuardScope::Key => {
+                trips.keys.insert(key_tag(key), trip);
+            }
         }
     }
 
-    /// Whether a request to `endpoint` may be sent at `now`. A tripped guard blocks every
-    /// endpoint, except that `ERROR_ZERO_BALANCE` still lets existing tasks be polled and
-    /// reported (they are already paid for) and the balance be read.
-    pub fn check(&self, endpoint: Endpoint, now: Instant) -> Result<(), Error> {
-        match self.lock().as_ref() {
+    /// Whether a request to `endpoint` with `key` may be sent at `now`. A trip for that key
+    /// or for the host blocks every endpoint, except that `ERROR_ZERO_BALANCE` still lets
+    /// existing tasks be polled and reported (they are already paid for) and the balance be
+    /// read.
+    pub fn check(&self, key: &ClientKey, endpoint: Endpoint, now: Instant) -> Result<(), Error> {
+        match self.trip(key) {
             Some(trip) => trip.check(endpoint, now),
             None => Ok(()),
         }
     }
 
-    /// The last trip, expired or not (a [`Solve`](crate::Solve)'s input: it checks it
-    /// against its own `now`); `None` if the guard never tripped or was cleared.
-    pub fn trip(&self) -> Option<AccountTrip> {
-        self.lock().clone()
+    /// The trip that applies to `key`, expired or not (a [`Solve`](crate::Solve)'s input: it
+    /// checks it against its own `now`): the key's own or the host's, whichever ends later;
+    /// `None` if neither tripped or the guard was cleared.
+    pub fn trip(&self, key: &ClientKey) -> Option<AccountTrip> {
+        let trips = self.lock();
+        let own = trips.keys.get(&key_tag(key));
+        match (own, trips.host.as_ref()) {
+            (Some(a), Some(b)) => Some(if b.until > a.until { b } else { a }.clone()),
+            (a, b) => a.or(b).cloned(),
+        }
     }
 
-    /// The code that tripped the guard and how long it still blocks, if it is tripped at `now`.
-    pub fn tripped(&self, now: Instant) -> Option<(ErrorCode, Duration)> {
-        let state = self.lock();
-        let trip = state.as_ref()?;
+    /// The code that tripped the guard for `key` and how long it still blocks, if it is
+    /// tripped at `now`.
+    pub fn tripped(&self, key: &ClientKey, now: Instant) -> Option<(ErrorCode, Duration)> {
+        let trip = self.trip(key)?;
         (now < trip.until).then(|| (trip.code.clone(), trip.until.saturating_duration_since(now)))
     }
 
-    /// Resets the guard (for example after the user fixed the key or topped up the balance).
+    /// Resets the guard, every key's trip and the host's (for example after the user fixed
+    /// the key or topped up the balance).
     pub fn clear(&self) {
-        *self.lock() = None;
+        let mut trips = self.lock();
+        trips.host = None;
+        trips.keys.clear();
     }
 }
 
@@ -165,21 +229,61 @@ impl AccountGuard {
 mod tests {
     use super::*;
 
+    fn key(c: char) -> ClientKey {
+        ClientKey::new(c.to_string().repeat(32)).unwrap()
+    }
+
     #[test]
     fn trips_on_ban_risk_codes_only_and_expires() {
         let t0 = Instant::now_for_tests();
+        let k = key('a');
         let g = AccountGuard::new();
-        g.observe(&ErrorCode::CaptchaUnsolvable, t0);
-        assert!(g.check(Endpoint::CreateTask, t0).is_ok());
-        g.observe(&ErrorCode::KeyDoesNotExist, t0);
+        g.observe(&k, &ErrorCode::CaptchaUnsolvable, t0);
+        assert!(g.check(&k, Endpoint::CreateTask, t0).is_ok());
+        g.observe(&k, &ErrorCode::KeyDoesNotExist, t0);
         let clone = g.clone();
-        let e = clone.check(Endpoint::GetTaskResult, t0).unwrap_err();
+        let e = clone.check(&k, Endpoint::GetTaskResult, t0).unwrap_err();
         assert_eq!(e.code(), Some(&ErrorCode::KeyDoesNotExist));
-        assert!(clone.check(Endpoint::CreateTask, t0 + BAN_DURATION).is_ok());
+        assert!(
+            clone
+                .check(&k, Endpoint::CreateTask, t0 + BAN_DURATION)
+                .is_ok()
+        );
         g.clear();
-        g.observe(&ErrorCode::ZeroBalance, t0);
-        assert!(g.check(Endpoint::GetTaskResult, t0).is_ok());
-        assert!(g.check(Endpoint::CreateTask, t0).is_err());
+        g.observe(&k, &ErrorCode::ZeroBalance, t0);
+        assert!(g.check(&k, Endpoint::GetTaskResult, t0).is_ok());
+        assert!(g.check(&k, Endpoint::CreateTask, t0).is_err());
+    }
+
+    /// One guard shared by clients of two keys: a bad key or a zero balance stops that key
+    /// only; an IP ban stops both; clearing clears all.
+    #[test]
+    fn a_shared_guard_is_scoped_as_the_service_bans() {
+        let t0 = Instant::now_for_tests();
+        let (a, b) = (key('a'), key('b'));
+        let g = AccountGuard::new();
+        for code in [ErrorCode::KeyDoesNotExist, ErrorCode::ZeroBalance] {
+            g.clear();
+            g.observe(&a, &code, t0);
+            assert!(g.check(&a, Endpoint::CreateTask, t0).is_err(), "{code:?}");
+            assert!(g.check(&b, Endpoint::CreateTask, t0).is_ok(), "{code:?}");
+            assert_eq!(g.trip(&b), None);
+        }
+        for code in [ErrorCode::IpBanned, ErrorCode::IpBlocked] {
+            g.clear();
+            g.observe(&b, &code, t0);
+            for k in [&a, &b] {
+                let e = g.check(k, Endpoint::CreateTask, t0).unwrap_err();
+                assert_eq!(e.code(), Some(&code));
+            }
+        }
+        // The key's trip and the host's: whichever ends later applies.
+        g.clear();
+        g.observe(&a, &ErrorCode::KeyDoesNotExist, t0 + Duration::from_secs(5));
+        g.observe(&a, &ErrorCode::IpBanned, t0);
+        assert_eq!(g.trip(&a).unwrap().code, ErrorCode::KeyDoesNotExist);
+        assert_eq!(g.trip(&b).unwrap().code, ErrorCode::IpBanned);
+        assert!(!format!("{g:?}").contains("aaaaaaaa"));
     }
 
     /// The local guard (on `Instant`s) and the ledger's fleet-wide one (on wall-clock ms,
@@ -223,7 +327,8 @@ mod tests {
         };
         for code in &codes {
             let local = AccountGuard::new();
-            local.observe(code, t0);
+            let k = key('c');
+            local.observe(&k, code, t0);
             let ledger = MemoryLedger::new();
             ledger
                 .trip_guard(code.as_str(), wall0 + ms(BAN_DURATION))
@@ -233,7 +338,7 @@ mod tests {
                     // A fresh cache each time: the verdict, not the cache, is compared.
                     let shared = crate::lifecycle::Shared::default();
                     let fleet = shared.check_guard(&ledger, endpoint, wall0 + ms(off));
-                    let here = local.check(endpoint, t0 + off);
+                    let here = local.check(&k, endpoint, t0 + off);
                     let (fleet, here) = (summary(fleet), summary(here));
                     assert_eq!(fleet, here, "{code:?} {endpoint:?} +{off:?}");
                     let blocks = off < BAN_DURATION

@@ -12,7 +12,7 @@ use crate::TaskId;
 use crate::callback_protocol::{self as callback, CallbackVerdict};
 use crate::codec::ReportKind;
 use crate::codec::{self, Answer, PollReading};
-use crate::config::{Config, Endpoint};
+use crate::config::{ClientKey, Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
 use crate::guard::AccountTrip;
 use crate::policy::{CreateFailure, CreateVerdict, PollPolicy, add_sat, create_resend};
@@ -202,6 +202,9 @@ pub enum Event {
         code: ErrorCode,
         /// When the answer came.
         at: Instant,
+        /// The key the request was made with: a bad key or a zero balance stops that key
+        /// only ([`GuardScope`](crate::ledger::GuardScope)).
+        key: ClientKey,
     },
     /// The task ended, ready or given up while still processing: what it says about its
     /// family's solve time, for the [`Calibrator`](crate::calibrate::Calibrator).
@@ -350,6 +353,11 @@ impl Solve {
         let mut solve = Self::with_policy(cfg, task, policy, now);
         solve.calibration = plan;
         solve
+    }
+
+    /// The key this machine's requests carry (whose account guard trip applies to it).
+    pub(crate) fn key(&self) -> &ClientKey {
+        self.cfg.key()
     }
 
     /// Tells the machine the account guard's trip (`None`: not tripped):
@@ -639,6 +647,7 @@ impl Solve {
         self.events.push_back(Event::GuardTrip {
             code: code.clone(),
             at: now,
+            key: self.cfg.key().clone(),
         });
     }
 

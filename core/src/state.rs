@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::calibrate::Calibrator;
-use crate::config::Config;
+use crate::config::{ClientKey, Config};
 use crate::guard::{AccountGuard, AccountTrip};
 use crate::solve::{Event, Solve};
 use crate::task::Task;
@@ -23,6 +23,10 @@ use crate::task::Task;
 /// and it reports what it saw as [`Event`]s ([`Solve::poll_event`]). The driver
 /// ([`drive_async_with`](crate::drive_async_with), the [`Client`](crate::Client)) applies
 /// them with [`ClientState::handle_event`] (or [`ClientState::sync`]).
+///
+/// One state may be shared by clients of several keys: its guard is scoped as the service
+/// bans ([`GuardScope`](crate::ledger::GuardScope)): a bad key or a zero balance stops that
+/// key only, an IP ban every key.
 #[derive(Debug, Clone, Default)]
 pub struct ClientState {
     guard: AccountGuard,
@@ -65,9 +69,9 @@ impl ClientState {
         self.calibrator.as_ref()
     }
 
-    /// The guard's trip, as a [`Solve`] takes it ([`Solve::handle_guard`]).
-    pub fn trip(&self) -> Option<AccountTrip> {
-        self.guard.trip()
+    /// The guard's trip for `key`, as a [`Solve`] takes it ([`Solve::handle_guard`]).
+    pub fn trip(&self, key: &ClientKey) -> Option<AccountTrip> {
+        self.guard.trip(key)
     }
 
     /// A [`Solve`] for `task` ([`Solve::new`]) with the schedule this state's calibrator
@@ -79,7 +83,7 @@ impl ClientState {
             .as_ref()
             .and_then(|c| c.schedule(task.family()));
         let mut solve = Solve::new_with_schedule(cfg, task, schedule, now);
-        solve.handle_guard(self.trip());
+        solve.handle_guard(self.trip(cfg.key()));
         solve
     }
 
@@ -87,7 +91,7 @@ impl ClientState {
     /// teaches the calibrator (if any).
     pub fn handle_event(&self, event: &Event) {
         match event {
-            Event::GuardTrip { code, at } => self.guard.observe(code, *at),
+            Event::GuardTrip { code, at, key } => self.guard.observe(key, code, *at),
             Event::Learned {
                 family,
                 observation,
@@ -105,6 +109,7 @@ impl ClientState {
         while let Some(event) = solve.poll_event() {
             self.handle_event(&event);
         }
-        solve.handle_guard(self.trip());
+        let trip = self.trip(solve.key());
+        solve.handle_guard(trip);
     }
 }

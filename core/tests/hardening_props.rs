@@ -255,8 +255,8 @@ pub mod model {
             ][usize::from(i % 4)]
             .clone();
             let state = capmonster_core::ClientState::new(&cfg);
-            state.guard().observe(&code, start);
-            solve.handle_guard(state.trip());
+            state.guard().observe(cfg.key(), &code, start);
+            solve.handle_guard(state.trip(cfg.key()));
             code
         });
         let ban_until = start + capmonster_core::BAN_DURATION;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use capmonster_core::http::{Response, StatusCode};
 use capmonster_core::{
-    Action, ClientState, Config, ErrorCode, ErrorKind, Event, Outgoing, PolicyOverrides,
+    Action, ClientKey, ClientState, Config, ErrorCode, ErrorKind, Event, Outgoing, PolicyOverrides,
     PollPolicy, RequestKind, Solve, Task, TaskId, TransportError, TransportErrorKind, WaitReason,
 };
 use serde_json::json;
@@ -267,6 +267,28 @@ fn a_402_json_body_is_the_answer() {
     }
 }
 
+/// One `ClientState` shared by clients of two keys (two providers' keys, say): a bad key
+/// stops that key only; the other key's solves still send.
+#[test]
+fn a_shared_state_is_scoped_per_key() {
+    let start = t0();
+    let bad = fast(config());
+    let good = fast(Config::new(ClientKey::new("b".repeat(32)).unwrap()));
+    let state = ClientState::new(&bad);
+    let mut fake = Fake::new(start);
+    fake.create_default = Reply::ApiError("ERROR_KEY_DOES_NOT_EXIST".into(), 200);
+    drive_with(&state, &mut Solve::new(&bad, &task(), start), &mut fake).unwrap_err();
+    // The bad key is blocked ...
+    let mut refused = Fake::new(start);
+    drive_with(&state, &mut Solve::new(&bad, &task(), start), &mut refused).unwrap_err();
+    assert!(refused.seen.is_empty());
+    // ... the other key is not.
+    let mut other = Fake::new(start);
+    other.poll_default = Reply::Ready(json!({"text": "x"}));
+    drive_with(&state, &mut Solve::new(&good, &task(), start), &mut other).unwrap();
+    assert!(!other.seen.is_empty());
+}
+
 /// A bad key is one error to match: the answer that trips the guard and the guard's later
 /// refusals agree on `kind()` (same variant, same code), `code()` and `is_account()`; only
 /// `answer` says which one went out.
@@ -522,7 +544,7 @@ fn solve_is_a_pure_function_of_its_inputs_and_writes_no_shared_state() {
         "the ban-risk answer is reported: {a:#?}"
     );
     // Neither run changed the state it was made from.
-    assert!(state.trip().is_none(), "{:?}", state.guard());
+    assert!(state.trip(cfg.key()).is_none(), "{:?}", state.guard());
 
     // Two machines, one state: the first gets a ban-risk answer.
     let mut one = state.new_solve(&cfg, &task(), start);
@@ -536,7 +558,10 @@ fn solve_is_a_pure_function_of_its_inputs_and_writes_no_shared_state() {
     let resp = Response::builder().status(status).body(body).unwrap();
     one.handle_response(start, out.ticket, &resp);
     assert!(matches!(one.poll_action(start), Action::Fail(_)));
-    assert!(state.trip().is_none(), "the machine tripped nothing itself");
+    assert!(
+        state.trip(cfg.key()).is_none(),
+        "the machine tripped nothing itself"
+    );
     // Another machine still sends: nothing changed yet.
     state.sync(&mut two);
     assert!(matches!(
@@ -550,7 +575,8 @@ fn solve_is_a_pure_function_of_its_inputs_and_writes_no_shared_state() {
     let events: Vec<Event> = std::iter::from_fn(|| one.poll_event()).collect();
     assert!(matches!(
         events.as_slice(),
-        [Event::GuardTrip { code: ErrorCode::KeyDoesNotExist, at }] if *at == start
+        [Event::GuardTrip { code: ErrorCode::KeyDoesNotExist, at, key }]
+            if *at == start && key == cfg.key()
     ));
     for e in &events {
         state.handle_event(e);

@@ -1,6 +1,7 @@
 //! Many processes opening one new ledger file at the same moment (two `solve-many` runs of one
 //! file started together): every open succeeds, none sees "database is locked". Threads stand
 //! in for processes: each has its own connection, as a process would.
+#![cfg(feature = "sqlite")]
 
 use std::sync::{Arc, Barrier};
 

@@ -114,7 +114,7 @@ pub enum ErrorKind {
         /// The service's answer when it answered `code` to this very request (which tripped
         /// the guard: its description and HTTP status are here); `None` when the guard
         /// refused this request and nothing was sent.
-        answer: Option<ApiError>,
+        answer: Option<Box<ApiError>>,
         /// How long the guard still blocks traffic.
         remaining: Duration,
         /// Where the trip is stored: `in this client's memory`, or the ledger's

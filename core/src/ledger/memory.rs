@@ -25,6 +25,11 @@ use crate::task::TaskFamily;
 /// totals and the guard are always kept), so that a long-lived client does not grow with
 /// the tasks it finished; every client's default ledger is
 /// `MemoryLedger::bounded(DEFAULT_FINISHED_KEPT)`.
+///
+/// One `MemoryLedger` is one key's namespace, as one SQLite or Redis ledger opened for a key
+/// is: its records, spend totals and account guard belong to the key of the clients that use
+/// it. Clients of different keys each keep their own (the default); the live guard they may
+/// share ([`ClientState`](crate::ClientState)) is scoped per key by itself.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     inner: Mutex<Inner>,

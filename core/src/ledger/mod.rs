@@ -96,6 +96,7 @@ mod memory;
 pub(crate) mod offload;
 
 pub use crate::error::ledger::{Conflict, LedgerError};
+pub use crate::guard::GuardScope;
 pub use crate::price::PriceTable;
 pub use memory::{DEFAULT_FINISHED_KEPT, MemoryLedger};
 pub(crate) use offload::{Offloaded, RunBlocking};
@@ -109,26 +110,6 @@ pub struct GuardTrip {
     pub code: String,
     /// Until when it holds (unix ms): it holds while `now_ms < until_ms`.
     pub until_ms: u64,
-}
-
-/// Whom an account guard trip stops ([`GuardTrip::scope`]): the rule every ledger applies
-/// when it stores a trip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuardScope {
-    /// The key that got the answer (a bad key, a zero balance): stored in its namespace.
-    Key,
-    /// Every key of the host (an IP ban or block): stored outside every key's namespace.
-    Host,
-}
-
-impl GuardScope {
-    /// The scope of a trip by `code`.
-    pub fn of(code: &str) -> Self {
-        match code {
-            "ERROR_IP_BANNED" | "ERROR_IP_BLOCKED" => Self::Host,
-            _ => Self::Key,
-        }
-    }
 }
 
 /// The longest error code a [`GuardTrip`] takes.

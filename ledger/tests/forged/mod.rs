@@ -306,7 +306,12 @@ pub(crate) fn a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_o
     assert_eq!(solved.polls, 2, "the confirming poll is counted");
     let wall = svc.wall_ms();
     assert_eq!(ledger.guard_tripped(wall).unwrap(), None);
-    assert!(c.state().guard().tripped(svc.now()).is_none());
+    assert!(
+        c.state()
+            .guard()
+            .tripped(c.config().key(), svc.now())
+            .is_none()
+    );
     let rec = ledger.find_by_task_id(TaskId(1)).unwrap().unwrap();
     assert_eq!(rec.polls_sent(), 2);
     assert!(matches!(rec.state(), TaskState::Solved { .. }));
@@ -458,7 +463,7 @@ proptest! {
         prop_assert!(ledger.spend_totals().unwrap().spent <= price());
         prop_assert!(svc.early_polls(1) <= 1);
         prop_assert_eq!(ledger.guard_tripped(svc.wall_ms()).unwrap(), None);
-        prop_assert!(c.state().guard().tripped(svc.now()).is_none());
+        prop_assert!(c.state().guard().tripped(c.config().key(), svc.now()).is_none());
         let next = solve(&c);
         prop_assert!(next.is_ok(), "{:?}", next);
         let totals = ledger.spend_totals().unwrap();
