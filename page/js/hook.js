@@ -212,11 +212,25 @@
         return f.apply(this, arguments);
       });
     }
-    // A global function declaration is a writable, non-configurable property: replace its
-    // value; a function not defined yet is caught when the page assigns it.
-    var d = Object.getOwnPropertyDescriptor(W, setup);
-    if (d && d.writable) W[setup] = wrapSetup(W[setup]);
-    else hookProp(W, setup, wrapSetup);
+    setups.push({ name: setup, wrap: wrapSetup });
+    // Not defined yet: caught when the page assigns it.
+    if (typeof W[setup] !== 'function') hookProp(W, setup, wrapSetup);
+    rewrap();
+  }
+
+  // Arkose setup functions named so far. A global function declaration is a writable,
+  // non-configurable data property (one declared after the script tag replaces the accessor
+  // hookProp put there): its value is replaced, whenever the DOM changes and at
+  // DOMContentLoaded, until the enforcement script calls it.
+  var setups = [];
+  function rewrap() {
+    setups.forEach(function (s) {
+      try {
+        var cur = W[s.name];
+        var d = Object.getOwnPropertyDescriptor(W, s.name);
+        if (typeof cur === 'function' && !cur[MARK] && d && d.writable) W[s.name] = s.wrap(cur);
+      } catch (e) { /* keep the page working */ }
+    });
   }
 
   function watchScripts() {
@@ -229,7 +243,9 @@
     try {
       new MutationObserver(function (records) {
         records.forEach(function (r) { for (var i = 0; i < r.addedNodes.length; i++) added(r.addedNodes[i]); });
+        if (setups.length) rewrap();
       }).observe(document, { childList: true, subtree: true });
+      document.addEventListener('DOMContentLoaded', rewrap);
     } catch (e) { /* no DOM */ }
   }
 
