@@ -27,7 +27,7 @@
 //!
 //! Chromium comes from the system (Debian: `apt-get install chromium`); nothing here
 //! downloads one. [`find_chromium`] takes a path, or `$CAPMONSTER_CHROMIUM`, or looks for
-//! `chromium`, `chromium-browser`, `google-chrome-stable`, `google-chrome` on `PATH`.
+//! `chromium`, `chromium-browser`, `google-chrome-stable`, `google-chrome`, `chrome` on `PATH`.
 //! [`Chromium::launch`] starts it headless with a temporary profile. Its sandbox is turned
 //! off (`--no-sandbox`) only when running as root (containers, CI), where Chromium does not
 //! start with it; [`LaunchOptions::sandbox`] overrides.

@@ -29,7 +29,7 @@ pub(crate) struct SolvePageArgs {
     #[arg(value_name = "URL")]
     url: String,
     /// The Chromium (or Chrome) executable; default: $CAPMONSTER_CHROMIUM, else `chromium`,
-    /// `chromium-browser`, `google-chrome-stable` or `google-chrome` on PATH
+    /// `chromium-browser`, `google-chrome-stable`, `google-chrome` or `chrome` on PATH
     #[arg(long, value_name = "PATH")]
     chromium: Option<PathBuf>,
     /// Wait up to SECS seconds for widgets that render late (0: look once)
