@@ -715,3 +715,39 @@ async fn the_facade_client_solves_a_page() {
     );
     finish(env.chromium).await;
 }
+
+/// The `cross-site` page (a frame from `localhost`, another site than 127.0.0.1), solved in a
+/// browser launched with `launch`; its reports and how many tasks were created. (Switching
+/// site isolation off with `--disable-site-isolation-trials` and
+/// `--disable-features=IsolateOrigins,site-per-process` did not bring the frame into the
+/// page's process with Debian's Chromium 156 headless.)
+async fn cross_site(launch: LaunchOptions) -> (Vec<CaptchaReport>, u64) {
+    let server = WidgetServer::start();
+    let sim = Sim::spawn(SimConfig::instant()).unwrap();
+    let config = Config::new(ClientKey::new(capmonster_sim::DEFAULT_TEST_KEY).unwrap())
+        .with_policy(fast_policy())
+        .with_base_url(&sim.base_url())
+        .unwrap();
+    let client = Client::<HyperTransport>::from_config(config).unwrap();
+    let chromium = Chromium::launch(&launch).await.unwrap();
+    let page = chromium
+        .open(&server.page("cross-site"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let opts = SolveOptions {
+        wait: Duration::from_secs(2),
+        ..SolveOptions::default()
+    };
+    let reports = solve_page(&page, &client, &opts).await.unwrap();
+    finish(chromium).await;
+    (reports, sim.stats().tasks_created)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_in_a_cross_site_frame_is_not_seen_and_nothing_is_paid() {
+    // Chromium runs a cross-site frame in another process, which the page's DevTools session
+    // cannot read (nor the top document): the limit the README states.
+    let (reports, created) = cross_site(launch_opts()).await;
+    assert!(reports.is_empty(), "{reports:#?}");
+    assert_eq!(created, 0);
+}

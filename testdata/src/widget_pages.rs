@@ -24,7 +24,8 @@
 //! (reCAPTCHA, hCaptcha and an explicitly rendered Turnstile with an anonymous callback),
 //! `two-recaptcha` (two v2 widgets), `lazy` (an hCaptcha that arrives 1.5 s after load),
 //! `framed` (the Turnstile page in a same-origin frame), `cross-origin` (the hCaptcha page in a
-//! frame from the other origin), `missing-callback` (a `data-callback` that is not a function),
+//! frame from the other origin), `cross-site` (the hCaptcha page in a frame from `localhost`,
+//! another site), `missing-callback` (a `data-callback` that is not a function),
 //! `no-sitekey` (an `.h-captcha` without key), `none`. Each callback POSTs
 //! `{"page": NAME, "token": TOKEN}` to `/report` (GeeTest: the `getValidate()` object as JSON).
 //! `/slow` never answers (a navigation timeout).
@@ -169,6 +170,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/html",
         include_str!("../widgets/pages/cross-origin.html"),
     ),
+    (
+        "/pages/cross-site.html",
+        "text/html",
+        include_str!("../widgets/pages/cross-site.html"),
+    ),
 ];
 
 /// What a GeeTest v3 site's register API answers: its `gt` and a fresh `challenge`.
@@ -287,6 +293,7 @@ impl Drop for WidgetServer {
 
 fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool, other_origin: &str) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let conn_port = conn.local_addr().ok().map(|a| a.port());
     let Ok(write_half) = conn.try_clone() else {
         return;
     };
@@ -321,6 +328,10 @@ fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool, other
             return;
         }
         let path = target.split('?').next().unwrap_or_default();
+        // This server's port on `localhost`: another site than 127.0.0.1 for the browser.
+        let cross_site = conn_port
+            .map(|p| format!("http://localhost:{p}"))
+            .unwrap_or_default();
         let (status, ctype, text): (&str, &str, String) = if method == "POST" && path == "/report" {
             if let Ok(mut r) = reports.lock() {
                 r.push(Report {
@@ -335,7 +346,12 @@ fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool, other
             }
             return;
         } else if let Some((_, ct, t)) = FILES.iter().find(|(p, _, _)| *p == path) {
-            ("200 OK", ct, t.replace("{{OTHER_ORIGIN}}", other_origin))
+            (
+                "200 OK",
+                ct,
+                t.replace("{{OTHER_ORIGIN}}", other_origin)
+                    .replace("{{CROSS_SITE_ORIGIN}}", &cross_site),
+            )
         } else if path.starts_with("/v2/") && path.ends_with("/api.js") {
             // Arkose's enforcement script names the public key in its path.
             (
