@@ -11,7 +11,8 @@
 //! use capmonster_chromium::{Chromium, LaunchOptions, SolveOptions, solve_page};
 //! use std::time::Duration;
 //!
-//! # async fn demo(client: capmonster_core::Client<impl capmonster_core::Transport>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = capmonster::Client::from_env()?; // or a capmonster_core::Client, or any Solver
 //! let chromium = Chromium::launch(&LaunchOptions::default()).await?;
 //! let page = chromium.open("https://example.com/login", Duration::from_secs(30)).await?;
 //! for r in solve_page(&page, &client, &SolveOptions::default()).await? {
@@ -26,7 +27,7 @@
 //!
 //! Chromium comes from the system (Debian: `apt-get install chromium`); nothing here
 //! downloads one. [`find_chromium`] takes a path, or `$CAPMONSTER_CHROMIUM`, or looks for
-//! `chromium`, `chromium-browser`, `google-chrome-stable`, `google-chrome` on `PATH`.
+//! `chromium`, `chromium-browser`, `google-chrome-stable`, `google-chrome`, `chrome` on `PATH`.
 //! [`Chromium::launch`] starts it headless with a temporary profile. Its sandbox is turned
 //! off (`--no-sandbox`) only when running as root (containers, CI), where Chromium does not
 //! start with it; [`LaunchOptions::sandbox`] overrides.
@@ -43,9 +44,12 @@
 //! ([`Chromium::new_page`]), then the page is looked at until its widgets settle
 //! ([`SolveOptions::wait`]). A widget whose parameters the page does not reveal is reported
 //! with the parameter and the reason, and not solved. A widget whose token could not be
-//! handed to the page — it sits in a cross-origin frame, or the callback it names is not a
-//! function on the page — is found out before its task is created, and not solved: nothing
-//! is paid for it.
+//! handed to the page — it sits in a cross-origin frame, the callback it names is not a
+//! function on the page, a GeeTest captcha object was never handed to the page — is found out
+//! before its task is created, and not solved: nothing is paid for it. Frames of another
+//! origin on the same site (another port or subdomain) are read in their own context, so that
+//! their widgets are reported (as not injectable); a cross-site frame runs in another
+//! process and is not read.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -13,18 +13,27 @@ use serde_json::{Value, json};
 
 use crate::error::{CaptchaError, Error};
 
-/// The provider that solved a captcha. Today always CapMonster Cloud.
+/// The provider a [`Solver`] names by default: CapMonster Cloud, the only service a
+/// `capmonster_core::Client` sends tasks to.
 pub const PROVIDER: &str = "capmonster";
 
-/// What solves a task: a [`capmonster_core::Client`] (either transport), or anything that
-/// wraps one (the CLI's client of either transport). Going through the client means its
-/// ledger, account guard, spend cap and polling rules apply to every captcha of the page.
+/// What solves a task: a [`capmonster_core::Client`] (either transport), a
+/// `capmonster::Client` (feature `capmonster`, on by default), or anything that wraps one (the
+/// CLI's client of either transport). Going through the client means its ledger, account
+/// guard, spend cap and polling rules apply to every captcha of the page.
 pub trait Solver: Sync {
     /// createTask, then poll to the end.
     fn solve_task(
         &self,
         task: Task,
     ) -> impl Future<Output = Result<Solved, capmonster_core::Error>> + Send;
+
+    /// The provider that solved `solved` (the report's `provider`). The default is
+    /// [`PROVIDER`]: a client that can send a task to another service overrides it.
+    fn provider(&self, solved: &Solved) -> String {
+        let _ = solved;
+        PROVIDER.to_owned()
+    }
 }
 
 impl<T: Transport> Solver for Client<T>
@@ -36,6 +45,17 @@ where
         task: Task,
     ) -> impl Future<Output = Result<Solved, capmonster_core::Error>> + Send {
         self.solve(task)
+    }
+}
+
+/// `capmonster::Client` (the async facade) solves through the core client it wraps.
+#[cfg(feature = "capmonster")]
+impl Solver for capmonster::Client {
+    fn solve_task(
+        &self,
+        task: Task,
+    ) -> impl Future<Output = Result<Solved, capmonster_core::Error>> + Send {
+        self.as_core().solve(task)
     }
 }
 
@@ -72,6 +92,8 @@ pub struct CaptchaReport {
     pub task: Option<Task>,
     /// The solve, when it succeeded.
     pub solved: Option<Solved>,
+    /// The provider that solved it ([`Solver::provider`]), when it was solved.
+    pub provider: Option<String>,
     /// What the injection script reported (`{kind, filled, created, callbacks, resolved,
     /// errors}`), when it ran.
     pub injection: Option<Value>,
@@ -83,10 +105,10 @@ pub struct CaptchaReport {
 }
 
 impl CaptchaReport {
-    /// The provider that solved it ([`PROVIDER`]).
+    /// The provider that solved it, `None` when nothing was solved.
     #[must_use]
-    pub fn provider(&self) -> &'static str {
-        PROVIDER
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
     }
 
     /// Solved and injected.
@@ -100,21 +122,23 @@ impl CaptchaReport {
             detection,
             task: None,
             solved: None,
+            provider: None,
             injection: None,
             injected: false,
             error: None,
         }
     }
 
-    /// One JSON object: `kind`, `task` (as sent), `taskId`, `provider`, `solution`, `injected`,
-    /// `callback` (name, description, or null) and, on failure, `error` (its message).
+    /// One JSON object: `kind`, `task` (as sent), `taskId`, `provider` (null when nothing was
+    /// solved), `solution`, `injected`, `callback` (name, description, or null) and, on
+    /// failure, `error` (its message).
     #[must_use]
     pub fn to_json(&self) -> Value {
         let mut v = json!({
             "kind": self.detection.kind_str(),
             "task": self.task.as_ref().map(|t| Value::Object(t.as_json().clone())),
             "taskId": self.solved.as_ref().map(|s| s.task_id.0),
-            "provider": PROVIDER,
+            "provider": self.provider,
             "solution": self.solved.as_ref().map(|s| s.solution.raw().clone()),
             "injected": self.injected,
             "callback": self.detection.callback_str(),
@@ -144,14 +168,121 @@ async fn eval(page: &Page, expr: &str, what: &str) -> Result<Value, Error> {
     Ok(r.value().cloned().unwrap_or(Value::Null))
 }
 
-/// One look at the live page: [`SNAPSHOT_SCRIPT`] evaluated in the top document, passed to
+/// Evaluated in a frame's own context: the frame's path from the top document (indexes into
+/// `window.frames`, which a cross-origin document may read) and its snapshot.
+fn frame_snapshot_script() -> String {
+    format!(
+        "(function () {{ var path = [], w = window; try {{ while (w !== w.top) {{ var p = w.parent, \
+         i = 0, n = p.frames.length; for (; i < n; i++) {{ if (p.frames[i] === w) break; }} \
+         if (i === n) return null; path.unshift(i); w = p; }} }} catch (e) {{ return null; }} \
+         return {{ path: path, snap: {SNAPSHOT_SCRIPT} }}; }})()"
+    )
+}
+
+/// The widgets' own frames (their checkbox and challenge documents): nothing to detect inside.
+fn is_widget_frame(url: &str) -> bool {
+    [
+        "/recaptcha/api2/",
+        "/recaptcha/enterprise/",
+        "hcaptcha.html#frame=",
+        "/turnstile/",
+        "/cdn-cgi/challenge-platform/",
+        "arkoselabs.com/",
+        "/fc/gc/",
+        "geetest.com/",
+    ]
+    .iter()
+    .any(|p| url.contains(p))
+}
+
+fn path_of(f: &Value) -> Vec<u64> {
+    f.get("path")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
+
+/// The snapshots of the cross-origin frames that the top document's snapshot could not read
+/// (`crossOrigin: true`), taken by evaluating the script in each frame's own context, with
+/// their paths from the top document. Only frames that Chromium runs in the page's own
+/// process can be read this way (same site, another origin: another port or subdomain); a
+/// cross-site frame runs in another process and stays unread.
+async fn cross_origin_frames(page: &Page, top: &Value) -> Vec<Value> {
+    let unread: Vec<Vec<u64>> = top
+        .get("frames")
+        .and_then(Value::as_array)
+        .map(|fs| {
+            fs.iter()
+                .filter(|f| f.get("crossOrigin").and_then(Value::as_bool) == Some(true))
+                .filter(|f| {
+                    !f.get("url")
+                        .and_then(Value::as_str)
+                        .is_some_and(is_widget_frame)
+                })
+                .map(path_of)
+                .collect()
+        })
+        .unwrap_or_default();
+    if unread.is_empty() {
+        return Vec::new();
+    }
+    let (Ok(frames), Ok(main)) = (page.frames().await, page.mainframe().await) else {
+        return Vec::new();
+    };
+    let script = frame_snapshot_script();
+    let mut out = Vec::new();
+    for id in frames.into_iter().filter(|f| Some(f) != main.as_ref()) {
+        let Ok(Some(ctx)) = page.frame_execution_context(id).await else {
+            continue;
+        };
+        let Ok(params) = EvaluateParams::builder()
+            .expression(script.as_str())
+            .context_id(ctx)
+            .return_by_value(true)
+            .await_promise(false)
+            .build()
+        else {
+            continue;
+        };
+        let Ok(r) = page.evaluate_expression(params).await else {
+            continue;
+        };
+        let Some(v) = r.value() else { continue };
+        let at = path_of(v);
+        // Anything under an unread frame (its descendants too).
+        if !unread.iter().any(|u| at.starts_with(u)) {
+            continue;
+        }
+        // Its own document only: each frame under an unread one is read in its own context.
+        let Some(mut f) = v.pointer("/snap/frames/0").cloned() else {
+            continue;
+        };
+        if let Value::Object(m) = &mut f {
+            m.insert("path".into(), json!(at));
+        }
+        out.push(f);
+    }
+    out
+}
+
+/// One look at the live page: [`SNAPSHOT_SCRIPT`] evaluated in the top document (and in
+/// each cross-origin frame the top cannot read, where Chromium lets the adapter in), passed to
 /// [`detect_snapshot`]. Returns the detections and the browser's user agent.
 ///
 /// # Errors
 ///
 /// [`Error::Browser`].
 pub async fn detect_once(page: &Page) -> Result<(Vec<Detection>, Option<String>), Error> {
-    let snap = eval(page, SNAPSHOT_SCRIPT, "could not read the page").await?;
+    let mut snap = eval(page, SNAPSHOT_SCRIPT, "could not read the page").await?;
+    let extra = cross_origin_frames(page, &snap).await;
+    if !extra.is_empty()
+        && let Some(Value::Array(fs)) = snap.get_mut("frames")
+    {
+        // The frames read from their own context replace the unread entries.
+        let seen: Vec<Vec<u64>> = extra.iter().map(path_of).collect();
+        fs.retain(|f| !seen.contains(&path_of(f)));
+        fs.extend(extra);
+    }
     let url = snap
         .get("url")
         .and_then(Value::as_str)
@@ -256,6 +387,18 @@ const PROBE: &str = r"(function (c) {
     }
     if (!ok) return 'the function the page gave to render is not reachable (the widget is not rendered, or the hook script was not installed before the page loaded)';
   }
+  if (c.geetest) {
+    // The SDK hands its captcha object to initGeetest's callback once its assets have loaded;
+    // until then there is no onSuccess to call and no getValidate to answer.
+    var greg = w.__capmonsterPage, handed = false;
+    ((greg && greg.renders) || []).forEach(function (r) {
+      if ((r.vendor === 'geetest' || r.vendor === 'geetest4') && r.obj &&
+          (!c.sitekey || r.params.gt === c.sitekey || r.params.captchaId === c.sitekey || r.params.captcha_id === c.sitekey)) handed = true;
+    });
+    var fields = false;
+    try { fields = !!w.document.querySelector('[name=geetest_challenge],[name=lot_number]'); } catch (e) { /* ignore */ }
+    if (!handed && !fields) return 'the GeeTest captcha object has not been handed to the page (initGeetest\'s callback has not run yet, or the hook script was not installed before the page loaded)';
+  }
   if (c.promise && !w.__capmonsterPage) return 'the page awaits grecaptcha.execute, which is not held (the hook script was not installed before the page loaded)';
   return null;
 })";
@@ -268,6 +411,7 @@ async fn probe(page: &Page, det: &Detection) -> Result<Option<String>, Error> {
         "promise": matches!(det.callback, Some(Callback::ExecutePromise)),
         "anonymous": matches!(det.callback, Some(Callback::Anonymous)),
         "sitekey": det.sitekey,
+        "geetest": det.kind == Kind::Geetest,
         "vendors": match det.kind {
             Kind::RecaptchaV2 | Kind::RecaptchaV2Enterprise => vec!["recaptcha", "recaptcha-enterprise"],
             Kind::RecaptchaV3 | Kind::RecaptchaV3Enterprise => vec!["recaptcha", "recaptcha-enterprise"],
@@ -408,6 +552,7 @@ pub async fn solve_page<S: Solver>(
     let results = futures_util::future::join_all(work).await;
     for (r, res) in reports.iter_mut().zip(results) {
         if let Some((solved, injection, error)) = res {
+            r.provider = solved.as_ref().map(|s| solver.provider(s));
             r.solved = solved;
             r.injected = injection.is_some() && error.is_none();
             r.injection = injection;

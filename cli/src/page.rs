@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::backend::Backend;
-use crate::output::{self, EXIT_INTERNAL, EXIT_OK, EXIT_TRANSPORT, EXIT_USAGE};
+use crate::output::{self, EXIT_INTERNAL, EXIT_OK, EXIT_SERVICE, EXIT_TRANSPORT, EXIT_USAGE};
 use crate::{Io, emit, read_source, source_name};
 
 /// How long the page may take to load.
@@ -29,7 +29,7 @@ pub(crate) struct SolvePageArgs {
     #[arg(value_name = "URL")]
     url: String,
     /// The Chromium (or Chrome) executable; default: $CAPMONSTER_CHROMIUM, else `chromium`,
-    /// `chromium-browser`, `google-chrome-stable` or `google-chrome` on PATH
+    /// `chromium-browser`, `google-chrome-stable`, `google-chrome` or `chrome` on PATH
     #[arg(long, value_name = "PATH")]
     chromium: Option<PathBuf>,
     /// Wait up to SECS seconds for widgets that render late (0: look once)
@@ -96,6 +96,9 @@ fn line_code(r: &CaptchaReport) -> u8 {
         // not be handed to it.
         Some(CaptchaError::Task(_) | CaptchaError::NotInjectable(_)) => EXIT_USAGE,
         Some(CaptchaError::Solve(e)) => output::exit_code(e),
+        // The service's answer cannot be used: no token, or one longer than any response
+        // field takes.
+        Some(CaptchaError::NoToken | CaptchaError::Inject(_)) => EXIT_SERVICE,
         Some(_) => EXIT_INTERNAL,
     }
 }
@@ -231,4 +234,45 @@ async fn run(chromium: &Chromium, backend: &Backend, args: &SolvePageArgs, io: &
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capmonster_core::{Metadata, Solution};
+    use capmonster_page::{Detection, InjectError, Kind, MAX_TOKEN_BYTES, Source};
+
+    #[test]
+    fn a_token_longer_than_any_field_is_the_services_answer_not_a_bug() {
+        let len = MAX_TOKEN_BYTES + 1;
+        let mut r = CaptchaReport {
+            detection: Detection::new(Kind::Hcaptcha, "https://example.com/", Source::Snapshot),
+            task: None,
+            solved: Some(Solved::new(
+                serde_json::from_value(json!(7)).unwrap(),
+                None,
+                Solution::new(
+                    json!({ "gRecaptchaResponse": "x".repeat(len) }),
+                    Metadata::default(),
+                ),
+                1,
+            )),
+            provider: Some("capmonster".into()),
+            injection: None,
+            injected: false,
+            error: Some(CaptchaError::Inject(InjectError::TokenTooLong {
+                len,
+                max: MAX_TOKEN_BYTES,
+            })),
+        };
+        assert_eq!(line_code(&r), EXIT_SERVICE);
+        let v: Value = serde_json::from_str(&line(&r)).unwrap();
+        assert_eq!(v["error"]["exitCode"], 3);
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(&format!("{len} bytes")), "{msg}");
+        assert_eq!(v["taskId"], 7);
+        assert_eq!(v["provider"], "capmonster");
+        r.error = Some(CaptchaError::NoToken);
+        assert_eq!(line_code(&r), EXIT_SERVICE);
+    }
 }

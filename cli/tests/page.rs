@@ -280,3 +280,85 @@ fn ctrl_c_closes_the_browser() {
     assert!(err.contains("interrupted"), "{err}");
     assert_nothing_left(&dir);
 }
+
+#[test]
+fn solve_page_pays_nothing_for_a_widget_in_a_cross_origin_frame() {
+    use capmonster_sim::{Sim, SimConfig};
+    let server = WidgetServer::start();
+    let sim = Sim::spawn(SimConfig::instant()).expect("sim");
+    let dir = tmp("cross-origin");
+    let url = sim.base_url();
+    let page = server.page("cross-origin");
+    let mut args = vec!["--base-url", &url, "--client-key", support::KEY];
+    args.extend_from_slice(&support::FAST);
+    args.extend_from_slice(&["solve-page", &page, "--wait", "2"]);
+    let mut cmd = support::capmonster(&args);
+    cmd.env("TMPDIR", &dir);
+    let out = support::run_command(cmd, None, support::RUN_LIMIT);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let l: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert_eq!(l[0]["kind"], "hcaptcha");
+    assert!(l[0]["taskId"].is_null(), "{}", l[0]);
+    assert!(l[0]["provider"].is_null(), "{}", l[0]);
+    assert_eq!(l[0]["injected"], false);
+    assert_eq!(l[0]["error"]["exitCode"], 2);
+    let msg = l[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("cross-origin frame") && msg.contains(&server.other_origin()),
+        "{msg}"
+    );
+    assert_eq!(sim.stats().tasks_created, 0, "no createTask was sent");
+    assert!(
+        !sim.stats().requests.contains_key("createTask"),
+        "{:?}",
+        sim.stats().requests
+    );
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn solve_page_with_sim_hands_geetest_v4_and_funcaptcha_their_solutions() {
+    let server = WidgetServer::start();
+    for (name, kind, task_type) in [
+        ("geetest-v4", "geetest", "GeeTestTask"),
+        ("funcaptcha", "funcaptcha", "FunCaptchaTask"),
+    ] {
+        let dir = tmp(name);
+        let out = solve_page(&dir, &[&server.page(name), "--wait", "5"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {} {}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let l = lines(&out);
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert_eq!(l[0]["kind"], kind);
+        assert_eq!(l[0]["task"]["type"], task_type);
+        assert_eq!(l[0]["injected"], true, "{}", l[0]);
+        assert_eq!(l[0]["provider"], "capmonster");
+        assert_nothing_left(&dir);
+    }
+    let reports = server.wait_reports(2, Duration::from_secs(5));
+    let mut pages: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["page"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        ["funcaptcha", "geetest-v4"],
+        "each page's own callback ran"
+    );
+}

@@ -151,9 +151,108 @@
     };
   }
 
+  // hCaptcha Enterprise: hcaptcha.setData(widgetId, {rqdata}) hands the challenge its
+  // request data; the task needs it (`data`).
+  function wrapSetData(orig) {
+    if (typeof orig !== 'function' || orig[MARK]) return orig;
+    return mark(function (id, data) {
+      try {
+        if (data && typeof data.rqdata === 'string') {
+          var wid = id === undefined || id === null ? null : String(id);
+          reg.renders.forEach(function (r) {
+            if (r.vendor === 'hcaptcha' && (wid === null || r.widgetId === wid || reg.renders.length === 1)) {
+              r.params.rqdata = data.rqdata;
+            }
+          });
+          reg.hcaptchaData = { widgetId: wid, rqdata: data.rqdata };
+        }
+      } catch (e) { /* keep the page working */ }
+      return orig.apply(this, arguments);
+    });
+  }
+
+  function hcaptchaObject(o) {
+    if (o && typeof o === 'object') {
+      hookProp(o, 'render', function (f) { return wrapRender('hcaptcha', f); });
+      hookProp(o, 'setData', wrapSetData);
+    }
+    return o;
+  }
+
+  // Arkose Labs (FunCaptcha): the enforcement script (/v2/<public key>/api.js) calls the setup
+  // function its tag names in data-callback with the enforcement object, whose
+  // setConfig({onCompleted}) takes the completion callback (called with {token}).
+  function arkoseScript(el) {
+    if (!el || el.tagName !== 'SCRIPT' || el.__capmonsterSeen) return;
+    var src = el.getAttribute('src') || '';
+    var m = src.match(/\/v2\/([^\/?#]{8,})\/api\.js/);
+    var setup = el.getAttribute('data-callback');
+    if (!m || !setup) return;
+    try { Object.defineProperty(el, '__capmonsterSeen', { value: true }); } catch (e) { return; }
+    var entry = { vendor: 'funcaptcha', container: null, params: { sitekey: m[1] }, widgetId: null };
+    reg.renders.push(entry);
+    function wrapSetup(f) {
+      if (typeof f !== 'function' || f[MARK]) return f;
+      return mark(function (enforcement) {
+        try {
+          var sc = enforcement && enforcement.setConfig;
+          if (typeof sc === 'function') {
+            enforcement.setConfig = function (c) {
+              if (c && typeof c.onCompleted === 'function') {
+                var done = c.onCompleted;
+                entry.fn = function (token) { return done.call(this, { token: token, completed: true }); };
+                entry.callbackAnonymous = true;
+                entry.widgetId = 'enforcement';
+              }
+              if (c && typeof c.selector === 'string') entry.container = c.selector;
+              return sc.apply(this, arguments);
+            };
+          }
+        } catch (e) { /* keep the page working */ }
+        return f.apply(this, arguments);
+      });
+    }
+    setups.push({ name: setup, wrap: wrapSetup });
+    // Not defined yet: caught when the page assigns it.
+    if (typeof W[setup] !== 'function') hookProp(W, setup, wrapSetup);
+    rewrap();
+  }
+
+  // Arkose setup functions named so far. A global function declaration is a writable,
+  // non-configurable data property (one declared after the script tag replaces the accessor
+  // hookProp put there): its value is replaced, whenever the DOM changes and at
+  // DOMContentLoaded, until the enforcement script calls it.
+  var setups = [];
+  function rewrap() {
+    setups.forEach(function (s) {
+      try {
+        var cur = W[s.name];
+        var d = Object.getOwnPropertyDescriptor(W, s.name);
+        if (typeof cur === 'function' && !cur[MARK] && d && d.writable) W[s.name] = s.wrap(cur);
+      } catch (e) { /* keep the page working */ }
+    });
+  }
+
+  function watchScripts() {
+    function added(n) {
+      if (n.nodeType !== 1) return;
+      if (n.tagName === 'SCRIPT') return arkoseScript(n);
+      var list = n.getElementsByTagName('script');
+      for (var i = 0; i < list.length; i++) arkoseScript(list[i]);
+    }
+    try {
+      new MutationObserver(function (records) {
+        records.forEach(function (r) { for (var i = 0; i < r.addedNodes.length; i++) added(r.addedNodes[i]); });
+        if (setups.length) rewrap();
+      }).observe(document, { childList: true, subtree: true });
+      document.addEventListener('DOMContentLoaded', rewrap);
+    } catch (e) { /* no DOM */ }
+  }
+
   hookProp(W, 'grecaptcha', recaptchaObject(false));
-  hookProp(W, 'hcaptcha', vendorObject('hcaptcha'));
+  hookProp(W, 'hcaptcha', hcaptchaObject);
   hookProp(W, 'turnstile', vendorObject('turnstile'));
   hookProp(W, 'initGeetest', wrapGeetest('geetest'));
   hookProp(W, 'initGeetest4', wrapGeetest('geetest4'));
+  watchScripts();
 })();

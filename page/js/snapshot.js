@@ -120,6 +120,8 @@
       }
       f.html = html;
       f.recaptchaClients = recaptchaClients(w);
+      // enterprise.js defines grecaptcha.enterprise; api.js does not.
+      try { f.recaptchaEnterprise = !!(w.grecaptcha && w.grecaptcha.enterprise); } catch (e) { /* ignore */ }
       hooks(w, f);
     } catch (e) {
       doc = null;

@@ -26,6 +26,9 @@ struct Doc<'a> {
     frame_path: Vec<usize>,
     frame_url: Option<String>,
     source: Source,
+    /// The live document runs reCAPTCHA Enterprise (`grecaptcha.enterprise` exists), whatever
+    /// host its script came from.
+    recaptcha_enterprise: bool,
 }
 
 impl Doc<'_> {
@@ -146,7 +149,8 @@ fn fill(into: &mut Detection, from: Detection) {
         challenge,
         api_server,
         risk_type,
-        response_field
+        response_field,
+        rqdata
     );
     // A name beats "anonymous": it is what the page registered under data-callback, or a
     // snapshot found the function under a global name.
@@ -235,6 +239,7 @@ pub fn detect_html(html: &str, page_url: &str) -> Vec<Detection> {
         frame_path: Vec::new(),
         frame_url: None,
         source: Source::Html,
+        recaptcha_enterprise: false,
     };
     scan_document(&mut c, html, &doc, 0);
     c.finish()
@@ -400,7 +405,7 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
     let els = html::scan(html);
     let libs = read_libs(&els);
     let frame = doc.frame_path.clone();
-    let enterprise = libs.recaptcha_enterprise();
+    let enterprise = libs.recaptcha_enterprise() || doc.recaptcha_enterprise;
     let v2_kind = if enterprise {
         Kind::RecaptchaV2Enterprise
     } else {
@@ -536,6 +541,7 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
                     frame_path: path,
                     frame_url: Some("about:srcdoc".into()),
                     source: doc.source,
+                    recaptcha_enterprise: false,
                 };
                 scan_document(c, srcdoc, &sub, depth + 1);
             }
@@ -617,12 +623,28 @@ fn scan_document(c: &mut Collector, html: &str, doc: &Doc<'_>, depth: usize) {
         d.sitekey = p.get_str("sitekey");
         d.invisible = is_invisible(p.get_str("size").as_deref());
         d.callback = callback_of(p.get("callback"));
+        d.rqdata = p.get_str("rqdata");
         d.widget.container = container_of(args.first());
         c.merge(
             d,
             "render",
             Some("hcaptcha.render(…) is called but its sitekey is not a string literal; use the live-page snapshot".into()),
         );
+    }
+    // hCaptcha Enterprise: `hcaptcha.setData(id, {rqdata: '…'})` with a literal rqdata goes to
+    // the page's hCaptcha widgets that have none yet.
+    for args in js::calls(&inline, "hcaptcha.setData(") {
+        let Some(rq) = args.get(1).and_then(|p| p.get_str("rqdata")) else {
+            continue;
+        };
+        for f in &mut c.found {
+            if f.det.kind == Kind::Hcaptcha
+                && f.det.widget.frame_path == frame
+                && f.det.rqdata.is_none()
+            {
+                f.det.rqdata = Some(rq.clone());
+            }
+        }
     }
     let chl_page_data = js::object_after(&inline, "_cf_chl_opt")
         .iter()
@@ -875,6 +897,8 @@ pub fn detect_snapshot(snapshot: &Value, page_url: &str) -> Vec<Detection> {
             frame_url: (!path.is_empty()).then(|| url.clone()),
             frame_path: path,
             source: Source::Snapshot,
+            recaptcha_enterprise: f.get("recaptchaEnterprise").and_then(Value::as_bool)
+                == Some(true),
         };
         if let Some(html) = f.get("html").and_then(Value::as_str) {
             scan_document(&mut c, html, &doc, 0);
@@ -935,6 +959,9 @@ fn snapshot_frame(c: &mut Collector, f: &Value, doc: &Doc<'_>) {
         d.cdata = s(p, "cData");
         d.page_data = s(p, "chlPageData");
         d.data_s = s(p, "s");
+        if kind == Kind::Hcaptcha {
+            d.rqdata = s(p, "rqdata");
+        }
         d.callback = snapshot_callback(r);
         d.widget.container = s(r, "container");
         d.widget.widget_id = s(r, "widgetId");

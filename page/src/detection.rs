@@ -222,6 +222,10 @@ pub struct Detection {
     /// Turnstile's `data-response-field-name`, when the page renames the response input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_field: Option<String>,
+    /// hCaptcha Enterprise's `rqdata` (given to `hcaptcha.setData`), when the page reveals
+    /// it: the task's `data`. Single-use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rqdata: Option<String>,
     /// Where the widget is.
     pub widget: Widget,
     /// What the detection was made from.
@@ -251,6 +255,7 @@ impl Detection {
             api_server: None,
             risk_type: None,
             response_field: None,
+            rqdata: None,
             widget: Widget::default(),
             source,
             missing: Vec::new(),

@@ -110,7 +110,8 @@ fn geetest_solution(det: &Detection, token: &str) -> Result<Value, InjectError> 
 ///   `g-recaptcha-response` field if the page has one; calls a `data-callback`.
 /// - hCaptcha: `h-captcha-response` and `g-recaptcha-response`, then the callback.
 /// - Turnstile: `cf-turnstile-response` (or the `data-response-field-name`), then the callback.
-/// - FunCaptcha: `fc-token` and `verification-token`, then a named callback.
+/// - FunCaptcha: `fc-token` and `verification-token`, then a named callback, or the
+///   `onCompleted` given to Arkose's `setConfig` (recorded by the hook, called with `{token}`).
 /// - GeeTest: `token` is the solution object as JSON; its values go to the `geetest_*` (v3)
 ///   or `lot_number`… (v4) fields, and the `onSuccess` handlers recorded by the hook run with
 ///   `getValidate()` returning the solution.

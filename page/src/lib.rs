@@ -27,8 +27,9 @@
 //! In a browser:
 //!
 //! 1. before the page loads, install [`HOOK_SCRIPT`] in every frame (it records the
-//!    parameters given to `grecaptcha.render`, `hcaptcha.render`, `turnstile.render`,
-//!    `initGeetest`, and holds reCAPTCHA v3 `execute` promises);
+//!    parameters given to `grecaptcha.render`, `hcaptcha.render`/`setData`,
+//!    `turnstile.render`, `initGeetest`, Arkose's `setConfig`, and holds reCAPTCHA v3
+//!    `execute` promises);
 //! 2. evaluate [`SNAPSHOT_SCRIPT`] in the top document and pass its JSON value to
 //!    [`detect_snapshot`];
 //! 3. build each task with [`Detection::task`], solve it, and evaluate
@@ -54,18 +55,20 @@ pub use task::{TaskError, TaskOptions};
 /// with `returnByValue: true`); pass what it returns to [`detect_snapshot`]. Read-only.
 ///
 /// It returns `{version: 1, url, userAgent, frames: [{path, url, html, recaptchaClients,
-/// hooked, renders, executes, crossOrigin}]}`: for the top document and each frame it can
-/// reach, the rendered DOM (`outerHTML`, up to 4 MB), reCAPTCHA's per-widget config
-/// (`___grecaptcha_cfg.clients`) and what [`HOOK_SCRIPT`] recorded. A cross-origin frame is
+/// recaptchaEnterprise, hooked, renders, executes, crossOrigin}]}`: for the top document and
+/// each frame it can reach, the rendered DOM (`outerHTML`, up to 4 MB), reCAPTCHA's
+/// per-widget config (`___grecaptcha_cfg.clients`), whether `grecaptcha.enterprise` exists,
+/// and what [`HOOK_SCRIPT`] recorded. A cross-origin frame is
 /// listed with `crossOrigin: true` and its `src`; a driver that can evaluate the script in
 /// that frame may append that result's `frames` (with the frame's `path` prefixed).
 pub const SNAPSHOT_SCRIPT: &str = include_str!("../js/snapshot.js");
 
 /// Install before the page's own scripts run, in every frame (with CDP,
 /// `Page.addScriptToEvaluateOnNewDocument`). It wraps the widgets' APIs as they appear
-/// (`grecaptcha.render`/`execute`, `grecaptcha.enterprise.*`, `hcaptcha.render`,
-/// `turnstile.render`, `initGeetest`, `initGeetest4`) to record their parameters and
-/// callbacks in `window.__capmonsterPage`, and holds every reCAPTCHA v3
+/// (`grecaptcha.render`/`execute`, `grecaptcha.enterprise.*`, `hcaptcha.render`/`setData`,
+/// `turnstile.render`, `initGeetest`, `initGeetest4`, and the setup function Arkose's
+/// enforcement script names in `data-callback`, whose `setConfig` takes `onCompleted`) to
+/// record their parameters and callbacks in `window.__capmonsterPage`, and holds every reCAPTCHA v3
 /// `grecaptcha.execute(siteKey, {action})` promise until [`injection_script`] resolves it
 /// with a solved token (v2's `execute()` passes through). Idempotent; no network.
 pub const HOOK_SCRIPT: &str = include_str!("../js/hook.js");

@@ -174,6 +174,9 @@ impl Detection {
                 if self.invisible {
                     b = b.is_invisible(true);
                 }
+                if let Some(d) = &self.rqdata {
+                    b = b.data(d.clone());
+                }
                 b.build()?
             }
             Kind::Turnstile => match &self.page_data {

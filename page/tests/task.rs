@@ -169,3 +169,15 @@ fn page_url_override_and_builder_refusal() {
     };
     assert!(matches!(d.task(&opts), Err(TaskError::Build(_))));
 }
+
+#[test]
+fn hcaptcha_enterprise_rqdata_becomes_the_task_data() {
+    let d = &fixture("hcaptcha-enterprise-rqdata")[0];
+    let t = task_json(d, &TaskOptions::default());
+    assert_eq!(t["type"], "HCaptchaTask");
+    assert_eq!(t["data"], "sQ8sKZ1+Fv7aOQmUAw6G5kd3Q0/PrjnbJvXqv0b7W8y2k=");
+    assert_eq!(t["isInvisible"], true);
+    let live = &fixture("enterprise-self-hosted.snapshot")[1];
+    let t = task_json(live, &TaskOptions::default());
+    assert_eq!(t["data"], "sQ8sKZ1+Fv7aOQmUAw6G5kd3Q0/PrjnbJvXqv0b7W8y2k=");
+}

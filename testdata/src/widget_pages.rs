@@ -6,18 +6,29 @@
 //! scripts — their global objects, automatic and explicit rendering, the frames (from another
 //! origin: `localhost` instead of `127.0.0.1`), the response fields and reCAPTCHA's
 //! `___grecaptcha_cfg` — but never produce a token: a token can only come from a solver.
-//! They are served under the vendors' own paths (`/recaptcha/api.js`, `/recaptcha/api2/anchor`,
-//! `/hcaptcha/1/api.js`, `/turnstile/v0/api.js`) on the test server, and the pages load them
-//! from there: detection in a live page reads the DOM, the widgets' config and the hook's
-//! records, not the script's host. (Mapping www.google.com to the test server instead would not
-//! work over plain http: Chromium upgrades HSTS-preloaded hosts to https.)
+//! They are served under the vendors' own paths (`/recaptcha/api.js`, `/recaptcha/enterprise.js`,
+//! `/recaptcha/api2/anchor`, `/recaptcha/enterprise/anchor`, `/hcaptcha/1/api.js`,
+//! `/turnstile/v0/api.js`, GeeTest's `gt.js` and `gt4.js`, Arkose's `/v2/<public key>/api.js`)
+//! on the test server, and the pages load them from there: detection in a live page reads the
+//! DOM, the widgets' config and the hook's records, not the script's host. (Mapping
+//! www.google.com to the test server instead would not work over plain http: Chromium upgrades
+//! HSTS-preloaded hosts to https.)
 //!
 //! Pages (`/pages/NAME.html`): `v2-checkbox` (`.g-recaptcha` with `data-callback`),
-//! `v2-explicit` (explicit render 700 ms after load, an anonymous callback), `v3` (a pending
-//! `execute` promise), `turnstile`, `hcaptcha`, `three` (reCAPTCHA, hCaptcha and an explicitly
-//! rendered Turnstile with an anonymous callback), `missing-callback` (a `data-callback` that
-//! is not a function), `no-sitekey` (an `.h-captcha` without key), `none`. Each callback POSTs
-//! `{"page": NAME, "token": TOKEN}` to `/report`. `/slow` never answers (a navigation timeout).
+//! `v2-explicit` (explicit render 700 ms after load, an anonymous callback), `v2-invisible`
+//! (an invisible widget bound to a button), `v2-enterprise` (`enterprise.js`, a checkbox with an
+//! action), `v3` and `v3-enterprise` (a pending `execute` promise with an action), `turnstile`,
+//! `hcaptcha`, `hcaptcha-enterprise` (invisible, its `rqdata` fetched from the site's API and
+//! given to `setData`), `geetest-v3` (gt and challenge from the site's register API),
+//! `geetest-v4`, `funcaptcha` (Arkose's setup function and `onCompleted`), `three`
+//! (reCAPTCHA, hCaptcha and an explicitly rendered Turnstile with an anonymous callback),
+//! `two-recaptcha` (two v2 widgets), `lazy` (an hCaptcha that arrives 1.5 s after load),
+//! `framed` (the Turnstile page in a same-origin frame), `cross-origin` (the hCaptcha page in a
+//! frame from the other origin), `cross-site` (the hCaptcha page in a frame from `localhost`,
+//! another site), `missing-callback` (a `data-callback` that is not a function),
+//! `no-sitekey` (an `.h-captcha` without key), `none`. Each callback POSTs
+//! `{"page": NAME, "token": TOKEN}` to `/report` (GeeTest: the `getValidate()` object as JSON).
+//! `/slow` never answers (a navigation timeout).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -47,6 +58,18 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("../widgets/turnstile.js"),
     ),
+    (
+        "/geetest/gt.js",
+        "text/javascript",
+        include_str!("../widgets/geetest.js"),
+    ),
+    (
+        "/geetest/gt4.js",
+        "text/javascript",
+        include_str!("../widgets/geetest.js"),
+    ),
+    ("/geetest/register", "application/json", GEETEST_REGISTER),
+    ("/hcaptcha/rqdata", "application/json", HCAPTCHA_RQDATA),
     (
         "/pages/v2-checkbox.html",
         "text/html",
@@ -92,7 +115,73 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/html",
         include_str!("../widgets/pages/none.html"),
     ),
+    (
+        "/pages/v2-invisible.html",
+        "text/html",
+        include_str!("../widgets/pages/v2-invisible.html"),
+    ),
+    (
+        "/pages/v2-enterprise.html",
+        "text/html",
+        include_str!("../widgets/pages/v2-enterprise.html"),
+    ),
+    (
+        "/pages/v3-enterprise.html",
+        "text/html",
+        include_str!("../widgets/pages/v3-enterprise.html"),
+    ),
+    (
+        "/pages/geetest-v3.html",
+        "text/html",
+        include_str!("../widgets/pages/geetest-v3.html"),
+    ),
+    (
+        "/pages/geetest-v4.html",
+        "text/html",
+        include_str!("../widgets/pages/geetest-v4.html"),
+    ),
+    (
+        "/pages/funcaptcha.html",
+        "text/html",
+        include_str!("../widgets/pages/funcaptcha.html"),
+    ),
+    (
+        "/pages/hcaptcha-enterprise.html",
+        "text/html",
+        include_str!("../widgets/pages/hcaptcha-enterprise.html"),
+    ),
+    (
+        "/pages/two-recaptcha.html",
+        "text/html",
+        include_str!("../widgets/pages/two-recaptcha.html"),
+    ),
+    (
+        "/pages/lazy.html",
+        "text/html",
+        include_str!("../widgets/pages/lazy.html"),
+    ),
+    (
+        "/pages/framed.html",
+        "text/html",
+        include_str!("../widgets/pages/framed.html"),
+    ),
+    (
+        "/pages/cross-origin.html",
+        "text/html",
+        include_str!("../widgets/pages/cross-origin.html"),
+    ),
+    (
+        "/pages/cross-site.html",
+        "text/html",
+        include_str!("../widgets/pages/cross-site.html"),
+    ),
 ];
+
+/// What a GeeTest v3 site's register API answers: its `gt` and a fresh `challenge`.
+pub const GEETEST_REGISTER: &str = r#"{"success":1,"gt":"022397c99c9f646f6477822485f30404","challenge":"9d2f4b7c1e0a8d3f6b5c4e2a1f0d9c8b","new_captcha":true}"#;
+
+/// The `rqdata` an hCaptcha Enterprise site's API hands its page (`/hcaptcha/rqdata`).
+pub const HCAPTCHA_RQDATA: &str = r#"{"rqdata":"sQ8sKZ1+Fv7aOQmUAw6G5kd3Q0/PrjnbJvXqv0b7W8y2k="}"#;
 
 /// The widget frames' document (the anchor, checkbox and challenge frames).
 const FRAME: &str = "<!DOCTYPE html><html><body><div role=\"checkbox\" aria-checked=\"false\">I'm not a robot</div></body></html>";
@@ -107,12 +196,15 @@ pub struct Report {
 /// The server; stops when dropped.
 pub struct WidgetServer {
     addr: SocketAddr,
+    other: SocketAddr,
     reports: Arc<Mutex<Vec<Report>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl WidgetServer {
-    /// Starts the server on a free port of 127.0.0.1.
+    /// Starts the server on two free ports of 127.0.0.1: the pages' origin, and another origin
+    /// serving the same files ([`other_origin`](Self::other_origin)), for cross-origin frames.
+    /// Both take `/report`.
     ///
     /// # Panics
     ///
@@ -120,23 +212,32 @@ impl WidgetServer {
     #[must_use]
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let other_listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
+        let other = other_listener.local_addr().expect("local addr");
         let reports = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (Arc::clone(&reports), Arc::clone(&stop));
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
+        let other_origin: Arc<str> = format!("http://{other}").into();
+        for l in [listener, other_listener] {
+            let (r, s, o) = (
+                Arc::clone(&reports),
+                Arc::clone(&stop),
+                Arc::clone(&other_origin),
+            );
+            thread::spawn(move || {
+                for conn in l.incoming() {
+                    if s.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let (r, s, o) = (Arc::clone(&r), Arc::clone(&s), Arc::clone(&o));
+                    thread::spawn(move || serve(conn, &r, &s, &o));
                 }
-                let Ok(conn) = conn else { continue };
-                let r = Arc::clone(&r);
-                let s = Arc::clone(&s);
-                thread::spawn(move || serve(conn, &r, &s));
-            }
-        });
+            });
+        }
         Self {
             addr,
+            other,
             reports,
             stop,
         }
@@ -146,6 +247,13 @@ impl WidgetServer {
     #[must_use]
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The other origin, `http://127.0.0.1:OTHER_PORT` (same files; `{{OTHER_ORIGIN}}` in a
+    /// page stands for it).
+    #[must_use]
+    pub fn other_origin(&self) -> String {
+        format!("http://{}", self.other)
     }
 
     /// The URL of `/pages/NAME.html`.
@@ -177,12 +285,15 @@ impl WidgetServer {
 impl Drop for WidgetServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        for a in [self.addr, self.other] {
+            let _ = TcpStream::connect_timeout(&a, Duration::from_millis(200));
+        }
     }
 }
 
-fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool) {
+fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool, other_origin: &str) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let conn_port = conn.local_addr().ok().map(|a| a.port());
     let Ok(write_half) = conn.try_clone() else {
         return;
     };
@@ -217,6 +328,10 @@ fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool) {
             return;
         }
         let path = target.split('?').next().unwrap_or_default();
+        // This server's port on `localhost`: another site than 127.0.0.1 for the browser.
+        let cross_site = conn_port
+            .map(|p| format!("http://localhost:{p}"))
+            .unwrap_or_default();
         let (status, ctype, text): (&str, &str, String) = if method == "POST" && path == "/report" {
             if let Ok(mut r) = reports.lock() {
                 r.push(Report {
@@ -231,8 +346,22 @@ fn serve(conn: TcpStream, reports: &Mutex<Vec<Report>>, stop: &AtomicBool) {
             }
             return;
         } else if let Some((_, ct, t)) = FILES.iter().find(|(p, _, _)| *p == path) {
-            ("200 OK", ct, (*t).to_owned())
+            (
+                "200 OK",
+                ct,
+                t.replace("{{OTHER_ORIGIN}}", other_origin)
+                    .replace("{{CROSS_SITE_ORIGIN}}", &cross_site),
+            )
+        } else if path.starts_with("/v2/") && path.ends_with("/api.js") {
+            // Arkose's enforcement script names the public key in its path.
+            (
+                "200 OK",
+                "text/javascript",
+                include_str!("../widgets/arkose.js").to_owned(),
+            )
         } else if path.starts_with("/recaptcha/api2/")
+            || path.starts_with("/recaptcha/enterprise/")
+            || path.starts_with("/arkose/")
             || path.starts_with("/hcaptcha/captcha/")
             || path.starts_with("/turnstile/cdn-cgi/")
         {

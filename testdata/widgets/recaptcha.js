@@ -43,7 +43,8 @@
     frame.width = '304';
     frame.height = '78';
     frame.name = 'a-standin' + id;
-    frame.src = frameOrigin + '/recaptcha/api2/anchor?ar=1&k=' + encodeURIComponent(params.sitekey) +
+    // The anchor frame: /recaptcha/api2/anchor, /recaptcha/enterprise/anchor for Enterprise.
+    frame.src = frameOrigin + (enterprise ? '/recaptcha/enterprise/anchor' : '/recaptcha/api2/anchor') + '?ar=1&k=' + encodeURIComponent(params.sitekey) +
       '&co=' + btoa(location.origin) + '&hl=en&v=standin&size=' + size;
     inner.appendChild(frame);
     wrap.appendChild(inner);
@@ -53,7 +54,15 @@
     field.className = 'g-recaptcha-response';
     field.style.display = 'none';
     wrap.appendChild(field);
-    host.appendChild(wrap);
+    // An invisible widget bound to a button (the button is the container) sits in the badge,
+    // appended to the body; any other widget renders inside its container.
+    if (size === 'invisible' && /^(BUTTON|INPUT)$/.test(host.tagName)) {
+      wrap.className = 'grecaptcha-badge';
+      wrap.setAttribute('data-style', params.badge || 'bottomright');
+      document.body.appendChild(wrap);
+    } else {
+      host.appendChild(wrap);
+    }
     var p = {};
     for (var k in params) p[k] = params[k];
     // The real client object: the container element, then nested objects with generated keys.
@@ -74,9 +83,12 @@
     execute: function (key, opts) {
       // v3: the real script asks Google for a token; the stand-in never answers by itself.
       if (typeof key === 'string') return new Promise(function () {});
-      return undefined; // v2 invisible: would open the challenge
+      // v2 invisible (execute() or execute(widgetId)): would open the challenge. Enterprise
+      // returns a promise that settles with the challenge.
+      return enterprise ? new Promise(function () {}) : undefined;
     }
   };
+  // enterprise.js: every method under grecaptcha.enterprise (ready too).
   window.grecaptcha = enterprise ? { enterprise: api, ready: api.ready } : api;
 
   function boot() {
@@ -91,11 +103,14 @@
       for (var i = 0; i < els.length; i++) {
         var el = els[i];
         var key = el.getAttribute('data-sitekey');
-        if (!key || el.getAttribute('data-action')) continue;
+        // data-action on plain api.js is v3's button binding (not rendered as a v2 widget);
+        // Enterprise v2 widgets take an action.
+        if (!key || (el.getAttribute('data-action') && !enterprise)) continue;
         var params = { sitekey: key, size: el.getAttribute('data-size') || 'normal' };
         var cb = el.getAttribute('data-callback');
         if (cb) params.callback = cb; // kept by name, as the real script does
         if (el.getAttribute('data-s')) params.s = el.getAttribute('data-s');
+        if (el.getAttribute('data-action')) params.action = el.getAttribute('data-action');
         render(el, params);
       }
     }
