@@ -19,7 +19,7 @@ fn the_file_is_wal_versioned_and_survives_a_reopen() {
         let l = SqliteLedger::open(&path).expect("open");
         assert_eq!(l.path(), path);
         l.insert(&intent(1).with_caller_key("k")).expect("insert");
-        l.mark_created(lid(1), TaskId(11), 5, Some(9))
+        l.mark_created(lid(1), TaskId::Int(11), 5, Some(9))
             .expect("created");
         assert_eq!(l.reserve_polls(lid(1), 7).expect("reserve"), 7);
     }
@@ -39,7 +39,7 @@ fn the_file_is_wal_versioned_and_survives_a_reopen() {
     drop(c);
     let l = SqliteLedger::open(&path).expect("reopen");
     let r = l
-        .find_by_task_id(TaskId(11))
+        .find_by_task_id(TaskId::Int(11))
         .expect("find")
         .expect("record");
     assert_eq!((r.polls_reserved(), r.caller_key()), (7, Some("k")));
@@ -97,7 +97,7 @@ fn a_record_from_a_newer_client_is_a_typed_error() {
     drop(c);
     let want = LedgerError::Record(RecordError::UnsupportedVersion {
         found: 7,
-        supported: 1,
+        supported: capmonster_core::record::RECORD_VERSION,
     });
     assert_eq!(l.get(lid(1)).unwrap_err(), want);
     assert_eq!(l.list_all().unwrap_err(), want);
@@ -193,7 +193,7 @@ fn writes_grouped_in_one_commit_keep_their_own_results() {
                 ));
                 // Odd threads claim their even neighbour's task id first, or are refused
                 // because the neighbour holds it: exactly one of each pair wins.
-                let task = TaskId(1000 + n - n % 2);
+                let task = TaskId::Int(1000 + n - n % 2);
                 let won = l.mark_created(lid(n), task, 5, None).is_ok();
                 assert_eq!(l.reserve_polls(lid(n), 3).is_ok(), won, "thread {n}");
             });
@@ -204,7 +204,7 @@ fn writes_grouped_in_one_commit_keep_their_own_results() {
     let all = l.list_all().expect("all");
     assert_eq!(all.len(), 64, "every insert that succeeded is on the disk");
     for pair in 0..32u64 {
-        let task = TaskId(1000 + 2 * pair);
+        let task = TaskId::Int(1000 + 2 * pair);
         let holder = l
             .find_by_task_id(task)
             .expect("find")
