@@ -123,7 +123,7 @@ fn keys_are_namespaced_by_a_hash_never_the_key() {
         RedisLedger::open_for_key(&server.url, &key),
         Err(LedgerError::UnsupportedSchema {
             found: 99,
-            supported: capmonster_core::record::RECORD_VERSION
+            supported: 1
         })
     ));
 }
