@@ -3,7 +3,8 @@
 //! machine uses the same functions.
 //!
 //! Interpretation is lenient the way the real service needs: unknown fields are ignored,
-//! `null` counts as absent, `cost` may be a number or a string, `errorId` non-zero means an
+//! `null` counts as absent, `cost` may be a number or a string (and `taskId`: CapSolver's are
+//! UUID strings, sent back as strings), `errorId` non-zero means an
 //! error whatever else the body holds, and the JSON body is read whatever the HTTP status
 //! (the service sends 402/403/429 with JSON error bodies). A body that is not JSON becomes a
 //! typed error with the status and a short snippet.

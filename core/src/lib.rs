@@ -172,7 +172,8 @@
 //! Every public item has exactly one path. The crate root names the client and what its users
 //! name: [`Client`], its builder and effects ([`ClientBuilder`], [`Transport`],
 //! [`CancelHandle`], ...), the configuration ([`Config`], [`ClientKey`], [`Endpoint`], the
-//! `DEFAULT_*` constants), tasks and answers ([`Task`], [`TaskFamily`], [`TaskId`],
+//! `DEFAULT_*` constants), tasks and answers ([`Task`], [`TaskFamily`], [`TaskId`] with
+//! [`TextTaskId`], [`ParseTaskIdError`] and [`MAX_TEXT_ID_LEN`],
 //! [`Solution`], [`Metadata`], [`Solved`], [`TaskStatus`], [`ReportKind`]), errors ([`Error`]
 //! and its kinds, codes and classes), timings ([`PollPolicy`], [`PolicyOverrides`],
 //! [`MAX_POLLS_PER_TASK`]), the state machine ([`Solve`], [`Action`], [`Outgoing`], ...,
