@@ -527,8 +527,8 @@ impl TaskRecord {
             }
             TaskState::Created { task_id: t } if t == task_id => Ok(()),
             TaskState::Created { task_id: t } => Err(TransitionError::TaskIdMismatch {
-                recorded: t,
-                given: task_id,
+                recorded: Box::new(t),
+                given: Box::new(task_id),
             }),
             _ => Err(self.not_allowed("mark the task created")),
         }
