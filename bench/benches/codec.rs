@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     });
     let poll = json!({"clientKey": cfg.key().expose(), "taskId": 7654321});
     g.bench_function("getTaskResult/core", |b| {
-        b.iter(|| codec::task_result_request(black_box(&cfg), black_box(TaskId(7_654_321))))
+        b.iter(|| codec::task_result_request(black_box(&cfg), black_box(TaskId::Int(7_654_321))))
     });
     g.bench_function("getTaskResult/serde_json", |b| {
         b.iter(|| serde_json::to_vec(black_box(&poll)).unwrap())
@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
             codec::report_incorrect_request(
                 black_box(&cfg),
                 ReportKind::Token,
-                black_box(TaskId(7_654_321)),
+                black_box(TaskId::Int(7_654_321)),
             )
         })
     });

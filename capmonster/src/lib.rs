@@ -94,7 +94,8 @@
 //!
 //! Everything has one path in this crate (apart from [`raw`], below). The root names the clients and what their users
 //! name: [`Client`], `blocking::Client`, [`ClientBuilder`] (and `blocking::ClientBuilder`), [`CancelHandle`], [`Config`],
-//! [`ClientKey`], [`ProxyUrl`], [`Task`], [`TaskFamily`], [`TaskId`], [`Solved`],
+//! [`ClientKey`], [`ProxyUrl`], [`Task`], [`TaskFamily`], [`TaskId`] (with [`TextTaskId`],
+//! [`ParseTaskIdError`] and [`MAX_TEXT_ID_LEN`]), [`Solved`],
 //! [`Solution`], [`Metadata`], [`TaskStatus`], [`ReportKind`], [`PollPolicy`],
 //! [`PolicyOverrides`], [`Error`] with its kinds, codes and classes. Two modules are
 //! namespaces for what has no better home and name nothing the root names: [`task`] (the
@@ -111,8 +112,9 @@ mod facade;
 
 pub use capmonster_core::{
     CancelHandle, ClientKey, Config, Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind,
-    Metadata, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind, Solution, Solved, Task,
-    TaskFamily, TaskId, TaskStatus, TransportError, TransportErrorKind,
+    MAX_TEXT_ID_LEN, Metadata, ParseTaskIdError, PolicyOverrides, PollPolicy, ProxyUrl, ReportKind,
+    Solution, Solved, Task, TaskFamily, TaskId, TaskStatus, TextTaskId, TransportError,
+    TransportErrorKind,
 };
 
 /// The task builders, one per documented task type (`task::RecaptchaV2`, `task::Turnstile`,

@@ -137,7 +137,7 @@ impl CaptchaReport {
         let mut v = json!({
             "kind": self.detection.kind_str(),
             "task": self.task.as_ref().map(|t| Value::Object(t.as_json().clone())),
-            "taskId": self.solved.as_ref().map(|s| s.task_id.0),
+            "taskId": self.solved.as_ref().map(|s| s.task_id.to_json()),
             "provider": self.provider,
             "solution": self.solved.as_ref().map(|s| s.solution.raw().clone()),
             "injected": self.injected,

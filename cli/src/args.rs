@@ -290,7 +290,7 @@ pub(crate) enum Command {
             required_unless_present = "all",
             conflicts_with = "all"
         )]
-        task_id: Option<u64>,
+        task_id: Option<capmonster_core::TaskId>,
         /// For a task id the ledger has no record of: how many getTaskResult requests were
         /// already sent for it (counted against the 120)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32))]
@@ -318,7 +318,7 @@ pub(crate) enum Command {
     Result {
         /// The task id createTask returned
         #[arg(value_name = "TASK_ID")]
-        task_id: u64,
+        task_id: capmonster_core::TaskId,
     },
     /// The account's balance; prints {"balance":NUMBER}
     Balance,
@@ -330,7 +330,7 @@ pub(crate) enum Command {
         kind: ReportWhat,
         /// The task id of the wrong answer
         #[arg(value_name = "TASK_ID")]
-        task_id: u64,
+        task_id: capmonster_core::TaskId,
     },
     /// The current browser user agent the service expects; prints {"userAgent":"..."} (no key needed)
     #[command(name = "user-agent")]

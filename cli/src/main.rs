@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use capmonster_core::error::escape_untrusted;
 use capmonster_core::ledger::{Ledger, MemoryLedger};
-use capmonster_core::{ClientKey, Config, Error, PolicyOverrides, Task, TaskId};
+use capmonster_core::{ClientKey, Config, Error, PolicyOverrides, Task};
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
 
@@ -614,7 +614,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
                 }
             }
         }
-        (Command::Result { task_id }, _) => match backend.task_result(TaskId(task_id)).await {
+        (Command::Result { task_id }, _) => match backend.task_result(task_id).await {
             Ok(status) => emit(io, &output::status(&status)),
             Err(e) => report(io, &e),
         },
@@ -626,7 +626,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             },
             _,
         ) => {
-            let id = TaskId(task_id);
+            let id = task_id;
             // A lease of a dead process of this host is taken over by the library's resume.
             match backend.resume(id, polls_sent).await {
                 Ok(solved) => emit(io, &output::solved(&solved)),
@@ -653,7 +653,7 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             Err(e) => report(io, &e),
         },
         (Command::ReportIncorrect { kind, task_id }, _) => {
-            match backend.report_incorrect(kind, TaskId(task_id)).await {
+            match backend.report_incorrect(kind, task_id).await {
                 Ok(()) => emit(io, &output::success()),
                 Err(e) => report(io, &e),
             }

@@ -152,12 +152,12 @@ fn push_metadata(out: &mut String, solution: &Solution, taken: &[&str]) {
     }
 }
 
-/// `{"taskId":N,"solution":{...},<metadata>}`: the solution exactly as the service sent it,
+/// `{"taskId":N,"solution":{...},<metadata>}` (a string id as a JSON string): the solution exactly as the service sent it,
 /// then the answer's metadata (`cost`, `createTime`, ...) as extra top-level fields.
 pub(crate) fn solved(s: &Solved) -> String {
     let mut out = format!(
         "{{\"taskId\":{},\"solution\":{}",
-        s.task_id.0,
+        s.task_id.to_json(),
         to_json(s.solution.raw())
     );
     push_metadata(&mut out, &s.solution, &["taskId", "solution"]);
@@ -177,9 +177,9 @@ pub(crate) fn status(s: &TaskStatus) -> String {
     }
 }
 
-/// `{"taskId":N}`.
+/// `{"taskId":N}` (a string id as a JSON string).
 pub(crate) fn created(id: capmonster_core::TaskId) -> String {
-    format!("{{\"taskId\":{}}}", id.0)
+    format!("{{\"taskId\":{}}}", id.to_json())
 }
 
 /// `{"balance":NUMBER}`.
@@ -187,7 +187,7 @@ pub(crate) fn balance(b: f64) -> String {
     to_json(&json!({ "balance": b }))
 }
 
-/// One `capmonster ledger` line: `{"taskId":N|null,"localId":"32 hex","state":"intent|created|
+/// One `capmonster ledger` line: `{"taskId":N|"string"|null,"localId":"32 hex","state":"intent|created|
 /// solved|failed|outcome_unknown","polls":N,"pollsSent":N,"cost":USD|null,"family":"...",
 /// "callerKey":"..."|null,"createdAtMs":N}`. `polls` is the count against the 120 (reserved
 /// polls, which a crash may have left unsent: never under-counted); `cost` is the settled
@@ -201,7 +201,7 @@ pub(crate) fn ledger_line(r: &capmonster_core::record::TaskRecord) -> String {
     let mut out = format!(
         "{{\"taskId\":{},\"localId\":\"{}\",\"state\":\"{}\",\"polls\":{},\"pollsSent\":{},\"cost\":{}",
         r.task_id()
-            .map_or_else(|| "null".to_owned(), |t| t.0.to_string()),
+            .map_or_else(|| "null".to_owned(), |t| t.to_json().to_string()),
         r.local_id(),
         r.state().kind(),
         r.polls_reserved(),
@@ -246,7 +246,7 @@ pub(crate) fn another_run_line(
     let mut out =
         format!("{{\"error\":{{\"line\":{line},\"category\":\"another_run\",\"exitCode\":{exit}");
     if let Some(id) = task_id {
-        out.push_str(&format!(",\"taskId\":{}", id.0));
+        out.push_str(&format!(",\"taskId\":{}", id.to_json()));
     }
     out.push_str(&format!(",\"message\":{}}}}}", to_json(&json!(message))));
     out
@@ -269,7 +269,7 @@ pub(crate) fn error_line_as(line: usize, e: &Error, category: &str) -> String {
         obj.insert("errorDescription".into(), json!(d));
     }
     if let Some(id) = e.task_id() {
-        obj.insert("taskId".into(), json!(id.0));
+        obj.insert("taskId".into(), id.to_json());
     }
     // Fixed key order for readability: serde_json's map may sort, so build the text by hand.
     let mut out = String::from("{\"error\":{");
@@ -309,7 +309,7 @@ mod tests {
         meta.insert("cost".into(), json!(0.0003));
         meta.insert("taskId".into(), json!(1));
         let s = Solved::new(
-            TaskId(7),
+            TaskId::Int(7),
             None,
             Solution::new(json!({"text": "abc"}), Metadata::from_fields(meta)),
             1,
@@ -326,7 +326,7 @@ mod tests {
             status(&TaskStatus::Ready(s.solution.clone())),
             r#"{"status":"ready","solution":{"text":"abc"}}"#
         );
-        assert_eq!(created(TaskId(9)), r#"{"taskId":9}"#);
+        assert_eq!(created(TaskId::Int(9)), r#"{"taskId":9}"#);
         assert_eq!(balance(12.5), r#"{"balance":12.5}"#);
         assert_eq!(user_agent("UA \"x\""), r#"{"userAgent":"UA \"x\""}"#);
         let raw = "a\u{7f}b\u{85}c\u{202e}d\u{2028}e\u{1b}f";

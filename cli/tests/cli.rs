@@ -313,7 +313,7 @@ fn exit_2_for_usage_and_bad_input_without_any_request() {
     }
     for cmd in [
         vec!["solve-many", "--concurrency", "0", good.as_str()],
-        vec!["result", "not-a-number"],
+        vec!["result", "not a task id"],
         vec!["result", "-5"],
         vec!["report-incorrect", "picture", "1"],
         vec!["frobnicate"],
@@ -745,7 +745,10 @@ fn a_solve_line_deserializes_as_solved() {
     let solved: capmonster_core::Solved =
         serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     let raw: serde_json::Value = serde_json::from_str(line).unwrap();
-    assert_eq!(Some(solved.task_id.0), raw["taskId"].as_u64());
+    assert_eq!(
+        Some(solved.task_id.as_u64().unwrap()),
+        raw["taskId"].as_u64()
+    );
     assert_eq!(solved.cost(), raw["cost"].as_f64());
     assert!(solved.cost().is_some(), "{line}");
     assert_eq!(solved.solution.raw(), &raw["solution"]);

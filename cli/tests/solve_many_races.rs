@@ -348,7 +348,7 @@ fn a_ledger_of_the_number_keyed_version_is_still_read() {
         let id = LocalId::from_bytes([7; 16]);
         let rec = TaskRecord::intent(id, &t, 1_000).with_caller_key(format!("solve-many:2:{hex}"));
         l.insert(&rec).expect("insert");
-        l.mark_created(id, capmonster_core::TaskId(777), 2_000, None)
+        l.mark_created(id, capmonster_core::TaskId::Int(777), 2_000, None)
             .expect("created");
         let solution = serde_json::json!({"gRecaptchaResponse": "from-the-old-run"});
         let outcome = Outcome::Solved {

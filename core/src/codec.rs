@@ -3,7 +3,8 @@
 //! machine uses the same functions.
 //!
 //! Interpretation is lenient the way the real service needs: unknown fields are ignored,
-//! `null` counts as absent, `cost` may be a number or a string, `errorId` non-zero means an
+//! `null` counts as absent, `cost` may be a number or a string (and `taskId`: CapSolver's are
+//! UUID strings, sent back as strings), `errorId` non-zero means an
 //! error whatever else the body holds, and the JSON body is read whatever the HTTP status
 //! (the service sends 402/403/429 with JSON error bodies). A body that is not JSON becomes a
 //! typed error with the status and a short snippet.
@@ -31,15 +32,20 @@ fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
     req
 }
 
-/// `{"clientKey":"…","taskId":N}` or `{"clientKey":"…"}`, written directly: the key is
-/// JSON-escaped once per configuration.
+/// `{"clientKey":"…","taskId":N}` (a string id: `"taskId":"…"`) or `{"clientKey":"…"}`,
+/// written directly: the key is JSON-escaped once per configuration.
 fn key_body(cfg: &Config, task_id: Option<TaskId>) -> Vec<u8> {
     let prefix = cfg.body_prefix();
     let mut body = Vec::with_capacity(prefix.len() + 32);
     body.extend_from_slice(prefix.as_bytes());
     if let Some(id) = task_id {
         body.extend_from_slice(b",\"taskId\":");
-        push_u64(&mut body, id.0);
+        match id {
+            TaskId::Int(n) => push_u64(&mut body, n),
+            TaskId::Text(t) => {
+                let _ = serde_json::to_writer(&mut body, t.as_str());
+            }
+        }
     }
     body.push(b'}');
     body
@@ -235,13 +241,15 @@ fn decode_error(status: StatusCode, body: &[u8], message: impl Into<String>) -> 
     })
 }
 
-/// Reads the `taskId` of a createTask success.
+/// Reads the `taskId` of a createTask success: a non-negative integer, or a string
+/// (CapSolver's UUIDs; checked as [`TaskId`]'s `FromStr` does).
 pub(crate) fn read_task_id(env: &Envelope) -> Result<TaskId, String> {
     match env.task_id.as_ref() {
         Some(Value::Number(n)) => n
             .as_u64()
-            .map(TaskId)
+            .map(TaskId::Int)
             .ok_or_else(|| format!("taskId {n} is not a non-negative integer")),
+        Some(Value::String(s)) => s.parse().map_err(|e| format!("taskId: {e}")),
         Some(Value::Null) | None => Err("the answer has no taskId".to_owned()),
         Some(other) => Err(format!(
             "taskId is {}, not an integer",

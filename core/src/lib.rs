@@ -172,7 +172,8 @@
 //! Every public item has exactly one path. The crate root names the client and what its users
 //! name: [`Client`], its builder and effects ([`ClientBuilder`], [`Transport`],
 //! [`CancelHandle`], ...), the configuration ([`Config`], [`ClientKey`], [`Endpoint`], the
-//! `DEFAULT_*` constants), tasks and answers ([`Task`], [`TaskFamily`], [`TaskId`],
+//! `DEFAULT_*` constants), tasks and answers ([`Task`], [`TaskFamily`], [`TaskId`] with
+//! [`TextTaskId`], [`ParseTaskIdError`] and [`MAX_TEXT_ID_LEN`],
 //! [`Solution`], [`Metadata`], [`Solved`], [`TaskStatus`], [`ReportKind`]), errors ([`Error`]
 //! and its kinds, codes and classes), timings ([`PollPolicy`], [`PolicyOverrides`],
 //! [`MAX_POLLS_PER_TASK`]), the state machine ([`Solve`], [`Action`], [`Outgoing`], ...,
@@ -251,42 +252,4 @@ pub use solve::{Action, Event, Outgoing, RequestKind, Solve, Solved, Ticket, Wai
 pub use state::ClientState;
 pub use task::family::TaskFamily;
 pub use task::raw::{Task, TaskInput};
-
-/// A task id as the service assigns it (a non-negative JSON integer).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct TaskId(pub u64);
-
-impl std::fmt::Display for TaskId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<u64> for TaskId {
-    fn from(id: u64) -> Self {
-        Self(id)
-    }
-}
-
-impl From<TaskId> for u64 {
-    fn from(id: TaskId) -> Self {
-        id.0
-    }
-}
-
-impl std::str::FromStr for TaskId {
-    type Err = Error;
-
-    /// A decimal task id (surrounding whitespace allowed).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        s.trim().parse::<u64>().map(Self).map_err(|_| {
-            Error::invalid_input(format!(
-                "a task id is a non-negative decimal integer, got {:?}",
-                error::snippet(s.as_bytes())
-            ))
-        })
-    }
-}
+pub use vocab::{MAX_TEXT_ID_LEN, ParseTaskIdError, TaskId, TextTaskId};

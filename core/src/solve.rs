@@ -154,7 +154,7 @@ impl Solved {
     /// ```
     /// use capmonster_core::{Metadata, Solution, Solved, TaskId};
     /// let metadata = Metadata::from_fields(serde_json::json!({"cost": 0.0006}).as_object().unwrap().clone());
-    /// let solved = Solved::new(TaskId(7), None, Solution::new(serde_json::json!({"token": "t"}), metadata), 1);
+    /// let solved = Solved::new(TaskId::Int(7), None, Solution::new(serde_json::json!({"token": "t"}), metadata), 1);
     /// assert_eq!(solved.cost(), Some(0.0006));
     /// ```
     pub fn cost(&self) -> Option<f64> {
@@ -1015,7 +1015,7 @@ impl Solve {
         let m = solution.metadata();
         self.report_calibration(Some((now, m.create_time(), m.end_time())));
         self.state = State::Done(Solved {
-            task_id: self.task_id.unwrap_or(TaskId(0)),
+            task_id: self.task_id.unwrap_or(TaskId::Int(0)),
             family: self.family,
             solution,
             polls: self.polls,

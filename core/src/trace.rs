@@ -52,7 +52,7 @@ fn ms(d: Duration) -> u64 {
 /// The span of one task (the task id is recorded once createTask answers).
 #[cfg(feature = "tracing")]
 pub(crate) fn task_span(task_id: Option<TaskId>) -> tracing::Span {
-    tracing::debug_span!(target: "capmonster", "capmonster task", task_id = task_id.map(|t| t.0))
+    tracing::debug_span!(target: "capmonster", "capmonster task", task_id = task_id.map(tracing::field::display))
 }
 
 pub(crate) fn callback_received(body_len: usize) {
@@ -103,9 +103,12 @@ pub(crate) fn request_failed(kind: RequestKind, error: &TransportError, elapsed:
 pub(crate) fn created(task_id: Option<TaskId>) {
     #[cfg(feature = "tracing")]
     {
-        let id = task_id.map(|t| t.0);
-        tracing::Span::current().record("task_id", id);
-        tracing::debug!(target: "capmonster", task_id = id, "task created");
+        tracing::Span::current().record("task_id", task_id.map(tracing::field::display));
+        tracing::debug!(
+            target: "capmonster",
+            task_id = task_id.map(tracing::field::display),
+            "task created"
+        );
     }
 }
 
@@ -118,7 +121,7 @@ pub(crate) fn solved(solved: &Solved) {
     #[cfg(feature = "tracing")]
     tracing::debug!(
         target: "capmonster",
-        task_id = solved.task_id.0,
+        task_id = %solved.task_id,
         polls = solved.polls,
         "solved"
     );
@@ -128,7 +131,7 @@ pub(crate) fn failed(error: &Error, polls: u32) {
     #[cfg(feature = "tracing")]
     tracing::debug!(
         target: "capmonster",
-        task_id = error.task_id().map(|t| t.0),
+        task_id = error.task_id().map(tracing::field::display),
         polls,
         %error,
         "failed"

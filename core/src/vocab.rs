@@ -1,12 +1,14 @@
 //! The words the record, the ledger and the errors share: a record's id ([`LocalId`]), an
-//! amount of money ([`MicroUsd`]) and the name of a record's state ([`StateKind`]). Named at
-//! [`crate::record`]; they live here, at the bottom of the crate, so that `error` can name
-//! them without depending on `record` or `ledger`.
+//! amount of money ([`MicroUsd`]), the name of a record's state ([`StateKind`]) and the
+//! service's task id ([`TaskId`], with [`TextTaskId`]). Named at [`crate::record`] (the task
+//! id at the crate's root); they live here, at the bottom of the crate, so that `error` can
+//! name them without depending on `record` or `ledger`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A client-side task id: 128 bits, shown as 32 lowercase hex digits.
 ///
@@ -272,5 +274,245 @@ impl StateKind {
 impl fmt::Display for StateKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The longest string task id a [`TaskId`] holds, in bytes (ASCII characters).
+///
+/// A string id is kept inline, in a fixed buffer of this size, so that [`TaskId`] stays
+/// `Copy` and allocates nothing. 40 holds CapSolver's 36-character UUIDs (the only string
+/// ids of the built-in profiles) with room for a short prefix, and keeps a [`TaskId`] at 48
+/// bytes: it is held inline by every in-flight task, record and error (a 64-byte buffer
+/// made the crate's `Error` 216 bytes and each in-flight `Solve` 136 bytes larger). A
+/// longer id is refused with a typed error ([`ParseTaskIdError::TooLong`]), never truncated (in a createTask answer: the outcome is unknown, never resent).
+pub const MAX_TEXT_ID_LEN: usize = 40;
+
+/// A task id as the service assigns it: a non-negative JSON integer (CapMonster,
+/// Anti-Captcha, 2Captcha, whose ids exceed 32 bits) or a JSON string (CapSolver's UUIDs).
+///
+/// It is sent back in the form it came in: an integer as a JSON number, a string as a JSON
+/// string ([`TaskId::to_json`]). Serde writes it the same way (a number or a string, no
+/// tag), so records and output keep the wire form. `Display` writes the integer's digits, or
+/// the string as it is; `FromStr` reads decimal digits as an integer and anything else as a
+/// string id ([`TextTaskId`]: printable ASCII without spaces, at most [`MAX_TEXT_ID_LEN`]
+/// characters, **with at least one non-digit**). So `Display` and `FromStr` round-trip, and
+/// the integer `123` and a string id never print the same: a string of digits only (which
+/// no known service sends) is read as the integer it spells, and sent back as a number.
+///
+/// ```
+/// use capmonster_core::TaskId;
+/// let n: TaskId = "72345678901".parse()?;
+/// assert_eq!(n, TaskId::from(72_345_678_901));
+/// assert_eq!(n.to_json(), serde_json::json!(72_345_678_901_u64));
+/// let s: TaskId = "61138bb6-19fb-11ec-a9c8-0242ac110006".parse()?;
+/// assert_eq!(s.as_u64(), None);
+/// assert_eq!(s.to_string(), "61138bb6-19fb-11ec-a9c8-0242ac110006");
+/// assert_eq!(serde_json::to_string(&s).unwrap(), "\"61138bb6-19fb-11ec-a9c8-0242ac110006\"");
+/// assert!("a b".parse::<TaskId>().is_err());
+/// # Ok::<(), capmonster_core::ParseTaskIdError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaskId {
+    /// A JSON integer.
+    Int(u64),
+    /// A JSON string.
+    Text(TextTaskId),
+}
+
+impl TaskId {
+    /// The integer, if the id is one.
+    pub fn as_u64(self) -> Option<u64> {
+        match self {
+            Self::Int(n) => Some(n),
+            Self::Text(_) => None,
+        }
+    }
+
+    /// The id as getTaskResult and the reports send it: a JSON number or a JSON string.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Int(n) => Value::from(*n),
+            Self::Text(t) => Value::from(t.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Int(n) => n.fmt(f),
+            Self::Text(t) => f.write_str(t.as_str()),
+        }
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Int(n) => write!(f, "TaskId({n})"),
+            Self::Text(t) => write!(f, "TaskId({:?})", t.as_str()),
+        }
+    }
+}
+
+impl From<u64> for TaskId {
+    fn from(id: u64) -> Self {
+        Self::Int(id)
+    }
+}
+
+impl From<TextTaskId> for TaskId {
+    fn from(id: TextTaskId) -> Self {
+        Self::Text(id)
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = ParseTaskIdError;
+
+    /// Decimal digits are an integer id, anything else a string id ([`TextTaskId::new`]);
+    /// surrounding whitespace is trimmed. Digits beyond `u64` are refused.
+    fn from_str(s: &str) -> Result<Self, ParseTaskIdError> {
+        let t = s.trim();
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse::<u64>()
+                .map(Self::Int)
+                .map_err(|_| ParseTaskIdError::IntegerTooLarge);
+        }
+        TextTaskId::new(t).map(Self::Text)
+    }
+}
+
+/// Why a string is not a [`TaskId`]. The message does not repeat the input. Converts into
+/// the crate's [`Error`](crate::Error) (an
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)), so `?` works in functions
+/// returning it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseTaskIdError {
+    /// Nothing (or only whitespace).
+    Empty,
+    /// Decimal digits beyond `u64`.
+    IntegerTooLarge,
+    /// A string id longer than [`MAX_TEXT_ID_LEN`] bytes (its length).
+    TooLong(usize),
+    /// A character that is not printable ASCII, or a space inside.
+    BadCharacter,
+    /// A string id of digits only (see [`TextTaskId`]).
+    DigitsOnly,
+}
+
+impl fmt::Display for ParseTaskIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("a task id is empty"),
+            Self::IntegerTooLarge => {
+                f.write_str("a task id of digits is an integer, and this one is above 2^64")
+            }
+            Self::TooLong(n) => write!(
+                f,
+                "a task id is at most {MAX_TEXT_ID_LEN} characters, this one has {n}"
+            ),
+            Self::BadCharacter => {
+                f.write_str("a task id holds only printable ASCII characters, without spaces")
+            }
+            Self::DigitsOnly => {
+                f.write_str("a string task id has a non-digit (digits are an integer id)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseTaskIdError {}
+
+impl Serialize for TaskId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Int(n) => s.serialize_u64(*n),
+            Self::Text(t) => s.serialize_str(t.as_str()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = TaskId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a task id: a non-negative integer or a string")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<TaskId, E> {
+                Ok(TaskId::Int(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<TaskId, E> {
+                u64::try_from(n)
+                    .map(TaskId::Int)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TaskId, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string task id (CapSolver's UUIDs), held inline: non-empty printable ASCII without
+/// spaces, at most [`MAX_TEXT_ID_LEN`] characters, not digits only (digits are an integer
+/// [`TaskId`]). Checked when made, so that it is always one safe line to print and to use in
+/// a ledger key.
+///
+/// ```
+/// use capmonster_core::TextTaskId;
+/// let id = TextTaskId::new("61138bb6-19fb-11ec-a9c8-0242ac110006")?;
+/// assert_eq!(id.as_str(), "61138bb6-19fb-11ec-a9c8-0242ac110006");
+/// assert!(TextTaskId::new("123").is_err());
+/// assert!(TextTaskId::new(&"a".repeat(41)).is_err());
+/// # Ok::<(), capmonster_core::ParseTaskIdError>(())
+/// ```
+// The bytes, zero-padded (a checked id holds no zero byte): the derived order is the
+// strings' order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TextTaskId([u8; MAX_TEXT_ID_LEN]);
+
+impl TextTaskId {
+    /// A string id, checked (see the type's documentation).
+    pub fn new(s: &str) -> Result<Self, ParseTaskIdError> {
+        if s.is_empty() {
+            return Err(ParseTaskIdError::Empty);
+        }
+        if s.len() > MAX_TEXT_ID_LEN {
+            return Err(ParseTaskIdError::TooLong(s.len()));
+        }
+        if !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ParseTaskIdError::BadCharacter);
+        }
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseTaskIdError::DigitsOnly);
+        }
+        let mut bytes = [0u8; MAX_TEXT_ID_LEN];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(Self(bytes))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(self.0.len());
+        // Checked ASCII when made: never the fallback.
+        std::str::from_utf8(&self.0[..len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for TextTaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for TextTaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TextTaskId({:?})", self.as_str())
     }
 }

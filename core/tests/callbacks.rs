@@ -233,7 +233,7 @@ fn a_callback_before_the_task_id_is_held_until_createtask_answers() {
     let Action::Done(solved) = a else {
         unreachable!()
     };
-    assert_eq!(solved.task_id.0, 4242);
+    assert_eq!(solved.task_id.as_u64().unwrap(), 4242);
 
     // createTask fails: the held body is dropped with the task.
     let mut s = Solve::new(&cfg(), &task(), start).with_callback_fallback(Duration::from_secs(30));
@@ -278,7 +278,7 @@ fn a_fallback_past_the_deadline_times_out_without_polling() {
 fn a_resumed_machine_takes_callbacks() {
     let start = t0();
     let policy = capmonster_core::PollPolicy::for_task(&task());
-    let mut s = Solve::resume(&cfg(), capmonster_core::TaskId(9), policy, 5, start)
+    let mut s = Solve::resume(&cfg(), capmonster_core::TaskId::Int(9), policy, 5, start)
         .with_callback_fallback(Duration::from_secs(30));
     let (t, _) = send(&mut s, start);
     s.handle_callback(start, ready("cb").as_bytes());
@@ -286,7 +286,7 @@ fn a_resumed_machine_takes_callbacks() {
     let Action::Done(solved) = s.poll_action(start) else {
         panic!()
     };
-    assert_eq!((solved.polls, solved.task_id.0), (6, 9));
+    assert_eq!((solved.polls, solved.task_id.as_u64().unwrap()), (6, 9));
 }
 
 /// One input of the interleaving.

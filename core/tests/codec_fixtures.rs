@@ -59,11 +59,11 @@ fn documented_envelopes() {
     let f = Path::new(FIXTURES);
     assert_eq!(
         codec::parse_create_task(&resp(&f.join("createTask.response.json"))).unwrap(),
-        TaskId(7_654_321)
+        TaskId::Int(7_654_321)
     );
     assert_eq!(
         codec::parse_create_task(&resp(&f.join("createTask-407533072.response.json"))).unwrap(),
-        TaskId(407_533_072)
+        TaskId::Int(407_533_072)
     );
     let e = codec::parse_create_task(&resp(
         &f.join("error-ERROR_KEY_DOES_NOT_EXIST.createTask.response.json"),
@@ -132,22 +132,38 @@ fn compat_and_lenient_envelopes() {
     let r = Response::new(
         br#"{"errorId":"0","taskId":12,"newField":{"a":1},"errorCode":null}"#.to_vec(),
     );
-    assert_eq!(codec::parse_create_task(&r).unwrap(), TaskId(12));
+    assert_eq!(codec::parse_create_task(&r).unwrap(), TaskId::Int(12));
     // taskId beyond 2^32 (2captcha issues such ids).
     let r = Response::new(br#"{"errorId":0,"taskId":72345678901}"#.to_vec());
     assert_eq!(
         codec::parse_create_task(&r).unwrap(),
-        TaskId(72_345_678_901)
+        TaskId::Int(72_345_678_901)
     );
-    // A string taskId: the service may have created a task whose id cannot be read, so the
-    // outcome is unknown (never a plain, retryable failure).
+    // A string taskId (CapSolver's UUIDs) is a task id too; a string of digits is the
+    // integer it spells.
     let r = Response::new(br#"{"errorId":0,"taskId":"37223a89"}"#.to_vec());
-    let e = codec::parse_create_task(&r).unwrap_err();
-    assert!(
-        matches!(e.kind(), ErrorKind::CreateOutcomeUnknown(m) if m.contains("taskId")),
-        "{e:?}"
-    );
-    assert!(!e.is_retryable());
+    let id = codec::parse_create_task(&r).unwrap();
+    assert_eq!((id.as_u64(), id.to_string()), (None, "37223a89".to_owned()));
+    let r = Response::new(br#"{"errorId":0,"taskId":"37223"}"#.to_vec());
+    assert_eq!(codec::parse_create_task(&r).unwrap(), TaskId::Int(37_223));
+    // A taskId that is no id: the service may have created a task whose id cannot be read,
+    // so the outcome is unknown (never a plain, retryable failure).
+    let long = format!(r#"{{"errorId":0,"taskId":"{}"}}"#, "a".repeat(65));
+    for body in [
+        &br#"{"errorId":0,"taskId":"a b"}"#[..],
+        br#"{"errorId":0,"taskId":"a\u202eb"}"#,
+        br#"{"errorId":0,"taskId":""}"#,
+        br#"{"errorId":0,"taskId":"99999999999999999999999"}"#,
+        br#"{"errorId":0,"taskId":[1]}"#,
+        long.as_bytes(),
+    ] {
+        let e = codec::parse_create_task(&Response::new(body.to_vec())).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::CreateOutcomeUnknown(m) if m.contains("taskId")),
+            "{e:?}"
+        );
+        assert!(!e.is_retryable());
+    }
 }
 
 #[test]
@@ -226,14 +242,15 @@ fn requests_have_the_documented_shape() {
     );
 
     let body: Value =
-        serde_json::from_slice(codec::task_result_request(&cfg, TaskId(7_654_321)).body()).unwrap();
+        serde_json::from_slice(codec::task_result_request(&cfg, TaskId::Int(7_654_321)).body())
+            .unwrap();
     let doc = fixture_with_key("getTaskResult.request.json");
     assert_eq!(body, doc);
     let body: Value = serde_json::from_slice(codec::balance_request(&cfg).body()).unwrap();
     let doc = fixture_with_key("getBalance.request.json");
     assert_eq!(body, doc);
     let doc = fixture_with_key("reportIncorrect.request.json");
-    let id = TaskId(doc["taskId"].as_u64().unwrap());
+    let id = TaskId::Int(doc["taskId"].as_u64().unwrap());
     for kind in [ReportKind::Image, ReportKind::Token] {
         let req = codec::report_incorrect_request(&cfg, kind, id);
         let body: Value = serde_json::from_slice(req.body()).unwrap();
@@ -241,7 +258,8 @@ fn requests_have_the_documented_shape() {
     }
     for id in [0, 9, 10, 7_654_321, u64::MAX] {
         let body: Value =
-            serde_json::from_slice(codec::task_result_request(&cfg, TaskId(id)).body()).unwrap();
+            serde_json::from_slice(codec::task_result_request(&cfg, TaskId::Int(id)).body())
+                .unwrap();
         assert_eq!(body["taskId"].as_u64(), Some(id));
     }
     // A key is 32 hexadecimal characters: one with characters JSON must escape is refused

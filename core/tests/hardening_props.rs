@@ -241,7 +241,7 @@ pub mod model {
                 let policy = cfg
                     .policy()
                     .apply(PollPolicy::for_family(TaskFamily::Turnstile, false));
-                Solve::resume(&cfg, TaskId(id), policy, already % 200, start)
+                Solve::resume(&cfg, TaskId::Int(id), policy, already % 200, start)
             }
             None => Solve::new(&cfg, &task(), start),
         };
@@ -269,7 +269,7 @@ pub mod model {
         let mut polls: u32 = 0;
         let mut creates: u32 = 0;
         let mut retry_ok: Option<bool> = None;
-        let mut task_id = setup.resume.map(|(id, _)| TaskId(id));
+        let mut task_id = setup.resume.map(|(id, _)| TaskId::Int(id));
         let mut terminal: Option<Terminal> = None;
 
         let pick = |target: &Target, issued: &[Ticket], in_flight: &Option<InFlight>| match target {
@@ -595,7 +595,7 @@ pub mod model {
             );
             let mut r = Solve::resume(
                 &cfg,
-                TaskId(7),
+                TaskId::Int(7),
                 PollPolicy::for_family(TaskFamily::Turnstile, false),
                 0,
                 base,

@@ -98,9 +98,9 @@ fn one_shot_balance(cfg: &Config, status: u16, filler: usize) -> Error {
 
 fn one_shot_result(cfg: &Config, status: u16, filler: usize) -> Error {
     let mut fake = Fake::new(t0());
-    let request = codec::task_result_request(cfg, TaskId(42)).into_body();
+    let request = codec::task_result_request(cfg, TaskId::Int(42)).into_body();
     fake.poll_default = Reply::Raw(status, echo_page(filler, &request));
-    call(cfg, &mut fake, codec::task_result(cfg, TaskId(42))).unwrap_err()
+    call(cfg, &mut fake, codec::task_result(cfg, TaskId::Int(42))).unwrap_err()
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn an_echoed_request_never_leaks_the_key_at_any_cut_point() {
         assert_no_leak(&e, KEY);
         // getTaskResult 404, in a solve and one-shot.
         let e = solve_with(&cfg, true, |req| response(404, echo_page(filler, req)));
-        assert_eq!(e.task_id(), Some(TaskId(42)));
+        assert_eq!(e.task_id(), Some(TaskId::Int(42)));
         assert_no_leak(&e, KEY);
         assert_no_leak(&one_shot_result(&cfg, 404, filler), KEY);
         // getBalance 403 and a non-JSON 200.
@@ -278,7 +278,7 @@ proptest! {
         fake.poll_script = poll_script.into_iter().collect();
         let mut solve = if resume {
             let p = policy.apply(capmonster_core::PollPolicy::for_task(&task()));
-            Solve::resume(&cfg, TaskId(9), p, 0, start)
+            Solve::resume(&cfg, TaskId::Int(9), p, 0, start)
         } else {
             Solve::new(&cfg, &task(), start)
         };
@@ -361,7 +361,11 @@ fn huge_durations_from_the_issue_end_cleanly() {
             Err(e) => {
                 assert!(!solved, "{e}");
                 assert!(matches!(e.kind(), ErrorKind::Timeout { .. }), "{e:?}");
-                assert_eq!(e.task_id(), Some(TaskId(7_654_321)), "the task id is kept");
+                assert_eq!(
+                    e.task_id(),
+                    Some(TaskId::Int(7_654_321)),
+                    "the task id is kept"
+                );
                 assert_eq!(fake.polls().len(), polls as usize);
             }
         }
@@ -423,7 +427,7 @@ fn text_from_the_server_is_escaped_in_display_and_raw_in_the_fields() {
     let body = serde_json::json!({"errorId": 0, "status": NASTY});
     let mut fake = Fake::new(t0());
     fake.poll_default = Reply::Raw(200, serde_json::to_vec(&body).unwrap());
-    let e = call(&cfg, &mut fake, codec::task_result(&cfg, TaskId(1))).unwrap_err();
+    let e = call(&cfg, &mut fake, codec::task_result(&cfg, TaskId::Int(1))).unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::UnknownStatus(s) if s == NASTY),
         "{e:?}"

@@ -90,7 +90,7 @@ fn a_raised_limit_sends_the_larger_image() {
         // The fake answers one-shot calls from its poll script.
         fake.poll_default = Reply::Created(7_654_321);
         let id = support::call(&cfg, &mut fake, call).unwrap();
-        assert_eq!(id.0, 7_654_321);
+        assert_eq!(id.as_u64(), Some(7_654_321));
         assert_eq!(fake.seen.len(), 1);
         assert!(fake.seen[0].path.ends_with("/createTask"));
         assert_eq!(fake.seen[0].body["task"]["body"], task.as_json()["body"]);

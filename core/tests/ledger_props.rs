@@ -21,7 +21,7 @@ fn created(l: &MemoryLedger, n: u8) {
         0,
     ))
     .expect("insert");
-    l.mark_created(id(n), TaskId(u64::from(n)), 0, None)
+    l.mark_created(id(n), TaskId::Int(u64::from(n)), 0, None)
         .expect("created");
 }
 
@@ -131,7 +131,7 @@ proptest! {
                     let cost = MicroUsd(r.spend_reserved().0 * u64::from(p) / 100);
                     let outcome = match kind {
                         0 => {
-                            let _ = l.mark_created(id(t), TaskId(u64::from(t)), 0, None);
+                            let _ = l.mark_created(id(t), TaskId::Int(u64::from(t)), 0, None);
                             Outcome::Solved { solution: json!({}), cost: Some(cost) }
                         }
                         1 => Outcome::Solved { solution: json!({}), cost: None },
@@ -174,7 +174,7 @@ fn change() -> impl Strategy<Value = Change> {
     prop_oneof![
         (any::<u64>(), any::<u64>(), any::<Option<u64>>()).prop_map(|(t, now, npb)| {
             Change::Created {
-                task_id: TaskId(t),
+                task_id: TaskId::Int(t),
                 now_ms: now,
                 no_poll_before_ms: npb,
             }

@@ -58,7 +58,7 @@ impl Transport for &Virtual<'_> {
             _ => {
                 let reserved = self
                     .ledger
-                    .find_by_task_id(TaskId(7))
+                    .find_by_task_id(TaskId::Int(7))
                     .unwrap()
                     .map_or(0, |r| r.polls_reserved());
                 let mut polls = self.polls.lock().unwrap();
@@ -175,7 +175,7 @@ proptest! {
                 let lid = LocalId::from_bytes(u128::from(other).to_be_bytes());
                 let now = (&v).wall_clock_ms();
                 ledger.insert(&TaskRecord::intent(lid, &task(), now)).unwrap();
-                ledger.mark_created(lid, TaskId(other), now, None).unwrap();
+                ledger.mark_created(lid, TaskId::Int(other), now, None).unwrap();
                 let solved = Outcome::Solved { solution: serde_json::json!({"token": "t"}), cost: None };
                 ledger.finish(lid, solved, 0, now).unwrap();
             }

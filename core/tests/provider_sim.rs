@@ -7,10 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use capmonster_core::provider::{
-    CostFormat, IdKind, Provider, ProviderErrorKind, ProviderTaskId, Reading,
-};
-use capmonster_core::{ClientKey, ErrorCode, Task, TaskFamily};
+use capmonster_core::provider::{CostFormat, IdKind, Provider, ProviderErrorKind, Reading};
+use capmonster_core::{ClientKey, ErrorCode, Task, TaskFamily, TaskId};
 use capmonster_sim::{Dialect, Endpoint, Fault, FaultRule, Sim, SimConfig};
 use serde_json::{Value, json};
 
@@ -177,12 +175,7 @@ fn solve(
     p: &Provider,
     key: &ClientKey,
     task: &Task,
-) -> (
-    Option<ProviderTaskId>,
-    capmonster_core::Solution,
-    Option<f64>,
-    u32,
-) {
+) -> (Option<TaskId>, capmonster_core::Solution, Option<f64>, u32) {
     let body = p.create_task_body(task, None).expect("offered");
     let (status, answer) = send(&p.request(&p.endpoints.create_task, key, body).unwrap());
     let created = p
@@ -255,21 +248,21 @@ fn every_builtin_profile_solves_every_family_it_offers_in_its_dialect() {
                     assert_eq!(polls == 0, sync, "{name} {ty}: {polls} polls");
                     let id = id.expect("an id");
                     match (p.task_id, &id) {
-                        (IdKind::Integer, ProviderTaskId::Int(n)) => {
+                        (IdKind::Integer, TaskId::Int(n)) => {
                             if name == "2captcha" || name == "rucaptcha" {
                                 assert!(*n > u64::from(u32::MAX), "{name}: {n}");
                             }
                         }
-                        (IdKind::String, ProviderTaskId::Text(s)) => {
-                            assert_eq!(s.len(), 36, "{name}: {s} is a UUID")
+                        (IdKind::String, TaskId::Text(s)) => {
+                            assert_eq!(s.as_str().len(), 36, "{name}: {s} is a UUID")
                         }
                         other => panic!("{name}: id {other:?}"),
                     }
                     // Ids round-trip through Display/FromStr and serde.
-                    assert_eq!(id.to_string().parse::<ProviderTaskId>().unwrap(), id);
+                    assert_eq!(id.to_string().parse::<TaskId>().unwrap(), id);
                     let j = serde_json::to_value(&id).unwrap();
                     assert_eq!(j, id.to_json());
-                    assert_eq!(serde_json::from_value::<ProviderTaskId>(j).unwrap(), id);
+                    assert_eq!(serde_json::from_value::<TaskId>(j).unwrap(), id);
                     // The simulator answered this id for the task it created from our body.
                     let seen = sim.created_tasks();
                     let last = seen.last().expect("a created task");
@@ -440,9 +433,11 @@ fn dialect_errors_map_onto_the_core_codes() {
 
         // An unknown (or expired) task id.
         let missing = if p.task_id == IdKind::String {
-            ProviderTaskId::text("00000000-0000-4000-8000-000000000999").unwrap()
+            "00000000-0000-4000-8000-000000000999"
+                .parse::<TaskId>()
+                .unwrap()
         } else {
-            ProviderTaskId::Int(5)
+            TaskId::Int(5)
         };
         let (status, body) = send(
             &p.request(

@@ -40,7 +40,7 @@ fn happy_path_waits_first_delay_then_polls_on_interval() {
     let cfg = fast(config());
     let mut solve = Solve::new(&cfg, &task(), start);
     let solved = drive(&mut solve, &mut fake).unwrap();
-    assert_eq!(solved.task_id, TaskId(7_654_321));
+    assert_eq!(solved.task_id, TaskId::Int(7_654_321));
     assert_eq!(solved.polls, 3);
     assert_eq!(solved.solution.raw()["gRecaptchaResponse"], "tok");
     assert_eq!(solved.solution.metadata().cost(), Some(0.0006));
@@ -76,7 +76,7 @@ fn never_more_than_120_polls_whatever_the_policy() {
     let err = drive(&mut solve, &mut fake).unwrap_err();
     assert_eq!(fake.polls().len(), 120);
     assert_eq!(err.kind(), &ErrorKind::PollBudgetExhausted { polls: 120 });
-    assert_eq!(err.task_id(), Some(TaskId(7_654_321)));
+    assert_eq!(err.task_id(), Some(TaskId::Int(7_654_321)));
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn deadline_bounds_everything_and_carries_the_task_id() {
     let mut solve = Solve::new(&cfg, &task(), start);
     let err = drive(&mut solve, &mut fake).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");
-    assert_eq!(err.task_id(), Some(TaskId(7_654_321)));
+    assert_eq!(err.task_id(), Some(TaskId::Int(7_654_321)));
     for s in &fake.seen {
         assert!(s.at < start + Duration::from_secs(10));
     }
@@ -241,7 +241,7 @@ fn task_over_and_fatal_codes_fail_at_once_with_task_id() {
         let err = drive(&mut Solve::new(&fast(config()), &task(), start), &mut fake).unwrap_err();
         assert_eq!(fake.polls().len(), 1, "{code}");
         assert_eq!(err.code().map(ErrorCode::as_str), Some(code));
-        assert_eq!(err.task_id(), Some(TaskId(7_654_321)));
+        assert_eq!(err.task_id(), Some(TaskId::Int(7_654_321)));
     }
 }
 
@@ -379,7 +379,7 @@ fn poll_action_is_idempotent_stale_tickets_and_backwards_time_are_ignored() {
         ticket,
         TransportError::new(TransportErrorKind::Io, "x"),
     );
-    assert_eq!(solve.task_id(), Some(TaskId(5)));
+    assert_eq!(solve.task_id(), Some(TaskId::Int(5)));
     let w1 = solve.poll_action(start + Duration::from_millis(10));
     // Time going backwards is clamped.
     let w2 = solve.poll_action(start);
@@ -444,7 +444,7 @@ fn resume_polls_an_existing_task_at_once() {
     let mut fake = Fake::new(start);
     fake.poll_default = Reply::Ready(json!({"token": "t"}));
     let policy = PollPolicy::for_family(capmonster_core::TaskFamily::Turnstile, false);
-    let mut solve = Solve::resume(&config(), TaskId(42), policy, 118, start);
+    let mut solve = Solve::resume(&config(), TaskId::Int(42), policy, 118, start);
     let solved = drive(&mut solve, &mut fake).unwrap();
     assert_eq!(fake.creates(), 0);
     assert_eq!(fake.seen[0].at, start);
@@ -453,7 +453,7 @@ fn resume_polls_an_existing_task_at_once() {
     // Budget accounting carries over.
     let mut fake = Fake::new(start);
     let err = drive(
-        &mut Solve::resume(&config(), TaskId(42), policy, 120, start),
+        &mut Solve::resume(&config(), TaskId::Int(42), policy, 120, start),
         &mut fake,
     )
     .unwrap_err();

@@ -50,13 +50,13 @@
 //! let id = LocalId::from_bytes([1; 16]);
 //! ledger.insert(&TaskRecord::intent_json(id, TaskFamily::Turnstile, serde_json::json!({}), 0))?;
 //! ledger.reserve_spend(id, MicroUsd(1300), MicroUsd::from_usd(5.0)?)?;
-//! ledger.mark_created(id, TaskId(42), 10, None)?;
+//! ledger.mark_created(id, TaskId::Int(42), 10, None)?;
 //! assert_eq!(ledger.reserve_polls(id, 10)?, 10);
 //! drop(ledger);
 //!
 //! // Another process (or a restart) sees the same record.
 //! let again = capmonster_ledger::open(&format!("sqlite:{}", dir.path().join("tasks.db").display()))?;
-//! let rec = again.find_by_task_id(TaskId(42))?.expect("recorded");
+//! let rec = again.find_by_task_id(TaskId::Int(42))?.expect("recorded");
 //! assert_eq!(rec.polls_reserved(), 10);
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())

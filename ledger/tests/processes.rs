@@ -117,7 +117,7 @@ fn four_processes_share_one_file_atomically() {
     let path = dir.path().join("shared.db");
     let l = SqliteLedger::open(&path).expect("open");
     l.insert(&intent(SHARED)).expect("insert");
-    l.mark_created(lid(SHARED), TaskId(1), 0, None)
+    l.mark_created(lid(SHARED), TaskId::Int(1), 0, None)
         .expect("created");
 
     let mut children: Vec<Child> = (1..=4).map(|i| spawn("race", &path, i)).collect();
@@ -198,7 +198,7 @@ fn writer_child(path: &Path, index: u64) {
         println!("{PREFIX}{n} intent");
         l.reserve_spend(lid(n), MicroUsd(300), MicroUsd(u64::MAX))
             .expect("spend");
-        l.mark_created(lid(n), TaskId(n + 1), n, None)
+        l.mark_created(lid(n), TaskId::Int(n + 1), n, None)
             .expect("created");
         println!("{PREFIX}{n} created");
         assert_eq!(l.reserve_polls(lid(n), 3).expect("polls"), 3);

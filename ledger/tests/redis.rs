@@ -66,7 +66,7 @@ fn keys_are_namespaced_by_a_hash_never_the_key() {
         .expect("insert");
     l.reserve_spend(lid(1), MicroUsd(10), MicroUsd(100))
         .expect("spend");
-    l.mark_created(lid(1), TaskId(42), 0, None)
+    l.mark_created(lid(1), TaskId::Int(42), 0, None)
         .expect("created");
     l.trip_guard("ERROR_ZERO_BALANCE", 5).expect("trip");
 
@@ -141,7 +141,7 @@ fn four_connections_never_pass_120_polls_or_the_cap() {
     let (price, cap) = (MicroUsd(1_000), MicroUsd(37_500));
     ledgers[0].insert(&intent(0)).expect("insert");
     ledgers[0]
-        .mark_created(lid(0), TaskId(1), 0, None)
+        .mark_created(lid(0), TaskId::Int(1), 0, None)
         .expect("created");
     let (polls, spend): (u32, u32) = std::thread::scope(|s| {
         let hs: Vec<_> = ledgers

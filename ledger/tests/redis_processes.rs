@@ -124,7 +124,7 @@ fn four_processes_share_one_redis_atomically() {
     let ns = fresh_namespace("proc");
     let l = RedisLedger::open(&server.url, &ns).expect("open");
     l.insert(&intent(SHARED)).expect("insert");
-    l.mark_created(lid(SHARED), TaskId(1), 0, None)
+    l.mark_created(lid(SHARED), TaskId::Int(1), 0, None)
         .expect("created");
 
     let mut children: Vec<Child> = (1..=4).map(|i| spawn(&server.url, &ns, i)).collect();

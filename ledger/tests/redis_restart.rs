@@ -77,7 +77,7 @@ fn redis_killed_and_restarted_mid_run_loses_nothing() {
                 })
                 .expect("insert");
                 retry(&down, |_| {
-                    l.mark_created(lid(i), TaskId(10_000 + i), NOW, None)
+                    l.mark_created(lid(i), TaskId::Int(10_000 + i), NOW, None)
                 })
                 .expect("created");
                 let g = retry(&down, |_| l.reserve_polls(lid(i), 1)).expect("polls");
@@ -138,7 +138,7 @@ fn redis_killed_and_restarted_mid_run_loses_nothing() {
     assert_eq!(ids, want, "every record, once, in insertion order");
     for (i, r) in all.iter().enumerate() {
         assert_eq!(r.state().kind(), StateKind::Created);
-        assert_eq!(r.task_id(), Some(TaskId(10_000 + i as u64)));
+        assert_eq!(r.task_id(), Some(TaskId::Int(10_000 + i as u64)));
         let acked = acked_polls[i].load(Ordering::Relaxed);
         assert!(
             r.polls_reserved() >= acked && r.polls_reserved() <= 2,
@@ -147,7 +147,7 @@ fn redis_killed_and_restarted_mid_run_loses_nothing() {
         );
         assert_eq!(r.lease().map(|x| x.owner.as_str()), Some("w1"));
         assert_eq!(
-            l.find_by_task_id(TaskId(10_000 + i as u64))
+            l.find_by_task_id(TaskId::Int(10_000 + i as u64))
                 .expect("find")
                 .map(|r| r.local_id()),
             Some(lid(i as u64))

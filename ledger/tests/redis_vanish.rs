@@ -69,7 +69,7 @@ fn flushall_between_two_operations_fails_closed() {
     l.insert(&intent(1)).expect("insert");
     l.reserve_spend(lid(1), MicroUsd(10), MicroUsd(100))
         .expect("spend");
-    l.mark_created(lid(1), TaskId(77), NOW, None)
+    l.mark_created(lid(1), TaskId::Int(77), NOW, None)
         .expect("created");
     l.insert(&intent(2)).expect("insert");
 
@@ -80,9 +80,9 @@ fn flushall_between_two_operations_fails_closed() {
         l.reserve_spend(lid(2), MicroUsd(10), MicroUsd(100)),
     );
     assert_vanished("insert", l.insert(&intent(3)));
-    assert_vanished("update", l.mark_created(lid(2), TaskId(78), NOW, None));
+    assert_vanished("update", l.mark_created(lid(2), TaskId::Int(78), NOW, None));
     assert_vanished("reserve_polls", l.reserve_polls(lid(1), 1));
-    assert_vanished("find", l.find_by_task_id(TaskId(77)));
+    assert_vanished("find", l.find_by_task_id(TaskId::Int(77)));
     assert_vanished("get", l.get(lid(1)));
     assert_vanished("list_all", l.list_all());
     assert_vanished("list_unfinished", l.list_unfinished());

@@ -19,7 +19,7 @@ fn the_file_is_wal_versioned_and_survives_a_reopen() {
         let l = SqliteLedger::open(&path).expect("open");
         assert_eq!(l.path(), path);
         l.insert(&intent(1).with_caller_key("k")).expect("insert");
-        l.mark_created(lid(1), TaskId(11), 5, Some(9))
+        l.mark_created(lid(1), TaskId::Int(11), 5, Some(9))
             .expect("created");
         assert_eq!(l.reserve_polls(lid(1), 7).expect("reserve"), 7);
     }
@@ -39,11 +39,60 @@ fn the_file_is_wal_versioned_and_survives_a_reopen() {
     drop(c);
     let l = SqliteLedger::open(&path).expect("reopen");
     let r = l
-        .find_by_task_id(TaskId(11))
+        .find_by_task_id(TaskId::Int(11))
         .expect("find")
         .expect("record");
     assert_eq!((r.polls_reserved(), r.caller_key()), (7, Some("k")));
     assert_eq!(r.state().kind(), StateKind::Created);
+}
+
+/// A string task id (CapSolver's) is stored in the schema-2 file as it is, next to integer
+/// ids stored as their digits (the `task_id` column was text already: no schema change), and
+/// is found after a reopen; the schema version is unchanged, so files of earlier clients
+/// open as before.
+#[test]
+fn string_task_ids_survive_a_reopen_next_to_integer_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.db");
+    let uuid: TaskId = "61138bb6-19fb-11ec-a9c8-0242ac110006".parse().expect("id");
+    {
+        let l = SqliteLedger::open(&path).expect("open");
+        l.insert(&intent(1)).expect("insert");
+        l.insert(&intent(2)).expect("insert");
+        l.mark_created(lid(1), uuid, 5, None).expect("created");
+        l.mark_created(lid(2), TaskId::Int(72_345_678_901), 5, None)
+            .expect("created");
+    }
+    let c = Connection::open(&path).expect("raw open");
+    let mut rows: Vec<(String, String)> = c
+        .prepare("SELECT task_id, record FROM records ORDER BY seq")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let (int_row, text_row) = (rows.pop().unwrap(), rows.pop().unwrap());
+    assert_eq!(text_row.0, "61138bb6-19fb-11ec-a9c8-0242ac110006");
+    assert!(
+        text_row
+            .1
+            .contains(r#""task_id":"61138bb6-19fb-11ec-a9c8-0242ac110006""#)
+    );
+    assert!(text_row.1.starts_with(r#"{"version":2,"#), "{}", text_row.1);
+    assert_eq!(int_row.0, "72345678901");
+    assert!(int_row.1.contains(r#""task_id":72345678901"#));
+    assert!(int_row.1.starts_with(r#"{"version":1,"#), "{}", int_row.1);
+    drop(c);
+    let l = SqliteLedger::open(&path).expect("reopen");
+    let r = l.find_by_task_id(uuid).expect("find").expect("record");
+    assert_eq!((r.local_id(), r.task_id()), (lid(1), Some(uuid)));
+    let r = l
+        .find_by_task_id(TaskId::Int(72_345_678_901))
+        .expect("find")
+        .expect("record");
+    assert_eq!(r.local_id(), lid(2));
+    assert_eq!(l.list_unfinished().expect("list").len(), 2);
 }
 
 #[cfg(unix)]
@@ -97,7 +146,7 @@ fn a_record_from_a_newer_client_is_a_typed_error() {
     drop(c);
     let want = LedgerError::Record(RecordError::UnsupportedVersion {
         found: 7,
-        supported: 1,
+        supported: capmonster_core::record::RECORD_VERSION,
     });
     assert_eq!(l.get(lid(1)).unwrap_err(), want);
     assert_eq!(l.list_all().unwrap_err(), want);
@@ -193,7 +242,7 @@ fn writes_grouped_in_one_commit_keep_their_own_results() {
                 ));
                 // Odd threads claim their even neighbour's task id first, or are refused
                 // because the neighbour holds it: exactly one of each pair wins.
-                let task = TaskId(1000 + n - n % 2);
+                let task = TaskId::Int(1000 + n - n % 2);
                 let won = l.mark_created(lid(n), task, 5, None).is_ok();
                 assert_eq!(l.reserve_polls(lid(n), 3).is_ok(), won, "thread {n}");
             });
@@ -204,7 +253,7 @@ fn writes_grouped_in_one_commit_keep_their_own_results() {
     let all = l.list_all().expect("all");
     assert_eq!(all.len(), 64, "every insert that succeeded is on the disk");
     for pair in 0..32u64 {
-        let task = TaskId(1000 + 2 * pair);
+        let task = TaskId::Int(1000 + 2 * pair);
         let holder = l
             .find_by_task_id(task)
             .expect("find")

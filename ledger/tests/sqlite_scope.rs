@@ -30,7 +30,7 @@ fn key_a_has_a_task(a: &dyn Ledger) {
         .expect("insert");
     a.reserve_spend(lid(1), MicroUsd(600), MicroUsd(10_000))
         .expect("reserve");
-    a.mark_created(lid(1), TaskId(42), 10, None)
+    a.mark_created(lid(1), TaskId::Int(42), 10, None)
         .expect("created");
     a.reserve_polls(lid(1), 3).expect("polls");
     a.trip_guard("ERROR_ZERO_BALANCE", u64::MAX).expect("trip");
@@ -38,7 +38,11 @@ fn key_a_has_a_task(a: &dyn Ledger) {
 
 fn assert_sees_nothing(l: &dyn Ledger, who: &str) {
     assert_eq!(l.get(lid(1)).expect("get"), None, "{who}");
-    assert_eq!(l.find_by_task_id(TaskId(42)).expect("find"), None, "{who}");
+    assert_eq!(
+        l.find_by_task_id(TaskId::Int(42)).expect("find"),
+        None,
+        "{who}"
+    );
     assert!(
         l.find_by_caller_key("line-1").expect("by key").is_empty(),
         "{who}"
@@ -73,13 +77,16 @@ fn two_keys_on_one_file_each_see_only_their_own_records_totals_and_guard() {
         .expect("B's own record with the same local id");
     b.reserve_spend(lid(1), MicroUsd(600), MicroUsd(600))
         .expect("B's cap is its own");
-    b.mark_created(lid(1), TaskId(42), 10, None)
+    b.mark_created(lid(1), TaskId::Int(42), 10, None)
         .expect("B's own task id");
     assert_eq!(b.list_all().expect("all").len(), 1);
     assert_eq!(b.spend_totals().expect("totals").reserved, MicroUsd(600));
     // A's record, totals and guard are as A left them, from a fresh open too.
     let a = open_for(&path, KEY_A);
-    let rec = a.find_by_task_id(TaskId(42)).expect("find").expect("A's");
+    let rec = a
+        .find_by_task_id(TaskId::Int(42))
+        .expect("find")
+        .expect("A's");
     assert_eq!(rec.polls_reserved(), 3);
     assert_eq!(a.list_all().expect("all").len(), 1);
     assert_eq!(a.spend_totals().expect("totals").reserved, MicroUsd(600));
@@ -120,7 +127,7 @@ fn version_1_file(path: &Path) {
         let l = SqliteLedger::open(&scratch).expect("scratch");
         l.insert(&intent(1).with_caller_key("line-1"))
             .expect("insert");
-        l.mark_created(lid(1), TaskId(42), 10, None)
+        l.mark_created(lid(1), TaskId::Int(42), 10, None)
             .expect("created");
     }
     let json: String = Connection::open(&scratch)
@@ -162,7 +169,7 @@ fn a_version_1_file_migrates_and_its_rows_are_no_keys_until_claimed() {
     assert_eq!(a.claim_legacy().expect("claim"), 1);
     assert_eq!(a.legacy_count().expect("legacy"), 0);
     let rec = a
-        .find_by_task_id(TaskId(42))
+        .find_by_task_id(TaskId::Int(42))
         .expect("find")
         .expect("claimed");
     assert_eq!(rec.caller_key(), Some("line-1"));

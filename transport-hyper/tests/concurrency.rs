@@ -113,7 +113,7 @@ async fn cancelled_solves_stop_and_others_complete() {
             .expect("bounded")
             .unwrap()
             .expect("a concurrent solve still completes");
-        solved.insert(s.task_id.0);
+        solved.insert(s.task_id.as_u64().unwrap());
     }
     let end = sim.stats();
     assert_eq!(end.tasks_created, 30);

@@ -235,7 +235,7 @@ async fn request_deadlines_and_the_overall_deadline_use_the_virtual_clock() {
     // A one-shot call is cut at the request timeout, as a Timeout.
     let start = tokio::time::Instant::now();
     let err = client
-        .task_result(capmonster_hyper::core::TaskId(7))
+        .task_result(capmonster_hyper::core::TaskId::Int(7))
         .await
         .unwrap_err();
     assert!(

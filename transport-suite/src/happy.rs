@@ -76,7 +76,7 @@ pub fn a_slow_task_is_polled_until_ready<S: SuiteTransport>() {
     let solved = S::run(sim_client::<S>(&sim).solve(&recaptcha())).unwrap();
     assert!(solved.polls > 1, "polled {} times", solved.polls);
     assert_eq!(
-        sim.stats().polls_for(solved.task_id.0),
+        sim.stats().polls_for(solved.task_id.as_u64().unwrap()),
         Some(u64::from(solved.polls))
     );
 }
@@ -179,7 +179,10 @@ pub fn resume_polls_an_existing_task<S: SuiteTransport>() {
             .is_some_and(|o| !o.is_empty())
     );
     assert_eq!(requests(&sim, "createTask"), 1);
-    assert_eq!(sim.stats().polls_for(id.0), Some(u64::from(solved.polls)));
+    assert_eq!(
+        sim.stats().polls_for(id.as_u64().unwrap()),
+        Some(u64::from(solved.polls))
+    );
 }
 
 /// `solve_with_policy` uses the given policy (here: 3 polls at most).
@@ -198,13 +201,17 @@ pub fn solve_with_policy_uses_the_given_policy<S: SuiteTransport>() {
         matches!(err.kind(), ErrorKind::PollBudgetExhausted { polls: 3 }),
         "{err:?}"
     );
-    assert_eq!(sim.stats().polls_for(err.task_id().unwrap().0), Some(3));
+    assert_eq!(
+        sim.stats()
+            .polls_for(err.task_id().unwrap().as_u64().unwrap()),
+        Some(3)
+    );
 }
 
 /// A task id the service does not know: the service's typed error.
 pub fn an_unknown_task_id_is_a_typed_api_error<S: SuiteTransport>() {
     let sim = spawn(SimConfig::instant());
-    let err = S::run(sim_client::<S>(&sim).task_result(TaskId(987_654))).unwrap_err();
+    let err = S::run(sim_client::<S>(&sim).task_result(TaskId::Int(987_654))).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Api(_)), "{err:?}");
 }
 
@@ -289,13 +296,13 @@ pub fn client_is_clone_send_sync_and_debug_hides_the_key<S: SuiteTransport>() {
     assert_send(&client.solve(&task));
     assert_send(&client.solve_with_policy(&task, policy));
     assert_send(&client.solve_many([&task], 2));
-    assert_send(&client.resume_with_policy(TaskId(1), policy));
-    assert_send(&client.resume(TaskId(1)));
+    assert_send(&client.resume_with_policy(TaskId::Int(1), policy));
+    assert_send(&client.resume(TaskId::Int(1)));
     assert_send(&client.create_task(&task));
-    assert_send(&client.task_result(TaskId(1)));
+    assert_send(&client.task_result(TaskId::Int(1)));
     assert_send(&client.balance());
-    assert_send(&client.report_incorrect_image(TaskId(1)));
-    assert_send(&client.report_incorrect_token(TaskId(1)));
+    assert_send(&client.report_incorrect_image(TaskId::Int(1)));
+    assert_send(&client.report_incorrect_token(TaskId::Int(1)));
     assert_send(&client.user_agent());
     let dbg = format!("{client:?} {:?} {:?}", client.clone(), client.config());
     assert!(!dbg.contains(&key[..16]), "{dbg}");

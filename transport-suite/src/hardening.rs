@@ -53,9 +53,9 @@ pub fn a_page_echoing_the_request_never_leaks_the_key<S: SuiteTransport>() {
             }
         });
         let e = S::run(hostile_client::<S>(&url).solve(turnstile())).unwrap_err();
-        assert_eq!(e.task_id(), Some(TaskId(42)), "{e}");
+        assert_eq!(e.task_id(), Some(TaskId::Int(42)), "{e}");
         assert_no_leak("getTaskResult 404", &e);
-        let e = S::run(hostile_client::<S>(&url).task_result(TaskId(42))).unwrap_err();
+        let e = S::run(hostile_client::<S>(&url).task_result(TaskId::Int(42))).unwrap_err();
         assert_no_leak("getTaskResult 404 one-shot", &e);
 
         let url = scripted_server(move |_, req| (403, echo_page(filler, req)));

@@ -21,7 +21,7 @@ fn assert_capped_at_120(sim: &Sim, err: &capmonster_core::Error) -> TaskId {
     assert_eq!(capmonster_core::MAX_POLLS_PER_TASK, 120);
     let id = err.task_id().expect("the error carries the task id");
     let stats = sim.stats();
-    assert_eq!(stats.polls_for(id.0), Some(120));
+    assert_eq!(stats.polls_for(id.as_u64().unwrap()), Some(120));
     assert_eq!(stats.requests.get("getTaskResult"), Some(&120));
     assert_eq!(stats.max_polls_per_task, 120);
     assert_eq!(stats.tasks_over_poll_limit, 0);
@@ -91,7 +91,7 @@ pub fn resume_after_the_poll_budget_sends_nothing<S: SuiteTransport>() {
             );
         }
         assert_eq!(requests(&sim, "getTaskResult"), 120, "no 121st poll");
-        let e = client.resume(TaskId(99)).await.unwrap_err();
+        let e = client.resume(TaskId::Int(99)).await.unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::InvalidInput(_)), "{e}");
     });
     assert_eq!(requests(&sim, "getTaskResult"), 120);
@@ -144,7 +144,10 @@ pub fn a_refused_connection_is_connect<S: SuiteTransport>() {
         assert_eq!(transport_kind(&err), TransportErrorKind::Connect, "{err}");
         let err = client.create_task(&recaptcha()).await.unwrap_err();
         assert_eq!(transport_kind(&err), TransportErrorKind::Connect, "{err}");
-        let err = client.report_incorrect_token(TaskId(1)).await.unwrap_err();
+        let err = client
+            .report_incorrect_token(TaskId::Int(1))
+            .await
+            .unwrap_err();
         assert_eq!(transport_kind(&err), TransportErrorKind::Connect, "{err}");
     });
 }

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
             ("getTaskResult", true) => {
                 drop(black_box(codec::task_result_request(
                     &cfg,
-                    TaskId(7_654_321),
+                    TaskId::Int(7_654_321),
                 )));
             }
             ("getTaskResult" | "report", false) => {
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
             ("report", true) => drop(black_box(codec::report_incorrect_request(
                 &cfg,
                 ReportKind::Token,
-                TaskId(7_654_321),
+                TaskId::Int(7_654_321),
             ))),
             (name, _) => {
                 let Some(body) = answer(name) else {

@@ -225,7 +225,7 @@ mod tests {
         let now = Instant::now();
         let mut resumed = Solve::resume(
             &cfg,
-            crate::TaskId(5),
+            crate::TaskId::Int(5),
             crate::PollPolicy::for_task(&task()),
             0,
             now,

@@ -215,12 +215,13 @@ pub enum TransitionError {
         /// What was attempted.
         action: &'static str,
     },
-    /// The record already holds another task id.
+    /// The record already holds another task id. (Boxed: two inline task ids would make
+    /// every error of this crate 32 bytes larger for this rare one.)
     TaskIdMismatch {
         /// The id in the record.
-        recorded: TaskId,
+        recorded: Box<TaskId>,
         /// The id given.
-        given: TaskId,
+        given: Box<TaskId>,
     },
     /// More polls reported sent than were reserved: a bug in the caller.
     PollsSentAboveReserved {

@@ -171,7 +171,8 @@ pub enum ErrorKind {
 pub struct Error {
     // `pub(super)`: `redact.rs` rewrites the text fields of `kind`.
     pub(super) kind: ErrorKind,
-    task_id: Option<TaskId>,
+    /// Boxed: a [`TaskId`] is 48 bytes (a string id is inline), one word here.
+    task_id: Option<Box<TaskId>>,
 }
 
 impl Error {
@@ -274,8 +275,8 @@ impl Error {
     /// The same error, tagged with a task id.
     #[must_use]
     pub(crate) fn with_task_id(mut self, id: Option<TaskId>) -> Self {
-        if id.is_some() {
-            self.task_id = id;
+        if let Some(id) = id {
+            self.task_id = Some(Box::new(id));
         }
         self
     }
@@ -292,7 +293,7 @@ impl Error {
 
     /// The task this error belongs to, when one was created.
     pub fn task_id(&self) -> Option<TaskId> {
-        self.task_id
+        self.task_id.as_deref().copied()
     }
 
     /// The service's error code, when the service answered with one (`None` for an error
@@ -332,6 +333,13 @@ impl From<LedgerError> for Error {
     /// [`ErrorKind::Ledger`], with no task id.
     fn from(e: LedgerError) -> Self {
         Self::new(ErrorKind::Ledger(e))
+    }
+}
+
+impl From<crate::vocab::ParseTaskIdError> for Error {
+    /// An [`ErrorKind::InvalidInput`].
+    fn from(e: crate::vocab::ParseTaskIdError) -> Self {
+        Self::invalid_input(e.to_string())
     }
 }
 
@@ -449,7 +457,7 @@ impl Error {
                 write!(f, "the task ended earlier (from the ledger): {message}")?;
             }
         }
-        if let Some(id) = self.task_id {
+        if let Some(id) = &self.task_id {
             write!(f, " (task {id})")?;
         }
         Ok(())

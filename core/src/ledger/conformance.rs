@@ -10,19 +10,20 @@
 use serde_json::json;
 
 use super::{Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError};
-use crate::TaskId;
 use crate::error::ErrorCategory;
 use crate::policy::MAX_POLLS_PER_TASK;
 use crate::record::{
     LocalId, MicroUsd, Outcome, SpendTotals, StateKind, TaskRecord, TaskState, TransitionError,
 };
 use crate::task::TaskFamily;
+use crate::{MAX_TEXT_ID_LEN, TaskId};
 
 /// Runs every check, each on a fresh ledger from `make`.
 pub fn run_all<L: Ledger>(make: impl Fn() -> L) {
     insert_get_and_duplicates(&make());
     lifecycle_and_queries(&make());
     task_ids_are_unique(&make());
+    string_task_ids(&make());
     transitions_are_validated(&make());
     poll_budget_is_120(&make());
     concurrent_poll_reservations_never_pass_120(&make());
@@ -102,7 +103,7 @@ pub fn insert_get_and_duplicates<L: Ledger>(l: &L) {
         "a refused insert changes nothing"
     );
     assert!(matches!(
-        l.mark_created(lid(99), TaskId(1), 0, None),
+        l.mark_created(lid(99), TaskId::Int(1), 0, None),
         Err(LedgerError::NotFound(id)) if id == lid(99)
     ));
     assert_eq!(l.list_all().expect("list").len(), 1);
@@ -127,23 +128,23 @@ pub fn lifecycle_and_queries<L: Ledger>(l: &L) {
     );
 
     let r = l
-        .mark_created(lid(2), TaskId(502), 1_000, Some(6_000))
+        .mark_created(lid(2), TaskId::Int(502), 1_000, Some(6_000))
         .expect("created");
     assert_eq!(
         r.state(),
         &TaskState::Created {
-            task_id: TaskId(502)
+            task_id: TaskId::Int(502)
         }
     );
     assert_eq!(r.task_created_at_ms(), Some(1_000));
     assert_eq!(r.no_poll_before_ms(), Some(6_000));
     assert_eq!(
-        l.find_by_task_id(TaskId(502))
+        l.find_by_task_id(TaskId::Int(502))
             .expect("find")
             .map(|r| r.local_id()),
         Some(lid(2))
     );
-    assert_eq!(l.find_by_task_id(TaskId(503)).expect("find"), None);
+    assert_eq!(l.find_by_task_id(TaskId::Int(503)).expect("find"), None);
     assert_eq!(l.reserve_polls(lid(2), 5).expect("reserve"), 5);
     l.note_polls_sent(lid(2), 3).expect("sent");
     let r = l
@@ -171,7 +172,7 @@ pub fn lifecycle_and_queries<L: Ledger>(l: &L) {
         "the change is stored"
     );
     assert_eq!(
-        l.find_by_task_id(TaskId(502)).expect("find"),
+        l.find_by_task_id(TaskId::Int(502)).expect("find"),
         Some(r),
         "a finished record is still found by its task id"
     );
@@ -196,13 +197,15 @@ pub fn lifecycle_and_queries<L: Ledger>(l: &L) {
 pub fn task_ids_are_unique<L: Ledger>(l: &L) {
     l.insert(&intent(1)).expect("insert");
     l.insert(&intent(2)).expect("insert");
-    l.mark_created(lid(1), TaskId(77), 0, None)
+    l.mark_created(lid(1), TaskId::Int(77), 0, None)
         .expect("created");
-    let err = l.mark_created(lid(2), TaskId(77), 0, None).unwrap_err();
+    let err = l
+        .mark_created(lid(2), TaskId::Int(77), 0, None)
+        .unwrap_err();
     assert_eq!(
         err,
         LedgerError::Conflict(Conflict::TaskIdExists {
-            task_id: TaskId(77),
+            task_id: TaskId::Int(77),
             holder: lid(1)
         })
     );
@@ -210,12 +213,12 @@ pub fn task_ids_are_unique<L: Ledger>(l: &L) {
         l.get(lid(2)).expect("get").map(|r| r.state().kind()),
         Some(StateKind::Intent)
     );
-    let adopted = TaskRecord::adopted(lid(3), TaskFamily::Turnstile, TaskId(77), 10, 0);
+    let adopted = TaskRecord::adopted(lid(3), TaskFamily::Turnstile, TaskId::Int(77), 10, 0);
     assert!(matches!(
         l.insert(&adopted),
         Err(LedgerError::Conflict(Conflict::TaskIdExists { .. }))
     ));
-    let adopted = TaskRecord::adopted(lid(3), TaskFamily::Turnstile, TaskId(78), 500, 0);
+    let adopted = TaskRecord::adopted(lid(3), TaskFamily::Turnstile, TaskId::Int(78), 500, 0);
     l.insert(&adopted).expect("adopted");
     assert_eq!(
         l.reserve_polls(lid(3), 1).expect("reserve"),
@@ -223,10 +226,81 @@ pub fn task_ids_are_unique<L: Ledger>(l: &L) {
         "500 sent counts as 120"
     );
     assert_eq!(
-        l.find_by_task_id(TaskId(78))
+        l.find_by_task_id(TaskId::Int(78))
             .expect("find")
             .map(|r| r.polls_sent()),
         Some(MAX_POLLS_PER_TASK)
+    );
+}
+
+/// String task ids (CapSolver's UUIDs) are stored, found and unique like integer ones; the
+/// integer 123 and a string id never meet (a string id has a non-digit); ids that differ
+/// only in case, or hold characters a query language or key pattern treats specially, are
+/// distinct and kept exactly.
+pub fn string_task_ids<L: Ledger>(l: &L) {
+    let text = |s: &str| s.parse::<TaskId>().expect("a string id");
+    let uuid = text("61138bb6-19fb-11ec-a9c8-0242ac110006");
+    for n in 1..=6 {
+        l.insert(&intent(n)).expect("insert");
+    }
+    l.mark_created(lid(1), uuid, 10, Some(20))
+        .expect("created with a string id");
+    let rec = l.find_by_task_id(uuid).expect("find").expect("found");
+    assert_eq!((rec.local_id(), rec.task_id()), (lid(1), Some(uuid)));
+    assert_eq!(l.get(lid(1)).expect("get"), Some(rec));
+    // Unique, as integers are.
+    assert_eq!(
+        l.mark_created(lid(2), uuid, 0, None).unwrap_err(),
+        LedgerError::Conflict(Conflict::TaskIdExists {
+            task_id: uuid,
+            holder: lid(1)
+        })
+    );
+    let adopted = TaskRecord::adopted(lid(7), TaskFamily::Turnstile, uuid, 0, 0);
+    assert!(matches!(
+        l.insert(&adopted),
+        Err(LedgerError::Conflict(Conflict::TaskIdExists { .. }))
+    ));
+    // Another case, other characters, the longest id, an integer with the same digits.
+    let upper = text("61138BB6-19FB-11EC-A9C8-0242AC110006");
+    let odd = text("a:b\"c\\d'%_*?[x]{y};--");
+    let long = text(&format!("x{}", "7".repeat(MAX_TEXT_ID_LEN - 1)));
+    let digits = text("123a");
+    for (n, id) in [(2, upper), (3, odd), (4, long), (5, digits)] {
+        l.mark_created(lid(n), id, 0, None).expect("created");
+    }
+    l.mark_created(lid(6), TaskId::Int(123), 0, None)
+        .expect("created");
+    for (n, id) in [
+        (1, uuid),
+        (2, upper),
+        (3, odd),
+        (4, long),
+        (5, digits),
+        (6, TaskId::Int(123)),
+    ] {
+        let found = l.find_by_task_id(id).expect("find").map(|r| r.local_id());
+        assert_eq!(found, Some(lid(n)), "{id}");
+    }
+    for absent in [text("61138bb6"), text("123b"), text("a:b"), TaskId::Int(0)] {
+        assert_eq!(l.find_by_task_id(absent).expect("find"), None, "{absent}");
+    }
+    // Finished, it keeps its id; adopted under a string id, it is found by it.
+    l.finish(lid(1), solved("s"), 0, 30).expect("finish");
+    assert_eq!(
+        l.find_by_task_id(uuid)
+            .expect("find")
+            .map(|r| r.state().kind()),
+        Some(StateKind::Solved)
+    );
+    let other = text("00000000-0000-4000-8000-000000000999");
+    let adopted = TaskRecord::adopted(lid(8), TaskFamily::Turnstile, other, 3, 0);
+    l.insert(&adopted).expect("adopted");
+    assert_eq!(
+        l.find_by_task_id(other)
+            .expect("find")
+            .map(|r| r.polls_sent()),
+        Some(3)
     );
 }
 
@@ -244,11 +318,12 @@ pub fn transitions_are_validated<L: Ledger>(l: &L) {
         l.finish(lid(1), solved("x"), 0, 0),
         Err(LedgerError::Transition(TransitionError::NotAllowed { .. }))
     ));
-    l.mark_created(lid(1), TaskId(5), 0, None).expect("created");
-    l.mark_created(lid(1), TaskId(5), 1, None)
+    l.mark_created(lid(1), TaskId::Int(5), 0, None)
+        .expect("created");
+    l.mark_created(lid(1), TaskId::Int(5), 1, None)
         .expect("same id again is fine");
     assert!(matches!(
-        l.mark_created(lid(1), TaskId(6), 0, None),
+        l.mark_created(lid(1), TaskId::Int(6), 0, None),
         Err(LedgerError::Transition(
             TransitionError::TaskIdMismatch { .. }
         ))
@@ -280,7 +355,7 @@ pub fn transitions_are_validated<L: Ledger>(l: &L) {
     ));
     assert!(
         matches!(
-            l.mark_created(lid(1), TaskId(5), 0, None),
+            l.mark_created(lid(1), TaskId::Int(5), 0, None),
             Err(LedgerError::Transition(TransitionError::NotAllowed {
                 from: StateKind::Solved,
                 ..
@@ -309,7 +384,8 @@ pub fn transitions_are_validated<L: Ledger>(l: &L) {
 /// The 120-poll budget, granted in blocks.
 pub fn poll_budget_is_120<L: Ledger>(l: &L) {
     l.insert(&intent(1)).expect("insert");
-    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    l.mark_created(lid(1), TaskId::Int(1), 0, None)
+        .expect("created");
     assert_eq!(l.reserve_polls(lid(1), 0).expect("reserve"), 0);
     assert_eq!(l.reserve_polls(lid(1), 50).expect("reserve"), 50);
     assert_eq!(l.reserve_polls(lid(1), 50).expect("reserve"), 50);
@@ -325,7 +401,8 @@ pub fn poll_budget_is_120<L: Ledger>(l: &L) {
 /// 8 threads reserving small blocks of one task's polls: exactly 120 granted in total.
 pub fn concurrent_poll_reservations_never_pass_120<L: Ledger>(l: &L) {
     l.insert(&intent(1)).expect("insert");
-    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    l.mark_created(lid(1), TaskId::Int(1), 0, None)
+        .expect("created");
     let total: u32 = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8u32)
             .map(|t| {
@@ -385,7 +462,8 @@ pub fn spend_cap_settle_and_release<L: Ledger>(l: &L) {
     );
     assert_eq!(l.spend_totals().expect("totals").reserved, MicroUsd(1_600));
     // Task 1 is solved cheaper than reserved: the difference comes back.
-    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    l.mark_created(lid(1), TaskId::Int(1), 0, None)
+        .expect("created");
     let r = l.finish(lid(1), solved("a"), 0, 1).expect("finish");
     assert_eq!(
         (r.spend_reserved(), r.spend_settled()),
@@ -515,12 +593,18 @@ pub fn leases<L: Ledger>(l: &L) {
 /// A task that timed out is reopened with its poll count intact.
 pub fn reopen_keeps_the_poll_count<L: Ledger>(l: &L) {
     l.insert(&intent(1)).expect("insert");
-    l.mark_created(lid(1), TaskId(9), 0, None).expect("created");
+    l.mark_created(lid(1), TaskId::Int(9), 0, None)
+        .expect("created");
     assert_eq!(l.reserve_polls(lid(1), 100).expect("reserve"), 100);
     l.finish(lid(1), failed(ErrorCategory::GaveUp), 90, 5)
         .expect("timed out");
     let r = l.reopen(lid(1), Some(77_000)).expect("reopen");
-    assert_eq!(r.state(), &TaskState::Created { task_id: TaskId(9) });
+    assert_eq!(
+        r.state(),
+        &TaskState::Created {
+            task_id: TaskId::Int(9)
+        }
+    );
     assert_eq!(
         (r.polls_sent(), r.polls_reserved(), r.deadline_ms()),
         (90, 100, Some(77_000))
@@ -545,7 +629,7 @@ pub fn records_round_trip_exactly<L: Ledger>(l: &L) {
     l.insert(&rec).expect("insert");
     assert_eq!(l.get(rec.local_id()).expect("get"), Some(rec.clone()));
     assert_eq!(l.find_by_caller_key(odd).expect("key"), vec![rec.clone()]);
-    let big = TaskId(u64::MAX);
+    let big = TaskId::Int(u64::MAX);
     l.mark_created(rec.local_id(), big, u64::MAX, Some(u64::MAX))
         .expect("created");
     assert_eq!(
@@ -625,9 +709,9 @@ pub fn adoptable_tasks<L: Ledger>(l: &L) {
     for n in 1..=5 {
         l.insert(&intent(n)).expect("insert");
     }
-    l.mark_created(lid(1), TaskId(11), 0, None)
+    l.mark_created(lid(1), TaskId::Int(11), 0, None)
         .expect("created");
-    l.mark_created(lid(2), TaskId(12), 0, None)
+    l.mark_created(lid(2), TaskId::Int(12), 0, None)
         .expect("created");
     l.acquire_lease(lid(2), "a", 0, 5_000).expect("lease");
     l.acquire_lease(lid(3), "b", 0, 1_000).expect("lease");
@@ -663,7 +747,8 @@ pub fn adoptable_tasks<L: Ledger>(l: &L) {
 /// each round, so two workers never both hold a live lease.
 pub fn concurrent_leases_are_exclusive<L: Ledger>(l: &L) {
     l.insert(&intent(1)).expect("insert");
-    l.mark_created(lid(1), TaskId(1), 0, None).expect("created");
+    l.mark_created(lid(1), TaskId::Int(1), 0, None)
+        .expect("created");
     for (now, until) in [(1_000u64, 10_000u64), (10_000, 20_000)] {
         let winners: Vec<String> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8u32)
@@ -722,7 +807,7 @@ pub fn keyed_inserts<L: Ledger>(l: &L) {
     // An intent (its createTask may be in flight), created, solved: all hold the key.
     assert_eq!(held_by(l, &keyed(2, "a"), None), Some(lid(1)));
     assert_eq!(held_by(l, &keyed(2, "b"), None), None, "another key");
-    l.mark_created(lid(1), TaskId(1), 10, None)
+    l.mark_created(lid(1), TaskId::Int(1), 10, None)
         .expect("created");
     assert_eq!(held_by(l, &keyed(3, "a"), None), Some(lid(1)));
     l.finish(lid(1), solved("x"), 0, 20).expect("finish");
@@ -734,7 +819,7 @@ pub fn keyed_inserts<L: Ledger>(l: &L) {
     );
     // Failed after creation: held.
     assert_eq!(held_by(l, &keyed(4, "c"), None), None);
-    l.mark_created(lid(4), TaskId(4), 10, None)
+    l.mark_created(lid(4), TaskId::Int(4), 10, None)
         .expect("created");
     l.finish(lid(4), failed(ErrorCategory::Service), 0, 20)
         .expect("finish");

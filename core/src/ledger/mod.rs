@@ -70,14 +70,14 @@
 //! let price = PriceTable::default().estimate(&task);
 //! ledger.reserve_spend(id, price, MicroUsd::from_usd(1.0)?)?;
 //! // ... createTask goes on the wire, answers 7654321 ...
-//! ledger.mark_created(id, TaskId(7654321), now_ms + 300, None)?;
+//! ledger.mark_created(id, TaskId::Int(7654321), now_ms + 300, None)?;
 //! assert_eq!(ledger.reserve_polls(id, 5)?, 5);
 //! // ... polls; the answer is ready ...
 //! let solution = serde_json::json!({"token": "0.abc"});
 //! let rec = ledger.finish(id, Outcome::Solved { solution, cost: Some(MicroUsd(1300)) }, 3, now_ms + 9_000)?;
 //! assert!(rec.is_finished());
 //! assert_eq!(ledger.spend_totals()?.spent, MicroUsd(1300));
-//! assert_eq!(ledger.find_by_task_id(TaskId(7654321))?.map(|r| r.polls_sent()), Some(3));
+//! assert_eq!(ledger.find_by_task_id(TaskId::Int(7654321))?.map(|r| r.polls_sent()), Some(3));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

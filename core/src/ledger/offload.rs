@@ -235,10 +235,10 @@ mod tests {
         assert!(!l.may_block(), "wrapped once, not again");
         let before = RUNS.load(Ordering::SeqCst);
         l.insert(&intent(1)).unwrap();
-        l.mark_created(lid(1), TaskId(9), 5, None).unwrap();
+        l.mark_created(lid(1), TaskId::Int(9), 5, None).unwrap();
         assert_eq!(l.reserve_polls(lid(1), 4).unwrap(), 4);
         assert_eq!(
-            l.find_by_task_id(TaskId(9))
+            l.find_by_task_id(TaskId::Int(9))
                 .unwrap()
                 .unwrap()
                 .polls_reserved(),

@@ -44,13 +44,11 @@ use crate::task::family::TABLE;
 use crate::{Error, ErrorCode, MAX_POLLS_PER_TASK, TaskFamily};
 
 mod failover;
-mod id;
 mod translate;
 
 pub use failover::{
     Attempt, FailoverOptions, Failure, Mark, ProviderStatus, Verdict, failover, next_provider,
 };
-pub use id::{MAX_TEXT_ID_LEN, ProviderTaskId};
 pub use translate::{Created, ProviderError, ProviderErrorKind, Reading};
 
 /// The built-in profiles, by name, as the JSON they are loaded from.

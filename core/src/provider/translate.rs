@@ -6,13 +6,14 @@ use std::fmt;
 use http::{Method, Request, StatusCode, header};
 use serde_json::{Map, Value};
 
-use super::{CallbackFormat, DeveloperIdKind, ErrorIds, IdKind, Provider, ProviderTaskId};
+use super::{CallbackFormat, DeveloperIdKind, ErrorIds, IdKind, Provider};
 use crate::codec::{Answer, read_answer};
 use crate::error::{escape_untrusted, snippet};
 use crate::policy::{CreateFailure, create_error};
 use crate::solution::Solution;
 use crate::{
     ApiError, ClientKey, Error, ErrorClass, ErrorCode, ErrorKind, Metadata, Task, TaskFamily,
+    TaskId,
 };
 
 /// A createTask answer that created a task.
@@ -21,7 +22,7 @@ use crate::{
 pub struct Created {
     /// The task's id at the provider (CapSolver's synchronous ImageToText may omit it:
     /// `None` only together with a solution).
-    pub task_id: Option<ProviderTaskId>,
+    pub task_id: Option<TaskId>,
     /// The solution, when createTask answered `ready` (CapSolver's ImageToText): the task is
     /// solved with 0 polls.
     pub solution: Option<Solution>,
@@ -287,7 +288,7 @@ impl Provider {
     }
 
     /// The getTaskResult body, without `clientKey`: `{"taskId": …}`, the id as it came.
-    pub fn task_result_body(&self, task_id: &ProviderTaskId) -> Value {
+    pub fn task_result_body(&self, task_id: &TaskId) -> Value {
         let mut body = Map::new();
         body.insert("taskId".to_owned(), task_id.to_json());
         Value::Object(body)
@@ -411,14 +412,15 @@ impl Provider {
     }
 
     /// A `taskId` field in this provider's form: `Ok(None)` when absent.
-    fn read_id(&self, v: Option<&Value>) -> Result<Option<ProviderTaskId>, String> {
+    fn read_id(&self, v: Option<&Value>) -> Result<Option<TaskId>, String> {
         match (v, self.task_id) {
             (Some(Value::Null) | None, _) => Ok(None),
             (Some(Value::Number(n)), _) => n
                 .as_u64()
-                .map(|n| Some(ProviderTaskId::Int(n)))
+                .map(|n| Some(TaskId::Int(n)))
                 .ok_or_else(|| format!("taskId {n} is not a non-negative integer")),
-            (Some(Value::String(s)), IdKind::String) => ProviderTaskId::text(s)
+            (Some(Value::String(s)), IdKind::String) => s
+                .parse::<TaskId>()
                 .map(Some)
                 .map_err(|e| format!("taskId: {e}")),
             (Some(other), IdKind::Integer) => Err(format!(

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The record is plain data, serialised with serde as JSON and versioned
-//! ([`RECORD_VERSION`]): a record written by a newer client is refused with
+//! ([`RECORD_VERSION`], [`RECORD_VERSION_INT_IDS`]): a record written by a newer client is
+//! refused with
 //! [`RecordError::UnsupportedVersion`] instead of being misread. Its transitions are pure
 //! functions that validate before they change anything ([`TransitionError`]), and every
 //! count saturates. It holds no clock: every time is a wall-clock time in unix milliseconds
@@ -29,8 +30,16 @@ pub use crate::vocab::{InvalidAmount, LocalId, MicroUsd, ParseLocalIdError, Stat
 pub use change::{Applied, Change};
 pub use state::{Lease, Outcome, SpendTotals, TaskRecord, TaskState};
 
-/// The version of the record format this crate writes, and the newest it reads.
-pub const RECORD_VERSION: u32 = 1;
+/// The newest version of the record format this crate reads, and the one it writes for a
+/// record holding a string task id (CapSolver's UUIDs): version 2. A client from before
+/// string ids refuses such a record ([`RecordError::UnsupportedVersion`]) instead of
+/// misreading it.
+pub const RECORD_VERSION: u32 = 2;
+
+/// The version this crate writes for every record without a string task id: version 1, the
+/// same format as before string ids (an integer task id is a JSON number), so that earlier
+/// clients sharing the ledger keep reading those records.
+pub const RECORD_VERSION_INT_IDS: u32 = 1;
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,11 +102,11 @@ mod tests {
 
     #[test]
     fn a_newer_version_is_refused_whatever_its_shape() {
-        let err = TaskRecord::from_json(br#"{"version":2,"something":"else"}"#).unwrap_err();
+        let err = TaskRecord::from_json(br#"{"version":3,"something":"else"}"#).unwrap_err();
         assert_eq!(
             err,
             RecordError::UnsupportedVersion {
-                found: 2,
+                found: 3,
                 supported: RECORD_VERSION
             }
         );
@@ -133,11 +142,12 @@ mod tests {
             r.reserve_polls(1).is_err(),
             "no polls before the task exists"
         );
-        r.mark_created(TaskId(7), 2, Some(10)).expect("created");
-        r.mark_created(TaskId(7), 3, None).expect("idempotent");
+        r.mark_created(TaskId::Int(7), 2, Some(10))
+            .expect("created");
+        r.mark_created(TaskId::Int(7), 3, None).expect("idempotent");
         assert_eq!(r.task_created_at_ms(), Some(2));
         assert!(matches!(
-            r.mark_created(TaskId(8), 3, None),
+            r.mark_created(TaskId::Int(8), 3, None),
             Err(TransitionError::TaskIdMismatch { .. })
         ));
         assert_eq!(r.reserve_polls(100), Ok(100));
@@ -153,7 +163,7 @@ mod tests {
         r.finish(solved, 119, 10).expect("same outcome again");
         assert_eq!(r.finished_at_ms(), Some(9));
         assert!(matches!(
-            r.mark_created(TaskId(7), 3, None),
+            r.mark_created(TaskId::Int(7), 3, None),
             Err(TransitionError::NotAllowed {
                 from: StateKind::Solved,
                 ..

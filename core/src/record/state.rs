@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
-use super::RECORD_VERSION;
+use super::{RECORD_VERSION, RECORD_VERSION_INT_IDS};
 use crate::TaskId;
 use crate::error::{Error, ErrorCategory, RecordError, TransitionError};
 use crate::policy::MAX_POLLS_PER_TASK;
@@ -188,6 +188,17 @@ pub struct TaskRecord {
     pub(super) lease: Option<Lease>,
 }
 
+/// The record version a record holding `task_id` is written at: a string id (CapSolver's)
+/// needs [`RECORD_VERSION`], which clients from before string ids refuse as too new instead
+/// of failing on the id; every other record stays at [`RECORD_VERSION_INT_IDS`], which they
+/// read.
+fn version_for(task_id: Option<TaskId>) -> u32 {
+    match task_id {
+        Some(TaskId::Text(_)) => RECORD_VERSION,
+        _ => RECORD_VERSION_INT_IDS,
+    }
+}
+
 /// The serialised shape, checked into a [`TaskRecord`].
 #[derive(Deserialize)]
 struct RecordRepr {
@@ -264,7 +275,7 @@ impl TaskRecord {
     /// [`TaskRecord::intent`] from a family and any JSON.
     pub fn intent_json(local_id: LocalId, family: TaskFamily, task: Value, now_ms: u64) -> Self {
         Self {
-            version: RECORD_VERSION,
+            version: RECORD_VERSION_INT_IDS,
             local_id,
             caller_key: None,
             family,
@@ -295,6 +306,7 @@ impl TaskRecord {
     ) -> Self {
         let polls = polls_already_sent.min(MAX_POLLS_PER_TASK);
         Self {
+            version: version_for(Some(task_id)),
             state: TaskState::Created { task_id },
             polls_sent: polls,
             polls_reserved: polls,
@@ -315,6 +327,7 @@ impl TaskRecord {
         spend_settled: Option<MicroUsd>,
     ) -> Self {
         Self {
+            version: version_for(state.task_id()),
             state,
             polls_sent: polls.0,
             polls_reserved: polls.1,
@@ -504,6 +517,7 @@ impl TaskRecord {
     ) -> Result<(), TransitionError> {
         match self.state {
             TaskState::Intent => {
+                self.version = self.version.max(version_for(Some(task_id)));
                 self.state = TaskState::Created { task_id };
                 self.task_created_at_ms = Some(now_ms);
                 if no_poll_before_ms.is_some() {
@@ -513,8 +527,8 @@ impl TaskRecord {
             }
             TaskState::Created { task_id: t } if t == task_id => Ok(()),
             TaskState::Created { task_id: t } => Err(TransitionError::TaskIdMismatch {
-                recorded: t,
-                given: task_id,
+                recorded: Box::new(t),
+                given: Box::new(task_id),
             }),
             _ => Err(self.not_allowed("mark the task created")),
         }

@@ -161,7 +161,10 @@ impl Transport for &Service {
                 json!({"errorId":0,"taskId":created.len()}).to_string()
             }
             RequestKind::GetTaskResult { task_id, .. } => {
-                self.polls.lock().unwrap().push((task_id.0, now));
+                self.polls
+                    .lock()
+                    .unwrap()
+                    .push((task_id.as_u64().unwrap(), now));
                 self.script
                     .lock()
                     .unwrap()
@@ -312,7 +315,7 @@ pub(crate) fn a_forged_account_error_never_trips_the_guard_and_is_confirmed_by_o
             .tripped(c.config().key(), svc.now())
             .is_none()
     );
-    let rec = ledger.find_by_task_id(TaskId(1)).unwrap().unwrap();
+    let rec = ledger.find_by_task_id(TaskId::Int(1)).unwrap().unwrap();
     assert_eq!(rec.polls_sent(), 2);
     assert!(matches!(rec.state(), TaskState::Solved { .. }));
     // Another task goes on: nothing holds the account.
@@ -384,7 +387,7 @@ pub(crate) fn bodies_not_of_the_documented_shape_are_ignored_and_the_task_is_pol
         assert_eq!(token(&solved), "polled", "{body}");
         assert_eq!(svc.early_polls(1), 0, "{body}: polled before the fallback");
         assert_eq!(svc.poll_count(), 1, "{body}");
-        let rec = ledger.find_by_task_id(TaskId(1)).unwrap().unwrap();
+        let rec = ledger.find_by_task_id(TaskId::Int(1)).unwrap().unwrap();
         let TaskState::Solved { solution, .. } = rec.state() else {
             panic!("{body}: {:?}", rec.state());
         };
