@@ -460,12 +460,14 @@ pub fn solved_from_record(rec: &TaskRecord) -> Option<Solved> {
     }
     let family =
         (rec.family() != TaskFamily::Unknown || !rec.task().is_null()).then(|| rec.family());
-    Some(Solved::new(
+    let mut solved = Solved::new(
         *task_id,
         family,
         Solution::new(solution.clone(), Metadata::from_fields(meta)),
         rec.polls_sent(),
-    ))
+    );
+    solved.provider = rec.provider().map(str::to_owned);
+    Some(solved)
 }
 
 /// The error a finished, unsuccessful record stands for (nothing is sent for it).
