@@ -301,6 +301,11 @@ impl<T: Transport> Client<T> {
         block_on(self.inner.balance())?
     }
 
+    /// The providers' names, in failover order ([`crate::Client::provider_names`]).
+    pub fn provider_names(&self) -> Vec<String> {
+        self.inner.provider_names()
+    }
+
     /// Each configured provider's balance, in failover order
     /// ([`crate::Client::balances`]).
     pub fn balances(&self) -> Result<Vec<crate::Balance>, Error> {

@@ -125,7 +125,13 @@ impl<T> Client<T> {
     /// a ledger need distinct ids.
     #[must_use]
     pub fn with_worker_id(mut self, id: impl Into<String>) -> Self {
-        self.shared = Arc::new(Shared::with_owner(id.into()));
+        let id = id.into();
+        if let Some(fleet) = self.fleet.as_mut().and_then(Arc::get_mut) {
+            for m in &mut fleet.members {
+                m.client.shared = Arc::new(Shared::with_owner(id.clone()));
+            }
+        }
+        self.shared = Arc::new(Shared::with_owner(id));
         self
     }
 
@@ -190,6 +196,10 @@ impl<T: Transport> Client<T> {
     /// transport's [`blocking_runner`](Transport::blocking_runner).
     #[must_use]
     pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        if let Some(fleet) = self.fleet.as_mut().and_then(Arc::get_mut) {
+            // Every provider records in the new ledger; each keeps its key's guard.
+            fleet.rewire(&ledger);
+        }
         self.ledger = crate::ledger::Offloaded::wrap(ledger, self.transport.blocking_runner());
         // The guard cache belonged to the old ledger; a worker id set before is kept.
         self.shared = Arc::new(self.shared.for_new_ledger());
@@ -762,6 +772,7 @@ impl<C: FromParts> ClientBuilder<C> {
                 .clone()
                 .with_key(key)
                 .with_base_url(&profile.base_url)?;
+            let guard_is_records = guard.is_none() && i == 0;
             let guard = guard.unwrap_or_else(|| {
                 if i == 0 {
                     records.clone()
@@ -771,7 +782,7 @@ impl<C: FromParts> ClientBuilder<C> {
             });
             let ledger: Arc<dyn Ledger> = Arc::new(providers::GuardSplit {
                 records: records.clone(),
-                guard,
+                guard: guard.clone(),
             });
             let mut client = Client::new(cfg.clone(), transport_for(&cfg)?);
             let id = owner.get_or_insert_with(|| client.worker_id()).clone();
@@ -785,6 +796,8 @@ impl<C: FromParts> ClientBuilder<C> {
             members.push(providers::Member {
                 profile: Arc::new(profile),
                 client,
+                guard,
+                guard_is_records,
             });
         }
         let first_config = first_config.unwrap_or(base);

@@ -108,6 +108,16 @@ impl ProviderAccount {
         }
     }
 
+    /// The key, checked as the profile wants it (the error never repeats it).
+    pub fn client_key(&self) -> Result<crate::ClientKey, Error> {
+        self.resolve().map(|(_, key, _)| key)
+    }
+
+    /// Whether a guard ledger was given ([`ProviderAccount::guard_ledger`]).
+    pub fn has_guard_ledger(&self) -> bool {
+        self.guard_ledger.is_some()
+    }
+
     /// The checked parts: the profile (at its base URL), the key, the guard ledger.
     pub(crate) fn resolve(&self) -> Result<Resolved, Error> {
         let mut profile = self.profile.clone().map_err(Error::invalid_input)?;
@@ -251,6 +261,10 @@ struct Marks {
 pub(crate) struct Member<T> {
     pub(crate) profile: Arc<Provider>,
     pub(crate) client: Client<T>,
+    /// The ledger of this provider key's account guard.
+    pub(crate) guard: Arc<dyn Ledger>,
+    /// Whether that is the client's ledger (the first provider's default).
+    pub(crate) guard_is_records: bool,
 }
 
 /// The providers of a client, in failover order, and what it remembers of them.
@@ -327,6 +341,30 @@ impl<T: Transport> Providers<T> {
             mk.backoff_until = s.backoff_until;
             mk.lacks = s.lacks;
         }
+    }
+
+    /// Every member records in `records` from now on; each keeps its key's guard (the one
+    /// that was the client's ledger moves with the records).
+    pub(crate) fn rewire(&mut self, records: &Arc<dyn Ledger>) {
+        self.members = std::mem::take(&mut self.members)
+            .into_iter()
+            .map(|m| {
+                let guard = if m.guard_is_records {
+                    records.clone()
+                } else {
+                    m.guard.clone()
+                };
+                let split: Arc<dyn Ledger> = Arc::new(GuardSplit {
+                    records: records.clone(),
+                    guard: guard.clone(),
+                });
+                Member {
+                    client: m.client.with_ledger(split),
+                    guard,
+                    ..m
+                }
+            })
+            .collect();
     }
 
     /// The member whose profile is named `name` (`None`: CapMonster's).
