@@ -275,3 +275,41 @@ mod hyper {
 mod ureq {
     rows!(capmonster::blocking::Client, [], [], #[test]);
 }
+
+/// A record of a provider the client does not configure is reported by `resume_all`, never
+/// polled at another provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_of_an_unconfigured_provider_is_reported_not_polled_elsewhere() {
+    use capmonster::ledger::{Ledger, MemoryLedger};
+    use capmonster::raw::core::record::{LocalId, TaskRecord};
+    let (a, b) = sims(SimConfig::instant());
+    let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(MemoryLedger::new());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let rec = TaskRecord::intent(LocalId::from_bytes([7; 16]), &v2().build().unwrap(), now_ms)
+        .with_provider("capsolver");
+    ledger.insert(&rec).unwrap();
+    ledger
+        .mark_created(
+            rec.local_id(),
+            capmonster::TaskId::from(42_u64),
+            now_ms,
+            None,
+        )
+        .unwrap();
+    let client = capmonster::Client::builder()
+        .config(fast(Duration::from_secs(5)))
+        .provider(ac(&a))
+        .provider(tc(&b))
+        .ledger(ledger)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let results = client.resume_all().await.unwrap();
+    assert_eq!(results.len(), 1);
+    let e = results[0].as_ref().unwrap_err();
+    assert!(e.to_string().contains("capsolver"), "{e}");
+    assert_eq!((polls(&a), polls(&b)), (0, 0));
+}
