@@ -174,6 +174,25 @@ macro_rules! rows {
         }
 
         #[$test]
+        $($asy)* fn a_charged_unsolvable_attempt_counts_in_the_spend() {
+            let (a, b) = sims(SimConfig::instant().with_unsolvable_rate(1.0));
+            let c = Client::builder()
+                .config(fast(Duration::from_secs(20)))
+                .provider(ac(&a))
+                .provider(tc(&b))
+                .spend_limit(1.0)
+                .no_proxy()
+                .build()
+                .unwrap();
+            let s = c.solve(v2())$($aw)*.unwrap();
+            assert_eq!(s.attempts()[0].outcome, "over_charged");
+            let t = c.ledger().spend_totals().unwrap();
+            // Anti-Captcha charged the unsolvable attempt: both attempts are spent.
+            assert!(t.spent.as_usd() > s.cost().unwrap() + 1e-9, "{t:?} vs {:?}", s.cost());
+            assert_eq!(t.reserved.as_usd(), 0.0, "{t:?}");
+        }
+
+        #[$test]
         $($asy)* fn no_payload_error_is_surfaced() {
             let (a, b, c) = two(SimConfig::instant())$($aw)*;
             a.trip("ERROR_RECAPTCHA_INVALID_SITEKEY", Some(1));

@@ -202,7 +202,8 @@ impl<T: Transport> Client<T> {
             // Refused locally (an image over the limit): nothing to record, nothing sent.
             return self.drive(&mut solve, cancel, None).await;
         }
-        let (_, mut recorder) = self.record_intent(&task, solve.policy().timeout, linked)?;
+        let (_, recorder) = self.record_intent(&task, solve.policy().timeout, linked)?;
+        let mut recorder = recorder.with_charged(self.charged_codes());
         self.drive(&mut solve, cancel, Some(&mut recorder)).await
     }
 
@@ -572,8 +573,23 @@ impl<T: Transport> Client<T> {
             reserved => reserved,
         };
         solve.set_callback_cost_ceiling(ceiling);
-        let mut recorder = Recorder::new(ledger, self.shared(), owner, &rec);
+        let mut recorder =
+            Recorder::new(ledger, self.shared(), owner, &rec).with_charged(self.charged_codes());
         self.drive(&mut solve, cancel, Some(&mut recorder)).await
+    }
+
+    /// The codes this client's provider charges for although unsolved (none without a
+    /// profile: CapMonster's path as before).
+    fn charged_codes(&self) -> Vec<crate::ErrorCode> {
+        self.profile
+            .as_deref()
+            .map(|p| {
+                p.charged_errors
+                    .iter()
+                    .map(|c| crate::ErrorCode::parse(c))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// createTask only, recorded: the intent before it is sent, the task id after (the record
