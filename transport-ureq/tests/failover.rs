@@ -110,3 +110,38 @@ fn a_profile_loads_and_the_key_stays_out_of_debug() {
     let shown = format!("{acct:?}");
     assert!(!shown.contains(&CAPSOLVER_TEST_KEY[4..12]), "{shown}");
 }
+
+/// An IP not allowed at the first provider marks it down fleet-wide: another client sharing
+/// that key's guard ledger (another worker) sends it nothing.
+#[test]
+fn a_provider_marked_down_is_skipped_by_another_worker_sharing_its_guard() {
+    use std::sync::Arc;
+
+    use capmonster_ureq::core::ledger::{Ledger, MemoryLedger};
+    let a = Sim::spawn(SimConfig::instant().with_dialect(Dialect::AntiCaptcha)).unwrap();
+    let b = Sim::spawn(SimConfig::instant().with_dialect(Dialect::TwoCaptcha)).unwrap();
+    let records: Arc<dyn Ledger> = Arc::new(MemoryLedger::new());
+    let guard_a: Arc<dyn Ledger> = Arc::new(MemoryLedger::new());
+    let guard_b: Arc<dyn Ledger> = Arc::new(MemoryLedger::new());
+    let worker = || {
+        Client::builder()
+            .config(fast())
+            .ledger(records.clone())
+            .provider(account("anti-captcha", DEFAULT_TEST_KEY, &a).guard_ledger(guard_a.clone()))
+            .provider(account("2captcha", DEFAULT_TEST_KEY, &b).guard_ledger(guard_b.clone()))
+            .no_proxy()
+            .build()
+            .unwrap()
+    };
+    a.trip("ERROR_IP_NOT_ALLOWED", Some(1));
+    let s = worker().solve(task()).unwrap();
+    assert_eq!(s.provider(), "2captcha");
+    assert_eq!((creates(&a), creates(&b)), (1, 1));
+    let s = worker().solve(task()).unwrap();
+    assert_eq!(s.provider(), "2captcha");
+    assert_eq!(
+        (creates(&a), creates(&b)),
+        (1, 2),
+        "the other worker skipped it"
+    );
+}

@@ -325,11 +325,29 @@ impl<T: Transport> Providers<T> {
             .collect()
     }
 
-    fn apply(&self, i: usize, mark: Mark, family: TaskFamily, now: Instant) {
+    /// Remembers `mark` for provider `i`. [`Mark::Down`] is also written to that key's
+    /// guard ledger (fleet-wide: every worker sharing it stops all traffic to the provider
+    /// with this key), unless its guard holds already (a ban-risk code tripped it).
+    fn apply(
+        &self,
+        i: usize,
+        mark: Mark,
+        family: TaskFamily,
+        now: Instant,
+        wall_ms: u64,
+        code: Option<&ErrorCode>,
+    ) {
         let until = match mark {
             Mark::Down => now + DOWN,
             _ => now + BACKOFF,
         };
+        if let (Mark::Down, Some(m), Some(code)) = (mark, self.members.get(i), code)
+            && m.client.state().trip(m.client.config().key()).is_none()
+            && !matches!(m.guard.guard_tripped(wall_ms), Ok(Some(_)))
+        {
+            let until_ms = wall_ms.saturating_add(DOWN.as_millis() as u64);
+            let _ = m.guard.trip_guard(code.as_str(), until_ms);
+        }
         let mut marks = self.lock();
         if let (Some(mk), Some(m)) = (marks.get_mut(i), self.members.get(i)) {
             let mut s = ProviderStatus::new(&m.profile);
@@ -482,7 +500,7 @@ impl<T: Transport> Client<T> {
                 let err = pe.clone().into_error();
                 match failure.map(|f| provider::failover(&member.profile, f, fleet.options)) {
                     Some(Verdict::Next { mark, attempt }) => {
-                        fleet.apply(i, mark, family, now);
+                        fleet.apply(i, mark, family, now, wall, None);
                         tried.push(AttemptSummary::new(
                             &name,
                             None,
@@ -532,7 +550,9 @@ impl<T: Transport> Client<T> {
                         .map(|f| provider::failover(&member.profile, f, fleet.options));
                     match verdict {
                         Some(Verdict::Next { mark, attempt }) => {
-                            fleet.apply(i, mark, family, self.transport().now());
+                            let (now, wall) =
+                                (self.transport().now(), self.transport().wall_clock_ms());
+                            fleet.apply(i, mark, family, now, wall, err.code());
                             tried.push(AttemptSummary::new(
                                 &name,
                                 err.task_id(),
@@ -542,7 +562,9 @@ impl<T: Transport> Client<T> {
                             from = i + 1;
                         }
                         Some(Verdict::Surface { mark }) => {
-                            fleet.apply(i, mark, family, self.transport().now());
+                            let (now, wall) =
+                                (self.transport().now(), self.transport().wall_clock_ms());
+                            fleet.apply(i, mark, family, now, wall, err.code());
                             return Err(err);
                         }
                         _ => return Err(err),
