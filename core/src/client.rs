@@ -307,6 +307,18 @@ impl<T: Transport> Client<T> {
     /// (a [`Client::resume`]d task): use [`Client::report_incorrect_image`] or
     /// [`Client::report_incorrect_token`] then.
     pub async fn report_incorrect(&self, solved: &Solved) -> Result<(), Error> {
+        if let Some(fleet) = self.fleet() {
+            // To the provider that solved it (CapMonster's when the answer names none).
+            return match fleet.by_name(solved.provider.as_deref()) {
+                Some(m) => Box::pin(m.client.report_incorrect(solved)).await,
+                None => Err(Error::invalid_input(format!(
+                    "the task was solved by {}, which this client does not configure \
+                     (nothing was sent)",
+                    crate::error::escape_untrusted(solved.provider())
+                ))
+                .with_task_id(Some(solved.task_id))),
+            };
+        }
         let kind = solved.report_kind().ok_or_else(|| {
             Error::invalid_input(
                 "the task's family is unknown (a resumed task): report it with \
@@ -328,6 +340,18 @@ impl<T: Transport> Client<T> {
     }
 
     async fn report(&self, kind: ReportKind, task_id: TaskId) -> Result<(), Error> {
+        if let Some(first) = self.fleet().and_then(|f| f.members.first()) {
+            return Box::pin(first.client.report(kind, task_id)).await;
+        }
+        if self.dialect().is_some() {
+            // The report endpoints differ per service (2Captcha's reportIncorrect,
+            // CapSolver's feedbackTask): not sent in CapMonster's words.
+            return Err(Error::invalid_input(format!(
+                "reports to {} are not supported yet (nothing was sent)",
+                crate::error::escape_untrusted(self.provider_name())
+            ))
+            .with_task_id(Some(task_id)));
+        }
         let call = codec::report_incorrect(&self.config, kind, task_id);
         let result = self.guarded(call.endpoint, call).await;
         result.map_err(|e| e.with_task_id(Some(task_id)))

@@ -145,3 +145,17 @@ fn a_provider_marked_down_is_skipped_by_another_worker_sharing_its_guard() {
         "the other worker skipped it"
     );
 }
+
+/// A wrong answer is reported to the provider that solved it, never in CapMonster's words
+/// to another service: reports to the other dialects are refused with nothing sent.
+#[test]
+fn a_report_goes_to_the_solving_provider_or_is_refused_with_nothing_sent() {
+    let (a, _b, client) = two(SimConfig::instant());
+    let solved = client.solve(task()).unwrap();
+    assert_eq!(solved.provider(), "anti-captcha");
+    let before: u64 = a.stats().requests.values().sum();
+    let err = client.report_incorrect(&solved).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput(_)), "{err}");
+    assert!(err.to_string().contains("anti-captcha"), "{err}");
+    assert_eq!(a.stats().requests.values().sum::<u64>(), before);
+}
