@@ -240,6 +240,22 @@ macro_rules! rows {
         }
 
         #[$test]
+        $($asy)* fn one_deadline_for_the_captcha_over_every_provider() {
+            // Opted in to abandon at the deadline: the deadline is the captcha's, so nothing
+            // is left for the next provider and it sees no createTask.
+            let (a, b) = sims(SimConfig::default().with_solve_time(
+                "RecaptchaV2", Duration::from_secs(60), Duration::from_secs(60),
+            ));
+            let opts = FailoverOptions::new().with_abandon_at_deadline(true);
+            let c = build(ac(&a), tc(&b), opts, Duration::from_millis(600))$($aw)*;
+            let t = std::time::Instant::now();
+            let e = c.solve(v2())$($aw)*.unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::Timeout { .. }), "{e}");
+            assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+            assert_eq!((creates(&a), creates(&b)), (1, 0));
+        }
+
+        #[$test]
         $($asy)* fn a_family_no_provider_offers_is_refused_with_no_request() {
             let (a, b, c) = two(SimConfig::instant())$($aw)*;
             let t = capmonster::Task::from_json(serde_json::json!({

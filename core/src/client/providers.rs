@@ -461,6 +461,17 @@ impl<T: Transport> Client<T> {
         let first_id = self.new_record_id();
         let link = caller_key.map_or_else(|| first_id.to_string(), |k| k.key.to_owned());
         let mut from = 0;
+        // One deadline for the captcha, over every provider it is sent to.
+        let base_policy = |m: &Member<T>| {
+            policy.unwrap_or_else(|| {
+                m.client
+                    .config()
+                    .policy()
+                    .apply(PollPolicy::for_task(&task))
+            })
+        };
+        let started = self.transport().now();
+        let mut recorded = false;
         loop {
             let now = self.transport().now();
             let wall = self.transport().wall_clock_ms();
@@ -499,13 +510,9 @@ impl<T: Transport> Client<T> {
                 let failure = Failure::of_create(&pe);
                 let err = pe.clone().into_error();
                 match failure.map(|f| provider::failover(&member.profile, f, fleet.options)) {
-                    Some(Verdict::Next { mark, attempt }) => {
+                    Some(Verdict::Next { mark, .. }) => {
+                        // Nothing was sent there: skipped, not an attempt.
                         fleet.apply(i, mark, family, now, wall, None);
-                        tried.push(AttemptSummary::new(
-                            &name,
-                            None,
-                            outcome_name(attempt, &err),
-                        ));
                         last = Some(err);
                         from = i + 1;
                         continue;
@@ -513,20 +520,28 @@ impl<T: Transport> Client<T> {
                     _ => return Err(err),
                 }
             }
-            // With a next provider, a refusal moves on at once: one createTask here.
+            // With a next provider, a refusal moves on at once: one createTask here. After
+            // a first attempt, what is left of the captcha's deadline.
             let mut policy_i = policy;
-            if has_next {
-                let mut p = policy_i.unwrap_or_else(|| {
-                    member
-                        .client
-                        .config()
-                        .policy()
-                        .apply(PollPolicy::for_task(&task))
-                });
-                p.max_create_attempts = 1;
+            if has_next || recorded {
+                let mut p = base_policy(member);
+                if has_next {
+                    p.max_create_attempts = 1;
+                }
+                if recorded {
+                    let left = p
+                        .timeout
+                        .saturating_sub(now.saturating_duration_since(started));
+                    if left <= p.first_delay {
+                        // No room for a task and its first poll: the last error stands.
+                        return Err(last.unwrap_or_else(|| Error::internal("no attempt")));
+                    }
+                    p.timeout = left;
+                }
                 policy_i = Some(p);
             }
-            let first = tried.is_empty();
+            let first = !recorded;
+            recorded = true;
             let attempt = super::recorded::Linked {
                 caller_key: if first { caller_key } else { None },
                 id: first.then_some(first_id),
