@@ -215,3 +215,36 @@ fn a_crash_in_the_middle_of_a_failover_then_resume_all_polls_the_right_provider(
         assert!(polls(&b) >= 1);
     }
 }
+
+/// A `solve-many` rerun finds a line's captcha by its latest attempt: solved at the second
+/// provider after a refusal at the first, it is printed from the ledger, created nowhere again.
+#[test]
+fn a_solve_many_rerun_after_a_failover_creates_nothing_again() {
+    for t in TRANSPORTS {
+        let (a, b) = sims(
+            SimConfig::instant().with_fault(FaultRule::nth(
+                Endpoint::CreateTask,
+                1,
+                Fault::NoSlotAvailable,
+            )),
+            SimConfig::instant(),
+        );
+        let dir = temp_dir(&format!("prov-many-{t}"));
+        let file = dir.join("tasks.jsonl");
+        std::fs::write(&file, format!("{}\n", v2())).unwrap();
+        let file = file.display().to_string();
+        let db = dir.join("ledger.db").display().to_string();
+        let args = ["--ledger", db.as_str(), "solve-many", file.as_str()];
+        let out = run_command(cmd(&a, &b, t, &args), None, RUN_LIMIT);
+        assert_eq!(out.code, 0, "{t}: {} {}", out.stdout, out.stderr);
+        assert_eq!(out.json()["provider"], "2captcha", "{}", out.stdout);
+        assert_eq!((creates(&a), creates(&b)), (1, 1));
+        let out = run_command(cmd(&a, &b, t, &args), None, RUN_LIMIT);
+        assert_eq!(out.code, 0, "{t}: {} {}", out.stdout, out.stderr);
+        assert_eq!(
+            (creates(&a), creates(&b)),
+            (1, 1),
+            "{t}: the rerun created again"
+        );
+    }
+}

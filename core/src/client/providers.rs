@@ -543,9 +543,10 @@ impl<T: Transport> Client<T> {
             let first = !recorded;
             recorded = true;
             let attempt = super::recorded::Linked {
-                caller_key: if first { caller_key } else { None },
+                caller_key,
                 id: first.then_some(first_id),
                 captcha: Some(link.clone()),
+                chained: !first,
             };
             let result = member
                 .client

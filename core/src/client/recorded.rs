@@ -30,6 +30,11 @@ pub(crate) struct Linked<'a> {
     pub(crate) caller_key: Option<CallerKey<'a>>,
     pub(crate) id: Option<LocalId>,
     pub(crate) captcha: Option<String>,
+    /// A later attempt of a failover: its record carries the caller key too (so that the
+    /// key's newest record is the captcha's latest attempt), inserted plainly: the first
+    /// attempt won the key atomically, and the failover rule decided that the attempt
+    /// before is over or created nothing.
+    pub(crate) chained: bool,
 }
 
 impl<T: Transport> Client<T> {
@@ -118,6 +123,7 @@ impl<T: Transport> Client<T> {
             .check_guard(ledger, Endpoint::CreateTask, wall)?;
         match caller_key {
             None => ledger.insert(&rec).map_err(ledger_error)?,
+            Some(_) if linked.chained => ledger.insert(&rec).map_err(ledger_error)?,
             Some(k) => match ledger
                 .insert_keyed(&rec, k.replaces)
                 .map_err(ledger_error)?
