@@ -92,7 +92,6 @@ async fn rucaptcha_solves_every_family_it_offers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "CapSolver's task ids are UUID strings: needs TaskId's string ids (helper tid)"]
 async fn capsolver_solves_every_family_it_offers() {
     solves_every_offered_family("capsolver", Dialect::CapSolver, CAPSOLVER_TEST_KEY).await;
 }

@@ -638,10 +638,7 @@ impl Solve {
         match self.state {
             State::AwaitCreate { .. } => match p.read_create(status.as_u16(), body) {
                 Ok(created) => {
-                    let id = created
-                        .task_id
-                        .as_ref()
-                        .and_then(|id| id.to_string().parse::<TaskId>().ok());
+                    let id = created.task_id;
                     match (id, created.solution) {
                         (id, Some(solution)) => {
                             // Answered ready in createTask: solved with 0 polls.
@@ -652,9 +649,7 @@ impl Solve {
                         }
                         (Some(id), None) => self.on_task_id(now, id),
                         (None, None) => {
-                            let why = format!(
-                                "HTTP {status} answer with a task id this client cannot hold"
-                            );
+                            let why = format!("HTTP {status} answer without a task id");
                             let err = Error::new(ErrorKind::CreateOutcomeUnknown(why.clone()));
                             self.create_failed(
                                 now,

@@ -38,12 +38,12 @@ fn creates(sim: &Sim) -> u64 {
 
 fn two(first: SimConfig) -> (Sim, Sim, Client) {
     let a = Sim::spawn(first.with_dialect(Dialect::AntiCaptcha)).unwrap();
-    // 2Captcha: integer ids (CapSolver's UUIDs need TaskId's string ids, another change).
-    let b = Sim::spawn(SimConfig::instant().with_dialect(Dialect::TwoCaptcha)).unwrap();
+    // CapSolver: UUID task ids, HTTP 400/401 JSON errors.
+    let b = Sim::spawn(SimConfig::instant().with_dialect(Dialect::CapSolver)).unwrap();
     let client = Client::builder()
         .config(fast())
         .provider(account("anti-captcha", DEFAULT_TEST_KEY, &a))
-        .provider(account("2captcha", DEFAULT_TEST_KEY, &b))
+        .provider(account("capsolver", CAPSOLVER_TEST_KEY, &b))
         .no_proxy()
         .build()
         .unwrap();
@@ -67,7 +67,8 @@ fn a_refusal_for_load_moves_on_at_once_with_one_create_each() {
         Fault::NoSlotAvailable,
     )));
     let solved = client.solve(task()).unwrap();
-    assert_eq!(solved.provider(), "2captcha");
+    assert_eq!(solved.provider(), "capsolver");
+    assert!(!solved.task_id.to_string().is_empty());
     assert_eq!(solved.attempts().len(), 2, "{:?}", solved.attempts());
     assert_eq!(solved.attempts()[0].provider, "anti-captcha");
     assert_eq!((creates(&a), creates(&b)), (1, 1));
