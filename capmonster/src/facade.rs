@@ -238,6 +238,17 @@ macro_rules! facade_client {
                 self.inner.balance()$($aw)*
             }
 
+            /// Each configured provider's balance, in failover order: `(name, balance)` (one
+            /// entry, `capmonster`, for a client of CapMonster alone).
+            pub $($asy)* fn balances(&self) -> Result<Vec<capmonster_core::Balance>, crate::Error> {
+                crate::facade::balances_ok(self.inner.balances()$($aw)*)
+            }
+
+            /// The providers' names, in failover order (`["capmonster"]` by default).
+            pub fn provider_names(&self) -> Vec<String> {
+                self.inner.provider_names()
+            }
+
             #[doc = concat!("Reports a wrong answer, to the endpoint its family needs (image or \
                 token). A resumed task's family may be unknown: use \
                 [`report_incorrect_image`](Self::report_incorrect_image) or \
@@ -289,6 +300,7 @@ macro_rules! facade_client {
             inner: capmonster_core::ClientBuilder<$inner>,
             ledger: Option<crate::ledger::Location>,
             worker_id: Option<String>,
+            providers: Vec<capmonster_core::ProviderAccount>,
         }
 
         impl Default for ClientBuilder {
@@ -304,6 +316,7 @@ macro_rules! facade_client {
                     inner: capmonster_core::ClientBuilder::new(),
                     ledger: None,
                     worker_id: None,
+                    providers: Vec::new(),
                 }
             }
 
@@ -314,6 +327,7 @@ macro_rules! facade_client {
                     inner: capmonster_core::ClientBuilder::from_env()?,
                     ledger: None,
                     worker_id: None,
+                    providers: Vec::new(),
                 })
             }
 
@@ -400,6 +414,31 @@ macro_rules! facade_client {
                 self
             }
 
+            /// Adds a provider, in failover order ([`crate::Provider`]: a built-in profile or
+            /// one loaded from JSON, with its key and optionally another base URL). A captcha
+            /// moves to the next provider only where no task can exist at the current one or
+            /// its task is over there (`capmonster_core::provider::failover`); with providers,
+            /// [`client_key`](Self::client_key) and [`base_url`](Self::base_url) are refused
+            /// by [`build`](Self::build). The [`ledger`](Self::ledger) is opened in the first
+            /// provider key's namespace and records every attempt of every provider (the
+            /// spend cap counts them all); a location string is also opened in each other
+            /// key's namespace for that key's account guard.
+            #[must_use]
+            pub fn provider(mut self, provider: crate::Provider) -> Self {
+                self.providers.push(provider.into_account());
+                self
+            }
+
+            /// The failover opt-ins (both off by default: each may make a captcha cost twice).
+            #[must_use]
+            pub fn failover_options(
+                mut self,
+                options: capmonster_core::provider::FailoverOptions,
+            ) -> Self {
+                self.inner = self.inner.failover_options(options);
+                self
+            }
+
             /// Callbacks on (async client only: [`build`](Self::build) fails for the blocking
             /// one): a callback receiver on `listen`, reached by the service at `public_base`.
             #[must_use]
@@ -422,7 +461,25 @@ macro_rules! facade_client {
 
             /// Builds the client: every error of the builder comes out here (the key, the base
             /// URL, the proxy URL, the spend limit, the ledger location and opening it).
-            pub fn build(self) -> Result<Client, crate::Error> {
+            pub fn build(mut self) -> Result<Client, crate::Error> {
+                if let Some(first) = self.providers.first() {
+                    if let Some(location) = self.ledger.take() {
+                        let spec = location.is_spec();
+                        let records = location.clone().open(&first.client_key()?)?;
+                        self.inner = self.inner.ledger(records);
+                        if spec {
+                            for acct in self.providers.iter_mut().skip(1) {
+                                if !acct.has_guard_ledger() {
+                                    let guard = location.clone().open(&acct.client_key()?)?;
+                                    *acct = acct.clone().guard_ledger(guard);
+                                }
+                            }
+                        }
+                    }
+                    for acct in std::mem::take(&mut self.providers) {
+                        self.inner = self.inner.provider(acct);
+                    }
+                }
                 let mut client = self.inner.build()?;
                 if let Some(id) = self.worker_id {
                     client = client.with_worker_id(id);
@@ -438,3 +495,27 @@ macro_rules! facade_client {
 }
 
 pub(crate) use facade_client;
+
+/// The balances as the async core gives them (a list) or the blocking one (a list, or the
+/// runtime's error), as one `Result`.
+pub(crate) trait IntoBalances {
+    fn into_balances(self) -> Result<Vec<capmonster_core::Balance>, crate::Error>;
+}
+
+impl IntoBalances for Vec<capmonster_core::Balance> {
+    fn into_balances(self) -> Result<Vec<capmonster_core::Balance>, crate::Error> {
+        Ok(self)
+    }
+}
+
+impl IntoBalances for Result<Vec<capmonster_core::Balance>, crate::Error> {
+    fn into_balances(self) -> Result<Vec<capmonster_core::Balance>, crate::Error> {
+        self
+    }
+}
+
+pub(crate) fn balances_ok(
+    all: impl IntoBalances,
+) -> Result<Vec<capmonster_core::Balance>, crate::Error> {
+    all.into_balances()
+}

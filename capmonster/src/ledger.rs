@@ -91,6 +91,11 @@ impl<L: Ledger + 'static> From<Arc<L>> for Location {
 }
 
 impl Location {
+    /// Whether it is a location string (opened per key), not a ledger already open.
+    pub(crate) fn is_spec(&self) -> bool {
+        matches!(self.0, Inner::Spec(_))
+    }
+
     /// Opens the ledger for `key` (a location string in the key's namespace).
     pub(crate) fn open(self, key: &ClientKey) -> Result<Arc<dyn Ledger>, Error> {
         match self.0 {

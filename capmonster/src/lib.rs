@@ -132,6 +132,9 @@ pub mod solution {
 
 pub mod ledger;
 
+mod provider;
+pub use provider::Provider;
+
 #[cfg(feature = "async")]
 facade::facade_client! {
     inner = capmonster_hyper::Client,

@@ -15,11 +15,13 @@ Input:
 
 Output (standard output, one JSON object per line):
   solve, solve-many,  {\"taskId\":N,\"solution\":{...}} plus metadata such as \"cost\" as extra
-  resume              fields (resume --all: one line per solved task)
+  resume              fields (resume --all: one line per solved task); with --provider
+                      also \"provider\" and, when several were tried, \"attempts\"
   solve-many errors   {\"error\":{\"line\":N,\"category\":\"...\",\"exitCode\":N,\"message\":\"...\",...}}
   create              {\"taskId\":N}
   result              {\"status\":\"processing\"} or {\"status\":\"ready\",\"solution\":{...}}
-  balance             {\"balance\":NUMBER}
+  balance             {\"balance\":NUMBER}; with --provider one line each:
+                      {\"provider\":\"NAME\",\"balance\":NUMBER}
   report-incorrect    {\"status\":\"success\"}
   user-agent          {\"userAgent\":\"...\"}
   ledger              one line per task: {\"taskId\":N|null,\"localId\":\"...\",\"state\":\"...\",
@@ -164,6 +166,15 @@ pub(crate) struct GlobalOpts {
     /// The API's base URL; https only, except loopback [default: https://api.capmonster.cloud]
     #[arg(long, global = true, env = "CAPMONSTER_BASE_URL", value_name = "URL", help_heading = SERVICE)]
     pub(crate) base_url: Option<String>,
+
+    /// A service to send tasks to, in failover order (repeatable): a built-in profile
+    /// (capmonster, anti-captcha, 2captcha, rucaptcha, capsolver) or a profile file
+    /// (./clone.json), optionally =BASE_URL. Keys: CAPMONSTER_CLIENT_KEY,
+    /// ANTICAPTCHA_CLIENT_KEY, TWOCAPTCHA_CLIENT_KEY, RUCAPTCHA_CLIENT_KEY,
+    /// CAPSOLVER_CLIENT_KEY (a file profile: NAME_CLIENT_KEY, its name upper-cased);
+    /// --client-key is the first provider's [default: capmonster]
+    #[arg(long = "provider", global = true, value_name = "NAME[=BASE_URL]", help_heading = SERVICE)]
+    pub(crate) providers: Vec<String>,
 
     /// Allow a plain http:// --base-url to a host that is not loopback (the key then travels
     /// unencrypted)

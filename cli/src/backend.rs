@@ -61,6 +61,49 @@ impl Backend {
         })
     }
 
+    /// A client over `accounts` in failover order (`--provider`), recording every attempt
+    /// in `ledger` (the first provider key's namespace).
+    pub(crate) fn with_providers(
+        kind: TransportKind,
+        config: Config,
+        ledger: Arc<dyn Ledger>,
+        accounts: Vec<capmonster_core::ProviderAccount>,
+    ) -> Result<Self, Error> {
+        fn build<C: capmonster_core::FromParts>(
+            config: Config,
+            ledger: Arc<dyn Ledger>,
+            accounts: Vec<capmonster_core::ProviderAccount>,
+        ) -> Result<C, Error> {
+            let mut b = capmonster_core::ClientBuilder::<C>::new()
+                .config(config)
+                .ledger(ledger);
+            for a in accounts {
+                b = b.provider(a);
+            }
+            b.build()
+        }
+        Ok(match kind {
+            TransportKind::Hyper => Self::Hyper(build(config, ledger, accounts)?),
+            TransportKind::Ureq => Self::Ureq(build(config, ledger, accounts)?),
+        })
+    }
+
+    /// Whether the client was configured with `--provider`.
+    pub(crate) fn has_providers(&self) -> bool {
+        match self {
+            Self::Hyper(c) => c.providers().is_some(),
+            Self::Ureq(c) => c.providers().is_some(),
+        }
+    }
+
+    /// Each provider's balance, in failover order.
+    pub(crate) async fn balances(&self) -> Vec<capmonster_core::Balance> {
+        match on_either!(self, |c| async move { Ok::<_, Error>(c.balances().await) }) {
+            Ok(v) => v,
+            Err(e) => vec![("?".to_owned(), Err(e))],
+        }
+    }
+
     /// The worker id of this process's leases ([`Client::worker_id`]).
     pub(crate) fn worker_id(&self) -> String {
         match self {

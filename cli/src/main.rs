@@ -21,6 +21,7 @@ mod fleet;
 mod many;
 mod output;
 mod page;
+mod providers;
 mod redact;
 
 use std::ffi::OsString;
@@ -190,7 +191,18 @@ fn run(cli: Cli, io: &Io) -> u8 {
     }
 
     // Everything that can be checked locally is checked before any request (exit 2).
-    let key = match resolve_key(&opts, &command) {
+    let accounts = match providers::accounts(&opts, &io.redactor) {
+        Ok(a) => a,
+        Err(msg) => {
+            io.err(&msg);
+            return EXIT_USAGE;
+        }
+    };
+    let key = match &accounts {
+        Some(a) => providers::first_key(a).map(|k| k.expose().to_owned()),
+        None => resolve_key(&opts, &command),
+    };
+    let key = match key {
         Ok(k) => k,
         Err(msg) => {
             io.err(&msg);
@@ -200,7 +212,11 @@ fn run(cli: Cli, io: &Io) -> u8 {
     if key != NO_KEY {
         io.redactor.add(&key);
     }
-    let key = match ClientKey::new(&key) {
+    let checked = match &accounts {
+        Some(a) => providers::first_key(a).map_err(Error::invalid_input),
+        None => ClientKey::new(&key),
+    };
+    let key = match checked {
         Ok(k) => k,
         Err(e) => {
             io.err(&format!("client key: {e}"));
@@ -222,6 +238,18 @@ fn run(cli: Cli, io: &Io) -> u8 {
     let ledger = match ledger {
         Ok(l) => l,
         Err(code) => return code,
+    };
+    // Each further provider's key keeps its account guard in its own namespace.
+    let accounts = match accounts {
+        Some(accounts) => match providers::with_guard_ledgers(
+            accounts,
+            |k| open_ledger(&opts, &command, k),
+            |e| report(io, e),
+        ) {
+            Ok(a) => Some(a),
+            Err(code) => return code,
+        },
+        None => None,
     };
     if let Command::Ledger { clear_guard } = command {
         if clear_guard {
@@ -335,9 +363,15 @@ fn run(cli: Cli, io: &Io) -> u8 {
     {
         Ok(rt) => {
             let code = rt.block_on(async {
-                let backend = match callbacks {
-                    Some(cb) => cb.backend(config, opts.sim, ledger),
-                    None => Backend::new(opts.transport, config, ledger),
+                let backend = match (callbacks, accounts) {
+                    (Some(_), Some(_)) => Err(Error::invalid_input(
+                        "--callback-listen with --provider is not supported yet",
+                    )),
+                    (Some(cb), None) => cb.backend(config, opts.sim, ledger),
+                    (None, Some(accounts)) => {
+                        Backend::with_providers(opts.transport, config, ledger, accounts)
+                    }
+                    (None, None) => Backend::new(opts.transport, config, ledger),
                 };
                 match backend {
                     Ok(backend) => execute(backend, command, input, io).await,
@@ -645,6 +679,17 @@ async fn execute(backend: Backend, command: Command, input: Input, io: &Io) -> u
             // Said on stderr when it did nothing, so that an empty stdout is not a mystery.
             if code == EXIT_OK && io.lines_out() == 0 {
                 let _ = writeln!(io::stderr().lock(), "{}", nothing_resumed(unfinished));
+            }
+            code
+        }
+        (Command::Balance, _) if backend.has_providers() => {
+            // One line per provider, in failover order; the exit code of the last error.
+            let mut code = EXIT_OK;
+            for (name, balance) in backend.balances().await {
+                code = match balance {
+                    Ok(b) => emit(io, &output::provider_balance(&name, b)).max(code),
+                    Err(e) => report(io, &e).max(code),
+                };
             }
             code
         }

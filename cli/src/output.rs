@@ -139,7 +139,8 @@ fn to_json(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
 }
 
-/// Appends `,"key":value` for each metadata field not already in `taken`.
+/// Appends `,"key":value` for each metadata field not already in `taken`; `cost` always as
+/// a JSON number (Anti-Captcha and 2Captcha send `"0.000700"`).
 fn push_metadata(out: &mut String, solution: &Solution, taken: &[&str]) {
     for (k, v) in solution.metadata().fields() {
         if taken.contains(&k.as_str()) {
@@ -148,7 +149,13 @@ fn push_metadata(out: &mut String, solution: &Solution, taken: &[&str]) {
         out.push(',');
         out.push_str(&to_json(&Value::String(k.clone())));
         out.push(':');
-        out.push_str(&to_json(v));
+        match (k.as_str(), v) {
+            ("cost", Value::String(text)) => match text.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => out.push_str(&to_json(&json!(n))),
+                _ => out.push_str(&to_json(v)),
+            },
+            _ => out.push_str(&to_json(v)),
+        }
     }
 }
 
@@ -160,7 +167,20 @@ pub(crate) fn solved(s: &Solved) -> String {
         s.task_id.to_json(),
         to_json(s.solution.raw())
     );
-    push_metadata(&mut out, &s.solution, &["taskId", "solution"]);
+    // With --provider: which one solved it, and every one tried when more than one was.
+    if let Some(p) = &s.provider {
+        out.push_str(",\"provider\":");
+        out.push_str(&to_json(&json!(p)));
+    }
+    if !s.attempts.is_empty() {
+        out.push_str(",\"attempts\":");
+        out.push_str(&to_json(&json!(s.attempts)));
+    }
+    push_metadata(
+        &mut out,
+        &s.solution,
+        &["taskId", "solution", "provider", "attempts"],
+    );
     out.push('}');
     out
 }
@@ -182,6 +202,11 @@ pub(crate) fn created(id: capmonster_core::TaskId) -> String {
     format!("{{\"taskId\":{}}}", id.to_json())
 }
 
+/// `{"provider":"NAME","balance":NUMBER}` (`balance` with --provider: one line each).
+pub(crate) fn provider_balance(name: &str, b: f64) -> String {
+    to_json(&json!({ "provider": name, "balance": b }))
+}
+
 /// `{"balance":NUMBER}`.
 pub(crate) fn balance(b: f64) -> String {
     to_json(&json!({ "balance": b }))
@@ -189,7 +214,8 @@ pub(crate) fn balance(b: f64) -> String {
 
 /// One `capmonster ledger` line: `{"taskId":N|"string"|null,"localId":"32 hex","state":"intent|created|
 /// solved|failed|outcome_unknown","polls":N,"pollsSent":N,"cost":USD|null,"family":"...",
-/// "callerKey":"..."|null,"createdAtMs":N}`. `polls` is the count against the 120 (reserved
+/// "callerKey":"..."|null[,"provider":"NAME","captcha":"..."],"createdAtMs":N}` (`provider`
+/// and `captcha` for a task sent through `--provider`). `polls` is the count against the 120 (reserved
 /// polls, which a crash may have left unsent: never under-counted); `cost` is the settled
 /// spend (the reported cost, or the reserved price of a task that may have been charged).
 pub(crate) fn ledger_line(r: &capmonster_core::record::TaskRecord) -> String {
@@ -213,6 +239,13 @@ pub(crate) fn ledger_line(r: &capmonster_core::record::TaskRecord) -> String {
         ",\"callerKey\":{}",
         to_json(&json!(r.caller_key()))
     ));
+    if let Some(p) = r.provider() {
+        // Recorded through --provider: where the task lives, and the captcha it served.
+        out.push_str(&format!(",\"provider\":{}", to_json(&json!(p))));
+        if let Some(c) = r.captcha() {
+            out.push_str(&format!(",\"captcha\":{}", to_json(&json!(c))));
+        }
+    }
     out.push_str(&format!(",\"createdAtMs\":{}}}", r.created_at_ms()));
     out
 }

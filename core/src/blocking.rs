@@ -122,6 +122,11 @@ impl<T: BuildTransport> FromParts for Client<T> {
     fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self {
         self.with_ledger(ledger)
     }
+    fn with_providers_part(self, providers: crate::Providers<T>) -> Result<Self, Error> {
+        Ok(Self {
+            inner: self.inner.with_providers(providers),
+        })
+    }
 }
 
 impl<T: BuildTransport> Client<T> {
@@ -294,6 +299,17 @@ impl<T: Transport> Client<T> {
     /// [`crate::Client::balance`], blocking.
     pub fn balance(&self) -> Result<f64, Error> {
         block_on(self.inner.balance())?
+    }
+
+    /// The providers' names, in failover order ([`crate::Client::provider_names`]).
+    pub fn provider_names(&self) -> Vec<String> {
+        self.inner.provider_names()
+    }
+
+    /// Each configured provider's balance, in failover order
+    /// ([`crate::Client::balances`]).
+    pub fn balances(&self) -> Result<Vec<crate::Balance>, Error> {
+        block_on(self.inner.balances())
     }
 
     /// [`crate::Client::report_incorrect`], blocking.

@@ -24,7 +24,10 @@ use crate::solve::Solved;
 use crate::state::ClientState;
 use crate::task::TaskInput;
 
+mod providers;
 mod recorded;
+
+pub use providers::{Balance, ProviderAccount, Providers};
 
 use crate::effects::{BuildTransport, CancelHandle, Transport, TransportOptions};
 
@@ -41,6 +44,12 @@ pub struct Client<T> {
     ledger: Arc<dyn Ledger>,
     shared: Arc<Shared>,
     state: ClientState,
+    /// Another service's dialect (`None`: CapMonster's, by the codec's own path).
+    dialect: Option<crate::provider::Dialect>,
+    /// The profile this client speaks to, when configured with one.
+    profile: Option<Arc<crate::provider::Provider>>,
+    /// Several providers, in failover order ([`ClientBuilder::provider`]).
+    fleet: Option<Arc<Providers<T>>>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Client<T> {
@@ -63,7 +72,50 @@ impl<T> Client<T> {
             transport,
             ledger: Arc::new(MemoryLedger::bounded(crate::ledger::DEFAULT_FINISHED_KEPT)),
             shared: Arc::new(Shared::default()),
+            dialect: None,
+            profile: None,
+            fleet: None,
         }
+    }
+
+    /// The same client speaking to `profile` (its key and base URL are the [`Config`]'s):
+    /// createTask in its names, its answers read by its profile
+    /// ([`Solve::with_provider`](crate::Solve::with_provider)), every record naming it.
+    /// CapMonster's own profile keeps the codec's path (no dialect).
+    pub fn with_profile(mut self, profile: crate::provider::Provider) -> Result<Self, Error> {
+        let profile = Arc::new(profile);
+        self.dialect = if profile.name == "capmonster" && profile.pass_through_unlisted {
+            None
+        } else {
+            Some(crate::provider::Dialect::new(profile.clone())?)
+        };
+        self.profile = Some(profile);
+        Ok(self)
+    }
+
+    /// The dialect of the provider this client speaks to, if not CapMonster.
+    pub(crate) fn dialect(&self) -> Option<&crate::provider::Dialect> {
+        self.dialect.as_ref()
+    }
+
+    /// The providers of a client configured with several ([`ClientBuilder::provider`]).
+    pub fn providers(&self) -> Option<&Providers<T>> {
+        self.fleet.as_deref()
+    }
+
+    pub(crate) fn fleet(&self) -> Option<&Providers<T>> {
+        self.fleet.as_deref()
+    }
+
+    /// The provider name a record of this client carries (`None`: CapMonster, unnamed, as
+    /// before failover existed).
+    pub(crate) fn provider_tag(&self) -> Option<&str> {
+        self.profile.as_deref().map(|p| p.name.as_str())
+    }
+
+    /// The profile name of the provider this client speaks to (`capmonster` by default).
+    pub fn provider_name(&self) -> &str {
+        self.provider_tag().unwrap_or("capmonster")
     }
 
     /// The same client with this worker id in the leases it takes (default, drawn once per
@@ -73,7 +125,13 @@ impl<T> Client<T> {
     /// a ledger need distinct ids.
     #[must_use]
     pub fn with_worker_id(mut self, id: impl Into<String>) -> Self {
-        self.shared = Arc::new(Shared::with_owner(id.into()));
+        let id = id.into();
+        if let Some(fleet) = self.fleet.as_mut().and_then(Arc::get_mut) {
+            for m in &mut fleet.members {
+                m.client.shared = Arc::new(Shared::with_owner(id.clone()));
+            }
+        }
+        self.shared = Arc::new(Shared::with_owner(id));
         self
     }
 
@@ -138,6 +196,10 @@ impl<T: Transport> Client<T> {
     /// transport's [`blocking_runner`](Transport::blocking_runner).
     #[must_use]
     pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        if let Some(fleet) = self.fleet.as_mut().and_then(Arc::get_mut) {
+            // Every provider records in the new ledger; each keeps its key's guard.
+            fleet.rewire(&ledger);
+        }
         self.ledger = crate::ledger::Offloaded::wrap(ledger, self.transport.blocking_runner());
         // The guard cache belonged to the old ledger; a worker id set before is kept.
         self.shared = Arc::new(self.shared.for_new_ledger());
@@ -198,7 +260,19 @@ impl<T: Transport> Client<T> {
     /// receives that callback).
     pub async fn create_task(&self, task: impl Into<TaskInput>) -> Result<TaskId, Error> {
         let task = task.into().into_task()?;
+        self.refuse_one_shot()?;
         self.create_recorded(task).await
+    }
+
+    /// The one-shot task calls speak CapMonster's dialect only, for now.
+    fn refuse_one_shot(&self) -> Result<(), Error> {
+        if self.dialect().is_some() || self.fleet().is_some() {
+            return Err(Error::invalid_input(
+                "create_task and task_result speak CapMonster's dialect only; with other \
+                 providers use solve and resume (nothing was sent)",
+            ));
+        }
+        Ok(())
     }
 
     /// Sends one getTaskResult: [`TaskStatus::Processing`] or [`TaskStatus::Ready`]. No
@@ -207,13 +281,23 @@ impl<T: Transport> Client<T> {
     /// [`ErrorKind::PollBudgetExhausted`](crate::ErrorKind::PollBudgetExhausted) and nothing
     /// is sent; a task solved already is answered from its record.
     pub async fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
+        self.refuse_one_shot()?;
         let result = self.result_recorded(task_id).await;
         result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
-    /// The account balance, in US dollars.
+    /// The account balance, in US dollars (of the first provider, for a client of several:
+    /// see [`Client::balances`]).
     pub async fn balance(&self) -> Result<f64, Error> {
-        let call = codec::balance(&self.config);
+        if let Some(fleet) = self.fleet()
+            && let Some(first) = fleet.members.first()
+        {
+            return Box::pin(first.client.balance()).await;
+        }
+        let mut call = codec::balance(&self.config);
+        if let Some(d) = self.dialect() {
+            call.request = d.balance_request(&self.config);
+        }
         self.guarded(Endpoint::GetBalance, call).await
     }
 
@@ -223,6 +307,18 @@ impl<T: Transport> Client<T> {
     /// (a [`Client::resume`]d task): use [`Client::report_incorrect_image`] or
     /// [`Client::report_incorrect_token`] then.
     pub async fn report_incorrect(&self, solved: &Solved) -> Result<(), Error> {
+        if let Some(fleet) = self.fleet() {
+            // To the provider that solved it (CapMonster's when the answer names none).
+            return match fleet.by_name(solved.provider.as_deref()) {
+                Some(m) => Box::pin(m.client.report_incorrect(solved)).await,
+                None => Err(Error::invalid_input(format!(
+                    "the task was solved by {}, which this client does not configure \
+                     (nothing was sent)",
+                    crate::error::escape_untrusted(solved.provider())
+                ))
+                .with_task_id(Some(solved.task_id))),
+            };
+        }
         let kind = solved.report_kind().ok_or_else(|| {
             Error::invalid_input(
                 "the task's family is unknown (a resumed task): report it with \
@@ -244,6 +340,18 @@ impl<T: Transport> Client<T> {
     }
 
     async fn report(&self, kind: ReportKind, task_id: TaskId) -> Result<(), Error> {
+        if let Some(first) = self.fleet().and_then(|f| f.members.first()) {
+            return Box::pin(first.client.report(kind, task_id)).await;
+        }
+        if self.dialect().is_some() {
+            // The report endpoints differ per service (2Captcha's reportIncorrect,
+            // CapSolver's feedbackTask): not sent in CapMonster's words.
+            return Err(Error::invalid_input(format!(
+                "reports to {} are not supported yet (nothing was sent)",
+                crate::error::escape_untrusted(self.provider_name())
+            ))
+            .with_task_id(Some(task_id)));
+        }
         let call = codec::report_incorrect(&self.config, kind, task_id);
         let result = self.guarded(call.endpoint, call).await;
         result.map_err(|e| e.with_task_id(Some(task_id)))
@@ -309,6 +417,14 @@ pub trait FromParts: Sized {
     /// The same client recording in `ledger` ([`Client::with_ledger`]).
     #[must_use]
     fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self;
+    /// The same client over several providers ([`ClientBuilder::provider`]). Default: an
+    /// error (a client type that cannot fail over says so rather than drop providers).
+    fn with_providers_part(self, providers: Providers<Self::Transport>) -> Result<Self, Error> {
+        let _ = providers;
+        Err(Error::invalid_input(
+            "this client type does not take several providers",
+        ))
+    }
 }
 
 impl<T: BuildTransport> FromParts for Client<T> {
@@ -318,6 +434,26 @@ impl<T: BuildTransport> FromParts for Client<T> {
     }
     fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self {
         self.with_ledger(ledger)
+    }
+    fn with_providers_part(self, providers: Providers<T>) -> Result<Self, Error> {
+        Ok(self.with_providers(providers))
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// The same client over several providers, in failover order (what
+    /// [`ClientBuilder::provider`] builds): its solves apply
+    /// [`provider::failover`](crate::provider::failover); its resumes poll the provider each
+    /// record names. Leases are taken with the first provider's worker id.
+    #[must_use]
+    pub fn with_providers(mut self, providers: Providers<T>) -> Self {
+        if let Some(first) = providers.members.first() {
+            self.shared = Arc::new(Shared::with_owner(first.client.worker_id()));
+            self.profile.clone_from(&first.client.profile);
+            self.dialect.clone_from(&first.client.dialect);
+        }
+        self.fleet = Some(Arc::new(providers));
+        self
     }
 }
 
@@ -347,6 +483,8 @@ pub struct ClientBuilder<C> {
     ledger: Option<Arc<dyn Ledger>>,
     spend_limit: Option<f64>,
     prices: Option<crate::ledger::PriceTable>,
+    providers: Vec<ProviderAccount>,
+    failover: crate::provider::FailoverOptions,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -362,6 +500,8 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("callback_fallback", &self.callback_fallback)
             .field("ledger", &self.ledger.as_ref().map(|_| "<ledger>"))
             .field("spend_limit", &self.spend_limit)
+            .field("providers", &self.providers)
+            .field("failover", &self.failover)
             .finish()
     }
 }
@@ -386,6 +526,8 @@ impl<C: FromParts> ClientBuilder<C> {
             ledger: None,
             spend_limit: None,
             prices: None,
+            providers: Vec::new(),
+            failover: crate::provider::FailoverOptions::default(),
             _client: PhantomData,
         }
     }
@@ -469,6 +611,32 @@ impl<C: FromParts> ClientBuilder<C> {
         self
     }
 
+    /// Adds a provider (a profile and its key), in failover order: the first is tried first
+    /// for each captcha; a captcha moves to the next only where
+    /// [`provider::failover`](crate::provider::failover) says no task can exist at the
+    /// current one or its task is over there (never paying twice unless
+    /// [`failover_options`](Self::failover_options) opts in). Without any, the client speaks
+    /// to CapMonster with [`client_key`](Self::client_key) and
+    /// [`base_url`](Self::base_url) as before; with providers, those two are refused by
+    /// [`build`](Self::build) (give the key and URL of each provider instead). Every
+    /// attempt is recorded in the client's [`ledger`](Self::ledger) naming its provider (one
+    /// namespace: the spend cap counts every provider's attempts); each provider's account
+    /// guard lives in its [`ProviderAccount::guard_ledger`] (default: the client's ledger
+    /// for the first, a fresh in-memory ledger for the others). Callbacks are refused with
+    /// several providers.
+    #[must_use]
+    pub fn provider(mut self, account: ProviderAccount) -> Self {
+        self.providers.push(account);
+        self
+    }
+
+    /// The failover opt-ins (both off by default: each may make one captcha cost twice).
+    #[must_use]
+    pub fn failover_options(mut self, options: crate::provider::FailoverOptions) -> Self {
+        self.failover = options;
+        self
+    }
+
     /// Never uses a proxy, whatever the environment says.
     #[must_use]
     pub fn no_proxy(mut self) -> Self {
@@ -514,8 +682,11 @@ impl<C: FromParts> ClientBuilder<C> {
     /// Builds the client. Without [`proxy`](Self::proxy) or [`no_proxy`](Self::no_proxy),
     /// the proxy comes from the environment, the same way for every transport (see
     /// [`ProxyUrl::from_env`]).
-    pub fn build(self) -> Result<C, Error> {
-        let mut config = match (self.config, self.key) {
+    pub fn build(mut self) -> Result<C, Error> {
+        if !self.providers.is_empty() {
+            return self.build_providers();
+        }
+        let mut config = match (self.config.take(), self.key.take()) {
             (Some(config), None) => config,
             (Some(config), Some(key)) => config.with_key(ClientKey::new(key)?),
             (None, Some(key)) => Config::new(ClientKey::new(key)?),
@@ -563,5 +734,99 @@ impl<C: FromParts> ClientBuilder<C> {
             Some(ledger) => client.with_ledger_part(ledger),
             None => client,
         })
+    }
+
+    /// [`build`](Self::build) with providers.
+    fn build_providers(self) -> Result<C, Error> {
+        if self.key.is_some() || self.base_url.is_some() {
+            return Err(Error::invalid_input(
+                "client_key/base_url configure a client of CapMonster alone; with providers, \
+                 give each provider its key (and base URL)",
+            ));
+        }
+        if self.callbacks.is_some() {
+            return Err(Error::invalid_input(
+                "callbacks are not supported with several providers yet",
+            ));
+        }
+        let first_key = self.providers[0].resolve()?.1;
+        let mut base = self.config.unwrap_or_else(|| Config::new(first_key));
+        if let Some(timeout) = self.timeout {
+            let policy = PolicyOverrides {
+                timeout: Some(timeout),
+                ..*base.policy()
+            };
+            base = base.with_policy(policy);
+        }
+        if let Some(usd) = self.spend_limit {
+            base = base.with_spend_limit(usd)?;
+        }
+        if let Some(prices) = self.prices {
+            base = base.with_prices(prices);
+        }
+        let records: Arc<dyn Ledger> = self.ledger.unwrap_or_else(|| {
+            Arc::new(MemoryLedger::bounded(crate::ledger::DEFAULT_FINISHED_KEPT))
+        });
+        let transport_for = |cfg: &Config| -> Result<C::Transport, Error> {
+            let proxy = match &self.proxy {
+                ProxyChoice::Direct => None,
+                ProxyChoice::Url(url) => Some(ProxyUrl::parse(url)?),
+                ProxyChoice::Env => ProxyUrl::from_env(cfg.base_url())?,
+            };
+            C::Transport::build_transport(TransportOptions {
+                proxy,
+                callbacks: None,
+            })
+        };
+        let mut members = Vec::new();
+        let mut owner: Option<String> = None;
+        let mut first_config = None;
+        for (i, account) in self.providers.iter().enumerate() {
+            let (profile, key, guard) = account.resolve()?;
+            if members
+                .iter()
+                .any(|m: &providers::Member<C::Transport>| m.profile.name == profile.name)
+            {
+                return Err(Error::invalid_input(format!(
+                    "provider {} is configured twice",
+                    crate::error::escape_untrusted(&profile.name)
+                )));
+            }
+            let cfg = base
+                .clone()
+                .with_key(key)
+                .with_base_url(&profile.base_url)?;
+            let guard_is_records = guard.is_none() && i == 0;
+            let guard = guard.unwrap_or_else(|| {
+                if i == 0 {
+                    records.clone()
+                } else {
+                    Arc::new(MemoryLedger::bounded(16))
+                }
+            });
+            let ledger: Arc<dyn Ledger> = Arc::new(providers::GuardSplit {
+                records: records.clone(),
+                guard: guard.clone(),
+            });
+            let mut client = Client::new(cfg.clone(), transport_for(&cfg)?);
+            let id = owner.get_or_insert_with(|| client.worker_id()).clone();
+            client = client
+                .with_worker_id(id)
+                .with_profile(profile.clone())?
+                .with_ledger(ledger);
+            if first_config.is_none() {
+                first_config = Some(cfg);
+            }
+            members.push(providers::Member {
+                profile: Arc::new(profile),
+                client,
+                guard,
+                guard_is_records,
+            });
+        }
+        let first_config = first_config.unwrap_or(base);
+        let transport = transport_for(&first_config)?;
+        let client = C::from_parts(first_config, transport).with_ledger_part(records);
+        client.with_providers_part(Providers::new(members, self.failover))
     }
 }

@@ -231,7 +231,7 @@ mod vocab;
 
 // What the root names is defined in a private module (or a private submodule of a namespace
 // module, such as `task::raw`), so that it has no second path; `.ci/one-path` checks it.
-pub use client::{Client, ClientBuilder, FromParts};
+pub use client::{Balance, Client, ClientBuilder, FromParts, ProviderAccount, Providers};
 pub use codec::status::TaskStatus;
 pub use config::{
     ClientKey, Config, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,

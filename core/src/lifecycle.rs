@@ -270,6 +270,9 @@ pub(crate) struct Recorder<'a> {
     lease_until: u64,
     /// The spend reserved for the task.
     reserved: MicroUsd,
+    /// The error codes the task's provider charges for although unsolved
+    /// ([`Provider::charges_for`](crate::provider::Provider::charges_for)); empty: none.
+    charged: Vec<ErrorCode>,
 }
 
 impl<'a> Recorder<'a> {
@@ -294,7 +297,15 @@ impl<'a> Recorder<'a> {
             created: rec.task_id().is_some(),
             lease_until: rec.lease().map_or(0, |l| l.until_ms),
             reserved: rec.spend_reserved(),
+            charged: Vec::new(),
         }
+    }
+
+    /// The error codes the task's provider charges for although unsolved (Anti-Captcha:
+    /// unsolvable): such an ending settles the reservation instead of releasing it.
+    pub(crate) fn with_charged(mut self, codes: Vec<ErrorCode>) -> Self {
+        self.charged = codes;
+        self
     }
 
     /// Before a request goes on the wire: the ledger's guard, and for a poll the task id,
@@ -412,11 +423,13 @@ impl<'a> Recorder<'a> {
                     return result;
                 }
                 tripped = self.shared.observe(self.ledger, e, wall_ms);
+                let charged = e.code().is_some_and(|c| self.charged.contains(c));
                 if self.created
-                    && matches!(
-                        e.category(),
-                        ErrorCategory::GaveUp | ErrorCategory::Transport
-                    )
+                    && (charged
+                        || matches!(
+                            e.category(),
+                            ErrorCategory::GaveUp | ErrorCategory::Transport
+                        ))
                     && self.reserved > MicroUsd::ZERO
                 {
                     // The task exists and may still be solved and charged: keep its price
@@ -460,12 +473,14 @@ pub fn solved_from_record(rec: &TaskRecord) -> Option<Solved> {
     }
     let family =
         (rec.family() != TaskFamily::Unknown || !rec.task().is_null()).then(|| rec.family());
-    Some(Solved::new(
+    let mut solved = Solved::new(
         *task_id,
         family,
         Solution::new(solution.clone(), Metadata::from_fields(meta)),
         rec.polls_sent(),
-    ))
+    );
+    solved.provider = rec.provider().map(str::to_owned);
+    Some(solved)
 }
 
 /// The error a finished, unsuccessful record stands for (nothing is sent for it).

@@ -16,6 +16,7 @@ use crate::config::{ClientKey, Config, Endpoint};
 use crate::error::{Error, ErrorClass, ErrorCode, ErrorKind, TransportError, TransportErrorKind};
 use crate::guard::AccountTrip;
 use crate::policy::{CreateFailure, CreateVerdict, PollPolicy, add_sat, create_resend};
+use crate::provider::{Dialect, ProviderErrorKind, Reading};
 use crate::record::MicroUsd;
 use crate::solution::Solution;
 use crate::task::{Task, TaskFamily};
@@ -130,6 +131,20 @@ pub struct Solved {
     /// getTaskResult requests sent.
     #[cfg_attr(feature = "serde", serde(default))]
     pub polls: u32,
+    /// The provider that solved it (a profile name of [`crate::provider`]; `None`:
+    /// CapMonster, the default). Serialized as `"provider"`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub provider: Option<String>,
+    /// Every provider tried for this captcha, in order, when more than one was (empty
+    /// otherwise). Serialized as `"attempts"`, only when not empty.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub attempts: Vec<crate::provider::AttemptSummary>,
 }
 
 impl Solved {
@@ -145,7 +160,20 @@ impl Solved {
             family,
             solution,
             polls,
+            provider: None,
+            attempts: Vec::new(),
         }
+    }
+
+    /// The provider that solved it: its profile name (`capmonster` by default).
+    pub fn provider(&self) -> &str {
+        self.provider.as_deref().unwrap_or("capmonster")
+    }
+
+    /// Every provider tried for this captcha, in failover order (provider, task id,
+    /// outcome); empty when only the one that solved it was tried.
+    pub fn attempts(&self) -> &[crate::provider::AttemptSummary] {
+        &self.attempts
     }
 
     /// What the service reported the task cost, in US dollars (its answer's `cost`), if it
@@ -297,6 +325,9 @@ pub struct Solve {
     guard: Option<AccountTrip>,
     /// What the shared state should learn, oldest first ([`Solve::poll_event`]).
     events: VecDeque<Event>,
+    /// Another service's dialect ([`Solve::with_provider`]); `None`: CapMonster's, by the
+    /// codec's own path.
+    dialect: Option<Box<Dialect>>,
 }
 
 /// What [`Solve::handle_callback`] needs besides the main state.
@@ -409,6 +440,7 @@ impl Solve {
             last_processing: None,
             guard: None,
             events: VecDeque::new(),
+            dialect: None,
         };
         // Checked against the configuration, before anything is sent.
         if let Err(e) = task
@@ -459,6 +491,7 @@ impl Solve {
             last_processing: None,
             guard: None,
             events: VecDeque::new(),
+            dialect: None,
         }
     }
 
@@ -512,10 +545,135 @@ impl Solve {
 
     /// [`Solve::with_callback_url`] in place.
     pub(crate) fn set_callback_url(&mut self, url: &str) {
+        if let Some(d) = &self.dialect
+            && self.create_body.is_some()
+            && let Err(e) = d.check_callbacks()
+        {
+            // Refused before anything is sent: the provider's callbacks are not JSON.
+            self.create_body = None;
+            self.fail(e.into_error());
+            return;
+        }
         if self.create_attempts == 0
             && let Some(body) = self.create_body.as_mut()
         {
             codec::replace_callback_url(&self.cfg, body, url);
+        }
+    }
+
+    /// Speaks another service's dialect ([`crate::provider`]): requests go to the
+    /// profile's endpoints with the `type` names, developer-id field and ids it uses, and
+    /// its answers are read by [`Provider::read_create`](crate::provider::Provider::read_create)
+    /// and [`Provider::read_result`](crate::provider::Provider::read_result) (its error
+    /// numbering, statuses, HTTP 400/401 JSON errors, `cost` as a number or a string, a
+    /// solution in createTask's answer with 0 polls). `task` is the task this machine
+    /// creates (`None` for a [`resume`](Solve::resume)d one). A family the provider does
+    /// not offer fails the machine before anything is sent (a typed
+    /// [`InvalidInput`](ErrorKind::InvalidInput) naming the provider). The poll budget
+    /// becomes the profile's limit if lower (never above 120 over the task's life), and
+    /// the first poll waits at least the service's advice (unless the configuration
+    /// overrides the first delay). Call it before the first [`Solve::poll_action`]; the
+    /// machine's [`Config`] carries the provider's key and base URL. Without it, the
+    /// codec's CapMonster path runs unchanged.
+    #[must_use]
+    pub fn with_provider(mut self, dialect: Dialect, task: Option<&Task>) -> Self {
+        let p = dialect.provider();
+        self.policy.max_polls = self.policy.max_polls.min(p.poll_limit);
+        if self.cfg.policy().first_delay.is_none()
+            && let Some(ms) = p.first_poll_ms
+        {
+            self.policy.first_delay = self.policy.first_delay.max(Duration::from_millis(ms));
+        }
+        if let (Some(task), Some(_)) = (task, &self.create_body) {
+            match dialect.create_body(&self.cfg, task) {
+                Ok(body) => self.create_body = Some(body),
+                Err(e) => {
+                    self.create_body = None;
+                    self.fail(e.into_error());
+                }
+            }
+        }
+        self.dialect = Some(Box::new(dialect));
+        self
+    }
+
+    /// The provider this machine speaks to ([`Solve::with_provider`]); `None`: CapMonster.
+    pub fn provider(&self) -> Option<&crate::provider::Provider> {
+        self.dialect.as_deref().map(Dialect::provider)
+    }
+
+    fn create_request(&self, body: Vec<u8>) -> Request<Vec<u8>> {
+        match &self.dialect {
+            Some(d) => d.create_request(&self.cfg, body),
+            None => codec::create_task_request_from_body(&self.cfg, body),
+        }
+    }
+
+    fn result_request(&self, task_id: TaskId) -> Request<Vec<u8>> {
+        match &self.dialect {
+            Some(d) => d.result_request(&self.cfg, d.result_body(&self.cfg, &task_id)),
+            None => codec::task_result_request(&self.cfg, task_id),
+        }
+    }
+
+    /// An answer in the provider's dialect, read by its profile and fed to the same
+    /// transitions as CapMonster's answers.
+    fn on_dialect_answer(&mut self, now: Instant, status: StatusCode, body: &[u8]) {
+        let Some(d) = self.dialect.as_deref() else {
+            return;
+        };
+        let p = d.provider();
+        let key = self.cfg.key().clone();
+        let to_answer = |e: crate::provider::ProviderError| match e.redact_key(&key).kind {
+            ProviderErrorKind::Api { api, .. } => Answer::Api(api),
+            ProviderErrorKind::Other(e) => match e.into_kind() {
+                ErrorKind::Api(api) => Answer::Api(api),
+                ErrorKind::CreateOutcomeUnknown(why) => {
+                    Answer::Unreadable(Error::new(ErrorKind::CreateOutcomeUnknown(why)))
+                }
+                other => Answer::Unreadable(Error::new(other)),
+            },
+            other => Answer::Unreadable(Error::invalid_input(format!("{other:?}"))),
+        };
+        match self.state {
+            State::AwaitCreate { .. } => match p.read_create(status.as_u16(), body) {
+                Ok(created) => {
+                    let id = created.task_id;
+                    match (id, created.solution) {
+                        (id, Some(solution)) => {
+                            // Answered ready in createTask: solved with 0 polls.
+                            self.task_id = id.or(self.task_id);
+                            self.create_body = None;
+                            self.created_at = Some(now);
+                            self.finish_ready(now, solution);
+                        }
+                        (Some(id), None) => self.on_task_id(now, id),
+                        (None, None) => {
+                            let why = format!("HTTP {status} answer without a task id");
+                            let err = Error::new(ErrorKind::CreateOutcomeUnknown(why.clone()));
+                            self.create_failed(
+                                now,
+                                create_resend(CreateFailure::NoTaskId),
+                                err,
+                                why,
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    let answer = to_answer(e);
+                    self.on_create_answer(now, status, answer);
+                }
+            },
+            State::AwaitPoll { .. } => match p.read_result(status.as_u16(), body) {
+                Reading::Processing => self.poll_again(now),
+                Reading::Ready { solution, .. } => self.finish_ready(now, solution),
+                Reading::Failed(e) => {
+                    let answer = to_answer(e);
+                    self.on_poll_answer(now, status, answer);
+                }
+            },
+            _ => {}
         }
     }
 
@@ -727,7 +885,7 @@ impl Solve {
                     let until = self.response_deadline(now);
                     self.state = State::AwaitCreate { ticket, until };
                     return Action::Send(Outgoing {
-                        request: codec::create_task_request_from_body(&self.cfg, body),
+                        request: self.create_request(body),
                         ticket,
                         kind: RequestKind::CreateTask {
                             attempt: self.create_attempts,
@@ -759,7 +917,7 @@ impl Solve {
                     let until = self.response_deadline(now);
                     self.state = State::AwaitPoll { ticket, until };
                     return Action::Send(Outgoing {
-                        request: codec::task_result_request(&self.cfg, task_id),
+                        request: self.result_request(task_id),
                         ticket,
                         kind: RequestKind::GetTaskResult {
                             task_id,
@@ -799,6 +957,10 @@ impl Solve {
             self.on_transport_error(now, err);
             return;
         }
+        if self.dialect.is_some() {
+            self.on_dialect_answer(now, response.status(), body);
+            return;
+        }
         let answer = codec::read_answer_for(&self.cfg, response.status(), body);
         match self.state {
             State::AwaitCreate { .. } => self.on_create_answer(now, response.status(), answer),
@@ -832,29 +994,7 @@ impl Solve {
     fn on_create_answer(&mut self, now: Instant, status: StatusCode, answer: Answer) {
         match answer {
             Answer::Ok(env) => match codec::read_task_id(&env) {
-                Ok(id) => {
-                    self.task_id = Some(id);
-                    self.create_body = None;
-                    self.created_at = Some(now);
-                    if let Some(fallback) = self.callback.fallback {
-                        let wait = fallback.max(self.policy.first_delay);
-                        let at = add_sat(now, wait).min(self.deadline);
-                        self.callback.until = Some(at);
-                        self.state = State::Poll {
-                            at,
-                            reason: WaitReason::AwaitingCallback,
-                        };
-                    } else {
-                        self.schedule_poll(
-                            now,
-                            add_sat(now, self.policy.first_delay),
-                            WaitReason::FirstPollDelay,
-                        );
-                    }
-                    if let Some(body) = self.callback.held.take() {
-                        self.handle_callback(now, &body);
-                    }
-                }
+                Ok(id) => self.on_task_id(now, id),
                 Err(why) => {
                     let why = format!("HTTP {status} answer without a task id: {why}");
                     let err = Error::new(ErrorKind::CreateOutcomeUnknown(why.clone()));
@@ -879,6 +1019,31 @@ impl Solve {
                 let why = err.to_string();
                 self.create_failed(now, create_resend(CreateFailure::NoTaskId), err, why);
             }
+        }
+    }
+
+    /// createTask gave `id`: the task exists; wait for its callback or its first poll.
+    fn on_task_id(&mut self, now: Instant, id: TaskId) {
+        self.task_id = Some(id);
+        self.create_body = None;
+        self.created_at = Some(now);
+        if let Some(fallback) = self.callback.fallback {
+            let wait = fallback.max(self.policy.first_delay);
+            let at = add_sat(now, wait).min(self.deadline);
+            self.callback.until = Some(at);
+            self.state = State::Poll {
+                at,
+                reason: WaitReason::AwaitingCallback,
+            };
+        } else {
+            self.schedule_poll(
+                now,
+                add_sat(now, self.policy.first_delay),
+                WaitReason::FirstPollDelay,
+            );
+        }
+        if let Some(body) = self.callback.held.take() {
+            self.handle_callback(now, &body);
         }
     }
 
@@ -1014,12 +1179,14 @@ impl Solve {
         self.failures = 0;
         let m = solution.metadata();
         self.report_calibration(Some((now, m.create_time(), m.end_time())));
-        self.state = State::Done(Solved {
-            task_id: self.task_id.unwrap_or(TaskId::Int(0)),
-            family: self.family,
+        let mut solved = Solved::new(
+            self.task_id.unwrap_or(TaskId::Int(0)),
+            self.family,
             solution,
-            polls: self.polls,
-        });
+            self.polls,
+        );
+        solved.provider = self.provider().map(|p| p.name.clone());
+        self.state = State::Done(solved);
     }
 
     fn report_calibration(&mut self, ready: Option<(Instant, Option<u64>, Option<u64>)>) {

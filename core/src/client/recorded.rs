@@ -23,6 +23,20 @@ use crate::record::{LocalId, MicroUsd, Outcome, StateKind, TaskRecord};
 use crate::solve::{Solve, Solved};
 use crate::task::{Task, TaskFamily};
 
+/// How an attempt's record is made: its caller key, its local id (the failover loop draws
+/// the first attempt's id to link the others to it) and the captcha it serves.
+#[derive(Default)]
+pub(crate) struct Linked<'a> {
+    pub(crate) caller_key: Option<CallerKey<'a>>,
+    pub(crate) id: Option<LocalId>,
+    pub(crate) captcha: Option<String>,
+    /// A later attempt of a failover: its record carries the caller key too (so that the
+    /// key's newest record is the captcha's latest attempt), inserted plainly: the first
+    /// attempt won the key atomically, and the failover rule decided that the attempt
+    /// before is over or created nothing.
+    pub(crate) chained: bool,
+}
+
 impl<T: Transport> Client<T> {
     async fn drive(
         &self,
@@ -72,7 +86,7 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    fn new_record_id(&self) -> LocalId {
+    pub(crate) fn new_record_id(&self) -> LocalId {
         LocalId::from_bytes(self.transport().random_id())
     }
 
@@ -84,23 +98,32 @@ impl<T: Transport> Client<T> {
         &self,
         task: &Task,
         timeout: Duration,
-        caller_key: Option<CallerKey<'_>>,
+        linked: Linked<'_>,
     ) -> Result<(TaskRecord, Recorder<'_>), Error> {
+        let caller_key = linked.caller_key;
         let ledger = &**self.ledger();
         let wall = self.transport().wall_clock_ms();
         // The intent carries this worker's lease: a later run can tell whether the process
         // waiting for its createTask's answer is gone ([`Client::intent_is_abandoned`]).
         let owner = self.shared().owner(self.transport());
-        let mut rec = TaskRecord::intent(self.new_record_id(), task, wall)
+        let id = linked.id.unwrap_or_else(|| self.new_record_id());
+        let mut rec = TaskRecord::intent(id, task, wall)
             .with_deadline_ms(wall.saturating_add(ms(timeout)))
             .with_lease(owner, wall.saturating_add(ms(LEASE)));
         if let Some(k) = caller_key {
             rec = rec.with_caller_key(k.key);
         }
+        if let Some(name) = self.provider_tag() {
+            rec = rec.with_provider(name);
+        }
+        if let Some(link) = linked.captcha {
+            rec = rec.with_captcha(link);
+        }
         self.shared()
             .check_guard(ledger, Endpoint::CreateTask, wall)?;
         match caller_key {
             None => ledger.insert(&rec).map_err(ledger_error)?,
+            Some(_) if linked.chained => ledger.insert(&rec).map_err(ledger_error)?,
             Some(k) => match ledger
                 .insert_keyed(&rec, k.replaces)
                 .map_err(ledger_error)?
@@ -151,16 +174,42 @@ impl<T: Transport> Client<T> {
         cancel: Option<&CancelHandle>,
         caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
+        if let Some(fleet) = self.fleet() {
+            return self
+                .solve_over_providers(fleet, task, policy, cancel, caller_key)
+                .await;
+        }
+        let linked = Linked {
+            caller_key,
+            ..Linked::default()
+        };
+        self.solve_recorded_linked(task, policy, cancel, linked)
+            .await
+    }
+
+    /// [`Client::solve_recorded`] at this client's one provider, its record made as
+    /// `linked` says.
+    pub(crate) async fn solve_recorded_linked(
+        &self,
+        task: Task,
+        policy: Option<PollPolicy>,
+        cancel: Option<&CancelHandle>,
+        linked: Linked<'_>,
+    ) -> Result<Solved, Error> {
         let now = self.transport().now();
         let mut solve = match policy {
             Some(p) => Solve::with_policy(self.config(), &task, p, now),
             None => self.state().new_solve(self.config(), &task, now),
         };
+        if let Some(d) = self.dialect() {
+            solve = solve.with_provider(d.clone(), Some(&task));
+        }
         if solve.is_terminal() {
             // Refused locally (an image over the limit): nothing to record, nothing sent.
             return self.drive(&mut solve, cancel, None).await;
         }
-        let (_, mut recorder) = self.record_intent(&task, solve.policy().timeout, caller_key)?;
+        let (_, recorder) = self.record_intent(&task, solve.policy().timeout, linked)?;
+        let mut recorder = recorder.with_charged(self.charged_codes());
         self.drive(&mut solve, cancel, Some(&mut recorder)).await
     }
 
@@ -456,6 +505,10 @@ impl<T: Transport> Client<T> {
         if let Some(solved) = solved_from_record(&rec) {
             return Ok(solved);
         }
+        if let Some(member) = self.member_for(&rec)? {
+            // The provider the record names polls it (never another).
+            return Box::pin(member.resume_from(rec, policy, cancel)).await;
+        }
         if !reopenable(&rec)
             && let Some(e) = error_from_record(&rec)
         {
@@ -516,6 +569,9 @@ impl<T: Transport> Client<T> {
             rec.polls_reserved(),
             self.transport().now(),
         );
+        if let Some(d) = self.dialect() {
+            solve = solve.with_provider(d.clone(), None);
+        }
         // A callback's cost is believed up to the task's reservation, or without one its
         // family's price (see `callback::judge`).
         let ceiling = match rec.spend_reserved() {
@@ -523,8 +579,23 @@ impl<T: Transport> Client<T> {
             reserved => reserved,
         };
         solve.set_callback_cost_ceiling(ceiling);
-        let mut recorder = Recorder::new(ledger, self.shared(), owner, &rec);
+        let mut recorder =
+            Recorder::new(ledger, self.shared(), owner, &rec).with_charged(self.charged_codes());
         self.drive(&mut solve, cancel, Some(&mut recorder)).await
+    }
+
+    /// The codes this client's provider charges for although unsolved (none without a
+    /// profile: CapMonster's path as before).
+    fn charged_codes(&self) -> Vec<crate::ErrorCode> {
+        self.profile
+            .as_deref()
+            .map(|p| {
+                p.charged_errors
+                    .iter()
+                    .map(|c| crate::ErrorCode::parse(c))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// createTask only, recorded: the intent before it is sent, the task id after (the record
@@ -536,7 +607,7 @@ impl<T: Transport> Client<T> {
             .policy()
             .apply(PollPolicy::for_task(&task))
             .timeout;
-        let (rec, _) = self.record_intent(&task, timeout, None)?;
+        let (rec, _) = self.record_intent(&task, timeout, Linked::default())?;
         let ledger = &**self.ledger();
         let call = codec::create_task(self.config(), &task);
         let result = call_async_with(self.config(), self.transport(), call, self.state()).await;

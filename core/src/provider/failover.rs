@@ -140,6 +140,41 @@ pub enum Attempt {
     Abandoned,
 }
 
+/// One provider tried for a captcha, as [`Solved::attempts`](crate::Solved::attempts) and
+/// the CLI's `"attempts"` show it: `{"provider":…,"taskId":…,"outcome":…}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+#[non_exhaustive]
+pub struct AttemptSummary {
+    /// The provider's profile name.
+    pub provider: String,
+    /// The task's id there, if a task was created.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub task_id: Option<crate::TaskId>,
+    /// How it ended: `solved`, `not_created`, `over`, `over_charged`, `abandoned`, or the
+    /// error code.
+    pub outcome: String,
+}
+
+impl AttemptSummary {
+    /// An attempt at `provider`.
+    pub fn new(
+        provider: impl Into<String>,
+        task_id: Option<crate::TaskId>,
+        outcome: impl Into<String>,
+    ) -> Self {
+        Self {
+            provider: provider.into(),
+            task_id,
+            outcome: outcome.into(),
+        }
+    }
+}
+
 /// What [`failover`] decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

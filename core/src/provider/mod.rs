@@ -32,8 +32,11 @@
 //! [`Provider::read_create`] and [`Provider::read_result`] (statuses, solution, `cost` as a
 //! number, errors onto [`ErrorCode`]). Sources: `other-services.md` (the research digest) and
 //! the services' pages it cites. The failover rule between providers is one pure function,
-//! [`failover()`] (with [`next_provider`]; its documentation has the table, row by row); it is not wired into
-//! the client yet.
+//! [`failover()`] (with [`next_provider`]; its documentation has the table, row by row). The
+//! client speaks a profile through [`Dialect`] (the per-task machine's hook,
+//! [`Solve::with_provider`](crate::Solve::with_provider)) and fails over between several with
+//! [`ClientBuilder::provider`](crate::ClientBuilder::provider), whose loop applies [`failover()`]
+//! and [`next_provider`] and decides nothing else.
 
 use std::collections::BTreeMap;
 
@@ -43,11 +46,14 @@ use serde_json::{Map, Value};
 use crate::task::family::TABLE;
 use crate::{Error, ErrorCode, MAX_POLLS_PER_TASK, TaskFamily};
 
+mod dialect;
 mod failover;
 mod translate;
 
+pub use dialect::Dialect;
 pub use failover::{
-    Attempt, FailoverOptions, Failure, Mark, ProviderStatus, Verdict, failover, next_provider,
+    Attempt, AttemptSummary, FailoverOptions, Failure, Mark, ProviderStatus, Verdict, failover,
+    next_provider,
 };
 pub use translate::{Created, ProviderError, ProviderErrorKind, Reading};
 

@@ -162,6 +162,13 @@ pub struct TaskRecord {
     local_id: LocalId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     caller_key: Option<String>,
+    /// The provider's profile name (`None`: CapMonster, as every record before failover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
+    /// The captcha this attempt served, when it was failed over between providers: the
+    /// caller key, or the first attempt's local id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    captcha: Option<String>,
     #[serde(with = "family_serde")]
     family: TaskFamily,
     /// Shared, never changed after the intent: copying a record (every ledger read and
@@ -206,6 +213,10 @@ struct RecordRepr {
     local_id: LocalId,
     #[serde(default)]
     caller_key: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    captcha: Option<String>,
     #[serde(with = "family_serde")]
     family: TaskFamily,
     task: Value,
@@ -237,6 +248,8 @@ impl TryFrom<RecordRepr> for TaskRecord {
             version: r.version,
             local_id: r.local_id,
             caller_key: r.caller_key,
+            provider: r.provider,
+            captcha: r.captcha,
             family: r.family,
             task: Arc::new(r.task),
             state: r.state,
@@ -278,6 +291,8 @@ impl TaskRecord {
             version: RECORD_VERSION_INT_IDS,
             local_id,
             caller_key: None,
+            provider: None,
+            captcha: None,
             family,
             task: Arc::new(task),
             state: TaskState::Intent,
@@ -344,6 +359,32 @@ impl TaskRecord {
     pub fn with_caller_key(mut self, key: impl Into<String>) -> Self {
         self.caller_key = Some(key.into());
         self
+    }
+
+    /// The same record naming the provider its task is sent to (a profile name of
+    /// [`crate::provider`]; none: CapMonster). `resume` polls the provider of this name.
+    #[must_use]
+    pub fn with_provider(mut self, name: impl Into<String>) -> Self {
+        self.provider = Some(name.into());
+        self
+    }
+
+    /// The same record linked to the captcha it serves among several providers' attempts
+    /// (the caller key, or the first attempt's local id).
+    #[must_use]
+    pub fn with_captcha(mut self, link: impl Into<String>) -> Self {
+        self.captcha = Some(link.into());
+        self
+    }
+
+    /// The captcha this attempt served ([`TaskRecord::with_captcha`]).
+    pub fn captcha(&self) -> Option<&str> {
+        self.captcha.as_deref()
+    }
+
+    /// The provider's profile name, when the record names one (`None`: CapMonster).
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
     }
 
     /// The same record with a lease held by `owner` until `until_ms` (unix ms): an intent
