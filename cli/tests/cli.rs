@@ -314,6 +314,9 @@ fn exit_2_for_usage_and_bad_input_without_any_request() {
     for cmd in [
         vec!["solve-many", "--concurrency", "0", good.as_str()],
         vec!["result", "not a task id"],
+        // A string id CapMonster cannot have given (its ids are integers): refused locally.
+        vec!["result", "not-a-number"],
+        vec!["report-incorrect", "token", "abc-def"],
         vec!["result", "-5"],
         vec!["report-incorrect", "picture", "1"],
         vec!["frobnicate"],

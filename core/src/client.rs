@@ -275,6 +275,28 @@ impl<T: Transport> Client<T> {
         Ok(())
     }
 
+    /// Refuses, with nothing sent, a task id this client's service can never have given: a
+    /// string id (CapSolver's UUIDs) where the service's ids are integers (CapMonster's,
+    /// Anti-Captcha's, 2Captcha's). A client of several providers finds the provider in the
+    /// task's record instead.
+    pub(crate) fn refuse_foreign_id(&self, task_id: TaskId) -> Result<(), Error> {
+        if self.fleet().is_some() || task_id.as_u64().is_some() {
+            return Ok(());
+        }
+        let (name, kind) = match self.dialect() {
+            Some(d) => (d.provider().name.as_str(), d.provider().task_id),
+            None => ("capmonster", crate::provider::IdKind::Integer),
+        };
+        if kind == crate::provider::IdKind::Integer {
+            return Err(Error::invalid_input(format!(
+                "task id {task_id} is not a number: {name}'s task ids are integers (nothing \
+                 was sent)"
+            ))
+            .with_task_id(Some(task_id)));
+        }
+        Ok(())
+    }
+
     /// Sends one getTaskResult: [`TaskStatus::Processing`] or [`TaskStatus::Ready`]. No
     /// polling. Its errors carry `task_id` ([`Error::task_id`]). The poll is counted in the task's record (made with 0 polls when the ledger
     /// has none): once 120 polls are counted it is refused with
@@ -282,6 +304,7 @@ impl<T: Transport> Client<T> {
     /// is sent; a task solved already is answered from its record.
     pub async fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
         self.refuse_one_shot()?;
+        self.refuse_foreign_id(task_id)?;
         let result = self.result_recorded(task_id).await;
         result.map_err(|e| e.with_task_id(Some(task_id)))
     }
@@ -340,6 +363,7 @@ impl<T: Transport> Client<T> {
     }
 
     async fn report(&self, kind: ReportKind, task_id: TaskId) -> Result<(), Error> {
+        self.refuse_foreign_id(task_id)?;
         if let Some(first) = self.fleet().and_then(|f| f.members.first()) {
             return Box::pin(first.client.report(kind, task_id)).await;
         }

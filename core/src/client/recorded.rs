@@ -289,6 +289,7 @@ impl<T: Transport> Client<T> {
         task_id: TaskId,
         polls_already_sent: u32,
     ) -> Result<Solved, Error> {
+        self.refuse_foreign_id(task_id)?;
         let rec = self.adopt_task_id(task_id, polls_already_sent)?;
         let result = self.resume_from(rec, None, None).await;
         result.map_err(|e| e.with_task_id(Some(task_id)))
