@@ -176,6 +176,17 @@ pub(crate) struct GlobalOpts {
     #[arg(long = "provider", global = true, value_name = "NAME[=BASE_URL]", help_heading = SERVICE)]
     pub(crate) providers: Vec<String>,
 
+    /// With --provider: after an unknown createTask outcome (exit 5 otherwise), send the
+    /// captcha to the next provider anyway. It may be paid twice: the ledger and the spend
+    /// cap count both attempts
+    #[arg(long, global = true, help_heading = SERVICE)]
+    pub(crate) retry_unknown_elsewhere: bool,
+
+    /// With --provider: when the deadline or the poll budget runs out while a task is still
+    /// processing, abandon it and move on (recorded as abandoned at its full cost)
+    #[arg(long, global = true, help_heading = SERVICE)]
+    pub(crate) abandon_at_deadline: bool,
+
     /// Allow a plain http:// --base-url to a host that is not loopback (the key then travels
     /// unencrypted)
     #[arg(long, global = true, help_heading = SERVICE)]

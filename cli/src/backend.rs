@@ -68,23 +68,26 @@ impl Backend {
         config: Config,
         ledger: Arc<dyn Ledger>,
         accounts: Vec<capmonster_core::ProviderAccount>,
+        options: capmonster_core::provider::FailoverOptions,
     ) -> Result<Self, Error> {
         fn build<C: capmonster_core::FromParts>(
             config: Config,
             ledger: Arc<dyn Ledger>,
             accounts: Vec<capmonster_core::ProviderAccount>,
+            options: capmonster_core::provider::FailoverOptions,
         ) -> Result<C, Error> {
             let mut b = capmonster_core::ClientBuilder::<C>::new()
                 .config(config)
-                .ledger(ledger);
+                .ledger(ledger)
+                .failover_options(options);
             for a in accounts {
                 b = b.provider(a);
             }
             b.build()
         }
         Ok(match kind {
-            TransportKind::Hyper => Self::Hyper(build(config, ledger, accounts)?),
-            TransportKind::Ureq => Self::Ureq(build(config, ledger, accounts)?),
+            TransportKind::Hyper => Self::Hyper(build(config, ledger, accounts, options)?),
+            TransportKind::Ureq => Self::Ureq(build(config, ledger, accounts, options)?),
         })
     }
 

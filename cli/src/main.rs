@@ -198,6 +198,13 @@ fn run(cli: Cli, io: &Io) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if accounts.is_none() && (opts.retry_unknown_elsewhere || opts.abandon_at_deadline) {
+        io.err(
+            "--retry-unknown-elsewhere and --abandon-at-deadline choose how to fail over \
+             between services: they need --provider",
+        );
+        return EXIT_USAGE;
+    }
     let key = match &accounts {
         Some(a) => providers::first_key(a).map(|k| k.expose().to_owned()),
         None => resolve_key(&opts, &command),
@@ -368,9 +375,15 @@ fn run(cli: Cli, io: &Io) -> u8 {
                         "--callback-listen with --provider is not supported yet",
                     )),
                     (Some(cb), None) => cb.backend(config, opts.sim, ledger),
-                    (None, Some(accounts)) => {
-                        Backend::with_providers(opts.transport, config, ledger, accounts)
-                    }
+                    (None, Some(accounts)) => Backend::with_providers(
+                        opts.transport,
+                        config,
+                        ledger,
+                        accounts,
+                        capmonster_core::provider::FailoverOptions::new()
+                            .with_retry_unknown_elsewhere(opts.retry_unknown_elsewhere)
+                            .with_abandon_at_deadline(opts.abandon_at_deadline),
+                    ),
                     (None, None) => Backend::new(opts.transport, config, ledger),
                 };
                 match backend {

@@ -248,3 +248,60 @@ fn a_solve_many_rerun_after_a_failover_creates_nothing_again() {
         );
     }
 }
+
+/// An unknown createTask outcome (HTML after the task was created) is exit 5 with nothing
+/// sent elsewhere; `--retry-unknown-elsewhere` opts in to the next provider, and both
+/// attempts are reported.
+#[test]
+fn an_unknown_outcome_moves_on_only_with_retry_unknown_elsewhere() {
+    for t in TRANSPORTS {
+        for opt_in in [false, true] {
+            let (a, b) = sims(
+                SimConfig::instant().with_fault(FaultRule::nth(
+                    Endpoint::CreateTask,
+                    1,
+                    Fault::HtmlAfterProcessing(502),
+                )),
+                SimConfig::instant(),
+            );
+            let dir = temp_dir(&format!("prov-unknown-{t}-{opt_in}"));
+            let file = task_file(&dir, &v2());
+            let mut args = vec!["solve", file.as_str()];
+            if opt_in {
+                args.insert(0, "--retry-unknown-elsewhere");
+            }
+            let out = run_command(cmd(&a, &b, t, &args), None, RUN_LIMIT);
+            if opt_in {
+                assert_eq!(out.code, 0, "{t}: {}", out.stderr);
+                let line = out.json();
+                assert_eq!(line["provider"], "2captcha", "{t}: {line}");
+                assert_eq!(line["attempts"].as_array().unwrap().len(), 2, "{line}");
+                assert_eq!((creates(&a), creates(&b)), (1, 1), "{t}");
+            } else {
+                assert_eq!(out.code, 5, "{t}: {}", out.stderr);
+                assert_eq!((creates(&a), creates(&b)), (1, 0), "{t}");
+            }
+        }
+    }
+}
+
+/// The failover opt-ins mean nothing without `--provider`: a usage error, nothing sent.
+#[test]
+fn failover_opt_ins_without_provider_are_exit_2() {
+    let sim = Sim::spawn(SimConfig::instant()).unwrap();
+    for flag in ["--retry-unknown-elsewhere", "--abandon-at-deadline"] {
+        let mut c = capmonster(vec![
+            "--base-url".to_owned(),
+            sim.base_url(),
+            "--client-key".to_owned(),
+            KEY_A.to_owned(),
+            flag.to_owned(),
+            "balance".to_owned(),
+        ]);
+        c.env_remove("CAPMONSTER_CLIENT_KEY");
+        let out = run_command(c, None, RUN_LIMIT);
+        assert_eq!(out.code, 2, "{flag}: {}", out.stderr);
+        assert!(out.stderr.contains("--provider"), "{}", out.stderr);
+    }
+    assert_eq!(sim.stats().total_requests(), 0);
+}
