@@ -113,6 +113,16 @@ fn cpu(n: usize) {
             per(totals[i].1)
         );
     }
+    // The goal (issue 22): failover adds no measurable CPU per task when the first provider
+    // answers. "Measurable" is read as beyond the clock's resolution and the run's noise: 5 %.
+    let ratio = totals[1].0.as_secs_f64() / totals[0].0.as_secs_f64().max(1e-9);
+    println!();
+    println!("| goal | measured | bound | met |");
+    println!("|---|---|---|---|");
+    println!(
+        "| CPU per task, two providers (the first answering) / no provider | {ratio:.2}x | ≤ 1.05x | {} |",
+        if ratio <= 1.05 { "yes" } else { "no" }
+    );
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -183,6 +193,16 @@ fn refusal(n: usize) {
     println!(
         "| createTask at the refusing provider per captcha | {:.2} |",
         s.requests.get("createTask").copied().unwrap_or(0) as f64 / n as f64
+    );
+    // The goal (issue 22): the next provider's createTask within 50 ms of the refusal on
+    // loopback. The whole solve after the refusal (its p95) bounds that time from above.
+    let p95_whole = ms(percentile(&with, 0.95));
+    println!();
+    println!("| goal | measured | bound | met |");
+    println!("|---|---|---|---|");
+    println!(
+        "| refusal to the next provider's createTask answer (whole solve after the refusal, p95), ms | {p95_whole:.2} | ≤ 50 | {} |",
+        if p95_whole <= 50.0 { "yes" } else { "no" }
     );
 }
 
