@@ -230,6 +230,14 @@ pub trait Ledger: Send + Sync {
     /// another record holds.
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError>;
 
+    /// [`Ledger::update`] for a caller that needs no record back: only the polls granted
+    /// ([`Applied::granted`], 0 for most changes). The same change, with the same rules
+    /// and atomicity; a ledger that can skip copying the record out overrides it
+    /// ([`MemoryLedger`] does). The driving loop records a task's life through it.
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        self.update(id, change).map(|a| a.granted)
+    }
+
     /// The record `id`, if there is one.
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError>;
 
@@ -406,6 +414,9 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
     }
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         (**self).update(id, change)
+    }
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        (**self).apply_change(id, change)
     }
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         (**self).get(id)
