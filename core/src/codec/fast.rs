@@ -6,13 +6,13 @@
 //! It either **declines** (returns `None`: the caller runs the full parse, [`envelope::parse`])
 //! or returns exactly the [`Envelope`] the full parse and [`read_answer`](super::read_answer)
 //! would have produced for a success: it only takes a body that is one JSON object whose
-//! `errorId` is the integer `0`, whose top-level values are strings without escapes, plain
-//! non-negative integers, `null`, `true`, `false`, or (one level deep) a flat object of
-//! those, and whose `taskId`, if present, is a plain integer. Anything else — an escape, a
-//! sign, a fraction or exponent, an array, deeper nesting, a string `taskId`, invalid
-//! UTF-8, a control character, trailing bytes, `errorId` other than `0` — declines, so every
-//! error and every unusual body gets the one full reading. Duplicate keys are handled like
-//! the full parse: the later one wins.
+//! `errorId` is the integer `0`, whose top-level values are strings without escapes, numbers
+//! (any number but a plain integer is read by serde_json itself), `null`, `true`, `false`,
+//! or (one level deep) a flat object of those, and whose `taskId`, if present, is a
+//! non-negative integer. Anything else — an escape, an array, deeper nesting, a string
+//! `taskId`, invalid UTF-8, a control character, trailing bytes, `errorId` other than `0` —
+//! declines, so every error and every unusual body gets the one full reading. Duplicate keys
+//! are handled like the full parse: the later one wins.
 
 use serde_json::{Map, Number, Value};
 
@@ -133,28 +133,31 @@ impl<'a> Scanner<'a> {
         Some(s)
     }
 
-    /// A string, a plain non-negative integer, `null`, `true` or `false`.
+    /// A string without escapes, a number, `null`, `true` or `false`.
     fn scalar(&mut self) -> Option<Value> {
         match self.peek()? {
             b'"' => self.string().map(|s| Value::String(s.to_owned())),
-            b'0'..=b'9' => {
+            b'0'..=b'9' | b'-' => {
                 let start = self.i;
-                while let Some(b'0'..=b'9') = self.peek() {
+                while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
                     self.i += 1;
                 }
-                let digits = &self.b[start..self.i];
-                // No leading zero, no fraction or exponent, and at most 19 digits (always a
-                // u64): anything else is the full parse's.
-                if (digits.len() > 1 && digits[0] == b'0')
-                    || digits.len() > 19
-                    || matches!(self.peek(), Some(b'.' | b'e' | b'E'))
+                let token = &self.b[start..self.i];
+                if token.len() <= 19
+                    && token.iter().all(u8::is_ascii_digit)
+                    && (token.len() == 1 || token[0] != b'0')
                 {
-                    return None;
+                    // A plain integer that always fits a u64.
+                    let n = token.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+                    return Some(Value::Number(Number::from(n)));
                 }
-                let n = digits
-                    .iter()
-                    .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-                Some(Value::Number(Number::from(n)))
+                // Any other number (a sign, a fraction like `"cost":0.0006`, an exponent, a
+                // large integer) is read by serde_json itself, so it is the same number (or
+                // the same refusal) as in the full parse.
+                match serde_json::from_slice::<Value>(token).ok()? {
+                    n @ Value::Number(_) => Some(n),
+                    _ => None,
+                }
             }
             b'n' => self.word(b"null", Value::Null),
             b't' => self.word(b"true", Value::Bool(true)),
@@ -224,6 +227,7 @@ mod tests {
             br#"{"errorId":0,"status":"ready","solution":{},"x":true,"y":false}"#,
             br#"{"errorId":0,"errorId":0,"status":"processing","status":"ready","solution":{"a":"1","a":"2"}}"#,
             br#"{"errorId":0,"taskId":18446744073709551}"#,
+            br#"{"errorId":0,"taskId":18446744073709551615,"cost":0.0006,"x":-1.5e-3,"y":123456789012345678901234567890}"#,
         ] {
             assert!(check(body), "{}", String::from_utf8_lossy(body));
         }
