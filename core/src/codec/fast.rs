@@ -58,6 +58,18 @@ pub(crate) fn parse(body: &[u8]) -> Option<Envelope> {
     Some(env)
 }
 
+/// Whether any byte of `w` is `"`, `\\` or below 0x20 (may say so of a byte after such a
+/// one: the caller then looks byte by byte).
+fn special(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    zero_in(w ^ (ONES * u64::from(b'"')))
+        | zero_in(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+        != 0
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
@@ -121,6 +133,15 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
+        // Eight bytes at a time while none of them is `"`, `\\` or a control character.
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if special(u64::from_le_bytes(word)) {
+                break;
+            }
+            self.i += 8;
+        }
         loop {
             match self.peek()? {
                 b'"' => break,
@@ -288,6 +309,7 @@ mod tests {
             any::<f64>().prop_map(|f| serde_json::to_string(&f).unwrap()),
             "[0-9]{18,25}",
             "\"[a-zA-Z0-9 ._é€-]{0,12}\"",
+            "\"[a-zA-Z0-9_-]{0,40}([\\\\\"\t][a-z]{0,9})?\"",
         ];
         scalar.prop_recursive(2, 12, 4, |inner| {
             prop_oneof![
@@ -355,6 +377,15 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn special_finds_every_quote_backslash_and_control_byte(w in any::<u64>(), at in 0..8usize, b in prop_oneof![Just(b'"'), Just(b'\\'), 0..0x20u8]) {
+            let naive = |w: u64| w.to_le_bytes().iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(special(w), naive(w));
+            let mut bytes = w.to_le_bytes();
+            bytes[at] = b;
+            prop_assert!(special(u64::from_le_bytes(bytes)));
+        }
 
         #[test]
         fn agrees_with_the_full_parse_on_answer_like_bodies(b in body()) {
