@@ -31,14 +31,14 @@
 //! the expected number of polls, the mean and the p95 detection latency of:
 //! 1. the official SDK schedule (first delay, fixed interval `I`): the reference;
 //! 2. the same grid with the grid points more than 1.5 intervals before the distribution's
-//!    0.2 % quantile skipped (what the static policy does with the documented floors);
-//! 2′. while the family's documented solve-time floor holds (no task was found ready at or
+//!    0.2 % quantile skipped (what the static policy does with the documented floors), and,
+//!    while the family's documented solve-time floor holds (no task was found ready at or
 //!    before it), the official grid from its last point at or before the floor (the
 //!    static policy's grid): a task solved at or after the floor is detected by the same
 //!    poll as on the official grid, so its latency is the official one exactly. The
 //!    estimate's mass below a floor that holds (the smoothing's and the prior's spread) is
-//!    dropped for every candidate. One observation below the floor (the docs are wrong for
-//!    this account) ends it for as long as that observation is in the window;
+//!    dropped for every candidate. One task found ready at or before the floor (the docs may
+//!    be wrong for this account) ends it for as long as that observation is in the window;
 //! 3. distribution-following schedules: first poll at that quantile (or the grid point
 //!    before it), then gaps `k / √h̄(t)`, where `h̄(t)` is the chance of finishing within the
 //!    next `I` given not finished yet (the hazard; for a uniform distribution on `[a, b]`
