@@ -15,7 +15,12 @@
 //! - With a spend cap ([`Config::with_spend_limit`](crate::Config::with_spend_limit)), the
 //!   task's price is reserved before createTask too; a task that would pass the cap is
 //!   refused with [`ErrorKind::LimitReached`] and nothing is sent.
-//! - The **task id** is recorded before the first poll.
+//! - The **task id** is recorded before the first poll, as soon as createTask answers; when
+//!   the first poll is due within half a [`LEASE`], together with the lease over that poll
+//!   and its first [`POLL_BLOCK`] of reservations, in one change
+//!   ([`Change::Start`](crate::record::Change::Start): one lock, one transaction, one round
+//!   trip), so a solve whose first poll finds the task ready writes its record three times
+//!   (intent, start, outcome).
 //! - The **poll count** is reserved before each poll is sent, [`POLL_BLOCK`] at a time: a
 //!   reserved poll that was never sent is lost, never an extra one. The ledger grants at most
 //!   120 per task over its whole life, so past 120 the client sends nothing

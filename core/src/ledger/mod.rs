@@ -55,6 +55,9 @@
 //! a cap is set; [`Ledger::mark_created`] before the first poll; [`Ledger::reserve_polls`]
 //! before each poll (a small block at a time is fine: a reserved poll that was never sent
 //! is lost, never an extra one); [`Ledger::finish`] before the caller sees the outcome.
+//! The client's driving loop records the task id, its lease and the first block of polls as
+//! one [`Change::Start`] (one atomic change instead of three), and makes its changes with
+//! [`Ledger::apply_change`], which returns no record.
 //!
 //! ```
 //! use capmonster_core::ledger::{Ledger, MemoryLedger, PriceTable};
