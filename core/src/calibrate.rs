@@ -31,7 +31,14 @@
 //! the expected number of polls, the mean and the p95 detection latency of:
 //! 1. the official SDK schedule (first delay, fixed interval `I`): the reference;
 //! 2. the same grid with the grid points more than 1.5 intervals before the distribution's
-//!    0.2 % quantile skipped (what the static policy does with the documented floors);
+//!    0.2 % quantile skipped (what the static policy does with the documented floors), and,
+//!    while the family's documented solve-time floor holds (no task was found ready at or
+//!    before it), the official grid from its last point at or before the floor (the
+//!    static policy's grid): a task solved at or after the floor is detected by the same
+//!    poll as on the official grid, so its latency is the official one exactly. The
+//!    estimate's mass below a floor that holds (the smoothing's and the prior's spread) is
+//!    dropped for every candidate. One task found ready at or before the floor (the docs may
+//!    be wrong for this account) ends it for as long as that observation is in the window;
 //! 3. distribution-following schedules: first poll at that quantile (or the grid point
 //!    before it), then gaps `k / √h̄(t)`, where `h̄(t)` is the chance of finishing within the
 //!    next `I` given not finished yet (the hazard; for a uniform distribution on `[a, b]`
@@ -618,7 +625,29 @@ fn fit(family: TaskFamily, obs: &VecDeque<(f64, f64)>, seen: usize) -> Calibrate
     let interval = off.interval.as_secs_f64();
     let first = off.first_delay.as_secs_f64();
     let min = min_gap(family).as_secs_f64();
-    let d = Dist::new(&estimate(family, obs, seen, h), h);
+    let mut mass = estimate(family, obs, seen, h);
+    // The documented floor, while no observation contradicts it (every task's `by` bound is
+    // after it: none was found ready at or before it, so none may have been solved sooner;
+    // a task seen ready by a poll at the floor itself, without `createTime`/`endTime` to
+    // narrow it, ends the trust, so a schedule that starts at the floor can still find out
+    // that the docs are wrong). Then the estimate's mass below it is
+    // the smoothing's and the prior's spread, not evidence: it is dropped, and the official
+    // grid without its points before the floor (the static policy's) is a candidate.
+    let floor = crate::policy::documented_solve_floor(family).as_secs_f64();
+    let floor_holds =
+        floor > first && interval > 0.0 && !obs.is_empty() && obs.iter().all(|&(_, hi)| hi > floor);
+    if floor_holds {
+        let width = h / mass.len().max(1) as f64;
+        for (i, m) in mass.iter_mut().enumerate() {
+            let (a, b) = (i as f64 * width, (i + 1) as f64 * width);
+            if b <= floor {
+                *m = 0.0;
+            } else if a < floor {
+                *m *= (b - floor) / width;
+            }
+        }
+    }
+    let d = Dist::new(&mass, h);
 
     let official = grid(first, interval, h);
     let (n_off, l_off, p95_off) = evaluate(&d, &official, h, true);
@@ -634,6 +663,19 @@ fn fit(family: TaskFamily, obs: &VecDeque<(f64, f64)>, seen: usize) -> Calibrate
     let (n, l, p95) = evaluate(&d, &skipped, h, true);
     if ok(l, p95) && n < best.1 {
         best = (skipped, n);
+    }
+
+    // 2'. The official grid from its last point at or before the documented floor, while
+    // the floor holds: every task solved at or after the floor is detected by the same poll
+    // as on the official grid (its later points are all kept), so its latency is the
+    // official one exactly, with fewer polls (the static policy's grid).
+    if floor_holds {
+        let skips = ((floor - first) / interval).floor().max(0.0);
+        let trusted = grid(first + skips * interval, interval, h);
+        let (n, _, _) = evaluate(&d, &trusted, h, false);
+        if n < best.1 {
+            best = (trusted, n);
+        }
     }
 
     // 3. Distribution-following, from the low quantile or the grid point before it.

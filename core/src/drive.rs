@@ -329,7 +329,8 @@ async fn record_task_id<T: Transport + ?Sized>(
 ) -> Result<(), Error> {
     let mut pause = std::time::Duration::from_millis(500);
     loop {
-        match rec.after_answer(task_id, transport.wall_clock_ms()) {
+        let first_poll = solve.next_poll_window(transport.now());
+        match rec.after_answer(task_id, transport.wall_clock_ms(), first_poll) {
             Err(err)
                 if matches!(
                     err.kind(),

@@ -15,7 +15,12 @@
 //! - With a spend cap ([`Config::with_spend_limit`](crate::Config::with_spend_limit)), the
 //!   task's price is reserved before createTask too; a task that would pass the cap is
 //!   refused with [`ErrorKind::LimitReached`] and nothing is sent.
-//! - The **task id** is recorded before the first poll.
+//! - The **task id** is recorded before the first poll, as soon as createTask answers; when
+//!   the first poll is due within half a [`LEASE`], together with the lease over that poll
+//!   and its first [`POLL_BLOCK`] of reservations, in one change
+//!   ([`Change::Start`](crate::record::Change::Start): one lock, one transaction, one round
+//!   trip), so a solve whose first poll finds the task ready writes its record three times
+//!   (intent, start, outcome).
 //! - The **poll count** is reserved before each poll is sent, [`POLL_BLOCK`] at a time: a
 //!   reserved poll that was never sent is lost, never an extra one. The ledger grants at most
 //!   120 per task over its whole life, so past 120 the client sends nothing
@@ -53,7 +58,7 @@ use crate::error::{Error, ErrorCategory, ErrorClass, ErrorCode, ErrorKind};
 use crate::guard::BAN_DURATION;
 use crate::ledger::{GuardTrip, Ledger, LedgerError};
 use crate::policy::MAX_POLLS_PER_TASK;
-use crate::record::{LocalId, MicroUsd, Outcome, TaskRecord, TaskState};
+use crate::record::{Change, LocalId, MicroUsd, Outcome, TaskRecord, TaskState};
 use crate::solution::{Metadata, Solution};
 use crate::solve::{RequestKind, Solved};
 use crate::task::TaskFamily;
@@ -347,13 +352,21 @@ impl<'a> Recorder<'a> {
     }
 
     /// After an answer: a new task id is recorded at once (before the first poll).
+    /// `first_poll` is when the first poll is due from now and how long its answer may take,
+    /// when the solve knows it: the task id, the lease over that poll and (when the poll is
+    /// due within half a [`LEASE`]) its block of reservations are then recorded as one
+    /// change ([`Change::Start`]: one lock, one transaction, one round trip).
     pub(crate) fn after_answer(
         &mut self,
         task_id: Option<TaskId>,
         wall_ms: u64,
+        first_poll: Option<(Duration, Duration)>,
     ) -> Result<(), Error> {
-        match task_id {
-            Some(t) if !self.created => self.record_created(t, wall_ms),
+        match (task_id, first_poll) {
+            (Some(t), Some((wait, in_flight))) if !self.created => {
+                self.record_start(t, wall_ms, wait, in_flight)
+            }
+            (Some(t), None) if !self.created => self.record_created(t, wall_ms),
             _ => Ok(()),
         }
     }
@@ -364,6 +377,49 @@ impl<'a> Recorder<'a> {
             .map_err(ledger_error)?;
         self.created = true;
         self.renew_lease(wall_ms)
+    }
+
+    /// [`Recorder::record_created`], the lease until the first poll's answer (plus a
+    /// [`LEASE`], as [`Recorder::extend_lease`] would renew it) and the first block of
+    /// polls, in one change. A lease held by another worker refuses the whole change: then
+    /// the task id is recorded alone, as before, and the lease's refusal reported.
+    fn record_start(
+        &mut self,
+        task_id: TaskId,
+        wall_ms: u64,
+        wait: Duration,
+        in_flight: Duration,
+    ) -> Result<(), Error> {
+        let polls = if wait <= LEASE / 2 && self.granted == 0 {
+            POLL_BLOCK
+        } else {
+            0
+        };
+        let lease_until = wall_ms
+            .saturating_add(ms(wait))
+            .saturating_add(ms(in_flight))
+            .saturating_add(ms(LEASE));
+        let change = Change::Start {
+            task_id,
+            now_ms: wall_ms,
+            no_poll_before_ms: None,
+            polls,
+            owner: self.owner.clone(),
+            lease_until_ms: lease_until,
+        };
+        match self.ledger.apply_change(self.id, &change) {
+            Ok(granted) => {
+                self.created = true;
+                self.lease_until = lease_until;
+                // 0 when the budget is spent: the first poll then finds it so.
+                self.granted = granted;
+                Ok(())
+            }
+            Err(LedgerError::Conflict(crate::ledger::Conflict::LeaseHeld { .. })) => {
+                self.record_created(task_id, wall_ms)
+            }
+            Err(e) => Err(ledger_error(e)),
+        }
     }
 
     /// Before a wait between polls: the lease must outlast the wait (by half a [`LEASE`]),
@@ -392,8 +448,13 @@ impl<'a> Recorder<'a> {
             return Ok(());
         }
         let until = wall_ms.saturating_add(extra).saturating_add(ms(LEASE));
+        let change = Change::AcquireLease {
+            owner: self.owner.clone(),
+            now_ms: wall_ms,
+            until_ms: until,
+        };
         self.ledger
-            .acquire_lease(self.id, &self.owner, wall_ms, until)
+            .apply_change(self.id, &change)
             .map_err(ledger_error)?;
         self.lease_until = until;
         Ok(())
@@ -445,7 +506,12 @@ impl<'a> Recorder<'a> {
         } else {
             result
         };
-        match self.ledger.finish(self.id, outcome, self.sent, wall_ms) {
+        let change = Change::Finish {
+            outcome,
+            polls_sent: self.sent,
+            now_ms: wall_ms,
+        };
+        match self.ledger.apply_change(self.id, &change) {
             Ok(_) => result,
             Err(e) => {
                 let id = result

@@ -770,6 +770,20 @@ impl Solve {
         &self.policy
     }
 
+    /// When the next poll is due (from `now`) and how long its answer may take, if a poll
+    /// is what comes next: the ledger records the task id, the lease over that poll and
+    /// its reservations in one change ([`crate::lifecycle`]).
+    pub(crate) fn next_poll_window(&self, now: Instant) -> Option<(Duration, Duration)> {
+        match self.state {
+            State::Poll { at, .. } => {
+                let at = at.max(now);
+                let in_flight = self.response_deadline(at).saturating_duration_since(at);
+                Some((at.saturating_duration_since(now), in_flight))
+            }
+            _ => None,
+        }
+    }
+
     /// The overall deadline.
     #[must_use]
     pub fn deadline(&self) -> Instant {

@@ -279,3 +279,138 @@ fn a_caller_key_held_by_another_record_sends_nothing() {
     assert_eq!(*v.creates.lock().unwrap(), 1, "not a second time");
     assert_eq!(ledger.find_by_caller_key("line-a").unwrap().len(), 2);
 }
+
+/// A ledger that counts its writes (every insert and change), around a memory ledger.
+struct Counting {
+    inner: capmonster_core::ledger::MemoryLedger,
+    writes: std::sync::atomic::AtomicU32,
+}
+
+impl Counting {
+    fn count(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Ledger for Counting {
+    fn may_block(&self) -> bool {
+        false
+    }
+    fn insert(
+        &self,
+        r: &capmonster_core::record::TaskRecord,
+    ) -> Result<(), capmonster_core::ledger::LedgerError> {
+        self.count();
+        self.inner.insert(r)
+    }
+    fn insert_keyed(
+        &self,
+        r: &capmonster_core::record::TaskRecord,
+        replaces: Option<capmonster_core::record::LocalId>,
+    ) -> Result<capmonster_core::ledger::KeyedInsert, capmonster_core::ledger::LedgerError> {
+        self.count();
+        self.inner.insert_keyed(r, replaces)
+    }
+    fn update(
+        &self,
+        id: capmonster_core::record::LocalId,
+        c: &capmonster_core::record::Change,
+    ) -> Result<capmonster_core::record::Applied, capmonster_core::ledger::LedgerError> {
+        self.count();
+        self.inner.update(id, c)
+    }
+    fn get(
+        &self,
+        id: capmonster_core::record::LocalId,
+    ) -> Result<Option<capmonster_core::record::TaskRecord>, capmonster_core::ledger::LedgerError>
+    {
+        self.inner.get(id)
+    }
+    fn find_by_task_id(
+        &self,
+        t: TaskId,
+    ) -> Result<Option<capmonster_core::record::TaskRecord>, capmonster_core::ledger::LedgerError>
+    {
+        self.inner.find_by_task_id(t)
+    }
+    fn find_by_caller_key(
+        &self,
+        k: &str,
+    ) -> Result<Vec<capmonster_core::record::TaskRecord>, capmonster_core::ledger::LedgerError>
+    {
+        self.inner.find_by_caller_key(k)
+    }
+    fn list_unfinished(
+        &self,
+    ) -> Result<Vec<capmonster_core::record::TaskRecord>, capmonster_core::ledger::LedgerError>
+    {
+        self.inner.list_unfinished()
+    }
+    fn list_all(
+        &self,
+    ) -> Result<Vec<capmonster_core::record::TaskRecord>, capmonster_core::ledger::LedgerError>
+    {
+        self.inner.list_all()
+    }
+    fn spend_totals(
+        &self,
+    ) -> Result<capmonster_core::record::SpendTotals, capmonster_core::ledger::LedgerError> {
+        self.inner.spend_totals()
+    }
+    fn trip_guard(
+        &self,
+        code: &str,
+        until_ms: u64,
+    ) -> Result<capmonster_core::ledger::GuardTrip, capmonster_core::ledger::LedgerError> {
+        self.inner.trip_guard(code, until_ms)
+    }
+    fn guard_tripped(
+        &self,
+        now_ms: u64,
+    ) -> Result<Option<capmonster_core::ledger::GuardTrip>, capmonster_core::ledger::LedgerError>
+    {
+        self.inner.guard_tripped(now_ms)
+    }
+}
+
+/// A solve whose first poll finds the task ready writes its record three times: the intent,
+/// then the task id with the lease over the first poll and its block of reservations as one
+/// change, then the outcome (it was five: intent, task id, reservations, lease, outcome).
+/// Each write is one lock in memory, one transaction in SQLite, one round trip in Redis.
+#[test]
+fn a_solve_records_its_life_in_three_writes() {
+    let ledger = std::sync::Arc::new(Counting {
+        inner: capmonster_core::ledger::MemoryLedger::new(),
+        writes: std::sync::atomic::AtomicU32::new(0),
+    });
+    let v = Virtual {
+        now: Mutex::new(start()),
+        ledger: &*ledger,
+        creates: Mutex::new(0),
+        polls: Mutex::new(Vec::new()),
+    };
+    // The first poll finds `processing` (the virtual service never says ready), so the
+    // solve ends at its deadline after a few polls: count the writes up to the first poll,
+    // then the ones after.
+    let client = Client::new(config(1, 5), &v).with_ledger(ledger.clone());
+    let err = block_on(client.solve(task())).unwrap().unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");
+    let polls = v.polls.lock().unwrap().clone();
+    assert!(!polls.is_empty() && polls.len() <= 4, "{polls:?}");
+    // Every poll was reserved before it was sent, in the one change made at createTask's
+    // answer (4 at a time).
+    assert!(
+        polls
+            .iter()
+            .all(|(n, reserved)| n <= reserved && *reserved == 4),
+        "{polls:?}"
+    );
+    let rec = ledger.find_by_task_id(TaskId::Int(7)).unwrap().unwrap();
+    assert_eq!(rec.polls_reserved(), 4);
+    assert_eq!(
+        ledger.writes.load(std::sync::atomic::Ordering::Relaxed),
+        3,
+        "intent, start (task id + lease + polls), outcome"
+    );
+}

@@ -990,10 +990,7 @@ impl Ledger for RedisLedger {
 
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         let k = self.keys();
-        let new_task = match change {
-            Change::Created { task_id, .. } => Some(*task_id),
-            _ => None,
-        };
+        let new_task = change.claims_task_id();
         let mut watch_spend = touches_spend(change);
         self.optimistic(|c| {
             let mut watch = vec![k.meta(), k.rec(id)];

@@ -911,12 +911,12 @@ impl Ledger for SqliteLedger {
         self.write(move |tx| {
             let json = record_of(tx, &ns, id)?.ok_or(LedgerError::NotFound(id))?;
             let record = decode(&json)?;
-            if let Change::Created { task_id, .. } = &change
-                && let Some(holder) = holder_of(tx, &ns, *task_id)?
+            if let Some(task_id) = change.claims_task_id()
+                && let Some(holder) = holder_of(tx, &ns, task_id)?
                 && holder != id
             {
                 return Err(LedgerError::Conflict(Conflict::TaskIdExists {
-                    task_id: *task_id,
+                    task_id,
                     holder,
                 }));
             }

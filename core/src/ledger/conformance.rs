@@ -30,6 +30,7 @@ pub fn run_all<L: Ledger>(make: impl Fn() -> L) {
     spend_cap_settle_and_release(&make());
     concurrent_spend_never_overshoots(&make());
     leases(&make());
+    start_is_one_change(&make());
     reopen_keeps_the_poll_count(&make());
     records_round_trip_exactly(&make());
     account_guard(&make());
@@ -588,6 +589,76 @@ pub fn leases<L: Ledger>(l: &L) {
         .expect("finish");
     assert_eq!(r.lease(), None, "a finished task holds no lease");
     assert!(l.acquire_lease(lid(1), "c", 0, 9_000).is_err());
+}
+
+/// [`Change::Start`](crate::record::Change::Start): the task id, the first polls and the
+/// lease in one change, through `update` and `apply_change` alike; refused whole (nothing
+/// changed) for a task id another record holds or another worker's live lease.
+pub fn start_is_one_change<L: Ledger>(l: &L) {
+    use crate::record::Change;
+    let start_n = |t: u64, owner: &str, now_ms: u64, polls: u32| Change::Start {
+        task_id: TaskId::Int(t),
+        now_ms,
+        no_poll_before_ms: None,
+        polls,
+        owner: owner.into(),
+        lease_until_ms: now_ms + 20_000,
+    };
+    let start = |t: u64, owner: &str, now_ms: u64| start_n(t, owner, now_ms, 4);
+    l.insert(&intent(1)).expect("insert");
+    let a = l.update(lid(1), &start(71, "a", 1_000)).expect("start");
+    assert_eq!(a.granted, 4);
+    assert_eq!(a.record.task_id(), Some(TaskId::Int(71)));
+    assert_eq!(a.record.polls_reserved(), 4);
+    assert_eq!(
+        a.record.lease().map(|x| (x.owner.as_str(), x.until_ms)),
+        Some(("a", 21_000))
+    );
+    assert_eq!(
+        l.find_by_task_id(TaskId::Int(71))
+            .expect("find")
+            .map(|r| r.local_id()),
+        Some(lid(1))
+    );
+    // The same task id again (a retried write) changes nothing but the reservation.
+    assert_eq!(
+        l.apply_change(lid(1), &start(71, "a", 2_000))
+            .expect("again"),
+        4
+    );
+    assert_eq!(
+        l.get(lid(1)).expect("get").expect("rec").polls_reserved(),
+        8
+    );
+
+    l.insert(&intent(2)).expect("insert");
+    assert!(matches!(
+        l.apply_change(lid(2), &start(71, "a", 1_000)),
+        Err(LedgerError::Conflict(Conflict::TaskIdExists { .. }))
+    ));
+    l.acquire_lease(lid(2), "b", 1_000, 30_000).expect("lease");
+    assert_eq!(
+        l.apply_change(lid(2), &start(72, "a", 2_000)).unwrap_err(),
+        LedgerError::Conflict(Conflict::LeaseHeld {
+            owner: "b".into(),
+            until_ms: 30_000
+        })
+    );
+    let r = l.get(lid(2)).expect("get").expect("rec");
+    assert_eq!(r.state().kind(), StateKind::Intent, "refused whole");
+    assert_eq!(r.polls_reserved(), 0);
+    assert_eq!(l.find_by_task_id(TaskId::Int(72)).expect("find"), None);
+    // Past 120 polls nothing more is granted, and the task id is still recorded.
+    l.insert(&intent(3)).expect("insert");
+    l.apply_change(lid(3), &start_n(73, "a", 1_000, 200))
+        .expect("start");
+    let r = l.get(lid(3)).expect("get").expect("rec");
+    assert_eq!(r.polls_reserved(), MAX_POLLS_PER_TASK);
+    assert_eq!(
+        l.apply_change(lid(3), &start(73, "a", 1_000))
+            .expect("again"),
+        0
+    );
 }
 
 /// A task that timed out is reopened with its poll count intact.

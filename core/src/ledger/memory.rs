@@ -333,21 +333,17 @@ impl MemoryLedger {
         let mut guard = self.lock();
         let g = &mut *guard;
         let i = *g.by_local.get(&id).ok_or(LedgerError::NotFound(id))?;
-        let created = match change {
-            Change::Created { task_id, .. } => {
-                if let Some(&j) = g.by_task.get(task_id)
-                    && j != i
-                {
-                    let holder = g.local_id_at(j);
-                    return Err(LedgerError::Conflict(Conflict::TaskIdExists {
-                        task_id: *task_id,
-                        holder,
-                    }));
-                }
-                Some(*task_id)
-            }
-            _ => None,
-        };
+        let created = change.claims_task_id();
+        if let Some(task_id) = created
+            && let Some(&j) = g.by_task.get(&task_id)
+            && j != i
+        {
+            let holder = g.local_id_at(j);
+            return Err(LedgerError::Conflict(Conflict::TaskIdExists {
+                task_id,
+                holder,
+            }));
+        }
         let mut totals = g.totals;
         let slot = &mut g.slots[i];
         let (granted, was_finished, now_finished, read) = match slot {
@@ -512,6 +508,11 @@ impl Ledger for MemoryLedger {
     }
 
     // The changes whose callers need no record: no copy of it is made.
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        self.change(id, change, |_| ())
+            .map(|(_, _, granted)| granted)
+    }
+
     fn reserve_polls(&self, id: LocalId, n: u32) -> Result<u32, LedgerError> {
         self.change(id, &Change::ReservePolls { n }, |_| ())
             .map(|(_, _, granted)| granted)

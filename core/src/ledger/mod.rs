@@ -55,6 +55,9 @@
 //! a cap is set; [`Ledger::mark_created`] before the first poll; [`Ledger::reserve_polls`]
 //! before each poll (a small block at a time is fine: a reserved poll that was never sent
 //! is lost, never an extra one); [`Ledger::finish`] before the caller sees the outcome.
+//! The client's driving loop records the task id, its lease and the first block of polls as
+//! one [`Change::Start`] (one atomic change instead of three), and makes its changes with
+//! [`Ledger::apply_change`], which returns no record.
 //!
 //! ```
 //! use capmonster_core::ledger::{Ledger, MemoryLedger, PriceTable};
@@ -210,6 +213,14 @@ pub trait Ledger: Send + Sync {
     /// record; [`Conflict::TaskIdExists`] when a [`Change::Created`] names a task id that
     /// another record holds.
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError>;
+
+    /// [`Ledger::update`] for a caller that needs no record back: only the polls granted
+    /// ([`Applied::granted`], 0 for most changes). The same change, with the same rules
+    /// and atomicity; a ledger that can skip copying the record out overrides it
+    /// ([`MemoryLedger`] does). The driving loop records a task's life through it.
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        self.update(id, change).map(|a| a.granted)
+    }
 
     /// The record `id`, if there is one.
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError>;
@@ -387,6 +398,9 @@ impl<L: Ledger + ?Sized> Ledger for std::sync::Arc<L> {
     }
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         (**self).update(id, change)
+    }
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        (**self).apply_change(id, change)
     }
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         (**self).get(id)

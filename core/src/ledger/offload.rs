@@ -65,6 +65,9 @@ impl Ledger for Offloaded {
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         self.call(|l| l.update(id, change))
     }
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        self.call(|l| l.apply_change(id, change))
+    }
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         self.call(|l| l.get(id))
     }
@@ -183,7 +186,7 @@ mod tests {
             self.0.insert_keyed(r, replaces)
         }
         fn update(&self, id: LocalId, c: &Change) -> Result<Applied, LedgerError> {
-            if let Change::AcquireLease { owner, .. } = c {
+            if let Change::AcquireLease { owner, .. } | Change::Start { owner, .. } = c {
                 self.1.lock().unwrap().push(owner.clone());
             }
             self.0.update(id, c)

@@ -23,6 +23,26 @@ pub enum Change {
         /// No poll before this time (unix ms), if known.
         no_poll_before_ms: Option<u64>,
     },
+    /// [`Change::Created`], then [`Change::ReservePolls`] of `polls` (when not 0), then
+    /// [`Change::AcquireLease`] for `owner` until `lease_until_ms`, as **one** change: what a
+    /// solve records when createTask answers (one lock, one transaction, one round trip
+    /// instead of three). All of it or nothing: refused like `Created` (a task id another
+    /// record holds, a record past intent with another id) or like `AcquireLease` (a live
+    /// lease of another worker). [`Applied::granted`] says how many polls were reserved.
+    Start {
+        /// The service's task id.
+        task_id: TaskId,
+        /// Now (unix ms).
+        now_ms: u64,
+        /// No poll before this time (unix ms), if known.
+        no_poll_before_ms: Option<u64>,
+        /// Polls to reserve (0: none).
+        polls: u32,
+        /// The worker taking the lease.
+        owner: String,
+        /// Until when it holds the lease (unix ms).
+        lease_until_ms: u64,
+    },
     /// [`TaskRecord::reserve_polls`]; [`Applied::granted`] says how many.
     ReservePolls {
         /// How many wanted.
@@ -107,6 +127,16 @@ pub struct Applied {
 }
 
 impl Change {
+    /// The task id this change gives its record ([`Change::Created`], [`Change::Start`]):
+    /// a ledger refuses it with [`Conflict::TaskIdExists`] when another record holds it, and
+    /// indexes the record by it.
+    pub fn claims_task_id(&self) -> Option<TaskId> {
+        match self {
+            Self::Created { task_id, .. } | Self::Start { task_id, .. } => Some(*task_id),
+            _ => None,
+        }
+    }
+
     /// Applies the change to a copy of `record` and `totals`: all of it, or nothing (an
     /// error leaves the inputs as they were). Ledgers call this inside one atomic section
     /// (a lock, a transaction, a script) and store both results, or neither.
@@ -137,6 +167,27 @@ impl Change {
                 now_ms,
                 no_poll_before_ms,
             } => rec.mark_created(*task_id, *now_ms, *no_poll_before_ms)?,
+            Self::Start {
+                task_id,
+                now_ms,
+                no_poll_before_ms,
+                polls,
+                owner,
+                lease_until_ms,
+            } => {
+                // Every rule first: the lease (nothing changed yet), then `mark_created`
+                // (which changes nothing when it refuses); after it, the record is created,
+                // so the reservation cannot be refused.
+                lease_allowed(rec, owner, *now_ms)?;
+                rec.mark_created(*task_id, *now_ms, *no_poll_before_ms)?;
+                if *polls > 0 {
+                    granted = rec.reserve_polls(*polls)?;
+                }
+                rec.lease = Some(Lease {
+                    owner: owner.clone(),
+                    until_ms: *lease_until_ms,
+                });
+            }
             Self::ReservePolls { n } => granted = rec.reserve_polls(*n)?,
             Self::PollsSent { sent } => rec.note_polls_sent(*sent)?,
             Self::Schedule {
@@ -206,15 +257,7 @@ impl Change {
                 if rec.is_finished() {
                     return Err(rec.not_allowed("lease the task").into());
                 }
-                if let Some(l) = &rec.lease
-                    && l.owner != *owner
-                    && l.until_ms > *now_ms
-                {
-                    return Err(LedgerError::Conflict(Conflict::LeaseHeld {
-                        owner: l.owner.clone(),
-                        until_ms: l.until_ms,
-                    }));
-                }
+                lease_allowed(rec, owner, *now_ms)?;
                 rec.lease = Some(Lease {
                     owner: owner.clone(),
                     until_ms: *until_ms,
@@ -231,6 +274,19 @@ impl Change {
             },
         }
         Ok(granted)
+    }
+}
+
+/// Refuses a lease for `owner` while another worker's lease is live at `now_ms`.
+fn lease_allowed(rec: &TaskRecord, owner: &str, now_ms: u64) -> Result<(), LedgerError> {
+    match &rec.lease {
+        Some(l) if l.owner != owner && l.until_ms > now_ms => {
+            Err(LedgerError::Conflict(Conflict::LeaseHeld {
+                owner: l.owner.clone(),
+                until_ms: l.until_ms,
+            }))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -277,12 +277,10 @@ impl TaskRecord {
     /// whatever the task holds, proxy credentials included: store the ledger like any file
     /// with credentials in it.
     pub fn intent(local_id: LocalId, task: &Task, now_ms: u64) -> Self {
-        Self::intent_json(
-            local_id,
-            task.family(),
-            Value::Object(task.as_json().clone()),
-            now_ms,
-        )
+        let mut rec = Self::intent_json(local_id, task.family(), Value::Null, now_ms);
+        // The task's own JSON, shared: no copy per record.
+        rec.task = Arc::clone(task.shared_json());
+        rec
     }
 
     /// [`TaskRecord::intent`] from a family and any JSON.

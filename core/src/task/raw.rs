@@ -1,5 +1,7 @@
 //! [`Task`], named at the crate root.
 
+use std::sync::{Arc, OnceLock};
+
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -9,15 +11,17 @@ use super::validate::{Checker, Images, decoded_len, json_kind};
 
 /// A validated task object, ready to be sent in createTask. Immutable: its JSON text is
 /// written once, when it is validated, and every createTask built from it copies those bytes.
+/// Both are shared: cloning a task, or recording it in a ledger's record, copies no JSON.
 #[derive(Clone, PartialEq)]
 pub struct Task {
-    body: Map<String, Value>,
-    json: Box<[u8]>,
+    /// The task object: always a `Value::Object`.
+    body: Arc<Value>,
+    json: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Task").field(&self.body).finish()
+        f.debug_tuple("Task").field(self.map()).finish()
     }
 }
 
@@ -99,8 +103,25 @@ impl Task {
         validate(&body)?;
         let json = serde_json::to_vec(&body)
             .map_err(|e| Error::invalid_input(format!("task cannot be serialized: {e}")))?
-            .into_boxed_slice();
-        Ok(Self { body, json })
+            .into();
+        Ok(Self {
+            body: Arc::new(Value::Object(body)),
+            json,
+        })
+    }
+
+    /// The task object (`body` is always one).
+    fn map(&self) -> &Map<String, Value> {
+        static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+        match &*self.body {
+            Value::Object(m) => m,
+            _ => EMPTY.get_or_init(Map::new),
+        }
+    }
+
+    /// The task object, shared (a ledger's record holds it without a copy).
+    pub(crate) fn shared_json(&self) -> &Arc<Value> {
+        &self.body
     }
 
     /// Checks the images this task uploads (`ImageToTextTask.body`, `ComplexImageTask`
@@ -112,12 +133,12 @@ impl Task {
     /// to raise it. Building a task does not check the upper limit, so that a configuration
     /// can raise it.
     pub fn check_image_size(&self, max_bytes: usize) -> Result<(), Error> {
-        check_image_limit(&self.body, max_bytes)
+        check_image_limit(self.map(), max_bytes)
     }
 
     /// The task `type`.
     pub fn type_name(&self) -> &str {
-        self.body
+        self.map()
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default()
@@ -125,15 +146,15 @@ impl Task {
 
     /// The `class` (or `Class`) of a CustomTask or ComplexImageTask.
     pub fn class(&self) -> Option<&str> {
-        self.body
-            .get("class")
-            .or_else(|| self.body.get("Class"))
+        let m = self.map();
+        m.get("class")
+            .or_else(|| m.get("Class"))
             .and_then(Value::as_str)
     }
 
     /// Whether `nocache` is set (which lengthens the default first-poll delay to 10 s).
     pub fn nocache(&self) -> bool {
-        match self.body.get("nocache") {
+        match self.map().get("nocache") {
             Some(Value::Bool(b)) => *b,
             Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
             Some(Value::String(s)) => matches!(s.as_str(), "true" | "1"),
@@ -148,7 +169,7 @@ impl Task {
 
     /// The task object as it will be sent.
     pub fn as_json(&self) -> &Map<String, Value> {
-        &self.body
+        self.map()
     }
 
     /// The task object as JSON text, exactly as it is sent.
@@ -158,7 +179,7 @@ impl Task {
 
     /// The task object as a JSON value.
     pub fn into_json(self) -> Value {
-        Value::Object(self.body)
+        Arc::try_unwrap(self.body).unwrap_or_else(|shared| (*shared).clone())
     }
 }
 
