@@ -339,7 +339,8 @@ impl capmonster_core::ledger::Ledger for LoggedLedger {
                 "store restarting (test)".into(),
             ));
         }
-        if let Change::Created { .. } = change
+        // `Start` records the task id too (with the lease and the first poll block).
+        if matches!(change, Change::Created { .. } | Change::Start { .. })
             && take_one(&self.fail_created)
         {
             self.log.lock().unwrap().push("created refused".into());
@@ -350,6 +351,15 @@ impl capmonster_core::ledger::Ledger for LoggedLedger {
         let applied = self.inner.update(id, change)?;
         let what = match change {
             Change::Created { .. } => "created".to_owned(),
+            Change::Start { polls, .. } => {
+                // One change: the task id, the lease and the first poll block.
+                self.log.lock().unwrap().push("created".into());
+                if *polls == 0 {
+                    "lease".to_owned()
+                } else {
+                    format!("reserved to {}", applied.record.polls_reserved())
+                }
+            }
             Change::ReservePolls { .. } => {
                 format!("reserved to {}", applied.record.polls_reserved())
             }
