@@ -206,6 +206,24 @@ impl Shared {
         endpoint: Endpoint,
         wall_ms: u64,
     ) -> Result<(), Error> {
+        let Some(trip) = self.tripped(ledger, wall_ms)? else {
+            return Ok(());
+        };
+        crate::guard::verdict(
+            &ErrorCode::parse(&trip.code),
+            Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
+            endpoint,
+        )
+        .map_err(|e| e.with_guard_location(ledger.guard_location()))
+    }
+
+    /// The ledger's account guard trip holding at `wall_ms`, if any; a "not tripped" answer
+    /// is trusted for [`GUARD_CACHE`].
+    pub(crate) fn tripped(
+        &self,
+        ledger: &dyn Ledger,
+        wall_ms: u64,
+    ) -> Result<Option<GuardTrip>, Error> {
         let trip = {
             let c = self.lock();
             match (&c.trip, c.clear_at) {
@@ -224,13 +242,7 @@ impl Shared {
                 t
             }
         };
-        let Some(trip) = trip else { return Ok(()) };
-        crate::guard::verdict(
-            &ErrorCode::parse(&trip.code),
-            Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
-            endpoint,
-        )
-        .map_err(|e| e.with_guard_location(ledger.guard_location()))
+        Ok(trip)
     }
 
     /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer; whether

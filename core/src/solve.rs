@@ -287,7 +287,7 @@ enum State {
         ticket: Ticket,
         until: Instant,
     },
-    Done(Solved),
+    Done(Box<Solved>),
     Failed(Error),
 }
 
@@ -856,7 +856,7 @@ impl Solve {
         let now = self.clamp_now(now);
         loop {
             match &self.state {
-                State::Done(s) => return Action::Done(s.clone()),
+                State::Done(s) => return Action::Done((**s).clone()),
                 State::Failed(e) => return Action::Fail(e.clone()),
                 State::AwaitCreate { ticket, until } | State::AwaitPoll { ticket, until } => {
                     let (ticket, until) = (*ticket, *until);
@@ -1200,7 +1200,7 @@ impl Solve {
             self.polls,
         );
         solved.provider = self.provider().map(|p| p.name.clone());
-        self.state = State::Done(solved);
+        self.state = State::Done(Box::new(solved));
     }
 
     fn report_calibration(&mut self, ready: Option<(Instant, Option<u64>, Option<u64>)>) {

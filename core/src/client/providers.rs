@@ -314,7 +314,14 @@ impl<T: Transport> Providers<T> {
                 s.backoff_until = mk.backoff_until;
                 s.lacks = mk.lacks;
                 s.guard = m.client.state().trip(m.client.config().key()).or_else(|| {
-                    let trip = m.client.ledger().guard_tripped(wall_ms).ok().flatten()?;
+                    // The member's cached read (a "not tripped" answer is trusted for
+                    // GUARD_CACHE): not one ledger read per provider per captcha.
+                    let trip = m
+                        .client
+                        .shared()
+                        .tripped(&**m.client.ledger(), wall_ms)
+                        .ok()
+                        .flatten()?;
                     Some(AccountTrip {
                         code: ErrorCode::parse(&trip.code),
                         until: now + Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
@@ -506,7 +513,7 @@ impl<T: Transport> Client<T> {
             let member = &fleet.members[i];
             let name = member.profile.name.clone();
             // Refused locally (the family in this proxy mode): nothing is sent.
-            if let Err(pe) = member.profile.wire_task(&task) {
+            if let Err(pe) = member.profile.wire_name(&task) {
                 let failure = Failure::of_create(&pe);
                 let err = pe.clone().into_error();
                 match failure.map(|f| provider::failover(&member.profile, f, fleet.options)) {

@@ -175,8 +175,10 @@ impl<T: Transport> Client<T> {
         caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
         if let Some(fleet) = self.fleet() {
-            return self
-                .solve_over_providers(fleet, task, policy, cancel, caller_key)
+            // Boxed: the loop over providers holds a whole single-provider solve in its
+            // state; inline, it would make every solve's future that large (memory per
+            // in-flight solve, BENCHMARKS §4).
+            return Box::pin(self.solve_over_providers(fleet, task, policy, cancel, caller_key))
                 .await;
         }
         let linked = Linked {

@@ -6,7 +6,7 @@ use std::fmt;
 use http::{Method, Request, StatusCode, header};
 use serde_json::{Map, Value};
 
-use super::{CallbackFormat, DeveloperIdKind, ErrorIds, IdKind, Provider};
+use super::{CallbackFormat, DeveloperIdKind, ErrorIds, FamilyNames, IdKind, Provider};
 use crate::codec::{Answer, read_answer};
 use crate::error::{escape_untrusted, snippet};
 use crate::policy::{CreateFailure, create_error};
@@ -191,37 +191,54 @@ fn status_of(status: u16) -> StatusCode {
 }
 
 impl Provider {
-    /// The `task` object as this provider names it: the `type` renamed for the family (and
-    /// for whether the task carries a proxy), the family's fields set. Refused, before
-    /// anything is sent, when the provider does not offer the family (in that proxy mode).
-    pub fn wire_task(&self, task: &Task) -> Result<Map<String, Value>, ProviderError> {
+    /// The `type` this provider gives `task` (for its family, and for whether the task
+    /// carries a proxy) with the family's names, without copying the task: `Ok(None)` for a
+    /// family passed through unrenamed. Refused, before anything is sent, when the provider
+    /// does not offer the family (in that proxy mode).
+    pub fn wire_name(&self, task: &Task) -> Result<Option<&FamilyNames>, ProviderError> {
         let family = task.family();
-        let mut obj = task.as_json().clone();
+        let with_proxy = has_proxy(task.as_json());
         let Some(names) = self.family_names(family) else {
             if self.pass_through_unlisted {
-                return Ok(obj);
+                return Ok(None);
             }
-            return Err(ProviderError::new(
-                self,
-                ProviderErrorKind::NotOffered {
-                    family,
-                    with_proxy: has_proxy(&obj),
-                },
-            ));
-        };
-        let with_proxy = has_proxy(&obj);
-        let wire = if with_proxy {
-            &names.proxy
-        } else {
-            &names.proxyless
-        };
-        let Some(wire) = wire else {
             return Err(ProviderError::new(
                 self,
                 ProviderErrorKind::NotOffered { family, with_proxy },
             ));
         };
-        obj.insert("type".to_owned(), Value::String(wire.clone()));
+        let wire = if with_proxy {
+            &names.proxy
+        } else {
+            &names.proxyless
+        };
+        if wire.is_none() {
+            return Err(ProviderError::new(
+                self,
+                ProviderErrorKind::NotOffered { family, with_proxy },
+            ));
+        }
+        Ok(Some(names))
+    }
+
+    /// The `task` object as this provider names it: the `type` renamed for the family (and
+    /// for whether the task carries a proxy), the family's fields set. Refused, before
+    /// anything is sent, when the provider does not offer the family (in that proxy mode):
+    /// [`Provider::wire_name`].
+    pub fn wire_task(&self, task: &Task) -> Result<Map<String, Value>, ProviderError> {
+        let names = self.wire_name(task)?;
+        let mut obj = task.as_json().clone();
+        let Some(names) = names else {
+            return Ok(obj);
+        };
+        let wire = if has_proxy(&obj) {
+            &names.proxy
+        } else {
+            &names.proxyless
+        };
+        if let Some(wire) = wire {
+            obj.insert("type".to_owned(), Value::String(wire.clone()));
+        }
         for (k, v) in &names.set {
             if k != "type" {
                 obj.insert(k.clone(), v.clone());
