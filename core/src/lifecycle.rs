@@ -18,7 +18,7 @@
 //! - The **task id** is recorded before the first poll, as soon as createTask answers; when
 //!   the first poll is due within half a [`LEASE`], together with the lease over that poll
 //!   and its first [`POLL_BLOCK`] of reservations, in one change
-//!   ([`Change::Start`](crate::record::Change::Start): one lock, one transaction, one round
+//!   ([`Change::Start`]: one lock, one transaction, one round
 //!   trip), so a solve whose first poll finds the task ready writes its record three times
 //!   (intent, start, outcome).
 //! - The **poll count** is reserved before each poll is sent, [`POLL_BLOCK`] at a time: a
