@@ -305,3 +305,21 @@ fn failover_opt_ins_without_provider_are_exit_2() {
     }
     assert_eq!(sim.stats().total_requests(), 0);
 }
+
+/// A zero balance at the first provider (an answer that trips its guard) moves the captcha
+/// on, and the attempt it leaves behind is named by the service's code.
+#[test]
+fn a_zero_balance_attempt_is_named_by_its_code() {
+    let (a, b) = sims(
+        SimConfig::instant().with_account(KEY_A, 0.0),
+        SimConfig::instant(),
+    );
+    let dir = temp_dir("prov-zero-balance");
+    let file = task_file(&dir, &v2());
+    let out = run_command(cmd(&a, &b, "hyper", &["solve", &file]), None, RUN_LIMIT);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out.json();
+    assert_eq!(line["attempts"][0]["provider"], "anti-captcha", "{line}");
+    assert_eq!(line["attempts"][0]["outcome"], "ERROR_ZERO_BALANCE", "{line}");
+    assert_eq!((creates(&a), creates(&b)), (1, 1));
+}

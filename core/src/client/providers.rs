@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorCode, ErrorKind};
 use crate::guard::AccountTrip;
 use crate::ledger::{GuardTrip, KeyedInsert, Ledger, LedgerError};
 use crate::lifecycle::CallerKey;
-use crate::policy::{CreateFailure, PollPolicy};
+use crate::policy::PollPolicy;
 use crate::provider::{
     self, Attempt, AttemptSummary, FailoverOptions, Failure, Mark, Provider, ProviderStatus,
     Verdict,
@@ -399,48 +399,13 @@ impl<T: Transport> Providers<T> {
     }
 }
 
-/// The failure a member's error describes, for [`provider::failover`]: `None` for an error
-/// that is not the provider's (bad input, the spend cap, the ledger, a cancel), surfaced as
-/// it is.
-fn failure_of(err: &Error) -> Option<Failure<'_>> {
-    let created = err.task_id().is_some();
-    match (err.kind(), created) {
-        (ErrorKind::Api(api), false) => Some(Failure::Create(CreateFailure::Service(&api.code))),
-        (ErrorKind::Api(api), true) => Some(Failure::Poll(&api.code)),
-        (ErrorKind::Transport(t), false) => Some(Failure::create_transport(t.kind)),
-        (ErrorKind::CreateOutcomeUnknown(_), _) => Some(Failure::Create(CreateFailure::NoTaskId)),
-        (ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. }, true) => {
-            Some(Failure::Deadline)
-        }
-        (
-            ErrorKind::Transport(_) | ErrorKind::Decode { .. } | ErrorKind::HttpStatus { .. },
-            true,
-        ) => Some(Failure::PollTransport),
-        // The service's own answer, which tripped the guard (a bad key, a zero balance).
-        (
-            ErrorKind::AccountBlocked {
-                answer: Some(api), ..
-            },
-            false,
-        ) => Some(Failure::Create(CreateFailure::Service(&api.code))),
-        (
-            ErrorKind::AccountBlocked {
-                answer: Some(api), ..
-            },
-            true,
-        ) => Some(Failure::Poll(&api.code)),
-        // The provider's guard refused before anything was sent.
-        (ErrorKind::AccountBlocked { answer: None, .. }, false) => Some(Failure::NotOffered),
-        _ => None,
-    }
-}
-
+/// How an attempt left behind is named in `attempts`: a refusal by its code (the answer that
+/// tripped a guard included), else by what became of the attempt.
 fn outcome_name(attempt: Attempt, err: &Error) -> String {
     match attempt {
-        Attempt::NotCreated => match err.kind() {
-            ErrorKind::Api(api) => api.code.as_str().to_owned(),
-            _ => "not_created".to_owned(),
-        },
+        Attempt::NotCreated => err
+            .code()
+            .map_or_else(|| "not_created".to_owned(), |c| c.as_str().to_owned()),
         Attempt::Over { charged: true } => "over_charged".to_owned(),
         Attempt::Over { charged: false } => "over".to_owned(),
         Attempt::Abandoned => "abandoned".to_owned(),
@@ -569,7 +534,7 @@ impl<T: Transport> Client<T> {
                     return Ok(solved);
                 }
                 Err(err) => {
-                    let verdict = failure_of(&err)
+                    let verdict = Failure::of_error(&err)
                         .map(|f| provider::failover(&member.profile, f, fleet.options));
                     match verdict {
                         Some(Verdict::Next { mark, attempt }) => {

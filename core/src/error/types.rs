@@ -242,8 +242,9 @@ impl Error {
     /// already stops the traffic; a program should stop and alert someone.
     pub fn is_account(&self) -> bool {
         match &self.kind {
-            ErrorKind::Api(e) => e.code.class() == ErrorClass::FailBanRisk,
-            ErrorKind::AccountBlocked { .. } => true,
+            ErrorKind::Api(ApiError { code, .. }) | ErrorKind::AccountBlocked { code, .. } => {
+                code.class() == ErrorClass::FailBanRisk
+            }
             _ => false,
         }
     }

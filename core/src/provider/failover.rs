@@ -6,7 +6,7 @@ use super::{Provider, ProviderError, ProviderErrorKind};
 use crate::error::{ErrorCode, ErrorKind, TransportErrorKind};
 use crate::guard::AccountTrip;
 use crate::policy::{CreateFailure, CreateVerdict, create_resend};
-use crate::{Endpoint, TaskFamily};
+use crate::{Endpoint, Error, TaskFamily};
 
 /// How an attempt at one provider failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +46,53 @@ impl<'a> Failure<'a> {
             ProviderErrorKind::Api { api, .. } => {
                 Some(Self::Create(CreateFailure::Service(&api.code)))
             }
-            ProviderErrorKind::Other(e) => match e.kind() {
-                ErrorKind::Api(api) => Some(Self::Create(CreateFailure::Service(&api.code))),
-                ErrorKind::AccountBlocked { code, .. } => {
-                    Some(Self::Create(CreateFailure::Service(code)))
-                }
+            ProviderErrorKind::Other(e) => Self::of_error(e),
+        }
+    }
+
+    /// The failure a client's error for one attempt describes (the one mapping from an
+    /// [`Error`] to a row of the rule; [`Failure::of_create`] uses it too). Whether a task
+    /// exists is the error's task id. `None` for an error that is no failover matter (bad
+    /// input, a ledger failure, a cancellation): surfaced as it is.
+    pub fn of_error(err: &'a Error) -> Option<Self> {
+        let created = err.task_id().is_some();
+        match (err.kind(), created) {
+            (ErrorKind::Api(api), false) => Some(Self::Create(CreateFailure::Service(&api.code))),
+            (ErrorKind::Api(api), true) => Some(Self::Poll(&api.code)),
+            // The service's own answer, which tripped the guard (a bad key, a zero balance).
+            (
+                ErrorKind::AccountBlocked {
+                    answer: Some(api), ..
+                },
+                false,
+            ) => Some(Self::Create(CreateFailure::Service(&api.code))),
+            (
+                ErrorKind::AccountBlocked {
+                    answer: Some(api), ..
+                },
+                true,
+            ) => Some(Self::Poll(&api.code)),
+            // The provider's guard refused before anything was sent.
+            (ErrorKind::AccountBlocked { answer: None, .. }, false) => Some(Self::NotOffered),
+            (ErrorKind::Transport(t), false) => Some(Self::create_transport(t.kind)),
+            // An answer without a task id: a task may exist.
+            (
                 ErrorKind::CreateOutcomeUnknown(_)
                 | ErrorKind::Decode { .. }
-                | ErrorKind::HttpStatus { .. } => Some(Self::Create(CreateFailure::NoTaskId)),
-                ErrorKind::Transport(t) => Some(Self::create_transport(t.kind)),
-                _ => None,
-            },
+                | ErrorKind::HttpStatus { .. },
+                false,
+            )
+            | (ErrorKind::CreateOutcomeUnknown(_), true) => {
+                Some(Self::Create(CreateFailure::NoTaskId))
+            }
+            (ErrorKind::Timeout { .. } | ErrorKind::PollBudgetExhausted { .. }, true) => {
+                Some(Self::Deadline)
+            }
+            (
+                ErrorKind::Transport(_) | ErrorKind::Decode { .. } | ErrorKind::HttpStatus { .. },
+                true,
+            ) => Some(Self::PollTransport),
+            _ => None,
         }
     }
 
