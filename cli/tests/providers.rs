@@ -320,6 +320,9 @@ fn a_zero_balance_attempt_is_named_by_its_code() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let line = out.json();
     assert_eq!(line["attempts"][0]["provider"], "anti-captcha", "{line}");
-    assert_eq!(line["attempts"][0]["outcome"], "ERROR_ZERO_BALANCE", "{line}");
+    assert_eq!(
+        line["attempts"][0]["outcome"], "ERROR_ZERO_BALANCE",
+        "{line}"
+    );
     assert_eq!((creates(&a), creates(&b)), (1, 1));
 }
