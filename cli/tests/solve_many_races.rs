@@ -352,7 +352,7 @@ fn a_ledger_of_the_number_keyed_version_is_still_read() {
             .expect("created");
         let solution = serde_json::json!({"gRecaptchaResponse": "from-the-old-run"});
         let outcome = Outcome::Solved {
-            solution,
+            solution: solution.into(),
             cost: Some(MicroUsd(600)),
         };
         l.finish(id, outcome, 0, 3_000).expect("finish");

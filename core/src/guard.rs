@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -141,7 +142,16 @@ struct Trips {
 /// another.
 #[derive(Clone, Default)]
 pub struct AccountGuard {
-    state: Arc<Mutex<Trips>>,
+    state: Arc<Shared>,
+}
+
+/// A guard's trips, and whether it holds any: the check before every request reads only the
+/// flag while nothing has tripped (the common case), no lock and no key hash.
+#[derive(Default)]
+struct Shared {
+    /// Set under the lock whenever a trip is stored, cleared under it by [`AccountGuard::clear`].
+    any: AtomicBool,
+    trips: Mutex<Trips>,
 }
 
 impl fmt::Debug for AccountGuard {
@@ -163,7 +173,7 @@ impl AccountGuard {
 
     fn lock(&self) -> MutexGuard<'_, Trips> {
         // A poisoned lock only means another thread panicked mid-update of a plain value.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.trips.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records an answer to a request made with `key`: a code with ban risk trips the guard
@@ -184,6 +194,7 @@ impl AccountGuard {
                 trips.keys.insert(key_tag(key), trip);
             }
         }
+        self.state.any.store(true, Ordering::Release);
     }
 
     /// Whether a request to `endpoint` with `key` may be sent at `now`. A trip for that key
@@ -201,6 +212,10 @@ impl AccountGuard {
     /// checks it against its own `now`): the key's own or the host's, whichever ends later;
     /// `None` if neither tripped or the guard was cleared.
     pub fn trip(&self, key: &ClientKey) -> Option<AccountTrip> {
+        // A trip stored before this call set the flag before its lock was released.
+        if !self.state.any.load(Ordering::Acquire) {
+            return None;
+        }
         let trips = self.lock();
         let own = trips.keys.get(&key_tag(key));
         match (own, trips.host.as_ref()) {
@@ -222,6 +237,7 @@ impl AccountGuard {
         let mut trips = self.lock();
         trips.host = None;
         trips.keys.clear();
+        self.state.any.store(false, Ordering::Release);
     }
 }
 

@@ -481,7 +481,7 @@ impl<'a> Recorder<'a> {
         let mut tripped = false;
         let outcome = match &result {
             Ok(s) => Outcome::Solved {
-                solution: s.solution.raw().clone(),
+                solution: std::sync::Arc::clone(s.solution.shared_raw()),
                 cost: s
                     .solution
                     .metadata()
@@ -554,7 +554,7 @@ pub fn solved_from_record(rec: &TaskRecord) -> Option<Solved> {
     let mut solved = Solved::new(
         *task_id,
         family,
-        Solution::new(solution.clone(), Metadata::from_fields(meta)),
+        Solution::from_shared(std::sync::Arc::clone(solution), Metadata::from_fields(meta)),
         rec.polls_sent(),
     );
     solved.provider = rec.provider().map(str::to_owned);

@@ -132,9 +132,9 @@ proptest! {
                     let outcome = match kind {
                         0 => {
                             let _ = l.mark_created(id(t), TaskId::Int(u64::from(t)), 0, None);
-                            Outcome::Solved { solution: json!({}), cost: Some(cost) }
+                            Outcome::Solved { solution: json!({}).into(), cost: Some(cost) }
                         }
-                        1 => Outcome::Solved { solution: json!({}), cost: None },
+                        1 => Outcome::Solved { solution: json!({}).into(), cost: None },
                         2 => Outcome::Failed { category: ErrorCategory::Service, code: None, message: "x".into() },
                         _ => Outcome::Unknown { why: "y".into() },
                     };
@@ -188,7 +188,7 @@ fn change() -> impl Strategy<Value = Change> {
         (json_value(), any::<Option<u64>>(), 0u32..130, any::<u64>()).prop_map(
             |(solution, cost, polls_sent, now_ms)| Change::Finish {
                 outcome: Outcome::Solved {
-                    solution,
+                    solution: solution.into(),
                     cost: cost.map(MicroUsd)
                 },
                 polls_sent,

@@ -176,7 +176,7 @@ proptest! {
                 let now = (&v).wall_clock_ms();
                 ledger.insert(&TaskRecord::intent(lid, &task(), now)).unwrap();
                 ledger.mark_created(lid, TaskId::Int(other), now, None).unwrap();
-                let solved = Outcome::Solved { solution: serde_json::json!({"token": "t"}), cost: None };
+                let solved = Outcome::Solved { solution: serde_json::json!({"token": "t"}).into(), cost: None };
                 ledger.finish(lid, solved, 0, now).unwrap();
             }
             let rec = ledger.find_by_task_id(id).unwrap().unwrap();

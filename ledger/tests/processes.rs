@@ -204,7 +204,7 @@ fn writer_child(path: &Path, index: u64) {
         assert_eq!(l.reserve_polls(lid(n), 3).expect("polls"), 3);
         println!("{PREFIX}{n} polls");
         let outcome = Outcome::Solved {
-            solution: serde_json::json!({"text": n.to_string()}),
+            solution: serde_json::json!({"text": n.to_string()}).into(),
             cost: Some(MicroUsd(300)),
         };
         l.finish(lid(n), outcome, 3, n).expect("finish");

@@ -676,7 +676,7 @@ impl<T: Transport> Client<T> {
         match &result {
             Ok(TaskStatus::Ready(solution)) => {
                 let outcome = Outcome::Solved {
-                    solution: solution.raw().clone(),
+                    solution: std::sync::Arc::clone(solution.shared_raw()),
                     cost: solution
                         .metadata()
                         .cost()

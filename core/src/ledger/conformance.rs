@@ -61,7 +61,7 @@ pub fn intent(n: u64) -> TaskRecord {
 
 fn solved(text: &str) -> Outcome {
     Outcome::Solved {
-        solution: json!({ "text": text }),
+        solution: json!({ "text": text }).into(),
         cost: Some(MicroUsd(500)),
     }
 }

@@ -686,7 +686,7 @@ mod tests {
             assert_eq!(l.reserve_polls(id(n), 4).unwrap(), 4);
             let solution = serde_json::json!({"gRecaptchaResponse": "0".repeat(500)});
             let solved = Outcome::Solved {
-                solution,
+                solution: solution.into(),
                 cost: Some(MicroUsd(1000)),
             };
             l.finish(id(n), solved, 1, at + 5).unwrap();
@@ -719,7 +719,7 @@ mod tests {
         );
         let again = serde_json::json!({"gRecaptchaResponse": "x"});
         let solved = Outcome::Solved {
-            solution: again,
+            solution: again.into(),
             cost: Some(MicroUsd(1000)),
         };
         let rec = l.finish(id(0), solved, 2, 2_000_000).unwrap();
@@ -758,7 +758,7 @@ mod tests {
             l.mark_created(id(n), task_id(n), 1_000 + n, None).unwrap();
             let outcome = if n % 4 < 2 {
                 Outcome::Solved {
-                    solution: serde_json::json!({"token": "t"}),
+                    solution: serde_json::json!({"token": "t"}).into(),
                     cost: Some(MicroUsd(100)),
                 }
             } else {

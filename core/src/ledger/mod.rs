@@ -76,7 +76,7 @@
 //! ledger.mark_created(id, TaskId::Int(7654321), now_ms + 300, None)?;
 //! assert_eq!(ledger.reserve_polls(id, 5)?, 5);
 //! // ... polls; the answer is ready ...
-//! let solution = serde_json::json!({"token": "0.abc"});
+//! let solution = serde_json::json!({"token": "0.abc"}).into();
 //! let rec = ledger.finish(id, Outcome::Solved { solution, cost: Some(MicroUsd(1300)) }, 3, now_ms + 9_000)?;
 //! assert!(rec.is_finished());
 //! assert_eq!(ledger.spend_totals()?.spent, MicroUsd(1300));

@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(r.reserve_polls(100), Ok(20));
         assert_eq!(r.reserve_polls(u32::MAX), Ok(0));
         let solved = Outcome::Solved {
-            solution: serde_json::json!({"text": "x"}),
+            solution: serde_json::json!({"text": "x"}).into(),
             cost: None,
         };
         assert!(r.finish(solved.clone(), 121, 9).is_err());

@@ -27,8 +27,9 @@ pub enum TaskState {
     Solved {
         /// The service's task id.
         task_id: TaskId,
-        /// The `solution` object as the service sent it.
-        solution: Value,
+        /// The `solution` object as the service sent it (shared with the
+        /// [`Solution`](crate::Solution) the solve returned: a record keeps no copy).
+        solution: Arc<Value>,
         /// The `cost` the service reported, when it did (from a callback: at most the task's
         /// price estimate, see [`callback::judge`](crate::callback::judge)).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,8 +85,8 @@ impl TaskState {
 pub enum Outcome {
     /// Solved (the record must be [`Created`](TaskState::Created)).
     Solved {
-        /// The `solution` object.
-        solution: Value,
+        /// The `solution` object (shared with the solve's [`Solution`](crate::Solution)).
+        solution: Arc<Value>,
         /// The `cost` the service reported, when it did (from a callback: at most the task's
         /// price estimate, see [`callback::judge`](crate::callback::judge)).
         cost: Option<MicroUsd>,

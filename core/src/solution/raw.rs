@@ -1,5 +1,8 @@
 //! [`Solution`] and [`Metadata`], named at the crate root.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// A solved task's answer: the raw `solution` object exactly as the service sent it, plus the
@@ -7,13 +10,44 @@ use serde_json::{Map, Value};
 /// serializes as the service's ready answer does: `{"solution":<raw>,"cost":...,
 /// "createTime":...}` (the metadata fields beside `solution`, at the top level), which is also
 /// the shape of a `capmonster solve` line.
+///
+/// Cloning is cheap: clones share one copy of the answer (a solve hands the caller the same
+/// answer its ledger record keeps).
+#[derive(Clone, PartialEq)]
+pub struct Solution(Arc<Answer>);
+
+/// What a [`Solution`] shares between its clones.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Solution {
+struct Answer {
+    /// Shared with the ledger record of the task (its outcome keeps this value).
     #[cfg_attr(feature = "serde", serde(rename = "solution"))]
-    raw: Value,
+    raw: Arc<Value>,
     #[cfg_attr(feature = "serde", serde(flatten))]
     metadata: Metadata,
+}
+
+impl fmt::Debug for Solution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Solution")
+            .field("raw", &self.0.raw)
+            .field("metadata", &self.0.metadata)
+            .finish()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Solution {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Solution {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Answer::deserialize(deserializer).map(|a| Self(Arc::new(a)))
+    }
 }
 
 /// The top-level fields of a ready answer other than the envelope (`errorId`, `errorCode`,
@@ -30,27 +64,38 @@ pub struct Metadata {
 impl Solution {
     /// A solution from its raw JSON and metadata.
     pub fn new(raw: Value, metadata: Metadata) -> Self {
-        Self { raw, metadata }
+        Self::from_shared(Arc::new(raw), metadata)
+    }
+
+    /// A solution whose raw JSON is shared (a ledger record's outcome), not copied.
+    pub(crate) fn from_shared(raw: Arc<Value>, metadata: Metadata) -> Self {
+        Self(Arc::new(Answer { raw, metadata }))
+    }
+
+    /// The raw value, shared (what a ledger record of the task keeps, without a copy).
+    pub(crate) fn shared_raw(&self) -> &Arc<Value> {
+        &self.0.raw
     }
 
     /// The `solution` value exactly as the service sent it.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        &self.0.raw
     }
 
     /// The raw value, consumed.
     pub fn into_raw(self) -> Value {
-        self.raw
+        let raw = Arc::try_unwrap(self.0).map_or_else(|shared| Arc::clone(&shared.raw), |a| a.raw);
+        Arc::try_unwrap(raw).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The answer's metadata.
     pub fn metadata(&self) -> &Metadata {
-        &self.metadata
+        &self.0.metadata
     }
 
     /// A field of the solution object, if the solution is an object.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.raw.as_object().and_then(|o| o.get(key))
+        self.0.raw.as_object().and_then(|o| o.get(key))
     }
 
     /// The same solution whose metadata `cost` is at most `ceiling`: a `cost` above it (or
@@ -58,12 +103,13 @@ impl Solution {
     /// not come from the service (a callback body, see [`crate::callback::judge`]).
     #[must_use]
     pub(crate) fn with_cost_at_most(mut self, ceiling: crate::vocab::MicroUsd) -> Self {
-        let over = match self.metadata.cost() {
+        let over = match self.0.metadata.cost() {
             None => false,
             Some(c) => crate::vocab::MicroUsd::from_usd(c).map_or(true, |c| c > ceiling),
         };
         if over {
-            self.metadata
+            Arc::make_mut(&mut self.0)
+                .metadata
                 .fields
                 .insert("cost".to_owned(), serde_json::json!(ceiling.as_usd()));
         }

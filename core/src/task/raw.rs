@@ -17,6 +17,9 @@ pub struct Task {
     /// The task object: always a `Value::Object`.
     body: Arc<Value>,
     json: Arc<[u8]>,
+    /// [`TaskFamily::of`] its `type` and `class`, read once when the task is built (the
+    /// body never changes after): a solve asks for it several times.
+    family: TaskFamily,
 }
 
 impl std::fmt::Debug for Task {
@@ -104,9 +107,18 @@ impl Task {
         let json = serde_json::to_vec(&body)
             .map_err(|e| Error::invalid_input(format!("task cannot be serialized: {e}")))?
             .into();
+        let family = {
+            let class = body
+                .get("class")
+                .or_else(|| body.get("Class"))
+                .and_then(Value::as_str);
+            let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
+            TaskFamily::of(type_name, class)
+        };
         Ok(Self {
             body: Arc::new(Value::Object(body)),
             json,
+            family,
         })
     }
 
@@ -133,6 +145,9 @@ impl Task {
     /// to raise it. Building a task does not check the upper limit, so that a configuration
     /// can raise it.
     pub fn check_image_size(&self, max_bytes: usize) -> Result<(), Error> {
+        if self.family.facts().images == Images::None {
+            return Ok(());
+        }
         check_image_limit(self.map(), max_bytes)
     }
 
@@ -164,7 +179,7 @@ impl Task {
 
     /// The family of this task.
     pub fn family(&self) -> TaskFamily {
-        TaskFamily::of(self.type_name(), self.class())
+        self.family
     }
 
     /// The task object as it will be sent.
