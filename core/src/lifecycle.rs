@@ -181,16 +181,14 @@ impl Shared {
     /// The worker id written in leases (16 random bytes from the transport, once):
     /// `HOST/PID/RANDOM` when the transport knows its process
     /// ([`Transport::process_identity`]), else `w-RANDOM`.
-    pub(crate) fn owner<T: Transport + ?Sized>(&self, t: &T) -> String {
-        self.owner
-            .get_or_init(|| {
-                let random = LocalId::from_bytes(t.random_id()).to_string();
-                match t.process_identity() {
-                    Some((host, pid)) => worker_id(&host, pid, &random),
-                    None => format!("w-{random}"),
-                }
-            })
-            .clone()
+    pub(crate) fn owner<T: Transport + ?Sized>(&self, t: &T) -> &str {
+        self.owner.get_or_init(|| {
+            let random = LocalId::from_bytes(t.random_id()).to_string();
+            match t.process_identity() {
+                Some((host, pid)) => worker_id(&host, pid, &random),
+                None => format!("w-{random}"),
+            }
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, GuardCache> {
@@ -276,7 +274,7 @@ impl Shared {
 pub(crate) struct Recorder<'a> {
     ledger: &'a dyn Ledger,
     shared: &'a Shared,
-    owner: String,
+    owner: &'a str,
     id: LocalId,
     /// Polls reserved in the ledger and not sent yet.
     granted: u32,
@@ -301,7 +299,7 @@ impl<'a> Recorder<'a> {
     pub(crate) fn new(
         ledger: &'a dyn Ledger,
         shared: &'a Shared,
-        owner: String,
+        owner: &'a str,
         rec: &TaskRecord,
     ) -> Self {
         Self {
@@ -416,7 +414,7 @@ impl<'a> Recorder<'a> {
             now_ms: wall_ms,
             no_poll_before_ms: None,
             polls,
-            owner: self.owner.clone(),
+            owner: self.owner.to_owned(),
             lease_until_ms: lease_until,
         };
         match self.ledger.apply_change(self.id, &change) {
@@ -461,7 +459,7 @@ impl<'a> Recorder<'a> {
         }
         let until = wall_ms.saturating_add(extra).saturating_add(ms(LEASE));
         let change = Change::AcquireLease {
-            owner: self.owner.clone(),
+            owner: self.owner.to_owned(),
             now_ms: wall_ms,
             until_ms: until,
         };
@@ -492,7 +490,7 @@ impl<'a> Recorder<'a> {
                 if matches!(e.kind(), ErrorKind::Ledger(_)) {
                     // The ledger refused or is down: the record stays as it is (a created
                     // task can be resumed once it is back); best effort for the lease.
-                    let _ = self.ledger.release_lease(self.id, &self.owner);
+                    let _ = self.ledger.release_lease(self.id, self.owner);
                     return result;
                 }
                 tripped = self.shared.observe(self.ledger, e, wall_ms);

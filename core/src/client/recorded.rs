@@ -410,7 +410,7 @@ impl<T: Transport> Client<T> {
     /// The worker id this client writes in the leases it takes (see
     /// [`Client::with_worker_id`]).
     pub fn worker_id(&self) -> String {
-        self.shared().owner(self.transport())
+        self.shared().owner(self.transport()).to_owned()
     }
 
     /// Whether `rec`, an intent, has no process waiting for its createTask's answer any more:
