@@ -450,7 +450,7 @@ impl<T: Transport> Client<T> {
             && lease_holder_is_gone(&lease.owner, (&host, pid), |p| t.process_alive(p))
             && let Ok(now) = self.ledger().acquire_lease(
                 rec.local_id(),
-                &me,
+                me,
                 lease.until_ms,
                 wall.saturating_add(ms(LEASE)),
             )
@@ -563,7 +563,7 @@ impl<T: Transport> Client<T> {
         }
         let lease_until = wall.saturating_add(ms(LEASE));
         let rec = ledger
-            .acquire_lease(rec.local_id(), &owner, wall, lease_until)
+            .acquire_lease(rec.local_id(), owner, wall, lease_until)
             .map_err(tag)?;
         let mut solve = Solve::resume(
             self.config(),
@@ -623,7 +623,7 @@ impl<T: Transport> Client<T> {
                 // The intent's lease said who waited for the answer; nobody polls the task
                 // now, so any later resume may take it at once (best effort: else it expires).
                 let owner = self.shared().owner(self.transport());
-                let _ = ledger.release_lease(rec.local_id(), &owner);
+                let _ = ledger.release_lease(rec.local_id(), owner);
                 Ok(task_id)
             }
             Err(e) => {
