@@ -414,3 +414,60 @@ fn a_solve_records_its_life_in_three_writes() {
         "intent, start (task id + lease + polls), outcome"
     );
 }
+
+/// Answers createTask with task 9 and the first poll with a ready answer; its clock moves
+/// only when it is slept on.
+struct Ready(Mutex<Instant>);
+
+impl Transport for &Ready {
+    type Body = Vec<u8>;
+    fn now(&self) -> Instant {
+        *self.0.lock().unwrap()
+    }
+    fn wall_clock_ms(&self) -> u64 {
+        1_800_000_000_000
+    }
+    fn random_id(&self) -> [u8; 16] {
+        [9; 16]
+    }
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        let mut now = self.0.lock().unwrap();
+        *now = (*now).max(deadline);
+        ready(())
+    }
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        let body: &[u8] = match out.kind {
+            RequestKind::CreateTask { .. } => br#"{"errorId":0,"taskId":9}"#,
+            _ => br#"{"errorId":0,"status":"ready","solution":{"token":"0.abc"},"cost":"0.0013"}"#,
+        };
+        ready(Ok(Response::new(body.to_vec())))
+    }
+}
+
+/// The record of a solved task keeps the very answer the caller got, not a copy of it
+/// (what makes recording the outcome cheap on the default path).
+#[test]
+fn a_solved_record_shares_the_answer_the_caller_got() {
+    let ledger: std::sync::Arc<dyn Ledger> =
+        std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
+    let service = Ready(Mutex::new(start()));
+    let client =
+        Client::new(config(10, 1000), &service).with_ledger(std::sync::Arc::clone(&ledger));
+    let solved = block_on(client.solve(task())).unwrap().unwrap();
+    assert_eq!(
+        solved.solution.get("token").and_then(|v| v.as_str()),
+        Some("0.abc")
+    );
+    let rec = ledger.find_by_task_id(TaskId::Int(9)).unwrap().unwrap();
+    let capmonster_core::record::TaskState::Solved { solution, .. } = rec.state() else {
+        panic!("not solved: {rec:?}");
+    };
+    assert_eq!(**solution, *solved.solution.raw());
+    assert!(
+        std::ptr::eq(&**solution, solved.solution.raw()),
+        "the record holds a copy of the answer"
+    );
+}
