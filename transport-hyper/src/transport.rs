@@ -45,6 +45,10 @@ type SendFn = dyn Fn(http::Request<RequestBody>) -> ResponseFuture + Send + Sync
 #[derive(Clone)]
 pub struct HyperTransport {
     send: Arc<SendFn>,
+    /// Whether [`HyperTransport::send`] writes the `Host` header itself (from a cache) before
+    /// the client would: only for the client this crate builds with its own connector (HTTP/1
+    /// only, `set_host` on), where the value is the one `hyper_util` would write.
+    set_host: bool,
     /// One permit per request in flight ([`HyperTransportBuilder::max_in_flight`]).
     pub(crate) slots: Arc<Semaphore>,
     /// The callback receiver, when callbacks are on (see [`crate::callback`]).
@@ -258,6 +262,7 @@ impl HyperTransportBuilder {
 
     /// Builds the transport. Fails only if the TLS configuration cannot be built.
     pub fn build(self) -> Result<HyperTransport, Error> {
+        let set_host = matches!(self.custom, Custom::Default);
         let send = match self.custom {
             Custom::Custom(send) => send,
             Custom::Default => {
@@ -302,6 +307,7 @@ impl HyperTransportBuilder {
         let permits = self.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
         Ok(HyperTransport {
             send,
+            set_host,
             slots: Arc::new(Semaphore::new(permits)),
             callbacks: self
                 .callbacks
@@ -425,20 +431,22 @@ fn until_timer<'a, F: Future>(
     })
 }
 
-/// `deadline` as a tokio instant, no further ahead than [`FAR_FUTURE`] (tokio adds to it
-/// internally, so an instant near the clock's limit would overflow there).
+/// `deadline` as a tokio instant, no further ahead than [`FAR_FUTURE`] after `now` (tokio
+/// adds to it internally, so an instant near the clock's limit would overflow there).
 ///
 /// [`FAR_FUTURE`]: capmonster_core::policy::FAR_FUTURE
-fn bounded(deadline: Instant) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now().into_std();
-    let far = capmonster_core::policy::add_sat(now, capmonster_core::policy::FAR_FUTURE);
+fn bounded(now: tokio::time::Instant, deadline: Instant) -> tokio::time::Instant {
+    let far = capmonster_core::policy::add_sat(now.into_std(), capmonster_core::policy::FAR_FUTURE);
     tokio::time::Instant::from_std(deadline.min(far))
 }
 
 impl HyperTransport {
-    /// Polls `fut` until it completes or `deadline` passes (`None`).
-    async fn until<F: Future>(fut: Pin<&mut F>, deadline: Instant) -> Option<F::Output> {
-        let timer = std::pin::pin!(tokio::time::sleep_until(bounded(deadline)));
+    /// Polls `fut` until it completes or `deadline` (already [`bounded`]) passes (`None`).
+    async fn until<F: Future>(
+        fut: Pin<&mut F>,
+        deadline: tokio::time::Instant,
+    ) -> Option<F::Output> {
+        let timer = std::pin::pin!(tokio::time::sleep_until(deadline));
         until_timer(fut, timer).await
     }
 }
@@ -498,14 +506,17 @@ impl Transport for HyperTransport {
     }
 
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep_until(bounded(deadline))
+        tokio::time::sleep_until(bounded(tokio::time::Instant::now(), deadline))
     }
 
     async fn send(&self, out: Outgoing) -> Result<http::Response<Bytes>, TransportError> {
+        // One clock read per request: the time the deadline is measured from (in errors), and
+        // the base of its bound.
         let started = tokio::time::Instant::now();
-        let deadline = out.deadline;
+        let wanted = out.deadline;
+        let deadline = bounded(started, wanted);
         let allowed_ms = || {
-            deadline
+            wanted
                 .saturating_duration_since(started.into_std())
                 .as_millis()
         };
@@ -541,6 +552,12 @@ impl Transport for HyperTransport {
         } = out;
         let (mut parts, body) = request.into_parts();
         parts.version = http::Version::HTTP_11;
+        if self.set_host
+            && let http::header::Entry::Vacant(slot) = parts.headers.entry(http::header::HOST)
+            && let Some(host) = host_header(&parts.uri)
+        {
+            slot.insert(host);
+        }
         let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let response = std::pin::pin!(read_response((self.send)(request), body_limit));
         let result = Self::until(response, deadline).await;
@@ -554,6 +571,50 @@ impl Transport for HyperTransport {
     }
 }
 
+/// The `Host` header `hyper_util`'s client writes for `uri` (its host, and its port unless
+/// the scheme's default), from a one-entry cache per thread keyed by scheme and authority:
+/// a client sends all its requests to one origin, and formatting the value cost more than
+/// the rest of this function's callers' per-request work. `None` where `hyper_util` would
+/// not write one (no host), or would fail to (then it reports that itself).
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Uri, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let same_origin = |a: &Uri| {
+        a.scheme_str() == uri.scheme_str()
+            && a.authority().map(http::uri::Authority::as_str)
+                == uri.authority().map(http::uri::Authority::as_str)
+    };
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((key, value)) = last.as_ref()
+            && same_origin(key)
+        {
+            return Some(value.clone());
+        }
+        let value = host_value(uri)?;
+        *last = Some((uri.clone(), value.clone()));
+        Some(value)
+    })
+}
+
+/// `hyper_util`'s own rule (`legacy::Client`, `set_host`): the URI's host, with `:port` when
+/// the port is given and is not the scheme's default (443 for `https`/`wss`, else 80).
+fn host_value(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
+    let port = match (uri.port().map(|p| p.as_u16()), secure) {
+        (Some(443), true) | (Some(80), false) => None,
+        _ => uri.port(),
+    };
+    match port {
+        Some(port) => HeaderValue::from_maybe_shared(Bytes::from(format!("{host}:{port}"))),
+        None => HeaderValue::from_str(host),
+    }
+    .ok()
+}
+
 /// Milliseconds since the unix epoch, from the system clock (0 before 1970).
 pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
@@ -561,18 +622,43 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 128 random bits: SipHash under the standard library's random keys (`RandomState`, seeded
-/// from the operating system per thread) over a process-wide counter and the process id, so
-/// ids differ between calls, threads and processes. (The same few lines as the other
-/// transport's: the transports share no crate but the core, which draws no random numbers.)
+/// 128 bits that differ between calls, threads and processes: a process-wide counter, mixed
+/// (splitmix64's finalizer, a bijection) under two 64-bit keys drawn once per process from
+/// the standard library's random keys (`RandomState`, seeded from the operating system), and
+/// the process id. The first half is a bijection of the counter under the first key, so two
+/// calls of one process never get the same id; two processes (different keys, or a forked
+/// child with the same keys but another process id) differ in the second half. The ids are
+/// not secret (the callback URLs are authenticated by their HMAC token, not by the id), so a
+/// keyed mix is enough: it costs a few dozen instructions where hashing each id with SipHash
+/// cost about 500. (The same few lines as the other transport's: the transports share no
+/// crate but the core, which draws no random numbers.)
 pub(crate) fn random_id() -> [u8; 16] {
-    use std::hash::BuildHasher;
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<[u64; 2]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let [k0, k1] = *KEYS.get_or_init(|| {
+        use std::hash::BuildHasher;
+        let keys = std::collections::hash_map::RandomState::new();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = |i: u8| keys.hash_one((std::process::id(), nanos, i));
+        [seed(0), seed(1)]
+    });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let keys = std::collections::hash_map::RandomState::new();
-    let half = |i: u8| u128::from(keys.hash_one((n, std::process::id(), i)));
-    (half(0) << 64 | half(1)).to_le_bytes()
+    // An odd multiplier: `n -> k0 + n * GOLDEN` is a bijection of the 64-bit counter.
+    let first = mix64(k0.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let second = mix64(k1 ^ first ^ u64::from(std::process::id()).rotate_left(32));
+    (u128::from(first) << 64 | u128::from(second)).to_le_bytes()
+}
+
+/// splitmix64's finalizer: a bijection of `u64` whose every output bit depends on every
+/// input bit.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// This host's name, read once.
@@ -670,6 +756,133 @@ mod tests {
         assert_eq!(sim.stats().tasks_created, 1);
         // The slot is free again.
         client.balance().await.expect("balance");
+    }
+
+    /// The `Host` value this transport writes is the one `hyper_util` would: port kept unless
+    /// it is the scheme's default (as a number: no leading zeros), IPv6 in brackets, no
+    /// user info.
+    #[test]
+    fn host_value_is_hyper_utils_rule() {
+        for (uri, host) in [
+            (
+                "https://api.capmonster.cloud/createTask",
+                "api.capmonster.cloud",
+            ),
+            ("https://api.capmonster.cloud:443/x", "api.capmonster.cloud"),
+            ("https://h.test:8443/x", "h.test:8443"),
+            ("http://127.0.0.1:3000/getTaskResult", "127.0.0.1:3000"),
+            ("http://h.test:80/", "h.test"),
+            ("http://h.test:443/", "h.test:443"),
+            ("https://h.test:80/", "h.test:80"),
+            ("wss://h.test:443/", "h.test"),
+            ("http://[::1]:3000/", "[::1]:3000"),
+            ("http://user:pw@h.test:81/", "h.test:81"),
+            ("http://h.test:0080/", "h.test"),
+            ("http://h.test:08080/", "h.test:8080"),
+        ] {
+            let uri: Uri = uri.parse().expect("uri");
+            assert_eq!(host_value(&uri).expect("a host"), host, "{uri}");
+            // Through the cache, twice (a miss, then a hit), and after another origin.
+            assert_eq!(host_header(&uri).expect("a host"), host, "{uri}");
+            assert_eq!(host_header(&uri).expect("a host"), host, "{uri}");
+        }
+        // Same authority, other scheme: not the cached value.
+        let a: Uri = "http://h.test:443/".parse().expect("uri");
+        let b: Uri = "https://h.test:443/".parse().expect("uri");
+        assert_eq!(host_header(&a).expect("a host"), "h.test:443");
+        assert_eq!(host_header(&b).expect("a host"), "h.test");
+        // Same host, other case: the value keeps each URI's own spelling.
+        let c: Uri = "http://H.test:81/".parse().expect("uri");
+        assert_eq!(host_header(&c).expect("a host"), "H.test:81");
+        let relative: Uri = "/createTask".parse().expect("uri");
+        assert!(host_header(&relative).is_none());
+    }
+
+    /// A request head on the wire: what this transport sends is byte for byte what the same
+    /// request sent through a plain `hyper_util` client (which writes `Host` itself) is.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_request_head_is_what_a_plain_hyper_util_client_sends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let heads = tokio::spawn(async move {
+            let mut heads = Vec::new();
+            while heads.len() < 4 {
+                let (mut conn, _) = listener.accept().await.expect("accept");
+                // One request per connection (`Connection: close` in the answer).
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    let n = conn.read(&mut chunk).await.expect("read");
+                    assert!(n > 0, "connection closed mid-request");
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                };
+                heads.push(String::from_utf8(buf[..head_end].to_vec()).expect("ascii head"));
+                conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                )
+                .await
+                .expect("write");
+            }
+            heads
+        });
+        let config = Config::new(ClientKey::new(DEFAULT_TEST_KEY).expect("key"))
+            .with_base_url(&format!("http://{addr}"))
+            .expect("loopback url");
+        let own = HyperTransport::builder().build().expect("transport");
+        let plain = HyperTransport::builder()
+            .hyper_client(
+                legacy::Client::builder(TokioExecutor::new())
+                    .build::<_, RequestBody>(HttpConnector::new()),
+            )
+            .build()
+            .expect("transport");
+        assert!(own.set_host && !plain.set_host);
+        let task = Task::from_json_str(TASK).expect("task");
+        for transport in [&own, &plain, &own, &plain] {
+            let now = Instant::now();
+            let mut solve = Solve::new(&config, &task, now);
+            let Action::Send(out) = solve.poll_action(now) else {
+                panic!("a new solve starts with createTask");
+            };
+            let resp = transport.send(out).await.expect("answered");
+            assert_eq!(resp.body().as_ref(), b"{}");
+        }
+        let heads = heads.await.expect("server");
+        assert!(
+            heads[0].contains(&format!("\r\nhost: {addr}\r\n")),
+            "{}",
+            heads[0]
+        );
+        assert_eq!(heads[0].matches("host:").count(), 1, "{}", heads[0]);
+        assert_eq!(heads[0], heads[1]);
+        assert_eq!(heads[2], heads[3]);
+        assert_eq!(heads[0], heads[2]);
+    }
+
+    /// Ids differ between calls and between threads, and are spread over all 128 bits.
+    #[test]
+    fn random_ids_differ() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..5000).map(|_| random_id()).collect::<Vec<_>>()))
+            .collect();
+        let mut all = std::collections::HashSet::new();
+        let mut or = [0u8; 16];
+        for t in threads {
+            for id in t.join().expect("no panic") {
+                assert!(all.insert(id), "a repeated id");
+                for (o, b) in or.iter_mut().zip(id) {
+                    *o |= b;
+                }
+            }
+        }
+        assert_eq!(all.len(), 20_000);
+        assert_eq!(or, [0xff; 16], "some bits are never set");
     }
 
     #[test]

@@ -58,8 +58,9 @@
 //!
 //! # Settings this crate forces
 //!
-//! Whatever the agent's own configuration, every request is sent with these per-request
-//! overrides (`Agent::configure_request`):
+//! Whatever the agent's own configuration, every request is sent with these settings: the
+//! timeout as a per-request override (`Agent::configure_request`), the others too on a
+//! user-supplied agent (the default agent is built with them):
 //!
 //! * `http_status_as_error(false)`: an HTTP status is data, never an error (the body of a
 //!   402 or 403 is the service's answer and the core reads it).

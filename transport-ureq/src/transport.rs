@@ -27,6 +27,9 @@ pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
 #[derive(Clone)]
 pub struct UreqTransport {
     agent: Agent,
+    /// Whether the agent is a user's, whose configuration may differ from the forced settings
+    /// (which [`default_agent`] already has): then every request sets them again.
+    custom: bool,
 }
 
 impl fmt::Debug for UreqTransport {
@@ -83,11 +86,12 @@ impl UreqTransportBuilder {
 
     /// Builds the transport.
     pub fn build(self) -> Result<UreqTransport, Error> {
+        let custom = self.agent.is_some();
         let agent = match self.agent {
             Some(agent) => agent,
             None => default_agent(self.proxy.as_ref().map(ureq_proxy).transpose()?)?,
         };
-        Ok(UreqTransport { agent })
+        Ok(UreqTransport { agent, custom })
     }
 }
 
@@ -112,6 +116,8 @@ fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
 
 /// The default agent: rustls (ring provider, webpki or native roots), HTTP status as data,
 /// no redirects, a larger idle pool, and [`CachingResolver`]. Timeouts are set per request.
+/// It has every setting [`send_blocking`] forces on a user's agent (no need to set them again
+/// on each request).
 fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
     let tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
@@ -217,13 +223,16 @@ impl Transport for UreqTransport {
         &self,
         out: Outgoing,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
-        ready(send_blocking(&self.agent, out, Instant::now()))
+        ready(send_blocking(&self.agent, self.custom, out, Instant::now()))
     }
 }
 
 /// Performs one request with the forced per-request settings and reads the body to the limit.
+/// The settings the default agent already has (status as data, no redirects, any scheme) are
+/// set again only on a user's agent (`custom`); the timeout, on every request.
 fn send_blocking(
     agent: &Agent,
+    custom: bool,
     out: Outgoing,
     now: Instant,
 ) -> Result<Response<Vec<u8>>, TransportError> {
@@ -239,13 +248,14 @@ fn send_blocking(
             "the request's deadline passed before it was sent",
         ));
     }
-    let request = agent
-        .configure_request(out.request)
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .https_only(false)
-        .timeout_global(Some(timeout))
-        .build();
+    let mut config = agent.configure_request(out.request);
+    if custom {
+        config = config
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .https_only(false);
+    }
+    let request = config.timeout_global(Some(timeout)).build();
     let response = agent.run(request).map_err(errors::map_send_error)?;
     let (parts, mut body) = response.into_parts();
     let limit = u64::try_from(out.body_limit).unwrap_or(u64::MAX);
@@ -264,18 +274,43 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 128 random bits: SipHash under the standard library's random keys (`RandomState`, seeded
-/// from the operating system per thread) over a process-wide counter and the process id, so
-/// ids differ between calls, threads and processes. (The same few lines as the other
-/// transport's: the transports share no crate but the core, which draws no random numbers.)
+/// 128 bits that differ between calls, threads and processes: a process-wide counter, mixed
+/// (splitmix64's finalizer, a bijection) under two 64-bit keys drawn once per process from
+/// the standard library's random keys (`RandomState`, seeded from the operating system), and
+/// the process id. The first half is a bijection of the counter under the first key, so two
+/// calls of one process never get the same id; two processes (different keys, or a forked
+/// child with the same keys but another process id) differ in the second half. The ids are
+/// not secret (the callback URLs are authenticated by their HMAC token, not by the id), so a
+/// keyed mix is enough: it costs a few dozen instructions where hashing each id with SipHash
+/// cost about 500. (The same few lines as the other transport's: the transports share no
+/// crate but the core, which draws no random numbers.)
 pub(crate) fn random_id() -> [u8; 16] {
-    use std::hash::BuildHasher;
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<[u64; 2]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let [k0, k1] = *KEYS.get_or_init(|| {
+        use std::hash::BuildHasher;
+        let keys = std::collections::hash_map::RandomState::new();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = |i: u8| keys.hash_one((std::process::id(), nanos, i));
+        [seed(0), seed(1)]
+    });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let keys = std::collections::hash_map::RandomState::new();
-    let half = |i: u8| u128::from(keys.hash_one((n, std::process::id(), i)));
-    (half(0) << 64 | half(1)).to_le_bytes()
+    // An odd multiplier: `n -> k0 + n * GOLDEN` is a bijection of the 64-bit counter.
+    let first = mix64(k0.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let second = mix64(k1 ^ first ^ u64::from(std::process::id()).rotate_left(32));
+    (u128::from(first) << 64 | u128::from(second)).to_le_bytes()
+}
+
+/// splitmix64's finalizer: a bijection of `u64` whose every output bit depends on every
+/// input bit.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// This host's name, read once.
@@ -289,4 +324,29 @@ fn hostname() -> String {
             .unwrap_or_default()
     })
     .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_id;
+
+    /// Ids differ between calls and between threads, and are spread over all 128 bits.
+    #[test]
+    fn random_ids_differ() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..5000).map(|_| random_id()).collect::<Vec<_>>()))
+            .collect();
+        let mut all = std::collections::HashSet::new();
+        let mut or = [0u8; 16];
+        for t in threads {
+            for id in t.join().expect("no panic") {
+                assert!(all.insert(id), "a repeated id");
+                for (o, b) in or.iter_mut().zip(id) {
+                    *o |= b;
+                }
+            }
+        }
+        assert_eq!(all.len(), 20_000);
+        assert_eq!(or, [0xff; 16], "some bits are never set");
+    }
 }
