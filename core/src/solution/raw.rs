@@ -74,7 +74,10 @@ impl Solution {
 impl Metadata {
     /// Metadata from the extra top-level fields of an answer (nulls are dropped).
     pub fn from_fields(mut fields: Map<String, Value>) -> Self {
-        fields.retain(|_, v| !v.is_null());
+        // A ready answer's extra fields are seldom null: look before rebuilding the map.
+        if fields.values().any(Value::is_null) {
+            fields.retain(|_, v| !v.is_null());
+        }
         Self { fields }
     }
 
@@ -127,5 +130,34 @@ pub(crate) fn number_or_string_u64(v: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn metadata_drops_nulls_and_keeps_the_rest_as_sent() {
+        for (fields, kept) in [
+            (json!({}), json!({})),
+            (
+                json!({"cost": 0.0006, "ip": "1.2.3.4"}),
+                json!({"cost": 0.0006, "ip": "1.2.3.4"}),
+            ),
+            (json!({"a": null}), json!({})),
+            (
+                json!({"a": null, "cost": "0.1", "m": null, "z": {"n": null}}),
+                json!({"cost": "0.1", "z": {"n": null}}),
+            ),
+        ] {
+            let Value::Object(fields) = fields else {
+                unreachable!()
+            };
+            let meta = Metadata::from_fields(fields);
+            assert_eq!(Value::Object(meta.fields().clone()), kept);
+        }
     }
 }
