@@ -1,5 +1,7 @@
 //! [`Solution`] and [`Metadata`], named at the crate root.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// A solved task's answer: the raw `solution` object exactly as the service sent it, plus the
@@ -7,13 +9,46 @@ use serde_json::{Map, Value};
 /// serializes as the service's ready answer does: `{"solution":<raw>,"cost":...,
 /// "createTime":...}` (the metadata fields beside `solution`, at the top level), which is also
 /// the shape of a `capmonster solve` line.
+///
+/// Cloning one is cheap: the clones share the answer (a [`Solve`](crate::Solve) hands out a
+/// copy of its result each time it is asked, and the ledger and events keep theirs).
+#[derive(Clone, PartialEq)]
+pub struct Solution {
+    inner: Arc<Answer>,
+}
+
+/// What a [`Solution`] holds; serialized as the solution itself.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Solution {
+struct Answer {
     #[cfg_attr(feature = "serde", serde(rename = "solution"))]
     raw: Value,
     #[cfg_attr(feature = "serde", serde(flatten))]
     metadata: Metadata,
+}
+
+/// As the derived `Debug` of `Solution { raw, metadata }` was.
+impl std::fmt::Debug for Solution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Solution")
+            .field("raw", &self.inner.raw)
+            .field("metadata", &self.inner.metadata)
+            .finish()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Solution {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.inner.serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Solution {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Answer::deserialize(deserializer).map(|a| Self { inner: Arc::new(a) })
+    }
 }
 
 /// The top-level fields of a ready answer other than the envelope (`errorId`, `errorCode`,
@@ -30,27 +65,29 @@ pub struct Metadata {
 impl Solution {
     /// A solution from its raw JSON and metadata.
     pub fn new(raw: Value, metadata: Metadata) -> Self {
-        Self { raw, metadata }
+        Self {
+            inner: Arc::new(Answer { raw, metadata }),
+        }
     }
 
     /// The `solution` value exactly as the service sent it.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        &self.inner.raw
     }
 
     /// The raw value, consumed.
     pub fn into_raw(self) -> Value {
-        self.raw
+        Arc::try_unwrap(self.inner).map_or_else(|shared| shared.raw.clone(), |a| a.raw)
     }
 
     /// The answer's metadata.
     pub fn metadata(&self) -> &Metadata {
-        &self.metadata
+        &self.inner.metadata
     }
 
     /// A field of the solution object, if the solution is an object.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.raw.as_object().and_then(|o| o.get(key))
+        self.raw().as_object().and_then(|o| o.get(key))
     }
 
     /// The same solution whose metadata `cost` is at most `ceiling`: a `cost` above it (or
@@ -58,12 +95,13 @@ impl Solution {
     /// not come from the service (a callback body, see [`crate::callback::judge`]).
     #[must_use]
     pub(crate) fn with_cost_at_most(mut self, ceiling: crate::vocab::MicroUsd) -> Self {
-        let over = match self.metadata.cost() {
+        let over = match self.metadata().cost() {
             None => false,
             Some(c) => crate::vocab::MicroUsd::from_usd(c).map_or(true, |c| c > ceiling),
         };
         if over {
-            self.metadata
+            Arc::make_mut(&mut self.inner)
+                .metadata
                 .fields
                 .insert("cost".to_owned(), serde_json::json!(ceiling.as_usd()));
         }
@@ -138,6 +176,63 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn sample() -> Solution {
+        let Value::Object(fields) = json!({"cost": 0.5, "ip": "1.2.3.4", "x": null}) else {
+            unreachable!()
+        };
+        Solution::new(json!({"text": "a"}), Metadata::from_fields(fields))
+    }
+
+    #[test]
+    fn clones_share_the_answer() {
+        let a = sample();
+        let b = a.clone();
+        assert!(std::ptr::eq(a.raw(), b.raw()));
+        assert!(std::ptr::eq(a.metadata(), b.metadata()));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_changed_clone_leaves_the_original_as_it_was() {
+        let a = sample();
+        let b = a
+            .clone()
+            .with_cost_at_most(crate::vocab::MicroUsd::from_usd(0.1).unwrap());
+        assert_eq!(a.metadata().cost(), Some(0.5));
+        assert_eq!(b.metadata().cost(), Some(0.1));
+        assert_ne!(a, b);
+        assert_eq!(b.raw(), a.raw());
+        assert_eq!(a.clone().into_raw(), json!({"text": "a"}));
+        assert_eq!(a.into_raw(), json!({"text": "a"}));
+    }
+
+    #[test]
+    fn debug_and_serde_show_the_raw_solution_and_its_metadata() {
+        let s = sample();
+        let (raw, meta) = (s.raw().clone(), s.metadata().clone());
+        assert_eq!(
+            format!("{s:?}"),
+            format!("Solution {{ raw: {raw:?}, metadata: {meta:?} }}")
+        );
+        assert_eq!(
+            format!("{s:#?}"),
+            format!(
+                "Solution {{\n    raw: {},\n    metadata: {},\n}}",
+                format!("{raw:#?}").replace('\n', "\n    "),
+                format!("{meta:#?}").replace('\n', "\n    ")
+            )
+        );
+        #[cfg(feature = "serde")]
+        {
+            let text = serde_json::to_string(&s).unwrap();
+            assert_eq!(
+                text,
+                r#"{"solution":{"text":"a"},"cost":0.5,"ip":"1.2.3.4"}"#
+            );
+            assert_eq!(serde_json::from_str::<Solution>(&text).unwrap(), s);
+        }
+    }
 
     #[test]
     fn metadata_drops_nulls_and_keeps_the_rest_as_sent() {
