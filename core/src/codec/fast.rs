@@ -7,12 +7,17 @@
 //! or returns exactly the [`Envelope`] the full parse and [`read_answer`](super::read_answer)
 //! would have produced for a success: it only takes a body that is one JSON object whose
 //! `errorId` is the integer `0`, whose top-level values are strings without escapes, numbers
-//! (any number but a plain integer is read by serde_json itself), `null`, `true`, `false`,
-//! or (one level deep) a flat object of those, and whose `taskId`, if present, is a
-//! non-negative integer. Anything else — an escape, an array, deeper nesting, a string
-//! `taskId`, invalid UTF-8, a control character, trailing bytes, `errorId` other than `0` —
-//! declines, so every error and every unusual body gets the one full reading. Duplicate keys
-//! are handled like the full parse: the later one wins.
+//! (a plain integer and a short decimal such as `0.0006` are read here, any other number by
+//! serde_json itself), `null`, `true`, `false`, or (one level deep) a flat object of those,
+//! and whose `taskId`, if present, is a non-negative integer. Anything else — an escape, an
+//! array, deeper nesting, a string `taskId`, invalid UTF-8, a control character, trailing
+//! bytes, `errorId` other than `0` — declines, so every error and every unusual body gets the
+//! one full reading. Duplicate keys are handled like the full parse: the later one wins.
+//!
+//! The body is checked as UTF-8 once, as a whole (a body that is not UTF-8 is not one the
+//! full parse reads either); strings are then cut out of it without a check each.
+//!
+//! [`envelope::parse`]: crate::envelope::parse
 
 use serde_json::{Map, Number, Value};
 
@@ -20,24 +25,15 @@ use crate::envelope::Envelope;
 
 /// The envelope of a success answer, or `None` when the full parse must decide.
 pub(crate) fn parse(body: &[u8]) -> Option<Envelope> {
-    let mut s = Scanner { b: body, i: 0 };
+    let text = std::str::from_utf8(body).ok()?;
+    let mut s = Scanner {
+        s: text,
+        b: body,
+        i: 0,
+    };
     s.ws();
     let mut env = Envelope::default();
-    s.object(true, &mut |key, value| {
-        let slot = match key {
-            "errorId" => &mut env.error_id,
-            "errorCode" => &mut env.error_code,
-            "errorDescription" => &mut env.error_description,
-            "taskId" => &mut env.task_id,
-            "status" => &mut env.status,
-            "solution" => &mut env.solution,
-            other => {
-                env.rest.insert(other.to_owned(), value);
-                return;
-            }
-        };
-        *slot = Some(value);
-    })?;
+    s.envelope(&mut env)?;
     s.ws();
     if s.i != body.len() {
         return None;
@@ -58,19 +54,92 @@ pub(crate) fn parse(body: &[u8]) -> Option<Envelope> {
     Some(env)
 }
 
-/// Whether any byte of `w` is `"`, `\\` or below 0x20 (may say so of a byte after such a
-/// one: the caller then looks byte by byte).
-fn special(w: u64) -> bool {
+/// Where the string starting at `b[0]` (just after its opening quote) ends: the index of its
+/// closing quote, or `None` for an escape, a control character or no closing quote.
+fn string_end(b: &[u8]) -> Option<usize> {
+    // Sixteen bytes at a time while none of them is `"`, `\\` or a control character (a
+    // fixed-size fold the compiler turns into a few vector instructions); the chunk that has
+    // one is searched a word at a time.
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        if chunk.iter().fold(false, |hit, &c| hit | stops(c)) {
+            break;
+        }
+        i += 16;
+    }
+    while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        if let Some(k) = first_stop(u64::from_le_bytes(*word)) {
+            let at = i + k;
+            return (b[at] == b'"').then_some(at);
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i),
+            b'\\' | 0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index of the first byte of `w` (little-endian) that is `"`, `\\` or a control
+/// character. Each test flags a byte exactly unless a borrow comes in from a flagged byte
+/// below it, so the lowest flag is exact.
+fn first_stop(w: u64) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    zero_in(w ^ (ONES * u64::from(b'"')))
+    let flags = zero_in(w ^ (ONES * u64::from(b'"')))
         | zero_in(w ^ (ONES * u64::from(b'\\')))
-        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-        != 0
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+    (flags != 0).then(|| (flags.trailing_zeros() / 8) as usize)
+}
+
+/// Whether `c` ends (or spoils) an unescaped string: `"`, `\\` or a control character.
+fn stops(c: u8) -> bool {
+    // `|`, not `||`: no branch per byte, so the chunk's check vectorizes.
+    (c == b'"') | (c == b'\\') | (c < 0x20)
+}
+
+/// `10^k` for `k <= 15`, each exact as an `f64`.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// A non-negative decimal `int.frac` (no sign, no exponent, `int` without a leading zero
+/// unless it is `0`) of at most 15 digits in all, such as `0.0006`, as serde_json reads it.
+///
+/// serde_json reads such a number as its digits `m` (an integer below 10^15, exact as an
+/// `f64`) divided by `10^k` (`k` the number of fraction digits, exact too), one correctly
+/// rounded division, so it is the closest `f64` to the decimal whichever way serde_json is
+/// built (`float_roundtrip` or not); this computes the same division.
+fn short_decimal(token: &[u8]) -> Option<f64> {
+    let dot = token.iter().position(|&c| c == b'.')?;
+    let (int, frac) = (&token[..dot], &token[dot + 1..]);
+    let digits = int.len() + frac.len();
+    let ok = !int.is_empty()
+        && !frac.is_empty()
+        && digits <= 15
+        && (int.len() == 1 || int[0] != b'0')
+        && int.iter().chain(frac).all(u8::is_ascii_digit);
+    if !ok {
+        return None;
+    }
+    let m = int
+        .iter()
+        .chain(frac)
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    // `m < 10^15 < 2^53`: exact as an f64.
+    #[allow(clippy::cast_precision_loss)]
+    let m = m as f64;
+    Some(m / POW10[frac.len()])
 }
 
 struct Scanner<'a> {
+    /// The body, known to be UTF-8.
+    s: &'a str,
+    /// The same bytes.
     b: &'a [u8],
     i: usize,
 }
@@ -90,99 +159,130 @@ impl<'a> Scanner<'a> {
         (self.peek() == Some(c)).then(|| self.i += 1)
     }
 
-    /// `{ "key": value, ... }`, each member handed to `member` in order; a value may be a
-    /// flat object of scalars when `nest` (the top level).
-    fn object(&mut self, nest: bool, member: &mut dyn FnMut(&'a str, Value)) -> Option<()> {
-        self.eat(b'{')?;
+    /// `"key" :` with the whitespace around, the key returned.
+    fn key(&mut self) -> Option<&'a str> {
+        let key = self.string()?;
         self.ws();
-        if self.eat(b'}').is_some() {
-            return Some(());
-        }
-        loop {
-            let key = self.string()?;
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            let value = match self.peek()? {
-                b'{' if nest => {
-                    let mut map = Map::new();
-                    self.object(false, &mut |k, v| {
-                        map.insert(k.to_owned(), v);
-                    })?;
-                    Value::Object(map)
-                }
-                _ => self.scalar()?,
-            };
-            member(key, value);
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+        self.eat(b':')?;
+        self.ws();
+        Some(key)
+    }
+
+    /// After a member: `,` (then `true`: another member follows) or `}` (`false`).
+    fn next_member(&mut self) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                self.ws();
+                Some(true)
             }
+            b'}' => {
+                self.i += 1;
+                Some(false)
+            }
+            _ => None,
         }
     }
 
-    /// A string without escapes or control characters, valid UTF-8.
+    /// `{` then, if it is at once closed, `}`: `Some(false)` for an empty object.
+    fn open(&mut self) -> Option<bool> {
+        self.eat(b'{')?;
+        self.ws();
+        Some(self.eat(b'}').is_none())
+    }
+
+    /// The top-level object: the envelope's members in their slots, every other one in
+    /// `rest` (a later duplicate wins, as in the full parse). A value may be a flat object.
+    fn envelope(&mut self, env: &mut Envelope) -> Option<()> {
+        let mut more = self.open()?;
+        while more {
+            let key = self.key()?;
+            let value = match self.peek()? {
+                b'{' => Value::Object(self.flat_object()?),
+                _ => self.scalar()?,
+            };
+            let slot = match key {
+                "errorId" => &mut env.error_id,
+                "errorCode" => &mut env.error_code,
+                "errorDescription" => &mut env.error_description,
+                "taskId" => &mut env.task_id,
+                "status" => &mut env.status,
+                "solution" => &mut env.solution,
+                other => {
+                    env.rest.insert(other.to_owned(), value);
+                    more = self.next_member()?;
+                    continue;
+                }
+            };
+            *slot = Some(value);
+            more = self.next_member()?;
+        }
+        Some(())
+    }
+
+    /// `{ "key": scalar, ... }`.
+    fn flat_object(&mut self) -> Option<Map<String, Value>> {
+        let mut map = Map::new();
+        let mut more = self.open()?;
+        while more {
+            let key = self.key()?;
+            let value = self.scalar()?;
+            map.insert(key.to_owned(), value);
+            more = self.next_member()?;
+        }
+        Some(map)
+    }
+
+    /// A string without escapes or control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        // Eight bytes at a time while none of them is `"`, `\\` or a control character.
-        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if special(u64::from_le_bytes(word)) {
-                break;
-            }
-            self.i += 8;
-        }
-        loop {
-            match self.peek()? {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
-            }
-        }
-        let s = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-        self.i += 1;
-        Some(s)
+        let end = start + string_end(&self.b[start..])?;
+        self.i = end + 1;
+        // Both ends are next to a quote, so on character boundaries.
+        self.s.get(start..end)
     }
 
     /// A string without escapes, a number, `null`, `true` or `false`.
     fn scalar(&mut self) -> Option<Value> {
         match self.peek()? {
             b'"' => self.string().map(|s| Value::String(s.to_owned())),
-            b'0'..=b'9' | b'-' => {
-                let start = self.i;
-                while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
-                    self.i += 1;
-                }
-                let token = &self.b[start..self.i];
-                if token.len() <= 19
-                    && token.iter().all(u8::is_ascii_digit)
-                    && (token.len() == 1 || token[0] != b'0')
-                {
-                    // A plain integer that always fits a u64.
-                    let n = token.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-                    return Some(Value::Number(Number::from(n)));
-                }
-                // Any other number (a sign, a fraction like `"cost":0.0006`, an exponent, a
-                // large integer) is read by serde_json itself, so it is the same number (or
-                // the same refusal) as in the full parse.
-                match serde_json::from_slice::<Value>(token).ok()? {
-                    n @ Value::Number(_) => Some(n),
-                    _ => None,
-                }
-            }
+            b'0'..=b'9' | b'-' => self.number(),
             b'n' => self.word(b"null", Value::Null),
             b't' => self.word(b"true", Value::Bool(true)),
             b'f' => self.word(b"false", Value::Bool(false)),
+            _ => None,
+        }
+    }
+
+    /// A number: a plain integer that always fits a `u64` (at most 19 digits, no leading
+    /// zero) or a short decimal is read here, any other number (a sign, an exponent, a long
+    /// fraction, a large integer) by serde_json itself, so it is the same number (or the same
+    /// refusal) as in the full parse.
+    fn number(&mut self) -> Option<Value> {
+        let start = self.i;
+        let mut n = 0u64;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            self.i += 1;
+        }
+        let digits = self.i - start;
+        let plain = !matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E'))
+            && (1..=19).contains(&digits)
+            && (digits == 1 || self.b[start] != b'0');
+        if plain {
+            return Some(Value::Number(Number::from(n)));
+        }
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
+            self.i += 1;
+        }
+        let token = &self.b[start..self.i];
+        if let Some(f) = short_decimal(token) {
+            return Number::from_f64(f).map(Value::Number);
+        }
+        match serde_json::from_slice::<Value>(token).ok()? {
+            n @ Value::Number(_) => Some(n),
             _ => None,
         }
     }
@@ -249,6 +349,10 @@ mod tests {
             br#"{"errorId":0,"errorId":0,"status":"processing","status":"ready","solution":{"a":"1","a":"2"}}"#,
             br#"{"errorId":0,"taskId":18446744073709551}"#,
             br#"{"errorId":0,"taskId":18446744073709551615,"cost":0.0006,"x":-1.5e-3,"y":123456789012345678901234567890}"#,
+            br#"{"errorId":0,"cost":0.0006,"a":0.1,"b":10.25,"c":0.30000000000001,"d":123456789012.345,"e":0.1234567890123456789,"f":1.0}"#,
+            br#"{"cost":0.0006,"createTime":1796551931,"endTime":1796551931,"errorCode":null,"errorDescription":null,"errorId":0,"ip":"127.0.0.1","solution":{"gRecaptchaResponse":"03AFcW-_x0123456789abcdefghijklmnopqrstuvwxyz"},"solveCount":1,"status":"ready"}"#,
+            r#"{"errorId":0,"x":null,"errorDescription":null,"status":"ready","solution":{"text":"été € 😀","n":null},"é":"€"}"#.as_bytes(),
+            r#"{"errorId":0,"status":"ready","solution":{"token":"a-long-token-of-more-than-sixteen-bytes-with-é-in-the-middle-and-more"}}"#.as_bytes(),
         ] {
             assert!(check(body), "{}", String::from_utf8_lossy(body));
         }
@@ -278,6 +382,13 @@ mod tests {
             br#"{"errorId":0,"solution":["a"]}"#,
             b"{\"errorId\":0,\"status\":\"a\tb\"}",
             b"{\"errorId\":0,\"status\":\"\xff\"}",
+            b"{\"errorId\":0,\"status\":\"0123456789abcdef0123\xc3\"}",
+            b"{\"errorId\":0,\"status\":\"0123456789abcdef0123\x01\"}",
+            b"{\"errorId\":0,\"status\":\"0123456789abcdef\\\"0123\"}",
+            br#"{"errorId":0,"cost":.5}"#,
+            br#"{"errorId":0,"cost":0.}"#,
+            br#"{"errorId":0,"cost":00.5}"#,
+            br#"{"errorId":0,"cost":0.5.5}"#,
             b"\xef\xbb\xbf{\"errorId\":0}",
             br#"{"errorId":0,"taskId":1"#,
             br#"{"errorId":0 "taskId":1}"#,
@@ -308,6 +419,8 @@ mod tests {
             any::<i64>().prop_map(|n| n.to_string()),
             any::<f64>().prop_map(|f| serde_json::to_string(&f).unwrap()),
             "[0-9]{18,25}",
+            "(0|[1-9][0-9]{0,4}|0[0-9])\\.[0-9]{0,17}",
+            "\"[a-zA-Z0-9é€😀 _-]{10,40}\"",
             "\"[a-zA-Z0-9 ._é€-]{0,12}\"",
             "\"[a-zA-Z0-9_-]{0,40}([\\\\\"\t][a-z]{0,9})?\"",
         ];
@@ -379,12 +492,45 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(3000))]
 
         #[test]
-        fn special_finds_every_quote_backslash_and_control_byte(w in any::<u64>(), at in 0..8usize, b in prop_oneof![Just(b'"'), Just(b'\\'), 0..0x20u8]) {
-            let naive = |w: u64| w.to_le_bytes().iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
-            prop_assert_eq!(special(w), naive(w));
+        fn first_stop_finds_the_first_quote_backslash_or_control_byte(
+            w in any::<u64>(),
+            at in 0..8usize,
+            b in prop_oneof![Just(b'"'), Just(b'\\'), 0..0x20u8],
+        ) {
+            let naive = |w: u64| w.to_le_bytes().iter().position(|&c| stops(c));
+            prop_assert_eq!(first_stop(w), naive(w));
             let mut bytes = w.to_le_bytes();
             bytes[at] = b;
-            prop_assert!(special(u64::from_le_bytes(bytes)));
+            let w = u64::from_le_bytes(bytes);
+            prop_assert_eq!(first_stop(w), naive(w));
+        }
+
+        #[test]
+        fn string_end_finds_the_first_quote_backslash_or_control_byte(
+            bytes in prop::collection::vec(prop_oneof![
+                8 => 0x20..0x80u8,
+                1 => 0x80..=0xffu8,
+                1 => prop_oneof![Just(b'"'), Just(b'\\'), 0..0x20u8],
+            ], 0..80),
+        ) {
+            let naive = match bytes.iter().position(|&c| stops(c)) {
+                Some(i) if bytes[i] == b'"' => Some(i),
+                _ => None,
+            };
+            prop_assert_eq!(string_end(&bytes), naive);
+        }
+
+        #[test]
+        fn short_decimals_read_as_serde_json_reads_them(
+            int in prop_oneof![Just("0".to_owned()), "[1-9][0-9]{0,14}"],
+            frac in "[0-9]{1,16}",
+        ) {
+            let token = format!("{int}.{frac}");
+            let theirs: Value = serde_json::from_str(&token).unwrap();
+            match short_decimal(token.as_bytes()) {
+                Some(f) => prop_assert_eq!(Value::from(f), theirs),
+                None => prop_assert!(int.len() + frac.len() > 15),
+            }
         }
 
         #[test]

@@ -120,7 +120,10 @@ impl Solution {
 impl Metadata {
     /// Metadata from the extra top-level fields of an answer (nulls are dropped).
     pub fn from_fields(mut fields: Map<String, Value>) -> Self {
-        fields.retain(|_, v| !v.is_null());
+        // A ready answer's extra fields are seldom null: look before rebuilding the map.
+        if fields.values().any(Value::is_null) {
+            fields.retain(|_, v| !v.is_null());
+        }
         Self { fields }
     }
 
@@ -173,5 +176,91 @@ pub(crate) fn number_or_string_u64(v: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn sample() -> Solution {
+        let Value::Object(fields) = json!({"cost": 0.5, "ip": "1.2.3.4", "x": null}) else {
+            unreachable!()
+        };
+        Solution::new(json!({"text": "a"}), Metadata::from_fields(fields))
+    }
+
+    #[test]
+    fn clones_share_the_answer() {
+        let a = sample();
+        let b = a.clone();
+        assert!(std::ptr::eq(a.raw(), b.raw()));
+        assert!(std::ptr::eq(a.metadata(), b.metadata()));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_changed_clone_leaves_the_original_as_it_was() {
+        let a = sample();
+        let b = a
+            .clone()
+            .with_cost_at_most(crate::vocab::MicroUsd::from_usd(0.1).unwrap());
+        assert_eq!(a.metadata().cost(), Some(0.5));
+        assert_eq!(b.metadata().cost(), Some(0.1));
+        assert_ne!(a, b);
+        assert_eq!(b.raw(), a.raw());
+        assert_eq!(a.clone().into_raw(), json!({"text": "a"}));
+        assert_eq!(a.into_raw(), json!({"text": "a"}));
+    }
+
+    #[test]
+    fn debug_and_serde_show_the_raw_solution_and_its_metadata() {
+        let s = sample();
+        let (raw, meta) = (s.raw().clone(), s.metadata().clone());
+        assert_eq!(
+            format!("{s:?}"),
+            format!("Solution {{ raw: {raw:?}, metadata: {meta:?} }}")
+        );
+        assert_eq!(
+            format!("{s:#?}"),
+            format!(
+                "Solution {{\n    raw: {},\n    metadata: {},\n}}",
+                format!("{raw:#?}").replace('\n', "\n    "),
+                format!("{meta:#?}").replace('\n', "\n    ")
+            )
+        );
+        #[cfg(feature = "serde")]
+        {
+            let text = serde_json::to_string(&s).unwrap();
+            assert_eq!(
+                text,
+                r#"{"solution":{"text":"a"},"cost":0.5,"ip":"1.2.3.4"}"#
+            );
+            assert_eq!(serde_json::from_str::<Solution>(&text).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn metadata_drops_nulls_and_keeps_the_rest_as_sent() {
+        for (fields, kept) in [
+            (json!({}), json!({})),
+            (
+                json!({"cost": 0.0006, "ip": "1.2.3.4"}),
+                json!({"cost": 0.0006, "ip": "1.2.3.4"}),
+            ),
+            (json!({"a": null}), json!({})),
+            (
+                json!({"a": null, "cost": "0.1", "m": null, "z": {"n": null}}),
+                json!({"cost": "0.1", "z": {"n": null}}),
+            ),
+        ] {
+            let Value::Object(fields) = fields else {
+                unreachable!()
+            };
+            let meta = Metadata::from_fields(fields);
+            assert_eq!(Value::Object(meta.fields().clone()), kept);
+        }
     }
 }
