@@ -331,7 +331,9 @@ fn body_prefix(key: &ClientKey) -> Arc<str> {
 
 fn default_headers() -> http::HeaderMap {
     use http::header::{self, HeaderValue};
-    let mut h = http::HeaderMap::with_capacity(3);
+    // Room for the transport's own two (`host`, `content-length`): each request's copy of
+    // this map then takes them without growing its index.
+    let mut h = http::HeaderMap::with_capacity(6);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
