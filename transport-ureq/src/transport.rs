@@ -274,22 +274,16 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 128 bits that differ between calls, threads and processes: a process-wide counter, mixed
-/// (splitmix64's finalizer, a bijection) under two 64-bit keys drawn once per process from
-/// the standard library's random keys (`RandomState`, seeded from the operating system), and
-/// the process id. The first half is a bijection of the counter under the first key, so two
-/// calls of one process never get the same id; two processes (different keys, or a forked
-/// child with the same keys but another process id) differ in the second half. The ids are
-/// not secret (the callback URLs are authenticated by their HMAC token, not by the id), so a
-/// keyed mix is enough: it costs a few dozen instructions where hashing each id with SipHash
-/// cost about 500. (The same few lines as the other transport's: the transports share no
-/// crate but the core, which draws no random numbers.)
+/// 128 bits that differ between calls, threads and processes
+/// ([`capmonster_core::mix_random_id`]): a process-wide counter mixed under two
+/// 64-bit keys drawn once per process from the standard library's random keys
+/// (`RandomState`, seeded from the operating system), and the process id.
 pub(crate) fn random_id() -> [u8; 16] {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static KEYS: OnceLock<[u64; 2]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let [k0, k1] = *KEYS.get_or_init(|| {
+    let keys = *KEYS.get_or_init(|| {
         use std::hash::BuildHasher;
         let keys = std::collections::hash_map::RandomState::new();
         let nanos = std::time::SystemTime::now()
@@ -299,18 +293,7 @@ pub(crate) fn random_id() -> [u8; 16] {
         [seed(0), seed(1)]
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // An odd multiplier: `n -> k0 + n * GOLDEN` is a bijection of the 64-bit counter.
-    let first = mix64(k0.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-    let second = mix64(k1 ^ first ^ u64::from(std::process::id()).rotate_left(32));
-    (u128::from(first) << 64 | u128::from(second)).to_le_bytes()
-}
-
-/// splitmix64's finalizer: a bijection of `u64` whose every output bit depends on every
-/// input bit.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    capmonster_core::mix_random_id(keys, n, std::process::id())
 }
 
 /// This host's name, read once.
