@@ -107,14 +107,7 @@ impl Task {
         let json = serde_json::to_vec(&body)
             .map_err(|e| Error::invalid_input(format!("task cannot be serialized: {e}")))?
             .into();
-        let family = {
-            let class = body
-                .get("class")
-                .or_else(|| body.get("Class"))
-                .and_then(Value::as_str);
-            let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
-            TaskFamily::of(type_name, class)
-        };
+        let family = family_of(&body);
         Ok(Self {
             body: Arc::new(Value::Object(body)),
             json,
@@ -153,18 +146,12 @@ impl Task {
 
     /// The task `type`.
     pub fn type_name(&self) -> &str {
-        self.map()
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        type_of(self.map())
     }
 
     /// The `class` (or `Class`) of a CustomTask or ComplexImageTask.
     pub fn class(&self) -> Option<&str> {
-        let m = self.map();
-        m.get("class")
-            .or_else(|| m.get("Class"))
-            .and_then(Value::as_str)
+        class_of(self.map())
     }
 
     /// Whether `nocache` is set (which lengthens the default first-poll delay to 10 s).
@@ -228,10 +215,27 @@ impl From<Result<Task, Error>> for TaskInput {
     }
 }
 
+/// A task object's `type` (empty when it has none).
+pub(crate) fn type_of(task: &Map<String, Value>) -> &str {
+    task.get("type").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// A task object's `class` (or `Class`), when it is a string.
+pub(crate) fn class_of(task: &Map<String, Value>) -> Option<&str> {
+    task.get("class")
+        .or_else(|| task.get("Class"))
+        .and_then(Value::as_str)
+}
+
+/// The family of a task object: [`TaskFamily::of`] its `type` and `class`.
+pub(crate) fn family_of(task: &Map<String, Value>) -> TaskFamily {
+    TaskFamily::of(type_of(task), class_of(task))
+}
+
 /// Checks a task object's required fields for its type. Unknown types get the generic checks
 /// only (see the `validate` module documentation).
 pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
-    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
+    let type_name = type_of(task);
     let class = match task.get("class").or_else(|| task.get("Class")) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -277,11 +281,7 @@ pub(crate) fn validate(task: &Map<String, Value>) -> Result<(), Error> {
 /// (recognition `bills_audio`, `metadata.PayloadType: "Audio"`; the documented example is a
 /// ~250 KB WAV) are not images and are not checked. Other task types have no images.
 pub(crate) fn check_image_limit(task: &Map<String, Value>, limit: usize) -> Result<(), Error> {
-    let type_name = task.get("type").and_then(Value::as_str).unwrap_or_default();
-    let class = task
-        .get("class")
-        .or_else(|| task.get("Class"))
-        .and_then(Value::as_str);
+    let (type_name, class) = (type_of(task), class_of(task));
     let mut images: Vec<(String, &str)> = Vec::new();
     match TaskFamily::of(type_name, class).facts().images {
         Images::None => {}

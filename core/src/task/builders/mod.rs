@@ -205,12 +205,8 @@ impl Inner {
         if let Some(p) = proxy {
             p.write_to(&mut body);
         }
-        let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
-        let class = body
-            .get("class")
-            .or_else(|| body.get("Class"))
-            .and_then(Value::as_str);
-        if TaskFamily::of(type_name, class) != family {
+        let type_name = super::raw::type_of(&body);
+        if super::raw::family_of(&body) != family {
             return Err(Error::invalid_input(format!(
                 "task type {type_name:?} is not a spelling of this builder's task type ({family:?})"
             )));
