@@ -45,7 +45,8 @@
 //! - [`ledger`]: the ledger's write-ahead order through the client, failing closed, outages,
 //!   the spend cap and the fleet-wide guard under concurrency;
 //! - [`proxy`]: the client's own HTTP through HTTP CONNECT and SOCKS5 proxies, and the proxy
-//!   environment variables.
+//!   environment variables;
+//! - [`ids`]: the transport's random ids (called from its own unit tests).
 //!
 //! It is a crate of its own, not a module of `capmonster-testdata`, because it depends on
 //! `capmonster-core` and `capmonster-sim`, whose own tests have `capmonster-testdata` as a
@@ -68,6 +69,7 @@ pub mod errors;
 pub mod faults;
 pub mod happy;
 pub mod hardening;
+pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod proxy;
