@@ -91,62 +91,11 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             return finish(rec, Err(err));
         }
         let now = transport.now();
-        match solve.poll_action(now) {
-            Action::Send(out) => {
-                let (ticket, kind) = (out.ticket, out.kind);
-                let in_flight = out.deadline.saturating_duration_since(now);
-                if let Some(r) = rec.as_deref_mut()
-                    && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
-                {
-                    // Refused before it went on the wire: nothing is sent.
-                    if let (
-                        RequestKind::GetTaskResult { .. },
-                        ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(why)),
-                    ) = (kind, err.kind())
-                    {
-                        // The task exists and its record is kept: the poll that could not be
-                        // recorded is not sent, and polling backs off and tries again (the
-                        // machine counts the unsent poll: never an under-count), until the
-                        // ledger is back or the deadline passes.
-                        let e = TransportError::new(
-                            TransportErrorKind::Connect,
-                            format!("not sent: the ledger could not record the poll ({why})"),
-                        );
-                        solve.handle_transport_error(transport.now(), ticket, e);
-                        settle(solve, state);
-                        continue;
-                    }
-                    let err = err.with_task_id(solve.task_id());
-                    trace::failed(&err, solve.polls_sent());
-                    return finish(rec, Err(err));
-                }
-                trace::sent(kind);
-                let result = transport.send(out).await;
-                let answered = transport.now();
-                let elapsed = answered.saturating_duration_since(now);
-                match result {
-                    Ok(resp) => {
-                        trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed);
-                        solve.handle_response(answered, ticket, &resp);
-                    }
-                    Err(error) => {
-                        trace::request_failed(kind, &error, elapsed);
-                        solve.handle_transport_error(answered, ticket, error);
-                    }
-                }
-                settle(solve, state);
-                if task_id.is_none() && solve.task_id().is_some() {
-                    task_id = solve.task_id();
-                    trace::created(task_id);
-                    if let Some(r) = rec.as_deref_mut()
-                        && let Err(err) = record_task_id(r, solve, transport, task_id).await
-                    {
-                        let err = err.with_task_id(task_id);
-                        trace::failed(&err, solve.polls_sent());
-                        return finish(rec, Err(err));
-                    }
-                }
-            }
+        // The request is taken out of the action in a statement of its own, and only its
+        // `Copy` fields are read after: neither is borrowed across the send's await, so this
+        // future keeps no copy of them beside the send's own.
+        let out = match solve.poll_action(now) {
+            Action::Send(out) => out,
             Action::Wait { until, reason } => {
                 if !matches!(reason, WaitReason::AwaitingResponse(_)) {
                     trace::waiting(reason, until.saturating_duration_since(now));
@@ -179,6 +128,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                         Woken::Closed => callback = None,
                     },
                 }
+                continue;
             }
             Action::Done(solved) => {
                 settle(solve, state);
@@ -189,6 +139,62 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                 settle(solve, state);
                 trace::failed(&error, solve.polls_sent());
                 return finish(rec, Err(error));
+            }
+        };
+        let (ticket, kind, deadline) = (out.ticket, out.kind, out.deadline);
+        let in_flight = deadline.saturating_duration_since(now);
+        if let Some(r) = rec.as_deref_mut()
+            && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
+        {
+            // Refused before it went on the wire: nothing is sent.
+            if let (
+                RequestKind::GetTaskResult { .. },
+                ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(why)),
+            ) = (kind, err.kind())
+            {
+                // The task exists and its record is kept: the poll that could not be
+                // recorded is not sent, and polling backs off and tries again (the
+                // machine counts the unsent poll: never an under-count), until the
+                // ledger is back or the deadline passes.
+                let e = TransportError::new(
+                    TransportErrorKind::Connect,
+                    format!("not sent: the ledger could not record the poll ({why})"),
+                );
+                solve.handle_transport_error(transport.now(), ticket, e);
+                settle(solve, state);
+                continue;
+            }
+            let err = err.with_task_id(solve.task_id());
+            trace::failed(&err, solve.polls_sent());
+            return finish(rec, Err(err));
+        }
+        trace::sent(kind);
+        // Boxed: a solve spends most of its life waiting, and at most the transport's
+        // in-flight bound of requests are out at once, so the send's state (about a KiB in
+        // capmonster-hyper) lives on the heap for the request only, not in every solve.
+        let result = Box::pin(transport.send(out)).await;
+        let answered = transport.now();
+        let elapsed = answered.saturating_duration_since(now);
+        match result {
+            Ok(resp) => {
+                trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed);
+                solve.handle_response(answered, ticket, &resp);
+            }
+            Err(error) => {
+                trace::request_failed(kind, &error, elapsed);
+                solve.handle_transport_error(answered, ticket, error);
+            }
+        }
+        settle(solve, state);
+        if task_id.is_none() && solve.task_id().is_some() {
+            task_id = solve.task_id();
+            trace::created(task_id);
+            if let Some(r) = rec.as_deref_mut()
+                && let Err(err) = record_task_id(r, solve, transport, task_id).await
+            {
+                let err = err.with_task_id(task_id);
+                trace::failed(&err, solve.polls_sent());
+                return finish(rec, Err(err));
             }
         }
     }
