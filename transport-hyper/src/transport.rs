@@ -509,47 +509,25 @@ impl Transport for HyperTransport {
         tokio::time::sleep_until(bounded(tokio::time::Instant::now(), deadline))
     }
 
-    async fn send(&self, out: Outgoing) -> Result<http::Response<Bytes>, TransportError> {
+    /// The hyper request is built before the future is (a plain function returning an `async`
+    /// block, not an `async fn`), so that the future holds it once: an `async fn` keeps its
+    /// arguments beside what it moves them into, and this future is allocated for every
+    /// request (the driver boxes it), where staying small keeps it in the allocator's
+    /// per-thread cache.
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<http::Response<Bytes>, TransportError>> + Send {
         // One clock read per request: the time the deadline is measured from (in errors), and
         // the base of its bound.
         let started = tokio::time::Instant::now();
-        let wanted = out.deadline;
-        let deadline = bounded(started, wanted);
-        let allowed_ms = || {
-            wanted
-                .saturating_duration_since(started.into_std())
-                .as_millis()
-        };
-        // A slot first (see `HyperTransportBuilder::max_in_flight`): nothing is sent without one.
-        let permit = match self.slots.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) => {
-                let acquire = std::pin::pin!(self.slots.acquire());
-                match Self::until(acquire, deadline).await {
-                    Some(Ok(permit)) => permit,
-                    Some(Err(_)) => {
-                        return Err(TransportError::new(
-                            TransportErrorKind::Connect,
-                            "not sent: the client's connection slots are closed",
-                        ));
-                    }
-                    None => {
-                        return Err(TransportError::new(
-                            TransportErrorKind::Connect,
-                            format!(
-                                "not sent: waited for a connection slot until the deadline ({} ms)",
-                                allowed_ms()
-                            ),
-                        ));
-                    }
-                }
-            }
-        };
         let Outgoing {
             request,
             body_limit,
+            deadline: wanted,
             ..
         } = out;
+        let deadline = bounded(started, wanted);
         let (mut parts, body) = request.into_parts();
         parts.version = http::Version::HTTP_11;
         if self.set_host
@@ -559,15 +537,48 @@ impl Transport for HyperTransport {
             slot.insert(host);
         }
         let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let response = std::pin::pin!(read_response((self.send)(request), body_limit));
-        let result = Self::until(response, deadline).await;
-        drop(permit);
-        result.unwrap_or_else(|| {
-            Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                format!("no complete answer within {} ms", allowed_ms()),
-            ))
-        })
+        async move {
+            let allowed_ms = || {
+                wanted
+                    .saturating_duration_since(started.into_std())
+                    .as_millis()
+            };
+            // A slot first (see `HyperTransportBuilder::max_in_flight`): nothing is sent
+            // without one.
+            let permit = match self.slots.try_acquire() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    let acquire = std::pin::pin!(self.slots.acquire());
+                    match Self::until(acquire, deadline).await {
+                        Some(Ok(permit)) => permit,
+                        Some(Err(_)) => {
+                            return Err(TransportError::new(
+                                TransportErrorKind::Connect,
+                                "not sent: the client's connection slots are closed",
+                            ));
+                        }
+                        None => {
+                            return Err(TransportError::new(
+                                TransportErrorKind::Connect,
+                                format!(
+                                    "not sent: waited for a connection slot until the deadline ({} ms)",
+                                    allowed_ms()
+                                ),
+                            ));
+                        }
+                    }
+                }
+            };
+            let response = std::pin::pin!(read_response((self.send)(request), body_limit));
+            let result = Self::until(response, deadline).await;
+            drop(permit);
+            result.unwrap_or_else(|| {
+                Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    format!("no complete answer within {} ms", allowed_ms()),
+                ))
+            })
+        }
     }
 }
 
