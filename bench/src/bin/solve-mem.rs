@@ -73,6 +73,22 @@ fn main() -> ExitCode {
         .map(|c| size_of_val(&c.solve(&task)))
         .unwrap_or(0);
 
+    // The send future of one request, which the driver boxes for the request's life only
+    // (built, measured and dropped unpolled: nothing is sent).
+    let send_future = capmonster_hyper::HyperTransport::builder()
+        .build()
+        .ok()
+        .and_then(|transport| {
+            let mut s = Solve::new(&cfg, &task, now);
+            match s.poll_action(now) {
+                Action::Send(out) => Some(size_of_val(&capmonster_core::Transport::send(
+                    &transport, out,
+                ))),
+                _ => None,
+            }
+        })
+        .unwrap_or(0);
+
     println!("### Memory per in-flight task in the core\n");
     println!(
         "{n} `Solve` machines for a reCAPTCHA v2 task (task JSON {} bytes), heap counted by a \
@@ -100,6 +116,9 @@ fn main() -> ExitCode {
     );
     println!(
         "| `size_of_val` of the `capmonster_hyper::Client::solve` future (its whole per-task state, `Solve` included) | {future} |"
+    );
+    println!(
+        "| `size_of_val` of capmonster-hyper's send future (one request's state: on the heap, boxed by the driver, for that request only) | {send_future} |"
     );
     println!(
         "\nThe `Config` (key, URLs, headers, guard) is shared by all machines through one `Arc`. \
