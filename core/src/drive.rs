@@ -71,7 +71,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
         Some(r) => r.finish(result, transport.wall_clock_ms()),
         None => result,
     };
-    loop {
+    'step: loop {
         settle(solve, state);
         // Bodies that came while a request was in flight.
         while let Some(waiter) = callback.as_deref_mut() {
@@ -91,113 +91,134 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             return finish(rec, Err(err));
         }
         let now = transport.now();
-        // The request is taken out of the action in a statement of its own, and only its
-        // `Copy` fields are read after: neither is borrowed across the send's await, so this
-        // future keeps no copy of them beside the send's own.
-        let out = match solve.poll_action(now) {
-            Action::Send(out) => out,
-            Action::Wait { until, reason } => {
-                if !matches!(reason, WaitReason::AwaitingResponse(_)) {
-                    trace::waiting(reason, until.saturating_duration_since(now));
-                    if let Some(r) = rec.as_deref_mut()
-                        && let Err(err) = r.before_wait(
-                            transport.wall_clock_ms(),
-                            until.saturating_duration_since(now),
-                        )
-                    {
-                        let err = err.with_task_id(solve.task_id());
+        // What this future keeps across its awaits is what every waiting solve carries
+        // (memory per in-flight solve, BENCHMARKS §4): the action is taken apart in a
+        // statement of its own and is gone before any await, the request is moved whole into
+        // the (boxed) send, and an answer is consumed before the next await.
+        let (until, reason) = 'send: {
+            let out = match solve.poll_action(now) {
+                Action::Send(out) => out,
+                Action::Wait { until, reason } => break 'send (until, reason),
+                Action::Done(solved) => {
+                    settle(solve, state);
+                    trace::solved(&solved);
+                    return finish(rec, Ok(solved));
+                }
+                Action::Fail(error) => {
+                    settle(solve, state);
+                    trace::failed(&error, solve.polls_sent());
+                    return finish(rec, Err(error));
+                }
+            };
+            let (ticket, kind, deadline) = (out.ticket, out.kind, out.deadline);
+            let in_flight = deadline.saturating_duration_since(now);
+            if let Some(r) = rec.as_deref_mut()
+                && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
+            {
+                // Refused before it went on the wire: nothing is sent.
+                if let (
+                    RequestKind::GetTaskResult { .. },
+                    ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(why)),
+                ) = (kind, err.kind())
+                {
+                    // The task exists and its record is kept: the poll that could not be
+                    // recorded is not sent, and polling backs off and tries again (the
+                    // machine counts the unsent poll: never an under-count), until the
+                    // ledger is back or the deadline passes.
+                    let e = TransportError::new(
+                        TransportErrorKind::Connect,
+                        format!("not sent: the ledger could not record the poll ({why})"),
+                    );
+                    solve.handle_transport_error(transport.now(), ticket, e);
+                    settle(solve, state);
+                    continue 'step;
+                }
+                let err = err.with_task_id(solve.task_id());
+                trace::failed(&err, solve.polls_sent());
+                return finish(rec, Err(err));
+            }
+            trace::sent(kind);
+            // Boxed: a solve spends most of its life waiting, and at most the transport's
+            // in-flight bound of requests are out at once, so the send's state (776 bytes
+            // in capmonster-hyper) lives on the heap for the request only.
+            match Box::pin(transport.send(out)).await {
+                Ok(resp) => {
+                    let answered = transport.now();
+                    let elapsed = answered.saturating_duration_since(now);
+                    trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed);
+                    solve.handle_response(answered, ticket, &resp);
+                }
+                Err(error) => {
+                    let answered = transport.now();
+                    let elapsed = answered.saturating_duration_since(now);
+                    trace::request_failed(kind, &error, elapsed);
+                    solve.handle_transport_error(answered, ticket, error);
+                }
+            }
+            settle(solve, state);
+            if task_id.is_none() && solve.task_id().is_some() {
+                task_id = solve.task_id();
+                trace::created(task_id);
+                if let Some(r) = rec.as_deref_mut() {
+                    let first_poll = solve.next_poll_window(transport.now());
+                    let recorded =
+                        match r.after_answer(task_id, transport.wall_clock_ms(), first_poll) {
+                            // Boxed: the ledger is rarely unavailable, and this wait would
+                            // otherwise sit in every solve's state.
+                            Err(err) if is_unavailable(&err) => {
+                                Box::pin(record_task_id(r, solve, transport, task_id, err)).await
+                            }
+                            other => other,
+                        };
+                    if let Err(err) = recorded {
+                        let err = err.with_task_id(task_id);
                         trace::failed(&err, solve.polls_sent());
                         return finish(rec, Err(err));
                     }
                 }
-                let sleep = async {
-                    match cancel {
-                        Some(cancel) => transport.sleep_until_cancelled(until, cancel).await,
-                        None => transport.sleep_until(until).await,
-                    }
-                };
-                match callback.as_deref_mut() {
-                    None => sleep.await,
-                    Some(waiter) => match sleep_or_body(sleep, waiter).await {
-                        Woken::Slept => {}
-                        Woken::Body(body) => {
-                            trace::callback_received(body.len());
-                            solve.handle_callback(transport.now(), &body);
-                            settle(solve, state);
-                        }
-                        Woken::Closed => callback = None,
-                    },
-                }
-                continue;
             }
-            Action::Done(solved) => {
-                settle(solve, state);
-                trace::solved(&solved);
-                return finish(rec, Ok(solved));
-            }
-            Action::Fail(error) => {
-                settle(solve, state);
-                trace::failed(&error, solve.polls_sent());
-                return finish(rec, Err(error));
-            }
+            continue 'step;
         };
-        let (ticket, kind, deadline) = (out.ticket, out.kind, out.deadline);
-        let in_flight = deadline.saturating_duration_since(now);
-        if let Some(r) = rec.as_deref_mut()
-            && let Err(err) = r.before_send(kind, transport.wall_clock_ms(), in_flight)
-        {
-            // Refused before it went on the wire: nothing is sent.
-            if let (
-                RequestKind::GetTaskResult { .. },
-                ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(why)),
-            ) = (kind, err.kind())
-            {
-                // The task exists and its record is kept: the poll that could not be
-                // recorded is not sent, and polling backs off and tries again (the
-                // machine counts the unsent poll: never an under-count), until the
-                // ledger is back or the deadline passes.
-                let e = TransportError::new(
-                    TransportErrorKind::Connect,
-                    format!("not sent: the ledger could not record the poll ({why})"),
-                );
-                solve.handle_transport_error(transport.now(), ticket, e);
-                settle(solve, state);
-                continue;
-            }
-            let err = err.with_task_id(solve.task_id());
-            trace::failed(&err, solve.polls_sent());
-            return finish(rec, Err(err));
-        }
-        trace::sent(kind);
-        // Boxed: a solve spends most of its life waiting, and at most the transport's
-        // in-flight bound of requests are out at once, so the send's state (about a KiB in
-        // capmonster-hyper) lives on the heap for the request only, not in every solve.
-        let result = Box::pin(transport.send(out)).await;
-        let answered = transport.now();
-        let elapsed = answered.saturating_duration_since(now);
-        match result {
-            Ok(resp) => {
-                trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed);
-                solve.handle_response(answered, ticket, &resp);
-            }
-            Err(error) => {
-                trace::request_failed(kind, &error, elapsed);
-                solve.handle_transport_error(answered, ticket, error);
-            }
-        }
-        settle(solve, state);
-        if task_id.is_none() && solve.task_id().is_some() {
-            task_id = solve.task_id();
-            trace::created(task_id);
+        if !matches!(reason, WaitReason::AwaitingResponse(_)) {
+            trace::waiting(reason, until.saturating_duration_since(now));
             if let Some(r) = rec.as_deref_mut()
-                && let Err(err) = record_task_id(r, solve, transport, task_id).await
+                && let Err(err) = r.before_wait(
+                    transport.wall_clock_ms(),
+                    until.saturating_duration_since(now),
+                )
             {
-                let err = err.with_task_id(task_id);
+                let err = err.with_task_id(solve.task_id());
                 trace::failed(&err, solve.polls_sent());
                 return finish(rec, Err(err));
             }
         }
+        let sleep = async {
+            match cancel {
+                Some(cancel) => transport.sleep_until_cancelled(until, cancel).await,
+                None => transport.sleep_until(until).await,
+            }
+        };
+        match callback.as_deref_mut() {
+            None => sleep.await,
+            Some(waiter) => match sleep_or_body(sleep, waiter).await {
+                Woken::Slept => {}
+                Woken::Body(body) => {
+                    trace::callback_received(body.len());
+                    solve.handle_callback(transport.now(), &body);
+                    settle(solve, state);
+                }
+                Woken::Closed => callback = None,
+            },
+        }
     }
+}
+
+/// Whether a ledger error says the store is unreachable for now (a write worth retrying).
+fn is_unavailable(err: &Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(_))
+    )
 }
 
 type Parser<T> = fn(&Response<&[u8]>) -> Result<T, Error>;
@@ -322,35 +343,31 @@ async fn one_shot<T, E: Transport + ?Sized>(
     out
 }
 
-/// Records the task id the service just answered, before the first poll. The task exists and
-/// is paid for: while the ledger is unavailable (a store restarting, a network blip), the id is
-/// kept in memory and the write is tried again with back-off (0.5 s doubling to 5 s) until it
-/// lands or the solve's deadline passes; nothing is polled meanwhile (the id must be durable
-/// first). Any other ledger error, or the deadline, ends the solve with the id in the error.
+/// Records the task id the service just answered, before the first poll, after a first
+/// write found the ledger unavailable (`first`). The task exists and is paid for: while the
+/// ledger is unavailable (a store restarting, a network blip), the id is kept in memory and
+/// the write is tried again with back-off (0.5 s doubling to 5 s) until it lands or the
+/// solve's deadline passes; nothing is polled meanwhile (the id must be durable first). Any
+/// other ledger error, or the deadline, ends the solve with the id in the error.
 async fn record_task_id<T: Transport + ?Sized>(
     rec: &mut Recorder<'_>,
     solve: &Solve,
     transport: &T,
     task_id: Option<crate::TaskId>,
+    first: Error,
 ) -> Result<(), Error> {
     let mut pause = std::time::Duration::from_millis(500);
+    let mut last = first;
     loop {
+        let until = crate::policy::add_sat(transport.now(), pause);
+        if until >= solve.deadline() {
+            return Err(last);
+        }
+        transport.sleep_until(until).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
         let first_poll = solve.next_poll_window(transport.now());
         match rec.after_answer(task_id, transport.wall_clock_ms(), first_poll) {
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::Ledger(crate::ledger::LedgerError::Unavailable(_))
-                ) =>
-            {
-                let now = transport.now();
-                let until = crate::policy::add_sat(now, pause);
-                if until >= solve.deadline() {
-                    return Err(err);
-                }
-                transport.sleep_until(until).await;
-                pause = (pause * 2).min(std::time::Duration::from_secs(5));
-            }
+            Err(err) if is_unavailable(&err) => last = err,
             other => return other,
         }
     }
