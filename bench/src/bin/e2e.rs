@@ -745,10 +745,11 @@ fn orchestrate(args: &[String]) -> Res<bool> {
     }
     println!(
         "\n### Memory against finished tasks\n\n(a) with its defaults (in-memory ledger keeping \
-         10,000 finished records whole, older ones compacted), {growth_small} then {growth_large} \
+         {kept} finished records whole, older ones compacted), {growth_small} then {growth_large} \
          tasks at 256 concurrent, instant simulator; peak RSS (`VmHWM`), median [min–max] of {} \
          paired runs.\n",
-        growth.len()
+        growth.len(),
+        kept = capmonster_core::ledger::DEFAULT_FINISHED_KEPT,
     );
     println!("| figure | after {growth_small} tasks | after {growth_large} tasks |");
     println!("|---|---|---|");

@@ -1,11 +1,14 @@
 //! The in-memory ledger.
 
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
 /// The ledger's indexes: keyed by random local ids and the service's task ids, which a
 /// keyed fast hash spreads as well as SipHash, for a fraction of its cost per change.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use hashbrown::HashTable;
 
 use super::{
     Conflict, GuardTrip, KeyedInsert, Ledger, LedgerError, check_insert, check_keyed_insert,
@@ -42,40 +45,82 @@ pub struct MemoryLedger {
 }
 
 /// How many finished records a client's default in-memory ledger keeps whole (the most
-/// recently finished): enough to answer a resume of any recent task from its record.
-pub const DEFAULT_FINISHED_KEPT: usize = 10_000;
+/// recently finished; older ones are compacted to a 48-byte stub, see
+/// [`MemoryLedger::bounded`]): a batch of up to 256 concurrent solves (the benchmarks'
+/// concurrency) can read its answers back from whole records, for about 0.6 MiB (a whole
+/// record with a reCAPTCHA token is about 2.5 KB).
+pub const DEFAULT_FINISHED_KEPT: usize = 256;
 
-/// What a compacted finished record keeps (64 bytes, plus its two index entries):
+/// Stubs per chunk of the stub store: a chunk is allocated whole and freed when its last
+/// stub is dropped, so the store's slack is at most one chunk at each end.
+const CHUNK: usize = 1024;
+
+/// Half the range of a stub's 32-bit time offset: a new epoch is set this far before the
+/// time that did not fit, so that times on both sides of it fit.
+const HALF_RANGE: u64 = 1 << 31;
+
+/// What a compacted finished record keeps (48 bytes, plus its two 4-byte index entries):
 /// what `resume` and the 120-poll rule need while the service may still answer for the
-/// task (its id, poll count, family, times, settled spend, how it ended).
-#[derive(Debug, Clone)]
+/// task (its ids, poll count, family, times, settled spend, how it ended). What does not
+/// fit (a string task id, an error code, a provider, a time outside the store's 49-day
+/// window, a spend over $4,294) is in the store's side table.
+#[derive(Debug, Clone, Copy)]
 struct Stub {
-    local_id: LocalId,
-    /// The integer task id (0 when the id is a string: in `extra`).
+    local_id: [u8; 16],
+    /// The integer task id (0 when the id is a string: in the side table).
     task_int: u64,
-    task_created_at_ms: u64,
+    /// The low 32 bits of the record's insertion number (its place in `list_all`).
+    seq: u32,
+    /// `task_created_at_ms - epoch` (when it fits: else in the side table).
+    at: u32,
     /// `finished_at_ms - task_created_at_ms` (saturating).
     finished_after_ms: u32,
     /// `task_created_at_ms - created_at_ms` (saturating).
     created_before_ms: u32,
-    /// The settled spend, when `settled`.
-    spend: u64,
-    /// The service's error code of a failure and a string task id, if any (boxed: one word
-    /// in the stub; most stubs have neither).
-    extra: Option<Box<StubExtra>>,
-    polls_sent: u8,
-    polls_reserved: u8,
+    /// The settled spend, when `settled` (when it fits: else in the side table).
+    spend: u32,
+    /// Polls sent (bits 0–6), reserved (bits 7–13), settled (bit 14), has a side-table
+    /// entry (bit 15).
+    bits: u16,
     family: TaskFamily,
-    /// `None`: solved; else the failure's category.
-    failed: Option<ErrorCategory>,
-    settled: bool,
+    end: End,
 }
 
-/// What few compacted records have: an error code, a string task id.
-#[derive(Debug, Clone)]
+const SETTLED: u16 = 1 << 14;
+const HAS_EXTRA: u16 = 1 << 15;
+
+/// How a compacted task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Solved,
+    Failed(ErrorCategory),
+    /// The stub no longer stands for a record (its record was reopened, or it is older
+    /// than the retention): skipped, its place reclaimed when it reaches the front.
+    Dead,
+}
+
+/// What few compacted records have: what does not fit in a [`Stub`].
+#[derive(Debug, Clone, Default)]
 struct StubExtra {
     code: Option<String>,
     text_id: Option<TextTaskId>,
+    provider: Option<String>,
+    captcha: Option<String>,
+    /// `task_created_at_ms`, when outside the store's window.
+    at_ms: Option<u64>,
+    /// The settled spend, when over `u32::MAX` micro-USD.
+    spend: Option<u64>,
+}
+
+impl StubExtra {
+    fn is_empty(&self) -> bool {
+        self.code.is_none()
+            && self.text_id.is_none()
+            && self.provider.is_none()
+            && self.captcha.is_none()
+            && self.at_ms.is_none()
+            && self.spend.is_none()
+    }
 }
 
 /// What a compacted solved task reads as: a task given up after creation, so that a
@@ -86,101 +131,359 @@ const SOLVED_NOT_KEPT: &str = "solved; its answer is no longer kept by this in-m
 /// The message of a compacted failure.
 const FAILURE_NOT_KEPT: &str = "failed; the message is no longer kept by this in-memory ledger (it keeps the most recent only)";
 
-impl Stub {
-    /// The stub of `r` when it can be compacted: finished, with a task id and its creation
-    /// time (what the retention rule needs), no caller key (a caller reads its answers back
-    /// by key), solved or failed, with poll counts that fit.
-    fn of(r: &TaskRecord) -> Option<Self> {
+/// The facts of a compactable record: its stub (`at` and `spend` not yet encoded) and
+/// what does not fit in one.
+struct Compacted {
+    stub: Stub,
+    at_ms: u64,
+    spend: u64,
+    extra: StubExtra,
+}
+
+impl Compacted {
+    /// The facts of `r` (inserted `seq`-th) when it can be compacted: finished, with a task
+    /// id and its creation time (what the retention rule needs), no caller key (a caller
+    /// reads its answers back by key), solved or failed, with poll counts that fit.
+    fn of(r: &TaskRecord, seq: u64) -> Option<Self> {
         if r.caller_key().is_some() {
             return None;
         }
-        let task_created_at_ms = r.task_created_at_ms()?;
-        let (task_id, failed, code) = match r.state() {
-            TaskState::Solved { task_id, .. } => (*task_id, None, None),
+        let at_ms = r.task_created_at_ms()?;
+        let (task_id, end, code) = match r.state() {
+            TaskState::Solved { task_id, .. } => (*task_id, End::Solved, None),
             TaskState::Failed {
                 task_id: Some(t),
                 category,
                 code,
                 ..
-            } => (*t, Some(*category), code.clone()),
+            } => (*t, End::Failed(*category), code.clone()),
             _ => return None,
         };
         let (task_int, text_id) = match task_id {
             TaskId::Int(n) => (n, None),
             TaskId::Text(t) => (0, Some(t)),
         };
-        let extra =
-            (code.is_some() || text_id.is_some()).then(|| Box::new(StubExtra { code, text_id }));
+        let polls = |n: u32| u16::try_from(n).ok().filter(|&n| n < 128);
+        let settled = r.spend_settled();
         let diff = |a: u64, b: u64| u32::try_from(a.saturating_sub(b)).unwrap_or(u32::MAX);
         Some(Self {
-            local_id: r.local_id(),
-            task_int,
-            task_created_at_ms,
-            finished_after_ms: diff(
-                r.finished_at_ms().unwrap_or(task_created_at_ms),
-                task_created_at_ms,
-            ),
-            created_before_ms: diff(task_created_at_ms, r.created_at_ms()),
-            spend: r.spend_settled().map_or(0, |m| m.0),
-            settled: r.spend_settled().is_some(),
-            polls_sent: u8::try_from(r.polls_sent()).ok()?,
-            polls_reserved: u8::try_from(r.polls_reserved()).ok()?,
-            family: r.family(),
-            failed,
-            extra,
+            stub: Stub {
+                local_id: r.local_id().to_bytes(),
+                task_int,
+                seq: seq as u32,
+                at: 0,
+                finished_after_ms: diff(r.finished_at_ms().unwrap_or(at_ms), at_ms),
+                created_before_ms: diff(at_ms, r.created_at_ms()),
+                spend: 0,
+                bits: polls(r.polls_sent())?
+                    | polls(r.polls_reserved())? << 7
+                    | if settled.is_some() { SETTLED } else { 0 },
+                family: r.family(),
+                end,
+            },
+            at_ms,
+            spend: settled.map_or(0, |m| m.0),
+            extra: StubExtra {
+                code,
+                text_id,
+                provider: r.provider().map(str::to_owned),
+                captcha: r.captcha().map(str::to_owned),
+                at_ms: None,
+                spend: None,
+            },
         })
     }
+}
 
-    fn task_id(&self) -> TaskId {
-        match self.extra.as_ref().and_then(|e| e.text_id) {
-            Some(t) => TaskId::Text(t),
-            None => TaskId::Int(self.task_int),
+/// The compacted records, densely in the order they were compacted (about the order they
+/// finished), in chunks: dropping the oldest is popping from the front. Two hash tables
+/// of 4-byte positions find a stub by local id and by integer task id (the keys are read
+/// from the stub itself, not stored twice).
+#[derive(Debug, Default)]
+struct Stubs {
+    chunks: VecDeque<Vec<Stub>>,
+    /// The position of `chunks[0][0]` (positions wrap around `u32`).
+    first: u32,
+    /// Stubs already dropped at the front of `chunks[0]`.
+    head: usize,
+    /// Stubs held (dead ones included) from `head` on.
+    len: usize,
+    /// Live stubs.
+    live: usize,
+    /// Stub times are offsets from this (unix ms).
+    epoch: u64,
+    by_local: HashTable<u32>,
+    by_int: HashTable<u32>,
+    by_text: HashMap<TextTaskId, u32>,
+    extras: HashMap<u32, StubExtra>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Stubs {
+    fn get(&self, pos: u32) -> &Stub {
+        let rel = pos.wrapping_sub(self.first) as usize;
+        &self.chunks[rel / CHUNK][rel % CHUNK]
+    }
+
+    fn get_mut(&mut self, pos: u32) -> &mut Stub {
+        let rel = pos.wrapping_sub(self.first) as usize;
+        &mut self.chunks[rel / CHUNK][rel % CHUNK]
+    }
+
+    fn front(&self) -> u32 {
+        self.first.wrapping_add(self.head as u32)
+    }
+
+    fn find_local(&self, id: LocalId) -> Option<u32> {
+        let id = id.to_bytes();
+        let hash = self.hasher.hash_one(id);
+        self.by_local
+            .find(hash, |&p| self.get(p).local_id == id)
+            .copied()
+    }
+
+    fn find_task(&self, t: &TaskId) -> Option<u32> {
+        match t {
+            TaskId::Int(n) => {
+                let hash = self.hasher.hash_one(n);
+                self.by_int
+                    .find(hash, |&p| self.get(p).task_int == *n)
+                    .copied()
+            }
+            TaskId::Text(s) => self.by_text.get(s).copied(),
         }
     }
 
-    fn record(&self) -> TaskRecord {
-        let (category, message) = match self.failed {
-            None => (ErrorCategory::GaveUp, SOLVED_NOT_KEPT),
-            Some(c) => (c, FAILURE_NOT_KEPT),
+    fn extra(&self, pos: u32) -> Option<&StubExtra> {
+        if self.get(pos).bits & HAS_EXTRA == 0 {
+            return None;
+        }
+        self.extras.get(&pos)
+    }
+
+    fn at_ms(&self, pos: u32) -> u64 {
+        self.extra(pos)
+            .and_then(|e| e.at_ms)
+            .unwrap_or_else(|| self.epoch + u64::from(self.get(pos).at))
+    }
+
+    /// Stores `c`, with room for it made first; returns its position.
+    fn push(&mut self, c: Compacted) -> u32 {
+        let Compacted {
+            mut stub,
+            at_ms,
+            spend,
+            mut extra,
+        } = c;
+        if self.live == 0 {
+            self.epoch = at_ms.saturating_sub(HALF_RANGE);
+        } else if at_ms >= self.epoch.saturating_add(1 << 32) {
+            self.rebase(at_ms.saturating_sub(HALF_RANGE));
+        }
+        match at_ms
+            .checked_sub(self.epoch)
+            .and_then(|d| u32::try_from(d).ok())
+        {
+            Some(d) => stub.at = d,
+            None => extra.at_ms = Some(at_ms),
+        }
+        match u32::try_from(spend) {
+            Ok(s) => stub.spend = s,
+            Err(_) => extra.spend = Some(spend),
+        }
+        let text = extra.text_id;
+        if self.chunks.back().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push_back(Vec::with_capacity(CHUNK));
+        }
+        let pos = self.front().wrapping_add(self.len as u32);
+        if !extra.is_empty() {
+            stub.bits |= HAS_EXTRA;
+            self.extras.insert(pos, extra);
+        }
+        if let Some(c) = self.chunks.back_mut() {
+            c.push(stub);
+        }
+        self.len += 1;
+        self.live += 1;
+        let Self {
+            chunks,
+            first,
+            by_local,
+            by_int,
+            by_text,
+            hasher,
+            ..
+        } = self;
+        let at = |p: u32| -> &Stub {
+            let rel = p.wrapping_sub(*first) as usize;
+            &chunks[rel / CHUNK][rel % CHUNK]
+        };
+        by_local.insert_unique(hasher.hash_one(stub.local_id), pos, |&p| {
+            hasher.hash_one(at(p).local_id)
+        });
+        match text {
+            Some(t) => {
+                by_text.insert(t, pos);
+            }
+            None => {
+                by_int.insert_unique(hasher.hash_one(stub.task_int), pos, |&p| {
+                    hasher.hash_one(at(p).task_int)
+                });
+            }
+        }
+        pos
+    }
+
+    /// Moves the time window to start at `epoch`: every live stub's time is encoded again
+    /// (into the side table when it falls outside). Once in about 25 days of a process's
+    /// life, over the stubs of the retention.
+    fn rebase(&mut self, epoch: u64) {
+        let positions: Vec<u32> = self.positions().collect();
+        for pos in positions {
+            let t = self.at_ms(pos);
+            let fits = t.checked_sub(epoch).and_then(|d| u32::try_from(d).ok());
+            let mut extra = self.extras.remove(&pos).unwrap_or_default();
+            extra.at_ms = None;
+            let stub = self.get_mut(pos);
+            match fits {
+                Some(d) => stub.at = d,
+                None => extra.at_ms = Some(t),
+            }
+            if extra.is_empty() {
+                stub.bits &= !HAS_EXTRA;
+            } else {
+                stub.bits |= HAS_EXTRA;
+                self.extras.insert(pos, extra);
+            }
+        }
+        self.epoch = epoch;
+    }
+
+    /// The positions of the live stubs, oldest first.
+    fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        let front = self.front();
+        (0..self.len)
+            .map(move |i| front.wrapping_add(i as u32))
+            .filter(|&p| self.get(p).end != End::Dead)
+    }
+
+    /// Drops the stub at `pos` from the indexes and marks it dead.
+    fn kill(&mut self, pos: u32) {
+        let stub = *self.get(pos);
+        if stub.end == End::Dead {
+            return;
+        }
+        let extra = if stub.bits & HAS_EXTRA == 0 {
+            None
+        } else {
+            self.extras.remove(&pos)
+        };
+        if let Ok(e) = self
+            .by_local
+            .find_entry(self.hasher.hash_one(stub.local_id), |&p| p == pos)
+        {
+            e.remove();
+        }
+        match extra.as_ref().and_then(|e| e.text_id) {
+            Some(t) => {
+                self.by_text.remove(&t);
+            }
+            None => {
+                if let Ok(e) = self
+                    .by_int
+                    .find_entry(self.hasher.hash_one(stub.task_int), |&p| p == pos)
+                {
+                    e.remove();
+                }
+            }
+        }
+        self.get_mut(pos).end = End::Dead;
+        self.live -= 1;
+    }
+
+    /// Drops the stubs at the front that are dead or whose task was created at least
+    /// `retention` ms before `now_ms`.
+    fn drop_old(&mut self, now_ms: u64, retention: u64) {
+        while self.len > 0 {
+            let pos = self.front();
+            if self.get(pos).end != End::Dead {
+                if now_ms.saturating_sub(self.at_ms(pos)) < retention {
+                    break;
+                }
+                self.kill(pos);
+            }
+            self.head += 1;
+            self.len -= 1;
+            if self.head == CHUNK || self.len == 0 {
+                // The front chunk is spent (or the store empty): free it.
+                if self.chunks.pop_front().is_some() {
+                    // Positions wrap around `u32`, by design.
+                    self.first = self.first.wrapping_add(self.head as u32);
+                }
+                self.head = 0;
+            }
+        }
+    }
+
+    fn local_id(&self, pos: u32) -> LocalId {
+        LocalId::from_bytes(self.get(pos).local_id)
+    }
+
+    /// The insertion number of the stub at `pos`, given the next one to be given.
+    fn seq(&self, pos: u32, next_seq: u64) -> u64 {
+        let back = (next_seq as u32).wrapping_sub(self.get(pos).seq);
+        next_seq.wrapping_sub(u64::from(back))
+    }
+
+    /// The record the stub at `pos` stands for.
+    fn record(&self, pos: u32) -> TaskRecord {
+        let s = self.get(pos);
+        let extra = self.extra(pos);
+        let (category, message) = match s.end {
+            End::Failed(c) => (c, FAILURE_NOT_KEPT),
+            End::Solved | End::Dead => (ErrorCategory::GaveUp, SOLVED_NOT_KEPT),
+        };
+        let task_id = match extra.and_then(|e| e.text_id) {
+            Some(t) => TaskId::Text(t),
+            None => TaskId::Int(s.task_int),
         };
         let state = TaskState::Failed {
-            task_id: Some(self.task_id()),
+            task_id: Some(task_id),
             category,
-            code: self.extra.as_ref().and_then(|e| e.code.clone()),
+            code: extra.and_then(|e| e.code.clone()),
             message: message.to_string(),
         };
-        let t = self.task_created_at_ms;
-        TaskRecord::rebuilt(
-            self.local_id,
-            self.family,
+        let t = self.at_ms(pos);
+        let spend = extra
+            .and_then(|e| e.spend)
+            .unwrap_or_else(|| u64::from(s.spend));
+        let mut r = TaskRecord::rebuilt(
+            LocalId::from_bytes(s.local_id),
+            s.family,
             state,
-            (u32::from(self.polls_sent), u32::from(self.polls_reserved)),
+            (u32::from(s.bits & 0x7f), u32::from(s.bits >> 7 & 0x7f)),
             (
-                t.saturating_sub(u64::from(self.created_before_ms)),
+                t.saturating_sub(u64::from(s.created_before_ms)),
                 Some(t),
-                Some(t.saturating_add(u64::from(self.finished_after_ms))),
+                Some(t.saturating_add(u64::from(s.finished_after_ms))),
             ),
-            self.settled.then_some(MicroUsd(self.spend)),
-        )
-    }
-}
-
-#[derive(Debug)]
-enum Slot {
-    Full(Box<TaskRecord>),
-    Stub(Stub),
-    /// Forgotten; its place is reclaimed at the next prune.
-    Gone,
-}
-
-impl Slot {
-    fn record(&self) -> Option<TaskRecord> {
-        match self {
-            Self::Full(r) => Some((**r).clone()),
-            Self::Stub(s) => Some(s.record()),
-            Self::Gone => None,
+            (s.bits & SETTLED != 0).then_some(MicroUsd(spend)),
+        );
+        if let Some(p) = extra.and_then(|e| e.provider.as_deref()) {
+            r = r.with_provider(p);
         }
+        if let Some(c) = extra.and_then(|e| e.captcha.as_deref()) {
+            r = r.with_captcha(c);
+        }
+        r
     }
+}
+
+/// A whole record and its insertion number.
+#[derive(Debug)]
+struct Whole {
+    seq: u64,
+    rec: Box<TaskRecord>,
 }
 
 /// Slots by task id: integer ids in a map of their own, so that the common case costs 16
@@ -219,13 +522,27 @@ impl TaskIndex {
     }
 }
 
+/// Where a record is held.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    /// Whole, in `slots[i]`.
+    Whole(usize),
+    /// Compacted, at this position of the stub store.
+    Stub(u32),
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    /// Records, in insertion order.
-    slots: Vec<Slot>,
+    /// Whole records, about in insertion order (`None`: compacted or forgotten; the place
+    /// is reclaimed at the next prune).
+    slots: Vec<Option<Whole>>,
     by_local: HashMap<LocalId, usize>,
     by_task: TaskIndex,
     by_key: HashMap<String, Vec<usize>>,
+    /// Compacted finished records (bounded ledgers only).
+    stubs: Stubs,
+    /// The insertion number of the next record.
+    next_seq: u64,
     /// Whole finished records in the order they finished (bounded ledgers only): past the
     /// bound, the oldest is compacted or forgotten.
     finished: VecDeque<LocalId>,
@@ -236,6 +553,11 @@ struct Inner {
     prune_at: usize,
 }
 
+/// The service's retention of a task's result, in ms.
+fn retention_ms() -> u64 {
+    u64::try_from(crate::policy::RESULT_RETENTION.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl MemoryLedger {
     /// An empty ledger that keeps every record whole.
     pub fn new() -> Self {
@@ -243,21 +565,25 @@ impl MemoryLedger {
     }
 
     /// An empty ledger that keeps at most `finished` finished records whole (at least 1):
-    /// past that, the oldest finished record is compacted to a few facts (64 bytes:
-    /// local and task id, poll count, family, times, settled spend, how it ended) while
-    /// the service may still answer for its task (created less than [`RESULT_RETENTION`]
-    /// before the newest record: its poll count must outlive it, or a later poll of the
-    /// task would start again from 0), and forgotten otherwise (a task id or caller key of
-    /// a forgotten record is unknown again). A compacted solved task reads as given up
-    /// after creation (its answer is not kept: a `resume` polls it again, within what is
-    /// left of its 120 polls, and its spend stays settled); a compacted failure keeps its
-    /// category and code, not its message. Records with a caller key are kept whole for the
-    /// retention. Unfinished records, the spend totals and the guard are always kept.
+    /// past that, the oldest finished record is compacted to a 48-byte stub (local and
+    /// task id, poll count, family, times, settled spend, how it ended) while the service
+    /// may still answer for its task (created less than [`RESULT_RETENTION`] before the
+    /// newest record: its poll count must outlive it, or a later poll of the task would
+    /// start again from 0), and forgotten otherwise (a task id or caller key of a forgotten
+    /// record is unknown again). A compacted solved task reads as given up after creation
+    /// (its answer is not kept: a `resume` polls it again, within what is left of its 120
+    /// polls, and its spend stays settled); a compacted failure keeps its category and
+    /// code, not its message. Records with a caller key are kept whole for the retention.
+    /// Unfinished records, the spend totals and the guard are always kept.
     ///
-    /// So the ledger holds at most `finished` whole finished records, plus about 130 bytes
-    /// (stub and index entries) per task finished within [`RESULT_RETENTION`]: at 1,000
-    /// tasks/s, 600,000 compacted records, about 80 MB, steady (a string task id, such as
-    /// CapSolver's, adds about 130 bytes to its record's share).
+    /// So the ledger holds at most `finished` whole finished records, plus about 60–70 bytes
+    /// per task finished within [`RESULT_RETENTION`]: the stub, stored densely in the order
+    /// records were compacted (dropped from the front once past the retention), and its two
+    /// 4-byte index entries with their hash tables' slack (66–71 bytes measured by `cargo
+    /// run --release -p capmonster-bench --bin ledger-mem`). At 1,000 tasks/s, 600,000
+    /// stubs, about 40 MB, steady. A string task id (such as CapSolver's), an error code, a
+    /// provider or captcha link, or a spend over $4,294 goes to a side table instead: a few
+    /// hundred bytes more (and its strings) for such a record.
     ///
     /// [`RESULT_RETENTION`]: crate::policy::RESULT_RETENTION
     pub fn bounded(finished: usize) -> Self {
@@ -276,33 +602,28 @@ impl MemoryLedger {
     /// Stores a checked `record` under the held lock.
     fn insert_locked(&self, g: &mut Inner, record: &TaskRecord) -> Result<(), LedgerError> {
         let id = record.local_id();
-        if g.by_local.contains_key(&id) {
+        if g.at_local(id).is_some() {
             return Err(LedgerError::Conflict(Conflict::LocalIdExists(id)));
         }
         if let Some(task_id) = record.task_id()
-            && let Some(&i) = g.by_task.get(&task_id)
+            && let Some(at) = g.at_task(&task_id)
         {
-            let holder = g.local_id_at(i);
+            let holder = g.local_id_at(at);
             return Err(LedgerError::Conflict(Conflict::TaskIdExists {
                 task_id,
                 holder,
             }));
         }
-        if let Some(keep) = self.finished_kept
-            && g.slots.len() >= g.prune_at.max(keep.saturating_mul(2))
-        {
-            g.prune(keep, record.created_at_ms());
+        if let Some(keep) = self.finished_kept {
+            if g.slots.len() >= g.prune_at.max(keep.saturating_mul(2)) {
+                g.prune(keep, record.created_at_ms());
+            }
+            g.stubs.drop_old(record.created_at_ms(), retention_ms());
         }
-        let i = g.slots.len();
+        let seq = g.next_seq;
+        g.next_seq += 1;
         g.totals = totals_after_insert(g.totals, record);
-        g.slots.push(Slot::Full(Box::new(record.clone())));
-        g.by_local.insert(id, i);
-        if let Some(task_id) = record.task_id() {
-            g.by_task.insert(task_id, i);
-        }
-        if let Some(key) = record.caller_key() {
-            g.by_key.entry(key.to_string()).or_default().push(i);
-        }
+        g.put_whole(seq, Box::new(record.clone()));
         if record.is_finished() {
             self.finished_now(g, id);
         }
@@ -336,36 +657,41 @@ impl MemoryLedger {
     ) -> Result<(R, SpendTotals, u32), LedgerError> {
         let mut guard = self.lock();
         let g = &mut *guard;
-        let i = *g.by_local.get(&id).ok_or(LedgerError::NotFound(id))?;
+        let at = g.at_local(id).ok_or(LedgerError::NotFound(id))?;
         let created = change.claims_task_id();
         if let Some(task_id) = created
-            && let Some(&j) = g.by_task.get(&task_id)
-            && j != i
+            && let Some(other) = g.at_task(&task_id)
         {
-            let holder = g.local_id_at(j);
-            return Err(LedgerError::Conflict(Conflict::TaskIdExists {
-                task_id,
-                holder,
-            }));
+            let holder = g.local_id_at(other);
+            if holder != id {
+                return Err(LedgerError::Conflict(Conflict::TaskIdExists {
+                    task_id,
+                    holder,
+                }));
+            }
         }
         let mut totals = g.totals;
-        let slot = &mut g.slots[i];
-        let (granted, was_finished, now_finished, read) = match slot {
-            Slot::Full(rec) => {
+        let (i, granted, was_finished, now_finished, read) = match at {
+            At::Whole(i) => {
+                let Some(w) = g.slots[i].as_mut() else {
+                    return Err(LedgerError::NotFound(id));
+                };
+                let rec = &mut w.rec;
                 let was_finished = rec.is_finished();
                 let granted = change.apply_in_place(rec, &mut totals)?;
-                (granted, was_finished, rec.is_finished(), out(rec))
+                (i, granted, was_finished, rec.is_finished(), out(rec))
             }
-            Slot::Stub(stub) => {
+            At::Stub(pos) => {
                 // A compacted record changes (e.g. reopened for a resume): whole again.
-                let mut rec = stub.record();
+                let mut rec = g.stubs.record(pos);
                 let granted = change.apply_in_place(&mut rec, &mut totals)?;
                 let read = out(&rec);
                 let now_finished = rec.is_finished();
-                *slot = Slot::Full(Box::new(rec));
-                (granted, false, now_finished, read)
+                let seq = g.stubs.seq(pos, g.next_seq);
+                g.stubs.kill(pos);
+                let i = g.put_whole(seq, Box::new(rec));
+                (i, granted, false, now_finished, read)
             }
-            Slot::Gone => return Err(LedgerError::NotFound(id)),
         };
         g.totals = totals;
         if let Some(task_id) = created {
@@ -379,17 +705,53 @@ impl MemoryLedger {
 }
 
 impl Inner {
-    fn local_id_at(&self, i: usize) -> LocalId {
-        match &self.slots[i] {
-            Slot::Full(r) => r.local_id(),
-            Slot::Stub(s) => s.local_id,
-            // Never indexed.
-            Slot::Gone => LocalId::from_bytes([0; 16]),
+    /// Stores a whole record in a new slot and indexes it; returns the slot.
+    fn put_whole(&mut self, seq: u64, rec: Box<TaskRecord>) -> usize {
+        let i = self.slots.len();
+        self.by_local.insert(rec.local_id(), i);
+        if let Some(task_id) = rec.task_id() {
+            self.by_task.insert(task_id, i);
+        }
+        if let Some(key) = rec.caller_key() {
+            self.by_key.entry(key.to_string()).or_default().push(i);
+        }
+        self.slots.push(Some(Whole { seq, rec }));
+        i
+    }
+
+    fn at_local(&self, id: LocalId) -> Option<At> {
+        match self.by_local.get(&id) {
+            Some(&i) => Some(At::Whole(i)),
+            None => self.stubs.find_local(id).map(At::Stub),
+        }
+    }
+
+    fn at_task(&self, t: &TaskId) -> Option<At> {
+        match self.by_task.get(t) {
+            Some(&i) => Some(At::Whole(i)),
+            None => self.stubs.find_task(t).map(At::Stub),
+        }
+    }
+
+    fn local_id_at(&self, at: At) -> LocalId {
+        match at {
+            At::Whole(i) => self.slots[i]
+                .as_ref()
+                // Never indexed.
+                .map_or(LocalId::from_bytes([0; 16]), |w| w.rec.local_id()),
+            At::Stub(pos) => self.stubs.local_id(pos),
+        }
+    }
+
+    fn read(&self, at: At) -> Option<TaskRecord> {
+        match at {
+            At::Whole(i) => self.slots[i].as_ref().map(|w| (*w.rec).clone()),
+            At::Stub(pos) => Some(self.stubs.record(pos)),
         }
     }
 
     fn records(&self, is: &[usize]) -> Vec<TaskRecord> {
-        is.iter().filter_map(|&i| self.slots[i].record()).collect()
+        is.iter().filter_map(|&i| self.read(At::Whole(i))).collect()
     }
 
     /// Compacts the whole finished record `id` to its stub, or forgets it when the retention
@@ -399,46 +761,50 @@ impl Inner {
         let Some(&i) = self.by_local.get(&id) else {
             return;
         };
-        let Slot::Full(r) = &self.slots[i] else {
+        let Some(w) = &self.slots[i] else {
             return;
         };
+        let r = &w.rec;
         if !r.is_finished() || r.caller_key().is_some() {
             return;
         }
-        if let Some(stub) = Stub::of(r) {
-            self.slots[i] = Slot::Stub(stub);
+        let stub = Compacted::of(r, w.seq);
+        if stub.is_none() && r.task_created_at_ms().is_some() {
+            // Kept whole: the service may still answer for a task whose facts do not fit.
             return;
         }
-        if r.task_created_at_ms().is_none() {
-            // No task the service may answer for (nothing created, or adopted): forgotten.
-            if let Some(t) = r.task_id() {
-                self.by_task.remove(&t);
-            }
-            self.by_local.remove(&id);
-            self.slots[i] = Slot::Gone;
+        // Compacted, or forgotten (no task the service may answer for: nothing created,
+        // or adopted).
+        if let Some(t) = r.task_id() {
+            self.by_task.remove(&t);
+        }
+        self.by_local.remove(&id);
+        self.slots[i] = None;
+        if let Some(c) = stub {
+            self.stubs.push(c);
         }
     }
 
-    /// Drops forgotten slots and compacted records of tasks created at least the service's
-    /// retention before `now_ms`, and the oldest whole finished records past `keep` that
-    /// are as old, in order, and rebuilds the indexes.
+    /// Drops the places of compacted and forgotten records, and the oldest whole finished
+    /// records past `keep` whose task was created at least the service's retention before
+    /// `now_ms` (records kept whole by their caller key), in order, and rebuilds the indexes
+    /// of whole records.
     fn prune(&mut self, keep: usize, now_ms: u64) {
-        let retention =
-            u64::try_from(crate::policy::RESULT_RETENTION.as_millis()).unwrap_or(u64::MAX);
+        let retention = retention_ms();
         let old = |t: Option<u64>| t.is_none_or(|t| now_ms.saturating_sub(t) >= retention);
         let whole_finished = self
             .slots
             .iter()
-            .filter(|s| matches!(s, Slot::Full(r) if r.is_finished()))
+            .filter(|s| matches!(s, Some(w) if w.rec.is_finished()))
             .count();
         let mut drop = whole_finished.saturating_sub(keep);
         let slots = std::mem::take(&mut self.slots);
         self.slots = slots
             .into_iter()
             .filter(|s| match s {
-                Slot::Gone => false,
-                Slot::Stub(st) => !old(Some(st.task_created_at_ms)),
-                Slot::Full(r) => {
+                None => false,
+                Some(w) => {
+                    let r = &w.rec;
                     if drop > 0 && r.is_finished() && old(r.task_created_at_ms()) {
                         drop -= 1;
                         false
@@ -454,24 +820,38 @@ impl Inner {
         self.by_local.clear();
         self.by_task.clear();
         self.by_key.clear();
-        for (i, s) in self.slots.iter().enumerate() {
-            match s {
-                Slot::Full(r) => {
-                    self.by_local.insert(r.local_id(), i);
-                    if let Some(t) = r.task_id() {
-                        self.by_task.insert(t, i);
-                    }
-                    if let Some(k) = r.caller_key() {
-                        self.by_key.entry(k.to_string()).or_default().push(i);
-                    }
-                }
-                Slot::Stub(st) => {
-                    self.by_local.insert(st.local_id, i);
-                    self.by_task.insert(st.task_id(), i);
-                }
-                Slot::Gone => {}
+        for (i, w) in self.slots.iter().enumerate() {
+            let Some(w) = w else { continue };
+            let r = &w.rec;
+            self.by_local.insert(r.local_id(), i);
+            if let Some(t) = r.task_id() {
+                self.by_task.insert(t, i);
+            }
+            if let Some(k) = r.caller_key() {
+                self.by_key.entry(k.to_string()).or_default().push(i);
             }
         }
+    }
+
+    /// Records with their insertion numbers, whole ones kept by `whole`, stubs if `stubs`,
+    /// in insertion order.
+    fn listed(&self, whole: impl Fn(&TaskRecord) -> bool, stubs: bool) -> Vec<TaskRecord> {
+        let mut all: Vec<(u64, TaskRecord)> = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|w| whole(&w.rec))
+            .map(|w| (w.seq, (*w.rec).clone()))
+            .collect();
+        if stubs {
+            all.extend(
+                self.stubs
+                    .positions()
+                    .map(|p| (self.stubs.seq(p, self.next_seq), self.stubs.record(p))),
+            );
+        }
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, r)| r).collect()
     }
 }
 
@@ -544,12 +924,12 @@ impl Ledger for MemoryLedger {
 
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         let g = self.lock();
-        Ok(g.by_local.get(&id).and_then(|&i| g.slots[i].record()))
+        Ok(g.at_local(id).and_then(|at| g.read(at)))
     }
 
     fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
         let g = self.lock();
-        Ok(g.by_task.get(&task_id).and_then(|&i| g.slots[i].record()))
+        Ok(g.at_task(&task_id).and_then(|at| g.read(at)))
     }
 
     fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
@@ -558,19 +938,11 @@ impl Ledger for MemoryLedger {
     }
 
     fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
-        let g = self.lock();
-        Ok(g.slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Full(r) if !r.is_finished() => Some((**r).clone()),
-                _ => None,
-            })
-            .collect())
+        Ok(self.lock().listed(|r| !r.is_finished(), false))
     }
 
     fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
-        let g = self.lock();
-        Ok(g.slots.iter().filter_map(Slot::record).collect())
+        Ok(self.lock().listed(|_| true, true))
     }
 
     fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
@@ -801,12 +1173,192 @@ mod tests {
         assert!(l.find_by_task_id(TaskId::Int(1)).unwrap().is_none());
     }
 
+    /// A compacted record is a 48-byte stub (its two index entries are 4 bytes each).
     #[test]
-    fn a_compacted_record_takes_64_bytes() {
+    fn a_compacted_record_takes_48_bytes() {
         assert!(
-            size_of::<super::Slot>() <= 64,
+            size_of::<super::Stub>() <= 48,
             "{}",
-            size_of::<super::Slot>()
+            size_of::<super::Stub>()
         );
+    }
+
+    fn solved_at(l: &MemoryLedger, n: u64, at: u64, task_id: crate::TaskId) {
+        use crate::ledger::Ledger;
+        use crate::record::{MicroUsd, Outcome, TaskRecord};
+        use crate::task::TaskFamily;
+        let r = TaskRecord::intent_json(lid(n), TaskFamily::Turnstile, serde_json::json!({}), at);
+        l.insert(&r).unwrap();
+        l.mark_created(lid(n), task_id, at + 7, None).unwrap();
+        assert_eq!(l.reserve_polls(lid(n), 3).unwrap(), 3);
+        let solved = Outcome::Solved {
+            solution: serde_json::json!({"token": "t"}).into(),
+            cost: Some(MicroUsd(1500)),
+        };
+        l.finish(lid(n), solved, 2, at + 900).unwrap();
+    }
+
+    fn lid(n: u64) -> crate::record::LocalId {
+        crate::record::LocalId::from_bytes(u128::from(n + 1).to_le_bytes())
+    }
+
+    /// A compacted record still names its provider and the captcha it served: a `resume`
+    /// polls the provider that holds the task (CapMonster, had the name been lost).
+    #[test]
+    fn compacted_records_keep_their_provider_and_captcha() {
+        use crate::TaskId;
+        use crate::ledger::Ledger;
+        use crate::record::{Outcome, TaskRecord};
+        use crate::task::TaskFamily;
+        let l = MemoryLedger::bounded(1);
+        for n in 0..5u64 {
+            let r =
+                TaskRecord::intent_json(lid(n), TaskFamily::Turnstile, serde_json::json!({}), n)
+                    .with_provider("capsolver")
+                    .with_captcha(format!("captcha-{n}"));
+            l.insert(&r).unwrap();
+            l.mark_created(lid(n), TaskId::Int(100 + n), n, None)
+                .unwrap();
+            l.reserve_polls(lid(n), 1).unwrap();
+            let solved = Outcome::Solved {
+                solution: serde_json::json!({"token": "t"}).into(),
+                cost: None,
+            };
+            l.finish(lid(n), solved, 1, n + 1).unwrap();
+        }
+        for n in 0..5u64 {
+            let r = l.find_by_task_id(TaskId::Int(100 + n)).unwrap().unwrap();
+            assert_eq!(r.provider(), Some("capsolver"), "{n}");
+            let captcha = format!("captcha-{n}");
+            assert_eq!(r.captcha(), Some(captcha.as_str()), "{n}");
+        }
+        assert!(
+            l.get(lid(0)).unwrap().unwrap().task().is_null(),
+            "compacted"
+        );
+    }
+
+    /// Stub times are 32-bit offsets from an epoch: a task created 30 days after one still
+    /// held moves the window, and both keep their exact times, poll counts and spends.
+    #[test]
+    fn stub_times_survive_a_moved_time_window() {
+        use crate::TaskId;
+        use crate::ledger::Ledger;
+        use crate::record::MicroUsd;
+        let l = MemoryLedger::bounded(1);
+        let day = 86_400_000u64;
+        let t0 = 1_700_000_000_000u64;
+        solved_at(&l, 0, t0, TaskId::Int(1));
+        // Inserted at t0 (nothing is old yet), its task created 30 days later.
+        let r = crate::record::TaskRecord::intent_json(
+            lid(1),
+            crate::task::TaskFamily::Turnstile,
+            serde_json::json!({}),
+            t0,
+        );
+        l.insert(&r).unwrap();
+        l.mark_created(lid(1), TaskId::Int(2), t0 + 30 * day, None)
+            .unwrap();
+        l.finish(
+            lid(1),
+            crate::record::Outcome::Failed {
+                category: crate::ErrorCategory::GaveUp,
+                code: None,
+                message: "m".into(),
+            },
+            0,
+            t0 + 30 * day + 5,
+        )
+        .unwrap();
+        // A third record, inserted at t0 too (nothing is old yet), compacts the second.
+        let r = crate::record::TaskRecord::intent_json(
+            lid(2),
+            crate::task::TaskFamily::Turnstile,
+            serde_json::json!({}),
+            t0,
+        );
+        l.insert(&r).unwrap();
+        l.finish(
+            lid(2),
+            crate::record::Outcome::Unknown { why: "w".into() },
+            0,
+            t0,
+        )
+        .unwrap();
+        {
+            // The window moved to the newer time: the older one is out of it (side table).
+            let g = l.lock();
+            let side = |n: u64| {
+                g.stubs
+                    .find_local(lid(n))
+                    .map(|p| g.stubs.extra(p).is_some())
+            };
+            assert_eq!((side(0), side(1)), (Some(true), Some(false)));
+        }
+        for (n, created) in [(0u64, t0 + 7), (1, t0 + 30 * day)] {
+            let r = l.get(lid(n)).unwrap().unwrap();
+            assert!(r.task().is_null(), "{n} is compacted");
+            assert_eq!(r.task_created_at_ms(), Some(created), "{n}");
+        }
+        let first = l.get(lid(0)).unwrap().unwrap();
+        assert_eq!(first.created_at_ms(), t0);
+        assert_eq!(first.finished_at_ms(), Some(t0 + 900));
+        assert_eq!((first.polls_sent(), first.polls_reserved()), (2, 3));
+        assert_eq!(first.spend_settled(), Some(MicroUsd(1500)));
+        assert_eq!(
+            l.get(lid(1)).unwrap().unwrap().finished_at_ms(),
+            Some(t0 + 30 * day + 5)
+        );
+    }
+
+    /// `list_all` and `list_unfinished` list records in insertion order, whether whole,
+    /// compacted, or whole again after a resume reopened them.
+    #[test]
+    fn records_list_in_insertion_order_across_compaction_and_reopening() {
+        use crate::TaskId;
+        use crate::ledger::Ledger;
+        let l = MemoryLedger::bounded(2);
+        for n in 0..40u64 {
+            solved_at(&l, n, 1_000 + n, TaskId::Int(500 + n));
+        }
+        // Reopen two compacted ones (whole again, stored after the others).
+        l.reopen(lid(3), None).unwrap();
+        l.reopen(lid(17), None).unwrap();
+        let ids: Vec<_> = l.list_all().unwrap().iter().map(|r| r.local_id()).collect();
+        assert_eq!(ids, (0..40).map(lid).collect::<Vec<_>>());
+        let open: Vec<_> = l
+            .list_unfinished()
+            .unwrap()
+            .iter()
+            .map(|r| r.local_id())
+            .collect();
+        assert_eq!(open, vec![lid(3), lid(17)]);
+        assert_eq!(l.reserve_polls(lid(3), 200).unwrap(), 117);
+    }
+
+    /// Stubs of tasks past the retention are dropped from the front of the store, and their
+    /// chunks freed: the store holds the retention's tasks, not the process's.
+    #[test]
+    fn stubs_past_the_retention_are_dropped_and_their_memory_freed() {
+        use crate::TaskId;
+        use crate::ledger::Ledger;
+        let l = MemoryLedger::bounded(4);
+        // 3 tasks a second for an hour of ledger time: 10,800 tasks.
+        for n in 0..10_800u64 {
+            solved_at(&l, n, n * 1000 / 3, TaskId::Int(n + 1));
+        }
+        let g = l.lock();
+        // At most the last 10 minutes' tasks (1,800), in at most 3 chunks of 1,024.
+        assert!(g.stubs.live <= 1_800 + 4, "{}", g.stubs.live);
+        assert!(g.stubs.chunks.len() <= 3, "{}", g.stubs.chunks.len());
+        assert!(g.stubs.by_local.len() == g.stubs.live);
+        assert!(g.slots.len() <= 16, "{}", g.slots.len());
+        drop(g);
+        assert!(l.find_by_task_id(TaskId::Int(1)).unwrap().is_none());
+        let last = l
+            .find_by_task_id(TaskId::Int(10_800 - 50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(last.polls_reserved(), 3);
     }
 }
