@@ -70,6 +70,10 @@
 //!   deadline the core computed for that request (by default 20 s, never beyond the task's
 //!   overall deadline; see [`Config::with_request_timeout`](capmonster_core::Config::with_request_timeout)). Finer timeouts that a
 //!   user-supplied agent sets (connect, per read, ...) still apply, and can only fail earlier.
+//!   The default agent hands each socket read and write the time left rounded up to the next
+//!   whole millisecond (the kernel rounds a socket timeout up to its tick, 1 to 10 ms,
+//!   anyway): requests of the same timeout then give the socket the same value, which ureq
+//!   does not set again, instead of two or three `setsockopt` calls per request.
 //! * `https_only(false)`: which base URLs are acceptable (https, or plain http to loopback
 //!   hosts or after [`Config::with_base_url_insecure`](capmonster_core::Config::with_base_url_insecure)) is decided by the [`Config`](capmonster_core::Config); the
 //!   transport speaks whatever scheme the configured URL has.
@@ -120,6 +124,7 @@
 
 mod errors;
 mod resolver;
+mod timeouts;
 mod transport;
 
 pub use capmonster_core as core;

@@ -10,11 +10,12 @@ use capmonster_core::{
 };
 use ureq::http::Response;
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-use ureq::unversioned::transport::DefaultConnector;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::errors;
 use crate::resolver::CachingResolver;
+use crate::timeouts::RoundTimeouts;
 
 /// The most idle connections the default agent keeps in its pool (per host, and overall).
 /// ureq's own default is 3 per host, fewer than the threads of a typical `solve_many`, whose
@@ -115,7 +116,8 @@ fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
 }
 
 /// The default agent: rustls (ring provider, webpki or native roots), HTTP status as data,
-/// no redirects, a larger idle pool, and [`CachingResolver`]. Timeouts are set per request.
+/// no redirects, a larger idle pool, [`CachingResolver`], and socket timeouts rounded up to
+/// the millisecond ([`RoundTimeouts`]). Timeouts are set per request.
 /// It has every setting [`send_blocking`] forces on a user's agent (no need to set them again
 /// on each request).
 fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
@@ -136,7 +138,7 @@ fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
         .build();
     Ok(Agent::with_parts(
         config,
-        DefaultConnector::default(),
+        DefaultConnector::default().chain(RoundTimeouts),
         CachingResolver::default(),
     ))
 }

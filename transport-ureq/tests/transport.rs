@@ -85,3 +85,43 @@ fn a_plain_http_answer_to_a_tls_handshake_is_io_not_connect() {
     );
     assert_eq!(hits.load(Ordering::SeqCst), 2, "createTask was sent once");
 }
+
+/// The default agent hands the socket the same (rounded) timeout again without setting it
+/// anew; a shorter deadline on a connection that last had a long one must still be set. A
+/// balance read with a 20 s timeout, then, on the same pooled connection, a solve whose
+/// polls hang: the solve ends at its 500 ms task deadline, not at the 20 s the socket had.
+#[test]
+fn a_shorter_deadline_on_a_reused_connection_still_cuts_the_request() {
+    let sim = Sim::spawn(
+        SimConfig::instant().with_fault(capmonster_sim::FaultRule::rate(
+            capmonster_sim::Endpoint::GetTaskResult,
+            1.0,
+            capmonster_sim::Fault::Delay(Duration::from_secs(10)),
+        )),
+    )
+    .unwrap();
+    let policy = PolicyOverrides::default()
+        .with_first_delay(Duration::from_millis(10))
+        .with_interval(Duration::from_millis(20))
+        .with_timeout(Duration::from_millis(500));
+    let config = config_for(&sim.base_url())
+        .with_policy(policy)
+        .with_request_timeout(Duration::from_secs(20));
+    let client = Client::from_config(config).unwrap();
+    assert!(client.balance().unwrap() > 0.0);
+    let task = capmonster_ureq::core::Task::from_json(serde_json::json!({
+        "type": "RecaptchaV2TaskProxyless",
+        "websiteURL": "https://example.com/",
+        "websiteKey": "6Le-wvkSAAAAAPBMRTvw0Q4Muexq9bi0DJwx_mJ-",
+    }))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.solve(&task).unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err:?}");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(sim.stats().tasks_created, 1);
+}
