@@ -307,35 +307,40 @@ impl<T: Transport> Providers<T> {
         self.marks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Each provider's status for [`provider::next_provider`]: its marks, and its account
-    /// guard (its clones' local guard, or the fleet-wide one of its key's guard ledger).
-    fn statuses(&self, now: Instant, wall_ms: u64) -> Vec<ProviderStatus<'_>> {
-        let marks = self.lock().clone();
-        self.members
-            .iter()
-            .zip(marks)
-            .map(|(m, mk)| {
-                let mut s = ProviderStatus::new(&m.profile);
-                s.down_until = mk.down_until;
-                s.backoff_until = mk.backoff_until;
-                s.lacks = mk.lacks;
-                s.guard = m.client.state().trip(m.client.config().key()).or_else(|| {
-                    // The member's cached read (a "not tripped" answer is trusted for
-                    // GUARD_CACHE): not one ledger read per provider per captcha.
-                    let trip = m
-                        .client
-                        .shared()
-                        .tripped(&**m.client.ledger(), wall_ms)
-                        .ok()
-                        .flatten()?;
-                    Some(AccountTrip {
-                        code: ErrorCode::parse(&trip.code),
-                        until: now + Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
-                    })
-                });
-                s
+    /// Provider `i`'s status for [`provider::next_provider_with`]: its marks, and its
+    /// account guard (its clones' local guard, or the fleet-wide one of its key's guard
+    /// ledger). Made for one provider when asked (no list per captcha).
+    fn status(&self, i: usize, now: Instant, wall_ms: u64) -> ProviderStatus<'_> {
+        let m = &self.members[i];
+        let mut s = ProviderStatus::new(&m.profile);
+        if let Some(mk) = self.lock().get(i) {
+            s.down_until = mk.down_until;
+            s.backoff_until = mk.backoff_until;
+            s.lacks = mk.lacks.clone();
+        }
+        s.guard = m.client.state().trip(m.client.config().key()).or_else(|| {
+            // The member's cached read (a "not tripped" answer is trusted for
+            // GUARD_CACHE): not one ledger read per provider per captcha.
+            let trip = m
+                .client
+                .shared()
+                .tripped(&**m.client.ledger(), wall_ms)
+                .ok()
+                .flatten()?;
+            Some(AccountTrip {
+                code: ErrorCode::parse(&trip.code),
+                until: now + Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
             })
-            .collect()
+        });
+        s
+    }
+
+    /// [`provider::next_provider`] from `from`: the first provider there or later that may
+    /// take a createTask of `family` now.
+    fn next(&self, from: usize, family: TaskFamily, now: Instant, wall_ms: u64) -> Option<usize> {
+        provider::next_provider_with(self.members.len(), from, family, now, |i| {
+            self.status(i, now, wall_ms)
+        })
     }
 
     /// Remembers `mark` for provider `i`. [`Mark::Down`] is also written to that key's
@@ -435,9 +440,10 @@ impl<T: Transport> Client<T> {
         let family = task.family();
         let mut tried: Vec<AttemptSummary> = Vec::new();
         let mut last: Option<Error> = None;
-        // The captcha's link: the caller key, or the first attempt's local id.
+        // The captcha's link: the caller key, or the first attempt's local id (made for each
+        // attempt's record, which owns it).
         let first_id = self.new_record_id();
-        let link = caller_key.map_or_else(|| first_id.to_string(), |k| k.key.to_owned());
+        let link = || caller_key.map_or_else(|| first_id.to_string(), |k| k.key.to_owned());
         let mut from = 0;
         // One deadline for the captcha, over every provider it is sent to.
         let base_policy = |m: &Member<T>| {
@@ -453,8 +459,7 @@ impl<T: Transport> Client<T> {
         loop {
             let now = self.transport().now();
             let wall = self.transport().wall_clock_ms();
-            let statuses = fleet.statuses(now, wall);
-            let Some(i) = provider::next_provider(&statuses, from, family, now) else {
+            let Some(i) = fleet.next(from, family, now, wall) else {
                 return Err(last.unwrap_or_else(|| {
                     if fleet.members.iter().all(|m| !m.profile.offers(family)) {
                         Error::invalid_input(format!(
@@ -479,10 +484,9 @@ impl<T: Transport> Client<T> {
                     }
                 }));
             };
-            let has_next = provider::next_provider(&statuses, i + 1, family, now).is_some();
-            drop(statuses);
+            let has_next = fleet.next(i + 1, family, now, wall).is_some();
             let member = &fleet.members[i];
-            let name = member.profile.name.clone();
+            let name = member.profile.name.as_str();
             // Refused locally (the family in this proxy mode): nothing is sent.
             if let Err(pe) = member.profile.wire_name(&task) {
                 let failure = Failure::of_create(&pe);
@@ -523,18 +527,18 @@ impl<T: Transport> Client<T> {
             let attempt = super::recorded::Linked {
                 caller_key,
                 id: first.then_some(first_id),
-                captcha: Some(link.clone()),
+                captcha: Some(link()),
                 chained: !first,
             };
             let result = member
                 .client
-                .solve_recorded_linked(task.clone(), policy_i, cancel, attempt)
+                .solve_recorded_linked(&task, policy_i, cancel, attempt)
                 .await;
             match result {
                 Ok(mut solved) => {
-                    solved.provider = Some(name.clone());
+                    solved.provider = Some(name.to_owned());
                     if !tried.is_empty() {
-                        tried.push(AttemptSummary::new(&name, Some(solved.task_id), "solved"));
+                        tried.push(AttemptSummary::new(name, Some(solved.task_id), "solved"));
                         solved.attempts = tried;
                     }
                     return Ok(solved);
@@ -548,7 +552,7 @@ impl<T: Transport> Client<T> {
                                 (self.transport().now(), self.transport().wall_clock_ms());
                             fleet.apply(i, mark, family, now, wall, err.code());
                             tried.push(AttemptSummary::new(
-                                &name,
+                                name,
                                 err.task_id(),
                                 outcome_name(attempt, &err),
                             ));
