@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::effects::{BuildTransport, CancelHandle, Transport};
 use crate::error::Error;
 use crate::ledger::Ledger;
+use crate::lifecycle::CallerKey;
 use crate::policy::PollPolicy;
 use crate::record::LocalId;
 use crate::solve::Solved;
@@ -150,7 +151,28 @@ impl<T: BuildTransport> Client<T> {
 impl<T: Transport> Client<T> {
     /// [`crate::Client::solve`], blocking.
     pub fn solve(&self, task: impl Into<TaskInput>) -> Result<Solved, Error> {
-        block_on(self.inner.solve(task))?
+        self.solve_here(task, None, None, None)
+    }
+
+    /// What [`crate::Client::solve`] and its variants run, on this thread's stack: with
+    /// several providers, the failover loop is polled in place, not boxed as the async
+    /// client boxes it (to keep each of its in-flight solves small): one allocation and one
+    /// copy of the loop's state fewer per task.
+    fn solve_here(
+        &self,
+        task: impl Into<TaskInput>,
+        policy: Option<PollPolicy>,
+        cancel: Option<&CancelHandle>,
+        caller_key: Option<CallerKey<'_>>,
+    ) -> Result<Solved, Error> {
+        let task = task.into().into_task()?;
+        match self.inner.fleet() {
+            Some(fleet) => block_on(
+                self.inner
+                    .solve_over_providers(fleet, task, policy, cancel, caller_key),
+            )?,
+            None => block_on(self.inner.solve_recorded(task, policy, cancel, caller_key))?,
+        }
     }
 
     /// [`Client::solve`] that ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)
@@ -161,7 +183,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         cancel: &CancelHandle,
     ) -> Result<Solved, Error> {
-        block_on(self.inner.solve_cancellable(task, cancel))?
+        self.solve_here(task, None, Some(cancel), None)
     }
 
     /// [`crate::Client::solve_with_policy`], blocking.
@@ -170,7 +192,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         policy: PollPolicy,
     ) -> Result<Solved, Error> {
-        block_on(self.inner.solve_with_policy(task, policy))?
+        self.solve_here(task, Some(policy), None, None)
     }
 
     /// [`crate::Client::resume`], blocking.
@@ -222,7 +244,11 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         caller_key: &str,
     ) -> Result<Solved, Error> {
-        block_on(self.inner.solve_with_caller_key(task, caller_key))?
+        let key = CallerKey {
+            key: caller_key,
+            replaces: None,
+        };
+        self.solve_here(task, None, None, Some(key))
     }
 
     /// [`crate::Client::solve_with_caller_key_replacing`], blocking.
@@ -232,10 +258,11 @@ impl<T: Transport> Client<T> {
         caller_key: &str,
         replaces: LocalId,
     ) -> Result<Solved, Error> {
-        block_on(
-            self.inner
-                .solve_with_caller_key_replacing(task, caller_key, replaces),
-        )?
+        let key = CallerKey {
+            key: caller_key,
+            replaces: Some(replaces),
+        };
+        self.solve_here(task, None, None, Some(key))
     }
 
     /// Solves `tasks` on at most `concurrency` scoped threads (at least one), and returns the

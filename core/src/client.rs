@@ -48,6 +48,8 @@ pub struct Client<T> {
     dialect: Option<crate::provider::Dialect>,
     /// The profile this client speaks to, when configured with one.
     profile: Option<Arc<crate::provider::Provider>>,
+    /// Its `charged_errors`, parsed once (not for each task's recorder).
+    charged: Vec<crate::ErrorCode>,
     /// Several providers, in failover order ([`ClientBuilder::provider`]).
     fleet: Option<Arc<Providers<T>>>,
 }
@@ -74,6 +76,7 @@ impl<T> Client<T> {
             shared: Arc::new(Shared::default()),
             dialect: None,
             profile: None,
+            charged: Vec::new(),
             fleet: None,
         }
     }
@@ -89,6 +92,11 @@ impl<T> Client<T> {
         } else {
             Some(crate::provider::Dialect::new(profile.clone())?)
         };
+        self.charged = profile
+            .charged_errors
+            .iter()
+            .map(|c| crate::ErrorCode::parse(c))
+            .collect();
         self.profile = Some(profile);
         Ok(self)
     }

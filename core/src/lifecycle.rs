@@ -287,7 +287,7 @@ pub(crate) struct Recorder<'a> {
     reserved: MicroUsd,
     /// The error codes the task's provider charges for although unsolved
     /// ([`Provider::charges_for`](crate::provider::Provider::charges_for)); empty: none.
-    charged: Vec<ErrorCode>,
+    charged: &'a [ErrorCode],
 }
 
 impl<'a> Recorder<'a> {
@@ -312,13 +312,13 @@ impl<'a> Recorder<'a> {
             created: rec.task_id().is_some(),
             lease_until: rec.lease().map_or(0, |l| l.until_ms),
             reserved: rec.spend_reserved(),
-            charged: Vec::new(),
+            charged: &[],
         }
     }
 
     /// The error codes the task's provider charges for although unsolved (Anti-Captcha:
     /// unsolvable): such an ending settles the reservation instead of releasing it.
-    pub(crate) fn with_charged(mut self, codes: Vec<ErrorCode>) -> Self {
+    pub(crate) fn with_charged(mut self, codes: &'a [ErrorCode]) -> Self {
         self.charged = codes;
         self
     }

@@ -20,6 +20,8 @@ use serde_json::Value;
 /// let id = LocalId::from_bytes([0xab; 16]);
 /// assert_eq!(id.to_string(), "abababababababababababababababab");
 /// assert_eq!(id.to_string().parse::<LocalId>(), Ok(id));
+/// let id = LocalId::from_bytes([0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xf0, 0x0f, 0x10, 0x9a, 0xbc, 0xde, 0xff]);
+/// assert_eq!(id.to_string(), "000123456789abcdeff00f109abcdeff");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalId([u8; 16]);
@@ -37,11 +39,16 @@ impl LocalId {
 }
 
 impl fmt::Display for LocalId {
+    /// One write of the 32 digits (not 16 formatted bytes: a failover solve shows its
+    /// first attempt's id as the captcha's link, once per task).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 

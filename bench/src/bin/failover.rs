@@ -15,6 +15,15 @@
 //! cargo run --release -p capmonster-bench --bin failover -- refusal 300
 //! ```
 //! `cpu` reads the calling thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`).
+//!
+//! - `profile single|two|dialect N`: N solves (after N/10 of warm-up) of one configuration
+//!   only, reading no clock, to count instructions per task under callgrind (which cannot
+//!   run `cpu`: the thread CPU clock's system call crashes it) or `perf stat`:
+//!
+//! ```text
+//! valgrind --tool=callgrind --callgrind-out-file=two.out target/release/failover profile two 3000
+//! callgrind_annotate --inclusive=yes two.out | grep capmonster
+//! ```
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -67,9 +76,9 @@ fn run_cpu(name: &str, client: &Client, n: usize) -> (Duration, Duration) {
     (thread_cpu() - cpu0, wall0.elapsed())
 }
 
-fn cpu(n: usize) {
-    let cm = Sim::spawn(SimConfig::instant()).expect("sim");
-    let ac = Sim::spawn(SimConfig::instant().with_dialect(Dialect::AntiCaptcha)).expect("sim");
+/// The three configurations `cpu` compares: CapMonster alone, no provider configured; two
+/// providers, the first (CapMonster) answering; Anti-Captcha alone.
+fn clients(cm: &Sim, ac: &Sim) -> [Client; 3] {
     let single = Client::builder()
         .config(config().with_base_url(&cm.base_url()).expect("url"))
         .no_proxy()
@@ -77,17 +86,47 @@ fn cpu(n: usize) {
         .expect("client");
     let fleet = Client::builder()
         .config(config())
-        .provider(account("capmonster", &cm))
-        .provider(account("anti-captcha", &ac))
+        .provider(account("capmonster", cm))
+        .provider(account("anti-captcha", ac))
         .no_proxy()
         .build()
         .expect("client");
     let dialect = Client::builder()
         .config(config())
-        .provider(account("anti-captcha", &ac))
+        .provider(account("anti-captcha", ac))
         .no_proxy()
         .build()
         .expect("client");
+    [single, fleet, dialect]
+}
+
+/// N solves of one configuration, no clock read: for callgrind or `perf stat`.
+fn profile(which: &str, n: usize) -> Result<(), String> {
+    let i = match which {
+        "single" => 0,
+        "two" => 1,
+        "dialect" => 2,
+        other => return Err(format!("profile: unknown configuration {other:?}")),
+    };
+    let cm = Sim::spawn(SimConfig::instant()).expect("sim");
+    let ac = Sim::spawn(SimConfig::instant().with_dialect(Dialect::AntiCaptcha)).expect("sim");
+    let client = &clients(&cm, &ac)[i];
+    for _ in 0..n / 10 {
+        let _ = client.solve(task());
+    }
+    for _ in 0..n {
+        client
+            .solve(task())
+            .unwrap_or_else(|e| panic!("{which}: {e}"));
+    }
+    println!("profile {which}: {n} solves");
+    Ok(())
+}
+
+fn cpu(n: usize) {
+    let cm = Sim::spawn(SimConfig::instant()).expect("sim");
+    let ac = Sim::spawn(SimConfig::instant().with_dialect(Dialect::AntiCaptcha)).expect("sim");
+    let [single, fleet, dialect] = clients(&cm, &ac);
     let clients = [
         ("CapMonster alone, no provider configured", &single),
         ("capmonster + anti-captcha, the first answers", &fleet),
@@ -219,11 +258,21 @@ fn refusal(n: usize) {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n = |d: usize| args.get(1).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let usage = "usage: failover cpu [N] | failover refusal [N] | \
+                 failover profile single|two|dialect [N]";
     match args.first().map(String::as_str) {
         Some("cpu") => cpu(n(2000)),
         Some("refusal") => refusal(n(300)),
+        Some("profile") => {
+            let which = args.get(1).map_or("two", String::as_str);
+            let n = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(3000);
+            if let Err(e) = profile(which, n) {
+                eprintln!("{e}\n{usage}");
+                return ExitCode::from(2);
+            }
+        }
         _ => {
-            eprintln!("usage: failover cpu [N] | failover refusal [N]");
+            eprintln!("{usage}");
             return ExitCode::from(2);
         }
     }

@@ -158,6 +158,12 @@ impl Ledger for GuardSplit {
     fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
         self.records.update(id, change)
     }
+    // Forwarded, not left to the trait's default (which calls `update` and copies the whole
+    // record out): the driving loop records a task's life through it, and the records
+    // ledger may do it without the copy (the memory ledger does).
+    fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+        self.records.apply_change(id, change)
+    }
     fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
         self.records.get(id)
     }
@@ -301,35 +307,40 @@ impl<T: Transport> Providers<T> {
         self.marks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Each provider's status for [`provider::next_provider`]: its marks, and its account
-    /// guard (its clones' local guard, or the fleet-wide one of its key's guard ledger).
-    fn statuses(&self, now: Instant, wall_ms: u64) -> Vec<ProviderStatus<'_>> {
-        let marks = self.lock().clone();
-        self.members
-            .iter()
-            .zip(marks)
-            .map(|(m, mk)| {
-                let mut s = ProviderStatus::new(&m.profile);
-                s.down_until = mk.down_until;
-                s.backoff_until = mk.backoff_until;
-                s.lacks = mk.lacks;
-                s.guard = m.client.state().trip(m.client.config().key()).or_else(|| {
-                    // The member's cached read (a "not tripped" answer is trusted for
-                    // GUARD_CACHE): not one ledger read per provider per captcha.
-                    let trip = m
-                        .client
-                        .shared()
-                        .tripped(&**m.client.ledger(), wall_ms)
-                        .ok()
-                        .flatten()?;
-                    Some(AccountTrip {
-                        code: ErrorCode::parse(&trip.code),
-                        until: now + Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
-                    })
-                });
-                s
+    /// Provider `i`'s status for [`provider::next_provider_with`]: its marks, and its
+    /// account guard (its clones' local guard, or the fleet-wide one of its key's guard
+    /// ledger). Made for one provider when asked (no list per captcha).
+    fn status(&self, i: usize, now: Instant, wall_ms: u64) -> ProviderStatus<'_> {
+        let m = &self.members[i];
+        let mut s = ProviderStatus::new(&m.profile);
+        if let Some(mk) = self.lock().get(i) {
+            s.down_until = mk.down_until;
+            s.backoff_until = mk.backoff_until;
+            s.lacks = mk.lacks.clone();
+        }
+        s.guard = m.client.state().trip(m.client.config().key()).or_else(|| {
+            // The member's cached read (a "not tripped" answer is trusted for
+            // GUARD_CACHE): not one ledger read per provider per captcha.
+            let trip = m
+                .client
+                .shared()
+                .tripped(&**m.client.ledger(), wall_ms)
+                .ok()
+                .flatten()?;
+            Some(AccountTrip {
+                code: ErrorCode::parse(&trip.code),
+                until: now + Duration::from_millis(trip.until_ms.saturating_sub(wall_ms)),
             })
-            .collect()
+        });
+        s
+    }
+
+    /// [`provider::next_provider`] from `from`: the first provider there or later that may
+    /// take a createTask of `family` now.
+    fn next(&self, from: usize, family: TaskFamily, now: Instant, wall_ms: u64) -> Option<usize> {
+        provider::next_provider_with(self.members.len(), from, family, now, |i| {
+            self.status(i, now, wall_ms)
+        })
     }
 
     /// Remembers `mark` for provider `i`. [`Mark::Down`] is also written to that key's
@@ -429,9 +440,10 @@ impl<T: Transport> Client<T> {
         let family = task.family();
         let mut tried: Vec<AttemptSummary> = Vec::new();
         let mut last: Option<Error> = None;
-        // The captcha's link: the caller key, or the first attempt's local id.
+        // The captcha's link: the caller key, or the first attempt's local id (made for each
+        // attempt's record, which owns it).
         let first_id = self.new_record_id();
-        let link = caller_key.map_or_else(|| first_id.to_string(), |k| k.key.to_owned());
+        let link = || caller_key.map_or_else(|| first_id.to_string(), |k| k.key.to_owned());
         let mut from = 0;
         // One deadline for the captcha, over every provider it is sent to.
         let base_policy = |m: &Member<T>| {
@@ -447,8 +459,7 @@ impl<T: Transport> Client<T> {
         loop {
             let now = self.transport().now();
             let wall = self.transport().wall_clock_ms();
-            let statuses = fleet.statuses(now, wall);
-            let Some(i) = provider::next_provider(&statuses, from, family, now) else {
+            let Some(i) = fleet.next(from, family, now, wall) else {
                 return Err(last.unwrap_or_else(|| {
                     if fleet.members.iter().all(|m| !m.profile.offers(family)) {
                         Error::invalid_input(format!(
@@ -473,10 +484,9 @@ impl<T: Transport> Client<T> {
                     }
                 }));
             };
-            let has_next = provider::next_provider(&statuses, i + 1, family, now).is_some();
-            drop(statuses);
+            let has_next = fleet.next(i + 1, family, now, wall).is_some();
             let member = &fleet.members[i];
-            let name = member.profile.name.clone();
+            let name = member.profile.name.as_str();
             // Refused locally (the family in this proxy mode): nothing is sent.
             if let Err(pe) = member.profile.wire_name(&task) {
                 let failure = Failure::of_create(&pe);
@@ -517,18 +527,18 @@ impl<T: Transport> Client<T> {
             let attempt = super::recorded::Linked {
                 caller_key,
                 id: first.then_some(first_id),
-                captcha: Some(link.clone()),
+                captcha: Some(link()),
                 chained: !first,
             };
             let result = member
                 .client
-                .solve_recorded_linked(task.clone(), policy_i, cancel, attempt)
+                .solve_recorded_linked(&task, policy_i, cancel, attempt)
                 .await;
             match result {
                 Ok(mut solved) => {
-                    solved.provider = Some(name.clone());
+                    solved.provider = Some(name.to_owned());
                     if !tried.is_empty() {
-                        tried.push(AttemptSummary::new(&name, Some(solved.task_id), "solved"));
+                        tried.push(AttemptSummary::new(name, Some(solved.task_id), "solved"));
                         solved.attempts = tried;
                     }
                     return Ok(solved);
@@ -542,7 +552,7 @@ impl<T: Transport> Client<T> {
                                 (self.transport().now(), self.transport().wall_clock_ms());
                             fleet.apply(i, mark, family, now, wall, err.code());
                             tried.push(AttemptSummary::new(
-                                &name,
+                                name,
                                 err.task_id(),
                                 outcome_name(attempt, &err),
                             ));
@@ -602,5 +612,86 @@ impl<T: Transport> Client<T> {
             None => vec![self.provider_name().to_owned()],
             Some(f) => f.members.iter().map(|m| m.profile.name.clone()).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::MemoryLedger;
+
+    /// A memory ledger that logs which of `update` and `apply_change` it was called with.
+    #[derive(Default)]
+    struct Logged {
+        inner: MemoryLedger,
+        calls: Mutex<Vec<&'static str>>,
+    }
+
+    impl Ledger for Logged {
+        fn insert(&self, record: &TaskRecord) -> Result<(), LedgerError> {
+            self.inner.insert(record)
+        }
+        fn insert_keyed(
+            &self,
+            record: &TaskRecord,
+            replaces: Option<LocalId>,
+        ) -> Result<KeyedInsert, LedgerError> {
+            self.inner.insert_keyed(record, replaces)
+        }
+        fn update(&self, id: LocalId, change: &Change) -> Result<Applied, LedgerError> {
+            self.calls.lock().unwrap().push("update");
+            self.inner.update(id, change)
+        }
+        fn apply_change(&self, id: LocalId, change: &Change) -> Result<u32, LedgerError> {
+            self.calls.lock().unwrap().push("apply_change");
+            self.inner.apply_change(id, change)
+        }
+        fn get(&self, id: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
+            self.inner.get(id)
+        }
+        fn find_by_task_id(&self, task_id: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
+            self.inner.find_by_task_id(task_id)
+        }
+        fn find_by_caller_key(&self, key: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+            self.inner.find_by_caller_key(key)
+        }
+        fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+            self.inner.list_unfinished()
+        }
+        fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+            self.inner.list_all()
+        }
+        fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
+            self.inner.spend_totals()
+        }
+        fn trip_guard(&self, code: &str, until_ms: u64) -> Result<GuardTrip, LedgerError> {
+            self.inner.trip_guard(code, until_ms)
+        }
+        fn guard_tripped(&self, now_ms: u64) -> Result<Option<GuardTrip>, LedgerError> {
+            self.inner.guard_tripped(now_ms)
+        }
+    }
+
+    /// A provider's ledger (records here, its key's guard there) hands the records ledger
+    /// `apply_change` as it is: the trait's default would turn it into `update`, which
+    /// copies the whole record out, twice per solve of every provider.
+    #[test]
+    fn guard_split_forwards_apply_change_to_the_records() {
+        let records = Arc::new(Logged::default());
+        let split = GuardSplit {
+            records: records.clone(),
+            guard: Arc::new(MemoryLedger::new()),
+        };
+        let id = LocalId::from_bytes([7; 16]);
+        let task = Task::from_json(serde_json::json!({
+            "type": "RecaptchaV2TaskProxyless",
+            "websiteURL": "https://example.com/",
+            "websiteKey": "k"
+        }))
+        .unwrap();
+        split.insert(&TaskRecord::intent(id, &task, 1_000)).unwrap();
+        let change = Change::PollsSent { sent: 0 };
+        assert_eq!(split.apply_change(id, &change).unwrap(), 0);
+        assert_eq!(*records.calls.lock().unwrap(), ["apply_change"]);
     }
 }

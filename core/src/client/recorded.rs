@@ -185,7 +185,7 @@ impl<T: Transport> Client<T> {
             caller_key,
             ..Linked::default()
         };
-        self.solve_recorded_linked(task, policy, cancel, linked)
+        self.solve_recorded_linked(&task, policy, cancel, linked)
             .await
     }
 
@@ -193,24 +193,24 @@ impl<T: Transport> Client<T> {
     /// `linked` says.
     pub(crate) async fn solve_recorded_linked(
         &self,
-        task: Task,
+        task: &Task,
         policy: Option<PollPolicy>,
         cancel: Option<&CancelHandle>,
         linked: Linked<'_>,
     ) -> Result<Solved, Error> {
         let now = self.transport().now();
         let mut solve = match policy {
-            Some(p) => Solve::with_policy(self.config(), &task, p, now),
-            None => self.state().new_solve(self.config(), &task, now),
+            Some(p) => Solve::with_policy(self.config(), task, p, now),
+            None => self.state().new_solve(self.config(), task, now),
         };
         if let Some(d) = self.dialect() {
-            solve = solve.with_provider(d.clone(), Some(&task));
+            solve = solve.with_provider(d.clone(), Some(task));
         }
         if solve.is_terminal() {
             // Refused locally (an image over the limit): nothing to record, nothing sent.
             return self.drive(&mut solve, cancel, None).await;
         }
-        let (_, recorder) = self.record_intent(&task, solve.policy().timeout, linked)?;
+        let (_, recorder) = self.record_intent(task, solve.policy().timeout, linked)?;
         let mut recorder = recorder.with_charged(self.charged_codes());
         self.drive(&mut solve, cancel, Some(&mut recorder)).await
     }
@@ -589,16 +589,8 @@ impl<T: Transport> Client<T> {
 
     /// The codes this client's provider charges for although unsolved (none without a
     /// profile: CapMonster's path as before).
-    fn charged_codes(&self) -> Vec<crate::ErrorCode> {
-        self.profile
-            .as_deref()
-            .map(|p| {
-                p.charged_errors
-                    .iter()
-                    .map(|c| crate::ErrorCode::parse(c))
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn charged_codes(&self) -> &[crate::ErrorCode] {
+        &self.charged
     }
 
     /// createTask only, recorded: the intent before it is sent, the task id after (the record

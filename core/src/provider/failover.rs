@@ -502,10 +502,18 @@ pub fn next_provider(
     family: TaskFamily,
     now: Instant,
 ) -> Option<usize> {
-    order
-        .iter()
-        .enumerate()
-        .skip(from)
-        .find(|(_, s)| s.usable(family, now))
-        .map(|(i, _)| i)
+    next_provider_with(order.len(), from, family, now, |i| &order[i])
+}
+
+/// [`next_provider`] over `len` providers whose statuses are made on demand: `status(i)` is
+/// asked for `i = from, from + 1, …` (below `len`) only until one is usable, so that a
+/// client need not gather every provider's status for each captcha.
+pub fn next_provider_with<'a, S: std::borrow::Borrow<ProviderStatus<'a>>>(
+    len: usize,
+    from: usize,
+    family: TaskFamily,
+    now: Instant,
+    mut status: impl FnMut(usize) -> S,
+) -> Option<usize> {
+    (from..len).find(|&i| status(i).borrow().usable(family, now))
 }

@@ -53,7 +53,7 @@ mod translate;
 pub use dialect::Dialect;
 pub use failover::{
     Attempt, AttemptSummary, FailoverOptions, Failure, Mark, ProviderStatus, Verdict, failover,
-    next_provider,
+    next_provider, next_provider_with,
 };
 pub use translate::{Created, ProviderError, ProviderErrorKind, Reading};
 

@@ -197,16 +197,19 @@ impl Provider {
     /// does not offer the family (in that proxy mode).
     pub fn wire_name(&self, task: &Task) -> Result<Option<&FamilyNames>, ProviderError> {
         let family = task.family();
-        let with_proxy = has_proxy(task.as_json());
+        // Whether the task carries a proxy is read only where it matters (a family passed
+        // through unrenamed needs no proxy-mode name: CapMonster's, for every task).
         let Some(names) = self.family_names(family) else {
             if self.pass_through_unlisted {
                 return Ok(None);
             }
+            let with_proxy = has_proxy(task.as_json());
             return Err(ProviderError::new(
                 self,
                 ProviderErrorKind::NotOffered { family, with_proxy },
             ));
         };
+        let with_proxy = has_proxy(task.as_json());
         let wire = if with_proxy {
             &names.proxy
         } else {
