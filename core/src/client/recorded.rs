@@ -185,8 +185,11 @@ impl<T: Transport> Client<T> {
             caller_key,
             ..Linked::default()
         };
-        self.solve_recorded_linked(&task, policy, cancel, linked)
-            .await
+        // Prepared in place rather than through `solve_recorded_linked`: a nested `async fn`
+        // would keep its own copies of the policy and the link beside these for the whole
+        // solve (memory per in-flight solve).
+        let (mut solve, mut recorder) = self.prepare_recorded(&task, policy, linked)?;
+        self.drive(&mut solve, cancel, recorder.as_mut()).await
     }
 
     /// [`Client::solve_recorded`] at this client's one provider, its record made as
@@ -198,6 +201,19 @@ impl<T: Transport> Client<T> {
         cancel: Option<&CancelHandle>,
         linked: Linked<'_>,
     ) -> Result<Solved, Error> {
+        let (mut solve, mut recorder) = self.prepare_recorded(task, policy, linked)?;
+        self.drive(&mut solve, cancel, recorder.as_mut()).await
+    }
+
+    /// The machine of a recorded solve of `task` at this client's one provider, and its
+    /// recorder once the intent is recorded as `linked` says (none when the machine refused
+    /// the task locally: nothing to record, nothing to send).
+    fn prepare_recorded(
+        &self,
+        task: &Task,
+        policy: Option<PollPolicy>,
+        linked: Linked<'_>,
+    ) -> Result<(Solve, Option<Recorder<'_>>), Error> {
         let now = self.transport().now();
         let mut solve = match policy {
             Some(p) => Solve::with_policy(self.config(), task, p, now),
@@ -207,12 +223,11 @@ impl<T: Transport> Client<T> {
             solve = solve.with_provider(d.clone(), Some(task));
         }
         if solve.is_terminal() {
-            // Refused locally (an image over the limit): nothing to record, nothing sent.
-            return self.drive(&mut solve, cancel, None).await;
+            // Refused locally (an image over the limit).
+            return Ok((solve, None));
         }
         let (_, recorder) = self.record_intent(task, solve.policy().timeout, linked)?;
-        let mut recorder = recorder.with_charged(self.charged_codes());
-        self.drive(&mut solve, cancel, Some(&mut recorder)).await
+        Ok((solve, Some(recorder.with_charged(self.charged_codes()))))
     }
 
     /// [`Client::solve`] whose record carries `caller_key`, an opaque string the caller
