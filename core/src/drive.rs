@@ -139,7 +139,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             }
             trace::sent(kind);
             // Boxed: a solve spends most of its life waiting, and at most the transport's
-            // in-flight bound of requests are out at once, so the send's state (776 bytes
+            // in-flight bound of requests are out at once, so the send's state (under a KiB
             // in capmonster-hyper) lives on the heap for the request only.
             match Box::pin(transport.send(out)).await {
                 Ok(resp) => {
