@@ -58,9 +58,11 @@
 //!
 //! # Settings this crate forces
 //!
-//! Whatever the agent's own configuration, every request is sent with these settings: the
-//! timeout as a per-request override (`Agent::configure_request`), the others too on a
-//! user-supplied agent (the default agent is built with them):
+//! Whatever the agent's own configuration, every request is sent with these settings. The
+//! default agent is built with them, and applies each request's deadline in its own resolver
+//! and connector chain (no per-request ureq configuration, which would copy the agent's whole
+//! configuration into every request); on a user-supplied agent they are set on each request
+//! as a per-request override (`Agent::configure_request`), the timeout included:
 //!
 //! * `http_status_as_error(false)`: an HTTP status is data, never an error (the body of a
 //!   402 or 403 is the service's answer and the core reads it).
@@ -70,6 +72,9 @@
 //!   deadline the core computed for that request (by default 20 s, never beyond the task's
 //!   overall deadline; see [`Config::with_request_timeout`](capmonster_core::Config::with_request_timeout)). Finer timeouts that a
 //!   user-supplied agent sets (connect, per read, ...) still apply, and can only fail earlier.
+//!   On the default agent the same deadline bounds the name lookup, the connect (TLS
+//!   handshake and proxy included) and every read and write, the body's too, and its expiry
+//!   is reported as ureq's global timeout, as `timeout_global` is.
 //!   The default agent hands each socket read and write the time left rounded up to the next
 //!   whole millisecond (the kernel rounds a socket timeout up to its tick, 1 to 10 ms,
 //!   anyway): requests of the same timeout then give the socket the same value, which ureq

@@ -10,6 +10,8 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
+use crate::timeouts::bounded_left;
+
 /// How long the default agent's resolver reuses a successful name lookup.
 pub const DNS_CACHE_TTL: Duration = Duration::from_secs(10);
 
@@ -76,7 +78,7 @@ impl Resolver for CachingResolver {
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let (Some(authority), Some(port)) = (uri.authority(), uri_port(uri)) else {
             // Not an http(s) URL with a host: ureq's resolver reports the error.
-            return self.inner.resolve(uri, config, timeout);
+            return self.inner.resolve(uri, config, bounded_left(timeout)?);
         };
         let host = authority.host();
         let literal = host.trim_start_matches('[').trim_end_matches(']');
@@ -102,7 +104,7 @@ impl Resolver for CachingResolver {
                 return Ok(addrs.clone());
             }
         }
-        let addrs = match self.inner.resolve(uri, config, timeout) {
+        let addrs = match self.inner.resolve(uri, config, bounded_left(timeout)?) {
             Err(ureq::Error::Io(e)) => return Err(ureq::Error::Other(Box::new(LookupFailed(e)))),
             other => other?,
         };

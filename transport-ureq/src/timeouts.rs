@@ -13,11 +13,56 @@
 //! 10 ms) anyway. A deadline that shrinks (a poll near the task's deadline) is a different
 //! value and is set, and ureq still fails a read or write whose time left is zero before
 //! trying it.
+//!
+//! The request's deadline reaches the default agent's I/O the same way, without a
+//! per-request ureq configuration (which copies the agent's whole `Config` into every
+//! request): [`with_deadline`] sets it for the calling thread while the request runs (ureq's
+//! blocking API performs all of a request's I/O, and the body's, on the caller's thread), and
+//! [`bounded`] cuts every wait (name lookup, connect, each read and write) to the time left
+//! until it, reported as ureq's global timeout as before.
 
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
+use ureq::Timeout;
 use ureq::unversioned::transport::time::Duration as UreqDuration;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+thread_local! {
+    /// The deadline of the request this thread is running on the default agent, if any.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `deadline` bounding every wait of the default agent on this thread (the
+/// previous deadline, if any, restored after, also on unwinding).
+pub(crate) fn with_deadline<R>(deadline: Instant, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Instant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEADLINE.set(self.0);
+        }
+    }
+    let _restore = Restore(DEADLINE.replace(Some(deadline)));
+    f()
+}
+
+/// `timeout` cut to the time left until this thread's request deadline ([`with_deadline`])
+/// when that is sooner (then reported as the global timeout, as ureq's own global timeout
+/// is); unchanged without a deadline.
+pub(crate) fn bounded(mut timeout: NextTimeout) -> NextTimeout {
+    if let Some(deadline) = DEADLINE.get() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let sooner = match timeout.after {
+            UreqDuration::Exact(d) => left < d,
+            UreqDuration::NotHappening => true,
+        };
+        if sooner {
+            timeout.after = UreqDuration::Exact(left);
+            timeout.reason = Timeout::Global;
+        }
+    }
+    timeout
+}
 
 /// One millisecond, in nanoseconds.
 const MS_NANOS: u32 = 1_000_000;
@@ -42,6 +87,53 @@ pub(crate) fn rounded(mut timeout: NextTimeout) -> NextTimeout {
     timeout
 }
 
+/// [`bounded`], or `Err(Timeout)` if no time is left (a zero timeout means "wait a second" to
+/// ureq's connector and resolver).
+pub(crate) fn bounded_left(timeout: NextTimeout) -> Result<NextTimeout, ureq::Error> {
+    let timeout = bounded(timeout);
+    if timeout.after.is_zero() {
+        Err(ureq::Error::Timeout(timeout.reason))
+    } else {
+        Ok(timeout)
+    }
+}
+
+/// The first link of the default agent's connector chain: hands the rest of the chain
+/// (TCP connect, SOCKS or CONNECT proxy, TLS handshake) the connect timeout [`bounded`] by
+/// the request's deadline.
+#[derive(Debug)]
+pub(crate) struct DeadlineConnect<C>(pub(crate) C);
+
+impl<C: Connector<()>> Connector<()> for DeadlineConnect<C> {
+    type Out = C::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        // ureq's TCP connector waits a second on a zero timeout: the deadline passed (during
+        // the lookup) fails here, before anything is sent, as ureq's global timeout would.
+        let timeout = bounded_left(details.timeout)?;
+        if timeout == details.timeout {
+            return self.0.connect(details, chained);
+        }
+        let details = ConnectionDetails {
+            uri: details.uri,
+            addrs: details.addrs.clone(),
+            config: details.config,
+            request_level: details.request_level,
+            resolver: details.resolver,
+            now: details.now,
+            timeout,
+            current_time: details.current_time.clone(),
+            run_connector: details.run_connector.clone(),
+            register_shutdown: details.register_shutdown.clone(),
+        };
+        self.0.connect(&details, chained)
+    }
+}
+
 /// The last link of the default agent's connector chain: wraps each connection's transport
 /// (plain or TLS) in [`RoundedTimeouts`].
 #[derive(Debug, Default)]
@@ -59,8 +151,8 @@ impl<In: Transport> Connector<In> for RoundTimeouts {
     }
 }
 
-/// A transport whose reads and writes get the time left rounded up to the millisecond
-/// ([`rounded`]); everything else is the inner transport's.
+/// A transport whose reads and writes get the time left [`bounded`] by the request's deadline
+/// and rounded up to the millisecond ([`rounded`]); everything else is the inner transport's.
 #[derive(Debug)]
 pub(crate) struct RoundedTimeouts<T>(pub(crate) T);
 
@@ -70,11 +162,11 @@ impl<T: Transport> Transport for RoundedTimeouts<T> {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.0.transmit_output(amount, rounded(timeout))
+        self.0.transmit_output(amount, rounded(bounded(timeout)))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.0.await_input(rounded(timeout))
+        self.0.await_input(rounded(bounded(timeout)))
     }
 
     fn is_open(&mut self) -> bool {
@@ -152,6 +244,41 @@ mod tests {
 
     fn exact(d: Duration) -> UreqDuration {
         UreqDuration::Exact(d)
+    }
+
+    /// Within [`with_deadline`], a wait with no timeout of its own, or a longer one, is cut to
+    /// the time left and reported as the global timeout; a shorter one is kept; a passed
+    /// deadline fails before waiting; outside, and after, nothing is changed.
+    #[test]
+    fn the_thread_deadline_bounds_every_wait() {
+        let never = NextTimeout::default();
+        assert_eq!(bounded(never), never);
+        let long = NextTimeout {
+            reason: Timeout::Connect,
+            ..left(Duration::from_secs(60))
+        };
+        let short = NextTimeout {
+            reason: Timeout::Connect,
+            ..left(Duration::from_millis(5))
+        };
+        with_deadline(Instant::now() + Duration::from_secs(10), || {
+            for t in [never, long] {
+                let b = bounded(t);
+                assert_eq!(b.reason, Timeout::Global);
+                assert!(matches!(b.after, UreqDuration::Exact(d)
+                    if d <= Duration::from_secs(10) && d > Duration::from_secs(9)));
+            }
+            assert_eq!(bounded(short), short);
+            with_deadline(Instant::now(), || {
+                assert!(matches!(
+                    bounded_left(never),
+                    Err(ureq::Error::Timeout(Timeout::Global))
+                ));
+            });
+            assert!(bounded_left(long).is_ok(), "the outer deadline is restored");
+        });
+        assert_eq!(bounded(long), long);
+        assert_eq!(bounded(never), never);
     }
 
     /// 100 requests of a 20 s timeout on one connection, each made a few microseconds after

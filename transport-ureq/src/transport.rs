@@ -15,7 +15,7 @@ use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::errors;
 use crate::resolver::CachingResolver;
-use crate::timeouts::RoundTimeouts;
+use crate::timeouts::{DeadlineConnect, RoundTimeouts, with_deadline};
 
 /// The most idle connections the default agent keeps in its pool (per host, and overall).
 /// ureq's own default is 3 per host, fewer than the threads of a typical `solve_many`, whose
@@ -117,7 +117,9 @@ fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
 
 /// The default agent: rustls (ring provider, webpki or native roots), HTTP status as data,
 /// no redirects, a larger idle pool, [`CachingResolver`], and socket timeouts rounded up to
-/// the millisecond ([`RoundTimeouts`]). Timeouts are set per request.
+/// the millisecond ([`RoundTimeouts`]). Each request's deadline bounds its name lookup,
+/// connect, and every read and write ([`with_deadline`], [`DeadlineConnect`]) without a
+/// per-request ureq configuration.
 /// It has every setting [`send_blocking`] forces on a user's agent (no need to set them again
 /// on each request).
 fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
@@ -138,7 +140,7 @@ fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
         .build();
     Ok(Agent::with_parts(
         config,
-        DefaultConnector::default().chain(RoundTimeouts),
+        DeadlineConnect(DefaultConnector::default()).chain(RoundTimeouts),
         CachingResolver::default(),
     ))
 }
@@ -231,7 +233,8 @@ impl Transport for UreqTransport {
 
 /// Performs one request with the forced per-request settings and reads the body to the limit.
 /// The settings the default agent already has (status as data, no redirects, any scheme) are
-/// set again only on a user's agent (`custom`); the timeout, on every request.
+/// set again only on a user's agent (`custom`), with the timeout; the default agent applies
+/// the deadline in its resolver and connector chain instead ([`with_deadline`]).
 fn send_blocking(
     agent: &Agent,
     custom: bool,
@@ -250,22 +253,33 @@ fn send_blocking(
             "the request's deadline passed before it was sent",
         ));
     }
-    let mut config = agent.configure_request(out.request);
-    if custom {
-        config = config
+    let limit = u64::try_from(out.body_limit).unwrap_or(u64::MAX);
+    let run = |request| -> Result<_, TransportError> {
+        let response = agent.run(request).map_err(errors::map_send_error)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|e| errors::map_body_error(e, out.body_limit))?;
+        Ok((parts, bytes))
+    };
+    let (parts, bytes) = if custom {
+        // A user's agent: its connector knows nothing of this crate's deadline, so the
+        // request carries it (and the forced settings) in its own ureq configuration.
+        let request = agent
+            .configure_request(out.request)
             .http_status_as_error(false)
             .max_redirects(0)
-            .https_only(false);
-    }
-    let request = config.timeout_global(Some(timeout)).build();
-    let response = agent.run(request).map_err(errors::map_send_error)?;
-    let (parts, mut body) = response.into_parts();
-    let limit = u64::try_from(out.body_limit).unwrap_or(u64::MAX);
-    let bytes = body
-        .with_config()
-        .limit(limit)
-        .read_to_vec()
-        .map_err(|e| errors::map_body_error(e, out.body_limit))?;
+            .https_only(false)
+            .timeout_global(Some(timeout))
+            .build();
+        run(request)?
+    } else {
+        // The default agent: its resolver and connector chain cut every wait to the time
+        // left until the deadline (timeouts.rs), on this thread, body included.
+        with_deadline(now + timeout, || run(out.request))?
+    };
     Ok(Response::from_parts(parts, bytes))
 }
 
