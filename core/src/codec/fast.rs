@@ -136,6 +136,19 @@ fn short_decimal(token: &[u8]) -> Option<f64> {
     Some(m / POW10[frac.len()])
 }
 
+/// Where a top-level member goes in the [`Envelope`].
+#[derive(Clone, Copy)]
+enum Slot {
+    ErrorId,
+    ErrorCode,
+    ErrorDescription,
+    TaskId,
+    Status,
+    Solution,
+    /// `rest` (or, in a flat object, any key).
+    Other,
+}
+
 struct Scanner<'a> {
     /// The body, known to be UTF-8.
     s: &'a str,
@@ -157,15 +170,6 @@ impl<'a> Scanner<'a> {
 
     fn eat(&mut self, c: u8) -> Option<()> {
         (self.peek() == Some(c)).then(|| self.i += 1)
-    }
-
-    /// `"key" :` with the whitespace around, the key returned.
-    fn key(&mut self) -> Option<&'a str> {
-        let key = self.string()?;
-        self.ws();
-        self.eat(b':')?;
-        self.ws();
-        Some(key)
     }
 
     /// After a member: `,` (then `true`: another member follows) or `}` (`false`).
@@ -192,25 +196,84 @@ impl<'a> Scanner<'a> {
         Some(self.eat(b'}').is_none())
     }
 
+    /// A key the answers use, read by comparing the bytes at the cursor (from the opening
+    /// quote) with its literal, or `None` (cursor unmoved) for any other key: the common keys
+    /// skip the search for the closing quote. A literal followed by its closing quote is that
+    /// key exactly, so this reads what [`string`](Self::string) would.
+    fn known_key(&mut self) -> Option<(Slot, &'static str)> {
+        /// Whether `rest` is `"` + `lit` + `"`...: fixed-size compares, no call.
+        fn at<const N: usize>(rest: &[u8], lit: &[u8; N]) -> bool {
+            rest.get(1..N + 2)
+                .is_some_and(|s| s[..N] == lit[..] && s[N] == b'"')
+        }
+        let rest = &self.b[self.i..];
+        if rest.first() != Some(&b'"') {
+            return None;
+        }
+        let found = match *rest.get(1)? {
+            b'e' if at(rest, b"errorId") => (Slot::ErrorId, "errorId"),
+            b'e' if at(rest, b"errorCode") => (Slot::ErrorCode, "errorCode"),
+            b'e' if at(rest, b"errorDescription") => (Slot::ErrorDescription, "errorDescription"),
+            b'e' if at(rest, b"endTime") => (Slot::Other, "endTime"),
+            b't' if at(rest, b"taskId") => (Slot::TaskId, "taskId"),
+            b's' if at(rest, b"status") => (Slot::Status, "status"),
+            b's' if at(rest, b"solution") => (Slot::Solution, "solution"),
+            b's' if at(rest, b"solveCount") => (Slot::Other, "solveCount"),
+            b'c' if at(rest, b"cost") => (Slot::Other, "cost"),
+            b'c' if at(rest, b"createTime") => (Slot::Other, "createTime"),
+            b'i' if at(rest, b"ip") => (Slot::Other, "ip"),
+            b'g' if at(rest, b"gRecaptchaResponse") => (Slot::Other, "gRecaptchaResponse"),
+            b't' if at(rest, b"token") => (Slot::Other, "token"),
+            b't' if at(rest, b"text") => (Slot::Other, "text"),
+            _ => return None,
+        };
+        self.i += found.1.len() + 2;
+        Some(found)
+    }
+
+    /// `"key" :` with the whitespace around: which envelope slot it fills, and the key.
+    fn slot_key(&mut self) -> Option<(Slot, &'a str)> {
+        let found = match self.known_key() {
+            Some(found) => found,
+            None => {
+                let key = self.string()?;
+                let slot = match key {
+                    "errorId" => Slot::ErrorId,
+                    "errorCode" => Slot::ErrorCode,
+                    "errorDescription" => Slot::ErrorDescription,
+                    "taskId" => Slot::TaskId,
+                    "status" => Slot::Status,
+                    "solution" => Slot::Solution,
+                    _ => Slot::Other,
+                };
+                (slot, key)
+            }
+        };
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        Some(found)
+    }
+
     /// The top-level object: the envelope's members in their slots, every other one in
     /// `rest` (a later duplicate wins, as in the full parse). A value may be a flat object.
     fn envelope(&mut self, env: &mut Envelope) -> Option<()> {
         let mut more = self.open()?;
         while more {
-            let key = self.key()?;
+            let (slot, key) = self.slot_key()?;
             let value = match self.peek()? {
                 b'{' => Value::Object(self.flat_object()?),
                 _ => self.scalar()?,
             };
-            let slot = match key {
-                "errorId" => &mut env.error_id,
-                "errorCode" => &mut env.error_code,
-                "errorDescription" => &mut env.error_description,
-                "taskId" => &mut env.task_id,
-                "status" => &mut env.status,
-                "solution" => &mut env.solution,
-                other => {
-                    env.rest.insert(other.to_owned(), value);
+            let slot = match slot {
+                Slot::ErrorId => &mut env.error_id,
+                Slot::ErrorCode => &mut env.error_code,
+                Slot::ErrorDescription => &mut env.error_description,
+                Slot::TaskId => &mut env.task_id,
+                Slot::Status => &mut env.status,
+                Slot::Solution => &mut env.solution,
+                Slot::Other => {
+                    env.rest.insert(key.to_owned(), value);
                     more = self.next_member()?;
                     continue;
                 }
@@ -226,7 +289,7 @@ impl<'a> Scanner<'a> {
         let mut map = Map::new();
         let mut more = self.open()?;
         while more {
-            let key = self.key()?;
+            let (_, key) = self.slot_key()?;
             let value = self.scalar()?;
             map.insert(key.to_owned(), value);
             more = self.next_member()?;
@@ -426,13 +489,32 @@ mod tests {
         ];
         scalar.prop_recursive(2, 12, 4, |inner| {
             prop_oneof![
-                prop::collection::vec(("[a-z]{1,3}", inner.clone()), 0..4).prop_map(|kv| {
+                prop::collection::vec((inner_key(), inner.clone()), 0..4).prop_map(|kv| {
                     let m: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
                     format!("{{{}}}", m.join(","))
                 }),
                 prop::collection::vec(inner, 0..3).prop_map(|v| format!("[{}]", v.join(","))),
             ]
         })
+    }
+
+    /// A key inside `solution`: short random ones and the literals `known_key` reads (and
+    /// near misses of them).
+    fn inner_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[a-z]{1,3}",
+            1 => prop_oneof![
+                Just("gRecaptchaResponse"),
+                Just("gRecaptchaRespons"),
+                Just("gRecaptchaResponse2"),
+                Just("token"),
+                Just("text"),
+                Just("tex"),
+                Just("texts"),
+                Just("ip"),
+            ]
+            .prop_map(str::to_owned),
+        ]
     }
 
     fn key() -> impl Strategy<Value = String> {
@@ -447,6 +529,16 @@ mod tests {
             Just("ip"),
             Just("err\\u006FrId"),
             Just("x"),
+            Just("endTime"),
+            Just("createTime"),
+            Just("solveCount"),
+            Just("errorIdx"),
+            Just("error"),
+            Just("costs"),
+            Just("i"),
+            Just("taskI"),
+            Just("solutio"),
+            Just("status\\u0020"),
         ]
         .prop_map(str::to_owned)
     }
@@ -518,6 +610,32 @@ mod tests {
                 _ => None,
             };
             prop_assert_eq!(string_end(&bytes), naive);
+        }
+
+        #[test]
+        fn known_key_reads_what_string_reads(
+            key in prop_oneof![
+                Just("errorId"), Just("errorCode"), Just("errorDescription"), Just("endTime"),
+                Just("taskId"), Just("status"), Just("solution"), Just("solveCount"),
+                Just("cost"), Just("createTime"), Just("ip"), Just("gRecaptchaResponse"),
+                Just("token"), Just("text"), Just("e"), Just(""),
+            ],
+            cut in 0..3usize,
+            tail in "[a-z\\\\\" :]{0,4}",
+        ) {
+            // A literal, maybe cut short, then anything: `known_key` either declines with the
+            // cursor unmoved or ends where `string` ends, with the same key.
+            let key = &key[..key.len().saturating_sub(cut)];
+            let text = format!("\"{key}{tail}");
+            let mut known = Scanner { s: &text, b: text.as_bytes(), i: 0 };
+            let mut full = Scanner { s: &text, b: text.as_bytes(), i: 0 };
+            match known.known_key() {
+                Some((_, k)) => {
+                    prop_assert_eq!(Some(k), full.string());
+                    prop_assert_eq!(known.i, full.i);
+                }
+                None => prop_assert_eq!(known.i, 0),
+            }
         }
 
         #[test]
