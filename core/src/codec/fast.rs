@@ -32,7 +32,10 @@ pub(crate) fn parse(body: &[u8]) -> Option<Envelope> {
         i: 0,
     };
     s.ws();
-    let mut env = Envelope::default();
+    let mut env = Envelope {
+        rest_without_nulls: true,
+        ..Envelope::default()
+    };
     s.envelope(&mut env)?;
     s.ws();
     if s.i != body.len() {
@@ -106,35 +109,6 @@ fn stops(c: u8) -> bool {
 const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
-
-/// A non-negative decimal `int.frac` (no sign, no exponent, `int` without a leading zero
-/// unless it is `0`) of at most 15 digits in all, such as `0.0006`, as serde_json reads it.
-///
-/// serde_json reads such a number as its digits `m` (an integer below 10^15, exact as an
-/// `f64`) divided by `10^k` (`k` the number of fraction digits, exact too), one correctly
-/// rounded division, so it is the closest `f64` to the decimal whichever way serde_json is
-/// built (`float_roundtrip` or not); this computes the same division.
-fn short_decimal(token: &[u8]) -> Option<f64> {
-    let dot = token.iter().position(|&c| c == b'.')?;
-    let (int, frac) = (&token[..dot], &token[dot + 1..]);
-    let digits = int.len() + frac.len();
-    let ok = !int.is_empty()
-        && !frac.is_empty()
-        && digits <= 15
-        && (int.len() == 1 || int[0] != b'0')
-        && int.iter().chain(frac).all(u8::is_ascii_digit);
-    if !ok {
-        return None;
-    }
-    let m = int
-        .iter()
-        .chain(frac)
-        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-    // `m < 10^15 < 2^53`: exact as an f64.
-    #[allow(clippy::cast_precision_loss)]
-    let m = m as f64;
-    Some(m / POW10[frac.len()])
-}
 
 /// Where a top-level member goes in the [`Envelope`].
 #[derive(Clone, Copy)]
@@ -273,6 +247,7 @@ impl<'a> Scanner<'a> {
                 Slot::Status => &mut env.status,
                 Slot::Solution => &mut env.solution,
                 Slot::Other => {
+                    env.rest_without_nulls &= !value.is_null();
                     env.rest.insert(key.to_owned(), value);
                     more = self.next_member()?;
                     continue;
@@ -320,31 +295,47 @@ impl<'a> Scanner<'a> {
     }
 
     /// A number: a plain integer that always fits a `u64` (at most 19 digits, no leading
-    /// zero) or a short decimal is read here, any other number (a sign, an exponent, a long
-    /// fraction, a large integer) by serde_json itself, so it is the same number (or the same
-    /// refusal) as in the full parse.
+    /// zero) or a short decimal is read here in one pass, any other number (a sign, an
+    /// exponent, a long fraction, a large integer) by serde_json itself, so it is the same
+    /// number (or the same refusal) as in the full parse.
     fn number(&mut self) -> Option<Value> {
-        let start = self.i;
-        let mut n = 0u64;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        let (b, start) = (self.b, self.i);
+        let digits_from = |mut i: usize, mut n: u64| {
+            while let Some(&d @ b'0'..=b'9') = b.get(i) {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+                i += 1;
+            }
+            (i, n)
+        };
+        let (end, n) = digits_from(start, 0);
+        let int = end - start;
+        // No leading zero (`0` itself is fine); no digit at all is a sign: serde_json's.
+        let lead_ok = int == 1 || (int > 1 && b[start] != b'0');
+        match b.get(end) {
+            Some(b'.') if lead_ok => {
+                // `int.frac`: its digits `m` (below 10^15, exact as an `f64`) over `10^frac`
+                // (exact too), one correctly rounded division, as serde_json reads it.
+                let (fend, m) = digits_from(end + 1, n);
+                let frac = fend - end - 1;
+                let ends = !matches!(b.get(fend), Some(b'-' | b'+' | b'.' | b'e' | b'E'));
+                if frac > 0 && int + frac <= 15 && ends {
+                    self.i = fend;
+                    #[allow(clippy::cast_precision_loss)]
+                    let m = m as f64;
+                    return Number::from_f64(m / POW10[frac]).map(Value::Number);
+                }
+            }
+            Some(b'-' | b'+' | b'.' | b'e' | b'E') => {}
+            _ if lead_ok && int <= 19 => {
+                self.i = end;
+                return Some(Value::Number(Number::from(n)));
+            }
+            _ => {}
+        }
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = b.get(self.i) {
             self.i += 1;
         }
-        let digits = self.i - start;
-        let plain = !matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E'))
-            && (1..=19).contains(&digits)
-            && (digits == 1 || self.b[start] != b'0');
-        if plain {
-            return Some(Value::Number(Number::from(n)));
-        }
-        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
-            self.i += 1;
-        }
-        let token = &self.b[start..self.i];
-        if let Some(f) = short_decimal(token) {
-            return Number::from_f64(f).map(Value::Number);
-        }
-        match serde_json::from_slice::<Value>(token).ok()? {
+        match serde_json::from_slice::<Value>(&b[start..self.i]).ok()? {
             n @ Value::Number(_) => Some(n),
             _ => None,
         }
@@ -418,6 +409,30 @@ mod tests {
             r#"{"errorId":0,"status":"ready","solution":{"token":"a-long-token-of-more-than-sixteen-bytes-with-é-in-the-middle-and-more"}}"#.as_bytes(),
         ] {
             assert!(check(body), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn ready_metadata_drops_the_nulls_the_fast_path_read() {
+        for (body, kept) in [
+            &br#"{"errorId":0,"status":"ready","solution":{"text":"a"},"cost":0.1,"x":null}"#[..],
+            br#"{"errorId":0,"status":"ready","solution":{"text":"a"},"x":null,"x":1}"#,
+            br#"{"errorId":0,"status":"ready","solution":{"text":"a"},"x":1,"x":null}"#,
+            br#"{"errorId":0,"errorCode":null,"status":"ready","solution":{"text":null},"ip":"1"}"#,
+        ]
+        .into_iter()
+        .zip([1, 1, 0, 1])
+        {
+            assert!(parse(body).is_some(), "{}", String::from_utf8_lossy(body));
+            let Answer::Ok(env) = crate::codec::read_answer(StatusCode::OK, body) else {
+                panic!("{}", String::from_utf8_lossy(body));
+            };
+            let crate::codec::PollReading::Ready(s) = crate::codec::read_poll(env) else {
+                panic!("{}", String::from_utf8_lossy(body));
+            };
+            let fields = s.metadata().fields();
+            assert!(!fields.values().any(Value::is_null), "{fields:?}");
+            assert_eq!(fields.len(), kept, "{fields:?}");
         }
     }
 
@@ -645,10 +660,9 @@ mod tests {
         ) {
             let token = format!("{int}.{frac}");
             let theirs: Value = serde_json::from_str(&token).unwrap();
-            match short_decimal(token.as_bytes()) {
-                Some(f) => prop_assert_eq!(Value::from(f), theirs),
-                None => prop_assert!(int.len() + frac.len() > 15),
-            }
+            let mut s = Scanner { s: &token, b: token.as_bytes(), i: 0 };
+            prop_assert_eq!(s.number(), Some(theirs));
+            prop_assert_eq!(s.i, token.len());
         }
 
         #[test]
