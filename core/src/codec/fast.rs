@@ -14,8 +14,10 @@
 //! bytes, `errorId` other than `0` — declines, so every error and every unusual body gets the
 //! one full reading. Duplicate keys are handled like the full parse: the later one wins.
 //!
-//! The body is checked as UTF-8 once, as a whole (a body that is not UTF-8 is not one the
-//! full parse reads either); strings are then cut out of it without a check each.
+//! Only the strings it keeps are checked as UTF-8, each as it is cut out (the keys it knows
+//! are compared with their literals, and everything outside strings is ASCII the scanner
+//! compared byte by byte): a body that is not UTF-8 still declines, as the full parse
+//! refuses it.
 //!
 //! [`envelope::parse`]: crate::envelope::parse
 
@@ -25,12 +27,7 @@ use crate::envelope::Envelope;
 
 /// The envelope of a success answer, or `None` when the full parse must decide.
 pub(crate) fn parse(body: &[u8]) -> Option<Envelope> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut s = Scanner {
-        s: text,
-        b: body,
-        i: 0,
-    };
+    let mut s = Scanner { b: body, i: 0 };
     s.ws();
     let mut env = Envelope {
         rest_without_nulls: true,
@@ -124,9 +121,7 @@ enum Slot {
 }
 
 struct Scanner<'a> {
-    /// The body, known to be UTF-8.
-    s: &'a str,
-    /// The same bytes.
+    /// The body.
     b: &'a [u8],
     i: usize,
 }
@@ -278,8 +273,9 @@ impl<'a> Scanner<'a> {
         let start = self.i;
         let end = start + string_end(&self.b[start..])?;
         self.i = end + 1;
-        // Both ends are next to a quote, so on character boundaries.
-        self.s.get(start..end)
+        // Only a string's bytes need the UTF-8 check: everything else the scanner takes is
+        // ASCII it compared byte by byte.
+        std::str::from_utf8(&self.b[start..end]).ok()
     }
 
     /// A string without escapes, a number, `null`, `true` or `false`.
@@ -460,6 +456,10 @@ mod tests {
             br#"{"errorId":0,"solution":["a"]}"#,
             b"{\"errorId\":0,\"status\":\"a\tb\"}",
             b"{\"errorId\":0,\"status\":\"\xff\"}",
+            b"{\"errorId\":0,\"\xff\":1}",
+            b"{\"errorId\":0,\"ip\xc3\":1}",
+            b"{\"errorId\":0,\"solution\":{\"text\":\"\xe2\x82\"}}",
+            b"{\"errorId\":0}\xff",
             b"{\"errorId\":0,\"status\":\"0123456789abcdef0123\xc3\"}",
             b"{\"errorId\":0,\"status\":\"0123456789abcdef0123\x01\"}",
             b"{\"errorId\":0,\"status\":\"0123456789abcdef\\\"0123\"}",
@@ -642,8 +642,8 @@ mod tests {
             // cursor unmoved or ends where `string` ends, with the same key.
             let key = &key[..key.len().saturating_sub(cut)];
             let text = format!("\"{key}{tail}");
-            let mut known = Scanner { s: &text, b: text.as_bytes(), i: 0 };
-            let mut full = Scanner { s: &text, b: text.as_bytes(), i: 0 };
+            let mut known = Scanner { b: text.as_bytes(), i: 0 };
+            let mut full = Scanner { b: text.as_bytes(), i: 0 };
             match known.known_key() {
                 Some((_, k)) => {
                     prop_assert_eq!(Some(k), full.string());
@@ -660,7 +660,7 @@ mod tests {
         ) {
             let token = format!("{int}.{frac}");
             let theirs: Value = serde_json::from_str(&token).unwrap();
-            let mut s = Scanner { s: &token, b: token.as_bytes(), i: 0 };
+            let mut s = Scanner { b: token.as_bytes(), i: 0 };
             prop_assert_eq!(s.number(), Some(theirs));
             prop_assert_eq!(s.i, token.len());
         }
