@@ -292,7 +292,12 @@ pub(crate) fn read_poll(env: Envelope) -> PollReading {
         "processing" => PollReading::Processing,
         "ready" => match env.solution {
             Some(solution @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => {
-                PollReading::Ready(Solution::new(solution, Metadata::from_fields(env.rest)))
+                let metadata = if env.rest_without_nulls {
+                    Metadata::from_fields_without_nulls(env.rest)
+                } else {
+                    Metadata::from_fields(env.rest)
+                };
+                PollReading::Ready(Solution::new(solution, metadata))
             }
             _ => PollReading::ReadyWithoutSolution,
         },

@@ -22,6 +22,9 @@ pub(crate) struct Envelope {
     pub(crate) solution: Option<Value>,
     /// Every other field (`cost`, `balance`, `ip`, ...), as sent.
     pub(crate) rest: Map<String, Value>,
+    /// `rest` is known to hold no `null` (the fast path saw none go in): the metadata need
+    /// not look for one. `false` says nothing.
+    pub(crate) rest_without_nulls: bool,
 }
 
 enum Key {

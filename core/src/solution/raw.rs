@@ -127,6 +127,12 @@ impl Metadata {
         Self { fields }
     }
 
+    /// [`from_fields`](Self::from_fields) for fields known to hold no `null`.
+    pub(crate) fn from_fields_without_nulls(fields: Map<String, Value>) -> Self {
+        debug_assert!(!fields.values().any(Value::is_null));
+        Self { fields }
+    }
+
     /// All fields, exactly as sent.
     pub fn fields(&self) -> &Map<String, Value> {
         &self.fields
