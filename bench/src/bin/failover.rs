@@ -2,7 +2,7 @@
 //! blocking client (ureq: every request and every decision on the calling thread, so that
 //! thread's CPU time is the client's whole cost; the simulators run on threads of their own):
 //!
-//! - `cpu`: CPU per solved task on the calling thread, 7 rounds of N sequential solves of an instant
+//! - `cpu`: CPU per solved task on the calling thread, 21 rounds of N sequential solves of an instant
 //!   reCAPTCHA v2, for (1) CapMonster alone, no provider configured (today's codec path),
 //!   (2) two providers configured, the first (CapMonster) answering every task, and (3) one
 //!   provider speaking another dialect (Anti-Captcha), for reference;
@@ -132,9 +132,11 @@ fn cpu(n: usize) {
         ("capmonster + anti-captcha, the first answers", &fleet),
         ("anti-captcha alone (its dialect)", &dialect),
     ];
-    // Seven rounds, the clients interleaved (in a rotating order), so that warm-up, machine
-    // noise and position fall on all; the goal is read on the paired per-round ratios.
-    const ROUNDS: usize = 7;
+    // Many short rounds, the clients interleaved (in a rotating order), so that warm-up,
+    // machine noise and position fall on all; the goal is read on the paired per-round
+    // ratios (with the simulators on the same 2 cores, one round's ratio moves by ±30 %: 21
+    // pairs keep their median steadier than 7 longer ones did).
+    const ROUNDS: usize = 21;
     let mut per_round: [Vec<(Duration, Duration)>; 3] = Default::default();
     for round in 0..ROUNDS {
         for k in 0..clients.len() {
