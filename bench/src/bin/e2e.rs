@@ -214,21 +214,27 @@ fn client_ureq(url: &str, tasks: usize, threads: usize) -> Res<()> {
     // solved, each result dropped as it comes (`solve_many` would keep all of them until the
     // last, which the bare loop does not).
     measured("capmonster-ureq", tasks, || {
-        let next = AtomicUsize::new(0);
-        let ok = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    while next.fetch_add(1, Ordering::Relaxed) < tasks {
-                        if client.solve(&task).is_ok() {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-        });
-        Ok(ok.load(Ordering::Relaxed))
+        Ok(on_threads(tasks, threads, || client.solve(&task).is_ok()))
     })
+}
+
+/// Runs `one` for `tasks` tasks on `threads` threads, each taking the next task until none is
+/// left; how many returned `true`. The loop of both blocking clients, (c) and (c′).
+fn on_threads(tasks: usize, threads: usize, one: impl Fn() -> bool + Sync) -> usize {
+    let next = AtomicUsize::new(0);
+    let ok = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while next.fetch_add(1, Ordering::Relaxed) < tasks {
+                    if one() {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    ok.load(Ordering::Relaxed)
 }
 
 /// (c') A bare ureq loop: `threads` threads sharing one agent, each doing createTask, then
@@ -280,20 +286,7 @@ fn client_bare_ureq(url: &str, tasks: usize, threads: usize) -> Res<()> {
         false
     };
     measured("bare ureq", tasks, || {
-        let next = AtomicUsize::new(0);
-        let ok = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    while next.fetch_add(1, Ordering::Relaxed) < tasks {
-                        if one(&agent) {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-        });
-        Ok(ok.load(Ordering::Relaxed))
+        Ok(on_threads(tasks, threads, || one(&agent)))
     })
 }
 

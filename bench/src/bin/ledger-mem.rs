@@ -58,32 +58,10 @@ fn run(l: &MemoryLedger, from: u64, to: u64) -> Result<(), String> {
             solution: solution.into(),
             cost: Some(MicroUsd(600)),
         };
-        l.apply_finish(id, solved, 2, at + 3_000).map_err(e)?;
+        // The copy `finish` returns is dropped at once.
+        l.finish(id, solved, 2, at + 3_000).map(drop).map_err(e)?;
     }
     Ok(())
-}
-
-/// `finish` without keeping the copy it returns.
-trait ApplyFinish {
-    fn apply_finish(
-        &self,
-        id: LocalId,
-        o: Outcome,
-        polls: u32,
-        at: u64,
-    ) -> Result<(), capmonster_core::ledger::LedgerError>;
-}
-
-impl ApplyFinish for MemoryLedger {
-    fn apply_finish(
-        &self,
-        id: LocalId,
-        o: Outcome,
-        polls: u32,
-        at: u64,
-    ) -> Result<(), capmonster_core::ledger::LedgerError> {
-        self.finish(id, o, polls, at).map(drop)
-    }
 }
 
 fn main() -> ExitCode {
