@@ -207,7 +207,7 @@ fn documented_shape(env: &Envelope) -> Option<Shape> {
                         Some(Value::Object(o)) if !o.is_empty() => {}
                         _ => return None,
                     }
-                    match env.rest.get("cost") {
+                    match env.rest.fields().get("cost") {
                         None | Some(Value::Null) => {}
                         Some(v) => {
                             let c = number_or_string_f64(v)?;

@@ -16,7 +16,7 @@ use crate::TaskId;
 use crate::config::{Config, Endpoint, USER_AGENT};
 use crate::envelope::{self, Envelope};
 use crate::error::{ApiError, Error, ErrorCode, ErrorKind, snippet};
-use crate::solution::{Metadata, Solution, number_or_string_f64};
+use crate::solution::{Solution, number_or_string_f64};
 use crate::task::Task;
 
 mod fast;
@@ -292,12 +292,7 @@ pub(crate) fn read_poll(env: Envelope) -> PollReading {
         "processing" => PollReading::Processing,
         "ready" => match env.solution {
             Some(solution @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => {
-                let metadata = if env.rest_without_nulls {
-                    Metadata::from_fields_without_nulls(env.rest)
-                } else {
-                    Metadata::from_fields(env.rest)
-                };
-                PollReading::Ready(Solution::new(solution, metadata))
+                PollReading::Ready(Solution::new(solution, env.rest))
             }
             _ => PollReading::ReadyWithoutSolution,
         },
@@ -355,6 +350,7 @@ pub fn parse_balance<B: AsRef<[u8]>>(resp: &Response<B>) -> Result<f64, Error> {
     match read_answer(resp.status(), body) {
         Answer::Ok(env) => env
             .rest
+            .fields()
             .get("balance")
             .and_then(number_or_string_f64)
             .ok_or_else(|| decode_error(resp.status(), body, "the answer has no numeric balance")),

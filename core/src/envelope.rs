@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::solution::Metadata;
+
 /// An answer's top-level object, split into its envelope and the rest.
 #[derive(Debug, Default)]
 pub(crate) struct Envelope {
@@ -20,11 +22,9 @@ pub(crate) struct Envelope {
     pub(crate) task_id: Option<Value>,
     pub(crate) status: Option<Value>,
     pub(crate) solution: Option<Value>,
-    /// Every other field (`cost`, `balance`, `ip`, ...), as sent.
-    pub(crate) rest: Map<String, Value>,
-    /// `rest` is known to hold no `null` (the fast path saw none go in): the metadata need
-    /// not look for one. `false` says nothing.
-    pub(crate) rest_without_nulls: bool,
+    /// Every other field (`cost`, `balance`, `ip`, ...), as sent, nulls dropped: a ready
+    /// answer's metadata. The fast path keeps them as text ([`Metadata`]'s lazy form).
+    pub(crate) rest: Metadata,
 }
 
 enum Key {
@@ -71,6 +71,7 @@ impl<'de> Deserialize<'de> for Envelope {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
                 let mut env = Envelope::default();
+                let mut rest = Map::new();
                 while let Some(key) = map.next_key::<Key>()? {
                     // A later duplicate wins, as with `serde_json::Value`.
                     let slot = match key {
@@ -81,12 +82,13 @@ impl<'de> Deserialize<'de> for Envelope {
                         Key::Status => &mut env.status,
                         Key::Solution => &mut env.solution,
                         Key::Other(name) => {
-                            env.rest.insert(name, map.next_value()?);
+                            rest.insert(name, map.next_value()?);
                             continue;
                         }
                     };
                     *slot = Some(map.next_value()?);
                 }
+                env.rest = Metadata::from_fields(rest);
                 Ok(env)
             }
             // Anything but an object: consume it so the error says what it was.
@@ -116,8 +118,8 @@ mod tests {
         assert_eq!(env.status, Some(Value::from("ready")));
         assert_eq!(env.error_code, Some(Value::Null));
         assert_eq!(env.solution.unwrap()["text"], "a");
-        assert_eq!(env.rest.len(), 2);
-        assert_eq!(env.rest["xA"], 1);
+        assert_eq!(env.rest.fields().len(), 2);
+        assert_eq!(env.rest.fields()["xA"], 1);
         for bad in [
             &b"[1,2]"[..],
             b"\"s\"",

@@ -24,15 +24,13 @@
 use serde_json::{Map, Number, Value};
 
 use crate::envelope::Envelope;
+use crate::solution::{Metadata, ReadAtOnce};
 
 /// The envelope of a success answer, or `None` when the full parse must decide.
 pub(crate) fn parse(body: &[u8]) -> Option<Envelope> {
     let mut s = Scanner { b: body, i: 0 };
     s.ws();
-    let mut env = Envelope {
-        rest_without_nulls: true,
-        ..Envelope::default()
-    };
+    let mut env = Envelope::default();
     s.envelope(&mut env)?;
     s.ws();
     if s.i != body.len() {
@@ -232,14 +230,23 @@ impl<'a> Scanner<'a> {
 
     /// The top-level object: the envelope's members in their slots, every other one in
     /// `rest` (a later duplicate wins, as in the full parse). A value may be a flat object.
+    ///
+    /// The other members are checked the same way but kept as text (the members as sent, in
+    /// braces) for the metadata to read into a map if it is ever asked for: what serde_json
+    /// reads from that text is what it reads from the answer (the property tests hold the two
+    /// readings equal). The fields every solve reads are read at once ([`ReadAtOnce`]).
     fn envelope(&mut self, env: &mut Envelope) -> Option<()> {
+        // Where the other members are (`start..end` in the body): the text is made once, at
+        // its size, from the first few; beyond them (rare) it grows as they come.
+        const FEW: usize = 8;
+        let mut spans = [(0usize, 0usize); FEW];
+        let mut n = 0;
+        let mut more_text = String::new();
+        let mut at_once = ReadAtOnce::default();
         let mut more = self.open()?;
         while more {
+            let start = self.i;
             let (slot, key) = self.slot_key()?;
-            let value = match self.peek()? {
-                b'{' => Value::Object(self.flat_object()?),
-                _ => self.scalar()?,
-            };
             let slot = match slot {
                 Slot::ErrorId => &mut env.error_id,
                 Slot::ErrorCode => &mut env.error_code,
@@ -248,14 +255,48 @@ impl<'a> Scanner<'a> {
                 Slot::Status => &mut env.status,
                 Slot::Solution => &mut env.solution,
                 Slot::Other => {
-                    env.rest_without_nulls &= !value.is_null();
-                    env.rest.insert(key.to_owned(), value);
+                    // Checked as a kept value is, but not made into one, except where it
+                    // is one of the fields read at once.
+                    match self.peek()? {
+                        b'"' => {
+                            let text = self.string()?;
+                            if ReadAtOnce::wants(key) {
+                                at_once.read(key, &Value::String(text.to_owned()));
+                            }
+                        }
+                        b'{' => drop(self.flat_object()?),
+                        _ => at_once.read(key, &self.scalar()?),
+                    }
+                    if n < FEW {
+                        spans[n] = (start, self.i);
+                    } else {
+                        more_text.push(',');
+                        more_text.push_str(std::str::from_utf8(&self.b[start..self.i]).ok()?);
+                    }
+                    n += 1;
                     more = self.next_member()?;
                     continue;
                 }
             };
-            *slot = Some(value);
+            *slot = Some(match self.peek()? {
+                b'{' => Value::Object(self.flat_object()?),
+                _ => self.scalar()?,
+            });
             more = self.next_member()?;
+        }
+        if n > 0 {
+            let spans = &spans[..n.min(FEW)];
+            let size = spans.iter().map(|(a, b)| b - a + 1).sum::<usize>() + more_text.len() + 1;
+            let mut text = String::with_capacity(size);
+            for &(a, b) in spans {
+                text.push(if text.is_empty() { '{' } else { ',' });
+                // The scanner checked these bytes: ASCII punctuation, numbers and words
+                // around strings it checked as UTF-8.
+                text.push_str(std::str::from_utf8(&self.b[a..b]).ok()?);
+            }
+            text.push_str(&more_text);
+            text.push('}');
+            env.rest = Metadata::from_checked_text(text.into_boxed_str(), at_once);
         }
         Some(())
     }
@@ -371,7 +412,11 @@ mod tests {
     use crate::codec::{Answer, read_answer_full};
 
     fn same(a: &Envelope, b: &Envelope) -> bool {
-        a.error_id == b.error_id
+        // What the metadata answers before its map is built (the fields read at once), then
+        // the map built from its text.
+        let at_once = |m: &Metadata| (m.cost(), m.create_time(), m.end_time());
+        at_once(&a.rest) == at_once(&b.rest)
+            && a.error_id == b.error_id
             && a.error_code == b.error_code
             && a.error_description == b.error_description
             && a.task_id == b.task_id
@@ -419,6 +464,10 @@ mod tests {
             br#"{"cost":0.0006,"createTime":1796551931,"endTime":1796551931,"errorCode":null,"errorDescription":null,"errorId":0,"ip":"127.0.0.1","solution":{"gRecaptchaResponse":"03AFcW-_x0123456789abcdefghijklmnopqrstuvwxyz"},"solveCount":1,"status":"ready"}"#,
             r#"{"errorId":0,"x":null,"errorDescription":null,"status":"ready","solution":{"text":"été € 😀","n":null},"é":"€"}"#.as_bytes(),
             r#"{"errorId":0,"status":"ready","solution":{"token":"a-long-token-of-more-than-sixteen-bytes-with-é-in-the-middle-and-more"}}"#.as_bytes(),
+            // More other members than the scanner notes on its stack, duplicates of the
+            // fields read at once (the last wins, a null is none), strings and objects.
+            br#"{"errorId":0,"a":1,"cost":"0.5","b":"x","c":{"k":"v"},"d":null,"createTime":"17","e":true,"f":2,"g":3,"cost":0.25,"h":"y","endTime":9,"endTime":null,"createTime":18,"i":4}"#,
+            br#"{"errorId":0,"status":"ready","solution":{"text":"a"},"cost":0.1,"cost":null,"createTime":-1,"endTime":"x"}"#,
         ] {
             assert!(check(body), "{}", String::from_utf8_lossy(body));
         }

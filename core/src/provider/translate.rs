@@ -12,8 +12,7 @@ use crate::error::{escape_untrusted, snippet};
 use crate::policy::{CreateFailure, create_error};
 use crate::solution::Solution;
 use crate::{
-    ApiError, ClientKey, Error, ErrorClass, ErrorCode, ErrorKind, Metadata, Task, TaskFamily,
-    TaskId,
+    ApiError, ClientKey, Error, ErrorClass, ErrorCode, ErrorKind, Task, TaskFamily, TaskId,
 };
 
 /// A createTask answer that created a task.
@@ -414,7 +413,7 @@ impl Provider {
                 Some(sol @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => {
                     Ok(Created {
                         task_id,
-                        solution: Some(Solution::new(sol, Metadata::from_fields(env.rest))),
+                        solution: Some(Solution::new(sol, env.rest)),
                     })
                 }
                 _ => Err(unknown(decode(
@@ -483,7 +482,7 @@ impl Provider {
         } else if is(&self.statuses.ready) {
             match env.solution {
                 Some(sol @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => {
-                    let solution = Solution::new(sol, Metadata::from_fields(env.rest));
+                    let solution = Solution::new(sol, env.rest);
                     let cost = solution.metadata().cost();
                     Reading::Ready { solution, cost }
                 }

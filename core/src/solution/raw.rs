@@ -1,7 +1,7 @@
 //! [`Solution`] and [`Metadata`], named at the crate root.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -54,11 +54,88 @@ impl<'de> serde::Deserialize<'de> for Solution {
 /// `errorDescription`, `status`, `solution`, `taskId`): `cost`, `ip`, `createTime`, `endTime`,
 /// `solveCount`, and anything newer, exactly as sent. With the `serde` feature (default) it
 /// serializes as the JSON object of those fields.
-#[derive(Debug, Clone, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+///
+/// An answer read on the codec's fast path keeps these fields as the JSON text they were
+/// sent as, and builds their map the first time it is asked for ([`Metadata::fields`] and the
+/// accessors below): most callers never read it, and building it was the largest part of
+/// reading a ready answer. What every solve reads is read at once ([`ReadAtOnce`]): `cost`,
+/// which settles the task's spend, and `createTime` and `endTime`, which calibrate the poll
+/// schedule.
+#[derive(Clone, Default)]
 pub struct Metadata {
-    fields: Map<String, Value>,
+    /// The fields (nulls dropped), built from `lazy` on first use when there is one.
+    fields: OnceLock<Map<String, Value>>,
+    /// The fields as text, when they were not read into a map (boxed: a metadata without
+    /// one, and the answer envelopes that carry it, stay small).
+    lazy: Option<Box<Lazy>>,
+}
+
+/// Fields kept as text.
+#[derive(Clone)]
+struct Lazy {
+    /// A JSON object's text.
+    text: Box<str>,
+    /// What `text` says of the fields every solve reads (answered from here until the map
+    /// is built).
+    at_once: ReadAtOnce,
+}
+
+/// The metadata fields every solve reads, read from the answer at once when the rest is kept
+/// as text: each as [`number_or_string_f64`] or [`number_or_string_u64`] reads the last
+/// member of that name (`null` or a value of another type reads as `None`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReadAtOnce {
+    pub(crate) cost: Option<f64>,
+    pub(crate) create_time: Option<u64>,
+    pub(crate) end_time: Option<u64>,
+}
+
+impl ReadAtOnce {
+    /// Whether `key` names one of these fields.
+    pub(crate) fn wants(key: &str) -> bool {
+        matches!(key, "cost" | "createTime" | "endTime")
+    }
+
+    /// Reads the member `key: value` if it is one of these fields.
+    pub(crate) fn read(&mut self, key: &str, value: &Value) {
+        match key {
+            "cost" => self.cost = number_or_string_f64(value),
+            "createTime" => self.create_time = number_or_string_u64(value),
+            "endTime" => self.end_time = number_or_string_u64(value),
+            _ => {}
+        }
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metadata")
+            .field("fields", self.fields())
+            .finish()
+    }
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Metadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(self.fields(), serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Metadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <Map<String, Value> as serde::Deserialize>::deserialize(deserializer).map(|fields| Self {
+            fields: OnceLock::from(fields),
+            ..Self::default()
+        })
+    }
 }
 
 impl Solution {
@@ -108,10 +185,9 @@ impl Solution {
             Some(c) => crate::vocab::MicroUsd::from_usd(c).map_or(true, |c| c > ceiling),
         };
         if over {
-            Arc::make_mut(&mut self.0)
-                .metadata
-                .fields
-                .insert("cost".to_owned(), serde_json::json!(ceiling.as_usd()));
+            let mut fields = self.0.metadata.fields().clone();
+            fields.insert("cost".to_owned(), serde_json::json!(ceiling.as_usd()));
+            Arc::make_mut(&mut self.0).metadata = Metadata::from_fields_without_nulls(fields);
         }
         self
     }
@@ -120,52 +196,101 @@ impl Solution {
 impl Metadata {
     /// Metadata from the extra top-level fields of an answer (nulls are dropped).
     pub fn from_fields(mut fields: Map<String, Value>) -> Self {
-        // A ready answer's extra fields are seldom null: look before rebuilding the map.
-        if fields.values().any(Value::is_null) {
-            fields.retain(|_, v| !v.is_null());
-        }
-        Self { fields }
+        drop_nulls(&mut fields);
+        Self::from_fields_without_nulls(fields)
     }
 
     /// [`from_fields`](Self::from_fields) for fields known to hold no `null`.
     pub(crate) fn from_fields_without_nulls(fields: Map<String, Value>) -> Self {
         debug_assert!(!fields.values().any(Value::is_null));
-        Self { fields }
+        Self {
+            fields: OnceLock::from(fields),
+            ..Self::default()
+        }
     }
 
-    /// All fields, exactly as sent.
+    /// Metadata kept as `text`, the members of a JSON object in `{}` that the codec's fast
+    /// path has checked (they read as JSON), whose fields `at_once` were read from it; the map
+    /// is built from the text when first asked for.
+    pub(crate) fn from_checked_text(text: Box<str>, at_once: ReadAtOnce) -> Self {
+        Self {
+            lazy: Some(Box::new(Lazy { text, at_once })),
+            ..Self::default()
+        }
+    }
+
+    /// The fields read at once, while the map is not built (and there is a text).
+    fn read_at_once(&self) -> Option<&ReadAtOnce> {
+        match (self.fields.get(), &self.lazy) {
+            (None, Some(lazy)) => Some(&lazy.at_once),
+            _ => None,
+        }
+    }
+
+    /// All fields, exactly as sent (except nulls).
     pub fn fields(&self) -> &Map<String, Value> {
-        &self.fields
+        self.fields.get_or_init(|| {
+            let Some(lazy) = self.lazy.as_deref() else {
+                return Map::new();
+            };
+            match serde_json::from_str::<Map<String, Value>>(&lazy.text) {
+                Ok(mut fields) => {
+                    drop_nulls(&mut fields);
+                    fields
+                }
+                // The fast path checked the text: this would be a bug in it, not bad input.
+                Err(e) => {
+                    debug_assert!(false, "checked metadata text does not parse: {e}");
+                    Map::new()
+                }
+            }
+        })
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.fields().is_empty()
     }
 
     /// `cost` in USD, sent as a number or as a decimal string.
     pub fn cost(&self) -> Option<f64> {
-        number_or_string_f64(self.fields.get("cost")?)
+        match self.read_at_once() {
+            Some(at_once) => at_once.cost,
+            None => number_or_string_f64(self.fields().get("cost")?),
+        }
     }
 
     /// `solveCount`, sent as a number or a string.
     pub fn solve_count(&self) -> Option<u64> {
-        number_or_string_u64(self.fields.get("solveCount")?)
+        number_or_string_u64(self.fields().get("solveCount")?)
     }
 
     /// `createTime` (unix seconds), sent as a number or a string.
     pub fn create_time(&self) -> Option<u64> {
-        number_or_string_u64(self.fields.get("createTime")?)
+        match self.read_at_once() {
+            Some(at_once) => at_once.create_time,
+            None => number_or_string_u64(self.fields().get("createTime")?),
+        }
     }
 
     /// `endTime` (unix seconds), sent as a number or a string.
     pub fn end_time(&self) -> Option<u64> {
-        number_or_string_u64(self.fields.get("endTime")?)
+        match self.read_at_once() {
+            Some(at_once) => at_once.end_time,
+            None => number_or_string_u64(self.fields().get("endTime")?),
+        }
     }
 
     /// `ip`: the address the task was sent from, as the service saw it.
     pub fn ip(&self) -> Option<&str> {
-        self.fields.get("ip")?.as_str()
+        self.fields().get("ip")?.as_str()
+    }
+}
+
+/// Drops the `null` fields (a ready answer's extra fields are seldom null: looks first).
+fn drop_nulls(fields: &mut Map<String, Value>) {
+    if fields.values().any(Value::is_null) {
+        fields.retain(|_, v| !v.is_null());
     }
 }
 
