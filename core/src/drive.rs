@@ -67,6 +67,10 @@ pub(crate) async fn run<T: Transport + ?Sized>(
     mut rec: Option<&mut Recorder<'_>>,
 ) -> Result<Solved, Error> {
     let mut task_id = solve.task_id();
+    // The instant an answer was handled, when nothing has waited since: the next step reads
+    // its `now` from it instead of the clock (a step's own work takes microseconds; a wait
+    // or a callback body reads the clock again).
+    let mut fresh: Option<Instant> = None;
     let finish = |rec: Option<&mut Recorder<'_>>, result: Result<Solved, Error>| match rec {
         Some(r) => r.finish(result, transport.wall_clock_ms()),
         None => result,
@@ -80,6 +84,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
                     trace::callback_received(body.len());
                     solve.handle_callback(transport.now(), &body);
                     settle(solve, state);
+                    fresh = None;
                 }
                 Some(None) => callback = None,
                 None => break,
@@ -90,7 +95,7 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             trace::failed(&err, solve.polls_sent());
             return finish(rec, Err(err));
         }
-        let now = transport.now();
+        let now = fresh.take().unwrap_or_else(|| transport.now());
         // What this future keeps across its awaits is what every waiting solve carries
         // (memory per in-flight solve, BENCHMARKS §4): the action is taken apart in a
         // statement of its own and is gone before any await, the request is moved whole into
@@ -141,31 +146,37 @@ pub(crate) async fn run<T: Transport + ?Sized>(
             // Boxed: a solve spends most of its life waiting, and at most the transport's
             // in-flight bound of requests are out at once, so the send's state (under a KiB
             // in capmonster-hyper) lives on the heap for the request only.
-            match Box::pin(transport.send(out)).await {
+            // Matched as it comes (no binding of its own: that would sit in this future's
+            // state beside the send's), each arm reading the clock.
+            let answered = match Box::pin(transport.send(out)).await {
                 Ok(resp) => {
                     let answered = transport.now();
                     let elapsed = answered.saturating_duration_since(now);
                     trace::answered(kind, resp.status(), resp.body().as_ref().len(), elapsed);
                     solve.handle_response(answered, ticket, &resp);
+                    answered
                 }
                 Err(error) => {
                     let answered = transport.now();
                     let elapsed = answered.saturating_duration_since(now);
                     trace::request_failed(kind, &error, elapsed);
                     solve.handle_transport_error(answered, ticket, error);
+                    answered
                 }
-            }
+            };
             settle(solve, state);
+            fresh = Some(answered);
             if task_id.is_none() && solve.task_id().is_some() {
                 task_id = solve.task_id();
                 trace::created(task_id);
                 if let Some(r) = rec.as_deref_mut() {
-                    let first_poll = solve.next_poll_window(transport.now());
+                    let first_poll = solve.next_poll_window(answered);
                     let recorded =
                         match r.after_answer(task_id, transport.wall_clock_ms(), first_poll) {
                             // Boxed: the ledger is rarely unavailable, and this wait would
                             // otherwise sit in every solve's state.
                             Err(err) if is_unavailable(&err) => {
+                                fresh = None;
                                 Box::pin(record_task_id(r, solve, transport, task_id, err)).await
                             }
                             other => other,
