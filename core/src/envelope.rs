@@ -27,13 +27,55 @@ pub(crate) struct Envelope {
     pub(crate) rest: Metadata,
 }
 
-enum Key {
+/// Where a top-level member of an answer goes: one of the envelope's slots, or the rest.
+/// Both readers of an answer (this module's full parse and the codec's fast path) name the
+/// fields through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
     ErrorId,
     ErrorCode,
     ErrorDescription,
     TaskId,
     Status,
     Solution,
+    /// Any other key: the metadata.
+    Other,
+}
+
+impl Field {
+    /// The field a member named `key` fills.
+    pub(crate) fn of(key: &str) -> Self {
+        match key {
+            "errorId" => Self::ErrorId,
+            "errorCode" => Self::ErrorCode,
+            "errorDescription" => Self::ErrorDescription,
+            "taskId" => Self::TaskId,
+            "status" => Self::Status,
+            "solution" => Self::Solution,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl Envelope {
+    /// The slot `field` fills (`None` for [`Field::Other`], which goes to the rest).
+    pub(crate) fn slot(&mut self, field: Field) -> Option<&mut Option<Value>> {
+        Some(match field {
+            Field::ErrorId => &mut self.error_id,
+            Field::ErrorCode => &mut self.error_code,
+            Field::ErrorDescription => &mut self.error_description,
+            Field::TaskId => &mut self.task_id,
+            Field::Status => &mut self.status,
+            Field::Solution => &mut self.solution,
+            Field::Other => return None,
+        })
+    }
+}
+
+/// A key as the full parse reads it: an envelope field, or another key (owned, for the
+/// rest).
+enum Key {
+    Envelope(Field),
     Other(String),
 }
 
@@ -46,14 +88,9 @@ impl<'de> Deserialize<'de> for Key {
                 f.write_str("a field name")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(match v {
-                    "errorId" => Key::ErrorId,
-                    "errorCode" => Key::ErrorCode,
-                    "errorDescription" => Key::ErrorDescription,
-                    "taskId" => Key::TaskId,
-                    "status" => Key::Status,
-                    "solution" => Key::Solution,
-                    other => Key::Other(other.to_owned()),
+                Ok(match Field::of(v) {
+                    Field::Other => Key::Other(v.to_owned()),
+                    field => Key::Envelope(field),
                 })
             }
         }
@@ -74,19 +111,18 @@ impl<'de> Deserialize<'de> for Envelope {
                 let mut rest = Map::new();
                 while let Some(key) = map.next_key::<Key>()? {
                     // A later duplicate wins, as with `serde_json::Value`.
-                    let slot = match key {
-                        Key::ErrorId => &mut env.error_id,
-                        Key::ErrorCode => &mut env.error_code,
-                        Key::ErrorDescription => &mut env.error_description,
-                        Key::TaskId => &mut env.task_id,
-                        Key::Status => &mut env.status,
-                        Key::Solution => &mut env.solution,
+                    match key {
+                        Key::Envelope(field) => {
+                            let value = Some(map.next_value()?);
+                            // Always a slot: `Key` names the other keys `Key::Other`.
+                            if let Some(slot) = env.slot(field) {
+                                *slot = value;
+                            }
+                        }
                         Key::Other(name) => {
                             rest.insert(name, map.next_value()?);
-                            continue;
                         }
-                    };
-                    *slot = Some(map.next_value()?);
+                    }
                 }
                 env.rest = Metadata::from_fields(rest);
                 Ok(env)

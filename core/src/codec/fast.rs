@@ -23,7 +23,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Field};
 use crate::solution::{Metadata, ReadAtOnce};
 
 /// The envelope of a success answer, or `None` when the full parse must decide.
@@ -111,19 +111,6 @@ const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
-/// Where a top-level member goes in the [`Envelope`].
-#[derive(Clone, Copy)]
-enum Slot {
-    ErrorId,
-    ErrorCode,
-    ErrorDescription,
-    TaskId,
-    Status,
-    Solution,
-    /// `rest` (or, in a flat object, any key).
-    Other,
-}
-
 struct Scanner<'a> {
     /// The body.
     b: &'a [u8],
@@ -173,7 +160,7 @@ impl<'a> Scanner<'a> {
     /// quote) with its literal, or `None` (cursor unmoved) for any other key: the common keys
     /// skip the search for the closing quote. A literal followed by its closing quote is that
     /// key exactly, so this reads what [`string`](Self::string) would.
-    fn known_key(&mut self) -> Option<(Slot, &'static str)> {
+    fn known_key(&mut self) -> Option<(Field, &'static str)> {
         /// Whether `rest` is `"` + `lit` + `"`...: fixed-size compares, no call.
         fn at<const N: usize>(rest: &[u8], lit: &[u8; N]) -> bool {
             rest.get(1..N + 2)
@@ -184,20 +171,20 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let found = match *rest.get(1)? {
-            b'e' if at(rest, b"errorId") => (Slot::ErrorId, "errorId"),
-            b'e' if at(rest, b"errorCode") => (Slot::ErrorCode, "errorCode"),
-            b'e' if at(rest, b"errorDescription") => (Slot::ErrorDescription, "errorDescription"),
-            b'e' if at(rest, b"endTime") => (Slot::Other, "endTime"),
-            b't' if at(rest, b"taskId") => (Slot::TaskId, "taskId"),
-            b's' if at(rest, b"status") => (Slot::Status, "status"),
-            b's' if at(rest, b"solution") => (Slot::Solution, "solution"),
-            b's' if at(rest, b"solveCount") => (Slot::Other, "solveCount"),
-            b'c' if at(rest, b"cost") => (Slot::Other, "cost"),
-            b'c' if at(rest, b"createTime") => (Slot::Other, "createTime"),
-            b'i' if at(rest, b"ip") => (Slot::Other, "ip"),
-            b'g' if at(rest, b"gRecaptchaResponse") => (Slot::Other, "gRecaptchaResponse"),
-            b't' if at(rest, b"token") => (Slot::Other, "token"),
-            b't' if at(rest, b"text") => (Slot::Other, "text"),
+            b'e' if at(rest, b"errorId") => (Field::ErrorId, "errorId"),
+            b'e' if at(rest, b"errorCode") => (Field::ErrorCode, "errorCode"),
+            b'e' if at(rest, b"errorDescription") => (Field::ErrorDescription, "errorDescription"),
+            b'e' if at(rest, b"endTime") => (Field::Other, "endTime"),
+            b't' if at(rest, b"taskId") => (Field::TaskId, "taskId"),
+            b's' if at(rest, b"status") => (Field::Status, "status"),
+            b's' if at(rest, b"solution") => (Field::Solution, "solution"),
+            b's' if at(rest, b"solveCount") => (Field::Other, "solveCount"),
+            b'c' if at(rest, b"cost") => (Field::Other, "cost"),
+            b'c' if at(rest, b"createTime") => (Field::Other, "createTime"),
+            b'i' if at(rest, b"ip") => (Field::Other, "ip"),
+            b'g' if at(rest, b"gRecaptchaResponse") => (Field::Other, "gRecaptchaResponse"),
+            b't' if at(rest, b"token") => (Field::Other, "token"),
+            b't' if at(rest, b"text") => (Field::Other, "text"),
             _ => return None,
         };
         self.i += found.1.len() + 2;
@@ -205,21 +192,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// `"key" :` with the whitespace around: which envelope slot it fills, and the key.
-    fn slot_key(&mut self) -> Option<(Slot, &'a str)> {
+    fn slot_key(&mut self) -> Option<(Field, &'a str)> {
         let found = match self.known_key() {
             Some(found) => found,
             None => {
                 let key = self.string()?;
-                let slot = match key {
-                    "errorId" => Slot::ErrorId,
-                    "errorCode" => Slot::ErrorCode,
-                    "errorDescription" => Slot::ErrorDescription,
-                    "taskId" => Slot::TaskId,
-                    "status" => Slot::Status,
-                    "solution" => Slot::Solution,
-                    _ => Slot::Other,
-                };
-                (slot, key)
+                (Field::of(key), key)
             }
         };
         self.ws();
@@ -246,37 +224,29 @@ impl<'a> Scanner<'a> {
         let mut more = self.open()?;
         while more {
             let start = self.i;
-            let (slot, key) = self.slot_key()?;
-            let slot = match slot {
-                Slot::ErrorId => &mut env.error_id,
-                Slot::ErrorCode => &mut env.error_code,
-                Slot::ErrorDescription => &mut env.error_description,
-                Slot::TaskId => &mut env.task_id,
-                Slot::Status => &mut env.status,
-                Slot::Solution => &mut env.solution,
-                Slot::Other => {
-                    // Checked as a kept value is, but not made into one, except where it
-                    // is one of the fields read at once.
-                    match self.peek()? {
-                        b'"' => {
-                            let text = self.string()?;
-                            if ReadAtOnce::wants(key) {
-                                at_once.read(key, &Value::String(text.to_owned()));
-                            }
+            let (field, key) = self.slot_key()?;
+            let Some(slot) = env.slot(field) else {
+                // Checked as a kept value is, but not made into one, except where it
+                // is one of the fields read at once.
+                match self.peek()? {
+                    b'"' => {
+                        let text = self.string()?;
+                        if ReadAtOnce::wants(key) {
+                            at_once.read(key, &Value::String(text.to_owned()));
                         }
-                        b'{' => drop(self.flat_object()?),
-                        _ => at_once.read(key, &self.scalar()?),
                     }
-                    if n < FEW {
-                        spans[n] = (start, self.i);
-                    } else {
-                        more_text.push(',');
-                        more_text.push_str(std::str::from_utf8(&self.b[start..self.i]).ok()?);
-                    }
-                    n += 1;
-                    more = self.next_member()?;
-                    continue;
+                    b'{' => drop(self.flat_object()?),
+                    _ => at_once.read(key, &self.scalar()?),
                 }
+                if n < FEW {
+                    spans[n] = (start, self.i);
+                } else {
+                    more_text.push(',');
+                    more_text.push_str(std::str::from_utf8(&self.b[start..self.i]).ok()?);
+                }
+                n += 1;
+                more = self.next_member()?;
+                continue;
             };
             *slot = Some(match self.peek()? {
                 b'{' => Value::Object(self.flat_object()?),
@@ -712,7 +682,9 @@ mod tests {
             let mut known = Scanner { b: text.as_bytes(), i: 0 };
             let mut full = Scanner { b: text.as_bytes(), i: 0 };
             match known.known_key() {
-                Some((_, k)) => {
+                Some((field, k)) => {
+                    // The literal table names each key's field as `Field::of` does.
+                    prop_assert_eq!(field, Field::of(k));
                     prop_assert_eq!(Some(k), full.string());
                     prop_assert_eq!(known.i, full.i);
                 }
