@@ -154,10 +154,8 @@ impl<T: Transport> Client<T> {
         self.solve_here(task, None, None, None)
     }
 
-    /// What [`crate::Client::solve`] and its variants run, on this thread's stack: with
-    /// several providers, the failover loop is polled in place, not boxed as the async
-    /// client boxes it (to keep each of its in-flight solves small): one allocation and one
-    /// copy of the loop's state fewer per task.
+    /// What [`crate::Client::solve`] and its variants run: the async client's one entry
+    /// point (which picks the provider loop or the single provider), polled on this thread.
     fn solve_here(
         &self,
         task: impl Into<TaskInput>,
@@ -166,13 +164,7 @@ impl<T: Transport> Client<T> {
         caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        match self.inner.fleet() {
-            Some(fleet) => block_on(
-                self.inner
-                    .solve_over_providers(fleet, task, policy, cancel, caller_key),
-            )?,
-            None => block_on(self.inner.solve_recorded(task, policy, cancel, caller_key))?,
-        }
+        block_on(self.inner.solve_recorded(task, policy, cancel, caller_key))?
     }
 
     /// [`Client::solve`] that ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)
