@@ -491,7 +491,7 @@ fn orchestrate(args: &[String]) -> Res<bool> {
     let sim = opt("--sim").ok_or("--sim PATH is required")?;
     let runs: usize = opt("--runs")
         .and_then(|r| r.parse().ok())
-        .unwrap_or(if quick { 3 } else { 5 });
+        .unwrap_or(if quick { 3 } else { 9 });
     let scale_tasks: usize = opt("--scale-tasks")
         .and_then(|r| r.parse().ok())
         .unwrap_or(10_000);
@@ -588,9 +588,14 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         })
         .collect();
     // Runs are interleaved (a, b, c, ... then again) so that a change of load on the machine
-    // affects every client alike.
+    // affects every client alike, in the reverse order every other round (..., c, b, a), so
+    // that neither client of a pair always runs first.
     for run in 1..=runs {
-        for (spec, row) in specs.iter().zip(rows.iter_mut()) {
+        let mut order: Vec<(&Spec, &mut Row)> = specs.iter().zip(rows.iter_mut()).collect();
+        if run % 2 == 0 {
+            order.reverse();
+        }
+        for (spec, row) in order {
             let mut cmd = (spec.cmd)();
             let (v, rpt) = run_client(&sim, &[], &mut cmd)?;
             let ok = v["ok"].as_f64().unwrap_or(0.0);
@@ -641,7 +646,7 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         "Each run: a fresh simulator process (`capmonster-sim --instant`), then the client in its own process; \
          every task is createTask + one getTaskResult (first delay 0). CPU is the client process's user + system \
          time over the solve window; peak RSS is the client process's `VmHWM` (for Python/JS: `ru_maxrss` / \
-         `maxRSS`, interpreter included). Median [min–max] of {runs} interleaved runs.\n"
+         `maxRSS`, interpreter included). Median [min–max] of {runs} interleaved runs (the clients in reverse order every other round).\n"
     );
     println!(
         "| client | setup | tasks/run | tasks/s | CPU ms/task | peak RSS MiB | requests/task (sim) | failed |"
