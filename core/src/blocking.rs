@@ -164,7 +164,10 @@ impl<T: Transport> Client<T> {
         caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        block_on(self.inner.solve_recorded(task, policy, cancel, caller_key))?
+        block_on(
+            self.inner
+                .solve_recorded(task, policy.as_ref(), cancel, caller_key),
+        )?
     }
 
     /// [`Client::solve`] that ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)

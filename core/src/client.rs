@@ -241,7 +241,7 @@ impl<T: Transport> Client<T> {
         policy: PollPolicy,
     ) -> Result<Solved, Error> {
         let task = task.into().into_task()?;
-        self.solve_recorded(task, Some(policy), None, None).await
+        self.solve_recorded(task, Some(&policy), None, None).await
     }
 
     /// Solves `tasks` with at most `concurrency` of them in flight at once (at least one), and

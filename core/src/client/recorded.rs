@@ -167,10 +167,14 @@ impl<T: Transport> Client<T> {
     }
 
     /// Creates and polls `task` with its life recorded in the ledger.
+    ///
+    /// The policy is borrowed and the task dropped once the machine is made: what an `async
+    /// fn` takes by value stays in its future for the whole solve (memory per in-flight
+    /// solve, BENCHMARKS §4).
     pub(crate) async fn solve_recorded(
         &self,
         task: Task,
-        policy: Option<PollPolicy>,
+        policy: Option<&PollPolicy>,
         cancel: Option<&CancelHandle>,
         caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
@@ -178,6 +182,7 @@ impl<T: Transport> Client<T> {
             // Boxed: the loop over providers holds a whole single-provider solve in its
             // state; inline, it would make every solve's future that large (memory per
             // in-flight solve, BENCHMARKS §4).
+            let policy = policy.copied();
             return Box::pin(self.solve_over_providers(fleet, task, policy, cancel, caller_key))
                 .await;
         }
@@ -189,6 +194,7 @@ impl<T: Transport> Client<T> {
         // would keep its own copies of the policy and the link beside these for the whole
         // solve (memory per in-flight solve).
         let (mut solve, mut recorder) = self.prepare_recorded(&task, policy, linked)?;
+        drop(task);
         self.drive(&mut solve, cancel, recorder.as_mut()).await
     }
 
@@ -201,7 +207,7 @@ impl<T: Transport> Client<T> {
         cancel: Option<&CancelHandle>,
         linked: Linked<'_>,
     ) -> Result<Solved, Error> {
-        let (mut solve, mut recorder) = self.prepare_recorded(task, policy, linked)?;
+        let (mut solve, mut recorder) = self.prepare_recorded(task, policy.as_ref(), linked)?;
         self.drive(&mut solve, cancel, recorder.as_mut()).await
     }
 
@@ -211,12 +217,12 @@ impl<T: Transport> Client<T> {
     fn prepare_recorded(
         &self,
         task: &Task,
-        policy: Option<PollPolicy>,
+        policy: Option<&PollPolicy>,
         linked: Linked<'_>,
     ) -> Result<(Solve, Option<Recorder<'_>>), Error> {
         let now = self.transport().now();
         let mut solve = match policy {
-            Some(p) => Solve::with_policy(self.config(), task, p, now),
+            Some(&p) => Solve::with_policy(self.config(), task, p, now),
             None => self.state().new_solve(self.config(), task, now),
         };
         if let Some(d) = self.dialect() {
