@@ -7,7 +7,10 @@
 //! entries and the amortized slack of the structures that hold them). Deterministic: no
 //! clock, no I/O, the same figure every run.
 //!
-//! `cargo run --release -p capmonster-bench --bin ledger-mem [N] [KEPT]`
+//! With `--failover`, every record is a failover client's first attempt: it names its
+//! provider and links the captcha to its own id (what the providers' loop writes).
+//!
+//! `cargo run --release -p capmonster-bench --bin ledger-mem [N] [KEPT] [--failover]`
 
 use std::alloc::System;
 use std::process::ExitCode;
@@ -25,7 +28,7 @@ fn live(r: &Region<'_, System>) -> i64 {
     s.bytes_allocated as i64 - s.bytes_deallocated as i64
 }
 
-fn run(l: &MemoryLedger, from: u64, to: u64) -> Result<(), String> {
+fn run(l: &MemoryLedger, from: u64, to: u64, failover: bool) -> Result<(), String> {
     let task = serde_json::json!({
         "type": "RecaptchaV2TaskProxyless",
         "websiteURL": "https://example.com/",
@@ -41,13 +44,13 @@ fn run(l: &MemoryLedger, from: u64, to: u64) -> Result<(), String> {
         // 1 ms apart: 120,000 tasks span 2 minutes, all within the 10-minute retention.
         let at = 1_700_000_000_000 + n;
         let e = |e: capmonster_core::ledger::LedgerError| format!("task {n}: {e}");
-        l.insert(&TaskRecord::intent_json(
-            id,
-            TaskFamily::RecaptchaV2,
-            task.clone(),
-            at,
-        ))
-        .map_err(e)?;
+        let mut intent = TaskRecord::intent_json(id, TaskFamily::RecaptchaV2, task.clone(), at);
+        if failover {
+            intent = intent
+                .with_provider("anti-captcha")
+                .with_captcha(id.to_string());
+        }
+        l.insert(&intent).map_err(e)?;
         l.reserve_spend(id, MicroUsd(600), MicroUsd(u64::MAX))
             .map_err(e)?;
         l.mark_created(id, TaskId::Int(1_000_000_000 + n), at + 40, None)
@@ -65,26 +68,33 @@ fn run(l: &MemoryLedger, from: u64, to: u64) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let arg = |i: usize| std::env::args().nth(i).and_then(|a| a.parse::<u64>().ok());
+    let failover = std::env::args().any(|a| a == "--failover");
+    let args: Vec<String> = std::env::args().filter(|a| a != "--failover").collect();
+    let arg = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok());
     let n = arg(1).unwrap_or(120_000).max(6);
     let kept = arg(2).map_or(DEFAULT_FINISHED_KEPT, |k| k as usize);
     let small = n / 6;
     let region = Region::new(GLOBAL);
     let l = MemoryLedger::bounded(kept);
-    if let Err(e) = run(&l, 0, small) {
+    if let Err(e) = run(&l, 0, small, failover) {
         eprintln!("ledger-mem: {e}");
         return ExitCode::FAILURE;
     }
     let at_small = live(&region);
-    if let Err(e) = run(&l, small, n) {
+    if let Err(e) = run(&l, small, n, failover) {
         eprintln!("ledger-mem: {e}");
         return ExitCode::FAILURE;
     }
     let at_n = live(&region);
     let per_task = (at_n - at_small) as f64 / (n - small) as f64;
+    let what = if failover {
+        " (failover records: each names its provider and links the captcha to its own id)"
+    } else {
+        ""
+    };
     println!(
-        "in-memory ledger keeping {kept} finished records whole: heap {:.2} MiB after {small} \
-         finished tasks, {:.2} MiB after {n}; {per_task:.1} bytes per finished task",
+        "in-memory ledger keeping {kept} finished records whole{what}: heap {:.2} MiB after \
+         {small} finished tasks, {:.2} MiB after {n}; {per_task:.1} bytes per finished task",
         at_small as f64 / 1048576.0,
         at_n as f64 / 1048576.0
     );

@@ -6,7 +6,7 @@ use std::hash::BuildHasher;
 /// The ledger's indexes: keyed by random local ids and the service's task ids, which a
 /// keyed fast hash spreads as well as SipHash, for a fraction of its cost per change.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hashbrown::HashTable;
 
@@ -99,27 +99,78 @@ enum End {
     Dead,
 }
 
-/// What few compacted records have: what does not fit in a [`Stub`].
+/// What some compacted records have: what does not fit in a [`Stub`]. The provider and the
+/// captcha link, which every record of a failover client has, cost no allocation here; the
+/// rest, which few records have, is boxed apart.
 #[derive(Debug, Clone, Default)]
 struct StubExtra {
+    /// The provider's name, shared by the store's stubs of that provider ([`Names`]).
+    provider: Option<Arc<str>>,
+    captcha: Option<Link>,
+    rare: Option<Box<RareExtra>>,
+}
+
+/// A compacted record's captcha link.
+#[derive(Debug, Clone)]
+enum Link {
+    /// The record's own local id (a failover's first attempt is linked to itself).
+    OwnId,
+    Text(Box<str>),
+}
+
+/// What few compacted records have.
+#[derive(Debug, Clone, Default)]
+struct RareExtra {
     code: Option<String>,
     text_id: Option<TextTaskId>,
-    provider: Option<String>,
-    captcha: Option<String>,
     /// `task_created_at_ms`, when outside the store's window.
     at_ms: Option<u64>,
     /// The settled spend, when over `u32::MAX` micro-USD.
     spend: Option<u64>,
 }
 
-impl StubExtra {
+impl RareExtra {
     fn is_empty(&self) -> bool {
         self.code.is_none()
             && self.text_id.is_none()
-            && self.provider.is_none()
-            && self.captcha.is_none()
             && self.at_ms.is_none()
             && self.spend.is_none()
+    }
+}
+
+impl StubExtra {
+    fn is_empty(&self) -> bool {
+        self.provider.is_none() && self.captcha.is_none() && self.rare.is_none()
+    }
+
+    fn rare(&self) -> Option<&RareExtra> {
+        self.rare.as_deref()
+    }
+
+    fn rare_mut(&mut self) -> &mut RareExtra {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the rare part when nothing is left in it.
+    fn tidy(&mut self) {
+        if self.rare.as_deref().is_some_and(RareExtra::is_empty) {
+            self.rare = None;
+        }
+    }
+}
+
+/// The provider names of a store's stubs, each kept once (a client has a handful).
+#[derive(Debug, Default)]
+struct Names(Vec<Arc<str>>);
+
+impl Names {
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.0.iter().find(|n| ***n == *name) {
+            return Arc::clone(n);
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.0.push(Arc::clone(&n));
+        n
     }
 }
 
@@ -144,7 +195,7 @@ impl Compacted {
     /// The facts of `r` (inserted `seq`-th) when it can be compacted: finished, with a task
     /// id and its creation time (what the retention rule needs), no caller key (a caller
     /// reads its answers back by key), solved or failed, with poll counts that fit.
-    fn of(r: &TaskRecord, seq: u64) -> Option<Self> {
+    fn of(r: &TaskRecord, seq: u64, names: &mut Names) -> Option<Self> {
         if r.caller_key().is_some() {
             return None;
         }
@@ -183,13 +234,28 @@ impl Compacted {
             },
             at_ms,
             spend: settled.map_or(0, |m| m.0),
-            extra: StubExtra {
-                code,
-                text_id,
-                provider: r.provider().map(str::to_owned),
-                captcha: r.captcha().map(str::to_owned),
-                at_ms: None,
-                spend: None,
+            extra: {
+                let mut extra = StubExtra {
+                    provider: r.provider().map(|p| names.intern(p)),
+                    captcha: r.captcha().map(|c| {
+                        // Exactly as the id displays (lowercase), so that it reads back
+                        // the same.
+                        let own = c.parse::<LocalId>() == Ok(r.local_id())
+                            && !c.bytes().any(|b| b.is_ascii_uppercase());
+                        if own {
+                            Link::OwnId
+                        } else {
+                            Link::Text(c.into())
+                        }
+                    }),
+                    rare: None,
+                };
+                if code.is_some() || text_id.is_some() {
+                    let rare = extra.rare_mut();
+                    rare.code = code;
+                    rare.text_id = text_id;
+                }
+                extra
             },
         })
     }
@@ -216,6 +282,7 @@ struct Stubs {
     by_int: HashTable<u32>,
     by_text: HashMap<TextTaskId, u32>,
     extras: HashMap<u32, StubExtra>,
+    names: Names,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -263,7 +330,7 @@ impl Stubs {
 
     fn at_ms(&self, pos: u32) -> u64 {
         self.extra(pos)
-            .and_then(|e| e.at_ms)
+            .and_then(|e| e.rare()?.at_ms)
             .unwrap_or_else(|| self.epoch + u64::from(self.get(pos).at))
     }
 
@@ -285,13 +352,13 @@ impl Stubs {
             .and_then(|d| u32::try_from(d).ok())
         {
             Some(d) => stub.at = d,
-            None => extra.at_ms = Some(at_ms),
+            None => extra.rare_mut().at_ms = Some(at_ms),
         }
         match u32::try_from(spend) {
             Ok(s) => stub.spend = s,
-            Err(_) => extra.spend = Some(spend),
+            Err(_) => extra.rare_mut().spend = Some(spend),
         }
-        let text = extra.text_id;
+        let text = extra.rare().and_then(|r| r.text_id);
         if self.chunks.back().is_none_or(|c| c.len() == CHUNK) {
             self.chunks.push_back(Vec::with_capacity(CHUNK));
         }
@@ -343,11 +410,18 @@ impl Stubs {
             let t = self.at_ms(pos);
             let fits = t.checked_sub(epoch).and_then(|d| u32::try_from(d).ok());
             let mut extra = self.extras.remove(&pos).unwrap_or_default();
-            extra.at_ms = None;
-            let stub = self.get_mut(pos);
             match fits {
-                Some(d) => stub.at = d,
-                None => extra.at_ms = Some(t),
+                Some(_) => {
+                    if let Some(rare) = extra.rare.as_deref_mut() {
+                        rare.at_ms = None;
+                    }
+                    extra.tidy();
+                }
+                None => extra.rare_mut().at_ms = Some(t),
+            }
+            let stub = self.get_mut(pos);
+            if let Some(d) = fits {
+                stub.at = d;
             }
             if extra.is_empty() {
                 stub.bits &= !HAS_EXTRA;
@@ -384,7 +458,7 @@ impl Stubs {
         {
             e.remove();
         }
-        match extra.as_ref().and_then(|e| e.text_id) {
+        match extra.as_ref().and_then(|e| e.rare()?.text_id) {
             Some(t) => {
                 self.by_text.remove(&t);
             }
@@ -443,19 +517,19 @@ impl Stubs {
             End::Failed(c) => (c, FAILURE_NOT_KEPT),
             End::Solved | End::Dead => (ErrorCategory::GaveUp, SOLVED_NOT_KEPT),
         };
-        let task_id = match extra.and_then(|e| e.text_id) {
+        let task_id = match extra.and_then(|e| e.rare()?.text_id) {
             Some(t) => TaskId::Text(t),
             None => TaskId::Int(s.task_int),
         };
         let state = TaskState::Failed {
             task_id: Some(task_id),
             category,
-            code: extra.and_then(|e| e.code.clone()),
+            code: extra.and_then(|e| e.rare()?.code.clone()),
             message: message.to_string(),
         };
         let t = self.at_ms(pos);
         let spend = extra
-            .and_then(|e| e.spend)
+            .and_then(|e| e.rare()?.spend)
             .unwrap_or_else(|| u64::from(s.spend));
         let mut r = TaskRecord::rebuilt(
             LocalId::from_bytes(s.local_id),
@@ -472,8 +546,10 @@ impl Stubs {
         if let Some(p) = extra.and_then(|e| e.provider.as_deref()) {
             r = r.with_provider(p);
         }
-        if let Some(c) = extra.and_then(|e| e.captcha.as_deref()) {
-            r = r.with_captcha(c);
+        match extra.and_then(|e| e.captcha.as_ref()) {
+            Some(Link::OwnId) => r = r.with_captcha(LocalId::from_bytes(s.local_id).to_string()),
+            Some(Link::Text(c)) => r = r.with_captcha(&**c),
+            None => {}
         }
         r
     }
@@ -581,9 +657,11 @@ impl MemoryLedger {
     /// records were compacted (dropped from the front once past the retention), and its two
     /// 4-byte index entries with their hash tables' slack (66–71 bytes measured by `cargo
     /// run --release -p capmonster-bench --bin ledger-mem`). At 1,000 tasks/s, 600,000
-    /// stubs, about 40 MB, steady. A string task id (such as CapSolver's), an error code, a
-    /// provider or captcha link, or a spend over $4,294 goes to a side table instead: a few
-    /// hundred bytes more (and its strings) for such a record.
+    /// stubs, about 40 MB, steady. A provider and a captcha link (every record of a client
+    /// with providers) go to a side table: about 200 bytes per task in all (measured by
+    /// `ledger-mem 120000 256 --failover`; provider names are kept once, a link to the
+    /// record's own id is a flag). A string task id (such as CapSolver's), an error code, any
+    /// other link, or a spend over $4,294 costs a little more, and its strings.
     ///
     /// [`RESULT_RETENTION`]: crate::policy::RESULT_RETENTION
     pub fn bounded(finished: usize) -> Self {
@@ -768,7 +846,7 @@ impl Inner {
         if !r.is_finished() || r.caller_key().is_some() {
             return;
         }
-        let stub = Compacted::of(r, w.seq);
+        let stub = Compacted::of(r, w.seq, &mut self.stubs.names);
         if stub.is_none() && r.task_created_at_ms().is_some() {
             // Kept whole: the service may still answer for a task whose facts do not fit.
             return;
@@ -1211,29 +1289,51 @@ mod tests {
         use crate::record::{Outcome, TaskRecord};
         use crate::task::TaskFamily;
         let l = MemoryLedger::bounded(1);
-        for n in 0..5u64 {
+        // Ids with hex letters in them.
+        let fid = |n: u64| {
+            crate::record::LocalId::from_bytes(
+                (u128::from(n + 1) * 0x00ab_cdef_0123_4567_89ab_cdef_0123_4567).to_le_bytes(),
+            )
+        };
+        // A failover's first attempt is linked to its own id (kept without a copy, exactly
+        // as written); the uppercase spelling of its id, or another id, is kept as text.
+        let captcha = |n: u64| match n % 4 {
+            0 => format!("captcha-{n}"),
+            1 => fid(n).to_string(),
+            2 => fid(n).to_string().to_uppercase(),
+            _ => fid(n + 1).to_string(),
+        };
+        let provider = |n: u64| {
+            if n.is_multiple_of(2) {
+                "capsolver"
+            } else {
+                "anti-captcha"
+            }
+        };
+        for n in 0..9u64 {
             let r =
-                TaskRecord::intent_json(lid(n), TaskFamily::Turnstile, serde_json::json!({}), n)
-                    .with_provider("capsolver")
-                    .with_captcha(format!("captcha-{n}"));
+                TaskRecord::intent_json(fid(n), TaskFamily::Turnstile, serde_json::json!({}), n)
+                    .with_provider(provider(n))
+                    .with_captcha(captcha(n));
             l.insert(&r).unwrap();
-            l.mark_created(lid(n), TaskId::Int(100 + n), n, None)
+            l.mark_created(fid(n), TaskId::Int(100 + n), n, None)
                 .unwrap();
-            l.reserve_polls(lid(n), 1).unwrap();
+            l.reserve_polls(fid(n), 1).unwrap();
             let solved = Outcome::Solved {
                 solution: serde_json::json!({"token": "t"}).into(),
                 cost: None,
             };
-            l.finish(lid(n), solved, 1, n + 1).unwrap();
+            l.finish(fid(n), solved, 1, n + 1).unwrap();
         }
-        for n in 0..5u64 {
+        for n in 0..9u64 {
             let r = l.find_by_task_id(TaskId::Int(100 + n)).unwrap().unwrap();
-            assert_eq!(r.provider(), Some("capsolver"), "{n}");
-            let captcha = format!("captcha-{n}");
-            assert_eq!(r.captcha(), Some(captcha.as_str()), "{n}");
+            assert_eq!(r.provider(), Some(provider(n)), "{n}");
+            assert_eq!(r.captcha(), Some(captcha(n).as_str()), "{n}");
         }
+        // Each provider's name is kept once.
+        assert_eq!(l.lock().stubs.names.0.len(), 2);
         assert!(
-            l.get(lid(0)).unwrap().unwrap().task().is_null(),
+            l.get(fid(0)).unwrap().unwrap().task().is_null(),
             "compacted"
         );
     }
