@@ -16,6 +16,9 @@ inclusive cost of the functions that are its entry points (so nothing is counted
 - runtime and the rest: everything else (tokio's scheduler, the connection tasks, tracing's
   `Instrumented` wrappers, the benchmark's loop, the allocator outside the above).
 
+A profile recorded with `--cache-sim=yes` adds a row: the whole process's level-1 data-cache
+misses per task (reads and writes), as callgrind's cache simulation counts them.
+
 Markdown to stdout.
 """
 import re
@@ -28,7 +31,7 @@ TOTAL = re.compile(r"\s*([\d,]+) \(100.0%\)\s+PROGRAM TOTALS")
 
 def load(path):
     out = subprocess.run(
-        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+        ["callgrind_annotate", "--inclusive=yes", "--show=Ir", "--threshold=100", path],
         capture_output=True, text=True, check=True,
     ).stdout
     funcs, total = {}, 0
@@ -84,16 +87,36 @@ NAMES = [
 ]
 
 
+def d1_misses(path):
+    """Level-1 data-cache misses (reads + writes) of the whole profile, when it was recorded
+    with `--cache-sim=yes`; `None` otherwise."""
+    out = subprocess.run(
+        ["callgrind_annotate", "--show=D1mr,D1mw", "--threshold=100", path],
+        capture_output=True, text=True,
+    ).stdout
+    for line in out.splitlines():
+        if "PROGRAM TOTALS" in line:
+            nums = [int(x.replace(",", "")) for x in re.findall(r"([\d,]+) \(", line)]
+            return sum(nums) if len(nums) == 2 else None
+    return None
+
+
 def main():
     tasks = int(sys.argv[1])
     cols = []
     for arg in sys.argv[2:]:
         label, path = arg.split("=", 1)
-        cols.append((label, components(path)))
-    print("| component (instructions per task) | " + " | ".join(l for l, _ in cols) + " |")
+        cols.append((label, components(path), d1_misses(path)))
+    print("| component (instructions per task) | " + " | ".join(l for l, _, _ in cols) + " |")
     print("|---|" + "---|" * len(cols))
     for key, name in NAMES:
-        print(f"| {name} | " + " | ".join(f"{c[key] / tasks / 1000:.1f}k" for _, c in cols) + " |")
+        print(f"| {name} | " + " | ".join(f"{c[key] / tasks / 1000:.1f}k" for _, c, _ in cols) + " |")
+    if all(m is not None for _, _, m in cols):
+        print(
+            "| L1 data-cache misses per task (callgrind's cache simulation: 32 KiB, 8-way) | "
+            + " | ".join(f"{m / tasks:.0f}" for _, _, m in cols)
+            + " |"
+        )
 
 
 if __name__ == "__main__":
