@@ -58,9 +58,8 @@ impl<'de> serde::Deserialize<'de> for Solution {
 /// An answer read on the codec's fast path keeps these fields as the JSON text they were
 /// sent as, and builds their map the first time it is asked for ([`Metadata::fields`] and the
 /// accessors below): most callers never read it, and building it was the largest part of
-/// reading a ready answer. What every solve reads is read at once ([`ReadAtOnce`]): `cost`,
-/// which settles the task's spend, and `createTime` and `endTime`, which calibrate the poll
-/// schedule.
+/// reading a ready answer. What every solve reads is read at once: `cost`, which settles the
+/// task's spend, and `createTime` and `endTime`, which calibrate the poll schedule.
 #[derive(Clone, Default)]
 pub struct Metadata {
     /// The fields (nulls dropped), built from `lazy` on first use when there is one.
