@@ -26,7 +26,6 @@ use crate::config::Config;
 use crate::effects::{BuildTransport, CancelHandle, Transport};
 use crate::error::Error;
 use crate::ledger::Ledger;
-use crate::lifecycle::CallerKey;
 use crate::policy::PollPolicy;
 use crate::record::LocalId;
 use crate::solve::Solved;
@@ -151,23 +150,7 @@ impl<T: BuildTransport> Client<T> {
 impl<T: Transport> Client<T> {
     /// [`crate::Client::solve`], blocking.
     pub fn solve(&self, task: impl Into<TaskInput>) -> Result<Solved, Error> {
-        self.solve_here(task, None, None, None)
-    }
-
-    /// What [`crate::Client::solve`] and its variants run: the async client's one entry
-    /// point (which picks the provider loop or the single provider), polled on this thread.
-    fn solve_here(
-        &self,
-        task: impl Into<TaskInput>,
-        policy: Option<PollPolicy>,
-        cancel: Option<&CancelHandle>,
-        caller_key: Option<CallerKey<'_>>,
-    ) -> Result<Solved, Error> {
-        let task = task.into().into_task()?;
-        block_on(
-            self.inner
-                .solve_recorded(task, policy.as_ref(), cancel, caller_key),
-        )?
+        block_on(self.inner.solve(task))?
     }
 
     /// [`Client::solve`] that ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)
@@ -178,7 +161,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         cancel: &CancelHandle,
     ) -> Result<Solved, Error> {
-        self.solve_here(task, None, Some(cancel), None)
+        block_on(self.inner.solve_cancellable(task, cancel))?
     }
 
     /// [`crate::Client::solve_with_policy`], blocking.
@@ -187,7 +170,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         policy: PollPolicy,
     ) -> Result<Solved, Error> {
-        self.solve_here(task, Some(policy), None, None)
+        block_on(self.inner.solve_with_policy(task, policy))?
     }
 
     /// [`crate::Client::resume`], blocking.
@@ -239,11 +222,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         caller_key: &str,
     ) -> Result<Solved, Error> {
-        let key = CallerKey {
-            key: caller_key,
-            replaces: None,
-        };
-        self.solve_here(task, None, None, Some(key))
+        block_on(self.inner.solve_with_caller_key(task, caller_key))?
     }
 
     /// [`crate::Client::solve_with_caller_key_replacing`], blocking.
@@ -253,11 +232,10 @@ impl<T: Transport> Client<T> {
         caller_key: &str,
         replaces: LocalId,
     ) -> Result<Solved, Error> {
-        let key = CallerKey {
-            key: caller_key,
-            replaces: Some(replaces),
-        };
-        self.solve_here(task, None, None, Some(key))
+        block_on(
+            self.inner
+                .solve_with_caller_key_replacing(task, caller_key, replaces),
+        )?
     }
 
     /// Solves `tasks` on at most `concurrency` scoped threads (at least one), and returns the
