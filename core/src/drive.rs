@@ -68,8 +68,10 @@ pub(crate) async fn run<T: Transport + ?Sized>(
 ) -> Result<Solved, Error> {
     let mut task_id = solve.task_id();
     // The instant an answer was handled, when nothing has waited since: the next step reads
-    // its `now` from it instead of the clock (a step's own work takes microseconds; a wait
-    // or a callback body reads the clock again).
+    // its `now` from it instead of the clock. A step's own work (with a durable ledger, its
+    // write too) makes that `now` a little early, never late: every wait the machine asks
+    // for is an absolute instant, and a deadline it passed is seen one step later. A wait
+    // (the ledger-outage retry included) or a callback body reads the clock again.
     let mut fresh: Option<Instant> = None;
     let finish = |rec: Option<&mut Recorder<'_>>, result: Result<Solved, Error>| match rec {
         Some(r) => r.finish(result, transport.wall_clock_ms()),
