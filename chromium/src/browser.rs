@@ -186,7 +186,7 @@ fn process_tree(root: u32) -> Vec<BrowserProcess> {
 /// A headless Chromium of our own, with a temporary profile. It is stopped, with every process
 /// it started, and its profile removed, by [`close`](Self::close), and also when it is dropped
 /// (an error path, a panic unwinding): nothing is left running. A process killed outright
-/// (SIGKILL) cannot clean up; the CLI turns Ctrl-C into a [`close`](Self::close).
+/// (SIGKILL) cannot clean up; the CLI turns Ctrl-C into a [`kill`](Self::kill).
 pub struct Chromium {
     browser: Option<Browser>,
     handler: Option<JoinHandle<()>>,
@@ -373,6 +373,28 @@ impl Chromium {
                 let _ = tokio::time::timeout(Duration::from_secs(2), browser.wait()).await;
             }
         }
+        self.finish().await
+    }
+
+    /// Stops the browser at once, without asking it (for Ctrl-C): SIGKILL to it and every
+    /// process it started, waits at most 2 s for them to go, and removes its temporary
+    /// profile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Browser`] when a process is still running 2 s after SIGKILL.
+    pub async fn kill(mut self) -> Result<(), Error> {
+        self.note_processes();
+        self.kill_stragglers();
+        if let Some(mut browser) = self.browser.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), browser.kill()).await;
+        }
+        self.finish().await
+    }
+
+    /// What every way of stopping ends with: the stragglers killed and waited for, the
+    /// connection's task stopped, the profile removed.
+    async fn finish(&mut self) -> Result<(), Error> {
         self.kill_stragglers();
         // Helpers exit once the browser has gone; give them a moment, then insist.
         let left = self.wait_gone(Duration::from_secs(2)).await;
@@ -380,6 +402,7 @@ impl Chromium {
             h.abort();
         }
         if let Some(dir) = self.profile.take() {
+            remove_singleton_dir(dir.path());
             let _ = dir.close();
         }
         if left.is_empty() {
@@ -423,6 +446,31 @@ impl Chromium {
     }
 }
 
+/// Removes the directory Chromium made in `$TMPDIR` for its process-singleton socket, which it
+/// removes itself only when it closes normally (not when killed). It is found through the
+/// profile's `SingletonSocket` link, and removed only if it is a `org.chromium.Chromium.*`
+/// directory right in the temporary directory: nothing else is ever removed.
+fn remove_singleton_dir(profile: &Path) {
+    let Ok(target) = std::fs::read_link(profile.join("SingletonSocket")) else {
+        return;
+    };
+    let Some(dir) = target.parent() else { return };
+    let named = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("org.chromium.Chromium."));
+    let in_tmp = match (
+        dir.parent().map(std::fs::canonicalize),
+        std::fs::canonicalize(std::env::temp_dir()),
+    ) {
+        (Some(Ok(a)), Ok(b)) => a == b,
+        _ => false,
+    };
+    if named && in_tmp {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 impl Drop for Chromium {
     fn drop(&mut self) {
         if self.browser.is_some() {
@@ -434,6 +482,9 @@ impl Drop for Chromium {
         }
         if let Some(h) = self.handler.take() {
             h.abort();
+        }
+        if let Some(dir) = &self.profile {
+            remove_singleton_dir(dir.path());
         }
         // The profile directory is removed when `profile` drops.
     }

@@ -751,3 +751,36 @@ async fn a_widget_in_a_cross_site_frame_is_not_seen_and_nothing_is_paid() {
     assert!(reports.is_empty(), "{reports:#?}");
     assert_eq!(created, 0);
 }
+
+/// `kill` (what the CLI does on Ctrl-C) stops every process at once and leaves no file: not
+/// the profile, and not the directory Chromium made in `$TMPDIR` for its singleton socket,
+/// which Chromium itself removes only on a normal close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_stops_every_process_and_leaves_no_files() {
+    let chromium = Chromium::launch(&launch_opts()).await.unwrap();
+    let pid = chromium.pid().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let profile = String::from_utf8_lossy(&cmdline)
+        .split('\0')
+        .find_map(|a| {
+            a.strip_prefix("--user-data-dir=")
+                .map(std::path::PathBuf::from)
+        })
+        .expect("the browser runs with our profile");
+    let socket = std::fs::read_link(profile.join("SingletonSocket")).expect("a singleton link");
+    let singleton_dir = socket.parent().unwrap().to_path_buf();
+    assert!(singleton_dir.exists(), "{}", singleton_dir.display());
+    let procs = chromium.processes();
+    assert!(!procs.is_empty());
+    tokio::time::timeout(Duration::from_secs(10), chromium.kill())
+        .await
+        .expect("kill is quick")
+        .unwrap();
+    assert_gone(&procs);
+    assert!(!profile.exists(), "profile left: {}", profile.display());
+    assert!(
+        !singleton_dir.exists(),
+        "singleton dir left: {}",
+        singleton_dir.display()
+    );
+}

@@ -21,6 +21,8 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Exit code after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
+/// How long a Chromium start interrupted by Ctrl-C may go on before it is dropped.
+const INTERRUPTED_LAUNCH: Duration = Duration::from_secs(5);
 
 /// `capmonster solve-page`.
 #[derive(Args, Debug, Clone)]
@@ -138,24 +140,30 @@ pub(crate) async fn solve_page(backend: Backend, args: SolvePageArgs, io: &Io) -
         executable: args.chromium.clone(),
         ..LaunchOptions::default()
     };
-    // Ctrl-C while Chromium starts: let the start finish (bounded), then close it, so that
-    // nothing of it is left half-started.
-    let launching = Chromium::launch(&launch);
-    tokio::pin!(launching);
-    let mut interrupted = false;
-    let chromium = loop {
-        tokio::select! {
-            c = &mut launching => break c,
-            _ = tokio::signal::ctrl_c(), if !interrupted => interrupted = true,
+    // One Ctrl-C listener for the whole command, polled from before the launch on: a Ctrl-C
+    // that lands between the start and the run is still seen. Without a listener (it could
+    // not be installed) the command runs on, as if no Ctrl-C came.
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
     };
-    if interrupted {
-        if let Ok(c) = chromium {
-            let _ = c.close().await;
+    tokio::pin!(interrupt);
+    let launching = Chromium::launch(&launch);
+    tokio::pin!(launching);
+    let chromium = tokio::select! {
+        c = &mut launching => c,
+        _ = &mut interrupt => {
+            // Ctrl-C while Chromium starts: let the start finish, at most a few seconds, so
+            // that nothing of it is left half-started, then stop it. A start that takes
+            // longer is dropped, which kills the browser (chromiumoxide's `kill_on_drop`).
+            if let Ok(Ok(c)) = tokio::time::timeout(INTERRUPTED_LAUNCH, launching).await {
+                let _ = c.kill().await;
+            }
+            io.err("interrupted: the browser was closed");
+            return EXIT_INTERRUPTED;
         }
-        io.err("interrupted: the browser was closed");
-        return EXIT_INTERRUPTED;
-    }
+    };
     let chromium = match chromium {
         Ok(c) => c,
         Err(e) => {
@@ -165,16 +173,17 @@ pub(crate) async fn solve_page(backend: Backend, args: SolvePageArgs, io: &Io) -
     };
     let outcome = tokio::select! {
         code = run(&chromium, &backend, &args, io) => Some(code),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = &mut interrupt => None,
     };
-    let closed = chromium.close().await;
     match outcome {
         None => {
+            // The user wants out now: no polite close, which can take seconds.
+            let _ = chromium.kill().await;
             io.err("interrupted: the browser was closed");
             EXIT_INTERRUPTED
         }
         Some(code) => {
-            if let Err(e) = closed {
+            if let Err(e) = chromium.close().await {
                 io.err(&e.to_string());
                 return code.max(EXIT_INTERNAL);
             }
