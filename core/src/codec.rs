@@ -29,7 +29,13 @@ fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
     let mut req = Request::new(body);
     *req.method_mut() = Method::POST;
     *req.uri_mut() = cfg.endpoint(endpoint).clone();
-    *req.headers_mut() = cfg.headers().clone();
+    // Room for one header more than the configured ones: a transport that adds one (the
+    // hyper transport's `Host`) does not grow the map (a reallocation per request).
+    let headers = req.headers_mut();
+    headers.reserve(cfg.headers().len() + 1);
+    for (name, value) in cfg.headers() {
+        headers.append(name.clone(), value.clone());
+    }
     req
 }
 
