@@ -43,7 +43,14 @@ fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
 /// written directly: the key is JSON-escaped once per configuration.
 fn key_body(cfg: &Config, task_id: Option<TaskId>) -> Vec<u8> {
     let prefix = cfg.body_prefix();
-    let mut body = Vec::with_capacity(prefix.len() + 32);
+    // The exact length for a numeric id (the usual case): a transport turning the body into
+    // `Bytes` then takes it over without allocating (it must when capacity exceeds length).
+    let id_len = match task_id {
+        None => 0,
+        Some(TaskId::Int(n)) => ",\"taskId\":".len() + decimal_len(n),
+        Some(TaskId::Text(t)) => ",\"taskId\":".len() + t.as_str().len() + 2,
+    };
+    let mut body = Vec::with_capacity(prefix.len() + id_len + 1);
     body.extend_from_slice(prefix.as_bytes());
     if let Some(id) = task_id {
         body.extend_from_slice(b",\"taskId\":");
@@ -56,6 +63,11 @@ fn key_body(cfg: &Config, task_id: Option<TaskId>) -> Vec<u8> {
     }
     body.push(b'}');
     body
+}
+
+/// How many decimal digits `n` has.
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Appends the decimal digits of `n`, without a temporary `String`.
@@ -486,5 +498,30 @@ pub fn user_agent(cfg: &Config) -> Call<String> {
         request: user_agent_request(cfg),
         parse: |r| parse_user_agent(r),
         refused: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClientKey;
+
+    /// A numeric id's body is allocated at its exact length: the hyper transport's
+    /// `Bytes::from(body)` then takes it over without a second allocation.
+    #[test]
+    fn a_numeric_id_body_has_no_spare_capacity() {
+        let cfg = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap());
+        for n in [0, 7, 9, 10, 99, 100, 123_456_789, 1 << 40, u64::MAX] {
+            let body = key_body(&cfg, Some(TaskId::Int(n)));
+            assert_eq!(body.len(), body.capacity(), "{n}");
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["taskId"], n, "{n}");
+        }
+        let body = key_body(&cfg, None);
+        assert_eq!(body.len(), body.capacity());
+        let id = crate::vocab::TextTaskId::new("ab-12_CD").unwrap();
+        let text = key_body(&cfg, Some(TaskId::Text(id)));
+        let v: Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(v["taskId"], "ab-12_CD");
     }
 }
