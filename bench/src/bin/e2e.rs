@@ -367,8 +367,9 @@ struct Sim {
 }
 
 impl Sim {
-    fn start(path: &str, extra: &[&str]) -> Res<Self> {
-        let mut child = Command::new(path)
+    /// A fresh simulator, on the CPUs `cpus` (`taskset -c`) when given.
+    fn start_on(path: &str, extra: &[&str], cpus: Option<&str>) -> Res<Self> {
+        let mut child = on_cpus(path, cpus)
             .args(["--instant", "--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -410,9 +411,43 @@ impl Drop for Sim {
     }
 }
 
+/// `program`, run on the CPUs `cpus` through `taskset -c` when given.
+fn on_cpus(program: impl AsRef<std::ffi::OsStr>, cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Whether the client and the simulator can each have CPUs of their own: at least 2 CPUs
+/// and `taskset` (util-linux) that runs.
+fn separate_cpus_possible() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && Command::new("taskset")
+            .args(["-c", "0", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
 /// One client run: its JSON line plus the simulator's requests per created task.
 fn run_client(sim_path: &str, sim_extra: &[&str], cmd: &mut Command) -> Res<(Value, f64)> {
-    let sim = Sim::start(sim_path, sim_extra)?;
+    run_client_on(sim_path, sim_extra, None, cmd)
+}
+
+/// [`run_client`] with the simulator on the CPUs `sim_cpus` (`taskset -c`) when given.
+fn run_client_on(
+    sim_path: &str,
+    sim_extra: &[&str],
+    sim_cpus: Option<&str>,
+    cmd: &mut Command,
+) -> Res<(Value, f64)> {
+    let sim = Sim::start_on(sim_path, sim_extra, sim_cpus)?;
     let out = cmd
         .arg(&sim.url)
         .stderr(Stdio::piped())
@@ -728,6 +763,7 @@ fn orchestrate(args: &[String]) -> Res<bool> {
             c.1 / a.1
         );
     }
+    separate_cpus_cross_check(&sim, &me, runs.min(5), 40_000 / div)?;
     if let Some(dir) = opt("--svg") {
         let what = format!(
             "e2e run{} --runs {runs}",
@@ -863,6 +899,72 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         }
     );
     Ok(all_ok)
+}
+
+/// A cross-check of the hyper goals, not their measure: (a) and (b) again with the client on
+/// CPU 0 and the simulator on CPU 1 (`taskset`), so that neither runs on the other's CPU.
+/// tokio then starts one worker (it counts the CPUs it may use). Paired and interleaved like
+/// the main runs; printed only, never counted as a goal.
+fn separate_cpus_cross_check(
+    sim: &str,
+    me: &std::path::Path,
+    rounds: usize,
+    tasks: usize,
+) -> Res<()> {
+    println!("\n#### Cross-check: client and simulator on separate CPUs\n");
+    if !separate_cpus_possible() {
+        println!("Not run: it needs 2 CPUs and `taskset` (util-linux).");
+        return Ok(());
+    }
+    let (mut cpu, mut wall) = (Vec::new(), Vec::new());
+    let (mut cpu_a, mut cpu_b) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let mut order = [("hyper", true), ("bare", false)];
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        let (mut a, mut b) = (None, None);
+        for (kind, is_a) in order {
+            let mut cmd = on_cpus(me, Some("0"));
+            cmd.args(["client", kind])
+                .env("E2E_TASKS", tasks.to_string())
+                .env("E2E_CONC", "256");
+            let (v, _) = run_client_on(sim, &[], Some("1"), &mut cmd)?;
+            eprintln!("  separate CPUs, {kind} round {round}: {v}");
+            let ok = v["ok"].as_f64().unwrap_or(0.0);
+            let per_task = v["cpu_secs"].as_f64().unwrap_or(f64::NAN) / ok * 1000.0;
+            let rate = ok / v["secs"].as_f64().unwrap_or(f64::NAN);
+            if is_a {
+                a = Some((per_task, rate));
+            } else {
+                b = Some((per_task, rate));
+            }
+        }
+        if let (Some(a), Some(b)) = (a, b) {
+            cpu_a.push(a.0);
+            cpu_b.push(b.0);
+            cpu.push(a.0 / b.0);
+            wall.push(b.1 / a.1);
+        }
+    }
+    println!(
+        "(a) and (b) again, {tasks} tasks at 256 concurrent, with the client on CPU 0 and the \
+         simulator on CPU 1 (`taskset -c`), so that neither runs on the other's CPU; tokio then \
+         starts one worker. {rounds} paired rounds, interleaved as above. This is a cross-check \
+         of what the shared CPUs do to the figures above, not the goals' measure.\n"
+    );
+    println!("| figure | measured |");
+    println!("|---|---|");
+    println!(
+        "| CPU ms/task, (a) capmonster-hyper | {} |",
+        fmt3(&mut cpu_a, 4)
+    );
+    println!("| CPU ms/task, (b) bare hyper | {} |", fmt3(&mut cpu_b, 4));
+    let (m, lo, hi) = ratio3(&mut cpu);
+    println!("| CPU per task, (a) / (b) | {m:.2}x [{lo:.2}–{hi:.2}] |");
+    let (m, lo, hi) = ratio3(&mut wall);
+    println!("| wall time, (a) / (b) | {m:.2}x [{lo:.2}–{hi:.2}] |");
+    Ok(())
 }
 
 /// `e2e-throughput.svg` in `dir`: per client, tasks/s, CPU ms per task and peak RSS.
