@@ -235,7 +235,14 @@ impl<'a> Scanner<'a> {
                             at_once.read(key, &Value::String(text.to_owned()));
                         }
                     }
-                    b'{' => drop(self.flat_object()?),
+                    b'{' => {
+                        // Read too: a later duplicate of a field read at once replaces
+                        // the earlier value (as in the full parse), even when it is not one.
+                        let object = self.flat_object()?;
+                        if ReadAtOnce::wants(key) {
+                            at_once.read(key, &Value::Object(object));
+                        }
+                    }
                     _ => at_once.read(key, &self.scalar()?),
                 }
                 if n < FEW {
