@@ -270,7 +270,7 @@ impl HyperTransportBuilder {
                 let mut http = HttpConnector::new();
                 http.enforce_http(false);
                 match &self.proxy {
-                    None => erase(pool.build(https(http)?)),
+                    None => erase(pool.build(Shared::new(https(http)?))),
                     Some(proxy) => {
                         let dst: Uri = format!("http://{}:{}", bracket(proxy.host()), proxy.port())
                             .parse()
@@ -284,7 +284,7 @@ impl HyperTransportBuilder {
                                         proxy.password().unwrap_or_default().to_owned(),
                                     );
                                 }
-                                erase(pool.build(https(socks)?))
+                                erase(pool.build(Shared::new(https(socks)?)))
                             }
                             _ => {
                                 let mut tunnel = Tunnel::new(dst, http);
@@ -297,7 +297,7 @@ impl HyperTransportBuilder {
                                     value.set_sensitive(true);
                                     tunnel = tunnel.with_auth(value);
                                 }
-                                erase(pool.build(https(tunnel)?))
+                                erase(pool.build(Shared::new(https(tunnel)?)))
                             }
                         }
                     }
@@ -312,6 +312,51 @@ impl HyperTransportBuilder {
             callbacks: self
                 .callbacks
                 .map(|r| Arc::new(crate::callback::Hook::new(r, self.callback_fallback))),
+        })
+    }
+}
+
+/// A connector behind one `Arc`. `hyper_util`'s client clones its connector for every
+/// request (with the client, then for the connect it races against the pool), and an HTTPS
+/// connector holds three `Arc`s: three counts that every worker thread changes, twice per
+/// clone. Behind one `Arc` a clone changes one count; the connector itself is cloned only
+/// to open a connection, which the pool makes rare.
+struct Shared<C>(Arc<C>);
+
+impl<C> Shared<C> {
+    fn new(connector: C) -> Self {
+        Self(Arc::new(connector))
+    }
+}
+
+impl<C> Clone for Shared<C> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<C> tower_service::Service<Uri> for Shared<C>
+where
+    C: tower_service::Service<Uri> + Clone + Send + Sync + 'static,
+    C::Future: Send + 'static,
+    C::Response: Send + 'static,
+    C::Error: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = C::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, C::Error>> + Send>>;
+
+    /// Ready: the connector's own readiness is awaited in [`call`](Self::call), on the
+    /// clone that connects.
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), C::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let mut connector = C::clone(&self.0);
+        Box::pin(async move {
+            poll_fn(|cx| connector.poll_ready(cx)).await?;
+            connector.call(dst).await
         })
     }
 }
@@ -678,6 +723,62 @@ mod tests {
     };
 
     const TASK: &str = r#"{"type":"RecaptchaV2Task","websiteURL":"https://example.test/","websiteKey":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+
+    /// A connector that counts its clones and checks that it is ready before it is called.
+    struct Counting {
+        clones: Arc<std::sync::atomic::AtomicUsize>,
+        ready: bool,
+    }
+
+    impl Clone for Counting {
+        fn clone(&self) -> Self {
+            self.clones
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Self {
+                clones: Arc::clone(&self.clones),
+                ready: false,
+            }
+        }
+    }
+
+    impl tower_service::Service<Uri> for Counting {
+        type Response = Uri;
+        type Error = std::io::Error;
+        type Future = std::future::Ready<Result<Uri, std::io::Error>>;
+
+        fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.ready = true;
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, dst: Uri) -> Self::Future {
+            std::future::ready(if self.ready {
+                Ok(dst)
+            } else {
+                Err(std::io::Error::other("called before it was ready"))
+            })
+        }
+    }
+
+    /// What `hyper_util` does per request (clone the connector) clones one `Arc`, not the
+    /// connector; connecting clones it once and makes the clone ready before calling it.
+    #[tokio::test]
+    async fn the_shared_connector_is_cloned_only_to_connect() {
+        use tower_service::Service as _;
+        let clones = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let shared = Shared::new(Counting {
+            clones: Arc::clone(&clones),
+            ready: false,
+        });
+        let copies: Vec<_> = (0..100).map(|_| shared.clone()).collect();
+        drop(copies);
+        assert_eq!(clones.load(std::sync::atomic::Ordering::Relaxed), 0);
+        let mut one = shared.clone();
+        poll_fn(|cx| one.poll_ready(cx)).await.unwrap();
+        let dst: Uri = "http://127.0.0.1:9/".parse().unwrap();
+        assert_eq!(one.call(dst.clone()).await.unwrap(), dst);
+        assert_eq!(clones.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
 
     fn creates(sim: &Sim) -> u64 {
         sim.stats().requests.get("createTask").copied().unwrap_or(0)
