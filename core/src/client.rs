@@ -462,7 +462,7 @@ pub trait FromParts: Sized {
 impl<T: BuildTransport> FromParts for Client<T> {
     type Transport = T;
     fn from_parts(config: Config, transport: T) -> Self {
-        Self::new(config, transport)
+        Self::new(config.with_header_room(T::ADDED_HEADERS), transport)
     }
     fn with_ledger_part(self, ledger: Arc<dyn Ledger>) -> Self {
         self.with_ledger(ledger)
@@ -840,7 +840,11 @@ impl<C: FromParts> ClientBuilder<C> {
                 records: records.clone(),
                 guard: guard.clone(),
             });
-            let mut client = Client::new(cfg.clone(), transport_for(&cfg)?);
+            let transport = transport_for(&cfg)?;
+            let mut client = Client::new(
+                cfg.clone().with_header_room(C::Transport::ADDED_HEADERS),
+                transport,
+            );
             let id = owner.get_or_insert_with(|| client.worker_id()).clone();
             client = client
                 .with_worker_id(id)

@@ -29,12 +29,18 @@ fn post(cfg: &Config, endpoint: Endpoint, body: Vec<u8>) -> Request<Vec<u8>> {
     let mut req = Request::new(body);
     *req.method_mut() = Method::POST;
     *req.uri_mut() = cfg.endpoint(endpoint).clone();
-    // Room for one header more than the configured ones: a transport that adds one (the
-    // hyper transport's `Host`) does not grow the map (a reallocation per request).
-    let headers = req.headers_mut();
-    headers.reserve(cfg.headers().len() + 1);
-    for (name, value) in cfg.headers() {
-        headers.append(name.clone(), value.clone());
+    match cfg.header_room() {
+        // A clone is sized exactly; the cheapest when the transport adds nothing.
+        0 => *req.headers_mut() = cfg.headers().clone(),
+        // Room for what the transport adds (capmonster-hyper's `Host`), so that adding it
+        // does not grow the map (a reallocation per request).
+        room => {
+            let headers = req.headers_mut();
+            headers.reserve(cfg.headers().len() + room);
+            for (name, value) in cfg.headers() {
+                headers.append(name.clone(), value.clone());
+            }
+        }
     }
     req
 }
@@ -505,6 +511,32 @@ pub fn user_agent(cfg: &Config) -> Call<String> {
 mod tests {
     use super::*;
     use crate::ClientKey;
+
+    /// The headers are the configured ones, in order, whatever the room; with room for
+    /// `n`, the transport can add `n` headers without growing the map.
+    #[test]
+    fn a_request_has_the_configured_headers_and_room_for_the_transports() {
+        let cfg = Config::new(ClientKey::new("0123456789abcdef0123456789abcdef").unwrap());
+        let expected: Vec<_> = cfg.headers().iter().collect();
+        assert!(!expected.is_empty());
+        for room in [0, 1, 3] {
+            let cfg = cfg.clone().with_header_room(room);
+            let mut req = post(&cfg, Endpoint::GetBalance, Vec::new());
+            let got: Vec<_> = req.headers().iter().collect();
+            assert_eq!(got, expected, "room {room}");
+            let capacity = req.headers().capacity();
+            for i in 0..room {
+                let name = http::HeaderName::from_bytes(format!("x-added-{i}").as_bytes()).unwrap();
+                req.headers_mut()
+                    .insert(name, http::HeaderValue::from_static("1"));
+            }
+            assert_eq!(
+                req.headers().capacity(),
+                capacity,
+                "room {room}: the map grew"
+            );
+        }
+    }
 
     /// A numeric id's body is allocated at its exact length: the hyper transport's
     /// `Bytes::from(body)` then takes it over without a second allocation.

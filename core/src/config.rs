@@ -48,6 +48,9 @@ struct Inner {
     calibration: bool,
     spend_limit: Option<crate::vocab::MicroUsd>,
     prices: crate::price::PriceTable,
+    /// Headers the client's transport adds to each request
+    /// ([`Transport::ADDED_HEADERS`](crate::Transport::ADDED_HEADERS)).
+    header_room: usize,
 }
 
 /// Everything a request needs: key, base URL, `softId`, `callbackUrl`, timeouts, policy
@@ -102,6 +105,7 @@ impl Config {
                 calibration: true,
                 spend_limit: None,
                 prices: crate::price::PriceTable::default(),
+                header_room: 0,
             }),
         }
     }
@@ -274,6 +278,21 @@ impl Config {
     /// The headers of every JSON request.
     pub(crate) fn headers(&self) -> &http::HeaderMap {
         &self.inner.headers
+    }
+
+    /// How many headers the transport adds to each request: each request's header map is
+    /// built with room for them.
+    pub(crate) fn header_room(&self) -> usize {
+        self.inner.header_room
+    }
+
+    /// The same settings for a transport that adds `n` headers to each request.
+    pub(crate) fn with_header_room(self, n: usize) -> Self {
+        if self.inner.header_room == n {
+            self
+        } else {
+            self.edit(|i| i.header_room = n)
+        }
     }
 
     /// The base URL, without a trailing slash.

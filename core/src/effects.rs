@@ -32,6 +32,13 @@ pub trait Transport: Send + Sync {
     /// The response body type.
     type Body: AsRef<[u8]> + Send;
 
+    /// How many headers [`send`](Self::send) adds to the requests it is given (capmonster-hyper
+    /// adds `Host`): a [`Client`](crate::Client) of this transport built from its settings
+    /// ([`Client::from_config`](crate::Client::from_config), [`ClientBuilder`](crate::ClientBuilder))
+    /// builds each request's header map with room for them, so that adding them does not
+    /// grow it. A hint only: any number is correct.
+    const ADDED_HEADERS: usize = 0;
+
     /// The current time (the runtime's clock, so that paused test clocks stay coherent).
     fn now(&self) -> Instant;
 

@@ -508,6 +508,9 @@ impl HyperTransport {
 impl Transport for HyperTransport {
     type Body = Bytes;
 
+    /// `Host` (see [`HyperTransport::send`]).
+    const ADDED_HEADERS: usize = 1;
+
     fn callbacks(&self) -> Option<&dyn capmonster_core::callback::CallbackSource> {
         self.callbacks
             .as_deref()
