@@ -34,13 +34,21 @@ use crate::effects::{BuildTransport, CancelHandle, Transport, TransportOptions};
 /// A CapMonster Cloud client: a [`Config`] and a [`Transport`]. Every method is written here,
 /// once; the transports only supply effects.
 ///
-/// Cheap to clone when the transport is (the transports of this project are); clones share
-/// the connection pool and the [`ClientState`] (the account guard, the calibrator). `Debug` never shows the key. Every future it
-/// returns is `Send`, and dropping one cancels cleanly (nothing is spawned).
-#[derive(Clone)]
+/// Cheap to clone, whatever the transport: a clone is one more count on one shared `Arc`.
+/// Clones share the transport (its connection pool), the ledger and the [`ClientState`] (the
+/// account guard, the calibrator); a `with_*` method called on a clone changes that clone
+/// only. `Debug` never shows the key. Every future it returns is `Send`, and dropping one
+/// cancels cleanly (nothing is spawned).
 pub struct Client<T> {
+    /// Everything, behind one count: a clone (one per solve, in most programs) changes one
+    /// shared counter, not one per part.
+    inner: Arc<Parts<T>>,
+}
+
+/// A client's parts ([`Client::parts_mut`] copies them for a client that was cloned).
+struct Parts<T> {
     config: Config,
-    transport: T,
+    transport: Arc<T>,
     ledger: Arc<dyn Ledger>,
     shared: Arc<Shared>,
     state: ClientState,
@@ -54,11 +62,35 @@ pub struct Client<T> {
     fleet: Option<Arc<Providers<T>>>,
 }
 
+impl<T> Clone for Parts<T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            transport: Arc::clone(&self.transport),
+            ledger: Arc::clone(&self.ledger),
+            shared: Arc::clone(&self.shared),
+            state: self.state.clone(),
+            dialect: self.dialect.clone(),
+            profile: self.profile.clone(),
+            charged: self.charged.clone(),
+            fleet: self.fleet.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Client<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
 impl<T: fmt::Debug> fmt::Debug for Client<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("config", &self.config)
-            .field("transport", &self.transport)
+            .field("config", &self.inner.config)
+            .field("transport", &self.inner.transport)
             .finish()
     }
 }
@@ -69,16 +101,24 @@ impl<T> Client<T> {
     /// recent finished records, and every unfinished one).
     pub fn new(config: Config, transport: T) -> Self {
         Self {
-            state: ClientState::new(&config),
-            config,
-            transport,
-            ledger: Arc::new(MemoryLedger::bounded(crate::ledger::DEFAULT_FINISHED_KEPT)),
-            shared: Arc::new(Shared::default()),
-            dialect: None,
-            profile: None,
-            charged: Vec::new(),
-            fleet: None,
+            inner: Arc::new(Parts {
+                state: ClientState::new(&config),
+                config,
+                transport: Arc::new(transport),
+                ledger: Arc::new(MemoryLedger::bounded(crate::ledger::DEFAULT_FINISHED_KEPT)),
+                shared: Arc::new(Shared::default()),
+                dialect: None,
+                profile: None,
+                charged: Vec::new(),
+                fleet: None,
+            }),
         }
+    }
+
+    /// The parts, to change: this client's own, or a copy of them when clones share them
+    /// (the `with_*` methods are used before a client is cloned, so this rarely copies).
+    fn parts_mut(&mut self) -> &mut Parts<T> {
+        Arc::make_mut(&mut self.inner)
     }
 
     /// The same client speaking to `profile` (its key and base URL are the [`Config`]'s):
@@ -87,38 +127,40 @@ impl<T> Client<T> {
     /// CapMonster's own profile keeps the codec's path (no dialect).
     pub fn with_profile(mut self, profile: crate::provider::Provider) -> Result<Self, Error> {
         let profile = Arc::new(profile);
-        self.dialect = if profile.name == "capmonster" && profile.pass_through_unlisted {
+        let dialect = if profile.name == "capmonster" && profile.pass_through_unlisted {
             None
         } else {
             Some(crate::provider::Dialect::new(profile.clone())?)
         };
-        self.charged = profile
+        let p = self.parts_mut();
+        p.dialect = dialect;
+        p.charged = profile
             .charged_errors
             .iter()
             .map(|c| crate::ErrorCode::parse(c))
             .collect();
-        self.profile = Some(profile);
+        p.profile = Some(profile);
         Ok(self)
     }
 
     /// The dialect of the provider this client speaks to, if not CapMonster.
     pub(crate) fn dialect(&self) -> Option<&crate::provider::Dialect> {
-        self.dialect.as_ref()
+        self.inner.dialect.as_ref()
     }
 
     /// The providers of a client configured with several ([`ClientBuilder::provider`]).
     pub fn providers(&self) -> Option<&Providers<T>> {
-        self.fleet.as_deref()
+        self.inner.fleet.as_deref()
     }
 
     pub(crate) fn fleet(&self) -> Option<&Providers<T>> {
-        self.fleet.as_deref()
+        self.inner.fleet.as_deref()
     }
 
     /// The provider name a record of this client carries (`None`: CapMonster, unnamed, as
     /// before failover existed).
     pub(crate) fn provider_tag(&self) -> Option<&str> {
-        self.profile.as_deref().map(|p| p.name.as_str())
+        self.inner.profile.as_deref().map(|p| p.name.as_str())
     }
 
     /// The profile name of the provider this client speaks to (`capmonster` by default).
@@ -134,12 +176,13 @@ impl<T> Client<T> {
     #[must_use]
     pub fn with_worker_id(mut self, id: impl Into<String>) -> Self {
         let id = id.into();
-        if let Some(fleet) = self.fleet.as_mut().and_then(Arc::get_mut) {
+        let p = self.parts_mut();
+        if let Some(fleet) = p.fleet.as_mut().and_then(Arc::get_mut) {
             for m in &mut fleet.members {
-                m.client.shared = Arc::new(Shared::with_owner(id.clone()));
+                m.client.parts_mut().shared = Arc::new(Shared::with_owner(id.clone()));
             }
         }
-        self.shared = Arc::new(Shared::with_owner(id));
+        p.shared = Arc::new(Shared::with_owner(id));
         self
     }
 
@@ -147,32 +190,32 @@ impl<T> Client<T> {
     /// the same key: their account guard and calibrator), instead of its own.
     #[must_use]
     pub fn with_state(mut self, state: ClientState) -> Self {
-        self.state = state;
+        self.parts_mut().state = state;
         self
     }
 
     /// The live state the client's solves share: its account guard and calibrator.
     pub fn state(&self) -> &ClientState {
-        &self.state
+        &self.inner.state
     }
 
     /// The client's ledger.
     pub fn ledger(&self) -> &Arc<dyn Ledger> {
-        &self.ledger
+        &self.inner.ledger
     }
 
     pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
+        &self.inner.shared
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.inner.config
     }
 
     /// The transport.
     pub fn transport(&self) -> &T {
-        &self.transport
+        &self.inner.transport
     }
 }
 
@@ -204,13 +247,14 @@ impl<T: Transport> Client<T> {
     /// transport's [`blocking_runner`](Transport::blocking_runner).
     #[must_use]
     pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
-        if let Some(fleet) = self.fleet.as_mut().and_then(Arc::get_mut) {
+        let p = self.parts_mut();
+        if let Some(fleet) = p.fleet.as_mut().and_then(Arc::get_mut) {
             // Every provider records in the new ledger; each keeps its key's guard.
             fleet.rewire(&ledger);
         }
-        self.ledger = crate::ledger::Offloaded::wrap(ledger, self.transport.blocking_runner());
+        p.ledger = crate::ledger::Offloaded::wrap(ledger, p.transport.blocking_runner());
         // The guard cache belonged to the old ledger; a worker id set before is kept.
-        self.shared = Arc::new(self.shared.for_new_ledger());
+        p.shared = Arc::new(p.shared.for_new_ledger());
         self
     }
 
@@ -325,9 +369,9 @@ impl<T: Transport> Client<T> {
         {
             return Box::pin(first.client.balance()).await;
         }
-        let mut call = codec::balance(&self.config);
+        let mut call = codec::balance(&self.inner.config);
         if let Some(d) = self.dialect() {
-            call.request = d.balance_request(&self.config);
+            call.request = d.balance_request(&self.inner.config);
         }
         self.guarded(Endpoint::GetBalance, call).await
     }
@@ -384,15 +428,21 @@ impl<T: Transport> Client<T> {
             ))
             .with_task_id(Some(task_id)));
         }
-        let call = codec::report_incorrect(&self.config, kind, task_id);
+        let call = codec::report_incorrect(&self.inner.config, kind, task_id);
         let result = self.guarded(call.endpoint, call).await;
         result.map_err(|e| e.with_task_id(Some(task_id)))
     }
 
     /// The current Windows Chrome user agent the service recommends (sends no key).
     pub async fn user_agent(&self) -> Result<String, Error> {
-        let call = codec::user_agent(&self.config);
-        call_async_with(&self.config, &self.transport, call, &self.state).await
+        let call = codec::user_agent(&self.inner.config);
+        call_async_with(
+            &self.inner.config,
+            self.transport(),
+            call,
+            &self.inner.state,
+        )
+        .await
     }
 }
 
@@ -479,12 +529,13 @@ impl<T: Transport> Client<T> {
     /// record names. Leases are taken with the first provider's worker id.
     #[must_use]
     pub fn with_providers(mut self, providers: Providers<T>) -> Self {
+        let p = self.parts_mut();
         if let Some(first) = providers.members.first() {
-            self.shared = Arc::new(Shared::with_owner(first.client.worker_id()));
-            self.profile.clone_from(&first.client.profile);
-            self.dialect.clone_from(&first.client.dialect);
+            p.shared = Arc::new(Shared::with_owner(first.client.worker_id()));
+            p.profile.clone_from(&first.client.inner.profile);
+            p.dialect.clone_from(&first.client.inner.dialect);
         }
-        self.fleet = Some(Arc::new(providers));
+        p.fleet = Some(Arc::new(providers));
         self
     }
 }
@@ -864,5 +915,39 @@ impl<C: FromParts> ClientBuilder<C> {
         let transport = transport_for(&first_config)?;
         let client = C::from_parts(first_config, transport).with_ledger_part(records);
         client.with_providers_part(Providers::new(members, self.failover))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transport that cannot be cloned: a client over it still can.
+    #[derive(Debug)]
+    struct NotClone;
+
+    #[test]
+    fn a_clone_shares_every_part_and_a_with_method_changes_only_its_own_client() {
+        let key = ClientKey::new("a".repeat(32)).unwrap();
+        let a = Client::new(Config::new(key), NotClone);
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.inner, &b.inner), "a clone is one more count");
+        assert!(std::ptr::eq(a.transport(), b.transport()));
+        let c = b.clone().with_worker_id("w-test");
+        assert!(!Arc::ptr_eq(&a.inner, &c.inner), "changed parts are copied");
+        assert!(!std::ptr::eq(a.shared(), c.shared()));
+        assert!(
+            Arc::ptr_eq(&a.inner, &b.inner),
+            "the clones it came from are unchanged"
+        );
+        assert!(
+            std::ptr::eq(a.transport(), c.transport()),
+            "and still share the transport"
+        );
+        assert!(Arc::ptr_eq(a.ledger(), c.ledger()));
+        // A client nobody else holds is changed in place.
+        let before = Arc::as_ptr(&c.inner);
+        let d = c.with_worker_id("w-other");
+        assert_eq!(Arc::as_ptr(&d.inner), before);
     }
 }

@@ -48,6 +48,7 @@
 //! lease expired are adopted with [`Client::resume_local`](crate::Client::resume_local) (polled, never created again,
 //! within their remaining polls).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -149,16 +150,32 @@ pub fn intent_is_stale(rec: &TaskRecord, wall_ms: u64) -> bool {
 
 /// What the clones of one client share besides the ledger: the worker id of its leases and
 /// the cached answer of the ledger's account guard.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     owner: OnceLock<String>,
     guard: Mutex<GuardCache>,
+    /// When a "not tripped" answer was read (unix ms; [`NOT_CLEAR`]: none), written under
+    /// the cache's lock: the check before every request reads only this while the guard is
+    /// clear, so the clones of a client on several threads do not take turns at one lock for
+    /// each request.
+    clear_at: AtomicU64,
+}
+
+/// [`Shared::clear_at`] when no "not tripped" answer is cached.
+const NOT_CLEAR: u64 = u64::MAX;
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            owner: OnceLock::new(),
+            guard: Mutex::default(),
+            clear_at: AtomicU64::new(NOT_CLEAR),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct GuardCache {
-    /// When a "not tripped" answer was read (unix ms).
-    clear_at: Option<u64>,
     trip: Option<GuardTrip>,
 }
 
@@ -222,25 +239,20 @@ impl Shared {
         ledger: &dyn Ledger,
         wall_ms: u64,
     ) -> Result<Option<GuardTrip>, Error> {
-        let trip = {
-            let c = self.lock();
-            match (&c.trip, c.clear_at) {
-                (Some(t), _) if t.holds_at(wall_ms) => Some(Some(t.clone())),
-                (_, Some(at)) if wall_ms >= at && wall_ms - at < ms(GUARD_CACHE) => Some(None),
-                _ => None,
-            }
-        };
-        let trip = match trip {
-            Some(t) => t,
-            None => {
-                let t = ledger.guard_tripped(wall_ms).map_err(ledger_error)?;
-                let mut c = self.lock();
-                c.clear_at = t.is_none().then_some(wall_ms);
-                c.trip.clone_from(&t);
-                t
-            }
-        };
-        Ok(trip)
+        // A cached "not tripped" is stored with no trip beside it (both under the lock).
+        if clear_holds(self.clear_at.load(Ordering::Acquire), wall_ms) {
+            return Ok(None);
+        }
+        let cached = self.lock().trip.clone().filter(|t| t.holds_at(wall_ms));
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let t = ledger.guard_tripped(wall_ms).map_err(ledger_error)?;
+        let mut c = self.lock();
+        let at = if t.is_none() { wall_ms } else { NOT_CLEAR };
+        self.clear_at.store(at, Ordering::Release);
+        c.trip.clone_from(&t);
+        Ok(t)
     }
 
     /// Trips the ledger's guard for [`BAN_DURATION`] when `err` is a ban-risk answer; whether
@@ -263,11 +275,17 @@ impl Shared {
         if let Ok(trip) = ledger.trip_guard(code.as_str(), until) {
             let mut c = self.lock();
             c.trip = Some(trip);
-            c.clear_at = None;
+            self.clear_at.store(NOT_CLEAR, Ordering::Release);
             return true;
         }
         false
     }
+}
+
+/// Whether a "not tripped" answer read at `at` (unix ms; [`NOT_CLEAR`]: none) is still
+/// trusted at `wall_ms` ([`GUARD_CACHE`]).
+fn clear_holds(at: u64, wall_ms: u64) -> bool {
+    at != NOT_CLEAR && wall_ms >= at && wall_ms - at < ms(GUARD_CACHE)
 }
 
 /// The ledger side of one solve, driven by the one loop ([`crate::drive`]).
@@ -594,4 +612,53 @@ pub(crate) fn reopenable(rec: &TaskRecord) -> bool {
             ..
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+    use crate::ledger::MemoryLedger;
+
+    fn banned() -> Error {
+        crate::guard::answer_error(ApiError {
+            code: ErrorCode::parse("ERROR_KEY_DOES_NOT_EXIST"),
+            description: None,
+            http_status: 200,
+        })
+    }
+
+    /// The guard check before each request trusts a "not tripped" answer for `GUARD_CACHE`
+    /// (read without the cache's lock), reads the ledger again after it, and a trip this
+    /// client observes holds at once, whatever was cached.
+    #[test]
+    fn a_clear_answer_is_trusted_for_the_cache_window_and_a_trip_ends_it_at_once() {
+        let t0 = 1_700_000_000_000;
+        let window = ms(GUARD_CACHE);
+        // A trip stored by another client of the ledger, after this one read "clear".
+        let shared = Shared::default();
+        let ledger = MemoryLedger::new();
+        assert_eq!(shared.tripped(&ledger, t0).unwrap(), None);
+        ledger
+            .trip_guard("ERROR_ZERO_BALANCE", t0 + 60_000)
+            .unwrap();
+        assert_eq!(shared.tripped(&ledger, t0 + window - 1).unwrap(), None);
+        let seen = shared.tripped(&ledger, t0 + window).unwrap();
+        assert_eq!(seen.map(|t| t.code), Some("ERROR_ZERO_BALANCE".to_owned()));
+        // This client's own observation: no window.
+        let shared = Shared::default();
+        let ledger = MemoryLedger::new();
+        assert_eq!(shared.tripped(&ledger, t0).unwrap(), None);
+        assert!(shared.observe(&ledger, &banned(), t0 + 1));
+        let held = shared.tripped(&ledger, t0 + 2).unwrap();
+        assert_eq!(
+            held.map(|t| t.code),
+            Some("ERROR_KEY_DOES_NOT_EXIST".to_owned())
+        );
+        assert!(
+            shared
+                .check_guard(&ledger, Endpoint::CreateTask, t0 + 2)
+                .is_err()
+        );
+    }
 }

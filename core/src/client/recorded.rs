@@ -611,7 +611,7 @@ impl<T: Transport> Client<T> {
     /// The codes this client's provider charges for although unsolved (none without a
     /// profile: CapMonster's path as before).
     fn charged_codes(&self) -> &[crate::ErrorCode] {
-        &self.charged
+        &self.inner.charged
     }
 
     /// createTask only, recorded: the intent before it is sent, the task id after (the record
