@@ -795,8 +795,8 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         growth.push(b / a);
     }
     println!(
-        "\n### Memory against finished tasks\n\n(a) with its defaults (in-memory ledger keeping \
-         {kept} finished records whole, older ones compacted), {growth_small} then {growth_large} \
+        "\n### Memory against finished tasks\n\n(a) with its defaults (in-memory ledger \
+         compacting each finished record past the {kept} most recent), {growth_small} then {growth_large} \
          tasks at 256 concurrent, instant simulator; peak RSS (`VmHWM`), median [min–max] of {} \
          paired runs.\n",
         growth.len(),

@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         ""
     };
     println!(
-        "in-memory ledger keeping {kept} finished records whole{what}: heap {:.2} MiB after \
+        "in-memory ledger keeping the {kept} most recently finished record(s) whole{what}: heap {:.2} MiB after \
          {small} finished tasks, {:.2} MiB after {n}; {per_task:.1} bytes per finished task",
         at_small as f64 / 1048576.0,
         at_n as f64 / 1048576.0
