@@ -75,10 +75,11 @@
 //!   On the default agent the same deadline bounds the name lookup, the connect (TLS
 //!   handshake and proxy included) and every read and write, the body's too, and its expiry
 //!   is reported as ureq's global timeout, as `timeout_global` is.
-//!   The default agent hands each socket read and write the time left rounded up to the next
-//!   whole millisecond (the kernel rounds a socket timeout up to its tick, 1 to 10 ms,
-//!   anyway): requests of the same timeout then give the socket the same value, which ureq
-//!   does not set again, instead of two or three `setsockopt` calls per request.
+//!   The default agent hands each socket read and write the time left rounded up to a step
+//!   of at most 1/64 of it (a power of two of milliseconds, at least 1 ms: 256 ms for 20 s
+//!   left): requests of the same timeout then give the socket the same value, which ureq
+//!   does not set again, instead of two or three `setsockopt` calls per request. A read or
+//!   write may so outlast the deadline by up to that step (under 1.6 % of the time left).
 //! * `https_only(false)`: which base URLs are acceptable (https, or plain http to loopback
 //!   hosts or after [`Config::with_base_url_insecure`](capmonster_core::Config::with_base_url_insecure)) is decided by the [`Config`](capmonster_core::Config); the
 //!   transport speaks whatever scheme the configured URL has.

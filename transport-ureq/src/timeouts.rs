@@ -1,18 +1,22 @@
-//! The default agent's socket timeouts, rounded up to the millisecond.
+//! The default agent's socket timeouts, rounded up to a step of at most 1/64 of the time left.
 //!
 //! ureq hands each socket read and write the time left until the request's deadline, and
 //! sets it on the socket (`setsockopt` `SO_SNDTIMEO`/`SO_RCVTIMEO`) whenever it differs from
 //! the value last set on that connection. The time left differs at every nanosecond, so
 //! without rounding every request pays two or three system calls that a request without a
-//! timeout does not. [`RoundTimeouts`] rounds the time left up to the next whole millisecond
-//! before the socket sees it: consecutive requests of the same timeout (a deadline 20 s after
-//! the request was made) hand the socket the same value, which ureq then does not set again.
+//! timeout does not. [`RoundTimeouts`] rounds the time left up to a multiple of its step
+//! ([`round_up`]: the largest power of two of milliseconds not over 1/64 of the time left, at
+//! least 1 ms; 256 ms for the default 20 s) before the socket sees it: the reads and writes of
+//! consecutive requests of the same timeout (a deadline 20 s after the request was made),
+//! each some milliseconds into its request, hand the socket the same value, which ureq then
+//! does not set again. (Rounding to the millisecond, as before, left a new value for most
+//! reads: a request takes about a millisecond.)
 //!
-//! The deadline still bounds every read and write: the socket waits at most 1 ms longer than
-//! the exact time left, and the kernel rounds a socket timeout up to its own tick (1 to
-//! 10 ms) anyway. A deadline that shrinks (a poll near the task's deadline) is a different
-//! value and is set, and ureq still fails a read or write whose time left is zero before
-//! trying it.
+//! The deadline still bounds every read and write: the socket waits at most one step longer
+//! than the exact time left (under 1.6 % of it, or 1 ms when under 128 ms are left), and the
+//! kernel rounds a socket timeout up to its own tick (1 to 10 ms) anyway. A deadline that
+//! shrinks (a poll near the task's deadline) is a different value and is set, and ureq still
+//! fails a read or write whose time left is zero before trying it.
 //!
 //! The request's deadline reaches the default agent's I/O the same way, without a
 //! per-request ureq configuration (which copies the agent's whole `Config` into every
@@ -64,25 +68,31 @@ pub(crate) fn bounded(mut timeout: NextTimeout) -> NextTimeout {
     timeout
 }
 
-/// One millisecond, in nanoseconds.
-const MS_NANOS: u32 = 1_000_000;
+/// The step a time left of `d` is rounded up to: the largest power of two of milliseconds
+/// not over 1/64 of `d`, at least 1 ms.
+pub(crate) fn step(d: Duration) -> Duration {
+    let ms = u64::try_from(d.as_millis() / 64).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(1 << ms.ilog2())
+}
 
-/// `d` rounded up to the next whole millisecond (unchanged if already whole, or if the sum
+/// `d` rounded up to a multiple of its [`step`] (unchanged if already one, or if the sum
 /// would overflow).
-pub(crate) fn round_up_to_ms(d: Duration) -> Duration {
-    match d.subsec_nanos() % MS_NANOS {
+pub(crate) fn round_up(d: Duration) -> Duration {
+    let step = step(d).as_nanos();
+    match d.as_nanos() % step {
         0 => d,
-        rest => d
-            .checked_add(Duration::from_nanos(u64::from(MS_NANOS - rest)))
+        rest => u64::try_from(step - rest)
+            .ok()
+            .and_then(|add| d.checked_add(Duration::from_nanos(add)))
             .unwrap_or(d),
     }
 }
 
-/// `timeout` with its time left rounded up to the millisecond (zero and "never" unchanged;
-/// the per-read and per-write limits, fixed by the agent's configuration, unchanged).
+/// `timeout` with its time left [rounded up](round_up) (zero and "never" unchanged; the
+/// per-read and per-write limits, fixed by the agent's configuration, unchanged).
 pub(crate) fn rounded(mut timeout: NextTimeout) -> NextTimeout {
     if let UreqDuration::Exact(d) = timeout.after {
-        timeout.after = UreqDuration::Exact(round_up_to_ms(d));
+        timeout.after = UreqDuration::Exact(round_up(d));
     }
     timeout
 }
@@ -152,7 +162,7 @@ impl<In: Transport> Connector<In> for RoundTimeouts {
 }
 
 /// A transport whose reads and writes get the time left [`bounded`] by the request's deadline
-/// and rounded up to the millisecond ([`rounded`]); everything else is the inner transport's.
+/// and [`rounded`] up; everything else is the inner transport's.
 #[derive(Debug)]
 pub(crate) struct RoundedTimeouts<T>(pub(crate) T);
 
@@ -281,26 +291,31 @@ mod tests {
         assert_eq!(bounded(never), never);
     }
 
-    /// 100 requests of a 20 s timeout on one connection, each made a few microseconds after
-    /// its deadline was computed, with two reads each: the socket's timeouts are set once per
-    /// direction, not on every request.
+    /// 100 requests of a 20 s timeout on one connection, each writing a few microseconds to
+    /// a few milliseconds after its deadline was computed and reading up to 3 times later (a
+    /// request on loopback takes about a millisecond, one to a distant service more): the
+    /// socket's timeouts are set once per direction, not on every request.
     #[test]
     fn repeated_request_timeouts_are_set_on_the_socket_once() {
         let mut t = RoundedTimeouts(Recorder::new());
         let timeout = Duration::from_secs(20);
         for i in 0..100u32 {
-            let spent = Duration::from_nanos(u64::from(1_000 + i * 7_919 % 300_000));
+            let spent = Duration::from_nanos(u64::from(1_000 + i * 7_919_993 % 9_000_000));
             t.transmit_output(1, left(timeout - spent)).unwrap();
             t.await_input(left(timeout - spent * 2)).unwrap();
             t.await_input(left(timeout - spent * 3)).unwrap();
         }
         assert_eq!(t.0.sets, 2, "{:?}", &t.0.seen[..6]);
-        assert!(t.0.seen.iter().all(|s| *s == exact(timeout)));
+        assert!(
+            t.0.seen
+                .iter()
+                .all(|s| *s == exact(Duration::from_millis(20_224)))
+        );
     }
 
     /// A shrinking deadline (polls near the task's deadline) reaches the socket each time,
-    /// never shorter than the time left and at most 1 ms longer; zero (the deadline passed)
-    /// and "no timeout" are handed on unchanged.
+    /// never shorter than the time left and at most one step longer (1/64 of it, or 1 ms);
+    /// zero (the deadline passed) and "no timeout" are handed on unchanged.
     #[test]
     fn a_shrinking_deadline_reaches_the_socket() {
         let mut t = RoundedTimeouts(Recorder::new());
@@ -316,7 +331,7 @@ mod tests {
         assert_eq!(
             t.0.seen,
             [
-                exact(Duration::from_millis(301)),
+                exact(Duration::from_millis(304)),
                 exact(Duration::from_millis(150)),
                 exact(Duration::from_millis(21)),
                 exact(Duration::from_millis(1)),
@@ -324,13 +339,28 @@ mod tests {
         );
         assert_eq!(t.0.sets, 4);
         for (l, seen) in lefts.iter().zip(&t.0.seen) {
-            assert!(**seen >= *l && **seen - *l < Duration::from_millis(1));
+            let most = (*l / 64).max(Duration::from_millis(1));
+            assert!(**seen >= *l && **seen - *l < most, "{l:?} -> {seen:?}");
         }
         t.await_input(left(Duration::ZERO)).unwrap();
         assert_eq!(t.0.seen.last(), Some(&exact(Duration::ZERO)));
         let never = NextTimeout::default();
         t.transmit_output(1, never).unwrap();
         assert_eq!(t.0.seen.last(), Some(&UreqDuration::NotHappening));
-        assert_eq!(round_up_to_ms(Duration::MAX), Duration::MAX, "no overflow");
+        assert_eq!(round_up(Duration::MAX), Duration::MAX, "no overflow");
+    }
+
+    proptest::proptest! {
+        /// Whatever the time left, the socket gets at least it and less than one step more,
+        /// and the step is at most 1/64 of it (or 1 ms).
+        #[test]
+        fn rounding_up_stays_within_one_step(nanos in 1u64..u64::MAX) {
+            let d = Duration::from_nanos(nanos);
+            let r = round_up(d);
+            let s = step(d);
+            proptest::prop_assert!(r >= d && r - d < s, "{d:?} -> {r:?} (step {s:?})");
+            proptest::prop_assert!(s <= (d / 64).max(Duration::from_millis(1)));
+            proptest::prop_assert_eq!(r.as_nanos() % s.as_nanos(), 0);
+        }
     }
 }
