@@ -46,10 +46,10 @@ pub struct MemoryLedger {
 
 /// How many finished records a client's default in-memory ledger keeps whole: only the most
 /// recently finished one. Every other finished record is compacted to a 48-byte stub
-/// ([`MemoryLedger::bounded`]) as the next one finishes, while its memory is still in the
-/// cache of the thread that finished it (keeping 256 whole, as before, made each solve
-/// compact a record 256 solves old: about 8 % more misses of a 512 KiB cache per solve, on
-/// the benchmark's default path). The stub keeps what `resume` and reports need (ids, poll
+/// ([`MemoryLedger::bounded`]) as the next one finishes, while its memory is likely still
+/// in a cache (keeping 256 whole, as before, made each solve compact a record 256 solves
+/// old, gone cold: about 8 % more misses of a 512 KiB cache per solve, on the benchmark's
+/// default path). The stub keeps what `resume` and reports need (ids, poll
 /// count, family, times, settled spend, how it ended); a resume of a compacted solved task
 /// polls it once more, within what is left of its 120 polls. A client that wants more answers
 /// kept whole takes its own ledger: `client.with_ledger(Arc::new(MemoryLedger::bounded(n)))`.
