@@ -14,7 +14,7 @@
 //! [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -33,7 +33,21 @@ use crate::task::TaskInput;
 
 /// Runs a future that a blocking transport completes without waiting: polls it once.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
-    let mut future = pin!(future);
+    poll_once(pin!(future))
+}
+
+/// [`block_on`] of a future pinned where it is made (`pin!` around the call that makes it),
+/// as every blocking method runs its async twin: the future (1.4 KiB for a solve) is then
+/// not copied into a second stack slot first, which a blocking solve on many threads paid
+/// for in cache misses (BENCHMARKS §3).
+macro_rules! poll_in_place {
+    ($future:expr $(,)?) => {
+        poll_once(pin!($future))
+    };
+}
+
+/// Polls a pinned future once ([`block_on`]'s rule).
+fn poll_once<F: Future>(mut future: Pin<&mut F>) -> Result<F::Output, Error> {
     match future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
@@ -150,7 +164,7 @@ impl<T: BuildTransport> Client<T> {
 impl<T: Transport> Client<T> {
     /// [`crate::Client::solve`], blocking.
     pub fn solve(&self, task: impl Into<TaskInput>) -> Result<Solved, Error> {
-        block_on(self.inner.solve(task))?
+        poll_in_place!(self.inner.solve(task))?
     }
 
     /// [`Client::solve`] that ends with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)
@@ -161,7 +175,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         cancel: &CancelHandle,
     ) -> Result<Solved, Error> {
-        block_on(self.inner.solve_cancellable(task, cancel))?
+        poll_in_place!(self.inner.solve_cancellable(task, cancel))?
     }
 
     /// [`crate::Client::solve_with_policy`], blocking.
@@ -170,12 +184,12 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         policy: PollPolicy,
     ) -> Result<Solved, Error> {
-        block_on(self.inner.solve_with_policy(task, policy))?
+        poll_in_place!(self.inner.solve_with_policy(task, policy))?
     }
 
     /// [`crate::Client::resume`], blocking.
     pub fn resume(&self, task_id: TaskId) -> Result<Solved, Error> {
-        block_on(self.inner.resume(task_id))?
+        poll_in_place!(self.inner.resume(task_id))?
     }
 
     /// [`crate::Client::resume_with_polls_sent`], blocking.
@@ -184,7 +198,7 @@ impl<T: Transport> Client<T> {
         task_id: TaskId,
         polls_already_sent: u32,
     ) -> Result<Solved, Error> {
-        block_on(
+        poll_in_place!(
             self.inner
                 .resume_with_polls_sent(task_id, polls_already_sent),
         )?
@@ -192,18 +206,18 @@ impl<T: Transport> Client<T> {
 
     /// [`crate::Client::resume_with_policy`], blocking.
     pub fn resume_with_policy(&self, task_id: TaskId, policy: PollPolicy) -> Result<Solved, Error> {
-        block_on(self.inner.resume_with_policy(task_id, policy))?
+        poll_in_place!(self.inner.resume_with_policy(task_id, policy))?
     }
 
     /// [`crate::Client::resume_local`], blocking.
     pub fn resume_local(&self, local_id: LocalId) -> Result<Solved, Error> {
-        block_on(self.inner.resume_local(local_id))?
+        poll_in_place!(self.inner.resume_local(local_id))?
     }
 
     /// [`Client::resume_all`](crate::Client::resume_all): polls every unfinished task of this
     /// key in the ledger to its end, one after the other, creating none.
     pub fn resume_all(&self) -> Result<Vec<Result<Solved, Error>>, Error> {
-        block_on(self.inner.resume_all())?
+        poll_in_place!(self.inner.resume_all())?
     }
 
     /// [`Client::resume_unfinished`](crate::Client::resume_unfinished), one task after the
@@ -213,7 +227,7 @@ impl<T: Transport> Client<T> {
         adoptable_only: bool,
         concurrency: usize,
     ) -> Result<Vec<Result<Solved, Error>>, Error> {
-        block_on(self.inner.resume_unfinished(adoptable_only, concurrency))?
+        poll_in_place!(self.inner.resume_unfinished(adoptable_only, concurrency))?
     }
 
     /// [`crate::Client::solve_with_caller_key`], blocking.
@@ -222,7 +236,7 @@ impl<T: Transport> Client<T> {
         task: impl Into<TaskInput>,
         caller_key: &str,
     ) -> Result<Solved, Error> {
-        block_on(self.inner.solve_with_caller_key(task, caller_key))?
+        poll_in_place!(self.inner.solve_with_caller_key(task, caller_key))?
     }
 
     /// [`crate::Client::solve_with_caller_key_replacing`], blocking.
@@ -232,7 +246,7 @@ impl<T: Transport> Client<T> {
         caller_key: &str,
         replaces: LocalId,
     ) -> Result<Solved, Error> {
-        block_on(
+        poll_in_place!(
             self.inner
                 .solve_with_caller_key_replacing(task, caller_key, replaces),
         )?
@@ -288,17 +302,17 @@ impl<T: Transport> Client<T> {
 
     /// [`crate::Client::create_task`], blocking.
     pub fn create_task(&self, task: impl Into<TaskInput>) -> Result<TaskId, Error> {
-        block_on(self.inner.create_task(task))?
+        poll_in_place!(self.inner.create_task(task))?
     }
 
     /// [`crate::Client::task_result`], blocking.
     pub fn task_result(&self, task_id: TaskId) -> Result<TaskStatus, Error> {
-        block_on(self.inner.task_result(task_id))?
+        poll_in_place!(self.inner.task_result(task_id))?
     }
 
     /// [`crate::Client::balance`], blocking.
     pub fn balance(&self) -> Result<f64, Error> {
-        block_on(self.inner.balance())?
+        poll_in_place!(self.inner.balance())?
     }
 
     /// The providers' names, in failover order ([`crate::Client::provider_names`]).
@@ -309,26 +323,93 @@ impl<T: Transport> Client<T> {
     /// Each configured provider's balance, in failover order
     /// ([`crate::Client::balances`]).
     pub fn balances(&self) -> Result<Vec<crate::Balance>, Error> {
-        block_on(self.inner.balances())
+        poll_in_place!(self.inner.balances())
     }
 
     /// [`crate::Client::report_incorrect`], blocking.
     pub fn report_incorrect(&self, solved: &Solved) -> Result<(), Error> {
-        block_on(self.inner.report_incorrect(solved))?
+        poll_in_place!(self.inner.report_incorrect(solved))?
     }
 
     /// [`crate::Client::report_incorrect_image`], blocking.
     pub fn report_incorrect_image(&self, task_id: TaskId) -> Result<(), Error> {
-        block_on(self.inner.report_incorrect_image(task_id))?
+        poll_in_place!(self.inner.report_incorrect_image(task_id))?
     }
 
     /// [`crate::Client::report_incorrect_token`], blocking.
     pub fn report_incorrect_token(&self, task_id: TaskId) -> Result<(), Error> {
-        block_on(self.inner.report_incorrect_token(task_id))?
+        poll_in_place!(self.inner.report_incorrect_token(task_id))?
     }
 
     /// [`crate::Client::user_agent`], blocking.
     pub fn user_agent(&self) -> Result<String, Error> {
-        block_on(self.inner.user_agent())?
+        poll_in_place!(self.inner.user_agent())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::{Future, pending, ready};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    use http::Response;
+
+    use super::Client;
+    use crate::config::{ClientKey, Config};
+    use crate::effects::Transport;
+    use crate::error::{ErrorKind, TransportError};
+    use crate::solve::Outgoing;
+    use crate::{Task, TaskId};
+
+    /// An async transport by mistake: every send stays pending.
+    #[derive(Default)]
+    struct NeverReady {
+        sends: AtomicUsize,
+    }
+
+    impl Transport for NeverReady {
+        type Body = Vec<u8>;
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+        fn sleep_until(&self, _deadline: Instant) -> impl Future<Output = ()> + Send {
+            ready(())
+        }
+        fn wall_clock_ms(&self) -> u64 {
+            1_700_000_000_000
+        }
+        fn random_id(&self) -> [u8; 16] {
+            let n = self.sends.load(Ordering::Relaxed) as u128;
+            (n + 1).to_le_bytes()
+        }
+        fn send(
+            &self,
+            _out: Outgoing,
+        ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+            self.sends.fetch_add(1, Ordering::Relaxed);
+            pending()
+        }
+    }
+
+    /// The methods that pin their future in place keep the rule of `block_on`: a future that
+    /// is not complete is `Internal`, at once (no panic, no hang), after the one request it
+    /// started.
+    #[test]
+    fn a_pending_future_is_an_internal_error_through_every_kind_of_method() {
+        let key = ClientKey::new("0123456789abcdef0123456789abcdef").unwrap();
+        let client = Client::new(Config::new(key), NeverReady::default());
+        let task = Task::from_json_str(
+            r#"{"type":"TurnstileTaskProxyless","websiteURL":"https://example.com","websiteKey":"k"}"#,
+        )
+        .unwrap();
+        let internal = |r: Result<(), crate::Error>| {
+            let e = r.expect_err("a pending send cannot answer");
+            assert!(matches!(e.kind(), ErrorKind::Internal(_)), "{e}");
+        };
+        internal(client.solve(&task).map(drop));
+        internal(client.balance().map(drop));
+        internal(client.task_result(TaskId::Int(7)).map(drop));
+        assert_eq!(client.transport().sends.load(Ordering::Relaxed), 3);
     }
 }
