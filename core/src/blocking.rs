@@ -363,15 +363,15 @@ mod tests {
     use crate::{Task, TaskId};
 
     /// An async transport by mistake: every send stays pending.
-    #[derive(Default)]
     struct NeverReady {
+        start: Instant,
         sends: AtomicUsize,
     }
 
     impl Transport for NeverReady {
         type Body = Vec<u8>;
         fn now(&self) -> Instant {
-            Instant::now()
+            self.start
         }
         fn sleep_until(&self, _deadline: Instant) -> impl Future<Output = ()> + Send {
             ready(())
@@ -398,7 +398,13 @@ mod tests {
     #[test]
     fn a_pending_future_is_an_internal_error_through_every_kind_of_method() {
         let key = ClientKey::new("0123456789abcdef0123456789abcdef").unwrap();
-        let client = Client::new(Config::new(key), NeverReady::default());
+        #[allow(clippy::disallowed_methods)] // a base instant for virtual time
+        let start = Instant::now();
+        let transport = NeverReady {
+            start,
+            sends: AtomicUsize::new(0),
+        };
+        let client = Client::new(Config::new(key), transport);
         let task = Task::from_json_str(
             r#"{"type":"TurnstileTaskProxyless","websiteURL":"https://example.com","websiteKey":"k"}"#,
         )
