@@ -115,7 +115,7 @@ fn main() -> ExitCode {
         inline as f64 + polling
     );
     println!(
-        "| `size_of_val` of the `capmonster_hyper::Client::solve` future (its whole per-task state, `Solve` included) | {future} |"
+        "| `size_of_val` of the `capmonster_hyper::Client::solve` future (its per-task state but the `Solve`, which it boxes once the task is recorded: the machine moves as a pointer) | {future} |"
     );
     println!(
         "| `size_of_val` of capmonster-hyper's send future (one request's state: on the heap, boxed by the driver, for that request only) | {send_future} |"

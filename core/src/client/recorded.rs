@@ -219,14 +219,16 @@ impl<T: Transport> Client<T> {
         task: &Task,
         policy: Option<&PollPolicy>,
         linked: Linked<'_>,
-    ) -> Result<(Solve, Option<Recorder<'_>>), Error> {
+    ) -> Result<(Box<Solve>, Option<Recorder<'_>>), Error> {
         let now = self.transport().now();
-        let mut solve = match policy {
+        // On the heap from the start: the machine (600 bytes) then moves as a pointer, not
+        // copied at each step to the solve's future, and that future is smaller by as much.
+        let mut solve = Box::new(match policy {
             Some(&p) => Solve::with_policy(self.config(), task, p, now),
             None => self.state().new_solve(self.config(), task, now),
-        };
+        });
         if let Some(d) = self.dialect() {
-            solve = solve.with_provider(d.clone(), Some(task));
+            *solve = solve.with_provider(d.clone(), Some(task));
         }
         if solve.is_terminal() {
             // Refused locally (an image over the limit).
