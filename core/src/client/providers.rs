@@ -3,10 +3,12 @@
 //! [`provider::next_provider`] (the rule lives there, not here).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Client;
+use super::recorded::Linked;
 use crate::TaskId;
 use crate::effects::{CancelHandle, Transport};
 use crate::error::{Error, ErrorCode, ErrorKind};
@@ -426,41 +428,84 @@ fn outcome_name(attempt: Attempt, err: &Error) -> String {
 /// One provider's balance: its profile name and the balance (or the error).
 pub type Balance = (String, Result<f64, Error>);
 
-impl<T: Transport> Client<T> {
-    /// Solves `task` over the configured providers, in order, moving on only where
-    /// [`provider::failover`] says so.
-    pub(crate) async fn solve_over_providers(
-        &self,
-        fleet: &Providers<T>,
+/// One captcha's way over the configured providers, between its attempts: the failover
+/// loop's state. [`Client::solve_over_providers`] runs each attempt (the same prepare and
+/// drive as a client of one provider) and asks this, before, which provider is next and how
+/// its record is made, and after, whether the captcha is done.
+pub(crate) struct Failover<'a, T> {
+    fleet: &'a Providers<T>,
+    task: Task,
+    family: TaskFamily,
+    policy: Option<PollPolicy>,
+    caller_key: Option<CallerKey<'a>>,
+    /// The captcha's link: the caller key, or the first attempt's local id (made for each
+    /// attempt's record, which owns it).
+    first_id: LocalId,
+    tried: Vec<AttemptSummary>,
+    last: Option<Error>,
+    /// The first provider the next attempt may go to.
+    from: usize,
+    /// One deadline for the captcha, over every provider it is sent to.
+    started: Instant,
+    /// Whether an attempt was recorded already.
+    recorded: bool,
+}
+
+/// The attempt [`Failover::next`] chose: the member's index, its policy and how its record is
+/// made.
+pub(crate) struct NextAttempt<'a> {
+    pub(crate) member: usize,
+    pub(crate) policy: Option<PollPolicy>,
+    pub(crate) linked: Linked<'a>,
+}
+
+impl<'a, T: Transport> Failover<'a, T> {
+    /// The failover loop of `task` over `fleet`, for a solve of `client` (whose transport
+    /// gives the ids and the time).
+    pub(crate) fn new(
+        client: &Client<T>,
+        fleet: &'a Providers<T>,
         task: Task,
         policy: Option<PollPolicy>,
-        cancel: Option<&CancelHandle>,
-        caller_key: Option<CallerKey<'_>>,
-    ) -> Result<Solved, Error> {
-        let family = task.family();
-        let mut tried: Vec<AttemptSummary> = Vec::new();
-        let mut last: Option<Error> = None;
-        // The captcha's link: the caller key, or the first attempt's local id (made for each
-        // attempt's record, which owns it).
-        let first_id = self.new_record_id();
-        let link = || caller_key.map_or_else(|| first_id.to_string(), |k| k.key.to_owned());
-        let mut from = 0;
-        // One deadline for the captcha, over every provider it is sent to.
-        let base_policy = |m: &Member<T>| {
-            policy.unwrap_or_else(|| {
-                m.client
-                    .config()
-                    .policy()
-                    .apply(PollPolicy::for_task(&task))
-            })
-        };
-        let started = self.transport().now();
-        let mut recorded = false;
+        caller_key: Option<CallerKey<'a>>,
+    ) -> Self {
+        Self {
+            fleet,
+            family: task.family(),
+            task,
+            policy,
+            caller_key,
+            first_id: client.new_record_id(),
+            tried: Vec::new(),
+            last: None,
+            from: 0,
+            started: client.transport().now(),
+            recorded: false,
+        }
+    }
+
+    /// The task.
+    pub(crate) fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// The member client of provider `i`.
+    pub(crate) fn member(&self, i: usize) -> &'a Client<T> {
+        &self.fleet.members[i].client
+    }
+
+    /// The next attempt: the first provider from where the loop stands that may take the
+    /// task now ([`provider::next_provider`]), with its policy and record link; providers
+    /// that refuse the task locally (the family in this proxy mode) are skipped, nothing
+    /// sent. No provider left: the last attempt's error (or why none could take it).
+    pub(crate) fn next(&mut self, client: &Client<T>) -> Result<NextAttempt<'a>, Error> {
+        let fleet = self.fleet;
+        let family = self.family;
         loop {
-            let now = self.transport().now();
-            let wall = self.transport().wall_clock_ms();
-            let Some(i) = fleet.next(from, family, now, wall) else {
-                return Err(last.unwrap_or_else(|| {
+            let now = client.transport().now();
+            let wall = client.transport().wall_clock_ms();
+            let Some(i) = fleet.next(self.from, family, now, wall) else {
+                return Err(self.last.take().unwrap_or_else(|| {
                     if fleet.members.iter().all(|m| !m.profile.offers(family)) {
                         Error::invalid_input(format!(
                             "no configured provider offers {} tasks ({}; nothing was sent)",
@@ -486,17 +531,16 @@ impl<T: Transport> Client<T> {
             };
             let has_next = fleet.next(i + 1, family, now, wall).is_some();
             let member = &fleet.members[i];
-            let name = member.profile.name.as_str();
             // Refused locally (the family in this proxy mode): nothing is sent.
-            if let Err(pe) = member.profile.wire_name(&task) {
+            if let Err(pe) = member.profile.wire_name(&self.task) {
                 let failure = Failure::of_create(&pe);
                 let err = pe.clone().into_error();
                 match failure.map(|f| provider::failover(&member.profile, f, fleet.options)) {
                     Some(Verdict::Next { mark, .. }) => {
                         // Nothing was sent there: skipped, not an attempt.
                         fleet.apply(i, mark, family, now, wall, None);
-                        last = Some(err);
-                        from = i + 1;
+                        self.last = Some(err);
+                        self.from = i + 1;
                         continue;
                     }
                     _ => return Err(err),
@@ -504,69 +548,147 @@ impl<T: Transport> Client<T> {
             }
             // With a next provider, a refusal moves on at once: one createTask here. After
             // a first attempt, what is left of the captcha's deadline.
-            let mut policy_i = policy;
-            if has_next || recorded {
-                let mut p = base_policy(member);
+            let mut policy = self.policy;
+            if has_next || self.recorded {
+                let mut p = self.policy.unwrap_or_else(|| {
+                    member
+                        .client
+                        .config()
+                        .policy()
+                        .apply(PollPolicy::for_task(&self.task))
+                });
                 if has_next {
                     p.max_create_attempts = 1;
                 }
-                if recorded {
+                if self.recorded {
                     let left = p
                         .timeout
-                        .saturating_sub(now.saturating_duration_since(started));
+                        .saturating_sub(now.saturating_duration_since(self.started));
                     if left <= p.first_delay {
                         // No room for a task and its first poll: the last error stands.
-                        return Err(last.unwrap_or_else(|| Error::internal("no attempt")));
+                        return Err(self
+                            .last
+                            .take()
+                            .unwrap_or_else(|| Error::internal("no attempt")));
                     }
                     p.timeout = left;
                 }
-                policy_i = Some(p);
+                policy = Some(p);
             }
-            let first = !recorded;
-            recorded = true;
-            let attempt = super::recorded::Linked {
-                caller_key,
-                id: first.then_some(first_id),
-                captcha: Some(link()),
-                chained: !first,
-            };
-            let result = member
-                .client
-                .solve_recorded_linked(&task, policy_i, cancel, attempt)
-                .await;
-            match result {
-                Ok(mut solved) => {
-                    solved.provider = Some(name.to_owned());
-                    if !tried.is_empty() {
-                        tried.push(AttemptSummary::new(name, Some(solved.task_id), "solved"));
-                        solved.attempts = tried;
-                    }
-                    return Ok(solved);
+            let first = !self.recorded;
+            self.recorded = true;
+            let captcha = self
+                .caller_key
+                .map_or_else(|| self.first_id.to_string(), |k| k.key.to_owned());
+            return Ok(NextAttempt {
+                member: i,
+                policy,
+                linked: Linked {
+                    caller_key: self.caller_key,
+                    id: first.then_some(self.first_id),
+                    captcha: Some(captcha),
+                    chained: !first,
+                },
+            });
+        }
+    }
+
+    /// What the attempt at provider `i` came to, as [`provider::failover`] reads it:
+    /// `Some` when the captcha is done (solved, or an error to surface), `None` to try the
+    /// next provider.
+    pub(crate) fn after(
+        &mut self,
+        client: &Client<T>,
+        i: usize,
+        result: Result<Solved, Error>,
+    ) -> Option<Result<Solved, Error>> {
+        let member = &self.fleet.members[i];
+        let name = member.profile.name.as_str();
+        match result {
+            Ok(mut solved) => {
+                solved.provider = Some(name.to_owned());
+                if !self.tried.is_empty() {
+                    self.tried
+                        .push(AttemptSummary::new(name, Some(solved.task_id), "solved"));
+                    solved.attempts = std::mem::take(&mut self.tried);
                 }
-                Err(err) => {
-                    let verdict = Failure::of_error(&err)
-                        .map(|f| provider::failover(&member.profile, f, fleet.options));
-                    match verdict {
-                        Some(Verdict::Next { mark, attempt }) => {
-                            let (now, wall) =
-                                (self.transport().now(), self.transport().wall_clock_ms());
-                            fleet.apply(i, mark, family, now, wall, err.code());
-                            tried.push(AttemptSummary::new(
-                                name,
-                                err.task_id(),
-                                outcome_name(attempt, &err),
-                            ));
-                            last = Some(err);
-                            from = i + 1;
-                        }
-                        Some(Verdict::Surface { mark }) => {
-                            let (now, wall) =
-                                (self.transport().now(), self.transport().wall_clock_ms());
-                            fleet.apply(i, mark, family, now, wall, err.code());
-                            return Err(err);
-                        }
-                        _ => return Err(err),
+                Some(Ok(solved))
+            }
+            Err(err) => {
+                let verdict = Failure::of_error(&err)
+                    .map(|f| provider::failover(&member.profile, f, self.fleet.options));
+                match verdict {
+                    Some(Verdict::Next { mark, attempt }) => {
+                        let (now, wall) =
+                            (client.transport().now(), client.transport().wall_clock_ms());
+                        self.fleet
+                            .apply(i, mark, self.family, now, wall, err.code());
+                        self.tried.push(AttemptSummary::new(
+                            name,
+                            err.task_id(),
+                            outcome_name(attempt, &err),
+                        ));
+                        self.last = Some(err);
+                        self.from = i + 1;
+                        None
                     }
+                    Some(Verdict::Surface { mark }) => {
+                        let (now, wall) =
+                            (client.transport().now(), client.transport().wall_clock_ms());
+                        self.fleet
+                            .apply(i, mark, self.family, now, wall, err.code());
+                        Some(Err(err))
+                    }
+                    _ => Some(Err(err)),
+                }
+            }
+        }
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// Solves `task` over the configured providers, in order, moving on only where
+    /// [`provider::failover`] says so. The loop's state between attempts ([`Failover`]) is
+    /// boxed (small); each attempt is prepared and driven here, in this future, at the
+    /// member the loop chose: a nested attempt future inside a boxed loop made a 2.4 KiB
+    /// allocation per captcha (the allocator's slow path for large blocks).
+    pub(crate) fn solve_over_providers<'s>(
+        &'s self,
+        fleet: &'s Providers<T>,
+        task: Task,
+        policy: Option<PollPolicy>,
+        cancel: Option<&'s CancelHandle>,
+        caller_key: Option<CallerKey<'s>>,
+    ) -> impl Future<Output = Result<Solved, Error>> + 's {
+        // The task, policy and caller key go to the box now: arguments of an `async fn`
+        // stay in its future for the whole solve.
+        let mut failover = Box::new(Failover::new(self, fleet, task, policy, caller_key));
+        // A block, not an `async fn`: that would keep a second copy of its arguments.
+        async move {
+            loop {
+                // Scoped: of the attempt's choice, only what the drive needs is kept past here
+                // (a value left in scope, even moved from, keeps its place in this future).
+                let (i, mut solve, mut recorder) = {
+                    let NextAttempt {
+                        member: i,
+                        policy,
+                        linked,
+                    } = failover.next(self)?;
+                    let member = failover.member(i);
+                    match member.prepare_recorded(failover.task(), policy.as_ref(), linked) {
+                        Ok((solve, recorder)) => (i, solve, recorder),
+                        Err(e) => match failover.after(self, i, Err(e)) {
+                            Some(done) => return done,
+                            None => continue,
+                        },
+                    }
+                };
+                let result = failover
+                    .member(i)
+                    .drive(&mut solve, cancel, recorder.as_mut())
+                    .await;
+                if let Some(done) = failover.after(self, i, result) {
+                    return done;
                 }
             }
         }

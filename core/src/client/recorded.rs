@@ -38,7 +38,7 @@ pub(crate) struct Linked<'a> {
 }
 
 impl<T: Transport> Client<T> {
-    async fn drive(
+    pub(super) async fn drive(
         &self,
         solve: &mut Solve,
         cancel: Option<&CancelHandle>,
@@ -179,42 +179,27 @@ impl<T: Transport> Client<T> {
         caller_key: Option<CallerKey<'_>>,
     ) -> Result<Solved, Error> {
         if let Some(fleet) = self.fleet() {
-            // Boxed: the loop over providers holds a whole single-provider solve in its
-            // state; inline, it would make every solve's future that large (memory per
-            // in-flight solve, BENCHMARKS §4).
-            let policy = policy.copied();
-            return Box::pin(self.solve_over_providers(fleet, task, policy, cancel, caller_key))
+            // Not boxed: the loop keeps its own state on the heap (small), so its future is
+            // about the size of the one-provider path below, whose place it shares.
+            return self
+                .solve_over_providers(fleet, task, policy.copied(), cancel, caller_key)
                 .await;
         }
         let linked = Linked {
             caller_key,
             ..Linked::default()
         };
-        // Prepared in place rather than through `solve_recorded_linked`: a nested `async fn`
-        // would keep its own copies of the policy and the link beside these for the whole
-        // solve (memory per in-flight solve).
+        // Prepared in place: a nested `async fn` would keep its own copies of the policy and
+        // the link beside these for the whole solve (memory per in-flight solve).
         let (mut solve, mut recorder) = self.prepare_recorded(&task, policy, linked)?;
         drop(task);
-        self.drive(&mut solve, cancel, recorder.as_mut()).await
-    }
-
-    /// [`Client::solve_recorded`] at this client's one provider, its record made as
-    /// `linked` says.
-    pub(crate) async fn solve_recorded_linked(
-        &self,
-        task: &Task,
-        policy: Option<PollPolicy>,
-        cancel: Option<&CancelHandle>,
-        linked: Linked<'_>,
-    ) -> Result<Solved, Error> {
-        let (mut solve, mut recorder) = self.prepare_recorded(task, policy.as_ref(), linked)?;
         self.drive(&mut solve, cancel, recorder.as_mut()).await
     }
 
     /// The machine of a recorded solve of `task` at this client's one provider, and its
     /// recorder once the intent is recorded as `linked` says (none when the machine refused
     /// the task locally: nothing to record, nothing to send).
-    fn prepare_recorded(
+    pub(super) fn prepare_recorded(
         &self,
         task: &Task,
         policy: Option<&PollPolicy>,
