@@ -36,19 +36,24 @@ impl LocalId {
     pub const fn to_bytes(self) -> [u8; 16] {
         self.0
     }
-}
 
-impl fmt::Display for LocalId {
-    /// One write of the 32 digits (not 16 formatted bytes: a failover solve shows its
-    /// first attempt's id as the captcha's link, once per task).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The 32 lowercase hex digits the id displays as.
+    pub(crate) fn hex(self) -> [u8; 32] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 32];
         for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
             pair[0] = HEX[usize::from(b >> 4)];
             pair[1] = HEX[usize::from(b & 0xf)];
         }
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        out
+    }
+}
+
+impl fmt::Display for LocalId {
+    /// One write of the 32 digits (not 16 formatted bytes: a failover solve shows its
+    /// first attempt's id as the captcha's link, once per task).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.hex()).map_err(|_| fmt::Error)?)
     }
 }
 

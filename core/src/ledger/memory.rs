@@ -244,9 +244,7 @@ impl Compacted {
                     captcha: r.captcha().map(|c| {
                         // Exactly as the id displays (lowercase), so that it reads back
                         // the same.
-                        let own = c.parse::<LocalId>() == Ok(r.local_id())
-                            && !c.bytes().any(|b| b.is_ascii_uppercase());
-                        if own {
+                        if c.as_bytes() == r.local_id().hex() {
                             Link::OwnId
                         } else {
                             Link::Text(c.into())
