@@ -37,7 +37,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
 }
 
 /// [`block_on`] of a future pinned where it is made (`pin!` around the call that makes it),
-/// as every blocking method runs its async twin: the future (1.4 KiB for a solve) is then
+/// as every blocking method runs its async twin: the future (848 bytes for a solve) is then
 /// not copied into a second stack slot first, which a blocking solve on many threads paid
 /// for in cache misses (BENCHMARKS §3).
 macro_rules! poll_in_place {
