@@ -19,7 +19,7 @@ struct Got {
     body: Value,
 }
 
-/// A loopback receiver on a thread: answers 200 to every POST and reports it.
+/// A loopback receiver on a thread: reports every POST, then answers it 200.
 fn receiver() -> (SocketAddr, mpsc::Receiver<Got>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -33,12 +33,15 @@ fn receiver() -> (SocketAddr, mpsc::Receiver<Got>) {
                     return;
                 };
                 let path = head.split(' ').nth(1).unwrap().to_string();
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                // Reported before the answer goes out: the simulator sends its next POST only
+                // after this answer, so the channel keeps the order the POSTs were sent in
+                // (answering first let two handler threads report in either order).
                 let _ = tx.send(Got {
                     at: Instant::now(),
                     path,
                     body: serde_json::from_str(&body).unwrap(),
                 });
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
             });
         }
     });
