@@ -3,7 +3,7 @@
 //! Orchestrator (what `bench/run` calls):
 //!
 //! ```text
-//! e2e run --sim target/release/capmonster-sim [--runs 5] [--quick] [--svg DIR]
+//! e2e run --sim target/release/capmonster-sim [--runs 21] [--quick] [--svg DIR]
 //!         [--python VENV/bin/python --py-driver bench/sdk/py_client.py]
 //!         [--node node --js-driver bench/sdk/js_client.js --node-path NPM/node_modules]
 //! ```
@@ -435,6 +435,15 @@ fn separate_cpus_possible() -> bool {
             .is_ok_and(|s| s.success())
 }
 
+/// From one client run's JSON line: solves that succeeded, CPU ms per succeeded solve, and
+/// succeeded solves per second (NaN where the line lacks a figure).
+fn per_run(v: &Value) -> (f64, f64, f64) {
+    let ok = v["ok"].as_f64().unwrap_or(0.0);
+    let cpu_ms = v["cpu_secs"].as_f64().unwrap_or(f64::NAN) / ok * 1000.0;
+    let rate = ok / v["secs"].as_f64().unwrap_or(f64::NAN);
+    (ok, cpu_ms, rate)
+}
+
 /// One client run: its JSON line plus the simulator's requests per created task.
 fn run_client(sim_path: &str, sim_extra: &[&str], cmd: &mut Command) -> Res<(Value, f64)> {
     run_client_on(sim_path, sim_extra, None, cmd)
@@ -526,7 +535,7 @@ fn orchestrate(args: &[String]) -> Res<bool> {
     let sim = opt("--sim").ok_or("--sim PATH is required")?;
     let runs: usize = opt("--runs")
         .and_then(|r| r.parse().ok())
-        .unwrap_or(if quick { 3 } else { 9 });
+        .unwrap_or(if quick { 3 } else { 21 });
     let scale_tasks: usize = opt("--scale-tasks")
         .and_then(|r| r.parse().ok())
         .unwrap_or(10_000);
@@ -633,17 +642,15 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         for (spec, row) in order {
             let mut cmd = (spec.cmd)();
             let (v, rpt) = run_client(&sim, &[], &mut cmd)?;
-            let ok = v["ok"].as_f64().unwrap_or(0.0);
-            let secs = v["secs"].as_f64().unwrap_or(f64::NAN);
+            let (ok, cpu_ms, rate) = per_run(&v);
             let tasks = v["tasks"].as_f64().unwrap_or(f64::NAN);
             eprintln!(
                 "  {} run {run}: {v} (sim: {rpt:.2} requests/task)",
                 spec.name
             );
             row.failed += (tasks - ok).max(0.0) as usize;
-            row.rate.push(ok / secs);
-            row.cpu_ms
-                .push(v["cpu_secs"].as_f64().unwrap_or(f64::NAN) / ok * 1000.0);
+            row.rate.push(rate);
+            row.cpu_ms.push(cpu_ms);
             row.rss_mib
                 .push(v["peak_rss_kb"].as_f64().unwrap_or(f64::NAN) / 1024.0);
             row.req_per_task.push(rpt);
@@ -931,9 +938,7 @@ fn separate_cpus_cross_check(
                 .env("E2E_CONC", "256");
             let (v, _) = run_client_on(sim, &[], Some("1"), &mut cmd)?;
             eprintln!("  separate CPUs, {kind} round {round}: {v}");
-            let ok = v["ok"].as_f64().unwrap_or(0.0);
-            let per_task = v["cpu_secs"].as_f64().unwrap_or(f64::NAN) / ok * 1000.0;
-            let rate = ok / v["secs"].as_f64().unwrap_or(f64::NAN);
+            let (_, per_task, rate) = per_run(&v);
             if is_a {
                 a = Some((per_task, rate));
             } else {
