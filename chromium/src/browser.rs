@@ -148,6 +148,68 @@ fn stat(pid: u32) -> Option<Stat> {
     })
 }
 
+/// The processes running now whose command line names `profile` as their user-data
+/// directory (`--user-data-dir=PROFILE`, which Chromium hands every helper it starts). They
+/// find what [`process_tree`] cannot: a helper started just before the browser was killed,
+/// which the kernel then gave to another parent. The profile is a fresh temporary directory,
+/// so no other program names it. Linux (`/proc`); empty elsewhere.
+fn processes_with_profile(profile: &Path) -> Vec<BrowserProcess> {
+    let mut needle = std::ffi::OsString::from("--user-data-dir=");
+    needle.push(profile.as_os_str());
+    let needle = needle.as_encoded_bytes();
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if cmdline.split(|b| *b == 0).any(|arg| arg == needle)
+            && let Some(st) = stat(pid)
+            && st.state != 'Z'
+        {
+            out.push(BrowserProcess {
+                pid,
+                start: st.start,
+            });
+        }
+    }
+    out
+}
+
+/// Removes a stopped browser's profile directory once no process names it any more (each
+/// look kills those that still do: a helper that outlived the browser may still be writing
+/// into it), trying at most `within`, then once more whatever runs. The error says why the
+/// directory is still there.
+async fn remove_profile(dir: &Path, within: Duration) -> std::io::Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let alive = processes_with_profile(dir);
+        for p in &alive {
+            p.kill();
+        }
+        let last_try = tokio::time::Instant::now() >= deadline;
+        if alive.is_empty() || last_try {
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) if last_try => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", dir.display()),
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `root` and all its descendants that run now.
 fn process_tree(root: u32) -> Vec<BrowserProcess> {
     let Some(s) = stat(root) else {
@@ -360,7 +422,8 @@ impl Chromium {
     ///
     /// # Errors
     ///
-    /// [`Error::Browser`] when a process could not be stopped (it was sent SIGKILL).
+    /// [`Error::Browser`] when a process could not be stopped (it was sent SIGKILL), or the
+    /// temporary profile could not be removed within 2 s.
     pub async fn close(mut self) -> Result<(), Error> {
         self.note_processes();
         if let Some(mut browser) = self.browser.take() {
@@ -382,7 +445,8 @@ impl Chromium {
     ///
     /// # Errors
     ///
-    /// [`Error::Browser`] when a process is still running 2 s after SIGKILL.
+    /// [`Error::Browser`] when a process is still running 2 s after SIGKILL, or the temporary
+    /// profile could not be removed within 2 s.
     pub async fn kill(mut self) -> Result<(), Error> {
         self.note_processes();
         self.kill_stragglers();
@@ -401,17 +465,19 @@ impl Chromium {
         if let Some(h) = self.handler.take() {
             h.abort();
         }
-        if let Some(dir) = self.profile.take() {
-            remove_singleton_dir(dir.path());
-            let _ = dir.close();
-        }
-        if left.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Browser(format!(
+        let removed = match self.profile.take() {
+            Some(dir) => {
+                remove_singleton_dir(dir.path());
+                remove_profile(&dir.keep(), Duration::from_secs(2)).await
+            }
+            None => Ok(()),
+        };
+        if !left.is_empty() {
+            return Err(Error::Browser(format!(
                 "browser processes {left:?} did not stop after SIGKILL"
-            )))
+            )));
         }
+        removed.map_err(|e| Error::Browser(format!("the temporary profile was not removed: {e}")))
     }
 
     async fn wait_gone(&self, within: Duration) -> Vec<u32> {
@@ -431,8 +497,12 @@ impl Chromium {
     }
 
     fn kill_stragglers(&self) {
-        // The tree as it is now (helpers started since the last look), then all ever seen.
-        let now = self.pid.map(process_tree).unwrap_or_default();
+        // The tree as it is now (helpers started since the last look) and every process naming
+        // the profile (helpers the tree lost when the browser died), then all ever seen.
+        let mut now = self.pid.map(process_tree).unwrap_or_default();
+        if let Some(profile) = &self.profile {
+            now.extend(processes_with_profile(profile.path()));
+        }
         if let Ok(mut seen) = self.seen.lock() {
             for p in now {
                 if !seen.contains(&p) {
@@ -487,5 +557,67 @@ impl Drop for Chromium {
             remove_singleton_dir(dir.path());
         }
         // The profile directory is removed when `profile` drops.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    /// A process that is not the browser's child, names `profile` as its user-data directory
+    /// and writes into it without pause (a helper the browser's tree lost): the profile is
+    /// removed all the same, and the process killed.
+    #[tokio::test]
+    async fn a_profile_is_removed_while_an_orphaned_helper_writes_into_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let profile = tmp.path().join("capmonster-chromium-test");
+        std::fs::create_dir(&profile).unwrap();
+        let mut writer = Command::new("sh")
+            .arg("-c")
+            .arg(r#"while :; do mkdir -p "$1/Default" && : > "$1/Default/x$$"; done"#)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(&profile)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = writer.id();
+        // It runs and names the profile (found by its command line, not by parenthood).
+        let mut found = false;
+        for _ in 0..100 {
+            if processes_with_profile(&profile)
+                .iter()
+                .any(|p| p.pid == pid)
+            {
+                found = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(found, "the writer is found by its --user-data-dir");
+        remove_profile(&profile, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let exited = (0..200).find_map(|_| {
+            let s = writer.try_wait().unwrap();
+            if s.is_none() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            s
+        });
+        if exited.is_none() {
+            let _ = writer.kill();
+            let _ = writer.wait();
+        }
+        assert!(!profile.exists(), "the profile is gone");
+        assert!(
+            exited.is_some_and(|s| !s.success()),
+            "the writer was killed, not left running"
+        );
+        assert!(processes_with_profile(&profile).is_empty());
+        // Another directory's name is not a match.
+        let other = tmp.path().join("capmonster-chromium-test-2");
+        assert!(processes_with_profile(&other).is_empty());
     }
 }
