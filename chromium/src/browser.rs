@@ -158,13 +158,7 @@ fn processes_with_profile(profile: &Path) -> Vec<BrowserProcess> {
     needle.push(profile.as_os_str());
     let needle = needle.as_encoded_bytes();
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
+    for pid in pids() {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
@@ -179,6 +173,15 @@ fn processes_with_profile(profile: &Path) -> Vec<BrowserProcess> {
         }
     }
     out
+}
+
+/// The ids of the processes in `/proc` now (none where there is no `/proc`).
+fn pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.parse().ok()))
 }
 
 /// Removes a stopped browser's profile directory once no process names it any more (each
@@ -215,16 +218,7 @@ fn process_tree(root: u32) -> Vec<BrowserProcess> {
     let Some(s) = stat(root) else {
         return Vec::new();
     };
-    let mut all: Vec<(u32, Stat)> = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok())
-                && let Some(st) = stat(pid)
-            {
-                all.push((pid, st));
-            }
-        }
-    }
+    let all: Vec<(u32, Stat)> = pids().filter_map(|pid| Some((pid, stat(pid)?))).collect();
     let mut out = vec![BrowserProcess {
         pid: root,
         start: s.start,
