@@ -11,7 +11,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use http::Response;
@@ -63,8 +64,21 @@ pub trait Transport: Send + Sync {
 
     /// 16 random bytes: the [`LocalId`](crate::record::LocalId) of a new task record, and this
     /// client's worker id in leases. They must differ between calls and between processes
-    /// sharing a ledger (128 random bits do); the core draws no random number itself.
+    /// sharing a ledger (128 random bits do; a repeat the ledger holds is drawn again with
+    /// [`random_id_after_collision`](Self::random_id_after_collision)); the core draws no
+    /// random number itself.
     fn random_id(&self) -> [u8; 16];
+
+    /// 16 random bytes to use instead of a [`random_id`](Self::random_id) that the ledger
+    /// already held (its insert answered
+    /// [`Conflict::LocalIdExists`](crate::ledger::Conflict::LocalIdExists), so nothing was
+    /// sent). Ids can repeat another process's when that process is a forked child that
+    /// kept its parent's state; a transport whose ids come from such state draws it afresh
+    /// here (as capmonster-hyper and capmonster-ureq do, with [`RandomIds::reseed`]).
+    /// Default: another [`random_id`](Self::random_id).
+    fn random_id_after_collision(&self) -> [u8; 16] {
+        self.random_id()
+    }
 
     /// Perform the request: return the response whatever its status (status is data), or the
     /// transport failure with its precise [`TransportErrorKind`](crate::TransportErrorKind).
@@ -185,7 +199,7 @@ impl CancelHandle {
 /// The first half is a bijection of the counter under the first key (an odd multiplier,
 /// then splitmix64's finalizer), so two ids of one process never collide; two processes
 /// differ in the second half (other keys, or, for a forked child that kept its parent's
-/// keys, another process id). The ids are not secret (callback URLs are authenticated by
+/// keys, another process id once it [reseeds](RandomIds::reseed)). The ids are not secret (callback URLs are authenticated by
 /// their HMAC token, not by the id): a keyed mix is enough, a few dozen instructions.
 #[inline]
 pub fn mix_random_id(keys: [u64; 2], n: u64, pid: u32) -> [u8; 16] {
@@ -193,6 +207,78 @@ pub fn mix_random_id(keys: [u64; 2], n: u64, pid: u32) -> [u8; 16] {
     let first = mix64(k0.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let second = mix64(k1 ^ first ^ u64::from(pid).rotate_left(32));
     (u128::from(first) << 64 | u128::from(second)).to_le_bytes()
+}
+
+/// The state behind a transport's [`Transport::random_id`]: two secret keys, a counter and
+/// the process id, mixed by [`mix_random_id`]. A transport keeps one in a `static` and
+/// supplies what it holds (keys from the operating system's randomness, the process id);
+/// this type only keeps and mixes them, so it draws nothing itself.
+///
+/// The keys and the process id are read once, at the first id ([`RandomIds::next`]): an id
+/// then costs a few atomic operations and no system call. A forked child keeps its parent's
+/// keys, counter and process id, so its ids can repeat its parent's. Where that matters the
+/// ledger refuses the repeat atomically (a [`Conflict::LocalIdExists`] on insert, before
+/// anything is sent), and the client draws the id again with
+/// [`Transport::random_id_after_collision`], which [reseeds](RandomIds::reseed) with fresh
+/// keys and the child's own process id: its later ids are its own.
+///
+/// [`Conflict::LocalIdExists`]: crate::ledger::Conflict::LocalIdExists
+#[derive(Debug)]
+pub struct RandomIds {
+    keys: [AtomicU64; 2],
+    pid: AtomicU32,
+    counter: AtomicU64,
+    seeded: Once,
+}
+
+impl RandomIds {
+    /// Unseeded: the first [`next`](Self::next) seeds it.
+    pub const fn new() -> Self {
+        Self {
+            keys: [AtomicU64::new(0), AtomicU64::new(0)],
+            pid: AtomicU32::new(0),
+            counter: AtomicU64::new(0),
+            seeded: Once::new(),
+        }
+    }
+
+    /// The next id; `seed` (two secret keys and the process id) is called once, at the first.
+    pub fn next(&self, seed: impl FnOnce() -> ([u64; 2], u32)) -> [u8; 16] {
+        self.seeded.call_once(|| self.store(seed()));
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let keys = [
+            self.keys[0].load(Ordering::Relaxed),
+            self.keys[1].load(Ordering::Relaxed),
+        ];
+        mix_random_id(keys, n, self.pid.load(Ordering::Relaxed))
+    }
+
+    /// Replaces the keys and the process id (after an id collided). An id drawn while this
+    /// runs may mix one old and one new key: still an id no other drawing repeats, but for
+    /// the chance of two random 128-bit values meeting.
+    pub fn reseed(&self, seed: ([u64; 2], u32)) {
+        let mut seed = Some(seed);
+        self.seeded.call_once(|| {
+            if let Some(s) = seed.take() {
+                self.store(s);
+            }
+        });
+        if let Some(s) = seed {
+            self.store(s);
+        }
+    }
+
+    fn store(&self, ([k0, k1], pid): ([u64; 2], u32)) {
+        self.keys[0].store(k0, Ordering::Relaxed);
+        self.keys[1].store(k1, Ordering::Relaxed);
+        self.pid.store(pid, Ordering::Relaxed);
+    }
+}
+
+impl Default for RandomIds {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// splitmix64's finalizer: a bijection of `u64` whose every output bit depends on every
@@ -224,5 +310,33 @@ mod mix_tests {
             "the counter's half does not depend on the process"
         );
         assert_ne!(a[..8], b[..8], "another process, another id");
+    }
+
+    /// A forked child is a copy of its parent's `RandomIds`: the same ids, until the child
+    /// reseeds (after its first collision) with fresh keys and its own process id; from then
+    /// on neither repeats the other's ids. The seed is read once, not per id.
+    #[test]
+    fn a_reseeded_copy_stops_repeating_its_twin() {
+        use super::RandomIds;
+        let seeds = std::cell::Cell::new(0);
+        let seed = || {
+            seeds.set(seeds.get() + 1);
+            ([11, 22], 100)
+        };
+        let (parent, child) = (RandomIds::new(), RandomIds::new());
+        let twins: Vec<_> = (0..3)
+            .map(|_| (parent.next(seed), child.next(seed)))
+            .collect();
+        assert_eq!(seeds.get(), 2, "one seed per source, not one per id");
+        assert!(twins.iter().all(|(p, c)| p == c), "same state, same ids");
+        child.reseed(([33, 44], 101));
+        let from_parent: std::collections::HashSet<_> =
+            (0..1000).map(|_| parent.next(seed)).collect();
+        assert!((0..1000).all(|_| !from_parent.contains(&child.next(seed))));
+        assert_eq!(seeds.get(), 2);
+        // Reseeding a source never drawn from seeds it (no later seed call).
+        let fresh = RandomIds::new();
+        fresh.reseed(([33, 44], 101));
+        let _ = fresh.next(|| unreachable!("already seeded"));
     }
 }

@@ -238,7 +238,9 @@ pub use config::{
     DEFAULT_USER_AGENT_URL, Endpoint, USER_AGENT,
 };
 pub use drive::{call_async, call_async_with, drive_async, drive_async_with};
-pub use effects::{BuildTransport, CancelHandle, Transport, TransportOptions, mix_random_id};
+pub use effects::{
+    BuildTransport, CancelHandle, RandomIds, Transport, TransportOptions, mix_random_id,
+};
 pub use endpoint::ReportKind;
 pub use error::code::{ErrorCategory, ErrorClass, ErrorCode};
 pub use error::transport::{TransportError, TransportErrorKind};

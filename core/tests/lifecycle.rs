@@ -471,3 +471,113 @@ fn a_solved_record_shares_the_answer_the_caller_got() {
         "the record holds a copy of the answer"
     );
 }
+
+/// A transport whose `random_id` keeps repeating one id, as a forked child repeats its
+/// parent's ids: `reseeds` says whether `random_id_after_collision` draws a fresh one (as
+/// capmonster-hyper and capmonster-ureq do) or the same again (the trait's default would).
+struct Forked {
+    now: Mutex<Instant>,
+    reseeds: bool,
+    after_collision: Mutex<u32>,
+    creates: Mutex<u32>,
+}
+
+const TWIN_ID: [u8; 16] = [0x5a; 16];
+
+impl Transport for &Forked {
+    type Body = Vec<u8>;
+    fn now(&self) -> Instant {
+        *self.now.lock().unwrap()
+    }
+    fn wall_clock_ms(&self) -> u64 {
+        1_800_000_000_000
+    }
+    fn random_id(&self) -> [u8; 16] {
+        TWIN_ID
+    }
+    fn random_id_after_collision(&self) -> [u8; 16] {
+        let mut n = self.after_collision.lock().unwrap();
+        *n += 1;
+        if self.reseeds {
+            [0xa0 + *n as u8; 16]
+        } else {
+            TWIN_ID
+        }
+    }
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
+        let mut now = self.now.lock().unwrap();
+        *now = (*now).max(deadline);
+        ready(())
+    }
+    fn send(
+        &self,
+        out: Outgoing,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        let body: &[u8] = match out.kind {
+            RequestKind::CreateTask { .. } => {
+                *self.creates.lock().unwrap() += 1;
+                br#"{"errorId":0,"taskId":31}"#
+            }
+            _ => br#"{"errorId":0,"status":"ready","solution":{"token":"0.f"},"cost":"0.0013"}"#,
+        };
+        ready(Ok(Response::new(body.to_vec())))
+    }
+}
+
+/// A fresh local id that another process's record already holds (a forked child repeating
+/// its parent's ids) is drawn again from reseeded state, before anything is sent: the solve
+/// goes on under the new id and the other record is left alone. A transport that keeps
+/// drawing the same id gets the conflict after a few tries, with nothing sent.
+#[test]
+fn a_fresh_id_another_record_holds_is_drawn_again_before_sending() {
+    use capmonster_core::ledger::{Conflict, LedgerError};
+    use capmonster_core::record::{LocalId, StateKind, TaskRecord};
+    for reseeds in [true, false] {
+        let ledger: std::sync::Arc<dyn Ledger> =
+            std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
+        let twin = LocalId::from_bytes(TWIN_ID);
+        ledger
+            .insert(&TaskRecord::intent(twin, &task(), 1_799_999_999_000))
+            .unwrap();
+        let service = Forked {
+            now: Mutex::new(start()),
+            reseeds,
+            after_collision: Mutex::new(0),
+            creates: Mutex::new(0),
+        };
+        let client =
+            Client::new(config(10, 1000), &service).with_ledger(std::sync::Arc::clone(&ledger));
+        let out = block_on(client.solve(task())).unwrap();
+        let other = ledger.get(twin).unwrap().unwrap();
+        assert_eq!(
+            other.state().kind(),
+            StateKind::Intent,
+            "the other record is untouched"
+        );
+        assert_eq!(other.created_at_ms(), 1_799_999_999_000);
+        if reseeds {
+            let solved = out.unwrap();
+            assert_eq!(solved.task_id, TaskId::Int(31));
+            assert_eq!(*service.after_collision.lock().unwrap(), 1);
+            let rec = ledger.find_by_task_id(TaskId::Int(31)).unwrap().unwrap();
+            assert_eq!(rec.local_id(), LocalId::from_bytes([0xa1; 16]));
+            assert_eq!(rec.state().kind(), StateKind::Solved);
+            assert_eq!(*service.creates.lock().unwrap(), 1);
+        } else {
+            let e = out.unwrap_err();
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::Ledger(LedgerError::Conflict(Conflict::LocalIdExists(id))) if *id == twin
+                ),
+                "{e}"
+            );
+            assert_eq!(
+                *service.after_collision.lock().unwrap(),
+                3,
+                "a few tries, then the conflict"
+            );
+            assert_eq!(*service.creates.lock().unwrap(), 0, "nothing sent");
+        }
+    }
+}

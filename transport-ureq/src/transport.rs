@@ -5,7 +5,7 @@ use std::future::{Future, ready};
 use std::time::Instant;
 
 use capmonster_core::{
-    BuildTransport, CancelHandle, Error, Outgoing, ProxyScheme, ProxyUrl, Transport,
+    BuildTransport, CancelHandle, Error, Outgoing, ProxyScheme, ProxyUrl, RandomIds, Transport,
     TransportError, TransportErrorKind, TransportOptions,
 };
 use ureq::http::Response;
@@ -189,6 +189,10 @@ impl Transport for UreqTransport {
         random_id()
     }
 
+    fn random_id_after_collision(&self) -> [u8; 16] {
+        random_id_after_collision()
+    }
+
     /// This host's name (`/proc/sys/kernel/hostname`, `/etc/hostname` or `$HOSTNAME`) and
     /// this process's id: a lease of a killed process of this host is taken over at once.
     fn process_identity(&self) -> Option<(String, u32)> {
@@ -290,26 +294,35 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// 128 bits that differ between calls, threads and processes
-/// ([`capmonster_core::mix_random_id`]): a process-wide counter mixed under two
-/// 64-bit keys drawn once per process from the standard library's random keys
-/// (`RandomState`, seeded from the operating system), and the process id.
+/// The process's [`RandomIds`]: 128 bits that differ between calls, threads and processes
+/// ([`capmonster_core::mix_random_id`]), from a process-wide counter under two 64-bit keys
+/// and the process id, all read once (no system call per id).
+static IDS: RandomIds = RandomIds::new();
+
+/// Two 64-bit keys from the standard library's random keys (`RandomState`, seeded from the
+/// operating system; a forked child's next `RandomState` may repeat its parent's, hence the
+/// process id and the time mixed in), and the process id.
+fn id_seed() -> ([u64; 2], u32) {
+    use std::hash::BuildHasher;
+    let keys = std::collections::hash_map::RandomState::new();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let pid = std::process::id();
+    let seed = |i: u8| keys.hash_one((pid, nanos, i));
+    ([seed(0), seed(1)], pid)
+}
+
+/// The next id of [`IDS`].
 pub(crate) fn random_id() -> [u8; 16] {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static KEYS: OnceLock<[u64; 2]> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let keys = *KEYS.get_or_init(|| {
-        use std::hash::BuildHasher;
-        let keys = std::collections::hash_map::RandomState::new();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let seed = |i: u8| keys.hash_one((std::process::id(), nanos, i));
-        [seed(0), seed(1)]
-    });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    capmonster_core::mix_random_id(keys, n, std::process::id())
+    IDS.next(id_seed)
+}
+
+/// An id after one collided: [`IDS`] reseeded first, so that a forked child stops repeating
+/// its parent's ids.
+pub(crate) fn random_id_after_collision() -> [u8; 16] {
+    IDS.reseed(id_seed());
+    IDS.next(id_seed)
 }
 
 /// This host's name, read once.

@@ -37,6 +37,10 @@ pub(crate) struct Linked<'a> {
     pub(crate) chained: bool,
 }
 
+/// How many times an intent is renumbered after its fresh local id collided with a stored
+/// record's ([`Transport::random_id_after_collision`]) before the conflict is reported.
+const MAX_ID_COLLISIONS: u32 = 3;
+
 impl<T: Transport> Client<T> {
     pub(super) async fn drive(
         &self,
@@ -121,22 +125,37 @@ impl<T: Transport> Client<T> {
         }
         self.shared()
             .check_guard(ledger, Endpoint::CreateTask, wall)?;
-        match caller_key {
-            None => ledger.insert(&rec).map_err(ledger_error)?,
-            Some(_) if linked.chained => ledger.insert(&rec).map_err(ledger_error)?,
-            Some(k) => match ledger
-                .insert_keyed(&rec, k.replaces)
-                .map_err(ledger_error)?
-            {
-                crate::ledger::KeyedInsert::Inserted => {}
-                crate::ledger::KeyedInsert::Held(holder) => {
-                    return Err(ledger_error(LedgerError::Conflict(
-                        crate::ledger::Conflict::CallerKeyHeld {
-                            holder: holder.local_id(),
-                        },
-                    )));
+        let mut collisions = 0;
+        loop {
+            let inserted = match caller_key {
+                None => ledger.insert(&rec),
+                Some(_) if linked.chained => ledger.insert(&rec),
+                Some(k) => match ledger.insert_keyed(&rec, k.replaces) {
+                    Ok(crate::ledger::KeyedInsert::Inserted) => Ok(()),
+                    Ok(crate::ledger::KeyedInsert::Held(holder)) => {
+                        return Err(ledger_error(LedgerError::Conflict(
+                            crate::ledger::Conflict::CallerKeyHeld {
+                                holder: holder.local_id(),
+                            },
+                        )));
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            match inserted {
+                Ok(()) => break,
+                // A fresh id the ledger already holds (another process drew it: a forked
+                // child repeats its parent's ids until it reseeds): nothing was inserted or
+                // sent, so draw another, from reseeded state. A few times at most.
+                Err(LedgerError::Conflict(crate::ledger::Conflict::LocalIdExists(_)))
+                    if linked.id.is_none() && collisions < MAX_ID_COLLISIONS =>
+                {
+                    collisions += 1;
+                    let id = LocalId::from_bytes(self.transport().random_id_after_collision());
+                    rec = rec.renumbered(id);
                 }
-            },
+                Err(e) => return Err(ledger_error(e)),
+            }
         }
         if let Some(cap) = self.config().spend_limit() {
             let price = self.config().prices().estimate(task);

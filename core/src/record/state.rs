@@ -463,6 +463,12 @@ impl TaskRecord {
     pub fn local_id(&self) -> LocalId {
         self.local_id
     }
+    /// The same intent under another local id: its first id collided with another
+    /// record's, so it was never stored.
+    pub(crate) fn renumbered(mut self, id: LocalId) -> Self {
+        self.local_id = id;
+        self
+    }
     /// The caller's key, if any.
     pub fn caller_key(&self) -> Option<&str> {
         self.caller_key.as_deref()
