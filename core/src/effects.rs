@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
@@ -253,6 +254,21 @@ impl RandomIds {
         mix_random_id(keys, n, self.pid.load(Ordering::Relaxed))
     }
 
+    /// The next id after one collided: [reseeded](Self::reseed) with a new `seed()` first.
+    pub fn next_after_collision(&self, seed: impl Fn() -> ([u64; 2], u32)) -> [u8; 16] {
+        self.reseed(seed());
+        self.next(seed)
+    }
+
+    /// A seed from what a transport draws: `keys`, a hasher seeded from the operating
+    /// system's randomness (the standard library's `RandomState`), the time in `nanos` and
+    /// the process id `pid`, both mixed in because a forked child's next `RandomState` may
+    /// repeat its parent's. Pure.
+    pub fn seed(keys: &impl BuildHasher, nanos: u128, pid: u32) -> ([u64; 2], u32) {
+        let seed = |i: u8| keys.hash_one((pid, nanos, i));
+        ([seed(0), seed(1)], pid)
+    }
+
     /// Replaces the keys and the process id (after an id collided). An id drawn while this
     /// runs may mix one old and one new key: still an id no other drawing repeats, but for
     /// the chance of two random 128-bit values meeting.
@@ -329,11 +345,21 @@ mod mix_tests {
             .collect();
         assert_eq!(seeds.get(), 2, "one seed per source, not one per id");
         assert!(twins.iter().all(|(p, c)| p == c), "same state, same ids");
-        child.reseed(([33, 44], 101));
+        let first = child.next_after_collision(|| ([33, 44], 101));
         let from_parent: std::collections::HashSet<_> =
             (0..1000).map(|_| parent.next(seed)).collect();
+        assert!(!from_parent.contains(&first));
         assert!((0..1000).all(|_| !from_parent.contains(&child.next(seed))));
         assert_eq!(seeds.get(), 2);
+        // A child's seed differs from its parent's even from the same hasher keys and time.
+        let keys =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+        let (a, b) = (
+            RandomIds::seed(&keys, 7, 100),
+            RandomIds::seed(&keys, 7, 101),
+        );
+        assert_eq!((a.1, b.1), (100, 101));
+        assert!(a.0[0] != b.0[0] && a.0[1] != b.0[1]);
         // Reseeding a source never drawn from seeds it (no later seed call).
         let fresh = RandomIds::new();
         fresh.reseed(([33, 44], 101));

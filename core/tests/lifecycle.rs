@@ -416,22 +416,63 @@ fn a_solve_records_its_life_in_three_writes() {
 }
 
 /// Answers createTask with task 9 and the first poll with a ready answer; its clock moves
-/// only when it is slept on.
-struct Ready(Mutex<Instant>);
+/// only when it is slept on. Its `random_id` is `[9; 16]`, or, with a `twin`, [`TWIN_ID`]
+/// every time, as a forked child repeats its parent's ids.
+struct Ready {
+    now: Mutex<Instant>,
+    twin: Option<Twin>,
+    creates: Mutex<u32>,
+}
+
+/// A [`Ready`] drawing ids like a forked child: `reseeds` says whether
+/// `random_id_after_collision` draws a fresh id (as capmonster-hyper and capmonster-ureq do)
+/// or the same again (as the trait's default would); `drawn_again` counts its calls.
+struct Twin {
+    reseeds: bool,
+    drawn_again: Mutex<u8>,
+}
+
+const TWIN_ID: [u8; 16] = [0x5a; 16];
+
+impl Ready {
+    fn new() -> Self {
+        Self {
+            now: Mutex::new(start()),
+            twin: None,
+            creates: Mutex::new(0),
+        }
+    }
+}
 
 impl Transport for &Ready {
     type Body = Vec<u8>;
     fn now(&self) -> Instant {
-        *self.0.lock().unwrap()
+        *self.now.lock().unwrap()
     }
     fn wall_clock_ms(&self) -> u64 {
         1_800_000_000_000
     }
     fn random_id(&self) -> [u8; 16] {
-        [9; 16]
+        if self.twin.is_some() {
+            TWIN_ID
+        } else {
+            [9; 16]
+        }
+    }
+    fn random_id_after_collision(&self) -> [u8; 16] {
+        let Some(twin) = &self.twin else {
+            return self.random_id();
+        };
+        let mut n = twin.drawn_again.lock().unwrap();
+        *n += 1;
+        if twin.reseeds {
+            [0xa0 + *n; 16]
+        } else {
+            TWIN_ID
+        }
     }
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
-        let mut now = self.0.lock().unwrap();
+        let mut now = self.now.lock().unwrap();
         *now = (*now).max(deadline);
         ready(())
     }
@@ -440,7 +481,10 @@ impl Transport for &Ready {
         out: Outgoing,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
         let body: &[u8] = match out.kind {
-            RequestKind::CreateTask { .. } => br#"{"errorId":0,"taskId":9}"#,
+            RequestKind::CreateTask { .. } => {
+                *self.creates.lock().unwrap() += 1;
+                br#"{"errorId":0,"taskId":9}"#
+            }
             _ => br#"{"errorId":0,"status":"ready","solution":{"token":"0.abc"},"cost":"0.0013"}"#,
         };
         ready(Ok(Response::new(body.to_vec())))
@@ -453,7 +497,7 @@ impl Transport for &Ready {
 fn a_solved_record_shares_the_answer_the_caller_got() {
     let ledger: std::sync::Arc<dyn Ledger> =
         std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
-    let service = Ready(Mutex::new(start()));
+    let service = Ready::new();
     let client =
         Client::new(config(10, 1000), &service).with_ledger(std::sync::Arc::clone(&ledger));
     let solved = block_on(client.solve(task())).unwrap().unwrap();
@@ -472,58 +516,6 @@ fn a_solved_record_shares_the_answer_the_caller_got() {
     );
 }
 
-/// A transport whose `random_id` keeps repeating one id, as a forked child repeats its
-/// parent's ids: `reseeds` says whether `random_id_after_collision` draws a fresh one (as
-/// capmonster-hyper and capmonster-ureq do) or the same again (the trait's default would).
-struct Forked {
-    now: Mutex<Instant>,
-    reseeds: bool,
-    after_collision: Mutex<u32>,
-    creates: Mutex<u32>,
-}
-
-const TWIN_ID: [u8; 16] = [0x5a; 16];
-
-impl Transport for &Forked {
-    type Body = Vec<u8>;
-    fn now(&self) -> Instant {
-        *self.now.lock().unwrap()
-    }
-    fn wall_clock_ms(&self) -> u64 {
-        1_800_000_000_000
-    }
-    fn random_id(&self) -> [u8; 16] {
-        TWIN_ID
-    }
-    fn random_id_after_collision(&self) -> [u8; 16] {
-        let mut n = self.after_collision.lock().unwrap();
-        *n += 1;
-        if self.reseeds {
-            [0xa0 + *n as u8; 16]
-        } else {
-            TWIN_ID
-        }
-    }
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send {
-        let mut now = self.now.lock().unwrap();
-        *now = (*now).max(deadline);
-        ready(())
-    }
-    fn send(
-        &self,
-        out: Outgoing,
-    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
-        let body: &[u8] = match out.kind {
-            RequestKind::CreateTask { .. } => {
-                *self.creates.lock().unwrap() += 1;
-                br#"{"errorId":0,"taskId":31}"#
-            }
-            _ => br#"{"errorId":0,"status":"ready","solution":{"token":"0.f"},"cost":"0.0013"}"#,
-        };
-        ready(Ok(Response::new(body.to_vec())))
-    }
-}
-
 /// A fresh local id that another process's record already holds (a forked child repeating
 /// its parent's ids) is drawn again from reseeded state, before anything is sent: the solve
 /// goes on under the new id and the other record is left alone. A transport that keeps
@@ -532,6 +524,7 @@ impl Transport for &Forked {
 fn a_fresh_id_another_record_holds_is_drawn_again_before_sending() {
     use capmonster_core::ledger::{Conflict, LedgerError};
     use capmonster_core::record::{LocalId, StateKind, TaskRecord};
+    let drawn_again = |r: &Ready| *r.twin.as_ref().unwrap().drawn_again.lock().unwrap();
     for reseeds in [true, false] {
         let ledger: std::sync::Arc<dyn Ledger> =
             std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
@@ -539,11 +532,12 @@ fn a_fresh_id_another_record_holds_is_drawn_again_before_sending() {
         ledger
             .insert(&TaskRecord::intent(twin, &task(), 1_799_999_999_000))
             .unwrap();
-        let service = Forked {
-            now: Mutex::new(start()),
-            reseeds,
-            after_collision: Mutex::new(0),
-            creates: Mutex::new(0),
+        let service = Ready {
+            twin: Some(Twin {
+                reseeds,
+                drawn_again: Mutex::new(0),
+            }),
+            ..Ready::new()
         };
         let client =
             Client::new(config(10, 1000), &service).with_ledger(std::sync::Arc::clone(&ledger));
@@ -557,9 +551,9 @@ fn a_fresh_id_another_record_holds_is_drawn_again_before_sending() {
         assert_eq!(other.created_at_ms(), 1_799_999_999_000);
         if reseeds {
             let solved = out.unwrap();
-            assert_eq!(solved.task_id, TaskId::Int(31));
-            assert_eq!(*service.after_collision.lock().unwrap(), 1);
-            let rec = ledger.find_by_task_id(TaskId::Int(31)).unwrap().unwrap();
+            assert_eq!(solved.task_id, TaskId::Int(9));
+            assert_eq!(drawn_again(&service), 1);
+            let rec = ledger.find_by_task_id(TaskId::Int(9)).unwrap().unwrap();
             assert_eq!(rec.local_id(), LocalId::from_bytes([0xa1; 16]));
             assert_eq!(rec.state().kind(), StateKind::Solved);
             assert_eq!(*service.creates.lock().unwrap(), 1);
@@ -572,11 +566,7 @@ fn a_fresh_id_another_record_holds_is_drawn_again_before_sending() {
                 ),
                 "{e}"
             );
-            assert_eq!(
-                *service.after_collision.lock().unwrap(),
-                3,
-                "a few tries, then the conflict"
-            );
+            assert_eq!(drawn_again(&service), 3, "a few tries, then the conflict");
             assert_eq!(*service.creates.lock().unwrap(), 0, "nothing sent");
         }
     }

@@ -526,7 +526,7 @@ impl Transport for HyperTransport {
     }
 
     fn random_id_after_collision(&self) -> [u8; 16] {
-        random_id_after_collision()
+        IDS.next_after_collision(id_seed)
     }
 
     /// This host's name (`/proc/sys/kernel/hostname`, `/etc/hostname` or `$HOSTNAME`) and
@@ -685,34 +685,21 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The process's [`RandomIds`]: 128 bits that differ between calls, threads and processes
-/// ([`capmonster_core::mix_random_id`]), from a process-wide counter under two 64-bit keys
-/// and the process id, all read once (no system call per id).
+/// The process's [`RandomIds`]: the keys and the process id are read once, at the first id
+/// (no system call per id).
 static IDS: RandomIds = RandomIds::new();
 
-/// Two 64-bit keys from the standard library's random keys (`RandomState`, seeded from the
-/// operating system; a forked child's next `RandomState` may repeat its parent's, hence the
-/// process id and the time mixed in), and the process id.
+/// [`IDS`]'s seed: keys from the standard library's `RandomState`, the time, this process.
 fn id_seed() -> ([u64; 2], u32) {
-    use std::hash::BuildHasher;
-    let keys = std::collections::hash_map::RandomState::new();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let pid = std::process::id();
-    let seed = |i: u8| keys.hash_one((pid, nanos, i));
-    ([seed(0), seed(1)], pid)
+    let keys = std::collections::hash_map::RandomState::new();
+    RandomIds::seed(&keys, nanos, std::process::id())
 }
 
 /// The next id of [`IDS`].
 pub(crate) fn random_id() -> [u8; 16] {
-    IDS.next(id_seed)
-}
-
-/// An id after one collided: [`IDS`] reseeded first, so that a forked child stops repeating
-/// its parent's ids.
-pub(crate) fn random_id_after_collision() -> [u8; 16] {
-    IDS.reseed(id_seed());
     IDS.next(id_seed)
 }
 
