@@ -200,8 +200,9 @@ impl CancelHandle {
 /// The first half is a bijection of the counter under the first key (an odd multiplier,
 /// then splitmix64's finalizer), so two ids of one process never collide; two processes
 /// differ in the second half (other keys, or, for a forked child that kept its parent's
-/// keys, another process id once it [reseeds](RandomIds::reseed)). The ids are not secret (callback URLs are authenticated by
-/// their HMAC token, not by the id): a keyed mix is enough, a few dozen instructions.
+/// keys, another process id once it [reseeds](RandomIds::reseed)). The ids are not secret
+/// (callback URLs are authenticated by their HMAC token, not by the id): a keyed mix is
+/// enough, a few dozen instructions.
 #[inline]
 pub fn mix_random_id(keys: [u64; 2], n: u64, pid: u32) -> [u8; 16] {
     let [k0, k1] = keys;
