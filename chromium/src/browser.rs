@@ -250,6 +250,8 @@ pub struct Chromium {
     /// Every process seen so far (the browser and its helpers), killed at the end if alive.
     seen: std::sync::Mutex<Vec<BrowserProcess>>,
     profile: Option<tempfile::TempDir>,
+    /// Chromium's own `TMPDIR` (see [`scratch_dir`]), removed with the profile.
+    scratch: Option<tempfile::TempDir>,
     executable: PathBuf,
 }
 
@@ -293,6 +295,10 @@ impl Chromium {
         if !sandbox {
             b = b.no_sandbox();
         }
+        let scratch = scratch_dir();
+        if let Some(dir) = scratch.as_ref().and_then(|d| d.path().to_str()) {
+            b = b.env("TMPDIR", dir);
+        }
         let config = b.build().map_err(Error::Launch)?;
         let (mut browser, mut handler) = Browser::launch(config)
             .await
@@ -314,6 +320,7 @@ impl Chromium {
             pid,
             seen: std::sync::Mutex::new(Vec::new()),
             profile: Some(profile),
+            scratch,
             executable,
         };
         me.note_processes();
@@ -466,6 +473,10 @@ impl Chromium {
             }
             None => Ok(()),
         };
+        let removed = match self.scratch.take() {
+            Some(dir) => removed.and(remove_profile(&dir.keep(), Duration::from_secs(2)).await),
+            None => removed,
+        };
         if !left.is_empty() {
             return Err(Error::Browser(format!(
                 "browser processes {left:?} did not stop after SIGKILL"
@@ -508,6 +519,24 @@ impl Chromium {
             }
         }
     }
+}
+
+/// The longest path a Unix socket can have (`sun_path` holds 108 bytes with the final NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
+/// A short private directory in the temporary directory, given to Chromium as its `TMPDIR`:
+/// Chromium leaves scratch entries there (`.org.chromium.Chromium.*`) that it removes only when
+/// it exits normally, so a killed browser would leave them in the user's `TMPDIR`; this one is
+/// removed with the profile. `None` (Chromium keeps the inherited `TMPDIR`) when it cannot be
+/// made, or when its process-singleton socket
+/// (`DIR/org.chromium.Chromium.XXXXXX/SingletonSocket`) would not fit in a socket path.
+fn scratch_dir() -> Option<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("cmc-").tempdir().ok()?;
+    let socket = dir
+        .path()
+        .join("org.chromium.Chromium.XXXXXX")
+        .join("SingletonSocket");
+    (socket.as_os_str().len() <= SOCKET_PATH_MAX).then_some(dir)
 }
 
 /// Removes the directory Chromium made in `$TMPDIR` for its process-singleton socket, which it
@@ -558,6 +587,23 @@ impl Drop for Chromium {
 mod tests {
     use super::*;
     use std::process::{Command, Stdio};
+
+    /// Chromium's temporary entries (its singleton socket among them) go to a private scratch
+    /// directory, not the inherited `TMPDIR`, and a killed browser's scratch directory is
+    /// removed with its profile (Chromium removes its own entries only on a normal exit).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_killed_browser_leaves_no_scratch_entries() {
+        let chromium = Chromium::launch(&LaunchOptions::default()).await.unwrap();
+        let scratch = chromium.scratch.as_ref().expect("a scratch dir").path();
+        let scratch = scratch.to_path_buf();
+        let profile = chromium.profile.as_ref().unwrap().path().to_path_buf();
+        let socket = std::fs::read_link(profile.join("SingletonSocket")).unwrap();
+        assert!(socket.starts_with(&scratch), "{}", socket.display());
+        assert!(socket.exists(), "{}", socket.display());
+        chromium.kill().await.unwrap();
+        assert!(!scratch.exists(), "{}", scratch.display());
+        assert!(!profile.exists(), "{}", profile.display());
+    }
 
     /// A process that is not the browser's child, names `profile` as its user-data directory
     /// and writes into it without pause (a helper the browser's tree lost): the profile is
