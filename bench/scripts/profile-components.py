@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarizes callgrind profiles of `e2e client hyper|bare` by component (instructions per task).
+"""Summarizes callgrind profiles of `e2e client hyper|bare|bare-tls` by component (instructions per task).
 
     bench/scripts/profile-components.py TASKS LABEL=callgrind.out ...
 
@@ -16,8 +16,9 @@ inclusive cost of the functions that are its entry points (so nothing is counted
 - runtime and the rest: everything else (tokio's scheduler, the connection tasks, tracing's
   `Instrumented` wrappers, the benchmark's loop, the allocator outside the above).
 
-A profile recorded with `--cache-sim=yes` adds a row: the whole process's level-1 data-cache
-misses per task (reads and writes), as callgrind's cache simulation counts them.
+A profile recorded with `--cache-sim=yes` adds two rows: the whole process's level-1
+data-cache misses per task (reads and writes) and its level-1 instruction-cache misses per
+task, as callgrind's cache simulation counts them.
 
 Markdown to stdout.
 """
@@ -87,18 +88,24 @@ NAMES = [
 ]
 
 
-def d1_misses(path):
-    """Level-1 data-cache misses (reads + writes) of the whole profile, when it was recorded
-    with `--cache-sim=yes`; `None` otherwise."""
+def misses(path, events):
+    """The sum of `events` (callgrind cache-simulation counters such as `D1mr,D1mw`) over the
+    whole profile, when it was recorded with `--cache-sim=yes`; `None` otherwise."""
     out = subprocess.run(
-        ["callgrind_annotate", "--show=D1mr,D1mw", "--threshold=100", path],
+        ["callgrind_annotate", "--show=" + events, "--threshold=100", path],
         capture_output=True, text=True,
     ).stdout
     for line in out.splitlines():
         if "PROGRAM TOTALS" in line:
             nums = [int(x.replace(",", "")) for x in re.findall(r"([\d,]+) \(", line)]
-            return sum(nums) if len(nums) == 2 else None
+            return sum(nums) if len(nums) == len(events.split(",")) else None
     return None
+
+
+MISS_ROWS = [
+    ("D1mr,D1mw", "L1 data-cache misses per task (callgrind's cache simulation: 32 KiB, 8-way)"),
+    ("I1mr", "L1 instruction-cache misses per task (the same simulation: 32 KiB, 8-way)"),
+]
 
 
 def main():
@@ -106,17 +113,14 @@ def main():
     cols = []
     for arg in sys.argv[2:]:
         label, path = arg.split("=", 1)
-        cols.append((label, components(path), d1_misses(path)))
+        cols.append((label, components(path), [misses(path, ev) for ev, _ in MISS_ROWS]))
     print("| component (instructions per task) | " + " | ".join(l for l, _, _ in cols) + " |")
     print("|---|" + "---|" * len(cols))
     for key, name in NAMES:
         print(f"| {name} | " + " | ".join(f"{c[key] / tasks / 1000:.1f}k" for _, c, _ in cols) + " |")
-    if all(m is not None for _, _, m in cols):
-        print(
-            "| L1 data-cache misses per task (callgrind's cache simulation: 32 KiB, 8-way) | "
-            + " | ".join(f"{m / tasks:.0f}" for _, _, m in cols)
-            + " |"
-        )
+    for i, (_, name) in enumerate(MISS_ROWS):
+        if all(m[i] is not None for _, _, m in cols):
+            print(f"| {name} | " + " | ".join(f"{m[i] / tasks:.0f}" for _, _, m in cols) + " |")
 
 
 if __name__ == "__main__":

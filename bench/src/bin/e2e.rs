@@ -21,6 +21,7 @@
 //! ```text
 //! e2e client hyper  URL TASKS CONCURRENCY   capmonster-hyper, CONCURRENCY solve loops
 //! e2e client bare   URL TASKS CONCURRENCY   bare hyper-util client, same requests, no protocol logic
+//! e2e client bare-tls URL TASKS CONCURRENCY  the same over capmonster-hyper's TLS-capable connector
 //! e2e client ureq   URL TASKS THREADS       capmonster-ureq Client::solve, THREADS threads
 //! e2e client bare-ureq URL TASKS THREADS    bare ureq agent, same requests, no protocol logic
 //! e2e client scale  URL TASKS [RAMP_MS]     capmonster-hyper, TASKS solves started at once (or
@@ -41,6 +42,7 @@ use capmonster_core::{ClientKey, Config, PolicyOverrides, Task};
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Uri, header};
 use hyper_util::client::legacy;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Value, json};
 
@@ -123,12 +125,33 @@ fn client_hyper(url: &str, tasks: usize, conc: usize) -> Res<()> {
 /// (b) A bare hyper-util pooled client: createTask, then getTaskResult until the body says
 /// ready. Same headers and bodies; no JSON parsing, no limits, no policy, no error model.
 fn client_bare(url: &str, tasks: usize, conc: usize) -> Res<()> {
+    bare_over(HttpConnector::new(), "bare hyper", url, tasks, conc)
+}
+
+/// (b″) (b) over the connector capmonster-hyper builds: rustls (ring, webpki roots) around
+/// hyper-util's `HttpConnector`, `https_or_http`. It still speaks plain HTTP to the
+/// simulator; only the connector's types (and so the pool's and the request futures') are
+/// those of a client able to reach the real service. A cross-check row, not a goal's limit.
+fn client_bare_tls(url: &str, tasks: usize, conc: usize) -> Res<()> {
+    let tls = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(HttpConnector::new());
+    bare_over(tls, "bare hyper, TLS-capable connector", url, tasks, conc)
+}
+
+/// The bare loop of (b) and (b″) over `connector`, measured as `name`.
+fn bare_over<C>(connector: C, name: &str, url: &str, tasks: usize, conc: usize) -> Res<()>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
     let rt = runtime()?;
     let _guard = rt.enter();
     let mut b = legacy::Client::builder(TokioExecutor::new());
     b.pool_timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(60));
-    let client: legacy::Client<_, Full<Bytes>> = b.build_http();
+    let client: legacy::Client<_, Full<Bytes>> = b.build(connector);
     let create_uri: Uri = format!("{url}/createTask").parse()?;
     let poll_uri: Uri = format!("{url}/getTaskResult").parse()?;
     let task: Value = serde_json::from_str(TASK)?;
@@ -185,7 +208,7 @@ fn client_bare(url: &str, tasks: usize, conc: usize) -> Res<()> {
             false
         }
     };
-    measured("bare hyper", tasks, || {
+    measured(name, tasks, || {
         Ok(rt.block_on(solve_loops(tasks, conc, one)))
     })
 }
@@ -565,6 +588,13 @@ fn orchestrate(args: &[String]) -> Res<bool> {
             cmd: rust("bare", 40_000 / div, 256),
         },
         Spec {
+            name: "(b″) bare hyper, TLS-capable connector (cross-check)",
+            setup: "as (b), over the rustls `https_or_http` connector capmonster-hyper builds"
+                .into(),
+            tasks: 40_000 / div,
+            cmd: rust("bare-tls", 40_000 / div, 256),
+        },
+        Spec {
             name: "(c) capmonster-ureq",
             setup: "`Client::solve` on 32 threads".into(),
             tasks: 20_000 / div,
@@ -672,6 +702,16 @@ fn orchestrate(args: &[String]) -> Res<bool> {
         let wall = ra.rate.iter().zip(&rb.rate).map(|(x, y)| y / x).collect();
         Some((cpu, wall))
     };
+    // Against (b″): printed under the goals, never counted as one.
+    let tls_cross_check = paired("(a)", "(b″)").map(|(mut cpu, mut wall)| {
+        let (c, clo, chi) = ratio3(&mut cpu);
+        let (w, wlo, whi) = ratio3(&mut wall);
+        format!(
+            "Cross-check, not a goal: (a) against (b″), the bare loop over the same TLS-capable \
+             connector as (a) (still plain HTTP to the simulator): CPU per task {c:.2}x \
+             [{clo:.2}–{chi:.2}], wall time {w:.2}x [{wlo:.2}–{whi:.2}], paired as above."
+        )
+    });
     let mut goal_rows = Vec::new();
     for (a, b, what) in [
         ("(a)", "(b)", "capmonster-hyper / bare hyper"),
@@ -726,6 +766,9 @@ fn orchestrate(args: &[String]) -> Res<bool> {
                 if met { "yes" } else { "**no**" }
             );
         }
+    }
+    if let Some(line) = &tls_cross_check {
+        println!("\n{line}");
     }
     let rate = |prefix: &str| {
         rows.iter()
@@ -979,6 +1022,7 @@ fn draw_throughput(dir: &std::path::Path, rows: &[Row], what: &str) -> plot::Plo
         match name.split(' ').next().unwrap_or("") {
             "(a)" => ("capmonster-hyper", plot::CALIBRATED),
             "(b)" => ("bare hyper", plot::OFFICIAL),
+            "(b″)" => ("bare hyper, TLS connector", plot::OFFICIAL),
             "(c)" => ("capmonster-ureq", plot::CALIBRATED),
             "(c′)" => ("bare ureq", plot::OFFICIAL),
             "(d)" => ("Python SDK", plot::OTHER),
@@ -1059,6 +1103,7 @@ fn main() -> ExitCode {
             match kind {
                 "hyper" => client_hyper(url, tasks, conc),
                 "bare" => client_bare(url, tasks, conc),
+                "bare-tls" => client_bare_tls(url, tasks, conc),
                 "ureq" => client_ureq(url, tasks, conc),
                 "bare-ureq" => client_bare_ureq(url, tasks, conc),
                 "scale" => client_scale(url, tasks, num(4, "E2E_RAMP_MS", 0)),
