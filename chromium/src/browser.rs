@@ -184,11 +184,11 @@ fn pids() -> impl Iterator<Item = u32> {
         .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.parse().ok()))
 }
 
-/// Removes a stopped browser's profile directory once no process names it any more (each
-/// look kills those that still do: a helper that outlived the browser may still be writing
-/// into it), trying at most `within`, then once more whatever runs. The error says why the
-/// directory is still there.
-async fn remove_profile(dir: &Path, within: Duration) -> std::io::Result<()> {
+/// Removes a stopped browser's directory (its profile, or its scratch `TMPDIR`) once no
+/// process names it any more (each look kills those that still do: a helper that outlived the
+/// browser may still be writing into it), trying at most `within`, then once more whatever
+/// runs. The error says why the directory is still there.
+async fn remove_browser_dir(dir: &Path, within: Duration) -> std::io::Result<()> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let alive = processes_with_profile(dir);
@@ -469,12 +469,12 @@ impl Chromium {
         let removed = match self.profile.take() {
             Some(dir) => {
                 remove_singleton_dir(dir.path());
-                remove_profile(&dir.keep(), Duration::from_secs(2)).await
+                remove_browser_dir(&dir.keep(), Duration::from_secs(2)).await
             }
             None => Ok(()),
         };
         let removed = match self.scratch.take() {
-            Some(dir) => removed.and(remove_profile(&dir.keep(), Duration::from_secs(2)).await),
+            Some(dir) => removed.and(remove_browser_dir(&dir.keep(), Duration::from_secs(2)).await),
             None => removed,
         };
         if !left.is_empty() {
@@ -482,6 +482,7 @@ impl Chromium {
                 "browser processes {left:?} did not stop after SIGKILL"
             )));
         }
+        // The error names the directory left (the profile or the scratch `TMPDIR`).
         removed.map_err(|e| Error::Browser(format!("the temporary profile was not removed: {e}")))
     }
 
@@ -636,7 +637,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(found, "the writer is found by its --user-data-dir");
-        remove_profile(&profile, Duration::from_secs(2))
+        remove_browser_dir(&profile, Duration::from_secs(2))
             .await
             .unwrap();
         let exited = (0..200).find_map(|_| {
