@@ -99,8 +99,11 @@
 //! every request, before looking in its pool, and its default resolver starts a thread for
 //! each lookup that has a timeout (which every request here has). A lookup that is not cached
 //! is ureq's own (same timeout), except that a failed lookup, which ureq reports as a bare
-//! I/O error, is reported as a connect failure (nothing was sent). A user-supplied agent
-//! keeps its own resolver and pool settings.
+//! I/O error, is reported as a connect failure (nothing was sent). It sends each request's
+//! head and body in one write (one TCP segment, as hyper does), where ureq writes them in two;
+//! the bytes on the wire are the same, and a request without a body sends its head before it
+//! waits for the answer. A user-supplied agent keeps its own resolver, pool settings and
+//! writes.
 //!
 //! # Errors
 //!
@@ -129,6 +132,7 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+mod joined;
 mod resolver;
 mod timeouts;
 mod transport;

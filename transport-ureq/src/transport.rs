@@ -14,6 +14,7 @@ use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::errors;
+use crate::joined::JoinWrites;
 use crate::resolver::CachingResolver;
 use crate::timeouts::{DeadlineConnect, RoundTimeouts, with_deadline};
 
@@ -117,7 +118,8 @@ fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
 
 /// The default agent: rustls (ring provider, webpki or native roots), HTTP status as data,
 /// no redirects, a larger idle pool, [`CachingResolver`], and socket timeouts rounded up to
-/// the millisecond ([`RoundTimeouts`]). Each request's deadline bounds its name lookup,
+/// the millisecond ([`RoundTimeouts`]), each request's head and body in one write
+/// ([`JoinWrites`]). Each request's deadline bounds its name lookup,
 /// connect, and every read and write ([`with_deadline`], [`DeadlineConnect`]) without a
 /// per-request ureq configuration.
 /// It has every setting [`send_blocking`] forces on a user's agent (no need to set them again
@@ -140,7 +142,9 @@ fn default_agent(proxy: Option<Proxy>) -> Result<Agent, Error> {
         .build();
     Ok(Agent::with_parts(
         config,
-        DeadlineConnect(DefaultConnector::default()).chain(RoundTimeouts),
+        DeadlineConnect(DefaultConnector::default())
+            .chain(RoundTimeouts)
+            .chain(JoinWrites),
         CachingResolver::default(),
     ))
 }
