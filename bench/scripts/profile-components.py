@@ -103,9 +103,21 @@ def misses(path, events):
 
 
 MISS_ROWS = [
-    ("D1mr,D1mw", "L1 data-cache misses per task (callgrind's cache simulation: 32 KiB, 8-way)"),
-    ("I1mr", "L1 instruction-cache misses per task (the same simulation: 32 KiB, 8-way)"),
+    ("D1mr,D1mw", "L1 data-cache misses per task (callgrind's cache simulation: {D1})"),
+    ("I1mr", "L1 instruction-cache misses per task (the same simulation: {I1})"),
 ]
+
+
+def cache_shapes(path):
+    """The simulated caches as callgrind recorded them in the profile's header (it takes the
+    host's), e.g. {"I1": "64 KiB, 4-way", "D1": "32 KiB, 8-way"}."""
+    shapes = {}
+    with open(path, errors="replace") as f:
+        for _, line in zip(range(64), f):
+            m = re.match(r"desc: (I1|D1) cache:\s+(\d+) B, \d+ B, (\d+)-way", line)
+            if m:
+                shapes[m.group(1)] = f"{int(m.group(2)) // 1024} KiB, {m.group(3)}-way"
+    return shapes
 
 
 def main():
@@ -118,8 +130,10 @@ def main():
     print("|---|" + "---|" * len(cols))
     for key, name in NAMES:
         print(f"| {name} | " + " | ".join(f"{c[key] / tasks / 1000:.1f}k" for _, c, _ in cols) + " |")
+    shapes = cache_shapes(sys.argv[2].split("=", 1)[1])
     for i, (_, name) in enumerate(MISS_ROWS):
         if all(m[i] is not None for _, _, m in cols):
+            name = name.format(I1=shapes.get("I1", "size not recorded"), D1=shapes.get("D1", "size not recorded"))
             print(f"| {name} | " + " | ".join(f"{m[i] / tasks:.0f}" for _, _, m in cols) + " |")
 
 
