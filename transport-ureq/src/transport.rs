@@ -117,9 +117,9 @@ fn ureq_proxy(p: &ProxyUrl) -> Result<Proxy, Error> {
 }
 
 /// The default agent: rustls (ring provider, webpki or native roots), HTTP status as data,
-/// no redirects, a larger idle pool, [`CachingResolver`], and socket timeouts rounded up to
-/// the millisecond ([`RoundTimeouts`]), each request's head and body in one write
-/// ([`JoinWrites`]). Each request's deadline bounds its name lookup,
+/// no redirects, a larger idle pool, [`CachingResolver`], socket timeouts rounded up to a
+/// step of at most 1/64 of the time left ([`RoundTimeouts`]), and each request's head and body
+/// in one write ([`JoinWrites`]). Each request's deadline bounds its name lookup,
 /// connect, and every read and write ([`with_deadline`], [`DeadlineConnect`]) without a
 /// per-request ureq configuration.
 /// It has every setting [`send_blocking`] forces on a user's agent (no need to set them again
