@@ -7,9 +7,28 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The variables (and prefixes) cargo sets for a test process, not for a build.
+const CARGO_TEST_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_PKG_",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_BIN_EXE_",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
 /// The `capmonster` binary to drive: `CAPMONSTER_BIN` when set, else the workspace's, built
-/// once per process with `cargo build -p capmonster-cli --bin capmonster` (same profile as
-/// the running executable, same target directory), so it is never stale.
+/// once per process with `cargo test --workspace --no-run` (same profile as the running
+/// executable, same target directory), so it is never stale.
+///
+/// That is the build `cargo test --workspace` has just made (the CLI's own tests need the
+/// binary), so under it this takes well under a second. `cargo build -p capmonster-cli`
+/// would resolve the dependencies' features for the CLI alone, differently from the
+/// workspace's test build, and compile tokio, hyper, serde and about 30 more crates again
+/// (about 110 s on two cores, the longest test of CI). Run alone (`cargo test -p
+/// capmonster-soak`), it builds the workspace's tests first.
 pub fn capmonster_bin() -> Result<PathBuf, String> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -25,7 +44,7 @@ pub fn capmonster_bin() -> Result<PathBuf, String> {
         let release = dir.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "capmonster-cli", "--bin", "capmonster"])
+        cmd.args(["test", "-q", "--workspace", "--no-run"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if release {
             cmd.arg("--release");
@@ -33,9 +52,19 @@ pub fn capmonster_bin() -> Result<PathBuf, String> {
         if let Some(target) = dir.parent() {
             cmd.env("CARGO_TARGET_DIR", target);
         }
-        let status = cmd.status().map_err(|e| format!("cargo build: {e}"))?;
+        // What cargo set for this test process only: a build script that reads one (ring's
+        // reads CARGO_MANIFEST_DIR) would see it change and rebuild, with its dependents.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if CARGO_TEST_VARS.iter().any(|v| name.starts_with(v)) {
+                cmd.env_remove(&*name);
+            }
+        }
+        let status = cmd
+            .status()
+            .map_err(|e| format!("cargo test --no-run: {e}"))?;
         if !status.success() {
-            return Err(format!("cargo build -p capmonster-cli failed: {status}"));
+            return Err(format!("cargo test --workspace --no-run failed: {status}"));
         }
         let bin = dir.join(format!("capmonster{}", std::env::consts::EXE_SUFFIX));
         if bin.is_file() {
