@@ -16,6 +16,13 @@
 //! the throughput table is also drawn as `DIR/e2e-throughput.svg` (tasks/s, CPU per task and
 //! peak RSS per client: a bar at the median, a dot per run).
 //!
+//! One pair alone (`N` interleaved runs of each, a fresh simulator for every run; the median
+//! and spread of A's CPU and wall time over B's):
+//!
+//! ```text
+//! e2e pairs --sim target/release/capmonster-sim [--runs 9] A B [TASKS [CONC]]
+//! ```
+//!
 //! Client processes (also usable alone; each prints one JSON line):
 //!
 //! ```text
@@ -1076,6 +1083,73 @@ fn draw_throughput(dir: &std::path::Path, rows: &[Row], what: &str) -> plot::Plo
     )
 }
 
+/// `pairs --sim PATH [--runs N] A B [TASKS [CONC]]`: `N` (default 9) interleaved pairs of
+/// `client A` and `client B` (a fresh simulator for each run; which of the two goes first
+/// alternates), and the median and spread of A's CPU time and wall time over B's, as one
+/// Markdown line. The goal rows of `run` pair the same way; this measures one pair alone, e.g.
+/// both clients built with another profile (BENCHMARKS.md, "Build profile").
+fn pairs(args: &[String]) -> Res<()> {
+    let mut sim = None;
+    let mut runs = 9usize;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--sim" => sim = it.next().cloned(),
+            "--runs" => {
+                runs = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--runs takes a positive number")?;
+            }
+            _ => rest.push(a.clone()),
+        }
+    }
+    let sim = sim.ok_or("--sim PATH is required")?;
+    let [a, b, more @ ..] = rest.as_slice() else {
+        return Err("usage: e2e pairs --sim PATH [--runs N] A B [TASKS [CONC]]".into());
+    };
+    let blocking = a.ends_with("ureq");
+    let num = |i: usize, fast: usize, blocking_default: usize| {
+        more.get(i)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if blocking { blocking_default } else { fast })
+    };
+    let (tasks, conc): (usize, usize) = (num(0, 40_000, 20_000), num(1, 256, 32));
+    let me = std::env::current_exe()?;
+    let one = |kind: &str| -> Res<(f64, f64)> {
+        let mut c = Command::new(&me);
+        c.args(["client", kind])
+            .env("E2E_TASKS", tasks.to_string())
+            .env("E2E_CONC", conc.to_string());
+        let (v, _) = run_client(&sim, &[], &mut c)?;
+        match (v["cpu_secs"].as_f64(), v["secs"].as_f64()) {
+            (Some(cpu), Some(wall)) if cpu > 0.0 && wall > 0.0 => Ok((cpu, wall)),
+            _ => Err(format!("client {kind} printed no cpu_secs / secs: {v}").into()),
+        }
+    };
+    let (mut cpu, mut wall) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        let (x, y) = if i % 2 == 0 {
+            let x = one(a)?;
+            (x, one(b)?)
+        } else {
+            let y = one(b)?;
+            (one(a)?, y)
+        };
+        cpu.push(x.0 / y.0);
+        wall.push(x.1 / y.1);
+    }
+    let (c, clo, chi) = median_spread(&mut cpu);
+    let (w, wlo, whi) = median_spread(&mut wall);
+    println!(
+        "{a} / {b}, {runs} pairs of {tasks} tasks at {conc}: CPU {c:.3}x [{clo:.2}–{chi:.2}], \
+         wall {w:.3}x [{wlo:.2}–{whi:.2}]"
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let env_num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
@@ -1087,6 +1161,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         }),
+        Some("pairs") => pairs(&args[1..]).map(|()| ExitCode::SUCCESS),
         Some("client") => {
             // `client KIND URL [TASKS [CONC]]`; TASKS / CONC may also come from E2E_TASKS /
             // E2E_CONC (how the orchestrator passes them, the URL being appended last).
@@ -1111,7 +1186,11 @@ fn main() -> ExitCode {
             }
             .map(|()| ExitCode::SUCCESS)
         }
-        _ => Err("usage: e2e run --sim PATH [...] | e2e client KIND URL [TASKS [CONC]]".into()),
+        _ => Err(
+            "usage: e2e run --sim PATH [...] | e2e pairs --sim PATH [--runs N] A B \
+                  [TASKS [CONC]] | e2e client KIND URL [TASKS [CONC]]"
+                .into(),
+        ),
     };
     result.unwrap_or_else(|e| {
         eprintln!("e2e: {e}");
