@@ -1085,8 +1085,8 @@ fn draw_throughput(dir: &std::path::Path, rows: &[Row], what: &str) -> plot::Plo
 
 /// `pairs --sim PATH [--runs N] A B [TASKS [CONC]]`: `N` (default 9) interleaved pairs of
 /// `client A` and `client B` (a fresh simulator for each run; which of the two goes first
-/// alternates), and the median and spread of A's CPU time and wall time over B's, as one
-/// Markdown line. The goal rows of `run` pair the same way; this measures one pair alone, e.g.
+/// alternates), and the median and spread of A's CPU time and wall time over B's, on one
+/// line. The goal rows of `run` pair the same way; this measures one pair alone, e.g.
 /// both clients built with another profile (BENCHMARKS.md, "Build profile").
 fn pairs(args: &[String]) -> Res<()> {
     let mut sim = None;
