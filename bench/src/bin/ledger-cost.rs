@@ -203,8 +203,12 @@ fn orchestrate(args: &[String]) -> Res<()> {
     let me = std::env::current_exe()?;
     let tmp = std::env::temp_dir().join(format!("capmonster-ledger-cost-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
+    let mut no_redis = None;
     let redis = start_redis(&tmp)
-        .map_err(|e| eprintln!("ledger-cost: no Redis row: {e}"))
+        .map_err(|e| {
+            eprintln!("ledger-cost: no Redis row: {e}");
+            no_redis = Some(e.to_string());
+        })
         .ok();
     let stores: Vec<&str> = if redis.is_some() {
         vec!["memory", "sqlite", "redis"]
@@ -317,6 +321,12 @@ fn orchestrate(args: &[String]) -> Res<()> {
         println!(
             "| {name} | {m:.0} [{lo:.0}–{hi:.0}] | {c:.3} [{clo:.3}–{chi:.3}] | {server} | {cost_s} | {goal} | {} |",
             r.failed
+        );
+    }
+    if let Some(why) = no_redis {
+        println!(
+            "\nRedis: not measured in this run (redis-server could not be started: {why}; \
+             install Debian's `redis-server`, or run `.ci/system-deps`)."
         );
     }
     Ok(())
