@@ -18,7 +18,8 @@ inclusive cost of the functions that are its entry points (so nothing is counted
 
 A profile recorded with `--cache-sim=yes` adds two rows: the whole process's level-1
 data-cache misses per task (reads and writes) and its level-1 instruction-cache misses per
-task, as callgrind's cache simulation counts them.
+task, as callgrind's cache simulation counts them; one recorded with `--branch-sim=yes` adds
+two more: mispredicted conditional and indirect branches per task.
 
 Markdown to stdout.
 """
@@ -89,8 +90,9 @@ NAMES = [
 
 
 def misses(path, events):
-    """The sum of `events` (callgrind cache-simulation counters such as `D1mr,D1mw`) over the
-    whole profile, when it was recorded with `--cache-sim=yes`; `None` otherwise."""
+    """The sum of `events` (callgrind simulation counters such as `D1mr,D1mw` or `Bim`) over
+    the whole profile, when it was recorded with them (`--cache-sim=yes`,
+    `--branch-sim=yes`); `None` otherwise."""
     out = subprocess.run(
         ["callgrind_annotate", "--show=" + events, "--threshold=100", path],
         capture_output=True, text=True,
@@ -105,6 +107,8 @@ def misses(path, events):
 MISS_ROWS = [
     ("D1mr,D1mw", "L1 data-cache misses per task (callgrind's cache simulation: {D1})"),
     ("I1mr", "L1 instruction-cache misses per task (the same simulation: {I1})"),
+    ("Bcm", "mispredicted conditional branches per task (callgrind's branch simulation)"),
+    ("Bim", "mispredicted indirect branches per task (calls through pointers, `match` jump tables)"),
 ]
 
 
