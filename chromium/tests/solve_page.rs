@@ -307,18 +307,12 @@ async fn a_page_without_captchas_gives_no_reports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_does_not_load_or_times_out_is_a_clear_error() {
     let env = env().await;
-    // A port nobody listens on (bound, then closed).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nobody listens on, outside the range `bind(0)` hands out (so that no server
+    // another test starts meanwhile can take it).
+    let closed = capmonster_testdata::raw_servers::closed_port();
     let refused = env
         .chromium
-        .open(
-            &format!("http://127.0.0.1:{port}/"),
-            Duration::from_secs(10),
-        )
+        .open(&format!("http://{closed}/"), Duration::from_secs(10))
         .await
         .unwrap_err();
     assert!(

@@ -474,12 +474,8 @@ fn exit_4_when_the_poll_budget_is_exhausted() {
 
 #[test]
 fn exit_5_on_transport_failure() {
-    // A closed local port.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("http://127.0.0.1:{port}");
+    // A closed local port, outside the range `bind(0)` hands out.
+    let url = format!("http://{}", capmonster_testdata::raw_servers::closed_port());
     for t in TRANSPORTS {
         for cmd in [
             vec!["balance"],

@@ -94,17 +94,11 @@ fn subcommand_help_shows_its_own_options_before_the_grouped_globals() {
     }
 }
 
-/// A loopback port that nothing listens on.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().unwrap().port()
-}
-
 #[test]
 fn a_refused_connection_names_the_host_and_port() {
-    let port = closed_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let addr = format!("127.0.0.1:{port}");
+    // Outside the range `bind(0)` hands out: no server another test starts can take it.
+    let addr = capmonster_testdata::raw_servers::closed_port();
+    let url = format!("http://{addr}");
     for t in TRANSPORTS {
         let out = run(&[
             "--client-key",

@@ -223,13 +223,10 @@ fn solve_page_says_which_widget_cannot_be_solved_and_why() {
 
 #[test]
 fn solve_page_on_a_page_that_does_not_load_is_a_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Outside the range `bind(0)` hands out: no server another test starts can take it.
+    let closed = capmonster_testdata::raw_servers::closed_port();
     let dir = tmp("refused");
-    let out = solve_page(&dir, &[&format!("http://127.0.0.1:{port}/")]);
+    let out = solve_page(&dir, &[&format!("http://{closed}/")]);
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

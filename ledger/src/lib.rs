@@ -336,14 +336,10 @@ mod tests {
     #[test]
     fn an_unreachable_redis_is_unavailable_quickly() {
         // A loopback port with nothing listening: refused at once.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let closed = capmonster_testdata::raw_servers::closed_port();
         let key = ClientKey::new("0123456789abcdef0123456789abcdef").expect("key");
         let start = std::time::Instant::now();
-        let err = open_for_key(&format!("redis://127.0.0.1:{port}/0"), &key).err();
+        let err = open_for_key(&format!("redis://{closed}/0"), &key).err();
         assert!(matches!(err, Some(LedgerError::Unavailable(_))), "{err:?}");
         assert!(start.elapsed() < std::time::Duration::from_secs(3));
     }
