@@ -367,6 +367,13 @@ pub fn socks5_proxy(upstream: &str) -> (String, Arc<Mutex<Vec<String>>>) {
 /// ephemeral ranges of Linux, macOS and Windows start at 32768 or above), so a server another
 /// test starts meanwhile cannot take it over and answer where a refused connection is meant.
 pub fn closed_port() -> String {
+    format!("127.0.0.1:{}", low_free_port())
+}
+
+/// A loopback port that is free now, below 32768 (see [`closed_port`]), starting from a
+/// random one: a port a test's own server can take and take again after a restart, which no
+/// `bind(0)` of another test can be handed in between.
+pub(crate) fn low_free_port() -> u16 {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos())
@@ -378,7 +385,7 @@ pub fn closed_port() -> String {
             let port = u16::try_from(port).ok()?;
             let listener = TcpListener::bind(("127.0.0.1", port)).ok()?;
             drop(listener);
-            Some(format!("127.0.0.1:{port}"))
+            Some(port)
         })
         .expect("a free port on 127.0.0.1 below 32768")
 }

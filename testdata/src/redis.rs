@@ -142,10 +142,9 @@ impl RedisServer {
             );
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free loopback port");
+        // Not a `bind(0)` port: while this server is down for a restart, another test's
+        // server could be handed it.
+        let port = crate::raw_servers::low_free_port();
         let dir = std::env::temp_dir().join(format!(
             "capmonster-test-redis-{port}-{}",
             fresh_namespace("dir")
