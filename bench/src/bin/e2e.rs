@@ -23,6 +23,10 @@
 //! e2e pairs --sim target/release/capmonster-sim [--runs 9] A B [TASKS [CONC]]
 //! ```
 //!
+//! A side is a client kind (below), run by this binary, or `KIND@PATH`: that kind run by
+//! another build of this benchmark at `PATH` (e.g. an older commit's, to compare the client
+//! with its own past on the same machine in the same session).
+//!
 //! Client processes (also usable alone; each prints one JSON line):
 //!
 //! ```text
@@ -1087,7 +1091,8 @@ fn draw_throughput(dir: &std::path::Path, rows: &[Row], what: &str) -> plot::Plo
 /// `client A` and `client B` (a fresh simulator for each run; which of the two goes first
 /// alternates), and the median and spread of A's CPU time and wall time over B's, on one
 /// line. The goal rows of `run` pair the same way; this measures one pair alone, e.g.
-/// both clients built with another profile (BENCHMARKS.md, "Build profile").
+/// both clients built with another profile (BENCHMARKS.md, "Build profile"), or a side run by
+/// another build of the benchmark (`KIND@PATH`, see the module docs).
 fn pairs(args: &[String]) -> Res<()> {
     let mut sim = None;
     let mut runs = 9usize;
@@ -1110,7 +1115,7 @@ fn pairs(args: &[String]) -> Res<()> {
     let [a, b, more @ ..] = rest.as_slice() else {
         return Err("usage: e2e pairs --sim PATH [--runs N] A B [TASKS [CONC]]".into());
     };
-    let blocking = a.ends_with("ureq");
+    let blocking = side(a).0.ends_with("ureq");
     let num = |i: usize, fast: usize, blocking_default: usize| {
         more.get(i)
             .and_then(|v| v.parse().ok())
@@ -1118,8 +1123,9 @@ fn pairs(args: &[String]) -> Res<()> {
     };
     let (tasks, conc): (usize, usize) = (num(0, 40_000, 20_000), num(1, 256, 32));
     let me = std::env::current_exe()?;
-    let one = |kind: &str| -> Res<(f64, f64)> {
-        let mut c = Command::new(&me);
+    let one = |spec: &str| -> Res<(f64, f64)> {
+        let (kind, bin) = side(spec);
+        let mut c = Command::new(bin.map_or(me.as_path(), std::path::Path::new));
         c.args(["client", kind])
             .env("E2E_TASKS", tasks.to_string())
             .env("E2E_CONC", conc.to_string());
@@ -1148,6 +1154,14 @@ fn pairs(args: &[String]) -> Res<()> {
          wall {w:.3}x [{wlo:.2}–{whi:.2}]"
     );
     Ok(())
+}
+
+/// A side of [`pairs`]: `KIND` (this binary) or `KIND@PATH` (the benchmark binary at `PATH`).
+fn side(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once('@') {
+        Some((kind, path)) => (kind, Some(path)),
+        None => (spec, None),
+    }
 }
 
 fn main() -> ExitCode {
