@@ -120,6 +120,9 @@ proptest! {
             creates: Mutex::new(0),
             polls: Mutex::new(Vec::new()),
         };
+        // A first deadline at or before the first poll is refused with nothing sent (see
+        // `a_deadline_with_no_room_for_a_poll_is_refused_with_nothing_sent`): no task to count.
+        prop_assume!(timeouts[0] > interval_ms);
         let first = config(interval_ms, timeouts[0]);
         let client = Client::new(first, &v).with_ledger(std::sync::Arc::clone(&ledger));
         let err = block_on(client.solve(task())).unwrap().unwrap_err();
@@ -164,6 +167,7 @@ proptest! {
             creates: Mutex::new(0),
             polls: Mutex::new(Vec::new()),
         };
+        prop_assume!(timeouts[0] > interval_ms); // as in the test above
         let client = Client::new(config(interval_ms, timeouts[0]), &v).with_ledger(std::sync::Arc::clone(&ledger));
         let err = block_on(client.solve(task())).unwrap().unwrap_err();
         let id = err.task_id().expect("created");
@@ -216,6 +220,56 @@ fn a_spend_cap_refuses_with_nothing_sent() {
     assert!(matches!(e.kind(), ErrorKind::LimitReached { .. }), "{e}");
     assert_eq!(*v.creates.lock().unwrap(), 0);
     assert!(v.polls.lock().unwrap().is_empty());
+}
+
+/// A deadline that ends at or before the first useful poll would create a paid task and give
+/// it up unpolled: it is refused locally, with no request sent and no record written. A
+/// deadline with room for polls creates the task and polls it.
+#[test]
+fn a_deadline_with_no_room_for_a_poll_is_refused_with_nothing_sent() {
+    for (timeout_ms, refused) in [(1, true), (43, true), (1_000, false)] {
+        let ledger: std::sync::Arc<dyn Ledger> =
+            std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
+        let v = Virtual {
+            now: Mutex::new(start()),
+            ledger: &*ledger,
+            creates: Mutex::new(0),
+            polls: Mutex::new(Vec::new()),
+        };
+        // First poll 43 ms after createTask.
+        let client =
+            Client::new(config(43, timeout_ms), &v).with_ledger(std::sync::Arc::clone(&ledger));
+        let e = block_on(client.solve(task())).unwrap().unwrap_err();
+        if refused {
+            assert!(
+                matches!(e.kind(), ErrorKind::InvalidInput(_)),
+                "{timeout_ms} ms: {e}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains("leaves no room for a poll") && text.contains("TurnstileTask"),
+                "{text}"
+            );
+            assert!(e.task_id().is_none(), "{timeout_ms} ms: {e}");
+            assert_eq!(*v.creates.lock().unwrap(), 0, "{timeout_ms} ms");
+            assert!(v.polls.lock().unwrap().is_empty(), "{timeout_ms} ms");
+            assert!(
+                ledger.list_all().unwrap().is_empty(),
+                "{timeout_ms} ms: a record was written"
+            );
+        } else {
+            assert!(
+                matches!(e.kind(), ErrorKind::Timeout { .. }),
+                "{timeout_ms} ms: {e}"
+            );
+            assert!(e.task_id().is_some(), "{timeout_ms} ms: {e}");
+            assert_eq!(*v.creates.lock().unwrap(), 1, "{timeout_ms} ms");
+            assert!(
+                !v.polls.lock().unwrap().is_empty(),
+                "{timeout_ms} ms: not polled"
+            );
+        }
+    }
 }
 
 /// A keyed solve records its intent only if no record with its caller key stands in the way
