@@ -25,6 +25,18 @@ struct Virtual<'a> {
     polls: Mutex<Vec<(u32, u32)>>,
 }
 
+impl<'a> Virtual<'a> {
+    /// A service at the start instant that has seen nothing, reading `ledger`'s counts.
+    fn on(ledger: &'a dyn Ledger) -> Self {
+        Virtual {
+            now: Mutex::new(start()),
+            ledger,
+            creates: Mutex::new(0),
+            polls: Mutex::new(Vec::new()),
+        }
+    }
+}
+
 impl Transport for &Virtual<'_> {
     type Body = Vec<u8>;
     fn now(&self) -> Instant {
@@ -114,12 +126,7 @@ proptest! {
         extra in 0u32..130,
     ) {
         let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
-        let v = Virtual {
-            now: Mutex::new(start()),
-            ledger: &*ledger,
-            creates: Mutex::new(0),
-            polls: Mutex::new(Vec::new()),
-        };
+        let v = Virtual::on(&*ledger);
         // A first deadline at or before the first poll is refused with nothing sent (see
         // `a_deadline_with_no_room_for_a_poll_is_refused_with_nothing_sent`): no task to count.
         prop_assume!(timeouts[0] > interval_ms);
@@ -161,12 +168,7 @@ proptest! {
     ) {
         use capmonster_core::record::{LocalId, Outcome, TaskRecord};
         let ledger: std::sync::Arc<dyn Ledger> = std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::bounded(1));
-        let v = Virtual {
-            now: Mutex::new(start()),
-            ledger: &*ledger,
-            creates: Mutex::new(0),
-            polls: Mutex::new(Vec::new()),
-        };
+        let v = Virtual::on(&*ledger);
         prop_assume!(timeouts[0] > interval_ms); // as in the test above
         let client = Client::new(config(interval_ms, timeouts[0]), &v).with_ledger(std::sync::Arc::clone(&ledger));
         let err = block_on(client.solve(task())).unwrap().unwrap_err();
@@ -205,12 +207,7 @@ proptest! {
 fn a_spend_cap_refuses_with_nothing_sent() {
     let ledger: std::sync::Arc<dyn Ledger> =
         std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
-    let v = Virtual {
-        now: Mutex::new(start()),
-        ledger: &*ledger,
-        creates: Mutex::new(0),
-        polls: Mutex::new(Vec::new()),
-    };
+    let v = Virtual::on(&*ledger);
     // Turnstile: 0.0013 USD by the default table; a cap of 0.001 refuses it.
     let cfg = config(10, 100).with_spend_limit(0.001).unwrap();
     let client = Client::new(cfg, &v).with_ledger(std::sync::Arc::clone(&ledger));
@@ -230,12 +227,7 @@ fn a_deadline_with_no_room_for_a_poll_is_refused_with_nothing_sent() {
     for (timeout_ms, refused) in [(1, true), (43, true), (1_000, false)] {
         let ledger: std::sync::Arc<dyn Ledger> =
             std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
-        let v = Virtual {
-            now: Mutex::new(start()),
-            ledger: &*ledger,
-            creates: Mutex::new(0),
-            polls: Mutex::new(Vec::new()),
-        };
+        let v = Virtual::on(&*ledger);
         // First poll 43 ms after createTask.
         let client =
             Client::new(config(43, timeout_ms), &v).with_ledger(std::sync::Arc::clone(&ledger));
@@ -282,12 +274,7 @@ fn a_caller_key_held_by_another_record_sends_nothing() {
     use capmonster_core::record::{LocalId, Outcome, TaskRecord};
     let ledger: std::sync::Arc<dyn Ledger> =
         std::sync::Arc::new(capmonster_core::ledger::MemoryLedger::new());
-    let v = Virtual {
-        now: Mutex::new(start()),
-        ledger: &*ledger,
-        creates: Mutex::new(0),
-        polls: Mutex::new(Vec::new()),
-    };
+    let v = Virtual::on(&*ledger);
     let held = |e: &capmonster_core::Error, by: LocalId| {
         matches!(
             e.kind(),
@@ -438,12 +425,7 @@ fn a_solve_records_its_life_in_three_writes() {
         inner: capmonster_core::ledger::MemoryLedger::new(),
         writes: std::sync::atomic::AtomicU32::new(0),
     });
-    let v = Virtual {
-        now: Mutex::new(start()),
-        ledger: &*ledger,
-        creates: Mutex::new(0),
-        polls: Mutex::new(Vec::new()),
-    };
+    let v = Virtual::on(&*ledger);
     // The first poll finds `processing` (the virtual service never says ready), so the
     // solve ends at its deadline after a few polls: count the writes up to the first poll,
     // then the ones after.
