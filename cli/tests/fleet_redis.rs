@@ -108,15 +108,17 @@ fn a_redis_location_is_recognised_in_any_case() {
     assert!(out.stderr.contains("--client-key"), "{}", out.stderr);
 }
 
-/// `solve-many --ledger redis://…` over `lines` copies of the task, on a private Redis.
+/// `solve-many --ledger redis://…` over `lines` copies of the task, on a private Redis; the
+/// task file's directory goes with the child (removed when dropped).
 fn solve_many(
     sim: &Sim,
     url: &str,
     key: &str,
     lines: usize,
     extra: &[&str],
-) -> std::process::Child {
-    let file = std::env::temp_dir().join(format!("capmonster-fleet-many-{key}.jsonl"));
+) -> (std::process::Child, TempDir) {
+    let dir = temp_dir(&format!("fleet-many-{key}"));
+    let file = dir.join("tasks.jsonl");
     std::fs::write(&file, format!("{TASK}\n").repeat(lines)).unwrap();
     let mut cmd = capmonster(["--base-url", &sim.base_url(), "--client-key", key]);
     cmd.args(["--ledger", url])
@@ -127,7 +129,7 @@ fn solve_many(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    cmd.spawn().unwrap()
+    (cmd.spawn().unwrap(), dir)
 }
 
 /// A Redis that may evict keys (issue 18, item 5) is refused before anything is sent, with
@@ -146,7 +148,8 @@ fn an_evicting_redis_is_refused_before_anything_is_sent() {
     );
     let sim = Sim::spawn(SimConfig::instant()).unwrap();
     let key = fresh_key();
-    let out = finish(solve_many(&sim, &redis.url, &key, 3, &[]), RUN_LIMIT);
+    let (child, _dir) = solve_many(&sim, &redis.url, &key, 3, &[]);
+    let out = finish(child, RUN_LIMIT);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("maxmemory-policy allkeys-lru"),
@@ -162,7 +165,8 @@ fn an_evicting_redis_is_refused_before_anything_is_sent() {
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(sim.stats().total_requests(), 0, "nothing sent");
     let opted_in = format!("{}?allow_eviction=1", redis.url);
-    let out = finish(solve_many(&sim, &opted_in, &key, 3, &[]), RUN_LIMIT);
+    let (child, _dir) = solve_many(&sim, &opted_in, &key, 3, &[]);
+    let out = finish(child, RUN_LIMIT);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(sim.stats().tasks_created, 3);
 }
@@ -184,7 +188,7 @@ fn a_flushall_mid_run_stops_solve_many_from_sending() {
     ))
     .unwrap();
     let key = fresh_key();
-    let child = solve_many(&sim, &redis.url, &key, 30, &[]);
+    let (child, _dir) = solve_many(&sim, &redis.url, &key, 30, &[]);
     let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while sim.stats().tasks_created < 6 {
         assert!(std::time::Instant::now() < end, "no progress");

@@ -30,12 +30,13 @@ fn run(args: &[&str]) -> Out {
     out
 }
 
-fn task_file() -> String {
-    let dir = std::env::temp_dir().join(format!("capmonster-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// The task file, in a directory of the test's own that goes with the guard.
+fn task_file() -> (TempDir, String) {
+    let dir = temp_dir("hostile");
     let p = dir.join("task.json");
     std::fs::write(&p, TASK).unwrap();
-    p.to_string_lossy().into_owned()
+    let p = p.to_string_lossy().into_owned();
+    (dir, p)
 }
 
 fn one_line(out: &Out) -> &str {
@@ -46,7 +47,7 @@ fn one_line(out: &Out) -> &str {
 
 #[test]
 fn a_page_echoing_the_request_never_leaks_the_key() {
-    let file = task_file();
+    let (_dir, file) = task_file();
     for filler in [0, 56, 64, 76] {
         let create_400 = scripted_server(move |_, req| (400, echo_page(filler, req)));
         let create_200 = scripted_server(move |_, req| (200, echo_page(filler, req)));
@@ -112,7 +113,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[test]
 fn text_from_the_server_never_reaches_the_terminal_raw() {
-    let file = task_file();
+    let (_dir, file) = task_file();
     let nasty_error = serde_json::to_vec(&serde_json::json!({
         "errorId": 1,
         "errorCode": format!("ERROR_{NASTY}"),
@@ -161,9 +162,8 @@ fn text_from_the_server_never_reaches_the_terminal_raw() {
     }
     // solve-many puts the description in its JSON error line: escaped there too, and the
     // same value once parsed.
-    let dir = std::env::temp_dir().join(format!("capmonster-hostile-many-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let lines = dir.join("tasks.jsonl");
+    let many = temp_dir("hostile-many");
+    let lines = many.join("tasks.jsonl");
     std::fs::write(&lines, format!("{TASK}\n")).unwrap();
     let out = run(&[
         "--base-url",
@@ -190,7 +190,7 @@ fn huge_durations_are_refused_before_anything_is_sent() {
         h.fetch_add(1, Ordering::SeqCst);
         (200, br#"{"errorId":0,"taskId":1}"#.to_vec())
     });
-    let file = task_file();
+    let (_dir, file) = task_file();
     for (opt, value) in [
         ("--timeout", "9.3e18"),
         ("--first-poll-delay", "1.8e19"),

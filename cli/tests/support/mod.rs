@@ -161,13 +161,38 @@ pub fn example(name: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// A fresh directory of this test's own in the temporary directory.
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh directory of this test's own in the temporary directory, removed with what it
+/// holds when the guard is dropped (also when the test fails), so that test runs leave
+/// nothing behind.
+pub fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!(
         "capmonster-cli-{name}-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+/// A test's directory ([`temp_dir`]): a path that removes itself when dropped.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
