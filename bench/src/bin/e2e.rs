@@ -31,6 +31,9 @@
 //!
 //! ```text
 //! e2e client hyper  URL TASKS CONCURRENCY   capmonster-hyper, CONCURRENCY solve loops
+//! e2e client hyper-no-store URL TASKS CONCURRENCY
+//!                                           capmonster-hyper over a ledger that stores nothing
+//!                                           (what the in-memory ledger's storing costs)
 //! e2e client bare   URL TASKS CONCURRENCY   bare hyper-util client, same requests, no protocol logic
 //! e2e client bare-tls URL TASKS CONCURRENCY  the same over capmonster-hyper's TLS-capable connector
 //! e2e client ureq   URL TASKS THREADS       capmonster-ureq Client::solve, THREADS threads
@@ -122,10 +125,29 @@ where
 
 /// (a) capmonster-hyper: `Client::solve` with a zero first delay.
 fn client_hyper(url: &str, tasks: usize, conc: usize) -> Res<()> {
-    let rt = runtime()?;
     let client = capmonster_hyper::Client::from_config(config(url, true)?)?;
+    hyper_loops(client, "capmonster-hyper", tasks, conc)
+}
+
+/// (a) with a ledger that stores nothing ([`no_store::NoStore`]): a measuring device, not a
+/// client anyone should run. Paired with (a), it shows what the in-memory ledger's storing
+/// costs on the default path (the `Recorder`'s calls and records are still made).
+fn client_hyper_no_store(url: &str, tasks: usize, conc: usize) -> Res<()> {
+    let client = capmonster_hyper::Client::from_config(config(url, true)?)?
+        .with_ledger(Arc::new(no_store::NoStore));
+    hyper_loops(
+        client,
+        "capmonster-hyper, a ledger that stores nothing",
+        tasks,
+        conc,
+    )
+}
+
+/// `conc` loops of `client.solve` over `tasks` tasks, measured as `name`.
+fn hyper_loops(client: capmonster_hyper::Client, name: &str, tasks: usize, conc: usize) -> Res<()> {
+    let rt = runtime()?;
     let task = Arc::new(Task::from_json_str(TASK)?);
-    measured("capmonster-hyper", tasks, || {
+    measured(name, tasks, || {
         Ok(rt.block_on(solve_loops(tasks, conc, move || {
             let (client, task) = (client.clone(), Arc::clone(&task));
             async move { client.solve(&*task).await.is_ok() }
@@ -1191,6 +1213,7 @@ fn main() -> ExitCode {
             let conc = num(4, "E2E_CONC", 256);
             match kind {
                 "hyper" => client_hyper(url, tasks, conc),
+                "hyper-no-store" => client_hyper_no_store(url, tasks, conc),
                 "bare" => client_bare(url, tasks, conc),
                 "bare-tls" => client_bare_tls(url, tasks, conc),
                 "ureq" => client_ureq(url, tasks, conc),
@@ -1210,4 +1233,73 @@ fn main() -> ExitCode {
         eprintln!("e2e: {e}");
         ExitCode::FAILURE
     })
+}
+
+/// A ledger that stores nothing, for [`client_hyper_no_store`] alone: every insert and change
+/// is accepted and forgotten, and a change that reserves polls grants them all, so that the
+/// default path runs as it does over the in-memory ledger, less the storing. It keeps none
+/// of a ledger's promises (no 120-poll count across calls, no spend cap, no guard): a
+/// measuring device only.
+mod no_store {
+    use capmonster_core::TaskId;
+    use capmonster_core::ledger::{GuardTrip, KeyedInsert, Ledger, LedgerError};
+    use capmonster_core::record::{Applied, Change, LocalId, SpendTotals, TaskRecord};
+
+    /// See the module.
+    #[derive(Debug)]
+    pub(crate) struct NoStore;
+
+    fn unsupported() -> LedgerError {
+        LedgerError::InvalidInput("the benchmark's no-store ledger keeps nothing".into())
+    }
+
+    impl Ledger for NoStore {
+        fn may_block(&self) -> bool {
+            false
+        }
+        fn insert(&self, _: &TaskRecord) -> Result<(), LedgerError> {
+            Ok(())
+        }
+        fn insert_keyed(
+            &self,
+            _: &TaskRecord,
+            _: Option<LocalId>,
+        ) -> Result<KeyedInsert, LedgerError> {
+            Err(unsupported())
+        }
+        fn update(&self, _: LocalId, _: &Change) -> Result<Applied, LedgerError> {
+            Err(unsupported())
+        }
+        fn apply_change(&self, _: LocalId, change: &Change) -> Result<u32, LedgerError> {
+            Ok(match change {
+                Change::Start { polls, .. } => *polls,
+                Change::ReservePolls { n } => *n,
+                _ => 0,
+            })
+        }
+        fn get(&self, _: LocalId) -> Result<Option<TaskRecord>, LedgerError> {
+            Ok(None)
+        }
+        fn find_by_task_id(&self, _: TaskId) -> Result<Option<TaskRecord>, LedgerError> {
+            Ok(None)
+        }
+        fn find_by_caller_key(&self, _: &str) -> Result<Vec<TaskRecord>, LedgerError> {
+            Ok(Vec::new())
+        }
+        fn list_unfinished(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+            Ok(Vec::new())
+        }
+        fn list_all(&self) -> Result<Vec<TaskRecord>, LedgerError> {
+            Ok(Vec::new())
+        }
+        fn spend_totals(&self) -> Result<SpendTotals, LedgerError> {
+            Ok(SpendTotals::default())
+        }
+        fn trip_guard(&self, _: &str, _: u64) -> Result<GuardTrip, LedgerError> {
+            Err(unsupported())
+        }
+        fn guard_tripped(&self, _: u64) -> Result<Option<GuardTrip>, LedgerError> {
+            Ok(None)
+        }
+    }
 }
